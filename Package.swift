@@ -1,0 +1,52 @@
+// swift-tools-version:6.0
+// mailtrail: Postfix/Sendmail/Exim/UTM logs -> per-server transactions -> PostgreSQL.
+// Modules follow the data's path: read -> frame -> parse -> correlate -> load -> query.
+import PackageDescription
+
+let package = Package(
+    name: "mailtrail",
+    platforms: [.macOS(.v13)],
+    products: [
+        .executable(name: "mailtrail", targets: ["mailtrail"]),
+    ],
+    dependencies: [
+        .package(url: "https://github.com/apple/swift-argument-parser", from: "1.5.0"),
+    ],
+    targets: [
+        // Shared value types; depends on nothing.
+        .target(name: "MailTrailModel"),
+        // C libraries, fenced off: zlib for .gz input, libpq for PostgreSQL.
+        .systemLibrary(name: "CZlib", pkgConfig: "zlib", providers: [.apt(["zlib1g-dev"])]),
+        .systemLibrary(name: "CLibPQ", pkgConfig: "libpq", providers: [.apt(["libpq-dev"])]),
+        // READ: files, .gz, stdin -> byte chunks with offsets.
+        .target(name: "LogReading", dependencies: ["MailTrailModel", "CZlib"]),
+        // FRAME: byte chunks -> lines -> syslog envelope (time, host, program, pid, body).
+        .target(name: "SyslogFraming", dependencies: ["MailTrailModel"]),
+        // PARSE: one framed line -> one MTA event (or ignored / unparsed).
+        .target(name: "MTAParsing", dependencies: ["MailTrailModel", "SyslogFraming"]),
+        // CORRELATE: pure state machine, events -> message/delivery/rejection records.
+        .target(name: "Correlation", dependencies: ["MailTrailModel"]),
+        // LOAD: the only module that touches libpq.
+        .target(name: "PostgresLoading", dependencies: ["MailTrailModel", "CLibPQ"]),
+        // Wiring of the stages for `ingest` and `parse`.
+        .target(name: "Ingest", dependencies: [
+            "MailTrailModel", "LogReading", "SyslogFraming", "MTAParsing", "Correlation", "PostgresLoading",
+        ]),
+        // QUERY: trace and rendering on top of the loader's connection.
+        .target(name: "Query", dependencies: ["MailTrailModel", "PostgresLoading"]),
+        .executableTarget(name: "mailtrail", dependencies: [
+            "MailTrailModel", "Ingest", "Query", "PostgresLoading",
+            .product(name: "ArgumentParser", package: "swift-argument-parser"),
+        ]),
+        .target(name: "MailTrailTestSupport", dependencies: ["MailTrailModel", "PostgresLoading"],
+                path: "Tests/MailTrailTestSupport"),
+        .testTarget(name: "SyslogFramingTests", dependencies: ["SyslogFraming", "LogReading", "MailTrailModel"]),
+        .testTarget(name: "MTAParsingTests", dependencies: ["MTAParsing", "SyslogFraming", "MailTrailModel"],
+                    resources: [.copy("Fixtures")]),
+        .testTarget(name: "CorrelationTests", dependencies: ["Correlation", "MailTrailModel"]),
+        .testTarget(name: "PostgresLoadingTests", dependencies: ["PostgresLoading", "MailTrailModel", "MailTrailTestSupport"]),
+        .testTarget(name: "IntegrationTests", dependencies: [
+            "Ingest", "Query", "PostgresLoading", "MailTrailModel", "MailTrailTestSupport",
+        ]),
+    ]
+)

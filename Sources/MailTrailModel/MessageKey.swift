@@ -1,0 +1,25 @@
+/// MessageKey: the non-null 64-bit key every per-message fact row carries.
+///
+/// Contract: derived from the Message-ID when there is one, so that all hops of
+/// one e-mail on all hosts get the same key (the future Citus distribution
+/// column); otherwise from host, queue ID and the day it was received. The
+/// hash is FNV-1a 64 over the UTF-8 bytes, read as a signed Int64; the SQL
+/// function `mailtrail.message_key(text)` computes the same value.
+public enum MessageKey {
+    public static func hash<S: Sequence>(bytes: S) -> Int64 where S.Element == UInt8 {
+        var h: UInt64 = 0xcbf2_9ce4_8422_2325
+        for b in bytes {
+            h ^= UInt64(b)
+            h = h &* 0x0000_0100_0000_01b3
+        }
+        return Int64(bitPattern: h)
+    }
+
+    /// Key of a message that has a Message-ID (angle brackets already stripped).
+    public static func forMessageID(_ id: String) -> Int64 { hash(bytes: id.utf8) }
+
+    /// Key of a transaction without a Message-ID: `host/queue_id`.
+    public static func forQueue(host: String, queueID: String) -> Int64 {
+        hash(bytes: (host + "/" + queueID).utf8)
+    }
+}

@@ -1,0 +1,184 @@
+/// Records: the rows mailtrail stores, one type per fact table.
+///
+/// Contract: the correlator produces these; the loader writes them column for
+/// column (see `sql/migrations` for the tables and `docs/schema.md`). Optional
+/// fields are SQL NULL. Strings are stored as text after the loader's
+/// documented rule for NUL and invalid UTF-8 (see `CopyText`).
+
+/// A network peer as logged: `name[ip]:port`.
+public struct Peer: Hashable, Sendable, Codable {
+    public var name: String?
+    public var ip: String?
+    public var port: Int?
+    public init(name: String? = nil, ip: String? = nil, port: Int? = nil) {
+        self.name = name; self.ip = ip; self.port = port
+    }
+}
+
+/// TLS facts of one connection (inbound or outbound).
+public struct TLSInfo: Hashable, Sendable, Codable {
+    /// e.g. `TLSv1.3`.
+    public var proto: String?
+    /// e.g. `TLS_AES_256_GCM_SHA384`.
+    public var cipher: String?
+    /// Symmetric key bits actually used, e.g. 256.
+    public var bits: Int?
+    /// Postfix's trust word: Anonymous, Untrusted, Trusted, Verified.
+    public var trust: String?
+    public init(proto: String? = nil, cipher: String? = nil, bits: Int? = nil, trust: String? = nil) {
+        self.proto = proto; self.cipher = cipher; self.bits = bits; self.trust = trust
+    }
+}
+
+/// Which evidence tied a transaction to the one it came from on the same host.
+public enum OriginKind: String, Sendable, Codable {
+    /// Content-filter re-injection (`queued as NEW` to a loopback relay, or XFORWARD `orig_queue_id`).
+    case reinjection
+    /// A non-delivery / delay / success notification created for the origin.
+    case bounce
+    /// `postsuper -r` requeue (`orig_id=`).
+    case requeue
+    /// local(8) forwarding (`forwarded as NEW`).
+    case forward
+}
+
+/// One transaction (message) on one host: the `messages` table.
+public struct MessageRecord: Hashable, Sendable, Codable {
+    public var receivedAt: Timestamp
+    public var msgKey: Int64
+    public var host: String
+    public var mta: String
+    /// Postfix instance (syslog_name prefix, e.g. `postfix`, `postfix-out`); queue IDs are unique per instance.
+    public var instance: String
+    public var queueID: String
+    /// Message-ID without angle brackets; nil when the message had none logged.
+    public var messageID: String?
+    /// Envelope sender; empty string for the null sender `<>`.
+    public var sender: String?
+    public var client: Peer
+    public var size: Int64?
+    public var nrcpt: Int?
+    public var proto: String?
+    public var helo: String?
+    public var tls: TLSInfo?
+    public var saslMethod: String?
+    public var saslUsername: String?
+    public var originQueueID: String?
+    public var originKind: OriginKind?
+
+    public init(receivedAt: Timestamp, msgKey: Int64, host: String, mta: String, instance: String,
+                queueID: String, messageID: String? = nil, sender: String? = nil, client: Peer = Peer(),
+                size: Int64? = nil, nrcpt: Int? = nil, proto: String? = nil, helo: String? = nil,
+                tls: TLSInfo? = nil, saslMethod: String? = nil, saslUsername: String? = nil,
+                originQueueID: String? = nil, originKind: OriginKind? = nil) {
+        self.receivedAt = receivedAt; self.msgKey = msgKey; self.host = host; self.mta = mta
+        self.instance = instance; self.queueID = queueID; self.messageID = messageID; self.sender = sender
+        self.client = client; self.size = size; self.nrcpt = nrcpt; self.proto = proto; self.helo = helo
+        self.tls = tls; self.saslMethod = saslMethod; self.saslUsername = saslUsername
+        self.originQueueID = originQueueID; self.originKind = originKind
+    }
+}
+
+/// Outcome of one delivery attempt for one recipient.
+public enum DeliveryStatus: String, Sendable, Codable, CaseIterable {
+    case sent, deferred, bounced, expired, rejected, discarded
+    /// Address-verification probe results (`deliverable` / `undeliverable`).
+    case deliverable, undeliverable
+    /// Postfix soft_bounce=yes turned a bounce into a deferral.
+    case softbounce
+}
+
+/// One recipient × one attempt: the `deliveries` table.
+public struct DeliveryRecord: Hashable, Sendable, Codable {
+    public var at: Timestamp
+    public var msgKey: Int64
+    public var host: String
+    public var instance: String
+    public var queueID: String
+    /// When the message this attempt belongs to was received (nil when its start is not in the log).
+    public var receivedAt: Timestamp?
+    public var recipient: String
+    public var origRecipient: String?
+    public var status: DeliveryStatus
+    public var dsn: String?
+    /// Delivery agent: smtp, lmtp, local, virtual, pipe, error, ...
+    public var transport: String?
+    /// Next hop; `name` is `none`, `local`, a pipe service, or a host name.
+    public var relay: Peer
+    /// Total delay in seconds and Postfix's four parts (before qmgr, in qmgr, connection setup, transmission).
+    public var delay: Double?
+    public var delays: [Double]?
+    public var connUse: Int?
+    /// Postfix 3.11+ `tls=` feature status on the delivery line.
+    public var tlsFeature: String?
+    public var tls: TLSInfo?
+    public var response: String?
+    /// The next hop's (or the same host's re-injection) queue ID taken from the response.
+    public var nextQueueID: String?
+
+    public init(at: Timestamp, msgKey: Int64, host: String, instance: String, queueID: String,
+                receivedAt: Timestamp? = nil, recipient: String, origRecipient: String? = nil,
+                status: DeliveryStatus, dsn: String? = nil, transport: String? = nil, relay: Peer = Peer(),
+                delay: Double? = nil, delays: [Double]? = nil, connUse: Int? = nil, tlsFeature: String? = nil,
+                tls: TLSInfo? = nil, response: String? = nil, nextQueueID: String? = nil) {
+        self.at = at; self.msgKey = msgKey; self.host = host; self.instance = instance
+        self.queueID = queueID; self.receivedAt = receivedAt; self.recipient = recipient
+        self.origRecipient = origRecipient; self.status = status; self.dsn = dsn; self.transport = transport
+        self.relay = relay; self.delay = delay; self.delays = delays; self.connUse = connUse
+        self.tlsFeature = tlsFeature; self.tls = tls; self.response = response; self.nextQueueID = nextQueueID
+    }
+}
+
+/// A refusal: NOQUEUE rejects, RCPT rejects inside a transaction, milter and
+/// header/body-check rejects: the `rejections` table.
+public struct RejectionRecord: Hashable, Sendable, Codable {
+    public var at: Timestamp
+    public var msgKey: Int64
+    public var host: String
+    public var instance: String
+    /// Set when the refusal happened inside a transaction that had a queue ID.
+    public var queueID: String?
+    /// Program that refused: smtpd, postscreen, cleanup.
+    public var program: String
+    /// reject, reject_warning, milter-reject, hangup, discard, hold, ...
+    public var action: String
+    /// CONNECT, HELO, EHLO, MAIL, RCPT, DATA, END-OF-MESSAGE, header, body, ...
+    public var stage: String?
+    public var client: Peer
+    public var helo: String?
+    public var sender: String?
+    public var recipient: String?
+    public var proto: String?
+    /// SMTP reply code (e.g. `554`) and enhanced status (e.g. `5.7.1`).
+    public var code: String?
+    public var dsn: String?
+    public var reason: String?
+
+    public init(at: Timestamp, msgKey: Int64, host: String, instance: String, queueID: String? = nil,
+                program: String, action: String, stage: String? = nil, client: Peer = Peer(),
+                helo: String? = nil, sender: String? = nil, recipient: String? = nil, proto: String? = nil,
+                code: String? = nil, dsn: String? = nil, reason: String? = nil) {
+        self.at = at; self.msgKey = msgKey; self.host = host; self.instance = instance; self.queueID = queueID
+        self.program = program; self.action = action; self.stage = stage; self.client = client; self.helo = helo
+        self.sender = sender; self.recipient = recipient; self.proto = proto; self.code = code; self.dsn = dsn
+        self.reason = reason
+    }
+}
+
+/// A line the pipeline could not understand, kept byte for byte: the `unparsed_lines` table.
+public struct UnparsedLine: Hashable, Sendable {
+    /// Time of the line when its envelope could be read, else of the last good line before it.
+    public var at: Timestamp
+    public var host: String?
+    /// 1-based line number in the source (decompressed) stream.
+    public var lineNumber: Int64
+    /// Byte offset of the line's first byte in the source (decompressed) stream.
+    public var offset: Int64
+    public var reason: String
+    public var raw: [UInt8]
+
+    public init(at: Timestamp, host: String?, lineNumber: Int64, offset: Int64, reason: String, raw: [UInt8]) {
+        self.at = at; self.host = host; self.lineNumber = lineNumber; self.offset = offset
+        self.reason = reason; self.raw = raw
+    }
+}
