@@ -48,6 +48,8 @@ public final class ChunkReader {
     public private(set) var offset: Int64 = 0
     /// Size of the file on disk when opened (compressed size for gzip), nil for stdin/pipes.
     public let fileSize: Int64?
+    /// Modification time of the file (seconds since the epoch), nil for stdin/pipes; a hint for year inference.
+    public let modificationTime: Int64?
     /// Compressed bytes consumed so far (equals `offset` for plain files); for progress.
     public private(set) var rawOffset: Int64 = 0
     public let chunkSize: Int
@@ -67,7 +69,7 @@ public final class ChunkReader {
         self.path = path
         self.chunkSize = chunkSize
         if path == "-" {
-            fd = 0; ownsFD = false; fileSize = nil
+            fd = 0; ownsFD = false; fileSize = nil; modificationTime = nil
         } else {
             let f = open(path, O_RDONLY | O_CLOEXEC)
             if f < 0 {
@@ -85,6 +87,7 @@ public final class ChunkReader {
             }
             fd = f; ownsFD = true
             fileSize = (st.st_mode & S_IFMT) == S_IFREG ? Int64(st.st_size) : nil
+            modificationTime = (st.st_mode & S_IFMT) == S_IFREG ? Int64(st.st_mtim.tv_sec) : nil
         }
         raw = [UInt8](repeating: 0, count: chunkSize)
         // Sniff the gzip magic (1f 8b) from the first bytes.

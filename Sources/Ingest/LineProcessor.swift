@@ -1,0 +1,166 @@
+/// LineProcessor: the parse → correlate stages for a stream of lines, shared
+/// by `ingest` (which loads the result) and `parse` (which prints it).
+///
+/// Contract: every line handed to `process` ends up counted exactly once as
+/// parsed, ignored or unparsed, per host; unparsed lines are kept byte for
+/// byte with the reason. Each host has its own correlator; correlators outlive
+/// a file (rotated files of one host continue each other) and can be seeded
+/// from saved state. No I/O happens here.
+import Correlation
+import MailTrailModel
+import MTAParsing
+import SyslogFraming
+
+/// Per-host line counters.
+public struct LineCounters: Hashable, Sendable {
+    public var read: Int64 = 0
+    public var parsed: Int64 = 0
+    public var ignored: Int64 = 0
+    public var unparsed: Int64 = 0
+    public init() {}
+
+    public static func += (a: inout LineCounters, b: LineCounters) {
+        a.read += b.read; a.parsed += b.parsed; a.ignored += b.ignored; a.unparsed += b.unparsed
+    }
+}
+
+/// Options shared by `ingest` and `parse`.
+public struct PipelineOptions: Sendable {
+    public var format: InputFormat = .auto
+    /// Host for lines whose envelope carries none.
+    public var host: String?
+    /// Forces the year of year-less timestamps.
+    public var year: Int?
+    /// Zone of year-less / zone-less timestamps (IANA name); nil = the system's zone.
+    public var timeZone: String?
+    public var correlator = CorrelatorConfig()
+    public init() {}
+}
+
+/// Errors of the ingest/parse pipeline that are the user's to fix.
+public enum PipelineError: Error, CustomStringConvertible {
+    case unknownTimeZone(String)
+    public var description: String {
+        switch self {
+        case .unknownTimeZone(let z):
+            return "unknown time zone '\(z)'; use an IANA name such as Europe/Berlin, UTC, or an offset like +01:00"
+        }
+    }
+}
+
+/// Checks zone names for the CLI's validate().
+public enum ZoneCheck {
+    public static func isKnown(_ name: String) -> Bool { TimeZoneSpec(parsing: name) != nil }
+}
+
+final class LineProcessor {
+    let options: PipelineOptions
+    private(set) var parser: LineParser
+    var correlators: [String: PostfixCorrelator] = [:]
+    /// Saved states not yet decoded, by host (decoded on the host's first line).
+    var savedStates: [String: [UInt8]] = [:]
+    var output = CorrelatorOutput()
+    var unparsed: [UnparsedLine] = []
+    var counters: [String: LineCounters] = [:]
+    /// Hosts whose correlator changed since the last `takeTouched()`.
+    var touched: Set<String> = []
+    /// Time of the last line whose envelope could be read.
+    var lastTime: Timestamp
+    var lastHost: String?
+    /// Keep at most this many unparsed lines per batch verbatim (all are counted).
+    let unparsedKeepLimit: Int
+
+    init(options: PipelineOptions, referenceDate: CivilDate, fallbackTime: Timestamp,
+         unparsedKeepLimit: Int = 100_000) throws {
+        self.options = options
+        self.parser = LineParser(format: options.format, framing: try Self.framing(options, referenceDate))
+        self.lastTime = fallbackTime
+        self.unparsedKeepLimit = unparsedKeepLimit
+    }
+
+    static func framing(_ options: PipelineOptions, _ referenceDate: CivilDate) throws -> FramingConfig {
+        var zone = TimeZoneSpec.system
+        if let name = options.timeZone {
+            guard let z = TimeZoneSpec(parsing: name) else { throw PipelineError.unknownTimeZone(name) }
+            zone = z
+        }
+        return FramingConfig(timeZone: zone, year: options.year, referenceDate: referenceDate,
+                             defaultHost: options.host)
+    }
+
+    /// Starts a new file: year inference restarts from the file's own reference date.
+    func startFile(referenceDate: CivilDate, fallbackTime: Timestamp) throws {
+        parser = LineParser(format: options.format, framing: try Self.framing(options, referenceDate))
+        if lastHost == nil { lastTime = fallbackTime }
+    }
+
+    @inline(__always)
+    func process(_ line: UnsafeBufferPointer<UInt8>, offset: Int64, number: Int64, truncated: Bool) {
+        let outcome = truncated ? .unparsed(reason: "line longer than the 1 MiB limit (cut)")
+                                : parser.parse(line, offset: offset)
+        switch outcome {
+        case .postfix(let ctx, let event):
+            lastTime = ctx.time
+            lastHost = ctx.host
+            counters[ctx.host, default: LineCounters()].read += 1
+            counters[ctx.host, default: LineCounters()].parsed += 1
+            correlate(ctx, event)
+        case .ignored:
+            let host = currentHost()
+            counters[host, default: LineCounters()].read += 1
+            counters[host, default: LineCounters()].ignored += 1
+        case .unparsed(let reason):
+            let host = currentHost()
+            counters[host, default: LineCounters()].read += 1
+            counters[host, default: LineCounters()].unparsed += 1
+            if unparsed.count < unparsedKeepLimit {
+                unparsed.append(UnparsedLine(at: lastTime, host: host.isEmpty ? nil : host, lineNumber: number,
+                                             offset: offset, reason: reason, raw: Array(line)))
+            }
+        }
+    }
+
+    private func currentHost() -> String {
+        if let ctx = parser.lastContext {
+            lastTime = ctx.time
+            lastHost = ctx.host
+            return ctx.host
+        }
+        return lastHost ?? options.host ?? ""
+    }
+
+    @inline(__always)
+    private func correlate(_ ctx: LineContext, _ event: PostfixEvent) {
+        if correlators[ctx.host] == nil { correlators[ctx.host] = makeCorrelator(ctx.host) }
+        correlators[ctx.host]!.receive(ctx, event, into: &output)
+        touched.insert(ctx.host)
+    }
+
+    private func makeCorrelator(_ host: String) -> PostfixCorrelator {
+        if let saved = savedStates.removeValue(forKey: host), let m = try? StateCoding.decode(saved) {
+            var m = m
+            m.config = options.correlator
+            return m
+        }
+        return PostfixCorrelator(host: host, config: options.correlator)
+    }
+
+    /// Emits every held message (end of a one-shot run).
+    func flushHeld() {
+        for host in correlators.keys.sorted() {
+            correlators[host]!.flushHeld(into: &output)
+            touched.insert(host)
+        }
+    }
+
+    func takeOutput() -> (CorrelatorOutput, [UnparsedLine], [String: LineCounters]) {
+        let r = (output, unparsed, counters)
+        output = CorrelatorOutput()
+        unparsed = []
+        counters = [:]
+        return r
+    }
+}
+
+/// The input formats, re-exported so the CLI needs no parser import.
+public typealias InputFormat = MTAParsing.InputFormat

@@ -1,0 +1,106 @@
+/// ParseRunner: `mailtrail parse` — read → frame → parse → correlate, with
+/// no database: JSON lines on an output sink, a summary for stderr.
+///
+/// Contract: one JSON line per record (message, delivery, rejection) and one
+/// `{"kind":"unparsed","file":…,"line":N,…}` per line not understood; held
+/// messages are flushed at the end. A last line without its newline is not
+/// processed (it may still be being written) and is reported in the summary.
+import MailTrailModel
+import SyslogFraming
+
+/// Totals of a parse or ingest run.
+public struct RunSummary: Sendable {
+    public var lines = LineCounters()
+    public var messages: Int64 = 0
+    public var deliveries: Int64 = 0
+    public var rejections: Int64 = 0
+    public var tooOld: Int64 = 0
+    public var unparsedStored: Int64 = 0
+    public var seconds: Double = 0
+    public var files: Int = 0
+    /// Files whose content was already loaded entirely (re-ingest).
+    public var filesUpToDate: Int = 0
+    /// Bytes of incomplete last lines left for later.
+    public var pendingTailBytes: Int64 = 0
+    public var notes: [String] = []
+    public init() {}
+
+    /// The summary block printed at the end of `ingest` and `parse`.
+    public func render(loaded: Bool) -> String {
+        var s = "lines read \(lines.read), parsed \(lines.parsed), ignored \(lines.ignored), unparsed \(lines.unparsed)\n"
+        if loaded {
+            s += "rows loaded: messages \(messages), deliveries \(deliveries), rejections \(rejections), "
+            s += "unparsed lines kept \(unparsedStored), too old (skipped) \(tooOld)\n"
+        } else {
+            s += "records: messages \(messages), deliveries \(deliveries), rejections \(rejections)\n"
+        }
+        s += "files \(files)"
+        if filesUpToDate > 0 { s += " (\(filesUpToDate) already loaded)" }
+        s += ", \(String(format3(seconds))) s"
+        if lines.read > 0 && seconds > 0 { s += ", \(Int(Double(lines.read) / seconds)) lines/s" }
+        s += "\n"
+        for n in notes { s += "note: " + n + "\n" }
+        return s
+    }
+}
+
+func format3(_ x: Double) -> String {
+    let ms = Int((x * 1000).rounded())
+    let frac = String(ms % 1000)
+    return String(ms / 1000) + "." + String(repeating: "0", count: 3 - frac.count) + frac
+}
+
+public enum ParseRunner {
+    /// Parses `paths` and writes JSON lines through `write`; returns the totals.
+    public static func run(paths: [String], options: PipelineOptions,
+                           write: ([UInt8]) -> Void) throws -> RunSummary {
+        var summary = RunSummary()
+        let start = Progress.clock()
+        var processor: LineProcessor? = nil
+        var json = JSONLine(into: [])
+        json.buf.reserveCapacity(1 << 20)
+
+        func drain(file: String, final: Bool) {
+            guard let p = processor else { return }
+            if final { p.flushHeld() }
+            let (out, unparsed, counters) = p.takeOutput()
+            for m in out.messages { json.message(m) }
+            for d in out.deliveries { json.delivery(d) }
+            for r in out.rejections { json.rejection(r) }
+            for u in unparsed { json.unparsed(u, file: file) }
+            for (_, c) in counters { summary.lines += c }
+            summary.messages += Int64(out.messages.count)
+            summary.deliveries += Int64(out.deliveries.count)
+            summary.rejections += Int64(out.rejections.count)
+            if !json.buf.isEmpty { write(json.buf); json.buf.removeAll(keepingCapacity: true) }
+        }
+
+        for (i, path) in paths.enumerated() {
+            let file = try SourceFile(path: path)
+            summary.files += 1
+            if let p = processor {
+                try p.startFile(referenceDate: file.referenceDate, fallbackTime: file.fallbackTime)
+            } else {
+                processor = try LineProcessor(options: options, referenceDate: file.referenceDate,
+                                              fallbackTime: file.fallbackTime)
+            }
+            let p = processor!
+            var splitter = LineSplitter()
+            _ = try file.chunks(from: 0) { chunk in
+                splitter.feed(chunk) { line, meta in
+                    p.process(line, offset: meta.offset, number: meta.number, truncated: meta.truncated)
+                }
+                if p.output.messages.count + p.output.deliveries.count + p.output.rejections.count + p.unparsed.count > 10_000 {
+                    drain(file: path, final: false)
+                }
+            }
+            if splitter.pendingByteCount > 0 {
+                summary.pendingTailBytes += splitter.pendingByteCount
+                summary.notes.append("\(path): last line has no newline yet (\(splitter.pendingByteCount) bytes); not read")
+            }
+            drain(file: path, final: i == paths.count - 1)
+        }
+        summary.seconds = Progress.clock() - start
+        return summary
+    }
+}

@@ -1,0 +1,60 @@
+/// SourceFile: one input opened for reading, with its fingerprint and the
+/// facts the pipeline needs (reference date for year inference, size).
+///
+/// Contract: `open` reads the first chunk (to sniff gzip and take the
+/// fingerprint); `chunks(from:)` then hands out every decompressed byte from
+/// a start offset, in order, exactly once.
+import LogReading
+import MailTrailModel
+
+#if canImport(Glibc)
+import Glibc
+#endif
+
+final class SourceFile {
+    let path: String
+    let reader: ChunkReader
+    /// The first chunk, already read.
+    private var first: [UInt8]
+    let fingerprint: String?
+    /// Date used to infer the year of year-less timestamps: the file's mtime, else today (stdin).
+    let referenceDate: CivilDate
+    let fallbackTime: Timestamp
+
+    init(path: String) throws {
+        self.path = path
+        reader = try ChunkReader(path: path)
+        var buf: [UInt8] = []
+        buf.reserveCapacity(reader.chunkSize)
+        while buf.count < Fingerprint.maxBytes {
+            if try reader.next(into: &buf) == 0 { break }
+            if buf.contains(0x0a) { break }
+        }
+        first = buf
+        fingerprint = Fingerprint.of(prefix: buf[...])
+        let seconds = reader.modificationTime ?? Int64(time(nil))
+        fallbackTime = Timestamp(seconds: seconds)
+        referenceDate = fallbackTime.utcDate
+    }
+
+    /// Calls `body` with each chunk of bytes from `offset` on; returns false if the input is shorter than `offset`.
+    func chunks(from offset: Int64, _ body: ([UInt8]) throws -> Void) throws -> Bool {
+        var buf = first
+        first = []
+        if offset > 0 {
+            if offset <= Int64(buf.count) {
+                buf.removeFirst(Int(offset))
+            } else {
+                buf.removeAll()
+                if !(try reader.skip(to: offset)) { return false }
+            }
+        }
+        if !buf.isEmpty { try body(buf) }
+        while true {
+            buf.removeAll(keepingCapacity: true)
+            if try reader.next(into: &buf) == 0 { break }
+            try body(buf)
+        }
+        return true
+    }
+}
