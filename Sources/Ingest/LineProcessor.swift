@@ -96,7 +96,7 @@ final class LineProcessor {
 
     @inline(__always)
     func process(_ line: UnsafeBufferPointer<UInt8>, offset: Int64, number: Int64, truncated: Bool) {
-        let outcome = truncated ? .unparsed(reason: "line longer than the 1 MiB limit (cut)")
+        let outcome = truncated ? parser.parse(line, offset: offset, truncated: true)
                                 : parser.parse(line, offset: offset)
         switch outcome {
         case .postfix(let ctx, let event):

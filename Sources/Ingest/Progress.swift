@@ -52,24 +52,34 @@ public final class Progress {
                 let filled = Int(Double(width) * min(1, Double(done) / Double(total)))
                 bar = "[" + String(repeating: "#", count: filled) + String(repeating: " ", count: width - filled) + "] "
             }
-            fputs("\r\u{1b}[K" + bar + text, stderr)
+            writeStandardError("\r\u{1b}[K" + bar + text)
             drewSomething = true
         } else {
-            fputs("progress: " + text + "\n", stderr)
+            writeStandardError("progress: " + text + "\n")
         }
     }
 
     /// Clears the progress line.
     public func finish() {
-        if isTerminal && drewSomething { fputs("\r\u{1b}[K", stderr) }
+        if isTerminal && drewSomething { writeStandardError("\r\u{1b}[K") }
         drewSomething = false
     }
 
     static func bytes(_ n: Int64) -> String {
-        let d = Double(n)
-        if d >= 1 << 30 { return String(Int(d / Double(1 << 30) * 10) / 10) + "." + String(Int(d / Double(1 << 30) * 10) % 10) + " GiB" }
-        if d >= 1 << 20 { return String(Int(d / Double(1 << 20))) + " MiB" }
-        if d >= 1 << 10 { return String(Int(d / Double(1 << 10))) + " KiB" }
+        if n >= 1 << 30 { return String(n * 10 / (1 << 30) / 10) + "." + String(n * 10 / (1 << 30) % 10) + " GiB" }
+        if n >= 1 << 20 { return String(n >> 20) + " MiB" }
+        if n >= 1 << 10 { return String(n >> 10) + " KiB" }
         return String(n) + " B"
+    }
+}
+
+/// Writes text to file descriptor 2 (unbuffered; safe from any context).
+public func writeStandardError(_ text: String) {
+    var bytes = Array(text.utf8)
+    var done = 0
+    while done < bytes.count {
+        let n = bytes.withUnsafeMutableBytes { write(2, $0.baseAddress! + done, $0.count - done) }
+        if n <= 0 { if errno == EINTR { continue }; return }
+        done += n
     }
 }

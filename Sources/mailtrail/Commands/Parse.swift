@@ -2,10 +2,6 @@
 import ArgumentParser
 import Ingest
 
-#if canImport(Glibc)
-import Glibc
-#endif
-
 extension MailTrailCommand {
     struct Parse: ParsableCommand {
         static let configuration = CommandConfiguration(
@@ -26,11 +22,8 @@ extension MailTrailCommand {
         }
 
         func run() throws {
-            let summary = try ParseRunner.run(paths: files, options: input.pipelineOptions) { bytes in
-                bytes.withUnsafeBytes { _ = fwrite($0.baseAddress, 1, $0.count, stdout) }
-            }
-            fflush(stdout)
-            fputs(summary.render(loaded: false), stderr)
+            let summary = try ParseRunner.run(paths: files, options: input.pipelineOptions) { Output.out($0) }
+            Output.err(summary.render(loaded: false))
         }
     }
 }

@@ -1,0 +1,104 @@
+// Addresses: e-mail addresses in `<...>`, peers `NAME[ADDR]:PORT`, IP validation.
+//
+// Contract:
+// * `scanAddress` reads `<...>` quote-aware (a quoted local part may hold
+//   `>`, `,`, `;`, `=`) and requires the closing `>` to be followed by the
+//   end, a space, `,`, `:`, `;` or `)`; if a stray `"` breaks the quote-aware
+//   scan it retries ignoring quotes. Without `<` it reads a bare value up to
+//   `, `/space/end (old and hand-written logs). `<>` is the empty string.
+// * `parsePeer` splits on the LAST `[` (names never contain `[`, IPv6 may
+//   contain `:`), reads `]:PORT`, keeps `unknown` as the name. ADDR becomes
+//   `ip` only if `inet_pton` accepts it (so PostgreSQL's inet accepts it
+//   too); a socket path (`host[private/dovecot-lmtp]`) stays in the name as
+//   written, with no ip; anything else (`unknown`, `300.1.1.1`) gives ip nil.
+// Known limits: IPv6 zone ids (`fe80::1%eth0`) are not valid ips here.
+
+#if canImport(Glibc)
+import Glibc
+#elseif canImport(Darwin)
+import Darwin
+#endif
+import MailTrailModel
+
+extension ByteScanner {
+    /// Reads an address value at `i`; returns the content range and the index after the value.
+    func scanAddress(at i: Int) -> (content: Range<Int>, next: Int)? {
+        guard i < end else { return (i..<i, i) }
+        guard base[i] == Byte.lt else {
+            // bare value: up to ", " or space or end
+            var j = i
+            while j < end {
+                let b = base[j]
+                if b == Byte.space || (b == Byte.comma && (j + 1 == end || base[j + 1] == Byte.space)) { break }
+                j += 1
+            }
+            return (i..<j, j)
+        }
+        if let close = closingAngle(from: i + 1, quoteAware: true) ?? closingAngle(from: i + 1, quoteAware: false) {
+            return ((i + 1)..<close, close + 1)
+        }
+        return nil
+    }
+
+    @inline(__always)
+    private func isValueTerminator(_ j: Int) -> Bool {
+        if j >= end { return true }
+        let b = base[j]
+        return b == Byte.space || b == Byte.comma || b == Byte.colon || b == Byte.semicolon || b == Byte.rparen
+    }
+
+    private func closingAngle(from start: Int, quoteAware: Bool) -> Int? {
+        var j = start
+        var inQuote = false
+        while j < end {
+            let b = base[j]
+            if inQuote {
+                if b == Byte.backslash { j += 2; continue }
+                if b == Byte.quote { inQuote = false }
+            } else if b == Byte.quote && quoteAware {
+                inQuote = true
+            } else if b == Byte.gt && isValueTerminator(j + 1) {
+                return j
+            }
+            j += 1
+        }
+        return nil
+    }
+
+    /// Parses a peer `NAME[ADDR][:PORT]`, `[ADDR]:PORT` or a bare `NAME` filling `r`.
+    func parsePeer(_ r: Range<Int>) -> Peer {
+        guard !r.isEmpty else { return Peer() }
+        guard let lb = findLast(Byte.lbracket, from: r.lowerBound, to: r.upperBound),
+              let rb = find(Byte.rbracket, from: lb + 1, to: r.upperBound) else {
+            return Peer(name: string(r))
+        }
+        var port: Int?
+        var tailOK = rb + 1 == r.upperBound
+        if !tailOK, base[rb + 1] == Byte.colon, let p = int((rb + 2)..<r.upperBound) {
+            port = p; tailOK = true
+        }
+        let addr = (lb + 1)..<rb
+        if tailOK, isIPAddress(addr) {
+            return Peer(name: lb > r.lowerBound ? string(r.lowerBound..<lb) : nil, ip: string(addr), port: port)
+        }
+        if find(Byte.slash, from: addr.lowerBound, to: addr.upperBound) != nil || !tailOK {
+            return Peer(name: string(r.lowerBound..<(tailOK && port == nil ? rb + 1 : r.upperBound)), ip: nil, port: port)
+        }
+        return Peer(name: lb > r.lowerBound ? string(r.lowerBound..<lb) : nil, ip: nil, port: port)
+    }
+
+    /// Whether the bytes in `r` are an IPv4 or IPv6 address that inet_pton accepts.
+    func isIPAddress(_ r: Range<Int>) -> Bool {
+        let n = r.count
+        guard n >= 2, n <= 45 else { return false }
+        let family = find(Byte.colon, from: r.lowerBound, to: r.upperBound) != nil ? AF_INET6 : AF_INET
+        return withUnsafeTemporaryAllocation(of: CChar.self, capacity: 48) { tmp -> Bool in
+            var k = 0
+            for i in r { tmp[k] = CChar(bitPattern: base[i]); k += 1 }
+            tmp[k] = 0
+            return withUnsafeTemporaryAllocation(of: UInt8.self, capacity: 16) { out -> Bool in
+                inet_pton(family, tmp.baseAddress!, out.baseAddress!) == 1
+            }
+        }
+    }
+}

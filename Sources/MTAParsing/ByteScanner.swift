@@ -1,0 +1,205 @@
+// ByteScanner: the byte-level toolkit every MTA parser uses.
+//
+// Contract: a read-only view of one line body (`UnsafeBufferPointer<UInt8>`)
+// addressed by integer indices; prefix tests, forward/backward searches and
+// number parsing work directly on the bytes (memchr/memcmp), never through
+// `String`, `Regex` or Foundation. Strings are built only by `string(_:)`,
+// for fields that are stored. Literals are `StaticString`s (UTF-8, no copy).
+// Known limits: valid only while the underlying buffer lives (one parse call).
+
+#if canImport(Glibc)
+import Glibc
+#elseif canImport(Darwin)
+import Darwin
+#endif
+
+/// Named byte values used by the parsers.
+enum Byte {
+    static let space: UInt8 = 0x20
+    static let quote: UInt8 = 0x22        // "
+    static let lparen: UInt8 = 0x28       // (
+    static let rparen: UInt8 = 0x29       // )
+    static let comma: UInt8 = 0x2C
+    static let minus: UInt8 = 0x2D
+    static let dot: UInt8 = 0x2E
+    static let slash: UInt8 = 0x2F
+    static let zero: UInt8 = 0x30
+    static let colon: UInt8 = 0x3A
+    static let semicolon: UInt8 = 0x3B
+    static let lt: UInt8 = 0x3C           // <
+    static let equals: UInt8 = 0x3D
+    static let gt: UInt8 = 0x3E           // >
+    static let lbracket: UInt8 = 0x5B     // [
+    static let backslash: UInt8 = 0x5C
+    static let rbracket: UInt8 = 0x5D     // ]
+    static let underscore: UInt8 = 0x5F
+    static let percent: UInt8 = 0x25
+
+    @inline(__always) static func isDigit(_ b: UInt8) -> Bool { b &- 0x30 < 10 }
+    @inline(__always) static func isUpper(_ b: UInt8) -> Bool { b &- 0x41 < 26 }
+    @inline(__always) static func isLower(_ b: UInt8) -> Bool { b &- 0x61 < 26 }
+    @inline(__always) static func isAlnum(_ b: UInt8) -> Bool { isDigit(b) || isUpper(b) || isLower(b) }
+}
+
+/// A view of one body with index-based scanning helpers.
+struct ByteScanner {
+    let base: UnsafePointer<UInt8>
+    let end: Int
+
+    init(_ buffer: UnsafeBufferPointer<UInt8>) {
+        // An empty buffer may have a nil base; point at a static byte then (end = 0, never read).
+        self.base = buffer.baseAddress ?? ByteScanner.emptyBase
+        self.end = buffer.count
+    }
+
+    nonisolated(unsafe) private static let emptyBase: UnsafePointer<UInt8> = {
+        let p = UnsafeMutablePointer<UInt8>.allocate(capacity: 1)
+        p.initialize(to: 0)
+        return UnsafePointer(p)
+    }()
+
+    @inline(__always) subscript(i: Int) -> UInt8 { base[i] }
+
+    /// Whether the bytes at `i` equal `lit`.
+    @inline(__always)
+    func has(_ lit: StaticString, at i: Int) -> Bool {
+        let n = lit.utf8CodeUnitCount
+        guard i >= 0, i + n <= end else { return false }
+        return memcmp(base + i, lit.utf8Start, n) == 0
+    }
+
+    /// Whether the bytes in `r` are exactly `lit`.
+    @inline(__always)
+    func equals(_ r: Range<Int>, _ lit: StaticString) -> Bool {
+        r.count == lit.utf8CodeUnitCount && memcmp(base + r.lowerBound, lit.utf8Start, r.count) == 0
+    }
+
+    /// Index of the first `b` in `[from, to)`.
+    @inline(__always)
+    func find(_ b: UInt8, from: Int, to: Int? = nil) -> Int? {
+        let stop = to ?? end
+        guard from < stop else { return nil }
+        guard let hit = memchr(base + from, Int32(b), stop - from) else { return nil }
+        return UnsafePointer(hit.assumingMemoryBound(to: UInt8.self)) - base
+    }
+
+    /// Index of the last `b` in `[from, to)`.
+    @inline(__always)
+    func findLast(_ b: UInt8, from: Int, to: Int) -> Int? {
+        var i = to - 1
+        while i >= from {
+            if base[i] == b { return i }
+            i -= 1
+        }
+        return nil
+    }
+
+    /// Index of the first occurrence of `lit` in `[from, to)` (memchr on its first non-space byte).
+    func find(_ lit: StaticString, from: Int, to: Int? = nil) -> Int? {
+        let stop = to ?? end
+        let n = lit.utf8CodeUnitCount
+        let p = lit.utf8Start
+        var a = 0
+        while a < n - 1 && p[a] == Byte.space { a += 1 }
+        let anchor = p[a]
+        var i = from + a
+        while i + (n - a) <= stop {
+            guard let j = find(anchor, from: i, to: stop - (n - a) + 1) else { return nil }
+            if j - a >= from && memcmp(base + j - a, p, n) == 0 { return j - a }
+            i = j + 1
+        }
+        return nil
+    }
+
+    /// Index of the last occurrence of `lit` in `[from, to)`.
+    func findLast(_ lit: StaticString, from: Int, to: Int? = nil) -> Int? {
+        let stop = to ?? end
+        let n = lit.utf8CodeUnitCount
+        let first = lit.utf8Start[0]
+        var i = stop - n
+        while i >= from {
+            if base[i] == first && memcmp(base + i, lit.utf8Start, n) == 0 { return i }
+            i -= 1
+        }
+        return nil
+    }
+
+    /// Index of the first byte at or after `i` that is `a` or `b` (or `end`).
+    @inline(__always)
+    func scan(from i: Int, until a: UInt8, _ b: UInt8) -> Int {
+        var j = i
+        while j < end { let c = base[j]; if c == a || c == b { return j }; j += 1 }
+        return end
+    }
+
+    /// A String of the bytes in `r` (invalid UTF-8 becomes U+FFFD).
+    @inline(__always)
+    func string(_ r: Range<Int>) -> String {
+        String(decoding: UnsafeBufferPointer(start: base + r.lowerBound, count: r.count), as: UTF8.self)
+    }
+
+    /// The bytes in `r` as a buffer.
+    @inline(__always)
+    func buffer(_ r: Range<Int>) -> UnsafeBufferPointer<UInt8> {
+        UnsafeBufferPointer(start: base + r.lowerBound, count: r.count)
+    }
+
+    /// A non-negative decimal integer filling `r` exactly; nil if empty, not digits or too large.
+    func int(_ r: Range<Int>) -> Int? {
+        guard !r.isEmpty, r.count <= 18 else { return nil }
+        var v = 0
+        for i in r {
+            let b = base[i]
+            guard Byte.isDigit(b) else { return nil }
+            v = v * 10 + Int(b &- Byte.zero)
+        }
+        return v
+    }
+
+    /// Index after the run of digits starting at `i`.
+    @inline(__always)
+    func digitsEnd(from i: Int) -> Int {
+        var j = i
+        while j < end && Byte.isDigit(base[j]) { j += 1 }
+        return j
+    }
+
+    private static let pow10: [Double] = [1, 1e1, 1e2, 1e3, 1e4, 1e5, 1e6, 1e7, 1e8, 1e9, 1e10, 1e11,
+                                          1e12, 1e13, 1e14, 1e15, 1e16, 1e17, 1e18, 1e19, 1e20, 1e21, 1e22]
+
+    /// A decimal number `d+[.d*]` filling `r` exactly (correctly rounded); falls back to strtod for other forms.
+    func double(_ r: Range<Int>) -> Double? {
+        guard !r.isEmpty else { return nil }
+        var mantissa: UInt64 = 0
+        var digits = 0
+        var fraction = 0
+        var seenDot = false
+        var simple = true
+        for i in r {
+            let b = base[i]
+            if Byte.isDigit(b) {
+                mantissa = mantissa &* 10 &+ UInt64(b &- Byte.zero)
+                digits += 1
+                if seenDot { fraction += 1 }
+            } else if b == Byte.dot && !seenDot {
+                seenDot = true
+            } else {
+                simple = false
+                break
+            }
+        }
+        if simple && digits > 0 && digits <= 15 && fraction <= 22 {
+            return Double(mantissa) / ByteScanner.pow10[fraction]
+        }
+        // Rare forms (exponents, very long numbers): let the C library decide, whole range or nothing.
+        guard r.count < 64 else { return nil }
+        return withUnsafeTemporaryAllocation(of: CChar.self, capacity: 64) { tmp -> Double? in
+            for (k, i) in r.enumerated() { tmp[k] = CChar(bitPattern: base[i]) }
+            tmp[r.count] = 0
+            var endp: UnsafeMutablePointer<CChar>?
+            let v = strtod(tmp.baseAddress!, &endp)
+            guard let e = endp, e - tmp.baseAddress! == r.count, v.isFinite else { return nil }
+            return v
+        }
+    }
+}

@@ -1,0 +1,317 @@
+// PostfixFields: the field-rich Postfix line kinds — delivery lines, refusals
+// (smtpd, postscreen, cleanup header/body checks, milters, proxy filter) and
+// TLS summaries.
+//
+// Contract:
+// * Delivery: `to=<R>[, orig_to=<O>], relay=R[, conn_use=N], delay=D
+//   [, delays=a/b/c/d][, tls=F][, dsn=X.Y.Z], status=S[ (TEXT)]`; items are
+//   read by key, so old 2.x lines (no delays/dsn) and unknown future keys
+//   work. A response cut before its `)` (Postfix/syslog truncation) is kept
+//   as it is. Unknown status words are unparsed.
+// * Refusals: `ACTION: STAGE from PEER: TEXT; from=<S> to=<R> proto=P helo=<H>`
+//   (smtpd; postscreen has `, ` separators); the context starts at the LAST
+//   `; from=` (else `; to=`, `; proto=`, `; helo=`) because TEXT may contain
+//   `;`. smtpd/cleanup refusals without that context are truncated lines and
+//   unparsed; postscreen CONNECT refusals have none by design. TEXT gives
+//   code (`554`), dsn (`5.7.1`) and reason (the rest).
+//   Cleanup: `ACTION: header|body CONTENT from PEER; from=<S> to=<R> proto=P
+//   helo=<H>[: TEXT]` -> stage header/body, reason = CONTENT[: TEXT].
+// * TLS: `[TRUST ]TLS connection established|reused from|to PEER[ to SNI]:
+//   PROTO with cipher C (n/m bits)...`; bits is the first number.
+// Known limits: sasl_* items on refusal lines (3.10+) are not stored.
+
+import MailTrailModel
+
+extension PostfixParser {
+    // MARK: delivery
+
+    @inline(__always) func parseDelivery(_ s: ByteScanner, queueID q: Range<Int>, at i: Int, _ ctx: LineContext) -> ParseOutcome {
+        guard let (rcpt, afterRcpt) = s.scanAddress(at: i) else { return .unparsed(reason: "unterminated to=<...>") }
+        var d = PostfixDelivery(recipient: s.string(rcpt), status: .sent)
+        var j = afterRcpt
+        var haveStatus = false
+        while j < s.end {
+            guard s.has(", ", at: j) else { return .unparsed(reason: "malformed delivery line") }
+            j += 2
+            guard let eq = s.find(Byte.equals, from: j, to: min(s.end, j + 16)) else {
+                return .unparsed(reason: "malformed delivery line")
+            }
+            let key = j..<eq
+            j = eq + 1
+            if s.equals(key, "status") {
+                let wEnd = s.scan(from: j, until: Byte.space, Byte.comma)
+                guard let st = PostfixParser.deliveryStatus(s, j..<wEnd) else {
+                    return .unparsed(reason: "unknown delivery status")
+                }
+                d.status = st
+                if wEnd < s.end {
+                    guard s.has(" (", at: wEnd) else { return .unparsed(reason: "unexpected text after status") }
+                    let tStart = wEnd + 2
+                    let tEnd = s[s.end - 1] == Byte.rparen ? s.end - 1 : s.end
+                    let text = tStart..<max(tStart, tEnd)
+                    d.response = s.string(text)
+                    d.nextQueueID = RemoteQueueID.extract(s, text)
+                }
+                haveStatus = true
+                break
+            }
+            if s.equals(key, "orig_to") {
+                guard let (o, next) = s.scanAddress(at: j) else { return .unparsed(reason: "unterminated orig_to=<...>") }
+                d.origRecipient = s.string(o)
+                j = next
+                continue
+            }
+            let vEnd = s.find(", ", from: j) ?? s.end
+            let v = j..<vEnd
+            j = vEnd
+            if s.equals(key, "relay") { d.relay = s.parsePeer(v) }
+            else if s.equals(key, "delay") { d.delay = s.double(v) }
+            else if s.equals(key, "delays") { d.delays = PostfixParser.delays(s, v) }
+            else if s.equals(key, "dsn") { d.dsn = s.string(v) }
+            else if s.equals(key, "conn_use") { d.connUse = s.int(v) }
+            else if s.equals(key, "tls") { d.tlsFeature = s.string(v) }
+        }
+        guard haveStatus else { return .unparsed(reason: "delivery line without status=") }
+        return .postfix(ctx, .delivery(queueID: s.string(q), d))
+    }
+
+    static func deliveryStatus(_ s: ByteScanner, _ r: Range<Int>) -> DeliveryStatus? {
+        if s.equals(r, "sent") { return .sent }
+        if s.equals(r, "deferred") { return .deferred }
+        if s.equals(r, "bounced") { return .bounced }
+        if s.equals(r, "SOFTBOUNCE") { return .softbounce }
+        if s.equals(r, "deliverable") { return .deliverable }
+        if s.equals(r, "undeliverable") || s.equals(r, "undeliverable-but-not-cached") { return .undeliverable }
+        if s.equals(r, "expired") { return .expired }
+        if s.equals(r, "discarded") { return .discarded }
+        return nil
+    }
+
+    static func delays(_ s: ByteScanner, _ r: Range<Int>) -> [Double]? {
+        var out: [Double] = []
+        out.reserveCapacity(4)
+        var a = r.lowerBound
+        while a <= r.upperBound {
+            let b = s.find(Byte.slash, from: a, to: r.upperBound) ?? r.upperBound
+            guard let v = s.double(a..<b) else { return nil }
+            out.append(v)
+            a = b + 1
+        }
+        return out.count == 4 ? out : nil
+    }
+
+    // MARK: refusals and policy actions
+
+    /// Parses `ACTION: ...` refusal shapes at `i`; nil when the text does not have that shape.
+    @inline(__always) func parseAction(_ s: ByteScanner, queueID q: Range<Int>?, at i: Int, _ ctx: LineContext) -> ParseOutcome? {
+        var k = i
+        while k < s.end && (Byte.isLower(s[k]) || s[k] == Byte.underscore || s[k] == Byte.minus) { k += 1 }
+        guard k > i, s.has(": ", at: k) else { return nil }
+        let actionRange = i..<k
+        let j = k + 2
+        if s.has("header ", at: j) { return parseContentCheck(s, q, actionRange, stage: "header", at: j + 7, ctx) }
+        if s.has("body ", at: j) { return parseContentCheck(s, q, actionRange, stage: "body", at: j + 5, ctx) }
+        var m = j
+        while m < s.end && (Byte.isUpper(s[m]) || s[m] == Byte.minus) { m += 1 }
+        guard m > j else { return nil }
+        let stageRange = j..<m
+        if s.has(" from ", at: m) {
+            let peerStart = m + 6
+            guard let peerEnd = s.find(": ", from: peerStart) else {
+                return .unparsed(reason: "refusal without reply text")
+            }
+            let peer = s.parsePeer(peerStart..<peerEnd)
+            return finishRefusal(s, q, actionRange, stageRange, peer, textStart: peerEnd + 2, ctx)
+        }
+        if s.has(": ", at: m) {           // proxy-reject: END-OF-MESSAGE: TEXT; from=...
+            return finishRefusal(s, q, actionRange, stageRange, Peer(), textStart: m + 2, ctx)
+        }
+        return nil
+    }
+
+    @inline(__always) private func finishRefusal(_ s: ByteScanner, _ q: Range<Int>?, _ action: Range<Int>, _ stage: Range<Int>,
+                               _ peer: Peer, textStart: Int, _ ctx: LineContext) -> ParseOutcome {
+        var r = PostfixReject(action: PostfixParser.actionName(s, action), stage: PostfixParser.stageName(s, stage),
+                              client: peer)
+        let ctxStart = PostfixParser.contextStart(s, from: textStart)
+        var textEnd = ctxStart ?? s.end
+        if ctxStart == nil && ctx.program != "postscreen" {
+            // smtpd always ends TEXT with `;` (then the optional items); without it the line was cut.
+            guard s[s.end - 1] == Byte.semicolon else {
+                return .unparsed(reason: "refusal without from=/to=/proto= context (truncated?)")
+            }
+            textEnd = s.end - 1
+        }
+        let text = textStart..<textEnd
+        PostfixParser.reply(s, text, into: &r)
+        if let c = ctxStart {
+            guard PostfixParser.context(s, from: c + 2, into: &r) != nil else {
+                return .unparsed(reason: "unterminated <...> in refusal context")
+            }
+        }
+        return .postfix(ctx, .reject(queueID: q.map { s.string($0) }, r))
+    }
+
+    private func parseContentCheck(_ s: ByteScanner, _ q: Range<Int>?, _ action: Range<Int>, stage: String,
+                                   at i: Int, _ ctx: LineContext) -> ParseOutcome {
+        guard let c = s.findLast("; from=", from: i) else {
+            return .unparsed(reason: "header/body check without context (truncated?)")
+        }
+        var r = PostfixReject(action: PostfixParser.actionName(s, action), stage: stage)
+        var contentEnd = c
+        if let f = s.findLast(" from ", from: i, to: c) {
+            r.client = s.parsePeer((f + 6)..<c)
+            contentEnd = f
+        }
+        guard let trailing = PostfixParser.context(s, from: c + 2, into: &r) else {
+            return .unparsed(reason: "unterminated <...> in header/body check context")
+        }
+        if let t = trailing {
+            var rr = PostfixReject(action: r.action)
+            PostfixParser.reply(s, t, into: &rr)
+            r.code = rr.code; r.dsn = rr.dsn
+            r.reason = s.string(i..<contentEnd) + ": " + s.string(t)
+        } else {
+            r.reason = s.string(i..<contentEnd)
+        }
+        return .postfix(ctx, .reject(queueID: q.map { s.string($0) }, r))
+    }
+
+    static func actionName(_ s: ByteScanner, _ r: Range<Int>) -> String {
+        if s.equals(r, "reject") { return "reject" }
+        if s.equals(r, "reject_warning") { return "reject_warning" }
+        if s.equals(r, "milter-reject") { return "milter-reject" }
+        if s.equals(r, "warning") { return "warning" }
+        if s.equals(r, "discard") { return "discard" }
+        if s.equals(r, "hold") { return "hold" }
+        if s.equals(r, "filter") { return "filter" }
+        if s.equals(r, "redirect") { return "redirect" }
+        if s.equals(r, "info") { return "info" }
+        if s.equals(r, "prepend") { return "prepend" }
+        if s.equals(r, "hangup") { return "hangup" }
+        if s.equals(r, "proxy-reject") { return "proxy-reject" }
+        return s.string(r)
+    }
+
+    static func stageName(_ s: ByteScanner, _ r: Range<Int>) -> String {
+        if s.equals(r, "RCPT") { return "RCPT" }
+        if s.equals(r, "CONNECT") { return "CONNECT" }
+        if s.equals(r, "MAIL") { return "MAIL" }
+        if s.equals(r, "EHLO") { return "EHLO" }
+        if s.equals(r, "HELO") { return "HELO" }
+        if s.equals(r, "DATA") { return "DATA" }
+        if s.equals(r, "END-OF-MESSAGE") { return "END-OF-MESSAGE" }
+        if s.equals(r, "VRFY") { return "VRFY" }
+        if s.equals(r, "BDAT") { return "BDAT" }
+        if s.equals(r, "ETRN") { return "ETRN" }
+        return s.string(r)
+    }
+
+    /// Index of the `; ` that starts the trailing context (LAST `; from=`, else `; to=`, `; proto=`, `; helo=`).
+    static func contextStart(_ s: ByteScanner, from i: Int) -> Int? {
+        s.findLast("; from=", from: i) ?? s.findLast("; to=", from: i) ?? s.findLast("; proto=", from: i)
+            ?? s.findLast("; helo=", from: i)
+    }
+
+    /// Splits a reply text into code, dsn and reason.
+    static func reply(_ s: ByteScanner, _ t: Range<Int>, into r: inout PostfixReject) {
+        var j = t.lowerBound
+        if t.count >= 3, Byte.isDigit(s[j]), Byte.isDigit(s[j + 1]), Byte.isDigit(s[j + 2]),
+           j + 3 == t.upperBound || s[j + 3] == Byte.space || s[j + 3] == Byte.minus {
+            r.code = s.string(j..<(j + 3))
+            j = min(t.upperBound, j + 4)
+        }
+        // enhanced status d.d{1,3}.d{1,3}
+        var k = j
+        if k < t.upperBound, Byte.isDigit(s[k]), k + 1 < t.upperBound, s[k + 1] == Byte.dot {
+            k += 2
+            let a = s.digitsEnd(from: k)
+            if a > k, a - k <= 3, a < t.upperBound, s[a] == Byte.dot {
+                let b = min(s.digitsEnd(from: a + 1), t.upperBound)
+                if b > a + 1, b - a - 1 <= 3, b == t.upperBound || s[b] == Byte.space {
+                    r.dsn = s.string(j..<b)
+                    j = min(t.upperBound, b + 1)
+                }
+            }
+        }
+        r.reason = j < t.upperBound ? s.string(j..<t.upperBound) : nil
+    }
+
+    /// Parses `from=<S> to=<R> proto=P helo=<H>` (space or `, ` separated) at `i`.
+    /// Returns nil for an unterminated `<`, else the range of a trailing `: TEXT` if any.
+    static func context(_ s: ByteScanner, from i: Int, into r: inout PostfixReject) -> Range<Int>?? {
+        var j = i
+        while j < s.end {
+            while j < s.end && (s[j] == Byte.space || s[j] == Byte.comma) { j += 1 }
+            guard j < s.end else { break }
+            var k = j
+            while k < s.end && (Byte.isLower(s[k]) || s[k] == Byte.underscore) { k += 1 }
+            guard k > j, k < s.end, s[k] == Byte.equals else { break }
+            let key = j..<k
+            var vStart = k + 1, vEnd: Int, next: Int
+            if vStart < s.end && s[vStart] == Byte.lt {
+                guard let (c, n) = s.scanAddress(at: vStart) else { return nil }
+                vStart = c.lowerBound; vEnd = c.upperBound; next = n
+            } else {
+                var e = vStart
+                while e < s.end {
+                    let b = s[e]
+                    if b == Byte.space || b == Byte.comma { break }
+                    if b == Byte.colon && (e + 1 == s.end || s[e + 1] == Byte.space) { break }
+                    e += 1
+                }
+                vEnd = e; next = e
+            }
+            let v = vStart..<vEnd
+            if s.equals(key, "from") { r.sender = s.string(v) }
+            else if s.equals(key, "to") { r.recipient = s.string(v) }
+            else if s.equals(key, "proto") { r.proto = s.string(v) }
+            else if s.equals(key, "helo") { r.helo = s.string(v) }
+            j = next
+            if s.has(": ", at: j) { return .some((j + 2)..<s.end) }
+        }
+        return .some(nil)
+    }
+
+    // MARK: TLS
+
+    /// Parses a TLS summary line at the start of the body; nil when it is not one.
+    @inline(__always) func parseTLS(_ s: ByteScanner, _ ctx: LineContext) -> ParseOutcome? {
+        var j = 0
+        var trust: String?
+        switch s[0] {
+        case 0x41 where s.has("Anonymous ", at: 0): trust = "Anonymous"; j = 10
+        case 0x55 where s.has("Untrusted ", at: 0): trust = "Untrusted"; j = 10
+        case 0x54 where s.has("Trusted ", at: 0): trust = "Trusted"; j = 8
+        case 0x56 where s.has("Verified ", at: 0): trust = "Verified"; j = 9
+        default: break
+        }
+        guard s.has("TLS connection ", at: j) else { return nil }
+        j += 15
+        if s.has("established ", at: j) { j += 12 } else if s.has("reused ", at: j) { j += 7 } else { return nil }
+        let direction: TLSDirection
+        if s.has("from ", at: j) { direction = .inbound; j += 5 } else if s.has("to ", at: j) { direction = .outbound; j += 3 }
+        else { return nil }
+        let tokEnd = s.find(Byte.space, from: j) ?? s.end
+        var peerEnd = tokEnd
+        var afterPeer: Int
+        if tokEnd > j && s[tokEnd - 1] == Byte.colon {
+            peerEnd = tokEnd - 1; afterPeer = tokEnd + 1
+        } else {
+            guard let c = s.find(": ", from: tokEnd) else { return .unparsed(reason: "TLS line without protocol") }
+            afterPeer = c + 2
+        }
+        let peer = s.parsePeer(j..<peerEnd)
+        var info = TLSInfo(trust: trust)
+        if let w = s.find(" with cipher ", from: afterPeer) {
+            info.proto = s.string(afterPeer..<w)
+            let cStart = w + 13
+            let cEnd = s.find(" (", from: cStart) ?? s.end
+            info.cipher = s.string(cStart..<cEnd)
+            if cEnd + 2 < s.end { info.bits = s.int((cEnd + 2)..<s.digitsEnd(from: cEnd + 2)) }
+        } else {
+            return .unparsed(reason: "TLS line without cipher")
+        }
+        return .postfix(ctx, .tls(direction: direction, peer: peer, info: info))
+    }
+}

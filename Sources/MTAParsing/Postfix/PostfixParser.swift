@@ -1,0 +1,381 @@
+// PostfixParser: one Postfix log body (after `tag[pid]: `) -> one ParseOutcome.
+//
+// Contract:
+// * MUST return `.postfix(context, event)` for every line kind listed in
+//   docs/log-formats/postfix.md (smtpd sessions, TLS, client=, pickup,
+//   cleanup message-id, qmgr, delivery agents, bounce notifications, refusals
+//   of smtpd/postscreen/cleanup, postsuper), `.ignored(category:)` for lines
+//   known to carry nothing we store, `.unparsed(reason:)` for the rest.
+// * MUST NOT look at other lines; the only state is a one-entry cache of the
+//   last program's daemon kind.
+// * Dispatch is by content after an optional queue-ID prefix, so custom
+//   master.cf service names (`postfix/amavis/smtp`) need no configuration;
+//   only a few daemons with their own grammar (postscreen, tlsproxy) and the
+//   statistics/administrative daemons are dispatched by program name.
+// * Strings are built only for stored fields; categories, actions, stages and
+//   status words are static.
+// Known limits: `warning:`/`error:`/`fatal:`/`panic:` lines are ignored as a
+// class (SASL failures included); body-only lines without a queue ID where
+// one is required (`uid=... from=...` alone) are unparsed.
+
+import MailTrailModel
+
+/// Parses the body of one Postfix log line.
+public struct PostfixParser: Sendable {
+    private var lastProgram: String = "\u{0}"
+    private var lastKind: DaemonKind = .generic
+
+    /// Creates a parser (no configuration).
+    public init() {}
+
+    /// Parses `body` (the message text after the syslog tag) of a line with `context`.
+    public mutating func parse(body: UnsafeBufferPointer<UInt8>, context: LineContext) -> ParseOutcome {
+        if context.program != lastProgram {
+            lastKind = DaemonKind(program: context.program)
+            lastProgram = context.program
+        }
+        return parse(body: body, context: context, kind: lastKind)
+    }
+
+    /// Parses `body` when the caller already knows the daemon kind of `context.program`.
+    func parse(body: UnsafeBufferPointer<UInt8>, context: LineContext, kind: DaemonKind) -> ParseOutcome {
+        let s = ByteScanner(body)
+        guard s.end > 0 else { return .unparsed(reason: "empty message") }
+        if let severity = PostfixParser.severity(s) { return .ignored(category: severity) }
+        switch kind {
+        case .ignoredProgram(let category): return .ignored(category: category)
+        case .postscreen: return parsePostscreen(s, context)
+        case .tlsproxy: return parseTLSProxy(s, context)
+        case .generic: break
+        }
+        if let q = PostfixParser.queueIDPrefix(s) {
+            return parseQueued(s, queueID: q, at: q.upperBound + 2, context)
+        }
+        if s.has("NOQUEUE: ", at: 0) { return parseNoQueue(s, at: 9, context) }
+        return parseSessionLine(s, context)
+    }
+
+    // MARK: - daemon classes
+
+    enum DaemonKind: Equatable, Sendable {
+        case generic
+        case postscreen
+        case tlsproxy
+        case ignoredProgram(String)
+
+        init(program: String) {
+            switch program {
+            case "postscreen": self = .postscreen
+            case "tlsproxy": self = .tlsproxy
+            case "anvil": self = .ignoredProgram("anvil")
+            case "scache": self = .ignoredProgram("scache")
+            case "master": self = .ignoredProgram("master")
+            case "tlsmgr": self = .ignoredProgram("tlsmgr")
+            case "dnsblog": self = .ignoredProgram("dnsblog")
+            case "verify": self = .ignoredProgram("verify")
+            case "trivial-rewrite": self = .ignoredProgram("trivial-rewrite")
+            case "proxymap", "flush", "showq", "spawn":
+                self = .ignoredProgram("postfix-service")
+            case "postfix-script", "postfix", "postlog", "postmap", "postalias", "postdrop", "postqueue",
+                 "sendmail", "postconf", "postkick", "postlock", "postmulti", "script", "postcat":
+                self = .ignoredProgram("postfix-tool")
+            default: self = .generic
+            }
+        }
+    }
+
+    // MARK: - prefixes
+
+    static func severity(_ s: ByteScanner) -> String? {
+        switch s[0] {
+        case 0x77: return s.has("warning: ", at: 0) ? "warning" : nil   // w
+        case 0x65: return s.has("error: ", at: 0) ? "error" : nil       // e
+        case 0x66: return s.has("fatal: ", at: 0) ? "fatal" : nil       // f
+        case 0x70: return s.has("panic: ", at: 0) ? "panic" : nil       // p
+        default: return nil
+        }
+    }
+
+    /// The range of a leading `QID: ` (short hex or long base-52 form), or nil.
+    static func queueIDPrefix(_ s: ByteScanner) -> Range<Int>? {
+        var i = 0
+        while i < s.end && i < 32 && Byte.isAlnum(s[i]) { i += 1 }
+        guard i < s.end, s[i] == Byte.colon, i + 1 == s.end || s[i + 1] == Byte.space,
+              isQueueID(s, 0..<i) else { return nil }
+        return 0..<i
+    }
+
+    /// Whether `r` is a Postfix queue ID: `[0-9A-F]{6,}` or the long form (no vowels, contains `z`).
+    static func isQueueID(_ s: ByteScanner, _ r: Range<Int>) -> Bool {
+        guard r.count >= 6, r.count <= 32 else { return false }
+        var hex = true, long = true, hasZ = false
+        for i in r {
+            let b = s[i]
+            if !(Byte.isDigit(b) || (b >= 0x41 && b <= 0x46)) { hex = false }
+            switch b {
+            case 0x41, 0x45, 0x49, 0x4F, 0x55, 0x61, 0x65, 0x69, 0x6F, 0x75: long = false  // vowels
+            case 0x7A: hasZ = true
+            default: if !Byte.isAlnum(b) { return false }
+            }
+        }
+        return hex || (long && hasZ && r.count >= 12)
+    }
+
+    // MARK: - lines with a queue ID
+
+    @inline(__always) private func parseQueued(_ s: ByteScanner, queueID q: Range<Int>, at i: Int, _ ctx: LineContext) -> ParseOutcome {
+        guard i < s.end else { return .unparsed(reason: "nothing after queue ID") }
+        switch s[i] {
+        case 0x74 where s.has("to=", at: i):                          // t
+            return parseDelivery(s, queueID: q, at: i + 3, ctx)
+        case 0x63 where s.has("client=", at: i):                      // c
+            return parseClient(s, queueID: q, at: i + 7, ctx)
+        case 0x6D where s.has("message-id=", at: i):                  // m
+            return parseMessageID(s, queueID: q, at: i + 11, ctx)
+        case 0x66 where s.has("from=", at: i):                        // f
+            return parseQmgrFrom(s, queueID: q, at: i + 5, ctx)
+        case 0x72 where s.has("removed", at: i):                      // r
+            return parseRemoved(s, queueID: q, at: i + 7, ctx)
+        case 0x75 where s.has("uid=", at: i):                         // u
+            return parsePickup(s, queueID: q, at: i + 4, ctx)
+        default: break
+        }
+        if let o = parseAction(s, queueID: q, at: i, ctx) { return o }
+        if let o = parseNotification(s, queueID: q, at: i, ctx) { return o }
+        let rest = i..<s.end
+        for (lit, action) in PostfixParser.adminActions where s.equals(rest, lit) {
+            return .postfix(ctx, .admin(queueID: s.string(q), action: action))
+        }
+        for (lit, category) in PostfixParser.ignoredAfterQueueID where s.has(lit, at: i) {
+            return .ignored(category: category)
+        }
+        return .unparsed(reason: "unrecognised text after queue ID")
+    }
+
+    static let adminActions: [(StaticString, String)] = [
+        ("requeued", "requeued"), ("placed on hold", "placed on hold"),
+        ("released from hold", "released from hold"), ("expired", "expired"),
+    ]
+
+    static let ignoredAfterQueueID: [(StaticString, String)] = [
+        ("resent-message-id=", "resent-message-id"),
+        ("host ", "smtp-reply"),                    // host H[A] said: ... / refused to talk to me
+        ("lost connection with ", "smtp-lost-connection"),
+        ("conversation with ", "smtp-timeout"),
+        ("connect to ", "smtp-connect-failure"),
+        ("lost connection after ", "smtpd-abort"),
+        ("timeout after ", "smtpd-abort"),
+        ("too many errors after ", "smtpd-abort"),
+        ("enabling PIX workarounds", "smtp-pix-workaround"),
+        ("Cannot start TLS", "smtp-tls-failure"),
+        ("SASL authentication failed", "smtp-sasl-failure"),
+        ("Used TLS for ", "smtp-tls"),
+        ("skipped, still being delivered", "qmgr-skipped"),
+    ]
+
+    @inline(__always) private func parseMessageID(_ s: ByteScanner, queueID q: Range<Int>, at i: Int, _ ctx: LineContext) -> ParseOutcome {
+        var idRange: Range<Int>
+        if let lt = s.find(Byte.lt, from: i) {
+            guard let gt = s.findLast(Byte.gt, from: lt + 1, to: s.end) else {
+                return .unparsed(reason: "unterminated message-id=<...>")
+            }
+            idRange = (lt + 1)..<gt
+        } else {
+            var e = s.end
+            while e > i && s[e - 1] == Byte.space { e -= 1 }
+            idRange = i..<e
+        }
+        return .postfix(ctx, .messageID(queueID: s.string(q), messageID: s.string(idRange)))
+    }
+
+    @inline(__always) private func parseRemoved(_ s: ByteScanner, queueID q: Range<Int>, at i: Int, _ ctx: LineContext) -> ParseOutcome {
+        if i == s.end { return .postfix(ctx, .removed(queueID: s.string(q), detail: nil)) }
+        guard s.has(" (", at: i), s[s.end - 1] == Byte.rparen, s.end - 1 > i + 2 else {
+            return .unparsed(reason: "unexpected text after 'removed'")
+        }
+        let r = (i + 2)..<(s.end - 1)
+        let detail: String
+        if s.equals(r, "canceled") { detail = "canceled" } else if s.equals(r, "discarded") { detail = "discarded" }
+        else { detail = s.string(r) }
+        return .postfix(ctx, .removed(queueID: s.string(q), detail: detail))
+    }
+
+    @inline(__always) private func parsePickup(_ s: ByteScanner, queueID q: Range<Int>, at i: Int, _ ctx: LineContext) -> ParseOutcome {
+        let uidEnd = s.scan(from: i, until: Byte.space, Byte.comma)
+        let uid = s.int(i..<uidEnd)
+        guard s.has(" from=", at: uidEnd), let (sender, next) = s.scanAddress(at: uidEnd + 6) else {
+            return .unparsed(reason: "pickup line without from=<...>")
+        }
+        var origID: String?
+        if s.has(" orig_id=", at: next) {
+            let e = s.scan(from: next + 9, until: Byte.space, Byte.comma)
+            origID = s.string((next + 9)..<e)
+        } else if next != s.end {
+            return .unparsed(reason: "unexpected text after pickup from=<...>")
+        }
+        return .postfix(ctx, .pickup(queueID: s.string(q), uid: uid, sender: s.string(sender), origID: origID))
+    }
+
+    @inline(__always) private func parseQmgrFrom(_ s: ByteScanner, queueID q: Range<Int>, at i: Int, _ ctx: LineContext) -> ParseOutcome {
+        guard let (sender, next) = s.scanAddress(at: i) else { return .unparsed(reason: "unterminated from=<...>") }
+        guard s.has(", ", at: next) else { return .unparsed(reason: "qmgr from= without size/status") }
+        let j = next + 2
+        if s.has("size=", at: j) {
+            let sizeEnd = s.scan(from: j + 5, until: Byte.comma, Byte.space)
+            let size = s.int((j + 5)..<sizeEnd).map(Int64.init)
+            var nrcpt: Int?
+            if s.has(", nrcpt=", at: sizeEnd) {
+                let k = sizeEnd + 8
+                nrcpt = s.int(k..<s.digitsEnd(from: k))
+            }
+            return .postfix(ctx, .queued(queueID: s.string(q), sender: s.string(sender), size: size, nrcpt: nrcpt))
+        }
+        if s.has("status=", at: j) {
+            let k = j + 7
+            let e = s.scan(from: k, until: Byte.comma, Byte.space)
+            let status: String
+            if s.equals(k..<e, "expired") { status = "expired" }
+            else if s.equals(k..<e, "force-expired") { status = "force-expired" }
+            else { status = s.string(k..<e) }
+            return .postfix(ctx, .expired(queueID: s.string(q), sender: s.string(sender), status: status))
+        }
+        return .unparsed(reason: "qmgr from= without size/status")
+    }
+
+    private func parseNotification(_ s: ByteScanner, queueID q: Range<Int>, at i: Int, _ ctx: LineContext) -> ParseOutcome? {
+        for (lit, kind) in PostfixParser.notificationKinds where s.has(lit, at: i) {
+            let j = i + lit.utf8CodeUnitCount
+            var e = s.end
+            while e > j && s[e - 1] == Byte.space { e -= 1 }
+            guard PostfixParser.isQueueID(s, j..<e) else { return .unparsed(reason: "notification without new queue ID") }
+            return .postfix(ctx, .notification(queueID: s.string(q), kind: kind, newQueueID: s.string(j..<e)))
+        }
+        return nil
+    }
+
+    static let notificationKinds: [(StaticString, String)] = [
+        ("sender non-delivery notification: ", "sender non-delivery"),
+        ("postmaster non-delivery notification: ", "postmaster non-delivery"),
+        ("sender delay notification: ", "sender delay"),
+        ("sender delivery status notification: ", "sender delivery status"),
+        ("postmaster delay notification: ", "postmaster delay"),
+    ]
+
+    @inline(__always) private func parseClient(_ s: ByteScanner, queueID q: Range<Int>, at i: Int, _ ctx: LineContext) -> ParseOutcome {
+        let peerEnd = s.find(", ", from: i) ?? s.end
+        let client = s.parsePeer(i..<peerEnd)
+        var method: String?, user: String?, origQ: String?, origClient: Peer?
+        var j = peerEnd
+        while j < s.end {
+            guard s.has(", ", at: j) else { return .unparsed(reason: "malformed client= line") }
+            j += 2
+            guard let eq = s.find(Byte.equals, from: j, to: min(s.end, j + 24)) else {
+                return .unparsed(reason: "malformed client= line")
+            }
+            let v = (eq + 1)..<s.nextItem(from: eq + 1)
+            let key = j..<eq
+            if s.equals(key, "sasl_method") { method = s.string(v) }
+            else if s.equals(key, "sasl_username") { user = s.string(v) }
+            else if s.equals(key, "orig_queue_id") { origQ = s.string(v) }
+            else if s.equals(key, "orig_client") { origClient = s.parsePeer(v) }
+            j = v.upperBound
+        }
+        return .postfix(ctx, .client(queueID: s.string(q), client: client, saslMethod: method, saslUsername: user,
+                                     origQueueID: origQ, origClient: origClient))
+    }
+
+    // MARK: - NOQUEUE and session lines
+
+    @inline(__always) private func parseNoQueue(_ s: ByteScanner, at i: Int, _ ctx: LineContext) -> ParseOutcome {
+        if let o = parseAction(s, queueID: nil, at: i, ctx) { return o }
+        if s.has("client=", at: i) { return .ignored(category: "noqueue-client") }
+        for (lit, category) in PostfixParser.ignoredAfterQueueID where s.has(lit, at: i) {
+            return .ignored(category: category)
+        }
+        return .unparsed(reason: "unrecognised NOQUEUE line")
+    }
+
+    @inline(__always) private func parseSessionLine(_ s: ByteScanner, _ ctx: LineContext) -> ParseOutcome {
+        if s.has("connect from ", at: 0) {
+            return .postfix(ctx, .connect(client: s.parsePeer(13..<s.scan(from: 13, until: Byte.space, Byte.space))))
+        }
+        if s.has("disconnect from ", at: 0) {
+            return .postfix(ctx, .disconnect(client: s.parsePeer(16..<s.scan(from: 16, until: Byte.space, Byte.space))))
+        }
+        if let o = parseTLS(s, ctx) { return o }
+        if let o = parseAction(s, queueID: nil, at: 0, ctx) { return o }   // proxy-reject without queue ID
+        for (lit, category) in PostfixParser.ignoredSessionLines where s.has(lit, at: 0) {
+            return .ignored(category: category)
+        }
+        return .unparsed(reason: "unrecognised \(ctx.program) line")
+    }
+
+    static let ignoredSessionLines: [(StaticString, String)] = [
+        ("lost connection after ", "smtpd-abort"),
+        ("timeout after ", "smtpd-abort"),
+        ("too many errors after ", "smtpd-abort"),
+        ("improper command pipelining after ", "smtpd-pipelining"),
+        ("SSL_accept error from ", "tls-failure"),
+        ("SSL_connect error to ", "tls-failure"),
+        ("TLS handshake failed", "tls-failure"),
+        ("certificate verification failed for ", "tls-failure"),
+        ("server certificate verification failed for ", "tls-failure"),
+        ("untrusted issuer ", "tls-failure"),
+        ("setting up TLS connection ", "tls-setup"),
+        ("bare <LF> received after ", "smtpd-bare-lf"),
+        ("discarding EHLO keywords", "smtpd-ehlo"),
+        ("proxy-accept: ", "smtpd-proxy-accept"),
+        ("table ", "table-changed"),               // table hash:... has changed -- restarting
+        ("connect to ", "smtp-connect-failure"),
+        ("statistics: ", "statistics"),
+        ("Deleted: ", "postsuper-summary"),
+        ("Requeued: ", "postsuper-summary"),
+        ("Placed on hold: ", "postsuper-summary"),
+        ("Released from hold: ", "postsuper-summary"),
+        ("Expired: ", "postsuper-summary"),
+        ("daemon started", "master"),
+        ("reload ", "master"),
+        ("terminating on signal", "master"),
+        ("Used TLS for ", "smtp-tls"),
+    ]
+
+    // MARK: - postscreen and tlsproxy
+
+    @inline(__always) private func parsePostscreen(_ s: ByteScanner, _ ctx: LineContext) -> ParseOutcome {
+        if s.has("NOQUEUE: ", at: 0) { return parseNoQueue(s, at: 9, ctx) }
+        for lit in PostfixParser.postscreenWords where s.has(lit, at: 0) {
+            return .ignored(category: "postscreen")
+        }
+        return .unparsed(reason: "unrecognised postscreen line")
+    }
+
+    static let postscreenWords: [StaticString] = [
+        "CONNECT from ", "PASS NEW ", "PASS OLD ", "DNSBL rank ", "PREGREET ", "HANGUP after ", "DISCONNECT ",
+        "WHITELISTED ", "ALLOWLISTED ", "BLACKLISTED ", "DENYLISTED ", "WHITELIST VETO ", "ALLOWLIST VETO ",
+        "BLACKLIST VETO ", "DENYLIST VETO ", "COMMAND ", "NON-SMTP COMMAND ", "BARE NEWLINE ", "cache ",
+        "all screening ports busy", "all server ports busy",
+    ]
+
+    @inline(__always) private func parseTLSProxy(_ s: ByteScanner, _ ctx: LineContext) -> ParseOutcome {
+        if s.has("CONNECT ", at: 0) || s.has("DISCONNECT ", at: 0) { return .ignored(category: "tlsproxy") }
+        if let o = parseTLS(s, ctx) { return o }
+        for (lit, category) in PostfixParser.ignoredSessionLines where s.has(lit, at: 0) {
+            return .ignored(category: category)
+        }
+        return .unparsed(reason: "unrecognised tlsproxy line")
+    }
+}
+
+extension ByteScanner {
+    /// End of a `key=value` item's value: the next `, ` that is followed by `word=`, else the end.
+    func nextItem(from i: Int) -> Int {
+        var j = i
+        while let c = find(", ", from: j) {
+            var k = c + 2
+            while k < end && (Byte.isLower(self[k]) || self[k] == Byte.underscore) { k += 1 }
+            if k > c + 2 && k < end && self[k] == Byte.equals { return c }
+            j = c + 1
+        }
+        return end
+    }
+}

@@ -1,0 +1,356 @@
+// SyslogFramer: reads the syslog envelope of one line -> LineContext + body range.
+//
+// Contract:
+// * Envelopes: RFC 3164 `Mmm dd hh:mm:ss host tag[pid]: body` (day
+//   space-padded `Jan  5`, zero-padded `Jan 05` or `Jan 5`; an optional
+//   `.ffffff` fraction as journalctl short-precise writes it) and RFC 3339
+//   `YYYY-MM-DDThh:mm:ss[.f{1,9}](Z|±hh:mm|±hhmm) host tag[pid]: body`.
+// * Classic stamps are local time in the configured zone (see ZoneConverter
+//   for the DST rule) with an inferred year (see YearInference); RFC 3339
+//   stamps carry their own offset. Times are UTC microseconds.
+// * Ranges are validated: month 1-12, day within the month, hour < 24,
+//   minute < 60, second <= 60 (a leap second reads as the next minute's :00).
+// * The tag is split on `/`: first component = instance, last = program,
+//   the ones between = service (`postfix/submission/smtpd`); a one-part tag
+//   (`amavis`) has an empty instance and service. `tag: body` has pid 0.
+// * A line whose first token after the stamp ends with `:` has no host; it
+//   gets `defaultHost` (or "" when none is configured).
+// * Host and tag Strings are interned: a line allocates no new String for them.
+//   `frameInPlace` updates one stored context (`current`) instead of returning
+//   a copy; `lastTagIndex` lets callers cache per-tag decisions.
+// * Never throws: a line that does not fit is `.unframed(reason:)`; an
+//   unframed line leaves `lastContext` as it was.
+// Known limits: no `<PRI>` / RFC 5424 wire format, no localised month names,
+// no journald JSON; a classic line needs a forced year or a reference date.
+
+#if canImport(Glibc)
+import Glibc
+#elseif canImport(Darwin)
+import Darwin
+#endif
+import MailTrailModel
+
+/// The result of framing one line.
+public enum FrameResult: Hashable, Sendable {
+    /// The envelope was read; `body` is the range of the message text in the line buffer.
+    case framed(LineContext, body: Range<Int>)
+    /// The line has no readable envelope; `reason` says which part failed.
+    case unframed(reason: String)
+}
+
+/// A parsed syslog tag: instance / service / program.
+struct TagParts: Sendable {
+    var instance: String
+    var service: String
+    var program: String
+}
+
+/// Reads syslog envelopes line by line, keeping year and zone state for one stream.
+public struct SyslogFramer: Sendable {
+    /// The configuration this framer was created with.
+    public let config: FramingConfig
+    /// The context of the last line that was framed (time and host for dating unparsed lines).
+    public var lastContext: LineContext? { hasContext ? current : nil }
+    /// The context of the last framed line, updated in place (valid once `hasContext`).
+    public private(set) var current = LineContext(time: Timestamp(micros: 0), host: "", instance: "", program: "", pid: 0)
+    private var hasContext = false
+    private var currentTagIndex = -1
+    private var currentHostIndex = -1
+    /// A small stable number for the last framed line's tag (equal tags, equal numbers; -1 when
+    /// the tag table is full), so callers can cache per-tag decisions without hashing Strings.
+    public private(set) var lastTagIndex: Int = -1
+
+    private var zone: ZoneConverter
+    private var years: YearInference
+    private var hosts = Interner<String>(capacity: 4096)
+    private var tags = Interner<TagParts>(capacity: 4096)
+    private let defaultHost: String
+    private var lastDateKey = -1
+    private var lastDateDays: Int64 = 0
+
+    /// Creates a framer for one input stream.
+    public init(config: FramingConfig) {
+        self.config = config
+        self.zone = ZoneConverter(config.timeZone)
+        self.years = YearInference(forcedYear: config.year, reference: config.referenceDate)
+        self.defaultHost = config.defaultHost ?? ""
+    }
+
+    /// Frames one line (without its `\n`); `offset` is the line's byte offset in the stream.
+    public mutating func frame(_ line: UnsafeBufferPointer<UInt8>, offset: Int64) -> FrameResult {
+        var failure: StaticString = ""
+        guard let body = frameInPlace(line, offset: offset, failure: &failure) else {
+            return .unframed(reason: failure.description)
+        }
+        return .framed(current, body: body)
+    }
+
+    /// Frames one line into `current` (no copy of the context); returns the body range, or nil with `failure` set.
+    public mutating func frameInPlace(_ line: UnsafeBufferPointer<UInt8>, offset: Int64,
+                                      failure: inout StaticString) -> Range<Int>? {
+        let n = line.count
+        guard n > 0, let base = line.baseAddress else { failure = "empty line"; return nil }
+        let first = base[0]
+        var micros: Int64 = 0
+        var i = 0
+        if ASCII.isDigit(first) {
+            guard let t = parseRFC3339(base, n, &i, &failure) else { return nil }
+            micros = t
+        } else {
+            guard let t = parseClassic(base, n, &i, &failure) else { return nil }
+            micros = t
+        }
+        // host (optional) and tag
+        guard i < n else { failure = "no host/tag after timestamp"; return nil }
+        let tok1Start = i
+        var j = n
+        if let hit = memchr(base + i, Int32(ASCII.space), n - i) {
+            j = UnsafePointer(hit.assumingMemoryBound(to: UInt8.self)) - base
+        }
+        var tagStart: Int
+        var hostIndex = -2                         // -2: no host in the line (defaultHost)
+        if j > tok1Start && base[j - 1] == ASCII.colon {
+            tagStart = tok1Start
+        } else {
+            guard j < n, j > tok1Start else { failure = "no tag after host"; return nil }
+            tagStart = j + 1
+        }
+        // tag: up to `[` or `:` (fast path with memchr; the byte loop gives the precise error)
+        let tag = SyslogFramer.scanTag(base, tagStart, n)
+        if let e = tag.error { failure = e; return nil }
+        let tagEnd = tag.tagEnd
+        let pid = tag.pid
+        var k = tag.colon + 1
+        if k < n && base[k] == ASCII.space { k += 1 }
+        let tagBytes = UnsafeBufferPointer(start: base + tagStart, count: tagEnd - tagStart)
+        let tagIndex = tags.index(for: tagBytes) { SyslogFramer.splitTag($0) }
+        lastTagIndex = tagIndex
+        if tagIndex < 0 {
+            let parts = SyslogFramer.splitTag(tagBytes)
+            current.instance = parts.instance; current.program = parts.program; current.service = parts.service
+        } else if tagIndex != currentTagIndex {
+            let parts = tags.value(at: tagIndex)
+            current.instance = parts.instance; current.program = parts.program; current.service = parts.service
+        }
+        currentTagIndex = tagIndex
+        if tagStart != tok1Start {
+            let hostBytes = UnsafeBufferPointer(start: base + tok1Start, count: tagStart - 1 - tok1Start)
+            hostIndex = hosts.index(for: hostBytes) { String(decoding: $0, as: UTF8.self) }
+            if hostIndex < 0 {
+                current.host = String(decoding: hostBytes, as: UTF8.self)
+            } else if hostIndex != currentHostIndex {
+                current.host = hosts.value(at: hostIndex)
+            }
+        } else if currentHostIndex != -2 {
+            current.host = defaultHost
+        }
+        currentHostIndex = hostIndex
+        current.time = Timestamp(micros: micros)
+        current.pid = pid
+        current.offset = offset
+        hasContext = true
+        return k..<n
+    }
+
+    // MARK: - tag
+
+    /// Finds the tag's end, pid and colon starting at `start`; `error` is set when there is no valid tag.
+    @inline(__always)
+    static func scanTag(_ base: UnsafePointer<UInt8>, _ start: Int, _ n: Int)
+        -> (tagEnd: Int, pid: Int32, colon: Int, error: StaticString?) {
+        @inline(__always) func find(_ b: UInt8, _ from: Int, _ to: Int) -> Int? {
+            guard from < to, let hit = memchr(base + from, Int32(b), to - from) else { return nil }
+            return UnsafePointer(hit.assumingMemoryBound(to: UInt8.self)) - base
+        }
+        if let c = find(ASCII.colon, start, n), c > start, find(ASCII.space, start, c) == nil {
+            if base[c - 1] == ASCII.closeBracket {
+                var j = c - 2
+                var v: Int64 = 0, mul: Int64 = 1
+                while j > start && ASCII.isDigit(base[j]) && mul <= 1_000_000_000 {
+                    v += Int64(ASCII.digit(base[j])) * mul; mul *= 10; j -= 1
+                }
+                if j > start, j < c - 2, base[j] == ASCII.openBracket, v <= Int64(Int32.max),
+                   find(ASCII.openBracket, start, j) == nil {
+                    return (j, Int32(v), c, nil)
+                }
+            } else if find(ASCII.openBracket, start, c) == nil {
+                return (c, 0, c, nil)
+            }
+        }
+        return slowScanTag(base, start, n)
+    }
+
+    /// The byte-by-byte tag scan; used for lines the fast path does not accept, to name the error.
+    static func slowScanTag(_ base: UnsafePointer<UInt8>, _ tagStart: Int, _ n: Int)
+        -> (tagEnd: Int, pid: Int32, colon: Int, error: StaticString?) {
+        var k = tagStart
+        while k < n {
+            let b = base[k]
+            if b == ASCII.openBracket || b == ASCII.colon || b == ASCII.space { break }
+            k += 1
+        }
+        guard k < n, k > tagStart, base[k] != ASCII.space else { return (0, 0, 0, "no syslog tag") }
+        let tagEnd = k
+        var pid: Int32 = 0
+        if base[k] == ASCII.openBracket {
+            k += 1
+            var v: Int64 = 0
+            let digitsStart = k
+            while k < n && ASCII.isDigit(base[k]) {
+                v = v * 10 + Int64(ASCII.digit(base[k]))
+                if v > Int64(Int32.max) { return (0, 0, 0, "pid out of range") }
+                k += 1
+            }
+            guard k > digitsStart, k < n, base[k] == ASCII.closeBracket else { return (0, 0, 0, "bad pid in tag") }
+            k += 1
+            guard k < n, base[k] == ASCII.colon else { return (0, 0, 0, "no colon after tag[pid]") }
+            pid = Int32(v)
+        }
+        return (tagEnd, pid, k, nil)
+    }
+
+    static func splitTag(_ tag: UnsafeBufferPointer<UInt8>) -> TagParts {
+        guard let firstSlash = tag.firstIndex(of: ASCII.slash) else {
+            return TagParts(instance: "", service: "", program: String(decoding: tag, as: UTF8.self))
+        }
+        let lastSlash = tag.lastIndex(of: ASCII.slash)!
+        let instance = String(decoding: UnsafeBufferPointer(rebasing: tag[0..<firstSlash]), as: UTF8.self)
+        let program = String(decoding: UnsafeBufferPointer(rebasing: tag[(lastSlash + 1)...]), as: UTF8.self)
+        let service = firstSlash == lastSlash ? "" :
+            String(decoding: UnsafeBufferPointer(rebasing: tag[(firstSlash + 1)..<lastSlash]), as: UTF8.self)
+        return TagParts(instance: instance, service: service, program: program)
+    }
+
+    // MARK: - timestamps
+
+    @inline(__always)
+    private static func two(_ p: UnsafePointer<UInt8>, _ i: Int) -> Int? {
+        let a = p[i], b = p[i + 1]
+        guard ASCII.isDigit(a), ASCII.isDigit(b) else { return nil }
+        return ASCII.digit(a) * 10 + ASCII.digit(b)
+    }
+
+    /// Month number of an English three-letter abbreviation, or 0.
+    @inline(__always)
+    static func month(_ a: UInt8, _ b: UInt8, _ c: UInt8) -> Int {
+        switch (UInt32(a) << 16) | (UInt32(b) << 8) | UInt32(c) {
+        case 0x4A616E: return 1  // Jan
+        case 0x466562: return 2  // Feb
+        case 0x4D6172: return 3  // Mar
+        case 0x417072: return 4  // Apr
+        case 0x4D6179: return 5  // May
+        case 0x4A756E: return 6  // Jun
+        case 0x4A756C: return 7  // Jul
+        case 0x417567: return 8  // Aug
+        case 0x536570: return 9  // Sep
+        case 0x4F6374: return 10 // Oct
+        case 0x4E6F76: return 11 // Nov
+        case 0x446563: return 12 // Dec
+        default: return 0
+        }
+    }
+
+    /// Reads `[.fraction]` at `i`; returns micros and the next index.
+    @inline(__always)
+    private static func fraction(_ p: UnsafePointer<UInt8>, _ n: Int, _ i0: Int) -> (Int64, Int)? {
+        var i = i0
+        guard i < n, p[i] == ASCII.dot else { return (0, i) }
+        i += 1
+        var micros: Int64 = 0
+        var digits = 0
+        while i < n && ASCII.isDigit(p[i]) {
+            if digits < 6 { micros = micros * 10 + Int64(ASCII.digit(p[i])) }
+            digits += 1; i += 1
+        }
+        guard digits >= 1, digits <= 9 else { return nil }
+        var d = digits
+        while d < 6 { micros *= 10; d += 1 }
+        return (micros, i)
+    }
+
+    /// Days since the epoch of a (valid) date, with a one-entry cache (consecutive lines share a date).
+    @inline(__always)
+    private mutating func days(_ y: Int, _ m: Int, _ d: Int) -> Int64 {
+        let key = (y * 100 + m) * 100 + d
+        if key == lastDateKey { return lastDateDays }
+        lastDateKey = key
+        lastDateDays = CivilDate(year: y, month: m, day: d).daysSinceEpoch
+        return lastDateDays
+    }
+
+    @inline(__always)
+    private static func validTime(_ h: Int, _ mi: Int, _ s: Int) -> Bool { h < 24 && mi < 60 && s <= 60 }
+
+    private mutating func parseClassic(_ p: UnsafePointer<UInt8>, _ n: Int, _ next: inout Int,
+                                       _ failure: inout StaticString) -> Int64? {
+        guard n >= 15 else { failure = "line too short for a timestamp"; return nil }
+        let mon = SyslogFramer.month(p[0], p[1], p[2])
+        guard mon != 0, p[3] == ASCII.space else { failure = "no timestamp (month name expected)"; return nil }
+        var i = 4
+        if p[i] == ASCII.space { i += 1 }
+        guard i < n, ASCII.isDigit(p[i]) else { failure = "bad day in timestamp"; return nil }
+        var day = ASCII.digit(p[i]); i += 1
+        if i < n, ASCII.isDigit(p[i]) { day = day * 10 + ASCII.digit(p[i]); i += 1 }
+        guard i + 9 <= n, p[i] == ASCII.space, p[i + 3] == ASCII.colon, p[i + 6] == ASCII.colon,
+              let h = SyslogFramer.two(p, i + 1), let mi = SyslogFramer.two(p, i + 4), let s = SyslogFramer.two(p, i + 7)
+        else { failure = "bad time of day in timestamp"; return nil }
+        guard SyslogFramer.validTime(h, mi, s) else { failure = "time of day out of range"; return nil }
+        i += 9
+        guard let (frac, afterFrac) = SyslogFramer.fraction(p, n, i) else { failure = "bad fraction in timestamp"; return nil }
+        i = afterFrac
+        guard i < n, p[i] == ASCII.space else { failure = "no space after timestamp"; return nil }
+        i += 1
+        guard let (year, newYear, newMonth) = years.peek(month: mon) else {
+            failure = "year unknown (no --year and no reference date)"; return nil
+        }
+        guard day >= 1, day <= CivilDate.daysIn(month: mon, year: year) else {
+            failure = "day out of range for month"; return nil
+        }
+        let local = days(year, mon, day) * 86_400 + Int64(h * 3600 + mi * 60 + s)
+        guard let utc = zone.utcSeconds(localNaive: local) else { failure = "unknown time zone"; return nil }
+        years.commit(year: newYear, month: newMonth)
+        next = i
+        return utc * 1_000_000 + frac
+    }
+
+    private mutating func parseRFC3339(_ p: UnsafePointer<UInt8>, _ n: Int, _ next: inout Int,
+                                       _ failure: inout StaticString) -> Int64? {
+        guard n >= 21 else { failure = "line too short for a timestamp"; return nil }
+        guard let y1 = SyslogFramer.two(p, 0), let y2 = SyslogFramer.two(p, 2), p[4] == ASCII.minus,
+              let mon = SyslogFramer.two(p, 5), p[7] == ASCII.minus, let day = SyslogFramer.two(p, 8),
+              p[10] == ASCII.upperT || p[10] == ASCII.lowerT,
+              let h = SyslogFramer.two(p, 11), p[13] == ASCII.colon, let mi = SyslogFramer.two(p, 14),
+              p[16] == ASCII.colon, let s = SyslogFramer.two(p, 17)
+        else { failure = "bad RFC 3339 timestamp"; return nil }
+        let year = y1 * 100 + y2
+        guard mon >= 1, mon <= 12 else { failure = "month out of range"; return nil }
+        guard day >= 1, day <= CivilDate.daysIn(month: mon, year: year) else {
+            failure = "day out of range for month"; return nil
+        }
+        guard SyslogFramer.validTime(h, mi, s) else { failure = "time of day out of range"; return nil }
+        guard let (frac, afterFrac) = SyslogFramer.fraction(p, n, 19) else { failure = "bad fraction in timestamp"; return nil }
+        var i = afterFrac
+        guard i < n else { failure = "no UTC offset in RFC 3339 timestamp"; return nil }
+        var offset = 0
+        let z = p[i]
+        if z == ASCII.upperZ || z == ASCII.lowerZ {
+            i += 1
+        } else if z == ASCII.plus || z == ASCII.minus {
+            guard i + 5 <= n, let oh = SyslogFramer.two(p, i + 1) else { failure = "bad UTC offset"; return nil }
+            var j = i + 3
+            if p[j] == ASCII.colon { j += 1 }
+            guard j + 2 <= n, let om = SyslogFramer.two(p, j), oh <= 23, om <= 59 else {
+                failure = "bad UTC offset"; return nil
+            }
+            offset = (oh * 3600 + om * 60) * (z == ASCII.minus ? -1 : 1)
+            i = j + 2
+        } else {
+            failure = "no UTC offset in RFC 3339 timestamp"; return nil
+        }
+        guard i < n, p[i] == ASCII.space else { failure = "no space after timestamp"; return nil }
+        i += 1
+        let secs = days(year, mon, day) * 86_400 + Int64(h * 3600 + mi * 60 + s) - Int64(offset)
+        next = i
+        return secs * 1_000_000 + frac
+    }
+}
