@@ -28,7 +28,7 @@ func sampleSettings() -> IngestSettings {
 
 /// Widens the retention window so the 2026 samples are always inside it.
 func keepEverything(_ db: TestDatabase) throws {
-    try db.connection.exec("UPDATE mailtrail.settings SET value = '36500' WHERE key = 'retention_days'")
+    try db.connection.exec("UPDATE mailtrail.settings SET value = '0' WHERE key = 'retention_days'")
 }
 
 let samplePaths = ["relay1.log", "relay2.log", "relay3.log"].map(samplePath)

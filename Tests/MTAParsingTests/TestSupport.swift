@@ -10,7 +10,14 @@ enum Fixtures {
     /// The copied fixtures (`Fixtures/`, a `.copy` resource).
     static let root: URL = Bundle.module.url(forResource: "Fixtures", withExtension: nil)!
     /// The project corpus, when present on this machine.
-    static let sharedPostfix = URL(fileURLWithPath: "/work/shared/corpus/postfix")
+    /// The shared corpus: `../shared` beside the checkout (as in CI), else /work/shared.
+    static let sharedPostfix: URL = {
+        let besideCheckout = URL(fileURLWithPath: #filePath).deletingLastPathComponent()
+            .deletingLastPathComponent().deletingLastPathComponent().deletingLastPathComponent()
+            .appendingPathComponent("shared/corpus/postfix")
+        if FileManager.default.fileExists(atPath: besideCheckout.path) { return besideCheckout }
+        return URL(fileURLWithPath: "/work/shared/corpus/postfix")
+    }()
 
     static func url(_ relative: String) -> URL { root.appendingPathComponent(relative) }
 

@@ -1,0 +1,144 @@
+/// Migrator: brings a database's `mailtrail` schema to the version this binary knows.
+///
+/// Contract: under a session advisory lock ('mailtrail migrate'), applies every
+/// embedded `sql/migrations/NNNN_*.sql` newer than the database's version, in
+/// order, each in its own transaction together with its `schema_version` row;
+/// then re-applies all `sql/functions/*.sql` (CREATE OR REPLACE) in one
+/// transaction, also when there was nothing to migrate. Idempotent: a second
+/// run reports "schema is at version N, nothing to do". Refuses, without
+/// touching anything, a database whose version is newer than the newest
+/// migration known here, a server older than PostgreSQL 14, and a database
+/// whose encoding is not UTF8.
+/// Limits: a migration must not contain its own BEGIN/COMMIT (each file runs
+/// inside one transaction). Statements that cannot run in a transaction
+/// (CREATE INDEX CONCURRENTLY, …) are not supported in migrations.
+public struct Migrator {
+    public typealias Script = (name: String, sql: String)
+
+    public let connection: PGConnection
+    public let migrations: [Script]
+    public let functions: [Script]
+
+    /// A migrator over the SQL embedded in the binary (`EmbeddedSQL`).
+    public init(connection: PGConnection) {
+        self.init(connection: connection, migrations: EmbeddedSQL.migrations, functions: EmbeddedSQL.functions)
+    }
+
+    /// A migrator over the given scripts (tests). Migration names must start with their number.
+    public init(connection: PGConnection, migrations: [Script], functions: [Script]) {
+        self.connection = connection
+        self.migrations = migrations.sorted { $0.name < $1.name }
+        self.functions = functions.sorted { $0.name < $1.name }
+    }
+
+    /// The newest migration version of the embedded SQL.
+    public static var newestVersion: Int {
+        EmbeddedSQL.migrations.compactMap { Migrator.version(of: $0.name) }.max() ?? 0
+    }
+
+    /// The number a migration file name starts with (`0001_initial.sql` -> 1).
+    public static func version(of name: String) -> Int? {
+        let digits = name.prefix { $0.isASCII && $0.isNumber }
+        return digits.isEmpty ? nil : Int(digits)
+    }
+
+    /// The database's schema version; 0 when mailtrail is not installed.
+    public func currentVersion() throws -> Int {
+        let present = try connection.query("SELECT to_regclass('mailtrail.schema_version') IS NOT NULL AS present",
+                                           operation: "read schema version")
+        guard present.bool(0, "present") == true else { return 0 }
+        let r = try connection.query("SELECT coalesce(max(version), 0) AS version FROM mailtrail.schema_version",
+                                     operation: "read schema version")
+        return Int(r.int(0, "version") ?? 0)
+    }
+
+    /// Applies what is missing; see the type's contract.
+    @discardableResult
+    public func migrate() throws -> MigrationReport {
+        var known: [(version: Int, script: Script)] = []
+        for m in migrations {
+            guard let v = Migrator.version(of: m.name) else {
+                throw PostgresError(code: .migration, message: "migration file \(m.name) does not start with its number (NNNN_name.sql)")
+            }
+            if let last = known.last, last.version == v {
+                throw PostgresError(code: .migration, message: "two migrations have number \(v): \(last.script.name) and \(m.name)")
+            }
+            known.append((v, m))
+        }
+        let newest = known.last?.version ?? 0
+
+        if connection.serverVersion < 140000 {
+            throw PostgresError(code: .migration,
+                                message: "PostgreSQL \(connection.serverVersionString) is too old: mailtrail needs 14 or newer",
+                                operation: "migrate")
+        }
+        let enc = try connection.query(
+            "SELECT pg_encoding_to_char(encoding) AS encoding, current_database() AS db FROM pg_database WHERE datname = current_database()",
+            operation: "migrate")
+        if let e = enc.string(0, "encoding"), e != "UTF8" {
+            let db = enc.string(0, "db") ?? "?"
+            throw PostgresError(code: .migration,
+                                message: "database \(db) uses encoding \(e); mailtrail needs UTF8",
+                                hint: "Create the database with: createdb -E UTF8 -T template0 \(db)",
+                                operation: "migrate")
+        }
+
+        try connection.query("SELECT pg_advisory_lock(hashtext('mailtrail migrate'))", operation: "migrate: lock")
+        defer { _ = try? connection.query("SELECT pg_advisory_unlock(hashtext('mailtrail migrate'))") }
+
+        let from = try currentVersion()
+        if from > newest {
+            throw PostgresError(code: .migration,
+                                message: "the database schema is at version \(from), newer than this mailtrail knows (\(newest)); refusing to touch it",
+                                hint: "Use a mailtrail built from a version that includes migration \(from).",
+                                operation: "migrate")
+        }
+        var applied: [String] = []
+        for (version, script) in known where version > from {
+            try connection.transaction {
+                try connection.exec(script.sql, operation: "migration \(script.name)")
+                let description = Migrator.description(of: script.name)
+                try connection.query("""
+                    INSERT INTO mailtrail.schema_version (version, description) VALUES ($1::int, $2)
+                    ON CONFLICT (version) DO NOTHING
+                    """, [String(version), description], operation: "migration \(script.name): record version")
+            }
+            applied.append(script.name)
+        }
+        try connection.transaction {
+            for f in functions { try connection.exec(f.sql, operation: "function file \(f.name)") }
+        }
+        return MigrationReport(fromVersion: from, toVersion: max(from, newest), applied: applied,
+                               functions: functions.map { $0.name })
+    }
+
+    static func description(of name: String) -> String {
+        var s = Substring(name)
+        while let c = s.first, c.isNumber { s.removeFirst() }
+        if s.first == "_" { s.removeFirst() }
+        if s.hasSuffix(".sql") { s.removeLast(4) }
+        return s.isEmpty ? name : String(s).replacingAll("_", with: " ")
+    }
+}
+
+/// What `Migrator.migrate()` did.
+public struct MigrationReport: Hashable, Sendable {
+    public var fromVersion: Int
+    public var toVersion: Int
+    /// Migration files applied, in order (empty: nothing to do).
+    public var applied: [String]
+    /// Function files (re-)applied.
+    public var functions: [String]
+
+    public init(fromVersion: Int, toVersion: Int, applied: [String], functions: [String]) {
+        self.fromVersion = fromVersion; self.toVersion = toVersion; self.applied = applied; self.functions = functions
+    }
+
+    /// One line for the CLI.
+    public var summary: String {
+        if applied.isEmpty {
+            return "schema is at version \(toVersion), nothing to do (\(functions.count) function files refreshed)"
+        }
+        return "migrated schema from version \(fromVersion) to \(toVersion): \(applied.joined(separator: ", ")) (\(functions.count) function files applied)"
+    }
+}
