@@ -66,6 +66,8 @@ public struct PostfixCorrelator: Codable, Sendable {
     var pendingOrigins: [String: PendingOrigin] = [:]
     /// Keys of messages held back (waiting for their origin).
     var held: [String] = []
+    /// Postfix instances seen on this host (a handful), for cross-instance links.
+    var instances: Set<String> = []
     /// Highest log time seen: the machine's notion of "now".
     public private(set) var now: Timestamp = Timestamp(micros: 0)
     var lastSweep: Timestamp = Timestamp(micros: 0)
@@ -129,6 +131,7 @@ public struct PostfixCorrelator: Codable, Sendable {
     /// Feeds one event; appends what it completes to `out`.
     public mutating func receive(_ ctx: LineContext, _ event: PostfixEvent, into out: inout CorrelatorOutput) {
         if ctx.time > now { now = ctx.time }
+        if !instances.contains(ctx.instance) { instances.insert(ctx.instance) }
         switch event {
         case .connect(let client):
             sessions[sessionKey(ctx)] = Session(client: client, started: ctx.time, tls: nil)
@@ -295,9 +298,8 @@ public struct PostfixCorrelator: Codable, Sendable {
     private mutating func link(instance: String, origin: String, newQueueID: String, kind: OriginKind,
                                at: Timestamp, into out: inout CorrelatorOutput) {
         // The new transaction may live in another instance of the same host (multi-instance hand-over).
-        let candidates = [txKey(instance, newQueueID)] + transactions.keys.filter {
-            $0.hasSuffix("\u{0}" + newQueueID) && $0 != txKey(instance, newQueueID)
-        }.sorted()
+        let candidates = [txKey(instance, newQueueID)]
+            + instances.subtracting([instance]).sorted().map { txKey($0, newQueueID) }
         for key in candidates {
             guard var tx = transactions[key] else { continue }
             if tx.emitted || tx.originQueueID != nil { return }

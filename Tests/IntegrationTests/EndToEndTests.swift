@@ -212,7 +212,8 @@ struct EndToEndTests {
 }
 
 /// Runs the built `mailtrail` binary (it sits next to the test bundle).
-func runMailtrail(_ args: [String], environment: [String: String] = [:]) throws -> (status: Int32, out: String, err: String) {
+func runMailtrail(_ args: [String], environment: [String: String] = [:],
+                  stdin: String? = nil) throws -> (status: Int32, out: String, err: String) {
     let exe = URL(fileURLWithPath: "/proc/self/exe").resolvingSymlinksInPath().deletingLastPathComponent()
         .appendingPathComponent("mailtrail")
     let p = Process()
@@ -224,6 +225,7 @@ func runMailtrail(_ args: [String], environment: [String: String] = [:]) throws 
     let out = Pipe(), err = Pipe()
     p.standardOutput = out
     p.standardError = err
+    if let stdin { p.standardInput = FileHandle(forReadingAtPath: stdin) }
     try p.run()
     let o = out.fileHandleForReading.readDataToEndOfFile()
     let e = err.fileHandleForReading.readDataToEndOfFile()
@@ -244,6 +246,22 @@ func runMailtrail(_ args: [String], environment: [String: String] = [:]) throws 
         #expect(kinds == ["message": 9, "delivery": 11, "rejection": 2])
         #expect(r.err.contains("lines read 115, parsed "))
         #expect(r.err.contains("unparsed 0"))
+    }
+
+    @Test func parseReadsStandardInputAndGzip() throws {
+        let viaStdin = try runMailtrail(["parse", "--year", "2026", "--timezone", "UTC", "-"],
+                                        stdin: samplePath("relay2.log"))
+        #expect(viaStdin.status == 0)
+        #expect(viaStdin.err.contains("lines read 77, parsed "))
+        #expect(viaStdin.out.split(separator: "\n").count == 8 + 9)
+        let gz = NSTemporaryDirectory() + "mailtrail-parse-\(UInt32.random(in: 0...UInt32.max)).log.gz"
+        defer { try? FileManager.default.removeItem(atPath: gz) }
+        let p = Process()
+        p.executableURL = URL(fileURLWithPath: "/bin/sh")
+        p.arguments = ["-c", "gzip -c '\(samplePath("relay2.log"))' > '\(gz)'"]
+        try p.run(); p.waitUntilExit()
+        let viaGzip = try runMailtrail(["parse", "--year", "2026", "--timezone", "UTC", gz])
+        #expect(viaGzip.out == viaStdin.out)
     }
 
     @Test func parseReportsUnparsedLinesAsJSON() throws {
