@@ -56,16 +56,16 @@ public struct CorrelatorOutput: Sendable {
 public struct PostfixCorrelator: Codable, Sendable {
     public let host: String
     public var config: CorrelatorConfig
-    /// Open transactions by `instance` + NUL + queue ID.
-    var transactions: [String: Transaction] = [:]
-    /// smtpd sessions by instance/service/program + pid.
-    var sessions: [String: Session] = [:]
+    /// Open transactions by instance and queue ID.
+    var transactions: [TxKey: Transaction] = [:]
+    /// smtpd sessions by process.
+    var sessions: [ProcessKey: Session] = [:]
     /// Last outbound TLS handshake per delivery process.
-    var outboundTLS: [String: OutboundTLS] = [:]
+    var outboundTLS: [ProcessKey: OutboundTLS] = [:]
     /// Links seen before the transaction they point to, by the new queue ID.
     var pendingOrigins: [String: PendingOrigin] = [:]
     /// Keys of messages held back (waiting for their origin).
-    var held: [String] = []
+    var held: [TxKey] = []
     /// Postfix instances seen on this host (a handful), for cross-instance links.
     var instances: Set<String> = []
     /// Highest log time seen: the machine's notion of "now".
@@ -79,6 +79,21 @@ public struct PostfixCorrelator: Codable, Sendable {
 
     /// Number of open transactions (for metrics and memory bounds).
     public var openTransactions: Int { transactions.count }
+
+    /// A transaction's key: queue IDs are unique per Postfix instance. Built
+    /// from the line's (interned) strings, so making one allocates nothing.
+    struct TxKey: Hashable, Codable, Sendable {
+        var instance: String
+        var queueID: String
+    }
+
+    /// A process: `instance/service/program[pid]` (pids of different services never mix).
+    struct ProcessKey: Hashable, Codable, Sendable {
+        var instance: String
+        var service: String
+        var program: String
+        var pid: Int32
+    }
 
     struct Transaction: Codable, Sendable {
         var instance: String
@@ -312,7 +327,7 @@ public struct PostfixCorrelator: Codable, Sendable {
         pendingOrigins[newQueueID] = PendingOrigin(originQueueID: origin, kind: kind, at: at)
     }
 
-    private mutating func adoptPendingOrigin(_ key: String) {
+    private mutating func adoptPendingOrigin(_ key: TxKey) {
         guard !pendingOrigins.isEmpty, var tx = transactions[key], tx.originQueueID == nil,
               let p = pendingOrigins.removeValue(forKey: tx.queueID) else { return }
         tx.originQueueID = p.originQueueID
@@ -320,7 +335,7 @@ public struct PostfixCorrelator: Codable, Sendable {
         transactions[key] = tx
     }
 
-    private mutating func emitOrHold(_ key: String, into out: inout CorrelatorOutput) {
+    private mutating func emitOrHold(_ key: TxKey, into out: inout CorrelatorOutput) {
         guard var tx = transactions[key] else { return }
         if tx.loopbackClient && tx.originQueueID == nil {
             if tx.heldSince == nil {
@@ -333,7 +348,7 @@ public struct PostfixCorrelator: Codable, Sendable {
         emit(key, into: &out)
     }
 
-    private mutating func emit(_ key: String, into out: inout CorrelatorOutput) {
+    private mutating func emit(_ key: TxKey, into out: inout CorrelatorOutput) {
         guard var tx = transactions[key], !tx.emitted, tx.queued else { return }
         let mk = messageKey(&tx)
         tx.emitted = true
@@ -350,7 +365,7 @@ public struct PostfixCorrelator: Codable, Sendable {
     }
 
     /// Ends a transaction: emits its message if it was queued but not yet emitted, forgets it.
-    private mutating func finish(_ key: String, into out: inout CorrelatorOutput) {
+    private mutating func finish(_ key: TxKey, into out: inout CorrelatorOutput) {
         guard transactions[key] != nil else { return }
         emit(key, into: &out)
         transactions[key] = nil
@@ -391,10 +406,10 @@ public struct PostfixCorrelator: Codable, Sendable {
         return k
     }
 
-    private func txKey(_ instance: String, _ qid: String) -> String { instance + "\u{0}" + qid }
+    private func txKey(_ instance: String, _ qid: String) -> TxKey { TxKey(instance: instance, queueID: qid) }
 
-    private func sessionKey(_ ctx: LineContext) -> String {
-        ctx.instance + "/" + ctx.service + "/" + ctx.program + "[" + String(ctx.pid) + "]"
+    private func sessionKey(_ ctx: LineContext) -> ProcessKey {
+        ProcessKey(instance: ctx.instance, service: ctx.service, program: ctx.program, pid: ctx.pid)
     }
 
     private func isFinal(_ s: DeliveryStatus) -> Bool {

@@ -49,30 +49,28 @@ public enum IngestRunner {
                 summary.notes.append("\(path): no complete line yet; nothing to load")
                 continue
             }
-            if let p = processor {
-                try p.startFile(referenceDate: file.referenceDate, fallbackTime: file.fallbackTime)
-            } else {
-                let p = try LineProcessor(options: settings.pipeline, referenceDate: file.referenceDate,
-                                          fallbackTime: file.fallbackTime)
+            let isFirst = processor == nil
+            let p = try LineProcessor.forFile(file, existing: processor, options: settings.pipeline)
+            if isFirst {
                 for (host, s) in saved {
                     p.savedStates[host] = s.state
                     stateVersions[host] = s.version
                 }
-                processor = p
             }
-            let p = processor!
+            processor = p
             let source = try loader.openSource(fingerprint: fingerprint, path: path,
                                                format: settings.pipeline.format.rawValue,
                                                hostHint: settings.pipeline.host)
-            var committedOffset = source.committedOffset
-            var splitter = LineSplitter(startOffset: source.committedOffset, startLine: source.committedLine + 1)
-            var linesInBatch = 0
+            var committed = LineProcessor.Position(offset: source.committedOffset, line: source.committedLine + 1)
             let last = index == paths.count - 1
+            let linesBefore = summary.lines.read
 
-            func commit(final: Bool) throws {
+            /// Commits the lines before `upTo` (and everything they produced) with the checkpoint.
+            func commit(upTo position: LineProcessor.Position, final: Bool) throws {
                 if final && last { p.flushHeld() }
-                let toOffset = splitter.nextOffset
-                let toLine = splitter.nextLineNumber - 1
+                let toOffset = position.offset
+                let toLine = position.line - 1
+                let committedOffset = committed.offset
                 let (out, unparsed, counters) = p.takeOutput()
                 var states: [String: (expectedVersion: Int64, state: [UInt8])] = [:]
                 for host in p.touched.sorted() {
@@ -90,39 +88,33 @@ public enum IngestRunner {
                     messages: out.messages, deliveries: out.deliveries, rejections: out.rejections,
                     unparsed: unparsed, correlatorStates: states))
                 for host in states.keys { stateVersions[host] = (stateVersions[host] ?? 0) + 1 }
-                committedOffset = toOffset
+                committed = position
                 for (_, c) in counters { summary.lines += c }
                 summary.messages += result.messages
                 summary.deliveries += result.deliveries
                 summary.rejections += result.rejections
                 summary.unparsedStored += result.unparsed
                 summary.tooOld += result.tooOld
-                linesInBatch = 0
             }
 
-            let complete = try file.chunks(from: source.committedOffset) { chunk in
-                splitter.feed(chunk) { line, meta in
-                    p.process(line, offset: meta.offset, number: meta.number, truncated: meta.truncated)
-                    linesInBatch += 1
+            let result = try p.feed(file, from: committed) { position in
+                if position.line - committed.line >= Int64(settings.batchLines) {
+                    try commit(upTo: position, final: false)
                 }
-                if linesInBatch >= settings.batchLines { try commit(final: false) }
                 progress.update(file: path, done: file.reader.rawOffset, total: file.reader.fileSize,
-                                lines: summary.lines.read + Int64(linesInBatch))
+                                lines: linesBefore + position.line - 1 - source.committedLine)
             }
-            if !complete {
+            if !result.complete {
                 summary.notes.append(
                     "\(path): shorter than what was already loaded from it (\(source.committedOffset) bytes); " +
                     "it was truncated or replaced — nothing loaded")
                 continue
             }
-            if splitter.pendingByteCount > 0 {
-                summary.pendingTailBytes += splitter.pendingByteCount
-                summary.notes.append("\(path): last line has no newline yet (\(splitter.pendingByteCount) bytes); left for later")
-            }
-            if splitter.nextOffset == source.committedOffset && source.committedOffset > 0 {
+            summary.notePendingTail(path, result.pendingTailBytes)
+            if result.end.offset == source.committedOffset && source.committedOffset > 0 {
                 summary.filesUpToDate += 1
             }
-            try commit(final: true)
+            try commit(upTo: result.end, final: true)
         }
         summary.seconds = Progress.clock() - start
         return summary

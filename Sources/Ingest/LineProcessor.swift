@@ -145,6 +145,46 @@ final class LineProcessor {
         return PostfixCorrelator(host: host, config: options.correlator)
     }
 
+    /// Returns the processor for the next file of a run: `existing` restarted for
+    /// `file` (correlators carry over), or a new one.
+    static func forFile(_ file: SourceFile, existing: LineProcessor?, options: PipelineOptions) throws -> LineProcessor {
+        if let p = existing {
+            try p.startFile(referenceDate: file.referenceDate, fallbackTime: file.fallbackTime)
+            return p
+        }
+        return try LineProcessor(options: options, referenceDate: file.referenceDate, fallbackTime: file.fallbackTime)
+    }
+
+    /// Where reading stands: every line before `offset` is processed; the next line gets number `line`.
+    struct Position {
+        var offset: Int64
+        var line: Int64
+    }
+
+    /// What `feed` read of a file.
+    struct FeedResult {
+        /// False when the file is shorter than the starting offset (truncated or replaced).
+        var complete: Bool
+        var end: Position
+        /// Bytes of an unterminated last line, left unread.
+        var pendingTailBytes: Int64
+    }
+
+    /// Feeds every complete line of `file` from `start` on; calls `afterChunk`
+    /// with the position after each chunk (a batch may close there).
+    func feed(_ file: SourceFile, from start: Position,
+              afterChunk: (Position) throws -> Void) throws -> FeedResult {
+        var splitter = LineSplitter(startOffset: start.offset, startLine: start.line)
+        let complete = try file.chunks(from: start.offset) { chunk in
+            splitter.feed(chunk) { line, meta in
+                process(line, offset: meta.offset, number: meta.number, truncated: meta.truncated)
+            }
+            try afterChunk(Position(offset: splitter.nextOffset, line: splitter.nextLineNumber))
+        }
+        return FeedResult(complete: complete, end: Position(offset: splitter.nextOffset, line: splitter.nextLineNumber),
+                          pendingTailBytes: complete ? splitter.pendingByteCount : 0)
+    }
+
     /// Emits every held message (end of a one-shot run).
     func flushHeld() {
         for host in correlators.keys.sorted() {

@@ -25,6 +25,13 @@ public struct RunSummary: Sendable {
     public var notes: [String] = []
     public init() {}
 
+    /// Records an unterminated last line that was left for a later run.
+    mutating func notePendingTail(_ path: String, _ bytes: Int64) {
+        guard bytes > 0 else { return }
+        pendingTailBytes += bytes
+        notes.append("\(path): last line has no newline yet (\(bytes) bytes); not read")
+    }
+
     /// The summary block printed at the end of `ingest` and `parse`.
     public func render(loaded: Bool) -> String {
         var s = "lines read \(lines.read), parsed \(lines.parsed), ignored \(lines.ignored), unparsed \(lines.unparsed)\n"
@@ -78,26 +85,14 @@ public enum ParseRunner {
         for (i, path) in paths.enumerated() {
             let file = try SourceFile(path: path)
             summary.files += 1
-            if let p = processor {
-                try p.startFile(referenceDate: file.referenceDate, fallbackTime: file.fallbackTime)
-            } else {
-                processor = try LineProcessor(options: options, referenceDate: file.referenceDate,
-                                              fallbackTime: file.fallbackTime)
-            }
-            let p = processor!
-            var splitter = LineSplitter()
-            _ = try file.chunks(from: 0) { chunk in
-                splitter.feed(chunk) { line, meta in
-                    p.process(line, offset: meta.offset, number: meta.number, truncated: meta.truncated)
-                }
+            let p = try LineProcessor.forFile(file, existing: processor, options: options)
+            processor = p
+            let result = try p.feed(file, from: .init(offset: 0, line: 1)) { _ in
                 if p.output.messages.count + p.output.deliveries.count + p.output.rejections.count + p.unparsed.count > 10_000 {
                     drain(file: path, final: false)
                 }
             }
-            if splitter.pendingByteCount > 0 {
-                summary.pendingTailBytes += splitter.pendingByteCount
-                summary.notes.append("\(path): last line has no newline yet (\(splitter.pendingByteCount) bytes); not read")
-            }
+            summary.notePendingTail(path, result.pendingTailBytes)
             drain(file: path, final: i == paths.count - 1)
         }
         summary.seconds = Progress.clock() - start

@@ -134,6 +134,73 @@ struct EndToEndTests {
         }
     }
 
+    @Test func smallBatchesGiveTheSameArchiveAsOneBatch() throws {
+        // Commits every 7 lines: batch boundaries fall between a re-injected copy and its
+        // link, inside sessions and deferrals; the correlator state carries across them.
+        func archive(batchLines: Int) throws -> [String] {
+            try TestDatabase.with { db in
+                try keepEverything(db)
+                var settings = sampleSettings()
+                settings.batchLines = batchLines
+                _ = try IngestRunner.run(paths: samplePaths, settings: settings, connection: db.connection)
+                return try rows(db, """
+                    SELECT 'm', host, queue_id, received_at::text, msg_key::text, coalesce(origin_queue_id, '-'),
+                           coalesce(tls_proto, '-') FROM mailtrail.messages
+                    UNION ALL
+                    SELECT 'd', host, queue_id, at::text || recipient || status, msg_key::text,
+                           coalesce(next_queue_id, '-'), coalesce(tls_proto, '-') FROM mailtrail.deliveries
+                    UNION ALL
+                    SELECT 'r', host, coalesce(queue_id, '-'), at::text, msg_key::text, action, '-' FROM mailtrail.rejections
+                    UNION ALL
+                    SELECT 'c', host, lines_read::text, parsed::text, ignored::text, unparsed::text, '-'
+                    FROM mailtrail.ingest_counts
+                    ORDER BY 1, 2, 3, 4, 5
+                    """)
+            }
+        }
+        let whole = try archive(batchLines: 1_000_000)
+        #expect(whole.count == 24 + 28 + 3 + 3)
+        #expect(try archive(batchLines: 7) == whole)
+    }
+
+    @Test func correlatorStateResumesInTheNextRun() throws {
+        // relay1.log cut after line 19: message 5EB401C41D2 has its client, TLS and
+        // message-id in the first part and its qmgr line in the second. The second run
+        // must resume from the state saved with the first run's checkpoint.
+        let lines = try String(contentsOfFile: samplePath("relay1.log"), encoding: .utf8)
+            .split(separator: "\n", omittingEmptySubsequences: false)
+        let dir = NSTemporaryDirectory() + "mailtrail-split-\(UInt32.random(in: 0...UInt32.max))"
+        try FileManager.default.createDirectory(atPath: dir, withIntermediateDirectories: true)
+        defer { try? FileManager.default.removeItem(atPath: dir) }
+        let first = dir + "/mail.log.1", second = dir + "/mail.log"
+        try (lines[..<19].joined(separator: "\n") + "\n").write(toFile: first, atomically: true, encoding: .utf8)
+        try lines[19...].joined(separator: "\n").write(toFile: second, atomically: true, encoding: .utf8)
+
+        let query = """
+            SELECT 'm', queue_id, received_at::text, msg_key::text, coalesce(message_id, '-'),
+                   coalesce(client_name, '-'), coalesce(tls_proto, '-'), coalesce(origin_queue_id, '-')
+            FROM mailtrail.messages
+            UNION ALL
+            SELECT 'd', queue_id, at::text || recipient || status, msg_key::text, coalesce(next_queue_id, '-'),
+                   coalesce(received_at::text, '-'), coalesce(tls_proto, '-'), '-' FROM mailtrail.deliveries
+            ORDER BY 1, 2, 3
+            """
+        let whole = try TestDatabase.with { db in
+            try keepEverything(db)
+            _ = try IngestRunner.run(paths: [samplePath("relay1.log")], settings: sampleSettings(), connection: db.connection)
+            return try rows(db, query)
+        }
+        let resumed = try TestDatabase.with { db in
+            try keepEverything(db)
+            _ = try IngestRunner.run(paths: [first], settings: sampleSettings(), connection: db.connection)
+            #expect(try rows(db, "SELECT count(*) FROM mailtrail.correlator_state WHERE host = 'mx1'") == ["1"])
+            _ = try IngestRunner.run(paths: [second], settings: sampleSettings(), connection: db.connection)
+            return try rows(db, query)
+        }
+        #expect(whole.count == 9 + 11)
+        #expect(resumed == whole)
+    }
+
     @Test func hostileFieldsAndGarbageLinesDoNotBreakTheBatch() throws {
         try TestDatabase.with { db in
             try keepEverything(db)
