@@ -56,7 +56,7 @@ public enum ZoneCheck {
 final class LineProcessor {
     let options: PipelineOptions
     private(set) var parser: LineParser
-    var correlators: [String: PostfixCorrelator] = [:]
+    var correlators: [String: HostCorrelator] = [:]
     /// Saved states not yet decoded, by host (decoded on the host's first line).
     var savedStates: [String: [UInt8]] = [:]
     var output = CorrelatorOutput()
@@ -100,11 +100,17 @@ final class LineProcessor {
                                 : parser.parse(line, offset: offset)
         switch outcome {
         case .postfix(let ctx, let event):
-            lastTime = ctx.time
-            lastHost = ctx.host
-            counters[ctx.host, default: LineCounters()].read += 1
-            counters[ctx.host, default: LineCounters()].parsed += 1
-            correlate(ctx, event)
+            parsed(ctx)
+            correlators[ctx.host, default: makeCorrelator(ctx.host)].receive(ctx, event, into: &output)
+        case .sendmail(let ctx, let event):
+            parsed(ctx)
+            correlators[ctx.host, default: makeCorrelator(ctx.host)].receive(ctx, event, into: &output)
+        case .exim(let ctx, let event):
+            parsed(ctx)
+            correlators[ctx.host, default: makeCorrelator(ctx.host)].receive(ctx, event, into: &output)
+        case .utm(let ctx, let event):
+            parsed(ctx)
+            correlators[ctx.host, default: makeCorrelator(ctx.host)].receive(ctx, event, into: &output)
         case .ignored:
             let host = currentHost()
             counters[host, default: LineCounters()].read += 1
@@ -129,20 +135,23 @@ final class LineProcessor {
         return lastHost ?? options.host ?? ""
     }
 
+    /// Counts a line that produced an event; its host's correlator is about to change.
     @inline(__always)
-    private func correlate(_ ctx: LineContext, _ event: PostfixEvent) {
-        if correlators[ctx.host] == nil { correlators[ctx.host] = makeCorrelator(ctx.host) }
-        correlators[ctx.host]!.receive(ctx, event, into: &output)
+    private func parsed(_ ctx: LineContext) {
+        lastTime = ctx.time
+        lastHost = ctx.host
+        counters[ctx.host, default: LineCounters()].read += 1
+        counters[ctx.host, default: LineCounters()].parsed += 1
         touched.insert(ctx.host)
     }
 
-    private func makeCorrelator(_ host: String) -> PostfixCorrelator {
+    private func makeCorrelator(_ host: String) -> HostCorrelator {
         if let saved = savedStates.removeValue(forKey: host), let m = try? StateCoding.decode(saved) {
             var m = m
             m.config = options.correlator
             return m
         }
-        return PostfixCorrelator(host: host, config: options.correlator)
+        return HostCorrelator(host: host, config: options.correlator)
     }
 
     /// Returns the processor for the next file of a run: `existing` restarted for

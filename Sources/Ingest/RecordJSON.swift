@@ -84,6 +84,8 @@ struct JSONLine {
         field("size", m.size); field("nrcpt", m.nrcpt); tls(m.tls); field("tls_trust", m.tls?.trust)
         field("sasl_method", m.saslMethod); field("sasl_username", m.saslUsername)
         field("origin_queue_id", m.originQueueID); field("origin_kind", m.originKind?.rawValue)
+        field("subject", m.subject); field("local_user", m.localUser); field("dkim_result", m.dkimResult)
+        field("dkim_domain", m.dkimDomain); field("spam_verdict", m.spamVerdict); field("spam_score", m.spamScore)
         close()
     }
 
@@ -105,7 +107,8 @@ struct JSONLine {
             buf.append(contentsOf: "null".utf8)
         }
         field("conn_use", d.connUse); field("tls_feature", d.tlsFeature); tls(d.tls)
-        field("response", d.response); field("next_queue_id", d.nextQueueID)
+        field("tls_trust", d.tls?.trust); field("response", d.response); field("next_queue_id", d.nextQueueID)
+        field("router", d.router)
         close()
     }
 

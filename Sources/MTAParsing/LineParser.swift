@@ -8,9 +8,13 @@
 //   `postfix` (`postfix-out/smtp`, `postfix/submission/smtpd`) or its last
 //   component is a Postfix daemon name (custom `syslog_name`s like
 //   `mail-in/smtpd`).
-// * Other programs are `.ignored(category: "program:<name>")` with `.auto`
-//   (no other MTA parser exists yet) and `.ignored(category: "foreign:<name>")`
-//   with `.postfix` (known foreign programs in a Postfix log).
+// * Sendmail programs (`sendmail`, `sm-mta`, `sm-msp-queue`, ...) go to
+//   SendmailParser; Exim programs (`exim`, `exim4`, `exim-in`, `exim-out`,
+//   and mainlog lines, which the framer names `exim`) to EximParser; a
+//   one-component `smtpd` tag (Sophos UTM's proxy) to UTMParser.
+// * With `.auto` every family is parsed and programs of no family are
+//   `.ignored(category: "program:<name>")`; with a named format, every line
+//   not of that family is `.ignored(category: "foreign:<name>")`.
 // * `lastContext` is the context of the last framed line, for dating lines
 //   that are unparsed.
 // Known limits: one input stream per LineParser (year inference state).
@@ -20,10 +24,16 @@ import SyslogFraming
 
 /// Which MTA grammar the input is expected to hold.
 public enum InputFormat: String, Sendable, CaseIterable {
-    /// Postfix logs; other programs' lines are ignored as foreign.
-    case postfix
-    /// Detect per line from the syslog tag.
+    /// Detect per line from the syslog tag (a file may mix MTAs).
     case auto
+    /// Postfix logs; other MTAs' lines are ignored as foreign.
+    case postfix
+    /// Sendmail logs (sendmail, sm-mta, sm-msp-queue).
+    case sendmail
+    /// Exim logs: mainlog or through syslog.
+    case exim
+    /// Sophos UTM smtp.log: exim-in, smtpd, exim-out.
+    case utm
 }
 
 /// How the last line was dispatched (for per-kind counters).
@@ -32,6 +42,12 @@ public enum LineKind: Sendable, Equatable {
     case unframed
     /// A Postfix-family program's line.
     case postfix
+    /// A Sendmail program's line.
+    case sendmail
+    /// An Exim line (any instance, mainlog or syslog).
+    case exim
+    /// A Sophos UTM smtpd line.
+    case utm
     /// Another program's line.
     case otherProgram
 }
@@ -42,11 +58,17 @@ public struct LineParser: Sendable {
     public let format: InputFormat
     private var framer: SyslogFramer
     private var postfix = PostfixParser()
+    private var sendmail = SendmailParser()
+    private var exim = EximParser()
+    private var utm = UTMParser()
     /// Dispatch decisions per framer tag index (nil = not decided yet).
     private var dispatchByTag: [Dispatch?] = []
 
     private enum Dispatch {
         case postfix(PostfixParser.DaemonKind)
+        case sendmail
+        case exim
+        case utm
         case other(String)
     }
 
@@ -72,6 +94,15 @@ public struct LineParser: Sendable {
         case .postfix(let kind):
             lastLineKind = .postfix
             return postfix.parse(body: UnsafeBufferPointer(rebasing: line[body]), context: framer.current, kind: kind)
+        case .sendmail:
+            lastLineKind = .sendmail
+            return sendmail.parse(body: UnsafeBufferPointer(rebasing: line[body]), context: framer.current)
+        case .exim:
+            lastLineKind = .exim
+            return exim.parse(body: UnsafeBufferPointer(rebasing: line[body]), context: framer.current)
+        case .utm:
+            lastLineKind = .utm
+            return utm.parse(body: UnsafeBufferPointer(rebasing: line[body]), context: framer.current)
         case .other(let category):
             lastLineKind = .otherProgram
             return .ignored(category: category)
@@ -86,7 +117,13 @@ public struct LineParser: Sendable {
             lastLineKind = .unframed
             return .unparsed(reason: failure.description)
         }
-        if case .postfix = dispatch() { lastLineKind = .postfix } else { lastLineKind = .otherProgram }
+        switch dispatch() {
+        case .postfix: lastLineKind = .postfix
+        case .sendmail: lastLineKind = .sendmail
+        case .exim: lastLineKind = .exim
+        case .utm: lastLineKind = .utm
+        case .other: lastLineKind = .otherProgram
+        }
         return .unparsed(reason: "line longer than the line-length cap (truncated)")
     }
 
@@ -106,9 +143,32 @@ public struct LineParser: Sendable {
     private func decide(_ ctx: LineContext) -> Dispatch {
         let isPostfix = !ctx.instance.isEmpty
             && (ctx.instance.utf8.starts(with: "postfix".utf8) || LineParser.postfixDaemons.contains(ctx.program))
-        if isPostfix { return .postfix(PostfixParser.DaemonKind(program: ctx.program)) }
-        return .other((format == .postfix ? "foreign:" : "program:") + ctx.program)
+        let family: (Dispatch, InputFormat)?
+        if isPostfix {
+            family = (.postfix(PostfixParser.DaemonKind(program: ctx.program)), .postfix)
+        } else if ctx.instance.isEmpty, LineParser.sendmailPrograms.contains(ctx.program) {
+            family = (.sendmail, .sendmail)
+        } else if ctx.instance.isEmpty, ctx.program.utf8.starts(with: "exim".utf8) {
+            family = (.exim, ctx.program == "exim-in" || ctx.program == "exim-out" ? .utm : .exim)
+        } else if ctx.instance.isEmpty, ctx.program == "smtpd" {
+            family = (.utm, .utm)
+        } else {
+            family = nil
+        }
+        guard let (dispatch, kind) = family else { return .other((format == .auto ? "program:" : "foreign:") + ctx.program) }
+        switch (format, kind) {
+        case (.auto, _), (.utm, .utm), (.utm, .exim), (.exim, .exim), (.exim, .utm), (.postfix, .postfix),
+             (.sendmail, .sendmail):
+            return dispatch
+        default:
+            return .other("foreign:" + ctx.program)
+        }
     }
+
+    /// Program names Sendmail logs under (Debian: sm-mta, sm-msp-queue; others: sendmail).
+    static let sendmailPrograms: Set<String> = [
+        "sendmail", "sm-mta", "sm-msp-queue", "sm-msp", "sm-mta-rx", "sm-mta-tx", "sendmail-mta", "sendmail-msp",
+    ]
 
     /// Daemon names of Postfix 3.x (the last component of a Postfix syslog tag).
     static let postfixDaemons: Set<String> = [

@@ -9,7 +9,8 @@
 public struct LineContext: Hashable, Sendable, Codable {
     public var time: Timestamp
     public var host: String
-    /// MTA instance: for Postfix the first component of the syslog tag (`postfix`, `postfix-out`).
+    /// MTA instance: for Postfix the first component of the syslog tag (`postfix`, `postfix-out`);
+    /// empty for a one-component tag (`sm-mta`, `exim4`, `exim-in`), whose name is in `program`.
     public var instance: String
     /// Daemon: the last component of the tag (`smtpd`, `qmgr`, `smtp`, ...).
     public var program: String
@@ -111,6 +112,10 @@ public struct PostfixReject: Hashable, Sendable {
 /// The result of parsing one line.
 public enum ParseOutcome: Hashable, Sendable {
     case postfix(LineContext, PostfixEvent)
+    case sendmail(LineContext, SendmailEvent)
+    case exim(LineContext, EximEvent)
+    /// Sophos UTM smtpd (QMGR/SCANNER/SecureMail) lines; its exim-in/exim-out lines are `.exim`.
+    case utm(LineContext, UTMEvent)
     /// A line that was recognised and deliberately not stored (e.g. `postfix/anvil` statistics).
     case ignored(category: String)
     /// A line that was not understood; `reason` says what was missing.

@@ -40,6 +40,8 @@ public enum OriginKind: String, Sendable, Codable {
     case requeue
     /// local(8) forwarding (`forwarded as NEW`).
     case forward
+    /// Sendmail envelope splitting (`QID: clone: ...` / `split`): one queue file became several.
+    case split
 }
 
 /// One transaction (message) on one host: the `messages` table.
@@ -48,7 +50,8 @@ public struct MessageRecord: Hashable, Sendable, Codable {
     public var msgKey: Int64
     public var host: String
     public var mta: String
-    /// Postfix instance (syslog_name prefix, e.g. `postfix`, `postfix-out`); queue IDs are unique per instance.
+    /// MTA instance: Postfix syslog_name prefix (`postfix`, `postfix-out`), Exim/UTM program
+    /// (`exim`, `exim-in`, `smtpd`, `exim-out`), Sendmail program; queue IDs are unique per instance.
     public var instance: String
     public var queueID: String
     /// Message-ID without angle brackets; nil when the message had none logged.
@@ -65,17 +68,32 @@ public struct MessageRecord: Hashable, Sendable, Codable {
     public var saslUsername: String?
     public var originQueueID: String?
     public var originKind: OriginKind?
+    /// Subject header, when the MTA logs it (Exim `T=` on arrival, UTM SecureMail `subject=`).
+    public var subject: String?
+    /// Local submitting user (Exim `U=`, Sendmail ctladdr, Postfix pickup uid).
+    public var localUser: String?
+    /// DKIM result of the best signature (`pass`, `fail`, `neutral`, `temperror`, `permerror`, `none`).
+    public var dkimResult: String?
+    /// Signing domain (`d=`) of the signature `dkimResult` describes.
+    public var dkimDomain: String?
+    /// Spam scanner verdict as logged.
+    public var spamVerdict: String?
+    public var spamScore: Double?
 
     public init(receivedAt: Timestamp, msgKey: Int64, host: String, mta: String, instance: String,
                 queueID: String, messageID: String? = nil, sender: String? = nil, client: Peer = Peer(),
                 size: Int64? = nil, nrcpt: Int? = nil, proto: String? = nil, helo: String? = nil,
                 tls: TLSInfo? = nil, saslMethod: String? = nil, saslUsername: String? = nil,
-                originQueueID: String? = nil, originKind: OriginKind? = nil) {
+                originQueueID: String? = nil, originKind: OriginKind? = nil,
+                subject: String? = nil, localUser: String? = nil, dkimResult: String? = nil,
+                dkimDomain: String? = nil, spamVerdict: String? = nil, spamScore: Double? = nil) {
         self.receivedAt = receivedAt; self.msgKey = msgKey; self.host = host; self.mta = mta
         self.instance = instance; self.queueID = queueID; self.messageID = messageID; self.sender = sender
         self.client = client; self.size = size; self.nrcpt = nrcpt; self.proto = proto; self.helo = helo
         self.tls = tls; self.saslMethod = saslMethod; self.saslUsername = saslUsername
         self.originQueueID = originQueueID; self.originKind = originKind
+        self.subject = subject; self.localUser = localUser; self.dkimResult = dkimResult
+        self.dkimDomain = dkimDomain; self.spamVerdict = spamVerdict; self.spamScore = spamScore
     }
 }
 
@@ -115,17 +133,20 @@ public struct DeliveryRecord: Hashable, Sendable, Codable {
     public var response: String?
     /// The next hop's (or the same host's re-injection) queue ID taken from the response.
     public var nextQueueID: String?
+    /// Exim router (`R=` on a delivery line).
+    public var router: String?
 
     public init(at: Timestamp, msgKey: Int64, host: String, instance: String, queueID: String,
                 receivedAt: Timestamp? = nil, recipient: String, origRecipient: String? = nil,
                 status: DeliveryStatus, dsn: String? = nil, transport: String? = nil, relay: Peer = Peer(),
                 delay: Double? = nil, delays: [Double]? = nil, connUse: Int? = nil, tlsFeature: String? = nil,
-                tls: TLSInfo? = nil, response: String? = nil, nextQueueID: String? = nil) {
+                tls: TLSInfo? = nil, response: String? = nil, nextQueueID: String? = nil, router: String? = nil) {
         self.at = at; self.msgKey = msgKey; self.host = host; self.instance = instance
         self.queueID = queueID; self.receivedAt = receivedAt; self.recipient = recipient
         self.origRecipient = origRecipient; self.status = status; self.dsn = dsn; self.transport = transport
         self.relay = relay; self.delay = delay; self.delays = delays; self.connUse = connUse
         self.tlsFeature = tlsFeature; self.tls = tls; self.response = response; self.nextQueueID = nextQueueID
+        self.router = router
     }
 }
 

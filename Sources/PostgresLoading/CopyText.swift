@@ -241,6 +241,7 @@ extension CopyText {
         "client_name", "client_ip", "client_port", "size", "nrcpt", "proto", "helo",
         "tls_proto", "tls_cipher", "tls_bits", "tls_trust", "sasl_method", "sasl_username",
         "origin_queue_id", "origin_kind",
+        "subject", "local_user", "dkim_result", "dkim_domain", "spam_verdict", "spam_score",
     ]
     /// COPY column list of `pg_temp.stage_deliveries`.
     public static let deliveryColumns = [
@@ -248,6 +249,7 @@ extension CopyText {
         "status", "dsn", "transport", "relay_name", "relay_ip", "relay_port",
         "delay", "delay_before_qmgr", "delay_in_qmgr", "delay_conn", "delay_xmit",
         "conn_use", "tls_feature", "tls_proto", "tls_cipher", "tls_bits", "response", "next_queue_id",
+        "router", "tls_trust",
     ]
     /// COPY column list of `pg_temp.stage_rejections`.
     public static let rejectionColumns = [
@@ -269,6 +271,8 @@ extension CopyText {
         text(m.tls?.proto); text(m.tls?.cipher); int(m.tls?.bits); text(m.tls?.trust)
         text(m.saslMethod); text(m.saslUsername)
         text(m.originQueueID); text(m.originKind?.rawValue)
+        text(m.subject); text(m.localUser); text(m.dkimResult); text(m.dkimDomain)
+        text(m.spamVerdict); double(m.spamScore)
         endRow()
     }
 
@@ -283,6 +287,7 @@ extension CopyText {
         int(d.connUse); text(d.tlsFeature)
         text(d.tls?.proto); text(d.tls?.cipher); int(d.tls?.bits)
         text(d.response); text(d.nextQueueID)
+        text(d.router); text(d.tls?.trust)
         endRow()
     }
 

@@ -346,6 +346,44 @@ COMMENT ON COLUMN mailtrail.unparsed_lines.raw IS 'The exact bytes of the line a
 INSERT INTO mailtrail.schema_version (version, description) VALUES (1, 'initial');
 
 """#),
+        (name: "0002_multi_mta.sql", sql: #"""
+-- 0002_multi_mta: columns for facts that Sendmail, Exim and Sophos UTM log
+-- (and that Postfix logs through its companions): subject, DKIM result,
+-- spam verdict, local user on messages; router and verified-TLS flag on
+-- deliveries; the 'split' origin kind (Sendmail envelope splitting).
+--
+-- Contract: additive only; existing rows get NULL in the new columns. The
+-- CHECK on origin_kind is replaced on the partitioned parent, which
+-- propagates to every partition.
+
+ALTER TABLE mailtrail.messages
+      ADD COLUMN subject       text
+    , ADD COLUMN local_user    text
+    , ADD COLUMN dkim_result   text
+    , ADD COLUMN dkim_domain   text
+    , ADD COLUMN spam_verdict  text
+    , ADD COLUMN spam_score    real;
+
+COMMENT ON COLUMN mailtrail.messages.subject IS 'Subject header when the MTA logs it (Exim T= on arrival, Sophos UTM SecureMail subject=); NULL otherwise.';
+COMMENT ON COLUMN mailtrail.messages.local_user IS 'Local submitting user: Exim U=, Sendmail ctladdr/uid, Postfix pickup uid (as text).';
+COMMENT ON COLUMN mailtrail.messages.dkim_result IS 'DKIM verification result of the best signature: pass, fail, neutral, temperror, permerror, none; NULL when not logged.';
+COMMENT ON COLUMN mailtrail.messages.dkim_domain IS 'Signing domain (d=) of the signature dkim_result describes.';
+COMMENT ON COLUMN mailtrail.messages.spam_verdict IS 'Spam scanner verdict as logged (e.g. ctasd Unknown/Bulk/Confirmed, SpamAssassin Yes/No, amavis CLEAN/SPAM, UTM email passed/quarantined).';
+COMMENT ON COLUMN mailtrail.messages.spam_score IS 'Spam score when the scanner logs one.';
+
+ALTER TABLE mailtrail.messages DROP CONSTRAINT messages_origin_kind_check;
+ALTER TABLE mailtrail.messages ADD CONSTRAINT messages_origin_kind_check
+    CHECK (origin_kind IN ('reinjection', 'bounce', 'requeue', 'forward', 'split'));
+COMMENT ON COLUMN mailtrail.messages.origin_kind IS 'How origin_queue_id relates: reinjection (content filter or UTM scanner), bounce (DSN), requeue, forward, split (Sendmail envelope split).';
+
+ALTER TABLE mailtrail.deliveries
+      ADD COLUMN router     text
+    , ADD COLUMN tls_trust  text;
+
+COMMENT ON COLUMN mailtrail.deliveries.router IS 'Exim router (R= on a delivery line); NULL for other MTAs.';
+COMMENT ON COLUMN mailtrail.deliveries.tls_trust IS 'Trust of the outbound TLS peer: Verified (Exim CV=yes, Sendmail verify=OK, Postfix Verified/Trusted), Untrusted, Anonymous.';
+
+"""#),
     ]
     /// `sql/functions/*.sql`, sorted by name.
     public static let functions: [(name: String, sql: String)] = [
@@ -676,11 +714,13 @@ BEGIN
           received_at, msg_key, host, mta, instance, queue_id, message_id, sender
         , client_name, client_ip, client_port, size, nrcpt, proto, helo
         , tls_proto, tls_cipher, tls_bits, tls_trust, sasl_method, sasl_username
-        , origin_queue_id, origin_kind)
+        , origin_queue_id, origin_kind
+        , subject, local_user, dkim_result, dkim_domain, spam_verdict, spam_score)
     SELECT received_at, msg_key, host, mta, instance, queue_id, message_id, sender
         , client_name, client_ip, client_port, size, nrcpt, proto, helo
         , tls_proto, tls_cipher, tls_bits, tls_trust, sasl_method, sasl_username
         , origin_queue_id, origin_kind
+        , subject, local_user, dkim_result, dkim_domain, spam_verdict, spam_score
       FROM pg_temp.stage_messages
      WHERE received_at >= v_window_start;
     GET DIAGNOSTICS v_messages = ROW_COUNT;
@@ -689,11 +729,13 @@ BEGIN
           at, msg_key, host, instance, queue_id, received_at, recipient, orig_recipient
         , status, dsn, transport, relay_name, relay_ip, relay_port
         , delay, delay_before_qmgr, delay_in_qmgr, delay_conn, delay_xmit
-        , conn_use, tls_feature, tls_proto, tls_cipher, tls_bits, response, next_queue_id)
+        , conn_use, tls_feature, tls_proto, tls_cipher, tls_bits, response, next_queue_id
+        , router, tls_trust)
     SELECT at, msg_key, host, instance, queue_id, received_at, recipient, orig_recipient
         , status, dsn, transport, relay_name, relay_ip, relay_port
         , delay, delay_before_qmgr, delay_in_qmgr, delay_conn, delay_xmit
         , conn_use, tls_feature, tls_proto, tls_cipher, tls_bits, response, next_queue_id
+        , router, tls_trust
       FROM pg_temp.stage_deliveries
      WHERE at >= v_window_start;
     GET DIAGNOSTICS v_deliveries = ROW_COUNT;

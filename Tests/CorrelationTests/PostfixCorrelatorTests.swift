@@ -1,5 +1,6 @@
 // Transcript tests of the Postfix correlator: events in, exact records out.
 // Each test reads like the log it stands for; times are seconds of 2026-11-20 UTC.
+import Foundation
 import Testing
 import MailTrailModel
 @testable import Correlation
@@ -251,14 +252,30 @@ private let tls13 = TLSInfo(proto: "TLSv1.3", cipher: "TLS_AES_256_GCM_SHA384", 
         s.feed(t(9, 0, 5), "qmgr", pid: 300, .queued(queueID: "BBB222", sender: "b@x", size: 2, nrcpt: 1))
         #expect(s.take().messages.isEmpty)
         // Round-trip the state through Codable (the loader stores it as JSON with the checkpoint).
-        let data = try StateCoding.encode(s.machine)
+        let data = try StateCoding.encode(HostCorrelator(postfix: s.machine))
         var resumed = Transcript()
-        resumed.machine = try StateCoding.decode(data)
+        resumed.machine = try #require(try StateCoding.decode(data).postfix)
         resumed.feed(t(9, 0, 6), "smtp", pid: 400, .delivery(queueID: "AAA111", PostfixDelivery(
             recipient: "a@y", relay: amavis, status: .sent, response: "250 Ok: queued as BBB222",
             nextQueueID: "BBB222")))
         let o = resumed.take()
         #expect(o.messages.map(\.queueID) == ["BBB222"])
         #expect(o.messages[0].originQueueID == "AAA111")
+    }
+
+    @Test func versionOneStateIsStillRead() throws {
+        var s = Transcript()
+        s.feed(t(9, 0, 5), "smtpd", pid: 102, .client(queueID: "BBB222", client: loopback, saslMethod: nil,
+                                                       saslUsername: nil, origQueueID: nil, origClient: nil))
+        // The layout mailtrail 0.1 saved: {"version":1,"postfix":{...}}.
+        struct V1: Encodable { var version = 1; var postfix: PostfixCorrelator }
+        let data = try JSONEncoder().encode(V1(postfix: s.machine))
+        let host = try StateCoding.decode(Array(data))
+        #expect(host.host == "mx1")
+        #expect(host.postfix?.openTransactions == 1)
+        #expect(host.sendmail == nil)
+        #expect(throws: StateCoding.IncompatibleState.self) {
+            try StateCoding.decode(Array(#"{"version":99}"#.utf8))
+        }
     }
 }

@@ -348,7 +348,7 @@ func runMailtrail(_ args: [String], environment: [String: String] = [:],
     @Test func wrongFlagsGetAClearMessage() throws {
         let r = try runMailtrail(["ingest", "--format", "qmail", "x.log"])
         #expect(r.status != 0)
-        #expect(r.err.contains("unknown --format 'qmail'; use one of: postfix, auto"))
+        #expect(r.err.contains("unknown --format 'qmail'; use one of: auto, postfix, sendmail, exim, utm"))
         let p = try runMailtrail(["trace", "x@y", "--db", "postgresql://u:secret@db/mail"])
         #expect(p.status != 0)
         #expect(p.err.contains("--db contains a password"))

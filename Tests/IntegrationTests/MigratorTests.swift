@@ -62,23 +62,23 @@ struct MigratorTests {
         try TestDatabase.with(migrated: false) { db in
             let base = EmbeddedSQL.migrations
             let extra: [Migrator.Script] = [
-                (name: "0003_third.sql", sql: "ALTER TABLE mailtrail.t2 ADD COLUMN c int;"),
-                (name: "0002_second_step.sql", sql: "CREATE TABLE mailtrail.t2 (v int);"),
+                (name: "9003_third.sql", sql: "ALTER TABLE mailtrail.t2 ADD COLUMN c int;"),
+                (name: "9002_second_step.sql", sql: "CREATE TABLE mailtrail.t2 (v int);"),
             ]
             let m = Migrator(connection: db.connection, migrations: base + extra, functions: EmbeddedSQL.functions)
             let report = try m.migrate()
-            #expect(report.applied == ["0001_initial.sql", "0002_second_step.sql", "0003_third.sql"])
-            #expect(report.toVersion == 3)
-            let d = try db.connection.query("SELECT description FROM mailtrail.schema_version WHERE version = 2").string(0, "description")
+            #expect(report.applied == base.map(\.name).sorted() + ["9002_second_step.sql", "9003_third.sql"])
+            #expect(report.toVersion == 9003)
+            let d = try db.connection.query("SELECT description FROM mailtrail.schema_version WHERE version = 9002").string(0, "description")
             #expect(d == "second step")
             // A failing migration rolls back alone and is not recorded.
             let broken = Migrator(connection: db.connection,
-                                  migrations: base + extra + [(name: "0004_broken.sql", sql: "CREATE TABLE mailtrail.t4 (v int); SELECT no_such_column FROM mailtrail.t2;")],
+                                  migrations: base + extra + [(name: "9004_broken.sql", sql: "CREATE TABLE mailtrail.t4 (v int); SELECT no_such_column FROM mailtrail.t2;")],
                                   functions: EmbeddedSQL.functions)
             let error = #expect(throws: PostgresError.self) { try broken.migrate() }
             #expect(error?.sqlState == "42703")
-            #expect(error?.operation == "migration 0004_broken.sql")
-            #expect(try m.currentVersion() == 3)
+            #expect(error?.operation == "migration 9004_broken.sql")
+            #expect(try m.currentVersion() == 9003)
             let t4 = try db.connection.query("SELECT to_regclass('mailtrail.t4') IS NULL AS gone").bool(0, "gone")
             #expect(t4 == true)
         }

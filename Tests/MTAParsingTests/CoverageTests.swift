@@ -62,10 +62,10 @@ func runCoverage(_ url: URL, label: String) throws -> (CoverageCount, [ExpectedU
         let o = parser.parse(buf, offset: line.offset, truncated: line.truncated)
         switch parser.lastLineKind {
         case .unframed: c.unframed += 1
-        case .otherProgram: c.other += 1
+        case .otherProgram, .sendmail, .exim, .utm: c.other += 1
         case .postfix:
             switch o {
-            case .postfix: c.events += 1
+            case .postfix, .sendmail, .exim, .utm: c.events += 1
             case .ignored: c.ignored += 1
             case .unparsed(let reason):
                 c.unparsed += 1

@@ -115,7 +115,7 @@ import Testing
                                 tls: TLSInfo(proto: "TLSv1.3", cipher: "TLS_AES_256_GCM_SHA384", bits: 256),
                                 response: "host said:\tno", nextQueueID: nil))
         #expect(String(decoding: c.bytes, as: UTF8.self) ==
-            "2024-03-01T12:00:00Z\t-5\tmx1\tpostfix\t4AB\t\\N\ta@b\t\\N\tdeferred\t4.4.1\tsmtp\tmx.example\t192.0.2.9\t25\t1.5\t0.01\t0.0\t1.2\t0.29\t2\t\\N\tTLSv1.3\tTLS_AES_256_GCM_SHA384\t256\thost said:\\tno\t\\N\n")
+            "2024-03-01T12:00:00Z\t-5\tmx1\tpostfix\t4AB\t\\N\ta@b\t\\N\tdeferred\t4.4.1\tsmtp\tmx.example\t192.0.2.9\t25\t1.5\t0.01\t0.0\t1.2\t0.29\t2\t\\N\tTLSv1.3\tTLS_AES_256_GCM_SHA384\t256\thost said:\\tno\t\\N\t\\N\t\\N\n")
     }
 
     @Test func sinkFlushesInChunks() throws {

@@ -115,11 +115,13 @@ BEGIN
           received_at, msg_key, host, mta, instance, queue_id, message_id, sender
         , client_name, client_ip, client_port, size, nrcpt, proto, helo
         , tls_proto, tls_cipher, tls_bits, tls_trust, sasl_method, sasl_username
-        , origin_queue_id, origin_kind)
+        , origin_queue_id, origin_kind
+        , subject, local_user, dkim_result, dkim_domain, spam_verdict, spam_score)
     SELECT received_at, msg_key, host, mta, instance, queue_id, message_id, sender
         , client_name, client_ip, client_port, size, nrcpt, proto, helo
         , tls_proto, tls_cipher, tls_bits, tls_trust, sasl_method, sasl_username
         , origin_queue_id, origin_kind
+        , subject, local_user, dkim_result, dkim_domain, spam_verdict, spam_score
       FROM pg_temp.stage_messages
      WHERE received_at >= v_window_start;
     GET DIAGNOSTICS v_messages = ROW_COUNT;
@@ -128,11 +130,13 @@ BEGIN
           at, msg_key, host, instance, queue_id, received_at, recipient, orig_recipient
         , status, dsn, transport, relay_name, relay_ip, relay_port
         , delay, delay_before_qmgr, delay_in_qmgr, delay_conn, delay_xmit
-        , conn_use, tls_feature, tls_proto, tls_cipher, tls_bits, response, next_queue_id)
+        , conn_use, tls_feature, tls_proto, tls_cipher, tls_bits, response, next_queue_id
+        , router, tls_trust)
     SELECT at, msg_key, host, instance, queue_id, received_at, recipient, orig_recipient
         , status, dsn, transport, relay_name, relay_ip, relay_port
         , delay, delay_before_qmgr, delay_in_qmgr, delay_conn, delay_xmit
         , conn_use, tls_feature, tls_proto, tls_cipher, tls_bits, response, next_queue_id
+        , router, tls_trust
       FROM pg_temp.stage_deliveries
      WHERE at >= v_window_start;
     GET DIAGNOSTICS v_deliveries = ROW_COUNT;

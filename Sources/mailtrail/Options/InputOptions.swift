@@ -4,7 +4,7 @@ import Ingest
 
 
 struct InputOptions: ParsableArguments {
-    @Option(help: "Log format: postfix or auto (detect per line).")
+    @Option(help: "Log format: auto (detect per line), postfix, sendmail, exim or utm (Sophos UTM smtp.log).")
     var format: String = "auto"
 
     @Option(help: "Host name for lines that carry none (the envelope's host name is used otherwise).")
@@ -18,7 +18,7 @@ struct InputOptions: ParsableArguments {
 
     mutating func validate() throws {
         guard InputFormat(rawValue: format) != nil else {
-            throw ValidationError("unknown --format '\(format)'; use one of: postfix, auto")
+            throw ValidationError("unknown --format '\(format)'; use one of: auto, postfix, sendmail, exim, utm")
         }
         if let y = year, !(1970...9999).contains(y) {
             throw ValidationError("--year \(y) is out of range; give a four-digit year such as 2026")
