@@ -68,6 +68,8 @@ public struct PostfixCorrelator: Codable, Sendable {
     var held: [TxKey] = []
     /// Postfix instances seen on this host (a handful), for cross-instance links.
     var instances: Set<String> = []
+    /// The instance of the previous event (not saved: a cache of `instances` membership).
+    var lastInstance: String?
     /// Highest log time seen: the machine's notion of "now".
     public private(set) var now: Timestamp = Timestamp(micros: 0)
     var lastSweep: Timestamp = Timestamp(micros: 0)
@@ -85,6 +87,8 @@ public struct PostfixCorrelator: Codable, Sendable {
     struct TxKey: Hashable, Codable, Sendable {
         var instance: String
         var queueID: String
+        /// Queue IDs are nearly unique across instances: hashing the instance too costs more than it saves.
+        func hash(into h: inout Hasher) { h.combine(queueID) }
     }
 
     /// A process: `instance/service/program[pid]` (pids of different services never mix).
@@ -93,6 +97,8 @@ public struct PostfixCorrelator: Codable, Sendable {
         var service: String
         var program: String
         var pid: Int32
+        /// Pids are nearly unique on a host: the strings are compared, not hashed.
+        func hash(into h: inout Hasher) { h.combine(pid) }
     }
 
     struct Transaction: Codable, Sendable {
@@ -146,7 +152,11 @@ public struct PostfixCorrelator: Codable, Sendable {
     /// Feeds one event; appends what it completes to `out`.
     public mutating func receive(_ ctx: LineContext, _ event: PostfixEvent, into out: inout CorrelatorOutput) {
         if ctx.time > now { now = ctx.time }
-        if !instances.contains(ctx.instance) { instances.insert(ctx.instance) }
+        // Identical interned strings compare by pointer: the set is hashed only when the instance changes.
+        if ctx.instance != lastInstance {
+            if !instances.contains(ctx.instance) { instances.insert(ctx.instance) }
+            lastInstance = ctx.instance
+        }
         switch event {
         case .connect(let client):
             sessions[sessionKey(ctx)] = Session(client: client, started: ctx.time, tls: nil)
@@ -166,56 +176,50 @@ public struct PostfixCorrelator: Codable, Sendable {
             if let old = transactions[key], old.client != nil || isStale(old) {
                 finish(key, into: &out)
             }
-            var tx = transactions[key] ?? Transaction(instance: ctx.instance, queueID: qid,
-                                                      receivedAt: ctx.time, lastSeen: ctx.time)
-            tx.client = client
-            tx.saslMethod = method
-            tx.saslUsername = user
-            if let session = sessions[sessionKey(ctx)] {
-                tx.tls = session.tls
-                if tx.client?.port == nil, session.client.ip == client.ip { tx.client?.port = session.client.port }
+            let session = sessions[sessionKey(ctx)]
+            update(key, ctx, qid) { tx in
+                tx.client = client
+                tx.saslMethod = method
+                tx.saslUsername = user
+                if let session {
+                    tx.tls = session.tls
+                    if tx.client?.port == nil, session.client.ip == client.ip { tx.client?.port = session.client.port }
+                }
+                tx.loopbackClient = isLoopback(client.ip)
+                if let origQID { tx.originQueueID = origQID; tx.originKind = .reinjection }
             }
-            tx.loopbackClient = isLoopback(client.ip)
-            tx.lastSeen = ctx.time
-            if let origQID { tx.originQueueID = origQID; tx.originKind = .reinjection }
-            transactions[key] = tx
             adoptPendingOrigin(key)
         case .pickup(let qid, _, let sender, let origID):
             let key = txKey(ctx.instance, qid)
             if let old = transactions[key], old.client != nil || old.queued || isStale(old) {
                 finish(key, into: &out)
             }
-            var tx = transactions[key] ?? Transaction(instance: ctx.instance, queueID: qid,
-                                                      receivedAt: ctx.time, lastSeen: ctx.time)
-            tx.sender = sender
-            tx.client = Peer(name: "pickup")
-            tx.lastSeen = ctx.time
-            if let origID { tx.originQueueID = origID; tx.originKind = .requeue }
-            transactions[key] = tx
+            update(key, ctx, qid) { tx in
+                tx.sender = sender
+                tx.client = Peer(name: "pickup")
+                if let origID { tx.originQueueID = origID; tx.originKind = .requeue }
+            }
             adoptPendingOrigin(key)
         case .messageID(let qid, let id):
             let key = txKey(ctx.instance, qid)
             if let old = transactions[key], old.emitted || isStale(old) { finish(key, into: &out) }
-            var tx = transactions[key] ?? Transaction(instance: ctx.instance, queueID: qid,
-                                                      receivedAt: ctx.time, lastSeen: ctx.time)
-            if !id.isEmpty { tx.messageID = id }
-            tx.lastSeen = ctx.time
-            transactions[key] = tx
+            update(key, ctx, qid) { tx in
+                if !id.isEmpty { tx.messageID = id }
+            }
             adoptPendingOrigin(key)
         case .queued(let qid, let sender, let size, let nrcpt):
             let key = txKey(ctx.instance, qid)
-            var tx = transactions[key] ?? Transaction(instance: ctx.instance, queueID: qid,
-                                                      receivedAt: ctx.time, lastSeen: ctx.time)
-            if !tx.queued {
-                tx.queued = true
-                tx.sender = sender
-                tx.size = size
-                tx.nrcpt = nrcpt
+            let emitted = update(key, ctx, qid) { tx in
+                if !tx.queued {
+                    tx.queued = true
+                    tx.sender = sender
+                    tx.size = size
+                    tx.nrcpt = nrcpt
+                }
+                return tx.emitted
             }
-            tx.lastSeen = ctx.time
-            transactions[key] = tx
             adoptPendingOrigin(key)
-            if !(transactions[key]?.emitted ?? true) { emitOrHold(key, into: &out) }
+            if !emitted { emitOrHold(key, into: &out) }
         case .delivery(let qid, let d):
             delivery(ctx, qid, d, into: &out)
         case .expired(let qid, _, let status):
@@ -270,14 +274,12 @@ public struct PostfixCorrelator: Codable, Sendable {
     private mutating func delivery(_ ctx: LineContext, _ qid: String, _ d: PostfixDelivery,
                                    into out: inout CorrelatorOutput) {
         let key = txKey(ctx.instance, qid)
-        var tx = transactions[key] ?? Transaction(instance: ctx.instance, queueID: qid,
-                                                  receivedAt: ctx.time, lastSeen: ctx.time)
-        let known = transactions[key] != nil
-        tx.lastSeen = ctx.time
-        if tx.recipients[d.recipient] == nil { tx.recipientOrder.append(d.recipient) }
-        tx.recipients[d.recipient] = d.status
-        let mk = messageKey(&tx)
-        transactions[key] = tx
+        var known = true
+        let host = self.host
+        let (mk, receivedAt) = update(key, ctx, qid, created: &known) { tx in
+            if tx.recipients.updateValue(d.status, forKey: d.recipient) == nil { tx.recipientOrder.append(d.recipient) }
+            return (Self.messageKey(&tx, host: host), tx.receivedAt)
+        }
 
         // Outbound TLS of this process's connection to this relay.
         var tls: TLSInfo? = nil
@@ -293,7 +295,7 @@ public struct PostfixCorrelator: Codable, Sendable {
         }
         out.deliveries.append(DeliveryRecord(
             at: ctx.time, msgKey: mk, host: host, instance: ctx.instance, queueID: qid,
-            receivedAt: known ? tx.receivedAt : nil, recipient: d.recipient, origRecipient: d.origRecipient,
+            receivedAt: known ? receivedAt : nil, recipient: d.recipient, origRecipient: d.origRecipient,
             status: d.status, dsn: d.dsn, transport: ctx.program, relay: d.relay, delay: d.delay,
             delays: d.delays, connUse: d.connUse, tlsFeature: d.tlsFeature, tls: tls, response: d.response,
             nextQueueID: d.nextQueueID))
@@ -349,14 +351,17 @@ public struct PostfixCorrelator: Codable, Sendable {
     }
 
     private mutating func emit(_ key: TxKey, into out: inout CorrelatorOutput) {
-        guard var tx = transactions[key], !tx.emitted, tx.queued else { return }
-        let mk = messageKey(&tx)
-        tx.emitted = true
-        if tx.heldSince != nil {
-            tx.heldSince = nil
-            held.removeAll { $0 == key }
+        let host = self.host
+        var wasHeld = false
+        let found: Transaction? = Self.modify(&transactions[key]) { tx in
+            guard !tx.emitted, tx.queued else { return nil }
+            tx.msgKey = Self.messageKey(&tx, host: host)
+            tx.emitted = true
+            if tx.heldSince != nil { tx.heldSince = nil; wasHeld = true }
+            return tx
         }
-        transactions[key] = tx
+        guard let tx = found, let mk = tx.msgKey else { return }
+        if wasHeld { held.removeAll { $0 == key } }
         out.messages.append(MessageRecord(
             receivedAt: tx.receivedAt, msgKey: mk, host: host, mta: "postfix", instance: tx.instance,
             queueID: tx.queueID, messageID: tx.messageID, sender: tx.sender, client: tx.client ?? Peer(),
@@ -399,7 +404,9 @@ public struct PostfixCorrelator: Codable, Sendable {
         now.micros - tx.lastSeen.micros > config.staleAfterSeconds * 1_000_000
     }
 
-    private func messageKey(_ tx: inout Transaction) -> Int64 {
+    private func messageKey(_ tx: inout Transaction) -> Int64 { Self.messageKey(&tx, host: host) }
+
+    private static func messageKey(_ tx: inout Transaction, host: String) -> Int64 {
         if let k = tx.msgKey { return k }
         let k = tx.messageID.map(MessageKey.forMessageID) ?? MessageKey.forQueue(host: host, queueID: tx.queueID)
         tx.msgKey = k
@@ -407,6 +414,40 @@ public struct PostfixCorrelator: Codable, Sendable {
     }
 
     private func txKey(_ instance: String, _ qid: String) -> TxKey { TxKey(instance: instance, queueID: qid) }
+
+    /// Applies `body` to an optional dictionary value in place; nil when absent.
+    @inline(__always)
+    private static func modify<R>(_ slot: inout Transaction?, _ body: (inout Transaction) -> R?) -> R? {
+        guard slot != nil else { return nil }
+        return body(&slot!)
+    }
+
+    /// Changes the transaction `key` in place (created when missing), stamping `lastSeen`;
+    /// one hash lookup and no copy of the transaction.
+    @inline(__always)
+    @discardableResult
+    private mutating func update<R>(_ key: TxKey, _ ctx: LineContext, _ qid: String,
+                                    _ body: (inout Transaction) -> R) -> R {
+        var known = true
+        return update(key, ctx, qid, created: &known, body)
+    }
+
+    /// As `update(_:_:_:_:)`; `known` becomes false when the transaction had to be created.
+    @inline(__always)
+    private mutating func update<R>(_ key: TxKey, _ ctx: LineContext, _ qid: String, created known: inout Bool,
+                                    _ body: (inout Transaction) -> R) -> R {
+        var wasKnown = true
+        func stamped(_ tx: inout Transaction) -> R {
+            tx.lastSeen = ctx.time
+            return body(&tx)
+        }
+        let r = stamped(&transactions[key, default: {
+            wasKnown = false
+            return Transaction(instance: ctx.instance, queueID: qid, receivedAt: ctx.time, lastSeen: ctx.time)
+        }()])
+        known = wasKnown
+        return r
+    }
 
     private func sessionKey(_ ctx: LineContext) -> ProcessKey {
         ProcessKey(instance: ctx.instance, service: ctx.service, program: ctx.program, pid: ctx.pid)

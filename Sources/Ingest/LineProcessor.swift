@@ -62,6 +62,12 @@ final class LineProcessor {
     var output = CorrelatorOutput()
     var unparsed: [UnparsedLine] = []
     var counters: [String: LineCounters] = [:]
+    /// Counters of the host of the latest lines, not yet in `counters` (see `countSlot`).
+    private var slot = LineCounters()
+    private var slotHost: String?
+    /// True when `slotHost` was put in `touched` since the slot began (`touched` is emptied only
+    /// after `takeOutput`, which ends the slot).
+    private var slotTouched = false
     /// Hosts whose correlator changed since the last `takeTouched()`.
     var touched: Set<String> = []
     /// Time of the last line whose envelope could be read.
@@ -113,12 +119,14 @@ final class LineProcessor {
             correlators[ctx.host, default: makeCorrelator(ctx.host)].receive(ctx, event, into: &output)
         case .ignored:
             let host = currentHost()
-            counters[host, default: LineCounters()].read += 1
-            counters[host, default: LineCounters()].ignored += 1
+            if host != slotHost { switchSlot(host) }
+            slot.read += 1
+            slot.ignored += 1
         case .unparsed(let reason):
             let host = currentHost()
-            counters[host, default: LineCounters()].read += 1
-            counters[host, default: LineCounters()].unparsed += 1
+            if host != slotHost { switchSlot(host) }
+            slot.read += 1
+            slot.unparsed += 1
             if unparsed.count < unparsedKeepLimit {
                 unparsed.append(UnparsedLine(at: lastTime, host: host.isEmpty ? nil : host, lineNumber: number,
                                              offset: offset, reason: reason, raw: Array(line)))
@@ -140,9 +148,29 @@ final class LineProcessor {
     private func parsed(_ ctx: LineContext) {
         lastTime = ctx.time
         lastHost = ctx.host
-        counters[ctx.host, default: LineCounters()].read += 1
-        counters[ctx.host, default: LineCounters()].parsed += 1
-        touched.insert(ctx.host)
+        if ctx.host != slotHost { switchSlot(ctx.host) }
+        if !slotTouched {
+            touched.insert(ctx.host)
+            slotTouched = true
+        }
+        slot.read += 1
+        slot.parsed += 1
+    }
+
+    /// Makes `host` the current counter slot. Lines come in runs of one host: the dictionary
+    /// is touched only when the host changes, because hashing the host string on every line
+    /// costs about as much as parsing a short line. (Interned host strings compare by pointer.)
+    private func switchSlot(_ host: String) {
+        foldSlot()
+        slotHost = host
+    }
+
+    /// Adds the current slot into `counters`.
+    private func foldSlot() {
+        if let h = slotHost, slot.read > 0 { counters[h, default: LineCounters()] += slot }
+        slot = LineCounters()
+        slotHost = nil
+        slotTouched = false
     }
 
     private func makeCorrelator(_ host: String) -> HostCorrelator {
@@ -203,6 +231,7 @@ final class LineProcessor {
     }
 
     func takeOutput() -> (CorrelatorOutput, [UnparsedLine], [String: LineCounters]) {
+        foldSlot()
         let r = (output, unparsed, counters)
         output = CorrelatorOutput()
         unparsed = []

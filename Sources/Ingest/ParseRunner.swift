@@ -58,8 +58,9 @@ func format3(_ x: Double) -> String {
 }
 
 public enum ParseRunner {
-    /// Parses `paths` and writes JSON lines through `write`; returns the totals.
-    public static func run(paths: [String], options: PipelineOptions,
+    /// Parses `paths` and writes JSON lines through `write` (only counts records when
+    /// `encodeJSON` is false); returns the totals.
+    public static func run(paths: [String], options: PipelineOptions, encodeJSON: Bool = true,
                            write: ([UInt8]) -> Void) throws -> RunSummary {
         var summary = RunSummary()
         let start = Progress.clock()
@@ -71,10 +72,12 @@ public enum ParseRunner {
             guard let p = processor else { return }
             if final { p.flushHeld() }
             let (out, unparsed, counters) = p.takeOutput()
-            for m in out.messages { json.message(m) }
-            for d in out.deliveries { json.delivery(d) }
-            for r in out.rejections { json.rejection(r) }
-            for u in unparsed { json.unparsed(u, file: file) }
+            if encodeJSON {
+                for m in out.messages { json.message(m) }
+                for d in out.deliveries { json.delivery(d) }
+                for r in out.rejections { json.rejection(r) }
+                for u in unparsed { json.unparsed(u, file: file) }
+            }
             for (_, c) in counters { summary.lines += c }
             summary.messages += Int64(out.messages.count)
             summary.deliveries += Int64(out.deliveries.count)

@@ -14,6 +14,11 @@ extension MailTrailCommand {
 
         @OptionGroup var input: InputOptions
 
+        @Option(help: "json: one JSON line per record; none: parse and correlate, print only the summary (a benchmark of the in-process path).")
+        var output: Sink = .json
+
+        enum Sink: String, ExpressibleByArgument, CaseIterable { case json, none }
+
         @Argument(help: "Log files (plain or .gz); '-' reads standard input.")
         var files: [String] = []
 
@@ -22,7 +27,10 @@ extension MailTrailCommand {
         }
 
         func run() throws {
-            let summary = try ParseRunner.run(paths: files, options: input.pipelineOptions) { Output.out($0) }
+            let print = output == .json
+            let summary = try ParseRunner.run(paths: files, options: input.pipelineOptions, encodeJSON: print) {
+                Output.out($0)
+            }
             Output.err(summary.render(loaded: false))
         }
     }
