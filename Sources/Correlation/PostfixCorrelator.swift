@@ -125,6 +125,17 @@ public struct PostfixCorrelator: Codable, Sendable {
         var recipientOrder: [String] = []
         /// The client is on a loopback address: a content filter's re-injection.
         var loopbackClient = false
+        /// The last delivery line's identity, to drop an exact repeat of it (see `delivery`).
+        var lastDelivery: DeliveryIdentity?
+    }
+
+    /// What makes two delivery lines the same attempt: one process never logs the same
+    /// recipient's outcome twice at the same instant.
+    struct DeliveryIdentity: Codable, Sendable, Equatable {
+        var recipient: String
+        var status: DeliveryStatus
+        var at: Timestamp
+        var pid: Int32
     }
 
     struct Session: Codable, Sendable {
@@ -276,10 +287,16 @@ public struct PostfixCorrelator: Codable, Sendable {
         let key = txKey(ctx.instance, qid)
         var known = true
         let host = self.host
-        let (mk, receivedAt) = update(key, ctx, qid, created: &known) { tx in
+        // A repeated line (a log pipeline's duplicate, or a damaged copy of the line that
+        // follows it) would otherwise count one attempt twice.
+        let identity = DeliveryIdentity(recipient: d.recipient, status: d.status, at: ctx.time, pid: ctx.pid)
+        let (mk, receivedAt, repeated) = update(key, ctx, qid, created: &known) { tx in
+            if tx.lastDelivery == identity { return (Int64(0), tx.receivedAt, true) }
+            tx.lastDelivery = identity
             if tx.recipients.updateValue(d.status, forKey: d.recipient) == nil { tx.recipientOrder.append(d.recipient) }
-            return (Self.messageKey(&tx, host: host), tx.receivedAt)
+            return (Self.messageKey(&tx, host: host), tx.receivedAt, false)
         }
+        if repeated { return }
 
         // Outbound TLS of this process's connection to this relay.
         var tls: TLSInfo? = nil

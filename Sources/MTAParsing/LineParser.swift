@@ -12,6 +12,7 @@
 //   SendmailParser; Exim programs (`exim`, `exim4`, `exim-in`, `exim-out`,
 //   and mainlog lines, which the framer names `exim`) to EximParser; a
 //   one-component `smtpd` tag (Sophos UTM's proxy) to UTMParser.
+// * A tag with bytes outside printable ASCII is `.unparsed` (line damage).
 // * With `.auto` every family is parsed and programs of no family are
 //   `.ignored(category: "program:<name>")`; with a named format, every line
 //   not of that family is `.ignored(category: "foreign:<name>")`.
@@ -70,6 +71,8 @@ public struct LineParser: Sendable {
         case exim
         case utm
         case other(String)
+        /// A tag with bytes no syslog tag has (controls, non-ASCII): a damaged line.
+        case invalidTag
     }
 
     /// Creates a parser for one input stream.
@@ -106,6 +109,9 @@ public struct LineParser: Sendable {
         case .other(let category):
             lastLineKind = .otherProgram
             return .ignored(category: category)
+        case .invalidTag:
+            lastLineKind = .otherProgram
+            return .unparsed(reason: "syslog tag with control or non-ASCII bytes")
         }
     }
 
@@ -122,7 +128,7 @@ public struct LineParser: Sendable {
         case .sendmail: lastLineKind = .sendmail
         case .exim: lastLineKind = .exim
         case .utm: lastLineKind = .utm
-        case .other: lastLineKind = .otherProgram
+        case .other, .invalidTag: lastLineKind = .otherProgram
         }
         return .unparsed(reason: "line longer than the line-length cap (truncated)")
     }
@@ -141,6 +147,11 @@ public struct LineParser: Sendable {
     }
 
     private func decide(_ ctx: LineContext) -> Dispatch {
+        // Tags are printable ASCII (RFC 3164 TAG, RFC 5424 APP-NAME); anything else is line damage,
+        // and trusting it would file the line under a made-up instance.
+        for part in [ctx.instance, ctx.service, ctx.program] where part.utf8.contains(where: { $0 < 0x21 || $0 > 0x7E }) {
+            return .invalidTag
+        }
         let isPostfix = !ctx.instance.isEmpty
             && (ctx.instance.utf8.starts(with: "postfix".utf8) || LineParser.postfixDaemons.contains(ctx.program))
         let family: (Dispatch, InputFormat)?

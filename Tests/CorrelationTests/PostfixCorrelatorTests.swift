@@ -278,4 +278,22 @@ private let tls13 = TLSInfo(proto: "TLSv1.3", cipher: "TLS_AES_256_GCM_SHA384", 
             try StateCoding.decode(Array(#"{"version":99}"#.utf8))
         }
     }
+
+    @Test func anExactRepeatOfADeliveryLineCountsOnce() {
+        // A damaged copy of a delivery line (same time, pid, recipient, status; junk after the
+        // response) followed by the line itself: one attempt, not two.
+        var s = Transcript()
+        s.feed(t(9, 0, 1), "qmgr", pid: 300, .queued(queueID: "CCC333", sender: "c@x", size: 5, nrcpt: 1))
+        let d = PostfixDelivery(recipient: "k@y", relay: Peer(name: "dovecot"), status: .sent,
+                                response: "delivered via dovecot service")
+        s.feed(t(9, 0, 2), "pipe", pid: 401, .delivery(queueID: "CCC333", d))
+        s.feed(t(9, 0, 2), "pipe", pid: 401, .delivery(queueID: "CCC333", d))
+        #expect(s.take().deliveries.count == 1)
+        // A later attempt of the same recipient (a retry) is a new row.
+        var deferred = d
+        deferred.status = .deferred
+        s.feed(t(9, 5, 2), "pipe", pid: 402, .delivery(queueID: "CCC333", deferred))
+        s.feed(t(9, 10, 2), "pipe", pid: 402, .delivery(queueID: "CCC333", deferred))
+        #expect(s.take().deliveries.map(\.at) == [t(9, 5, 2), t(9, 10, 2)])
+    }
 }

@@ -315,6 +315,18 @@ let lineCases: [LineCase] = [
         #expect(parseLine("not a syslog line at all") == .unparsed(reason: "no timestamp (month name expected)"))
     }
 
+    @Test func damagedTagsAreUnparsedNotFiledUnderANewInstance() {
+        // maillog-gen --malformed puts invalid UTF-8 inside tags; such a line once became a
+        // delivery of instance "postfix\u{FFFD}" and so a second, unrelated transaction.
+        var bytes = Array("Mar  1 10:00:00 mbox2 postfix/pipe[28367]: 4jVkym0Tdbz8r48: to=<k@example.org>, relay=dovecot, delay=0.26, dsn=2.0.0, status=sent (delivered via dovecot service)".utf8)
+        bytes.insert(0xFF, at: 29)
+        var p = LineParser(format: .auto, framing: FramingConfig(timeZone: .fixedOffset(seconds: 0), year: 2024))
+        let o = bytes.withUnsafeBufferPointer { p.parse($0, offset: 0) }
+        #expect(o == .unparsed(reason: "syslog tag with control or non-ASCII bytes"))
+        #expect(parseLine("Mar  1 10:00:00 mx2 post\u{1B}7fix/smtp[77]: 4T9x2B1kQPz9sQk: removed")
+                == .unparsed(reason: "syslog tag with control or non-ASCII bytes"))
+    }
+
     @Test func truncatedLinesAreUnparsedButDated() {
         var p = LineParser(format: .auto, framing: FramingConfig(timeZone: .fixedOffset(seconds: 0), year: 2024))
         let line = "Mar  1 10:00:00 mx2 postfix/smtp[77]: 4T9x2B1kQPz9sQk: to=<a@example.org>, relay=none"
