@@ -182,9 +182,12 @@ public struct SendmailCorrelator: Codable, Sendable {
             if f.relay.ip == nil, let u = f.identUser { tx.localUser = u }
             let key = ProcessKey(program: ctx.program, pid: ctx.pid)
             if let s = sessions[key], s.client.ip == f.relay.ip, let proto = f.proto {
-                let u = proto.uppercased()
-                if u.hasSuffix("S") || u.hasSuffix("SA") { tx.tls = s.tls }
-                if u.hasSuffix("A") { tx.saslMethod = s.saslMethod; tx.saslUsername = s.saslUsername }
+                // ESMTPS / ESMTPSA: TLS; ESMTPA / ESMTPSA: SASL (read from the end, no allocation).
+                let last = proto.utf8.last, beforeLast = proto.utf8.dropLast().last
+                if last == UInt8(ascii: "S") || (last == UInt8(ascii: "A") && beforeLast == UInt8(ascii: "S")) {
+                    tx.tls = s.tls
+                }
+                if last == UInt8(ascii: "A") { tx.saslMethod = s.saslMethod; tx.saslUsername = s.saslUsername }
             }
         }
         transactions[qid] = tx
