@@ -4,7 +4,8 @@
 /// Sendmail queue ID in Postfix's `250 2.0.0 QID Message accepted for
 /// delivery`, with exact rows and the golden trace document
 /// Expected/cross-postfix-sendmail.json. Set MAILTRAIL_WRITE_GOLDEN=1 to
-/// rewrite the golden file (then check every field by hand).
+/// rewrite the golden file (then check every field by hand). Also: MSP → MTA
+/// on one Sendmail host (smhost-msp.log) traced as a same-host re-injection.
 import Foundation
 import Ingest
 import MailTrailModel
@@ -79,6 +80,29 @@ struct CrossMTASendmailTests {
             let expected = try JSONSerialization.jsonObject(with: Data(contentsOf: url)) as? NSDictionary
             #expect(actual != nil)
             #expect(actual == expected, "trace differs from cross-postfix-sendmail.json:\n\(json)")
+        }
+    }
+
+    /// MSP → MTA on one host: the MSP's `Sent (NEW Message accepted for delivery)` links its
+    /// transaction to the MTA's; the trace shows it as a same-host re-injection.
+    @Test func mspToMTAOnOneHost() throws {
+        try TestDatabase.with { db in
+            try keepEverything(db)
+            let r = try IngestRunner.run(paths: [fixture("smhost-msp.log")], settings: sampleSettings(),
+                                         connection: db.connection)
+            #expect(r.lines.read == 4 && r.lines.unparsed == 0)
+            #expect(try rows(db, """
+                SELECT instance, queue_id, sender, coalesce(client_name, '-'), coalesce(host(client_ip), '-'),
+                       coalesce(local_user, '-'), coalesce(proto, '-')
+                FROM mailtrail.messages ORDER BY received_at, instance
+                """) == [
+                    "sendmail|6AKA01xA005001|alice|localhost|-|alice|-",
+                    "sm-mta|6AKA01xB005002|alice@smhost.example.com|localhost|127.0.0.1|-|ESMTP",
+                ])
+            #expect(try rows(db, """
+                SELECT hop, parents::text, coalesce(link, '-'), host, instance, queue_id
+                FROM mailtrail.trace_hops('202611201000.6AKA01xA005001@smhost.example.com') ORDER BY hop
+                """) == ["1|{}|-|smhost|sendmail|6AKA01xA005001", "2|{1}|reinjection|smhost|sm-mta|6AKA01xB005002"])
         }
     }
 }
