@@ -2,12 +2,47 @@
 /// one host into message, delivery and rejection records.
 ///
 /// Contract: as `PostfixCorrelator` — events in log order, time only from the
-/// log, records emitted once, the whole state `Codable`.
+/// log (`LineContext.time`), records emitted once, the whole state `Codable`.
+/// - Transactions are keyed by queue ID alone: Sendmail IDs embed the UTC
+///   second and the pid, so they are unique on a host for decades, and one
+///   message is logged by several programs (`sendmail` submits, `sm-msp-queue`
+///   retries). Records carry `mta = "sendmail"` and `instance` = the program
+///   of the transaction's first line, with `sm-msp-queue` read as `sendmail`
+///   (the MSP's queue): deliveries use their transaction's instance, so the
+///   trace joins them to the message row.
+/// - A message row is emitted at its `from=` line, which carries everything
+///   (sender, size, nrcpts, msgid, proto, relay); TLS and SASL come from the
+///   `STARTTLS=server` / `AUTH=server` lines of the same process before it,
+///   only when `proto=` says so (`ESMTPS`/`ESMTPSA` → TLS, `ESMTPA`/`ESMTPSA`
+///   → SASL) and the relay IP matches, so a reused pid cannot lend them.
+///   `nrcpts=0` (all recipients refused, logged at RSET/QUIT) emits no row.
+/// - Messages made on the host without a `from=` line — DSNs (`OLD: NEW: DSN:`
+///   → origin OLD, kind bounce, null sender), clones and splits (kind split,
+///   copying the original's Message-ID, size, client, TLS) — are held until
+///   their first `to=` line, a `from=` line, `holdWindow`, or `flushHeld`.
+/// - One delivery row per recipient of each `to=` line; outbound TLS from the
+///   delivering process's `STARTTLS=client` line to the same relay.
+/// - A transaction leaves the state when as many recipients as `nrcpts` had a
+///   final status, or after `staleAfter` of log time without a line.
+/// Limits: an RCPT-time refusal (`QID: <addr>... User unknown`) precedes its
+/// `from=` line, so its client is unknown; xdelay, pri and class are parsed
+/// but not stored.
 import MailTrailModel
 
 public struct SendmailCorrelator: Codable, Sendable {
     public let host: String
     public var config: CorrelatorConfig
+    /// Open transactions by queue ID.
+    var transactions: [String: Transaction] = [:]
+    /// Inbound session facts (STARTTLS=server, AUTH=server) by process.
+    var sessions: [ProcessKey: Session] = [:]
+    /// Last STARTTLS=client per delivering process.
+    var outboundTLS: [ProcessKey: OutboundTLS] = [:]
+    /// Queue IDs of messages held back (made on the host, waiting for their first line).
+    var held: [String] = []
+    /// Highest log time seen: the machine's notion of "now".
+    public private(set) var now: Timestamp = Timestamp(micros: 0)
+    var lastSweep: Timestamp = Timestamp(micros: 0)
 
     public init(host: String, config: CorrelatorConfig = CorrelatorConfig()) {
         self.host = host
@@ -15,12 +50,279 @@ public struct SendmailCorrelator: Codable, Sendable {
     }
 
     /// Number of open transactions (for metrics and memory bounds).
-    public var openTransactions: Int { 0 }
+    public var openTransactions: Int { transactions.count }
 
-    public mutating func receive(_ ctx: LineContext, _ event: SendmailEvent, into out: inout CorrelatorOutput) {
-        switch event {}
+    struct ProcessKey: Hashable, Codable, Sendable {
+        var program: String
+        var pid: Int32
     }
 
-    /// Emits whatever is held back waiting for a link (end of a one-shot run).
-    public mutating func flushHeld(into out: inout CorrelatorOutput) {}
+    struct Transaction: Codable, Sendable {
+        var instance: String
+        var queueID: String
+        var receivedAt: Timestamp
+        var lastSeen: Timestamp
+        var messageID: String?
+        var sender: String?
+        var client = Peer()
+        var size: Int64?
+        var nrcpt: Int?
+        var proto: String?
+        var tls: TLSInfo?
+        var saslMethod: String?
+        var saslUsername: String?
+        var localUser: String?
+        var originQueueID: String?
+        var originKind: OriginKind?
+        var sawFrom = false
+        var emitted = false
+        var heldSince: Timestamp?
+        var msgKey: Int64?
+        /// Recipients whose last attempt was final (sent, bounced, ...).
+        var finalRecipients = 0
+    }
+
+    struct Session: Codable, Sendable {
+        var client: Peer
+        var started: Timestamp
+        var tls: TLSInfo?
+        var saslMethod: String?
+        var saslUsername: String?
+    }
+
+    struct OutboundTLS: Codable, Sendable {
+        var peer: Peer
+        var info: TLSInfo
+        var at: Timestamp
+    }
+
+    // MARK: - Input
+
+    /// Feeds one event; appends what it completes to `out`.
+    public mutating func receive(_ ctx: LineContext, _ event: SendmailEvent, into out: inout CorrelatorOutput) {
+        if ctx.time > now { now = ctx.time }
+        switch event {
+        case .from(let qid, let f):
+            from(ctx, qid, f, into: &out)
+        case .to(let qid, let t):
+            to(ctx, qid, t, into: &out)
+        case .notification(let qid, let newQID, _, _):
+            made(ctx, newQID, from: qid, kind: .bounce, sender: "", copy: false, into: &out)
+        case .clone(let qid, let newQID, let owner):
+            made(ctx, newQID, from: qid, kind: .split, sender: owner, copy: true, into: &out)
+        case .split(let qid, let ids):
+            for id in ids where id != qid {
+                made(ctx, id, from: qid, kind: .split, sender: nil, copy: true, into: &out)
+            }
+        case .reject(let qid, let r):
+            var mk: Int64
+            var instance = SendmailCorrelator.instance(ctx.program)
+            if let qid, var tx = transactions[qid] {
+                mk = messageKey(&tx)
+                tx.lastSeen = ctx.time
+                instance = tx.instance
+                transactions[qid] = tx
+            } else if let qid {
+                mk = MessageKey.forQueue(host: host, queueID: qid)
+            } else {
+                mk = MessageKey.forQueue(host: host, queueID: "NOQUEUE/" + (r.client.ip ?? ""))
+            }
+            out.rejections.append(RejectionRecord(
+                at: ctx.time, msgKey: mk, host: host, instance: instance, queueID: qid, program: ctx.program,
+                action: r.action, stage: r.stage, client: r.client, sender: r.sender, recipient: r.recipient,
+                code: r.code, dsn: r.dsn, reason: r.reason))
+        case .tls(let direction, let peer, let info, _):
+            let key = ProcessKey(program: ctx.program, pid: ctx.pid)
+            switch direction {
+            case .inbound:
+                sessions[key] = Session(client: peer, started: ctx.time, tls: info)
+            case .outbound:
+                outboundTLS[key] = OutboundTLS(peer: peer, info: info, at: ctx.time)
+            }
+        case .auth(let peer, let authid, let mech):
+            let key = ProcessKey(program: ctx.program, pid: ctx.pid)
+            if var s = sessions[key], s.client.ip == peer.ip {
+                s.saslMethod = mech; s.saslUsername = authid
+                sessions[key] = s
+            } else {
+                sessions[key] = Session(client: peer, started: ctx.time, tls: nil, saslMethod: mech, saslUsername: authid)
+            }
+        }
+        releaseHeld(into: &out)
+        if now.micros - lastSweep.micros > 3_600_000_000 { sweep(into: &out) }
+    }
+
+    /// Emits everything held back (end of a one-shot ingest). The state stays valid.
+    public mutating func flushHeld(into out: inout CorrelatorOutput) {
+        for qid in held { emit(qid, into: &out) }
+        held.removeAll()
+    }
+
+    // MARK: - Steps
+
+    private mutating func from(_ ctx: LineContext, _ qid: String, _ f: SendmailFrom, into out: inout CorrelatorOutput) {
+        if let old = transactions[qid], old.sawFrom || isStale(old) { finish(qid, into: &out) }
+        var tx = transactions[qid] ?? Transaction(instance: SendmailCorrelator.instance(ctx.program), queueID: qid,
+                                                  receivedAt: ctx.time, lastSeen: ctx.time)
+        tx.lastSeen = ctx.time
+        tx.sawFrom = true
+        if f.nrcpts == 0 && !tx.emitted && tx.originQueueID == nil {
+            // Every recipient was refused: a rejected transaction, not a message (its refusals are stored).
+            transactions[qid] = nil
+            held.removeAll { $0 == qid }
+            return
+        }
+        if !tx.emitted {
+            tx.sender = f.sender
+            tx.size = f.size
+            tx.nrcpt = f.nrcpts
+            tx.proto = f.proto
+            if let id = f.messageID { tx.messageID = id; tx.msgKey = nil }
+            tx.client = f.relay
+            if f.relay.ip == nil, let u = f.identUser { tx.localUser = u }
+            let key = ProcessKey(program: ctx.program, pid: ctx.pid)
+            if let s = sessions[key], s.client.ip == f.relay.ip, let proto = f.proto {
+                // ESMTPS / ESMTPSA: TLS; ESMTPA / ESMTPSA: SASL (read from the end, no allocation).
+                let last = proto.utf8.last, beforeLast = proto.utf8.dropLast().last
+                if last == UInt8(ascii: "S") || (last == UInt8(ascii: "A") && beforeLast == UInt8(ascii: "S")) {
+                    tx.tls = s.tls
+                }
+                if last == UInt8(ascii: "A") { tx.saslMethod = s.saslMethod; tx.saslUsername = s.saslUsername }
+            }
+        }
+        transactions[qid] = tx
+        emit(qid, into: &out)
+    }
+
+    private mutating func to(_ ctx: LineContext, _ qid: String, _ t: SendmailTo, into out: inout CorrelatorOutput) {
+        var tx = transactions[qid]
+        if tx != nil, isStale(tx!) { finish(qid, into: &out); tx = nil }
+        if tx?.heldSince != nil { emit(qid, into: &out); tx = transactions[qid] }
+        let mk: Int64
+        if var known = tx {
+            mk = messageKey(&known)
+            known.lastSeen = ctx.time
+            tx = known
+        } else {
+            mk = MessageKey.forQueue(host: host, queueID: qid)
+        }
+        // Outbound TLS of this process's connection to this relay.
+        var tls: TLSInfo?
+        let pkey = ProcessKey(program: ctx.program, pid: ctx.pid)
+        if let o = outboundTLS[pkey] {
+            if SendmailCorrelator.sameHost(o.peer, t.relay) { tls = o.info } else { outboundTLS[pkey] = nil }
+        }
+        let instance = tx?.instance ?? SendmailCorrelator.instance(ctx.program)
+        for r in t.recipients {
+            out.deliveries.append(DeliveryRecord(
+                at: ctx.time, msgKey: mk, host: host, instance: instance, queueID: qid,
+                receivedAt: tx?.receivedAt, recipient: r, status: t.status, dsn: t.dsn, transport: t.mailer,
+                relay: t.relay, delay: t.delay, tls: tls, response: t.response, nextQueueID: t.nextQueueID))
+        }
+        guard var known = tx else { return }
+        if t.status != .deferred { known.finalRecipients += t.recipients.count }
+        transactions[qid] = known
+        if known.emitted, let n = known.nrcpt, known.finalRecipients >= n {
+            transactions[qid] = nil  // every recipient is done: nothing more to correlate
+        }
+    }
+
+    /// A message made on this host from `origin` (DSN, clone, split): created and held.
+    private mutating func made(_ ctx: LineContext, _ qid: String, from origin: String, kind: OriginKind, sender: String?,
+                               copy: Bool, into out: inout CorrelatorOutput) {
+        if var tx = transactions[qid] {
+            if !tx.emitted && tx.originQueueID == nil {
+                tx.originQueueID = origin; tx.originKind = kind
+                transactions[qid] = tx
+            }
+            return
+        }
+        var tx = Transaction(instance: SendmailCorrelator.instance(ctx.program), queueID: qid,
+                             receivedAt: ctx.time, lastSeen: ctx.time)
+        tx.originQueueID = origin
+        tx.originKind = kind
+        tx.sender = sender
+        if var o = transactions[origin] {
+            o.lastSeen = ctx.time
+            transactions[origin] = o
+            tx.instance = o.instance
+            if copy {
+                tx.messageID = o.messageID; tx.size = o.size; tx.client = o.client; tx.proto = o.proto
+                tx.tls = o.tls; tx.saslMethod = o.saslMethod; tx.saslUsername = o.saslUsername
+                tx.localUser = o.localUser
+                if tx.sender == nil { tx.sender = o.sender }
+            }
+        }
+        tx.heldSince = ctx.time
+        transactions[qid] = tx
+        held.append(qid)
+    }
+
+    private mutating func emit(_ qid: String, into out: inout CorrelatorOutput) {
+        guard var tx = transactions[qid], !tx.emitted else { return }
+        let mk = messageKey(&tx)
+        tx.emitted = true
+        if tx.heldSince != nil {
+            tx.heldSince = nil
+            held.removeAll { $0 == qid }
+        }
+        transactions[qid] = tx
+        out.messages.append(MessageRecord(
+            receivedAt: tx.receivedAt, msgKey: mk, host: host, mta: "sendmail", instance: tx.instance,
+            queueID: qid, messageID: tx.messageID, sender: tx.sender, client: tx.client, size: tx.size,
+            nrcpt: tx.nrcpt, proto: tx.proto, tls: tx.tls, saslMethod: tx.saslMethod,
+            saslUsername: tx.saslUsername, originQueueID: tx.originQueueID, originKind: tx.originKind,
+            localUser: tx.localUser))
+    }
+
+    /// Ends a transaction: emits it if it is still held, forgets it.
+    private mutating func finish(_ qid: String, into out: inout CorrelatorOutput) {
+        guard let tx = transactions[qid] else { return }
+        if tx.heldSince != nil { emit(qid, into: &out) }
+        transactions[qid] = nil
+        held.removeAll { $0 == qid }
+    }
+
+    private mutating func releaseHeld(into out: inout CorrelatorOutput) {
+        guard !held.isEmpty else { return }
+        let limit = now.micros - config.holdWindowSeconds * 1_000_000
+        for qid in held {
+            if let since = transactions[qid]?.heldSince, since.micros <= limit { emit(qid, into: &out) }
+        }
+    }
+
+    /// Drops state nobody will complete: stale transactions, old sessions and TLS entries.
+    private mutating func sweep(into out: inout CorrelatorOutput) {
+        lastSweep = now
+        let stale = now.micros - config.staleAfterSeconds * 1_000_000
+        for (qid, tx) in transactions where tx.lastSeen.micros < stale { finish(qid, into: &out) }
+        let hourAgo = now.micros - 3_600_000_000
+        sessions = sessions.filter { $0.value.started.micros >= hourAgo }
+        outboundTLS = outboundTLS.filter { $0.value.at.micros >= hourAgo }
+    }
+
+    // MARK: - Helpers
+
+    private func isStale(_ tx: Transaction) -> Bool {
+        now.micros - tx.lastSeen.micros > config.staleAfterSeconds * 1_000_000
+    }
+
+    private func messageKey(_ tx: inout Transaction) -> Int64 {
+        if let k = tx.msgKey { return k }
+        let k = tx.messageID.map(MessageKey.forMessageID) ?? MessageKey.forQueue(host: host, queueID: tx.queueID)
+        tx.msgKey = k
+        return k
+    }
+
+    /// The instance a program's transactions belong to: the MSP queue runner shares the MSP's queue.
+    static func instance(_ program: String) -> String {
+        program == "sm-msp-queue" ? "sendmail" : program
+    }
+
+    /// Whether a STARTTLS=client peer is the relay of a to= line (same IP, or same name ignoring case).
+    static func sameHost(_ a: Peer, _ b: Peer) -> Bool {
+        if let x = a.ip, let y = b.ip { return x == y }
+        if let x = a.name, let y = b.name { return x.lowercased() == y.lowercased() }
+        return false
+    }
 }

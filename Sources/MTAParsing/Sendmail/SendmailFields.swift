@@ -1,0 +1,220 @@
+// SendmailFields: byte-level helpers for Sendmail's `key=value, key=value`
+// records — field iteration, relay values, delays, recipient lists, stat=
+// classification, reply texts.
+//
+// Contract: every helper reads a range of one line body through ByteScanner;
+// strings are made only for stored values. A value ends at the next `, key=`
+// (key = lowercase letters, digits, `_`); `stat=`, `reject=` run to the end
+// of the record and `reply=` to the last `, stat=`, since their text is free;
+// a final `, word` without `=` (`, discard`) ends the value before it.
+// Relay values are `name [ip]`, `[ip]`, `user@name [ip]`, `name.` (SMTP MX
+// names keep sendmail's trailing dot, dropped here), each optionally followed
+// by ` (may be forged)`; `[IPv6:...]` loses its prefix and is compressed
+// (Sendmail 8.15+ prints IPv6 uncompressed), IPv4-mapped IPv6 becomes IPv4.
+// Known limits: a `, key=` inside a quoted local part or a Message-ID ends a
+// value early (the value is then cut, never mis-assigned to another field);
+// sendmail's `\ooo` escapes in addresses are kept as logged.
+
+#if canImport(Glibc)
+import Glibc
+#elseif canImport(Darwin)
+import Darwin
+#endif
+import MailTrailModel
+
+extension ByteScanner {
+    /// Whether `key=` (lowercase letters, digits, `_`) starts at `i`, before `to`.
+    @inline(__always)
+    func smKeyAt(_ i: Int, to: Int) -> Bool {
+        var k = i
+        while k < to, Byte.isLower(base[k]) || Byte.isDigit(base[k]) || base[k] == Byte.underscore { k += 1 }
+        return k > i && k < to && base[k] == Byte.equals
+    }
+
+    /// Whether `[i, to)` is one lowercase word (a trailing item such as `discard`).
+    @inline(__always)
+    func smWordToEnd(_ i: Int, to: Int) -> Bool {
+        var k = i
+        while k < to, Byte.isLower(base[k]) { k += 1 }
+        return k > i && k == to
+    }
+
+    /// End of a value starting at `from`: the `,` of the next `, key=`, or `to`.
+    func smValueEnd(from: Int, to: Int) -> Int {
+        var j = from
+        while let c = find(Byte.comma, from: j, to: to) {
+            if c + 2 < to, base[c + 1] == Byte.space, smKeyAt(c + 2, to: to) || smWordToEnd(c + 2, to: to) { return c }
+            j = c + 1
+        }
+        return to
+    }
+
+    /// Calls `body(key, value)` for each `key=value` of `[from, to)`; returns where it stopped
+    /// (the start of a trailing item without `=`, such as `discard`, or `to`).
+    @discardableResult
+    func smFields(from: Int, to: Int, _ body: (Range<Int>, Range<Int>) -> Void) -> Int {
+        var i = from
+        while i < to {
+            guard smKeyAt(i, to: to), let eq = find(Byte.equals, from: i, to: to) else { return i }
+            let key = i..<eq
+            let v0 = eq + 1
+            let vEnd: Int
+            if equals(key, "stat") || equals(key, "reject") {
+                vEnd = to
+            } else if equals(key, "reply") {
+                vEnd = findLast(", stat=", from: v0, to: to) ?? smValueEnd(from: v0, to: to)
+            } else if v0 < to, base[v0] == Byte.lt, equals(key, "msgid") || equals(key, "from"),
+                      let a = scanAddress(at: v0), a.next <= to {
+                vEnd = a.next < to ? smValueEnd(from: a.next, to: to) : to
+            } else {
+                vEnd = smValueEnd(from: v0, to: to)
+            }
+            body(key, v0..<vEnd)
+            i = vEnd + 2
+        }
+        return to
+    }
+
+    /// The content of an address value (`<a>` → a, bare → itself, `<>` → empty).
+    func smAddress(_ r: Range<Int>) -> Range<Int> {
+        guard !r.isEmpty, base[r.lowerBound] == Byte.lt else { return r }
+        if let a = scanAddress(at: r.lowerBound), a.next <= r.upperBound { return a.content }
+        return r
+    }
+
+    /// Splits a recipient list `<a>,<b>` / `a,b` (quote- and bracket-aware) into content ranges.
+    func smRecipients(_ r: Range<Int>) -> [Range<Int>] {
+        var out: [Range<Int>] = []
+        var i = r.lowerBound
+        while i < r.upperBound {
+            if base[i] == Byte.comma || base[i] == Byte.space { i += 1; continue }
+            if base[i] == Byte.lt, let a = scanAddress(at: i), a.next <= r.upperBound {
+                out.append(a.content)
+                i = a.next
+                continue
+            }
+            var j = i
+            var inQuote = false
+            while j < r.upperBound {
+                let b = base[j]
+                if b == Byte.quote { inQuote.toggle() } else if b == Byte.comma && !inQuote { break }
+                j += 1
+            }
+            out.append(i..<j)
+            i = j
+        }
+        return out
+    }
+
+    /// Parses a relay value; returns the peer, the `user@` part and whether ` (may be forged)` followed.
+    func smRelay(_ r: Range<Int>) -> (peer: Peer, user: String?, forged: Bool) {
+        var lo = r.lowerBound
+        var hi = r.upperBound
+        while hi > lo, base[hi - 1] == Byte.space { hi -= 1 }
+        var forged = false
+        if let f = findLast(" (may be forged)", from: lo, to: hi), f + 16 == hi { forged = true; hi = f }
+        var ip: String?
+        var nameEnd = hi
+        if hi > lo, base[hi - 1] == Byte.rbracket, let lb = findLast(Byte.lbracket, from: lo, to: hi) {
+            ip = smIP((lb + 1)..<(hi - 1))
+            nameEnd = lb
+            while nameEnd > lo, base[nameEnd - 1] == Byte.space { nameEnd -= 1 }
+        }
+        // A bracketed smarthost repeats its address as the name: `[192.0.2.1] [192.0.2.1]`.
+        if nameEnd > lo, base[lo] == Byte.lbracket { nameEnd = lo }
+        var user: String?
+        if let at = findLast(UInt8(ascii: "@"), from: lo, to: nameEnd) {
+            user = at > lo ? string(lo..<at) : nil
+            lo = at + 1
+        }
+        while nameEnd > lo, base[nameEnd - 1] == Byte.dot { nameEnd -= 1 }
+        let name = nameEnd > lo ? string(lo..<nameEnd) : nil
+        return (Peer(name: name, ip: ip, port: nil), user, forged)
+    }
+
+    /// An address as PostgreSQL's inet accepts and other MTAs print it: `IPv6:` dropped,
+    /// IPv6 compressed, IPv4-mapped as IPv4; nil when not an address.
+    func smIP(_ r0: Range<Int>) -> String? {
+        var r = r0
+        if r.count > 5, (has("IPv6:", at: r.lowerBound) || has("ipv6:", at: r.lowerBound)) {
+            r = (r.lowerBound + 5)..<r.upperBound
+        }
+        guard r.count >= 2, r.count <= 45 else { return nil }
+        guard find(Byte.colon, from: r.lowerBound, to: r.upperBound) != nil else {
+            return isIPAddress(r) ? string(r) : nil
+        }
+        return withUnsafeTemporaryAllocation(of: CChar.self, capacity: 48) { tmp -> String? in
+            var k = 0
+            for i in r { tmp[k] = CChar(bitPattern: base[i]); k += 1 }
+            tmp[k] = 0
+            return withUnsafeTemporaryAllocation(of: UInt8.self, capacity: 16) { bin -> String? in
+                guard inet_pton(AF_INET6, tmp.baseAddress!, bin.baseAddress!) == 1 else { return nil }
+                // IPv4-mapped (::ffff:a.b.c.d): print as IPv4, as sendmail does for its own peers.
+                var mapped = bin[10] == 0xff && bin[11] == 0xff
+                for j in 0..<10 where bin[j] != 0 { mapped = false }
+                if mapped { return "\(bin[12]).\(bin[13]).\(bin[14]).\(bin[15])" }
+                return withUnsafeTemporaryAllocation(of: CChar.self, capacity: 64) { outBuf -> String? in
+                    guard inet_ntop(AF_INET6, bin.baseAddress!, outBuf.baseAddress!, 64) != nil else { return nil }
+                    return String(cString: outBuf.baseAddress!)
+                }
+            }
+        }
+    }
+
+    /// `[D+]HH:MM:SS` in seconds.
+    func smDelay(_ r: Range<Int>) -> Double? {
+        var i = r.lowerBound
+        var days = 0
+        if let plus = find(UInt8(ascii: "+"), from: i, to: r.upperBound) {
+            guard let d = int(i..<plus) else { return nil }
+            days = d
+            i = plus + 1
+        }
+        guard r.upperBound - i == 8, base[i + 2] == Byte.colon, base[i + 5] == Byte.colon,
+              let h = int(i..<(i + 2)), let m = int((i + 3)..<(i + 5)), let s = int((i + 6)..<(i + 8)) else { return nil }
+        return Double(((days * 24 + h) * 60 + m) * 60 + s)
+    }
+
+    /// Splits `NNN X.Y.Z TEXT` into code, enhanced status and text (each optional).
+    func smReply(_ r: Range<Int>) -> (code: String?, dsn: String?, text: Range<Int>) {
+        var i = r.lowerBound
+        var code: String?
+        var dsn: String?
+        if r.upperBound - i >= 3, digitsEnd(from: i) == i + 3, i + 3 == r.upperBound || base[i + 3] == Byte.space {
+            code = string(i..<(i + 3))
+            i = min(i + 4, r.upperBound)
+        }
+        // Enhanced status code: d.d{1,3}.d{1,3}
+        let e = scan(from: i, until: Byte.space, Byte.space)
+        let tokEnd = min(e, r.upperBound)
+        if tokEnd - i >= 5, Byte.isDigit(base[i]), base[i + 1] == Byte.dot {
+            var dots = 0
+            var ok = true
+            for j in i..<tokEnd {
+                if base[j] == Byte.dot { dots += 1 } else if !Byte.isDigit(base[j]) { ok = false; break }
+            }
+            if ok && dots == 2 {
+                dsn = string(i..<tokEnd)
+                i = min(tokEnd + 1, r.upperBound)
+            }
+        }
+        return (code, dsn, i..<r.upperBound)
+    }
+
+    /// Whether `r` looks like a Sendmail queue ID: 12-24 letters/digits ending in 5+ digits
+    /// (8 characters of time and sequence, then the pid as `%06d`, longer for large pids).
+    func smIsQueueID(_ r: Range<Int>) -> Bool {
+        guard r.count >= 12, r.count <= 24 else { return false }
+        for i in r where !Byte.isAlnum(base[i]) { return false }
+        for i in (r.upperBound - 5)..<r.upperBound where !Byte.isDigit(base[i]) { return false }
+        return true
+    }
+
+    /// Index after a queue ID starting at `i` (the first byte that is not a letter or digit).
+    @inline(__always)
+    func smIDEnd(from i: Int) -> Int {
+        var j = i
+        while j < end && Byte.isAlnum(base[j]) { j += 1 }
+        return j
+    }
+}
