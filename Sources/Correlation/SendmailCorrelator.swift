@@ -214,9 +214,18 @@ public struct SendmailCorrelator: Codable, Sendable {
         }
         let instance = tx?.instance ?? SendmailCorrelator.instance(ctx.program)
         for r in t.recipients {
+            // A local delivery logs the mailbox (`to=marie`) and the address it was for in
+            // `ctladdr=<marie@example.org>`: the address is what the previous hop delivered to,
+            // so it is the recipient; the mailbox name is kept as orig_recipient.
+            var recipient = r
+            var original: String? = nil
+            if !r.utf8.contains(UInt8(ascii: "@")), let c = t.ctladdr, c.utf8.contains(UInt8(ascii: "@")) {
+                recipient = c
+                original = r
+            }
             out.deliveries.append(DeliveryRecord(
                 at: ctx.time, msgKey: mk, host: host, instance: instance, queueID: qid,
-                receivedAt: tx?.receivedAt, recipient: r, status: t.status, dsn: t.dsn, transport: t.mailer,
+                receivedAt: tx?.receivedAt, recipient: recipient, origRecipient: original, status: t.status, dsn: t.dsn, transport: t.mailer,
                 relay: t.relay, delay: t.delay, tls: tls, response: t.response, nextQueueID: t.nextQueueID))
         }
         guard var known = tx else { return }

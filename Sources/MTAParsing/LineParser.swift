@@ -179,6 +179,7 @@ public struct LineParser: Sendable {
     /// Program names Sendmail logs under (Debian: sm-mta, sm-msp-queue; others: sendmail).
     static let sendmailPrograms: Set<String> = [
         "sendmail", "sm-mta", "sm-msp-queue", "sm-msp", "sm-mta-rx", "sm-mta-tx", "sendmail-mta", "sendmail-msp",
+        "sm-acceptingconnections",
     ]
 
     /// Daemon names of Postfix 3.x (the last component of a Postfix syslog tag).

@@ -76,7 +76,10 @@ func compareWithTruth(_ db: TestDatabase, generator: String, arguments: [String]
     r.messagesMissing = try rows(db, """
         SELECT t.host, t.queue_id, t.sender, coalesce(t.msgid, '-') FROM truth_m t
         WHERE NOT EXISTS (SELECT 1 FROM mailtrail.messages m
-                          WHERE m.host = t.host AND m.queue_id = t.queue_id AND m.sender = t.sender
+                          WHERE m.host = t.host AND m.queue_id = t.queue_id
+                            -- a bare local sender (Sendmail `from=root`) is stored as logged; the
+                            -- generator qualifies it with the host's domain
+                            AND (m.sender = t.sender OR (strpos(m.sender, '@') = 0 AND t.sender LIKE m.sender || '@%'))
                             AND m.message_id IS NOT DISTINCT FROM t.msgid
                             AND m.size IS NOT DISTINCT FROM t.size AND m.nrcpt IS NOT DISTINCT FROM t.nrcpt)
         ORDER BY 1, 2
@@ -119,6 +122,19 @@ struct GroundTruthTests {
                 "-n", "300", "--hosts", "5", "--seed", "11", "--start", "2026-11-19", "-t", "rfc3339",
                 "--malformed", "0.01", "--clock-skew", "2", "--long-queue-ids", "0.5"], year: 2026)
             #expect(r.truthMessages > 600)
+            #expect(r.messagesMatched == r.truthMessages, "\(r)")
+            #expect(r.deliveriesMissing.isEmpty, "\(r)")
+            #expect(r.deliveriesExtra.isEmpty, "\(r)")
+        }
+    }
+
+    @Test func sendmailMatchesTheGeneratorsTruth() throws {
+        guard let gen = maillogGen else { return }
+        try TestDatabase.with { db in
+            try keepEverything(db)
+            let r = try compareWithTruth(db, generator: gen, arguments: [
+                "-f", "sendmail", "-n", "300", "--hosts", "4", "--seed", "5", "--start", "2026-11-19"], year: 2026)
+            #expect(r.truthMessages > 500)
             #expect(r.messagesMatched == r.truthMessages, "\(r)")
             #expect(r.deliveriesMissing.isEmpty, "\(r)")
             #expect(r.deliveriesExtra.isEmpty, "\(r)")
