@@ -46,7 +46,7 @@ public enum IngestRunner {
             let file = try SourceFile(path: path)
             summary.files += 1
             guard let fingerprint = file.fingerprint else {
-                summary.notes.append("\(path): no complete line yet; nothing to load")
+                summary.notes.append("\(TerminalText.escape(path)): no complete line yet; nothing to load")
                 continue
             }
             let isFirst = processor == nil
@@ -106,7 +106,7 @@ public enum IngestRunner {
             }
             if !result.complete {
                 summary.notes.append(
-                    "\(path): shorter than what was already loaded from it (\(source.committedOffset) bytes); " +
+                    "\(TerminalText.escape(path)): shorter than what was already loaded from it (\(source.committedOffset) bytes); " +
                     "it was truncated or replaced — nothing loaded")
                 continue
             }

@@ -29,7 +29,7 @@ public struct RunSummary: Sendable {
     mutating func notePendingTail(_ path: String, _ bytes: Int64) {
         guard bytes > 0 else { return }
         pendingTailBytes += bytes
-        notes.append("\(path): last line has no newline yet (\(bytes) bytes); not read")
+        notes.append("\(TerminalText.escape(path)): last line has no newline yet (\(bytes) bytes); not read")
     }
 
     /// The summary block printed at the end of `ingest` and `parse`.

@@ -4,10 +4,12 @@
 /// times a second: file, bytes done / total, lines/s, ETA; `finish()` clears
 /// it. When stderr is not a terminal it prints a plain line every
 /// `plainInterval` seconds if asked to (`plain: true`), otherwise nothing.
-/// Wall-clock time is used only here, never in the data.
+/// Wall-clock time is used only here, never in the data. The file name is
+/// escaped (TerminalText): a name with ESC or CR cannot draw on the terminal.
 #if canImport(Glibc)
 import Glibc
 #endif
+import MailTrailModel
 
 public final class Progress {
     let isTerminal: Bool
@@ -38,7 +40,7 @@ public final class Progress {
         lastDraw = now
         let elapsed = max(now - started, 0.001)
         let rate = Double(lines) / elapsed
-        var text = "\(file): \(Progress.bytes(done))"
+        var text = "\(TerminalText.escape(file)): \(Progress.bytes(done))"
         if let total, total > 0 {
             let pct = min(100, Double(done) * 100 / Double(total))
             let eta = done > 0 ? elapsed * Double(total - done) / Double(done) : 0

@@ -3,7 +3,9 @@
 /// Contract: each call appends one line (`{...}\n`) to a byte buffer. Keys
 /// are snake_case like the table columns plus `"kind"` (`message`,
 /// `delivery`, `rejection`, `unparsed`); NULL fields are written as `null`;
-/// strings are escaped per RFC 8259 (control characters as `\u00XX`), so the
+/// strings are escaped per RFC 8259 (control characters as `\u00XX`; C1
+/// controls, line/paragraph separators, bidi controls and U+FEFF as `\uXXXX`
+/// too, so a terminal never acts on them), so the
 /// output is valid JSON whatever the log contained. Raw bytes of unparsed
 /// lines are not printed (they may not be UTF-8); `file`, `line`, `offset`
 /// and `reason` locate them.
@@ -35,23 +37,40 @@ struct JSONLine {
     }
 
     mutating func string(_ s: String?) {
-        guard let s else { buf.append(contentsOf: "null".utf8); return }
+        guard var s else { buf.append(contentsOf: "null".utf8); return }
         buf.append(UInt8(ascii: "\""))
-        for b in s.utf8 {
-            switch b {
-            case UInt8(ascii: "\""): buf.append(contentsOf: "\\\"".utf8)
-            case UInt8(ascii: "\\"): buf.append(contentsOf: "\\\\".utf8)
-            case 0x0a: buf.append(contentsOf: "\\n".utf8)
-            case 0x0d: buf.append(contentsOf: "\\r".utf8)
-            case 0x09: buf.append(contentsOf: "\\t".utf8)
-            case 0..<0x20, 0x7f:
-                let hex: [UInt8] = Array("0123456789abcdef".utf8)
-                buf.append(contentsOf: "\\u00".utf8)
-                buf.append(hex[Int(b >> 4)]); buf.append(hex[Int(b & 0xf)])
-            default: buf.append(b)
+        s.withUTF8 { u in
+            var i = 0
+            while i < u.count {
+                let b = u[i]
+                switch b {
+                case UInt8(ascii: "\""): buf.append(contentsOf: "\\\"".utf8)
+                case UInt8(ascii: "\\"): buf.append(contentsOf: "\\\\".utf8)
+                case 0x0a: buf.append(contentsOf: "\\n".utf8)
+                case 0x0d: buf.append(contentsOf: "\\r".utf8)
+                case 0x09: buf.append(contentsOf: "\\t".utf8)
+                case 0..<0x20, 0x7f: unicodeEscape(UInt32(b))
+                case 0xC2 where i + 1 < u.count && u[i + 1] >= 0x80 && u[i + 1] < 0xA0:
+                    // C1 controls (U+0080-U+009F): a terminal may act on them.
+                    unicodeEscape(UInt32(u[i + 1])); i += 1
+                case 0xE2 where i + 2 < u.count:
+                    let v = 0x2000 | UInt32(u[i + 1] & 0x3F) << 6 | UInt32(u[i + 2] & 0x3F)
+                    if TerminalText.isUnsafe(v) { unicodeEscape(v); i += 2 } else { buf.append(b) }
+                case 0xEF where i + 2 < u.count && u[i + 1] == 0xBB && u[i + 2] == 0xBF:
+                    unicodeEscape(0xFEFF); i += 2
+                default: buf.append(b)
+                }
+                i += 1
             }
         }
         buf.append(UInt8(ascii: "\""))
+    }
+
+    /// `\uXXXX` (lower-case hex) for a BMP scalar.
+    mutating func unicodeEscape(_ v: UInt32) {
+        let hex: [UInt8] = Array("0123456789abcdef".utf8)
+        buf.append(contentsOf: "\\u".utf8)
+        for shift in stride(from: 12, through: 0, by: -4) { buf.append(hex[Int((v >> UInt32(shift)) & 0xF)]) }
     }
 
     mutating func int<I: BinaryInteger>(_ v: I?) {

@@ -15,6 +15,11 @@
 /// transaction the caller opened. The staging tables are created once per
 /// session (`mailtrail.create_staging_tables()`). Correlator states travel as
 /// hex text parameters (2x their size on the wire).
+/// Security: the loader touches no table directly. Sources, correlator
+/// states and the merge go through SECURITY DEFINER functions
+/// (`ingest_open_source`, `ingest_correlator_states`, `ingest_save_state`,
+/// `ingest_merge`), which restrict an ingest login role to its assigned
+/// hosts (docs/security.md); a refused host is SQLSTATE 42501.
 import MailTrailModel
 
 /// Line counters of one host in one batch.
@@ -112,13 +117,8 @@ public final class BatchLoader: @unchecked Sendable {
     /// updated when given), and returns its checkpoint.
     public func openSource(fingerprint: String, path: String?, format: String?, hostHint: String?) throws -> SourceCheckpoint {
         let sql = """
-            INSERT INTO mailtrail.ingest_sources AS s (fingerprint, path, format, host_hint)
-            VALUES ($1, $2, $3, $4)
-            ON CONFLICT (fingerprint) DO UPDATE
-               SET path = coalesce(excluded.path, s.path)
-                 , format = coalesce(excluded.format, s.format)
-                 , host_hint = coalesce(excluded.host_hint, s.host_hint)
-            RETURNING s.source_id, s.committed_offset, s.committed_line, (s.xmax = 0) AS inserted
+            SELECT source_id, committed_offset, committed_line, inserted
+              FROM mailtrail.ingest_open_source($1, $2, $3, $4)
             """
         let r = try connection.query(sql, [fingerprint, path, format, hostHint], operation: "open source \(path ?? fingerprint)")
         guard r.count == 1, let id = r.int(0, "source_id"), let off = r.int(0, "committed_offset"),
@@ -130,7 +130,7 @@ public final class BatchLoader: @unchecked Sendable {
 
     /// Every saved correlator state: host -> (version, bytes).
     public func loadCorrelatorStates() throws -> [String: (version: Int64, state: [UInt8])] {
-        let r = try connection.query("SELECT host, version, state FROM mailtrail.correlator_state ORDER BY host",
+        let r = try connection.query("SELECT host, version, state FROM mailtrail.ingest_correlator_states()",
                                      operation: "load correlator states")
         var out: [String: (version: Int64, state: [UInt8])] = [:]
         for i in 0..<r.count {
@@ -221,32 +221,13 @@ public final class BatchLoader: @unchecked Sendable {
     /// Writes one host's correlator state if its stored version is still `expected` (0 = no row yet);
     /// returns the new version.
     private func writeState(host: String, expected: Int64, state: [UInt8]) throws -> Int64 {
-        let hex = PGResult.encodeByteaHex(state)
-        let operation = "save correlator state of host \(host)"
-        let r: PGResult
-        if expected == 0 {
-            r = try connection.query("""
-                INSERT INTO mailtrail.correlator_state (host, state, version, updated_at)
-                VALUES ($1, $2::bytea, 1, now())
-                ON CONFLICT (host) DO NOTHING
-                RETURNING version
-                """, [host, hex], operation: operation)
-        } else {
-            r = try connection.query("""
-                UPDATE mailtrail.correlator_state
-                   SET state = $2::bytea, version = version + 1, updated_at = now()
-                 WHERE host = $1 AND version = $3::bigint
-                RETURNING version
-                """, [host, hex, String(expected)], operation: operation)
+        let r = try connection.query("SELECT mailtrail.ingest_save_state($1, $2::bigint, $3::bytea) AS version",
+                                     [host, String(expected), PGResult.encodeByteaHex(state)],
+                                     operation: "save correlator state of host \(host)")
+        guard r.count == 1, let v = r.int(0, "version") else {
+            throw PostgresError(code: .protocol, message: "ingest_save_state returned no version",
+                                operation: "save correlator state")
         }
-        if r.count == 1, let v = r.int(0, "version") { return v }
-        let now = try connection.query("SELECT version FROM mailtrail.correlator_state WHERE host = $1", [host],
-                                       operation: operation)
-        let stored = now.count == 1 ? (now.int(0, "version").map { "version \($0)" } ?? "?") : "no saved state"
-        throw PostgresError(
-            code: .concurrentWriter,
-            message: "another ingest is writing host \(host) concurrently: its correlator state is at \(stored), this batch expected \(expected == 0 ? "no saved state" : "version \(expected)")",
-            hint: "Run one ingest per host at a time; rerun this one, it resumes from the committed checkpoint.",
-            operation: operation)
+        return v
     }
 }

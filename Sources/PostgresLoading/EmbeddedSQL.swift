@@ -384,9 +384,256 @@ COMMENT ON COLUMN mailtrail.deliveries.router IS 'Exim router (R= on a delivery 
 COMMENT ON COLUMN mailtrail.deliveries.tls_trust IS 'Trust of the outbound TLS peer: Verified (Exim CV=yes, Sendmail verify=OK, Postfix Verified/Trusted), Untrusted, Anonymous.';
 
 """#),
+        (name: "0004_security.sql", sql: #"""
+-- 0004_security: what the roles and the per-agent host restriction need in
+-- the tables (docs/security.md).
+--
+-- What: ingest_sources gets an `agent` column (the login role that owns the
+--   source; '' for unrestricted loaders: superusers and members of the
+--   owner role), and the fingerprint is unique per agent, so one relay can
+--   neither see nor block another relay's sources. agent_hosts maps an
+--   ingest login role to the host names or glob patterns it may write.
+--   settings gets roles_prefix (the prefix of the four group roles; the
+--   session setting mailtrail.roles_prefix, set by `mailtrail db migrate
+--   --roles-prefix`, wins on the first migrate).
+-- Contract: additive; the roles themselves, ownership and grants are
+--   (re-)applied by mailtrail.apply_security() at the end of every migrate
+--   (roles are cluster-wide, so they cannot live in a per-database
+--   migration that runs once).
+-- Limits: changing roles_prefix later is not supported (the old roles would
+--   keep their grants); `mailtrail db migrate` refuses it.
+
+ALTER TABLE mailtrail.ingest_sources
+    ADD COLUMN agent text COLLATE "C" NOT NULL DEFAULT '';
+COMMENT ON COLUMN mailtrail.ingest_sources.agent IS 'Login role that registered the source when it is a restricted ingest agent; empty for unrestricted loaders (superuser, owner role members). A source is visible only to its agent.';
+
+ALTER TABLE mailtrail.ingest_sources DROP CONSTRAINT ingest_sources_fingerprint_key;
+ALTER TABLE mailtrail.ingest_sources
+    ADD CONSTRAINT ingest_sources_agent_fingerprint_key UNIQUE (agent, fingerprint);
+
+CREATE TABLE mailtrail.agent_hosts (
+      agent         text COLLATE "C" NOT NULL
+    , host_pattern  text COLLATE "C" NOT NULL
+    , added_at      timestamptz NOT NULL DEFAULT now()
+    , CONSTRAINT agent_hosts_pkey PRIMARY KEY (agent, host_pattern)
+    , CONSTRAINT agent_hosts_pattern_check CHECK (host_pattern <> '' AND host_pattern !~ '[[:cntrl:][:space:]]')
+);
+COMMENT ON TABLE mailtrail.agent_hosts IS 'Hosts each ingest login role may write rows for (mailtrail db grant-agent / revoke-agent); checked by ingest_merge() and the correlator-state functions.';
+COMMENT ON COLUMN mailtrail.agent_hosts.agent IS 'Login role name (session_user of the ingest connection).';
+COMMENT ON COLUMN mailtrail.agent_hosts.host_pattern IS 'Exact syslog host name, or a glob: * = any characters, ? = one character (matched case-sensitively, byte order).';
+COMMENT ON COLUMN mailtrail.agent_hosts.added_at IS 'When the assignment was made.';
+
+INSERT INTO mailtrail.settings (key, value, description) VALUES
+    ('roles_prefix'
+   , coalesce(nullif(current_setting('mailtrail.roles_prefix', true), ''), 'mailtrail')
+   , 'Prefix of the group roles <prefix>_owner, _maintenance, _ingest, _reader (cluster-wide names; see docs/security.md).');
+
+"""#),
     ]
     /// `sql/functions/*.sql`, sorted by name.
     public static let functions: [(name: String, sql: String)] = [
+        (name: "agent_host_allowed.sql", sql: #"""
+-- agent_host_allowed.sql: mailtrail.agent_host_allowed(agent, host) -> boolean.
+--
+-- Contract: true when agent '' (unrestricted) or when one of the agent's
+--   mailtrail.agent_hosts patterns matches host: equal, or a glob where `*`
+--   stands for any characters and `?` for one (other LIKE metacharacters in
+--   the pattern are literal). Byte-wise, case-sensitive (COLLATE "C").
+--   NULL host: false for a restricted agent.
+-- Limits: one LIKE per pattern of the agent; agents have few patterns.
+
+CREATE OR REPLACE FUNCTION mailtrail.agent_host_allowed(p_agent text, p_host text)
+    RETURNS boolean
+    LANGUAGE sql
+    STABLE PARALLEL SAFE
+    SET search_path = pg_catalog, pg_temp
+AS $$
+    SELECT p_agent = ''
+        OR EXISTS (
+            SELECT 1
+              FROM mailtrail.agent_hosts a
+             WHERE a.agent = p_agent COLLATE "C"
+               AND (a.host_pattern = p_host COLLATE "C"
+                    OR p_host COLLATE "C" LIKE
+                       replace(replace(replace(replace(replace(a.host_pattern
+                           , '\', '\\'), '%', '\%'), '_', '\_'), '*', '%'), '?', '_')));
+$$;
+
+COMMENT ON FUNCTION mailtrail.agent_host_allowed(text, text) IS
+    'Internal: may this agent ('''' = unrestricted) write rows of this host? Exact name or glob (*, ?) from mailtrail.agent_hosts.';
+
+"""#),
+        (name: "apply_security.sql", sql: #"""
+-- apply_security.sql: mailtrail.apply_security(), the roles and privileges.
+--
+-- What: run by `mailtrail db migrate` at the end of every migrate, after the
+--   function files (CREATE OR REPLACE resets SECURITY DEFINER and SET
+--   clauses, so they are re-applied here). With P = settings.roles_prefix:
+--   1. creates, when missing, the NOLOGIN group roles P_owner,
+--      P_maintenance, P_ingest, P_reader (cluster-wide; a concurrent
+--      creation elsewhere is tolerated);
+--   2. makes P_owner the owner of the schema and of every table, partition,
+--      view, sequence, routine and domain in it (a non-superuser migrator is
+--      made a member of P_owner first);
+--   3. revokes everything from PUBLIC and the three other roles on every
+--      relation and routine of the schema, then grants by rule:
+--      - everyone of the three: USAGE on the schema;
+--      - P_reader: SELECT on views named report_* and bi_*, EXECUTE on the
+--        functions search, report_*, trace*; those that are not IMMUTABLE
+--        and whose comment does not start with 'Internal:' become SECURITY
+--        DEFINER with search_path = pg_catalog, pg_temp (the reader has no
+--        privilege on the tables);
+--      - P_ingest: EXECUTE on create_staging_tables, ingest_open_source,
+--        ingest_merge, ingest_correlator_states, ingest_save_state (all
+--        SECURITY DEFINER; no table privilege at all);
+--      - P_maintenance: EXECUTE on run_maintenance, ensure_day_partitions,
+--        drop_expired_partitions; SELECT on the bookkeeping tables, UPDATE
+--        of settings.value.
+--   No grant ever names a partition: partitions are reached through their
+--   parent, and new ones (created by the SECURITY DEFINER routines, so owned
+--   by P_owner) carry no grants.
+-- Contract: idempotent; returns one row per role with what it is.
+-- Limits: needs CREATEROLE (or existing roles) and the right to transfer
+--   ownership (superuser, or membership in P_owner). Roles of another prefix
+--   used before are left alone.
+
+CREATE OR REPLACE FUNCTION mailtrail.apply_security()
+    RETURNS TABLE (role_name text, purpose text)
+    LANGUAGE plpgsql
+    SET search_path = pg_catalog, pg_temp
+AS $$
+DECLARE
+    v_prefix  text;
+    v_owner   text;
+    v_maint   text;
+    v_ingest  text;
+    v_reader  text;
+    v_owner_oid oid;
+    v_role    text;
+    v_rec     record;
+    v_kind    text;
+BEGIN
+    SELECT s.value INTO v_prefix FROM mailtrail.settings s WHERE s.key = 'roles_prefix';
+    IF v_prefix IS NULL OR v_prefix !~ '^[a-z_][a-z0-9_]{0,40}$' THEN
+        RAISE EXCEPTION 'apply_security: roles_prefix % is not a lower-case identifier of at most 41 characters', quote_literal(v_prefix)
+            USING ERRCODE = '22023';
+    END IF;
+    v_owner := v_prefix || '_owner';
+    v_maint := v_prefix || '_maintenance';
+    v_ingest := v_prefix || '_ingest';
+    v_reader := v_prefix || '_reader';
+
+    -- 1. The group roles.
+    FOREACH v_role IN ARRAY ARRAY[v_owner, v_maint, v_ingest, v_reader] LOOP
+        IF NOT EXISTS (SELECT 1 FROM pg_catalog.pg_roles r WHERE r.rolname = v_role) THEN
+            BEGIN
+                EXECUTE format('CREATE ROLE %I NOLOGIN', v_role);
+            EXCEPTION WHEN duplicate_object OR unique_violation THEN
+                NULL;  -- created concurrently by a migrate of another database
+            END;
+        END IF;
+    END LOOP;
+    SELECT r.oid INTO v_owner_oid FROM pg_catalog.pg_roles r WHERE r.rolname = v_owner;
+
+    IF NOT coalesce((SELECT r.rolsuper FROM pg_catalog.pg_roles r WHERE r.rolname = current_user), false)
+       AND NOT pg_catalog.pg_has_role(current_user, v_owner, 'MEMBER') THEN
+        EXECUTE format('GRANT %I TO %I', v_owner, current_user);
+    END IF;
+    IF NOT pg_catalog.has_database_privilege(v_owner, current_database(), 'TEMPORARY') THEN
+        EXECUTE format('GRANT TEMPORARY ON DATABASE %I TO %I', current_database(), v_owner);
+    END IF;
+
+    -- 2. Ownership.
+    IF (SELECT n.nspowner FROM pg_catalog.pg_namespace n WHERE n.nspname = 'mailtrail') <> v_owner_oid THEN
+        EXECUTE format('ALTER SCHEMA mailtrail OWNER TO %I', v_owner);
+    END IF;
+    FOR v_rec IN
+        SELECT c.oid::regclass AS rel, c.relkind
+          FROM pg_catalog.pg_class c
+         WHERE c.relnamespace = 'mailtrail'::regnamespace
+           AND c.relkind IN ('r', 'p', 'v', 'm', 'S', 'f')
+           AND c.relowner <> v_owner_oid
+           -- sequences owned by a column follow their table
+           AND NOT (c.relkind = 'S' AND EXISTS (
+                   SELECT 1 FROM pg_catalog.pg_depend d
+                    WHERE d.classid = 'pg_catalog.pg_class'::regclass AND d.objid = c.oid
+                      AND d.deptype IN ('a', 'i')))
+    LOOP
+        v_kind := CASE v_rec.relkind WHEN 'v' THEN 'VIEW' WHEN 'm' THEN 'MATERIALIZED VIEW'
+                                     WHEN 'S' THEN 'SEQUENCE' WHEN 'f' THEN 'FOREIGN TABLE' ELSE 'TABLE' END;
+        EXECUTE format('ALTER %s %s OWNER TO %I', v_kind, v_rec.rel, v_owner);
+    END LOOP;
+    FOR v_rec IN
+        SELECT p.oid::regprocedure AS fn
+          FROM pg_catalog.pg_proc p
+         WHERE p.pronamespace = 'mailtrail'::regnamespace
+           AND p.prokind IN ('f', 'p')
+           AND p.proowner <> v_owner_oid
+    LOOP
+        EXECUTE format('ALTER ROUTINE %s OWNER TO %I', v_rec.fn, v_owner);
+    END LOOP;
+    FOR v_rec IN
+        SELECT t.oid::regtype AS typ
+          FROM pg_catalog.pg_type t
+         WHERE t.typnamespace = 'mailtrail'::regnamespace
+           AND t.typtype IN ('d', 'e')
+           AND t.typowner <> v_owner_oid
+    LOOP
+        EXECUTE format('ALTER TYPE %s OWNER TO %I', v_rec.typ, v_owner);
+    END LOOP;
+
+    -- 3. Privileges: start from nothing, then grant by rule.
+    EXECUTE format('REVOKE ALL ON SCHEMA mailtrail FROM PUBLIC');
+    EXECUTE format('GRANT USAGE ON SCHEMA mailtrail TO %I, %I, %I', v_maint, v_ingest, v_reader);
+    EXECUTE format('ALTER DEFAULT PRIVILEGES FOR ROLE %I REVOKE EXECUTE ON FUNCTIONS FROM PUBLIC', v_owner);
+
+    FOR v_rec IN
+        SELECT c.oid::regclass AS rel, c.relname, c.relkind
+          FROM pg_catalog.pg_class c
+         WHERE c.relnamespace = 'mailtrail'::regnamespace
+           AND c.relkind IN ('r', 'p', 'v', 'm', 'S', 'f')
+    LOOP
+        EXECUTE format('REVOKE ALL ON %s FROM PUBLIC, %I, %I, %I', v_rec.rel, v_maint, v_ingest, v_reader);
+        IF v_rec.relkind IN ('v', 'm') AND (v_rec.relname LIKE 'report\_%' OR v_rec.relname LIKE 'bi\_%') THEN
+            EXECUTE format('GRANT SELECT ON %s TO %I', v_rec.rel, v_reader);
+        END IF;
+    END LOOP;
+    EXECUTE format('GRANT SELECT ON mailtrail.settings, mailtrail.schema_version, mailtrail.ingest_sources, '
+                   'mailtrail.ingest_counts, mailtrail.agent_hosts TO %I', v_maint);
+    EXECUTE format('GRANT UPDATE (value) ON mailtrail.settings TO %I', v_maint);
+
+    FOR v_rec IN
+        SELECT p.oid::regprocedure AS fn, p.proname, p.provolatile
+             , coalesce(pg_catalog.obj_description(p.oid, 'pg_proc'), '') AS note
+          FROM pg_catalog.pg_proc p
+         WHERE p.pronamespace = 'mailtrail'::regnamespace
+           AND p.prokind IN ('f', 'p')
+    LOOP
+        EXECUTE format('REVOKE ALL ON ROUTINE %s FROM PUBLIC, %I, %I, %I', v_rec.fn, v_maint, v_ingest, v_reader);
+        IF v_rec.proname = 'search' OR v_rec.proname LIKE 'report\_%' OR v_rec.proname LIKE 'trace%' THEN
+            EXECUTE format('GRANT EXECUTE ON ROUTINE %s TO %I', v_rec.fn, v_reader);
+            IF v_rec.provolatile <> 'i' AND v_rec.note NOT LIKE 'Internal:%' THEN
+                EXECUTE format('ALTER ROUTINE %s SECURITY DEFINER SET search_path = pg_catalog, pg_temp', v_rec.fn);
+            END IF;
+        ELSIF v_rec.proname IN ('create_staging_tables', 'ingest_open_source', 'ingest_merge',
+                                'ingest_correlator_states', 'ingest_save_state') THEN
+            EXECUTE format('GRANT EXECUTE ON ROUTINE %s TO %I', v_rec.fn, v_ingest);
+        ELSIF v_rec.proname IN ('run_maintenance', 'ensure_day_partitions', 'drop_expired_partitions') THEN
+            EXECUTE format('GRANT EXECUTE ON ROUTINE %s TO %I', v_rec.fn, v_maint);
+        END IF;
+    END LOOP;
+
+    role_name := v_owner;  purpose := 'owner of the schema (NOLOGIN; migrations, SECURITY DEFINER routines)'; RETURN NEXT;
+    role_name := v_maint;  purpose := 'maintenance: run_maintenance(), settings'; RETURN NEXT;
+    role_name := v_ingest; purpose := 'ingest agents: staging + merge for their assigned hosts only'; RETURN NEXT;
+    role_name := v_reader; purpose := 'reader: report_*/bi_* views, search/report_*/trace* functions'; RETURN NEXT;
+END
+$$;
+
+COMMENT ON FUNCTION mailtrail.apply_security() IS
+    'Internal: create the group roles <roles_prefix>_owner/_maintenance/_ingest/_reader, give the schema to the owner and grant by rule; run by mailtrail db migrate.';
+
+"""#),
         (name: "create_staging_tables.sql", sql: #"""
 -- create_staging_tables.sql: mailtrail.create_staging_tables().
 --
@@ -400,6 +647,12 @@ COMMENT ON COLUMN mailtrail.deliveries.tls_trust IS 'Trust of the outbound TLS p
 --     pg_temp.stage_counts      (host, lines_read, parsed, ignored, unparsed)
 --   The loader COPYs into them with an explicit column list. Returns true
 --   when it created anything. Silent when they exist (no NOTICE).
+--   SECURITY DEFINER: the tables belong to the owner role, the session gets
+--   INSERT only (granted to PUBLIC: a temporary table is reachable from its
+--   own session alone). So the caller cannot add rules, triggers, row
+--   security or odd column types that would run its code with the owner's
+--   rights when ingest_merge() reads them; a same-named table the caller
+--   made itself is refused (SQLSTATE 42501).
 -- Limits: LIKE copies columns and NOT NULL only (no CHECK, no index), so a
 --   bad status is caught by the INSERT in ingest_merge, not by the COPY.
 --   Tables created inside a transaction that rolls back are gone again.
@@ -407,9 +660,12 @@ COMMENT ON COLUMN mailtrail.deliveries.tls_trust IS 'Trust of the outbound TLS p
 CREATE OR REPLACE FUNCTION mailtrail.create_staging_tables()
     RETURNS boolean
     LANGUAGE plpgsql
+    SECURITY DEFINER
+    SET search_path = pg_catalog, pg_temp
 AS $$
 DECLARE
     v_created boolean := false;
+    v_name    text;
 BEGIN
 /*
  * Session-local staging for one batch. The fact tables are never COPY
@@ -417,19 +673,19 @@ BEGIN
  * merging possible.
  */
     IF to_regclass('pg_temp.stage_messages') IS NULL THEN
-        CREATE TEMPORARY TABLE stage_messages (LIKE mailtrail.messages) ON COMMIT DELETE ROWS;
+        CREATE TEMPORARY TABLE pg_temp.stage_messages (LIKE mailtrail.messages) ON COMMIT DELETE ROWS;
         v_created := true;
     END IF;
     IF to_regclass('pg_temp.stage_deliveries') IS NULL THEN
-        CREATE TEMPORARY TABLE stage_deliveries (LIKE mailtrail.deliveries) ON COMMIT DELETE ROWS;
+        CREATE TEMPORARY TABLE pg_temp.stage_deliveries (LIKE mailtrail.deliveries) ON COMMIT DELETE ROWS;
         v_created := true;
     END IF;
     IF to_regclass('pg_temp.stage_rejections') IS NULL THEN
-        CREATE TEMPORARY TABLE stage_rejections (LIKE mailtrail.rejections) ON COMMIT DELETE ROWS;
+        CREATE TEMPORARY TABLE pg_temp.stage_rejections (LIKE mailtrail.rejections) ON COMMIT DELETE ROWS;
         v_created := true;
     END IF;
     IF to_regclass('pg_temp.stage_unparsed') IS NULL THEN
-        CREATE TEMPORARY TABLE stage_unparsed (
+        CREATE TEMPORARY TABLE pg_temp.stage_unparsed (
               at           timestamptz NOT NULL
             , host         text
             , line_number  bigint      NOT NULL
@@ -440,7 +696,7 @@ BEGIN
         v_created := true;
     END IF;
     IF to_regclass('pg_temp.stage_counts') IS NULL THEN
-        CREATE TEMPORARY TABLE stage_counts (
+        CREATE TEMPORARY TABLE pg_temp.stage_counts (
               host        text   NOT NULL
             , lines_read  bigint NOT NULL DEFAULT 0
             , parsed      bigint NOT NULL DEFAULT 0
@@ -449,6 +705,26 @@ BEGIN
         ) ON COMMIT DELETE ROWS;
         v_created := true;
     END IF;
+    -- Every staging table must be a plain table of ours (not one the caller
+    -- created first under the same name), insertable by the session.
+    FOREACH v_name IN ARRAY ARRAY['stage_messages', 'stage_deliveries', 'stage_rejections', 'stage_unparsed', 'stage_counts'] LOOP
+        IF NOT EXISTS (SELECT 1
+                         FROM pg_catalog.pg_class c
+                        WHERE c.oid = pg_catalog.to_regclass('pg_temp.' || v_name)
+                          AND c.relkind = 'r'
+                          AND c.relpersistence = 't'
+                          AND c.relowner = (SELECT r.oid FROM pg_catalog.pg_roles r WHERE r.rolname = current_user)
+                          AND NOT c.relrowsecurity
+                          AND NOT c.relhasrules
+                          AND NOT c.relhastriggers) THEN
+            RAISE EXCEPTION 'staging table pg_temp.% was not made by mailtrail.create_staging_tables()', v_name
+                USING ERRCODE = '42501'
+                    , HINT = 'Drop it (or reconnect) and let the loader create the staging tables.';
+        END IF;
+        IF v_created THEN
+            EXECUTE format('GRANT INSERT ON TABLE pg_temp.%I TO PUBLIC', v_name);
+        END IF;
+    END LOOP;
     RETURN v_created;
 END
 $$;
@@ -472,10 +748,16 @@ COMMENT ON FUNCTION mailtrail.create_staging_tables() IS
 --   attached by hand under another name are left alone. Plain DETACH (not
 --   CONCURRENTLY, which cannot run inside a function) briefly locks the
 --   parent.
+-- Security: SECURITY DEFINER owned by the owner role (search_path pinned to
+--   pg_catalog, pg_temp; identifiers in dynamic SQL via format(%I)), so the
+--   maintenance role needs only EXECUTE, and partitions it creates belong to
+--   the owner with no grants of their own (access goes through the parent).
 
 CREATE OR REPLACE FUNCTION mailtrail.drop_expired_partitions(p_retention_days int)
     RETURNS TABLE (parent_table text, partition_table text, day date)
     LANGUAGE plpgsql
+    SECURITY DEFINER
+    SET search_path = pg_catalog, pg_temp
 AS $$
 DECLARE
     v_cutoff  date;
@@ -540,10 +822,16 @@ COMMENT ON FUNCTION mailtrail.drop_expired_partitions(int) IS
 --   the parent until commit; premaking (run_maintenance) keeps this off the
 --   ingest path. A table of the same name that is not a partition makes it
 --   fail (never silently attached).
+-- Security: SECURITY DEFINER owned by the owner role (search_path pinned to
+--   pg_catalog, pg_temp; identifiers in dynamic SQL via format(%I)), so the
+--   maintenance role needs only EXECUTE, and partitions it creates belong to
+--   the owner with no grants of their own (access goes through the parent).
 
 CREATE OR REPLACE FUNCTION mailtrail.ensure_day_partitions(p_from date, p_to date)
     RETURNS TABLE (parent_table text, partition_table text, day date)
     LANGUAGE plpgsql
+    SECURITY DEFINER
+    SET search_path = pg_catalog, pg_temp
 AS $$
 DECLARE
     v_tables  text[] := ARRAY['messages', 'deliveries', 'rejections', 'unparsed_lines'];
@@ -596,6 +884,137 @@ COMMENT ON FUNCTION mailtrail.ensure_day_partitions(date, date) IS
     'Create the missing <table>_pYYYYMMDD day partitions of all fact tables for p_from..p_to (inclusive, UTC days); returns what it created.';
 
 """#),
+        (name: "grant_agent.sql", sql: #"""
+-- grant_agent.sql: mailtrail.grant_agent(role, hosts[]), behind `mailtrail db grant-agent`.
+--
+-- Contract: lets the existing login role p_role ingest rows for the given
+--   host names or glob patterns (* any characters, ? one): adds them to
+--   mailtrail.agent_hosts (already present ones are kept) and makes the role
+--   a member of <roles_prefix>_ingest. Returns every pattern the role now
+--   has, sorted. Refuses (SQLSTATE 42704) a role that does not exist,
+--   (42501) a superuser or owner-role member (their writes are never
+--   restricted, so a host list would be a lie), and (22023) empty patterns
+--   or patterns with blanks or control characters.
+-- Limits: SECURITY INVOKER: run by a superuser, or by a member of the owner
+--   role that holds ADMIN on the ingest role. Role membership is
+--   cluster-wide; the host list belongs to this database.
+
+CREATE OR REPLACE FUNCTION mailtrail.grant_agent(p_role text, p_hosts text[])
+    RETURNS TABLE (agent text, host_pattern text)
+    LANGUAGE plpgsql
+    SET search_path = pg_catalog, pg_temp
+AS $$
+DECLARE
+    v_prefix  text := (SELECT s.value FROM mailtrail.settings s WHERE s.key = 'roles_prefix');
+    v_ingest  text := v_prefix || '_ingest';
+    v_owner   text := v_prefix || '_owner';
+    v_super   boolean;
+    v_host    text;
+BEGIN
+    SELECT r.rolsuper INTO v_super FROM pg_catalog.pg_roles r WHERE r.rolname = p_role;
+    IF NOT FOUND THEN
+        RAISE EXCEPTION 'role % does not exist', quote_ident(p_role)
+            USING ERRCODE = '42704'
+                , HINT = format('Create the login role first, e.g. in psql: CREATE ROLE %I LOGIN; then \password %I (or use client certificates).', p_role, p_role);
+    END IF;
+    IF v_super OR pg_catalog.pg_has_role(p_role, v_owner, 'MEMBER') THEN
+        RAISE EXCEPTION 'role % is a superuser or a member of %; its writes cannot be restricted to hosts', quote_ident(p_role), v_owner
+            USING ERRCODE = '42501'
+                , HINT = 'Give each relay its own ordinary login role.';
+    END IF;
+    IF p_hosts IS NULL OR cardinality(p_hosts) = 0 THEN
+        RAISE EXCEPTION 'grant_agent: give at least one host name or pattern' USING ERRCODE = '22023';
+    END IF;
+    FOREACH v_host IN ARRAY p_hosts LOOP
+        IF v_host IS NULL OR v_host = '' OR v_host ~ '[[:cntrl:][:space:]]' THEN
+            RAISE EXCEPTION 'grant_agent: host pattern % is empty or contains blanks or control characters', quote_literal(v_host)
+                USING ERRCODE = '22023';
+        END IF;
+        INSERT INTO mailtrail.agent_hosts (agent, host_pattern) VALUES (p_role, v_host)
+        ON CONFLICT ON CONSTRAINT agent_hosts_pkey DO NOTHING;
+    END LOOP;
+    IF NOT pg_catalog.pg_has_role(p_role, v_ingest, 'MEMBER') THEN
+        EXECUTE format('GRANT %I TO %I', v_ingest, p_role);
+    END IF;
+    RETURN QUERY
+    SELECT a.agent::text, a.host_pattern::text FROM mailtrail.agent_hosts a
+     WHERE a.agent = p_role COLLATE "C" ORDER BY a.host_pattern;
+END
+$$;
+
+COMMENT ON FUNCTION mailtrail.grant_agent(text, text[]) IS
+    'Internal: let login role p_role ingest rows of these hosts (names or globs); adds agent_hosts rows and membership in <prefix>_ingest. Used by mailtrail db grant-agent.';
+
+"""#),
+        (name: "ingest_agent.sql", sql: #"""
+-- ingest_agent.sql: mailtrail.ingest_agent() -> text.
+--
+-- Contract: the agent name the ingest routines restrict by: '' (no
+--   restriction) when the login role (session_user) is a superuser or a
+--   member of the owner role (<roles_prefix>_owner), else the login role's
+--   name, whose rows are limited to the hosts in mailtrail.agent_hosts.
+--   session_user, not current_user: inside the SECURITY DEFINER ingest
+--   routines current_user is the owner; the login is what authenticated.
+-- Limits: a superuser's SET SESSION AUTHORIZATION changes session_user (only
+--   superusers can do that). Not executable by PUBLIC (apply_security()).
+
+CREATE OR REPLACE FUNCTION mailtrail.ingest_agent()
+    RETURNS text
+    LANGUAGE plpgsql
+    STABLE
+    SET search_path = pg_catalog, pg_temp
+AS $$
+DECLARE
+    v_owner  text;
+BEGIN
+    IF coalesce((SELECT r.rolsuper FROM pg_catalog.pg_roles r WHERE r.rolname = session_user), false) THEN
+        RETURN '';
+    END IF;
+    SELECT s.value || '_owner' INTO v_owner FROM mailtrail.settings s WHERE s.key = 'roles_prefix';
+    IF v_owner IS NOT NULL
+       AND EXISTS (SELECT 1 FROM pg_catalog.pg_roles r WHERE r.rolname = v_owner)
+       AND pg_catalog.pg_has_role(session_user, v_owner, 'MEMBER') THEN
+        RETURN '';
+    END IF;
+    RETURN session_user::text;
+END
+$$;
+
+COMMENT ON FUNCTION mailtrail.ingest_agent() IS
+    'Internal: '''' when the login role is unrestricted (superuser or member of <prefix>_owner), else the login role name whose writes agent_hosts limits.';
+
+"""#),
+        (name: "ingest_correlator_states.sql", sql: #"""
+-- ingest_correlator_states.sql: mailtrail.ingest_correlator_states().
+--
+-- Contract: the saved correlator states (host, version, state) the caller
+--   may use: all for an unrestricted loader, only its assigned hosts for a
+--   restricted ingest agent (mailtrail.agent_host_allowed). Ordered by host.
+--   SECURITY DEFINER: ingest roles cannot read correlator_state directly.
+-- Limits: returns every state at once (one row per host).
+
+CREATE OR REPLACE FUNCTION mailtrail.ingest_correlator_states()
+    RETURNS TABLE (host text, version bigint, state bytea)
+    LANGUAGE plpgsql
+    STABLE
+    SECURITY DEFINER
+    SET search_path = pg_catalog, pg_temp
+AS $$
+DECLARE
+    v_agent  text := mailtrail.ingest_agent();
+BEGIN
+    RETURN QUERY
+    SELECT cs.host, cs.version, cs.state
+      FROM mailtrail.correlator_state cs
+     WHERE mailtrail.agent_host_allowed(v_agent, cs.host)
+     ORDER BY cs.host;
+END
+$$;
+
+COMMENT ON FUNCTION mailtrail.ingest_correlator_states() IS
+    'Saved correlator states (host, version, state) of the hosts the caller may write.';
+
+"""#),
         (name: "ingest_merge.sql", sql: #"""
 -- ingest_merge.sql: mailtrail.ingest_merge(...), the commit step of one batch.
 --
@@ -618,11 +1037,19 @@ COMMENT ON FUNCTION mailtrail.ensure_day_partitions(date, date) IS
 --   5. returns the rows inserted per table and the too_old count.
 --   Nothing is committed here: the caller's COMMIT makes it all visible at
 --   once, together with the correlator state.
+-- Security (docs/security.md): SECURITY DEFINER, owned by the owner role,
+--   with search_path = pg_catalog, pg_temp (pg_temp last, so no caller
+--   object shadows a catalog name); staging tables are read as pg_temp.x and
+--   must be the owner's own (create_staging_tables() checks), everything
+--   else is schema-qualified, no dynamic SQL with caller input. For a
+--   restricted ingest agent (ingest_agent() <> ''): the source must be its
+--   own (else MT002), every staged host must be one of its hosts
+--   (agent_hosts; else SQLSTATE 42501 and nothing is written; unparsed
+--   lines without a host and counters for host '' are allowed), and
+--   p_retention_days is ignored (the setting applies).
 -- Limits: the staged rows are not cleared (ON COMMIT DELETE ROWS does that),
---   so call it once per transaction. Ready to become SECURITY DEFINER: it
---   only reads pg_temp and writes schema-qualified tables, with a fixed
---   search_path (the definer then also needs SELECT on the caller's staging
---   tables, e.g. by being their owner's member or superuser).
+--   so call it once per transaction. Rows dated in the future create their
+--   (future) partitions.
 
 CREATE OR REPLACE FUNCTION mailtrail.ingest_merge(
       p_source_id        bigint
@@ -637,9 +1064,12 @@ CREATE OR REPLACE FUNCTION mailtrail.ingest_merge(
         , inserted_unparsed    bigint
         , too_old_rows         bigint)
     LANGUAGE plpgsql
+    SECURITY DEFINER
     SET search_path = pg_catalog, pg_temp
 AS $$
 DECLARE
+    v_agent         text := mailtrail.ingest_agent();
+    v_bad_host      text;
     v_committed     bigint;
     v_retention     int;
     v_window_start  timestamptz := '-infinity';
@@ -669,6 +1099,7 @@ BEGIN
     SELECT s.committed_offset INTO v_committed
       FROM mailtrail.ingest_sources s
      WHERE s.source_id = p_source_id
+       AND (v_agent = '' OR s.agent = v_agent)
        FOR UPDATE;
     IF NOT FOUND THEN
         RAISE EXCEPTION 'ingest_merge: unknown source_id %', p_source_id
@@ -682,6 +1113,25 @@ BEGIN
     END IF;
 
     PERFORM mailtrail.create_staging_tables();
+
+    -- A restricted agent writes only its own hosts; the database checks it.
+    IF v_agent <> '' THEN
+        p_retention_days := NULL;
+        SELECT h.host INTO v_bad_host
+          FROM (      SELECT sm.host COLLATE "C" AS host FROM pg_temp.stage_messages sm
+            UNION ALL SELECT sd.host COLLATE "C" FROM pg_temp.stage_deliveries sd
+            UNION ALL SELECT sr.host COLLATE "C" FROM pg_temp.stage_rejections sr
+            UNION ALL SELECT su.host COLLATE "C" FROM pg_temp.stage_unparsed su WHERE su.host IS NOT NULL
+            UNION ALL SELECT sc.host COLLATE "C" FROM pg_temp.stage_counts sc WHERE sc.host <> ''
+               ) h
+         WHERE NOT mailtrail.agent_host_allowed(v_agent, h.host)
+         LIMIT 1;
+        IF FOUND THEN
+            RAISE EXCEPTION 'role % may not write rows for host %', quote_ident(v_agent), quote_literal(v_bad_host)
+                USING ERRCODE = '42501'
+                    , HINT = 'An administrator assigns hosts with: mailtrail db grant-agent --role ROLE --hosts HOST...';
+        END IF;
+    END IF;
 
     -- 2. The retention window; maintenance cannot drop partitions while we load.
     v_retention := coalesce(p_retention_days
@@ -816,6 +1266,114 @@ COMMENT ON FUNCTION mailtrail.ingest_merge(bigint, bigint, bigint, bigint, int) 
     'Commit step of one ingest batch: checks the source checkpoint (MT001 on mismatch), loads pg_temp.stage_* inside the retention window, advances the checkpoint and counters; returns rows inserted and too_old.';
 
 """#),
+        (name: "ingest_open_source.sql", sql: #"""
+-- ingest_open_source.sql: mailtrail.ingest_open_source(fingerprint, path, format, host_hint).
+--
+-- Contract: finds the caller's source by fingerprint, creating it when new
+--   (path, format and host hint are updated when given), and returns its
+--   checkpoint (source_id, committed_offset, committed_line, inserted).
+--   Sources belong to an agent (mailtrail.ingest_agent(): the login role of
+--   a restricted ingest role, '' for unrestricted loaders), so a relay never
+--   sees, resumes or blocks another relay's source. A restricted agent's
+--   host hint must be one of its hosts (SQLSTATE 42501 otherwise).
+--   SECURITY DEFINER: ingest roles have no privilege on the tables.
+-- Limits: the fingerprint is an FNV-1a of the first line, not a secret.
+
+CREATE OR REPLACE FUNCTION mailtrail.ingest_open_source(
+      p_fingerprint  text
+    , p_path         text DEFAULT NULL
+    , p_format       text DEFAULT NULL
+    , p_host_hint    text DEFAULT NULL)
+    RETURNS TABLE (source_id bigint, committed_offset bigint, committed_line bigint, inserted boolean)
+    LANGUAGE plpgsql
+    SECURITY DEFINER
+    SET search_path = pg_catalog, pg_temp
+AS $$
+DECLARE
+    v_agent  text := mailtrail.ingest_agent();
+BEGIN
+    IF p_fingerprint IS NULL OR p_fingerprint = '' THEN
+        RAISE EXCEPTION 'ingest_open_source: the fingerprint must not be empty' USING ERRCODE = '22004';
+    END IF;
+    IF p_host_hint IS NOT NULL AND NOT mailtrail.agent_host_allowed(v_agent, p_host_hint) THEN
+        RAISE EXCEPTION 'role % may not write rows for host %', quote_ident(v_agent), quote_literal(p_host_hint)
+            USING ERRCODE = '42501'
+                , HINT = 'An administrator assigns hosts with: mailtrail db grant-agent --role ROLE --hosts HOST...';
+    END IF;
+    RETURN QUERY
+    INSERT INTO mailtrail.ingest_sources AS s (agent, fingerprint, path, format, host_hint)
+    VALUES (v_agent, p_fingerprint, p_path, p_format, p_host_hint)
+    ON CONFLICT ON CONSTRAINT ingest_sources_agent_fingerprint_key DO UPDATE
+       SET path      = coalesce(excluded.path, s.path)
+         , format    = coalesce(excluded.format, s.format)
+         , host_hint = coalesce(excluded.host_hint, s.host_hint)
+    RETURNING s.source_id, s.committed_offset, s.committed_line, (s.xmax = 0);
+END
+$$;
+
+COMMENT ON FUNCTION mailtrail.ingest_open_source(text, text, text, text) IS
+    'Find or create the caller''s source by fingerprint; returns (source_id, committed_offset, committed_line, inserted). Sources are private to their ingest agent.';
+
+"""#),
+        (name: "ingest_save_state.sql", sql: #"""
+-- ingest_save_state.sql: mailtrail.ingest_save_state(host, expected_version, state) -> bigint.
+--
+-- Contract: writes one host's correlator state inside the caller's batch
+--   transaction if its stored version is still p_expected (0 = no row yet)
+--   and returns the new version (1 for a new row, else +1). A version
+--   mismatch raises SQLSTATE 'MT001' ("another ingest is writing host X
+--   concurrently"), so the batch rolls back with its rows and checkpoint.
+--   A restricted ingest agent may only write its assigned hosts (42501).
+--   SECURITY DEFINER: ingest roles have no privilege on correlator_state.
+-- Limits: the state is opaque bytes; its size is not limited here.
+
+CREATE OR REPLACE FUNCTION mailtrail.ingest_save_state(p_host text, p_expected bigint, p_state bytea)
+    RETURNS bigint
+    LANGUAGE plpgsql
+    SECURITY DEFINER
+    SET search_path = pg_catalog, pg_temp
+AS $$
+DECLARE
+    v_agent    text := mailtrail.ingest_agent();
+    v_version  bigint;
+BEGIN
+    IF p_host IS NULL OR p_expected IS NULL OR p_state IS NULL OR p_expected < 0 THEN
+        RAISE EXCEPTION 'ingest_save_state: host, expected version (>= 0) and state must be given'
+            USING ERRCODE = '22004';
+    END IF;
+    IF NOT mailtrail.agent_host_allowed(v_agent, p_host) THEN
+        RAISE EXCEPTION 'role % may not write the correlator state of host %', quote_ident(v_agent), quote_literal(p_host)
+            USING ERRCODE = '42501'
+                , HINT = 'An administrator assigns hosts with: mailtrail db grant-agent --role ROLE --hosts HOST...';
+    END IF;
+    IF p_expected = 0 THEN
+        INSERT INTO mailtrail.correlator_state AS cs (host, state, version, updated_at)
+        VALUES (p_host, p_state, 1, now())
+        ON CONFLICT (host) DO NOTHING
+        RETURNING cs.version INTO v_version;
+    ELSE
+        UPDATE mailtrail.correlator_state cs
+           SET state = p_state, version = cs.version + 1, updated_at = now()
+         WHERE cs.host = p_host AND cs.version = p_expected
+        RETURNING cs.version INTO v_version;
+    END IF;
+    IF v_version IS NULL THEN
+        SELECT cs.version INTO v_version FROM mailtrail.correlator_state cs WHERE cs.host = p_host;
+        RAISE EXCEPTION 'another ingest is writing host % concurrently: its correlator state is at %, this batch expected %'
+            , p_host
+            , coalesce('version ' || v_version, 'no saved state')
+            , CASE WHEN p_expected = 0 THEN 'no saved state' ELSE 'version ' || p_expected END
+            USING ERRCODE = 'MT001'
+                , HINT = 'Run one ingest per host at a time; rerun this one, it resumes from the committed checkpoint.';
+    END IF;
+    RETURN v_version;
+END
+$$;
+
+COMMENT ON FUNCTION mailtrail.ingest_save_state(text, bigint, bytea) IS
+    'Save one host''s correlator state with an optimistic version check (MT001 on mismatch); restricted agents only for their hosts.';
+
+"""#),
         (name: "message_key.sql", sql: #"""
 -- message_key.sql: mailtrail.message_key(text) -> bigint.
 --
@@ -881,6 +1439,50 @@ COMMENT ON FUNCTION mailtrail.partition_name(text, date) IS
     'Name of the day partition of a fact table: <table>_pYYYYMMDD (e.g. messages_p20240301).';
 
 """#),
+        (name: "revoke_agent.sql", sql: #"""
+-- revoke_agent.sql: mailtrail.revoke_agent(role, hosts[]), behind `mailtrail db revoke-agent`.
+--
+-- Contract: removes the given host patterns (exactly as granted) from the
+--   role's agent_hosts rows, or all of them when p_hosts is NULL or empty;
+--   when the role has no pattern left in this database, its membership in
+--   <roles_prefix>_ingest is revoked too. Returns the patterns that remain
+--   (none: the role can no longer ingest here). Unknown patterns are not an
+--   error (nothing to remove).
+-- Limits: SECURITY INVOKER (superuser or an owner-role member with ADMIN on
+--   the ingest role). Membership is cluster-wide: revoking it also stops
+--   the role in other databases that share the prefix.
+
+CREATE OR REPLACE FUNCTION mailtrail.revoke_agent(p_role text, p_hosts text[] DEFAULT NULL)
+    RETURNS TABLE (agent text, host_pattern text)
+    LANGUAGE plpgsql
+    SET search_path = pg_catalog, pg_temp
+AS $$
+DECLARE
+    v_ingest  text := (SELECT s.value FROM mailtrail.settings s WHERE s.key = 'roles_prefix') || '_ingest';
+BEGIN
+    IF p_hosts IS NULL OR cardinality(p_hosts) = 0 THEN
+        DELETE FROM mailtrail.agent_hosts a WHERE a.agent = p_role COLLATE "C";
+    ELSE
+        DELETE FROM mailtrail.agent_hosts a
+         WHERE a.agent = p_role COLLATE "C" AND a.host_pattern = ANY (p_hosts COLLATE "C");
+    END IF;
+    IF NOT EXISTS (SELECT 1 FROM mailtrail.agent_hosts a WHERE a.agent = p_role COLLATE "C")
+       AND EXISTS (SELECT 1 FROM pg_catalog.pg_roles r WHERE r.rolname = p_role)
+       AND EXISTS (SELECT 1 FROM pg_catalog.pg_auth_members m
+                    WHERE m.member = (SELECT r.oid FROM pg_catalog.pg_roles r WHERE r.rolname = p_role)
+                      AND m.roleid = (SELECT r.oid FROM pg_catalog.pg_roles r WHERE r.rolname = v_ingest)) THEN
+        EXECUTE format('REVOKE %I FROM %I', v_ingest, p_role);
+    END IF;
+    RETURN QUERY
+    SELECT a.agent::text, a.host_pattern::text FROM mailtrail.agent_hosts a
+     WHERE a.agent = p_role COLLATE "C" ORDER BY a.host_pattern;
+END
+$$;
+
+COMMENT ON FUNCTION mailtrail.revoke_agent(text, text[]) IS
+    'Internal: remove host patterns (all when NULL) from a login role; without patterns left it leaves <prefix>_ingest. Used by mailtrail db revoke-agent.';
+
+"""#),
         (name: "run_maintenance.sql", sql: #"""
 -- run_maintenance.sql: mailtrail.run_maintenance(p_retention_days, p_premake_days).
 --
@@ -894,12 +1496,18 @@ COMMENT ON FUNCTION mailtrail.partition_name(text, date) IS
 --   holds the lock (pg_try_advisory_xact_lock, as pg_partman does).
 -- Limits: "today" is the server clock's UTC date. Everything happens in the
 --   caller's transaction.
+-- Security: SECURITY DEFINER owned by the owner role (search_path pinned to
+--   pg_catalog, pg_temp; identifiers in dynamic SQL via format(%I)), so the
+--   maintenance role needs only EXECUTE, and partitions it creates belong to
+--   the owner with no grants of their own (access goes through the parent).
 
 CREATE OR REPLACE FUNCTION mailtrail.run_maintenance(
       p_retention_days int DEFAULT NULL
     , p_premake_days   int DEFAULT NULL)
     RETURNS TABLE (action text, parent_table text, partition_table text, day date, detail text)
     LANGUAGE plpgsql
+    SECURITY DEFINER
+    SET search_path = pg_catalog, pg_temp
 AS $$
 DECLARE
     v_retention  int;

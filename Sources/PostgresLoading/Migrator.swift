@@ -8,7 +8,11 @@
 /// run reports "schema is at version N, nothing to do". Refuses, without
 /// touching anything, a database whose version is newer than the newest
 /// migration known here, a server older than PostgreSQL 14, and a database
-/// whose encoding is not UTF8.
+/// whose encoding is not UTF8. Last, in the functions' transaction, it runs
+/// `mailtrail.apply_security()`: the group roles `<prefix>_owner`,
+/// `_maintenance`, `_ingest`, `_reader` (prefix from `rolesPrefix` on the
+/// first migrate, then from `mailtrail.settings.roles_prefix`; a different
+/// prefix later is refused), ownership and grants (docs/security.md).
 /// Limits: a migration must not contain its own BEGIN/COMMIT (each file runs
 /// inside one transaction). Statements that cannot run in a transaction
 /// (CREATE INDEX CONCURRENTLY, …) are not supported in migrations.
@@ -18,6 +22,15 @@ public struct Migrator {
     public let connection: PGConnection
     public let migrations: [Script]
     public let functions: [Script]
+    /// Prefix of the group roles; nil = the database's setting (default `mailtrail`).
+    public var rolesPrefix: String?
+
+    /// True when `prefix` is usable as a roles prefix: `[a-z_][a-z0-9_]{0,40}`.
+    public static func isValidRolesPrefix(_ prefix: String) -> Bool {
+        let b = Array(prefix.utf8)
+        guard let first = b.first, b.count <= 41, first == UInt8(ascii: "_") || (first >= 0x61 && first <= 0x7A) else { return false }
+        return b.allSatisfy { $0 == UInt8(ascii: "_") || ($0 >= 0x61 && $0 <= 0x7A) || ($0 >= 0x30 && $0 <= 0x39) }
+    }
 
     /// A migrator over the SQL embedded in the binary (`EmbeddedSQL`).
     public init(connection: PGConnection) {
@@ -83,6 +96,15 @@ public struct Migrator {
                                 operation: "migrate")
         }
 
+        if let prefix = rolesPrefix {
+            guard Migrator.isValidRolesPrefix(prefix) else {
+                throw PostgresError(code: .invalidArgument,
+                                    message: "roles prefix \(prefix.debugDescription) is not a lower-case identifier ([a-z_][a-z0-9_]*, at most 41 characters)",
+                                    operation: "migrate")
+            }
+            // Read by migration 0004 when it records the setting.
+            try connection.query("SELECT set_config('mailtrail.roles_prefix', $1, false)", [prefix], operation: "migrate: roles prefix")
+        }
         try connection.query("SELECT pg_advisory_lock(hashtext('mailtrail migrate'))", operation: "migrate: lock")
         defer { _ = try? connection.query("SELECT pg_advisory_unlock(hashtext('mailtrail migrate'))") }
 
@@ -107,6 +129,19 @@ public struct Migrator {
         }
         try connection.transaction {
             for f in functions { try connection.exec(f.sql, operation: "function file \(f.name)") }
+            if functions.contains(where: { $0.name == "apply_security.sql" }) {
+                if let prefix = rolesPrefix {
+                    let r = try connection.query("SELECT value FROM mailtrail.settings WHERE key = 'roles_prefix'",
+                                                 operation: "migrate: roles prefix")
+                    if let stored = r.string(0, "value"), stored != prefix {
+                        throw PostgresError(code: .migration,
+                                            message: "this database uses the roles prefix '\(stored)', not '\(prefix)'; changing it is not supported",
+                                            hint: "Run migrate without --roles-prefix, or with --roles-prefix \(stored).",
+                                            operation: "migrate")
+                    }
+                }
+                try connection.query("SELECT * FROM mailtrail.apply_security()", operation: "migrate: roles and privileges")
+            }
         }
         return MigrationReport(fromVersion: from, toVersion: max(from, newest), applied: applied,
                                functions: functions.map { $0.name })

@@ -1,6 +1,9 @@
 // mailtrail: the command-line entry point. Each subcommand lives in
 // Commands/<Name>.swift and only parses flags and calls a library module.
 import ArgumentParser
+#if canImport(Glibc)
+import Glibc
+#endif
 
 @main
 struct MailTrailCommand: ParsableCommand {
@@ -15,4 +18,24 @@ struct MailTrailCommand: ParsableCommand {
         version: "0.1.0",
         subcommands: [Ingest.self, Parse.self, Trace.self, DB.self, Maintain.self]
     )
+
+    /// Like ArgumentParser's `main()`, but every message (help, errors that echo a
+    /// file name, a host or a database message) goes through `Output`, which
+    /// escapes control characters.
+    static func main() {
+        do {
+            var command = try parseAsRoot()
+            try command.run()
+        } catch {
+            let code = exitCode(for: error)
+            var message = fullMessage(for: error)
+            if !message.isEmpty && !message.hasSuffix("\n") { message += "\n" }
+            if code == .success {
+                Output.out(message)
+            } else {
+                Output.err(message)
+            }
+            Glibc.exit(code.rawValue)
+        }
+    }
 }

@@ -71,8 +71,11 @@ import Darwin
     @Test func migrationsAreNumbered() {
         let versions = EmbeddedSQL.migrations.map { Migrator.version(of: $0.name) }
         #expect(versions.allSatisfy { $0 != nil })
-        #expect(versions.compactMap { $0 } == Array(1...versions.count))
-        #expect(Migrator.newestVersion == versions.count)
+        // Strictly increasing from 1; a number may be missing while another
+        // branch holds it (0003 is reserved for the query work).
+        let numbers = versions.compactMap { $0 }
+        #expect(numbers.first == 1 && zip(numbers, numbers.dropFirst()).allSatisfy { $0 < $1 })
+        #expect(Migrator.newestVersion == numbers.last)
         #expect(Migrator.description(of: "0001_initial.sql") == "initial")
         #expect(Migrator.description(of: "0002_add_some_thing.sql") == "add some thing")
     }

@@ -12,10 +12,16 @@
 --   attached by hand under another name are left alone. Plain DETACH (not
 --   CONCURRENTLY, which cannot run inside a function) briefly locks the
 --   parent.
+-- Security: SECURITY DEFINER owned by the owner role (search_path pinned to
+--   pg_catalog, pg_temp; identifiers in dynamic SQL via format(%I)), so the
+--   maintenance role needs only EXECUTE, and partitions it creates belong to
+--   the owner with no grants of their own (access goes through the parent).
 
 CREATE OR REPLACE FUNCTION mailtrail.drop_expired_partitions(p_retention_days int)
     RETURNS TABLE (parent_table text, partition_table text, day date)
     LANGUAGE plpgsql
+    SECURITY DEFINER
+    SET search_path = pg_catalog, pg_temp
 AS $$
 DECLARE
     v_cutoff  date;

@@ -12,10 +12,16 @@
 --   the parent until commit; premaking (run_maintenance) keeps this off the
 --   ingest path. A table of the same name that is not a partition makes it
 --   fail (never silently attached).
+-- Security: SECURITY DEFINER owned by the owner role (search_path pinned to
+--   pg_catalog, pg_temp; identifiers in dynamic SQL via format(%I)), so the
+--   maintenance role needs only EXECUTE, and partitions it creates belong to
+--   the owner with no grants of their own (access goes through the parent).
 
 CREATE OR REPLACE FUNCTION mailtrail.ensure_day_partitions(p_from date, p_to date)
     RETURNS TABLE (parent_table text, partition_table text, day date)
     LANGUAGE plpgsql
+    SECURITY DEFINER
+    SET search_path = pg_catalog, pg_temp
 AS $$
 DECLARE
     v_tables  text[] := ARRAY['messages', 'deliveries', 'rejections', 'unparsed_lines'];

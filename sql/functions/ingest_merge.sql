@@ -19,11 +19,19 @@
 --   5. returns the rows inserted per table and the too_old count.
 --   Nothing is committed here: the caller's COMMIT makes it all visible at
 --   once, together with the correlator state.
+-- Security (docs/security.md): SECURITY DEFINER, owned by the owner role,
+--   with search_path = pg_catalog, pg_temp (pg_temp last, so no caller
+--   object shadows a catalog name); staging tables are read as pg_temp.x and
+--   must be the owner's own (create_staging_tables() checks), everything
+--   else is schema-qualified, no dynamic SQL with caller input. For a
+--   restricted ingest agent (ingest_agent() <> ''): the source must be its
+--   own (else MT002), every staged host must be one of its hosts
+--   (agent_hosts; else SQLSTATE 42501 and nothing is written; unparsed
+--   lines without a host and counters for host '' are allowed), and
+--   p_retention_days is ignored (the setting applies).
 -- Limits: the staged rows are not cleared (ON COMMIT DELETE ROWS does that),
---   so call it once per transaction. Ready to become SECURITY DEFINER: it
---   only reads pg_temp and writes schema-qualified tables, with a fixed
---   search_path (the definer then also needs SELECT on the caller's staging
---   tables, e.g. by being their owner's member or superuser).
+--   so call it once per transaction. Rows dated in the future create their
+--   (future) partitions.
 
 CREATE OR REPLACE FUNCTION mailtrail.ingest_merge(
       p_source_id        bigint
@@ -38,9 +46,12 @@ CREATE OR REPLACE FUNCTION mailtrail.ingest_merge(
         , inserted_unparsed    bigint
         , too_old_rows         bigint)
     LANGUAGE plpgsql
+    SECURITY DEFINER
     SET search_path = pg_catalog, pg_temp
 AS $$
 DECLARE
+    v_agent         text := mailtrail.ingest_agent();
+    v_bad_host      text;
     v_committed     bigint;
     v_retention     int;
     v_window_start  timestamptz := '-infinity';
@@ -70,6 +81,7 @@ BEGIN
     SELECT s.committed_offset INTO v_committed
       FROM mailtrail.ingest_sources s
      WHERE s.source_id = p_source_id
+       AND (v_agent = '' OR s.agent = v_agent)
        FOR UPDATE;
     IF NOT FOUND THEN
         RAISE EXCEPTION 'ingest_merge: unknown source_id %', p_source_id
@@ -83,6 +95,25 @@ BEGIN
     END IF;
 
     PERFORM mailtrail.create_staging_tables();
+
+    -- A restricted agent writes only its own hosts; the database checks it.
+    IF v_agent <> '' THEN
+        p_retention_days := NULL;
+        SELECT h.host INTO v_bad_host
+          FROM (      SELECT sm.host COLLATE "C" AS host FROM pg_temp.stage_messages sm
+            UNION ALL SELECT sd.host COLLATE "C" FROM pg_temp.stage_deliveries sd
+            UNION ALL SELECT sr.host COLLATE "C" FROM pg_temp.stage_rejections sr
+            UNION ALL SELECT su.host COLLATE "C" FROM pg_temp.stage_unparsed su WHERE su.host IS NOT NULL
+            UNION ALL SELECT sc.host COLLATE "C" FROM pg_temp.stage_counts sc WHERE sc.host <> ''
+               ) h
+         WHERE NOT mailtrail.agent_host_allowed(v_agent, h.host)
+         LIMIT 1;
+        IF FOUND THEN
+            RAISE EXCEPTION 'role % may not write rows for host %', quote_ident(v_agent), quote_literal(v_bad_host)
+                USING ERRCODE = '42501'
+                    , HINT = 'An administrator assigns hosts with: mailtrail db grant-agent --role ROLE --hosts HOST...';
+        END IF;
+    END IF;
 
     -- 2. The retention window; maintenance cannot drop partitions while we load.
     v_retention := coalesce(p_retention_days

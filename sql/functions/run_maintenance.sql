@@ -10,12 +10,18 @@
 --   holds the lock (pg_try_advisory_xact_lock, as pg_partman does).
 -- Limits: "today" is the server clock's UTC date. Everything happens in the
 --   caller's transaction.
+-- Security: SECURITY DEFINER owned by the owner role (search_path pinned to
+--   pg_catalog, pg_temp; identifiers in dynamic SQL via format(%I)), so the
+--   maintenance role needs only EXECUTE, and partitions it creates belong to
+--   the owner with no grants of their own (access goes through the parent).
 
 CREATE OR REPLACE FUNCTION mailtrail.run_maintenance(
       p_retention_days int DEFAULT NULL
     , p_premake_days   int DEFAULT NULL)
     RETURNS TABLE (action text, parent_table text, partition_table text, day date, detail text)
     LANGUAGE plpgsql
+    SECURITY DEFINER
+    SET search_path = pg_catalog, pg_temp
 AS $$
 DECLARE
     v_retention  int;

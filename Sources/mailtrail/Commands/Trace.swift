@@ -50,7 +50,7 @@ extension MailTrailCommand {
             guard let doc else {
                 let what = queueID.map { "queue ID \($0)" + (host.map { " on host \($0)" } ?? "") }
                     ?? "Message-ID \(messageID ?? "")"
-                Output.err("mailtrail: no message found for \(what)\n")
+                Output.err("mailtrail: no message found for \(TerminalText.escape(what))\n")
                 throw ExitCode(1)
             }
             let format = TraceRenderer.Format(rawValue: self.format) ?? .text
