@@ -183,38 +183,10 @@ public struct TraceRenderer: Sendable {
 
     // MARK: - Escaping
 
-    /// Log content made safe for a terminal: C0/C1 controls and DEL as `\xNN`;
-    /// U+2028, U+2029, the bidi embedding/override/isolate characters and
-    /// U+FEFF as `\u{XXXX}`. Everything else unchanged.
-    public static func escape(_ s: String) -> String {
-        var needs = false
-        for u in s.unicodeScalars where isUnsafe(u) { needs = true; break }
-        if !needs { return s }
-        var out = ""
-        for u in s.unicodeScalars {
-            if u.value < 0xA0 && isUnsafe(u) {
-                out += "\\x" + hex(u.value, width: 2)
-            } else if isUnsafe(u) {
-                out += "\\u{" + hex(u.value, width: 4) + "}"
-            } else {
-                out.unicodeScalars.append(u)
-            }
-        }
-        return out
-    }
+    /// Log content made safe for a terminal (see `SafeText.escape`).
+    public static func escape(_ s: String) -> String { SafeText.escape(s) }
 
-    static func isUnsafe(_ u: Unicode.Scalar) -> Bool {
-        let v = u.value
-        return v < 0x20 || v == 0x7F || (v >= 0x80 && v < 0xA0) || v == 0x2028 || v == 0x2029
-            || (v >= 0x202A && v <= 0x202E) || (v >= 0x2066 && v <= 0x2069) || v == 0x200E || v == 0x200F
-            || v == 0xFEFF
-    }
-
-    static func hex(_ v: UInt32, width: Int) -> String {
-        var h = String(v, radix: 16, uppercase: true)
-        while h.count < width { h = "0" + h }
-        return h
-    }
+    static func hex(_ v: UInt32, width: Int) -> String { SafeText.hex(v, width: width) }
 
     /// A DOT double-quoted string body: `escape`d, then `\` and `"` backslashed.
     public static func dotEscape(_ s: String) -> String {
