@@ -2581,12 +2581,14 @@ COMMENT ON FUNCTION mailtrail.trace_hops_by_queue_id(text, text, timestamptz, ti
 --              "host", "instance", "queue_id", "received_at": RFC 3339,
 --              "sender": text|null ("" = null sender <>), "message_id",
 --              "client": {"name", "ip", "port"}, "size", "nrcpt",
---              "tls": {"proto", "cipher"}|null, "sasl_username",
+--              "tls": {"proto", "cipher", "bits", "trust"}|null, "sasl_username",
+--              "subject", "local_user", "dkim": {"result", "domain"}|null,
+--              "spam": {"verdict", "score"}|null,
 --              "origin": {"queue_id", "kind"}|null,
 --              "deliveries": [{"recipient", "orig_recipient", "at": RFC 3339,
---                 "status", "dsn", "transport",
+--                 "status", "dsn", "transport", "router",
 --                 "relay": {"name", "ip", "port"}, "delay": seconds|null,
---                 "tls": {"proto", "cipher"}|null, "response",
+--                 "tls": {"proto", "cipher", "bits", "trust"}|null, "response",
 --                 "next_queue_id"}]}]}
 --   hops in hop order; deliveries of a hop (trace_hop_deliveries) ordered by
 --   at, recipient. Times are UTC "YYYY-MM-DDThh:mm:ssZ", with ".ffffff" only
@@ -2633,6 +2635,7 @@ CREATE OR REPLACE FUNCTION mailtrail.trace_json_core(
 AS $$
 DECLARE
     v_hop         record;
+    v_extra       record;
     v_deliveries  jsonb;
     v_hops        jsonb[] := '{}';
 BEGIN
@@ -2658,12 +2661,23 @@ BEGIN
                                                            'port', d.relay_port)
                    , 'delay',           d.delay
                    , 'tls',             CASE WHEN d.tls_proto IS NULL AND d.tls_cipher IS NULL THEN NULL
-                                             ELSE jsonb_build_object('proto', d.tls_proto, 'cipher', d.tls_cipher) END
+                                             ELSE jsonb_build_object('proto', d.tls_proto, 'cipher', d.tls_cipher,
+                                                                     'bits', d.tls_bits, 'trust', d.tls_trust) END
                    , 'response',        d.response
-                   , 'next_queue_id',   d.next_queue_id)
+                   , 'next_queue_id',   d.next_queue_id
+                   , 'router',          d.router)
                    ORDER BY d.at, d.recipient, d.status, d.next_queue_id), '[]'::jsonb)
           INTO v_deliveries
           FROM mailtrail.trace_hop_deliveries(v_hop.host, v_hop.instance, v_hop.queue_id, v_hop.received_at) d;
+
+        -- Columns trace_hops_core does not return (its row type is fixed).
+        SELECT m.tls_bits, m.tls_trust, m.subject, m.local_user, m.dkim_result, m.dkim_domain,
+               m.spam_verdict, m.spam_score
+          INTO v_extra
+          FROM mailtrail.messages m
+         WHERE m.host = v_hop.host AND m.instance = v_hop.instance AND m.queue_id = v_hop.queue_id
+           AND m.received_at = v_hop.received_at
+         LIMIT 1;
 
         v_hops := v_hops || jsonb_build_object(
               'hop',            v_hop.hop
@@ -2681,8 +2695,17 @@ BEGIN
             , 'size',           v_hop.size
             , 'nrcpt',          v_hop.nrcpt
             , 'tls',            CASE WHEN v_hop.tls_proto IS NULL AND v_hop.tls_cipher IS NULL THEN NULL
-                                     ELSE jsonb_build_object('proto', v_hop.tls_proto, 'cipher', v_hop.tls_cipher) END
+                                     ELSE jsonb_build_object('proto', v_hop.tls_proto, 'cipher', v_hop.tls_cipher,
+                                                             'bits', v_extra.tls_bits, 'trust', v_extra.tls_trust) END
             , 'sasl_username',  v_hop.sasl_username
+            , 'subject',        v_extra.subject
+            , 'local_user',     v_extra.local_user
+            , 'dkim',           CASE WHEN v_extra.dkim_result IS NULL AND v_extra.dkim_domain IS NULL THEN NULL
+                                     ELSE jsonb_build_object('result', v_extra.dkim_result,
+                                                             'domain', v_extra.dkim_domain) END
+            , 'spam',           CASE WHEN v_extra.spam_verdict IS NULL AND v_extra.spam_score IS NULL THEN NULL
+                                     ELSE jsonb_build_object('verdict', v_extra.spam_verdict,
+                                                             'score',   v_extra.spam_score) END
             , 'origin',         CASE WHEN v_hop.origin_queue_id IS NULL AND v_hop.origin_kind IS NULL THEN NULL
                                      ELSE jsonb_build_object('queue_id', v_hop.origin_queue_id,
                                                              'kind',     v_hop.origin_kind) END
@@ -3461,7 +3484,8 @@ BEGIN
         , 'queue_id', 'AAA0001', 'received_at', '2025-03-03T10:00:00Z', 'sender', 'alice@example.org'
         , 'client', jsonb_build_object('name', 'mua.example.org', 'ip', '192.0.2.10', 'port', 51234)
         , 'instance', 'postfix', 'message_id', 'm1.trace-test@example.org'
-        , 'size', 2048, 'tls', jsonb_build_object('proto', 'TLSv1.3', 'cipher', 'TLS_AES_256_GCM_SHA384')
+        , 'size', 2048, 'tls', jsonb_build_object('proto', 'TLSv1.3', 'cipher', 'TLS_AES_256_GCM_SHA384',
+                                                  'bits', 256, 'trust', NULL)
         , 'sasl_username', 'alice', 'origin', NULL)::text THEN
         RAISE EXCEPTION 'trace_json: hop 1 is %', v_got;
     END IF;
@@ -3494,8 +3518,9 @@ BEGIN
           'recipient', 'bob@example.net', 'orig_recipient', NULL, 'at', '2025-03-03T10:00:03Z'
         , 'status', 'sent', 'dsn', '2.0.0'
         , 'relay', jsonb_build_object('name', 'relay2.example.net', 'ip', '198.51.100.2', 'port', 25)
-        , 'next_queue_id', 'BBB0001', 'transport', 'smtp'
-        , 'tls', jsonb_build_object('proto', 'TLSv1.3', 'cipher', 'TLS_AES_256_GCM_SHA384')) THEN
+        , 'next_queue_id', 'BBB0001', 'transport', 'smtp', 'router', NULL
+        , 'tls', jsonb_build_object('proto', 'TLSv1.3', 'cipher', 'TLS_AES_256_GCM_SHA384',
+                                    'bits', NULL, 'trust', NULL)) THEN
         RAISE EXCEPTION 'trace_json: hop 2 first delivery is %', v_hop->'deliveries'->0;
     END IF;
     IF (v_hop->'deliveries'->0->>'delay')::numeric <> 2.1
