@@ -81,7 +81,28 @@ AS $$
                      FROM mailtrail.trace_hop_deliveries(m.host, m.instance, m.queue_id, m.received_at,
                                                          p_since, p_until + interval '7 days') d),
                     '[]'::json) AS deliveries
-    FROM mailtrail.messages m
+    FROM (
+        -- Two branches so that, with constant arguments, the planner drops
+        -- one and the recipient/status match becomes a semi-join driven by
+        -- the deliveries indexes (an EXISTS under OR would be a per-row subplan).
+        SELECT x.* FROM mailtrail.messages x
+        WHERE p_to IS NULL AND p_status IS NULL
+        UNION ALL
+        SELECT x.* FROM mailtrail.messages x
+        WHERE (p_to IS NOT NULL OR p_status IS NOT NULL)
+          AND (x.host, x.instance, x.queue_id, x.received_at) IN (
+                SELECT d.host, d.instance, d.queue_id, d.received_at
+                FROM mailtrail.deliveries d
+                WHERE (p_since IS NULL OR d.at >= p_since)
+                  AND (p_until IS NULL OR d.at <= p_until + interval '7 days')
+                  AND (p_host IS NULL OR d.host = p_host)
+                  AND (p_status IS NULL OR d.status = p_status)
+                  AND (p_to IS NULL
+                       OR CASE WHEN btrim(p_to) IN ('', '<>') THEN d.recipient = ''
+                               WHEN left(btrim(p_to), 1) = '@'
+                                   THEN lower(split_part(d.recipient, '@', -1)) = lower(substr(btrim(p_to), 2))
+                               ELSE lower(d.recipient) = lower(btrim(btrim(p_to), '<>')) END))
+    ) m
     WHERE (p_since IS NULL OR m.received_at >= p_since)
       AND (p_until IS NULL OR m.received_at <= p_until)
       AND (p_host IS NULL OR m.host = p_host)
@@ -93,23 +114,6 @@ AS $$
                    WHEN left(btrim(p_from), 1) = '@'
                        THEN lower(split_part(m.sender, '@', -1)) = lower(substr(btrim(p_from), 2))
                    ELSE lower(m.sender) = lower(btrim(btrim(p_from), '<>')) END)
-      AND (COALESCE(p_to, p_status) IS NULL
-           OR EXISTS (
-                SELECT 1
-                FROM mailtrail.deliveries d
-                WHERE d.host = m.host
-                  AND d.instance = m.instance
-                  AND d.queue_id = m.queue_id
-                  AND d.received_at = m.received_at
-                  AND d.at >= m.received_at
-                  AND (p_since IS NULL OR d.at >= p_since)
-                  AND (p_until IS NULL OR d.at <= p_until + interval '7 days')
-                  AND (p_status IS NULL OR d.status = p_status)
-                  AND (p_to IS NULL
-                       OR CASE WHEN btrim(p_to) IN ('', '<>') THEN d.recipient = ''
-                               WHEN left(btrim(p_to), 1) = '@'
-                                   THEN lower(split_part(d.recipient, '@', -1)) = lower(substr(btrim(p_to), 2))
-                               ELSE lower(d.recipient) = lower(btrim(btrim(p_to), '<>')) END)))
     ORDER BY m.received_at DESC, m.host, m.queue_id
     LIMIT p_limit;
 $$;
