@@ -3,12 +3,16 @@
 /// Contract: under a session advisory lock ('mailtrail migrate'), applies every
 /// embedded `sql/migrations/NNNN_*.sql` newer than the database's version, in
 /// order, each in its own transaction together with its `schema_version` row;
-/// then re-applies all `sql/functions/*.sql` (CREATE OR REPLACE) in one
-/// transaction, also when there was nothing to migrate. Idempotent: a second
+/// then re-applies all `sql/functions/*.sql` and after them all
+/// `sql/views/*.sql` (CREATE OR REPLACE; views may use functions, not the
+/// other way round; function bodies are checked when first run, not when
+/// created, so function files may use each other) in one transaction, also
+/// when there was nothing to migrate. Idempotent: a second
 /// run reports "schema is at version N, nothing to do". Refuses, without
 /// touching anything, a database whose version is newer than the newest
 /// migration known here, a server older than PostgreSQL 14, and a database
-/// whose encoding is not UTF8. Last, in the functions' transaction, it runs
+/// whose encoding is not UTF8. Last, in the functions' transaction (after the
+/// views, because grants follow name patterns over both), it runs
 /// `mailtrail.apply_security()`: the group roles `<prefix>_owner`,
 /// `_maintenance`, `_ingest`, `_reader` (prefix from `rolesPrefix` on the
 /// first migrate, then from `mailtrail.settings.roles_prefix`; a different
@@ -22,6 +26,7 @@ public struct Migrator {
     public let connection: PGConnection
     public let migrations: [Script]
     public let functions: [Script]
+    public let views: [Script]
     /// Prefix of the group roles; nil = the database's setting (default `mailtrail`).
     public var rolesPrefix: String?
 
@@ -34,14 +39,16 @@ public struct Migrator {
 
     /// A migrator over the SQL embedded in the binary (`EmbeddedSQL`).
     public init(connection: PGConnection) {
-        self.init(connection: connection, migrations: EmbeddedSQL.migrations, functions: EmbeddedSQL.functions)
+        self.init(connection: connection, migrations: EmbeddedSQL.migrations, functions: EmbeddedSQL.functions,
+                  views: EmbeddedSQL.views)
     }
 
     /// A migrator over the given scripts (tests). Migration names must start with their number.
-    public init(connection: PGConnection, migrations: [Script], functions: [Script]) {
+    public init(connection: PGConnection, migrations: [Script], functions: [Script], views: [Script] = []) {
         self.connection = connection
         self.migrations = migrations.sorted { $0.name < $1.name }
         self.functions = functions.sorted { $0.name < $1.name }
+        self.views = views.sorted { $0.name < $1.name }
     }
 
     /// The newest migration version of the embedded SQL.
@@ -128,7 +135,14 @@ public struct Migrator {
             applied.append(script.name)
         }
         try connection.transaction {
+            // Function files refer to each other (reports use trace helpers); like
+            // pg_dump, skip body checks so file-name order does not matter. Views
+            // come afterwards and are always checked.
+            try connection.exec("SET LOCAL check_function_bodies = off", operation: "migrate: functions")
             for f in functions { try connection.exec(f.sql, operation: "function file \(f.name)") }
+            try connection.exec("SET LOCAL check_function_bodies = on", operation: "migrate: views")
+            for v in views { try connection.exec(v.sql, operation: "view file \(v.name)") }
+            // Privileges last: they are granted by name pattern over every function and view.
             if functions.contains(where: { $0.name == "apply_security.sql" }) {
                 if let prefix = rolesPrefix {
                     let r = try connection.query("SELECT value FROM mailtrail.settings WHERE key = 'roles_prefix'",
@@ -144,7 +158,7 @@ public struct Migrator {
             }
         }
         return MigrationReport(fromVersion: from, toVersion: max(from, newest), applied: applied,
-                               functions: functions.map { $0.name })
+                               functions: functions.map { $0.name }, views: views.map { $0.name })
     }
 
     static func description(of name: String) -> String {
@@ -164,16 +178,19 @@ public struct MigrationReport: Hashable, Sendable {
     public var applied: [String]
     /// Function files (re-)applied.
     public var functions: [String]
+    /// View files (re-)applied after the functions.
+    public var views: [String]
 
-    public init(fromVersion: Int, toVersion: Int, applied: [String], functions: [String]) {
-        self.fromVersion = fromVersion; self.toVersion = toVersion; self.applied = applied; self.functions = functions
+    public init(fromVersion: Int, toVersion: Int, applied: [String], functions: [String],
+                views: [String] = []) {
+        self.fromVersion = fromVersion; self.toVersion = toVersion; self.applied = applied; self.functions = functions; self.views = views
     }
 
     /// One line for the CLI.
     public var summary: String {
         if applied.isEmpty {
-            return "schema is at version \(toVersion), nothing to do (\(functions.count) function files refreshed)"
+            return "schema is at version \(toVersion), nothing to do (\(functions.count + views.count) function and view files refreshed)"
         }
-        return "migrated schema from version \(fromVersion) to \(toVersion): \(applied.joined(separator: ", ")) (\(functions.count) function files applied)"
+        return "migrated schema from version \(fromVersion) to \(toVersion): \(applied.joined(separator: ", ")) (\(functions.count + views.count) function and view files applied)"
     }
 }

@@ -42,7 +42,27 @@ public struct TraceDocument: Codable, Hashable, Sendable {
     public struct TLS: Codable, Hashable, Sendable {
         public var proto: String?
         public var cipher: String?
-        public init(proto: String? = nil, cipher: String? = nil) { self.proto = proto; self.cipher = cipher }
+        /// Symmetric key bits.
+        public var bits: Int?
+        /// Peer certificate trust: Verified, Trusted, Untrusted, Anonymous.
+        public var trust: String?
+        public init(proto: String? = nil, cipher: String? = nil, bits: Int? = nil, trust: String? = nil) {
+            self.proto = proto; self.cipher = cipher; self.bits = bits; self.trust = trust
+        }
+    }
+
+    /// DKIM result of a hop (`dkim_result`, `dkim_domain`).
+    public struct DKIM: Codable, Hashable, Sendable {
+        public var result: String?
+        public var domain: String?
+        public init(result: String? = nil, domain: String? = nil) { self.result = result; self.domain = domain }
+    }
+
+    /// Spam scanner verdict of a hop.
+    public struct Spam: Codable, Hashable, Sendable {
+        public var verdict: String?
+        public var score: Double?
+        public init(verdict: String? = nil, score: Double? = nil) { self.verdict = verdict; self.score = score }
     }
 
     /// The same-host transaction a hop came from (`origin_queue_id`, `origin_kind`).
@@ -69,18 +89,20 @@ public struct TraceDocument: Codable, Hashable, Sendable {
         public var tls: TLS?
         public var response: String?
         public var nextQueueID: String?
+        /// Exim router (R=); nil for other MTAs.
+        public var router: String?
 
         enum CodingKeys: String, CodingKey {
             case recipient, origRecipient = "orig_recipient", at, status, dsn, transport, relay, delay, tls, response
-            case nextQueueID = "next_queue_id"
+            case nextQueueID = "next_queue_id", router
         }
 
         public init(recipient: String, origRecipient: String? = nil, at: String, status: String, dsn: String? = nil,
                     transport: String? = nil, relay: Peer? = nil, delay: Double? = nil, tls: TLS? = nil,
-                    response: String? = nil, nextQueueID: String? = nil) {
+                    response: String? = nil, nextQueueID: String? = nil, router: String? = nil) {
             self.recipient = recipient; self.origRecipient = origRecipient; self.at = at; self.status = status
             self.dsn = dsn; self.transport = transport; self.relay = relay; self.delay = delay; self.tls = tls
-            self.response = response; self.nextQueueID = nextQueueID
+            self.response = response; self.nextQueueID = nextQueueID; self.router = router
         }
     }
 
@@ -108,20 +130,29 @@ public struct TraceDocument: Codable, Hashable, Sendable {
         public var saslUsername: String?
         public var origin: Origin?
         public var deliveries: [Delivery]
+        /// Subject when the MTA logged it.
+        public var subject: String?
+        /// Local submitting user (uid or name).
+        public var localUser: String?
+        public var dkim: DKIM?
+        public var spam: Spam?
 
         enum CodingKeys: String, CodingKey {
             case hop, parents, link, host, instance, queueID = "queue_id", receivedAt = "received_at", sender
             case messageID = "message_id", client, size, nrcpt, tls, saslUsername = "sasl_username", origin, deliveries
+            case subject, localUser = "local_user", dkim, spam
         }
 
         public init(hop: Int, parents: [Int] = [], link: String? = nil, host: String, instance: String? = nil,
                     queueID: String, receivedAt: String, sender: String? = nil, messageID: String? = nil,
                     client: Peer? = nil, size: Int64? = nil, nrcpt: Int? = nil, tls: TLS? = nil,
-                    saslUsername: String? = nil, origin: Origin? = nil, deliveries: [Delivery] = []) {
+                    saslUsername: String? = nil, origin: Origin? = nil, deliveries: [Delivery] = [],
+                    subject: String? = nil, localUser: String? = nil, dkim: DKIM? = nil, spam: Spam? = nil) {
             self.hop = hop; self.parents = parents; self.link = link; self.host = host; self.instance = instance
             self.queueID = queueID; self.receivedAt = receivedAt; self.sender = sender; self.messageID = messageID
             self.client = client; self.size = size; self.nrcpt = nrcpt; self.tls = tls
             self.saslUsername = saslUsername; self.origin = origin; self.deliveries = deliveries
+            self.subject = subject; self.localUser = localUser; self.dkim = dkim; self.spam = spam
         }
     }
 }
@@ -182,7 +213,10 @@ extension TraceDocument.Hop {
                   tls: json["tls"].flatMap(TraceDocument.TLS.init(json:)),
                   saslUsername: json["sasl_username"]?.stringValue,
                   origin: json["origin"].flatMap(TraceDocument.Origin.init(json:)),
-                  deliveries: deliveries)
+                  deliveries: deliveries, subject: json["subject"]?.stringValue,
+                  localUser: json["local_user"]?.stringValue,
+                  dkim: json["dkim"].flatMap(TraceDocument.DKIM.init(json:)),
+                  spam: json["spam"].flatMap(TraceDocument.Spam.init(json:)))
     }
 }
 
@@ -197,7 +231,8 @@ extension TraceDocument.Delivery {
                   relay: json["relay"].flatMap(TraceDocument.Peer.init(json:)),
                   delay: json["delay"]?.doubleValue,
                   tls: json["tls"].flatMap(TraceDocument.TLS.init(json:)),
-                  response: json["response"]?.stringValue, nextQueueID: json["next_queue_id"]?.stringValue)
+                  response: json["response"]?.stringValue, nextQueueID: json["next_queue_id"]?.stringValue,
+                  router: json["router"]?.stringValue)
     }
 }
 
@@ -212,7 +247,22 @@ extension TraceDocument.Peer {
 extension TraceDocument.TLS {
     init?(json: JSONValue) {
         guard case .object = json else { return nil }
-        self.init(proto: json["proto"]?.stringValue, cipher: json["cipher"]?.stringValue)
+        self.init(proto: json["proto"]?.stringValue, cipher: json["cipher"]?.stringValue,
+                  bits: json["bits"]?.intValue, trust: json["trust"]?.stringValue)
+    }
+}
+
+extension TraceDocument.DKIM {
+    init?(json: JSONValue) {
+        guard case .object = json else { return nil }
+        self.init(result: json["result"]?.stringValue, domain: json["domain"]?.stringValue)
+    }
+}
+
+extension TraceDocument.Spam {
+    init?(json: JSONValue) {
+        guard case .object = json else { return nil }
+        self.init(verdict: json["verdict"]?.stringValue, score: json["score"]?.doubleValue)
     }
 }
 

@@ -7,9 +7,11 @@
 ///   number) and referenced under the others by a `↪ host  queue_id  (link,
 ///   see under host queue_id)` line. Hops left over (links forming a cycle)
 ///   are shown at the top level afterwards. Hop line:
-///   `host  queue_id  received_at  from=<sender>  client=name[ip]  [TLSv1.3]  (link)`;
-///   delivery line: `→ recipient  status  dsn  relay=name[ip]:port  delay=1.5  "response"`;
-///   absent parts are left out. Responses are cut at 120 characters
+///   `host  queue_id  received_at (+1.5s)  from=<sender>  client=name[ip]  [TLSv1.3 trust]
+///   sasl=user  user=local  dkim=pass(domain)  spam=verdict(score)  (link)  subject="..."`
+///   (the offset is the time since hop 1's receipt, left out when zero);
+///   delivery line: `→ recipient  status  dsn  relay=name[ip]:port  at=time  delay=1.5
+///   [TLSv1.3 trust]  router=r  "response"`; absent parts are left out. Responses are cut at 120 characters
 ///   (Unicode scalars, `…` appended) and quoted with `\"` and `\\` escaped.
 ///   Every piece of log content passes `escape`: C0/C1 controls and DEL as
 ///   `\xNN`, line/paragraph separators and bidi controls as `\u{XXXX}`, so
@@ -23,6 +25,8 @@
 /// Every output ends with a newline.
 /// Limits: a very wide fan-out renders as a long flat list; the DOT graph
 /// carries no delivery details.
+import MailTrailModel
+
 public struct TraceRenderer: Sendable {
     public enum Format: String, CaseIterable, Sendable {
         case text, json, dot
@@ -70,7 +74,7 @@ public struct TraceRenderer: Sendable {
         func visit(_ h: TraceDocument.Hop, depth: Int) {
             shown.insert(h.hop)
             let pad = String(repeating: "  ", count: depth)
-            out += pad + hopLine(h) + "\n"
+            out += pad + hopLine(h, start: ordered.first?.receivedAt) + "\n"
             for d in h.deliveries {
                 out += pad + "  " + deliveryLine(d) + "\n"
             }
@@ -91,21 +95,59 @@ public struct TraceRenderer: Sendable {
         return out
     }
 
-    func hopLine(_ h: TraceDocument.Hop) -> String {
+    func hopLine(_ h: TraceDocument.Hop, start: String?) -> String {
         var parts = [TraceRenderer.escape(h.host), TraceRenderer.escape(h.queueID), TraceRenderer.escape(h.receivedAt)]
+        if let start, let a = TraceRenderer.micros(start), let b = TraceRenderer.micros(h.receivedAt), a != b {
+            parts[2] += " (" + TraceRenderer.offset(b - a) + ")"
+        }
         if let s = h.sender {
             parts.append("from=<\(TraceRenderer.escape(s))>")
         }
         if let c = h.client, let p = TraceRenderer.peer(name: c.name, ip: c.ip, port: nil) {
             parts.append("client=" + p)
         }
-        if let t = h.tls, t.proto != nil || t.cipher != nil {
-            parts.append("[" + TraceRenderer.escape(t.proto ?? t.cipher ?? "") + "]")
+        if let t = h.tls, let label = TraceRenderer.tlsLabel(t) {
+            parts.append("[" + label + "]")
+        }
+        if let u = h.saslUsername { parts.append("sasl=" + TraceRenderer.escape(u)) }
+        if let u = h.localUser { parts.append("user=" + TraceRenderer.escape(u)) }
+        if let d = h.dkim {
+            parts.append("dkim=" + TraceRenderer.escape(d.result ?? "?") + (d.domain.map { "(" + TraceRenderer.escape($0) + ")" } ?? ""))
+        }
+        if let sp = h.spam {
+            parts.append("spam=" + TraceRenderer.escape(sp.verdict ?? "?") + (sp.score.map { "(" + TraceRenderer.seconds($0) + ")" } ?? ""))
         }
         if let l = h.link {
             parts.append("(" + TraceRenderer.escape(l) + ")")
         }
+        if let subj = h.subject { parts.append("subject=" + quoted(subj)) }
         return parts.joined(separator: "  ")
+    }
+
+    /// `TLSv1.3` or `TLSv1.3 Verified`; nil when nothing is known.
+    static func tlsLabel(_ t: TraceDocument.TLS) -> String? {
+        guard let p = t.proto ?? t.cipher else { return nil }
+        return escape(p) + (t.trust.map { " " + escape($0) } ?? "")
+    }
+
+    /// Microseconds since the epoch of an RFC 3339 UTC text as the server writes it; nil otherwise.
+    static func micros(_ s: String) -> Int64? {
+        guard let t = try? TimeSpec.parse(s, now: Timestamp(micros: 0)) else { return nil }
+        return t.micros
+    }
+
+    /// `+1.5s`, `+17m02s`, `+2h03m`, `-0.2s` for a time difference.
+    static func offset(_ micros: Int64) -> String {
+        let sign = micros < 0 ? "-" : "+"
+        let m = abs(micros)
+        if m < 60_000_000 {
+            let tenths = (m + 50_000) / 100_000
+            return sign + String(tenths / 10) + "." + String(tenths % 10) + "s"
+        }
+        let secs = m / 1_000_000
+        func two(_ v: Int64) -> String { v < 10 ? "0" + String(v) : String(v) }
+        if secs < 3600 { return sign + String(secs / 60) + "m" + two(secs % 60) + "s" }
+        return sign + String(secs / 3600) + "h" + two((secs % 3600) / 60) + "m"
     }
 
     func deliveryLine(_ d: TraceDocument.Delivery) -> String {
@@ -114,7 +156,10 @@ public struct TraceRenderer: Sendable {
         if let r = d.relay, let p = TraceRenderer.peer(name: r.name, ip: r.ip, port: r.port) {
             parts.append("relay=" + p)
         }
+        parts.append("at=" + TraceRenderer.escape(d.at))
         if let delay = d.delay { parts.append("delay=" + TraceRenderer.seconds(delay)) }
+        if let t = d.tls, let label = TraceRenderer.tlsLabel(t) { parts.append("[" + label + "]") }
+        if let r = d.router { parts.append("router=" + TraceRenderer.escape(r)) }
         if let r = d.response { parts.append(quoted(r)) }
         return parts.joined(separator: "  ")
     }
@@ -183,38 +228,10 @@ public struct TraceRenderer: Sendable {
 
     // MARK: - Escaping
 
-    /// Log content made safe for a terminal: C0/C1 controls and DEL as `\xNN`;
-    /// U+2028, U+2029, the bidi embedding/override/isolate characters and
-    /// U+FEFF as `\u{XXXX}`. Everything else unchanged.
-    public static func escape(_ s: String) -> String {
-        var needs = false
-        for u in s.unicodeScalars where isUnsafe(u) { needs = true; break }
-        if !needs { return s }
-        var out = ""
-        for u in s.unicodeScalars {
-            if u.value < 0xA0 && isUnsafe(u) {
-                out += "\\x" + hex(u.value, width: 2)
-            } else if isUnsafe(u) {
-                out += "\\u{" + hex(u.value, width: 4) + "}"
-            } else {
-                out.unicodeScalars.append(u)
-            }
-        }
-        return out
-    }
+    /// Log content made safe for a terminal (see `SafeText.escape`).
+    public static func escape(_ s: String) -> String { SafeText.escape(s) }
 
-    static func isUnsafe(_ u: Unicode.Scalar) -> Bool {
-        let v = u.value
-        return v < 0x20 || v == 0x7F || (v >= 0x80 && v < 0xA0) || v == 0x2028 || v == 0x2029
-            || (v >= 0x202A && v <= 0x202E) || (v >= 0x2066 && v <= 0x2069) || v == 0x200E || v == 0x200F
-            || v == 0xFEFF
-    }
-
-    static func hex(_ v: UInt32, width: Int) -> String {
-        var h = String(v, radix: 16, uppercase: true)
-        while h.count < width { h = "0" + h }
-        return h
-    }
+    static func hex(_ v: UInt32, width: Int) -> String { SafeText.hex(v, width: width) }
 
     /// A DOT double-quoted string body: `escape`d, then `\` and `"` backslashed.
     public static func dotEscape(_ s: String) -> String {
@@ -256,7 +273,8 @@ extension TraceDocument {
         }
         func tls(_ t: TLS?) -> JSONValue {
             guard let t else { return .null }
-            return .object([("proto", str(t.proto)), ("cipher", str(t.cipher))])
+            return .object([("proto", str(t.proto)), ("cipher", str(t.cipher)), ("bits", int(t.bits)),
+                            ("trust", str(t.trust))])
         }
         let hops: [JSONValue] = hops.map { h in
             let deliveries: [JSONValue] = h.deliveries.map { d in
@@ -266,6 +284,7 @@ extension TraceDocument {
                     ("transport", str(d.transport)), ("relay", peer(d.relay)),
                     ("delay", d.delay.flatMap { $0.isFinite ? JSONValue.number(TraceRenderer.seconds($0)) : nil } ?? .null),
                     ("tls", tls(d.tls)), ("response", str(d.response)), ("next_queue_id", str(d.nextQueueID)),
+                    ("router", str(d.router)),
                 ])
             }
             let origin: JSONValue = h.origin.map { .object([("queue_id", str($0.queueID)), ("kind", str($0.kind))]) } ?? .null
@@ -274,7 +293,11 @@ extension TraceDocument {
                 ("host", .string(h.host)), ("instance", str(h.instance)), ("queue_id", .string(h.queueID)),
                 ("received_at", .string(h.receivedAt)), ("sender", str(h.sender)), ("message_id", str(h.messageID)),
                 ("client", peer(h.client)), ("size", int(h.size)), ("nrcpt", int(h.nrcpt)), ("tls", tls(h.tls)),
-                ("sasl_username", str(h.saslUsername)), ("origin", origin), ("deliveries", .array(deliveries)),
+                ("sasl_username", str(h.saslUsername)), ("subject", str(h.subject)), ("local_user", str(h.localUser)),
+                ("dkim", h.dkim.map { .object([("result", str($0.result)), ("domain", str($0.domain))]) } ?? .null),
+                ("spam", h.spam.map { .object([("verdict", str($0.verdict)),
+                                               ("score", $0.score.flatMap { $0.isFinite ? JSONValue.number(TraceRenderer.seconds($0)) : nil } ?? .null)]) } ?? .null),
+                ("origin", origin), ("deliveries", .array(deliveries)),
             ])
         }
         return .object([("msgid", str(msgid)), ("hops", .array(hops))])

@@ -12,11 +12,11 @@ struct MailTrailCommand: ParsableCommand {
         abstract: "Archive mail-server logs in PostgreSQL and trace e-mails across relays.",
         discussion: """
             Typical use: `mailtrail db migrate`, then `mailtrail ingest /var/log/mail.log*`,
-            then `mailtrail trace '<message-id>'`. The database comes from libpq's conventions
+            then `mailtrail trace '<message-id>'`, `mailtrail search`, `mailtrail report NAME`. The database comes from libpq's conventions
             (PG* variables, ~/.pgpass, service files) or --db.
             """,
         version: "0.1.0",
-        subcommands: [Ingest.self, Parse.self, Trace.self, DB.self, Maintain.self]
+        subcommands: [Ingest.self, Parse.self, Trace.self, Search.self, Report.self, DB.self, Maintain.self]
     )
 
     /// Like ArgumentParser's `main()`, but every message (help, errors that echo a

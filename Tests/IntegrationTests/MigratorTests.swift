@@ -19,6 +19,7 @@ struct MigratorTests {
             #expect(first.toVersion == Migrator.newestVersion)
             #expect(first.applied == EmbeddedSQL.migrations.map(\.name))
             #expect(first.functions == EmbeddedSQL.functions.map(\.name))
+            #expect(first.views == EmbeddedSQL.views.map(\.name))
             #expect(try m.currentVersion() == Migrator.newestVersion)
 
             let tables = try db.connection.query("""

@@ -58,7 +58,7 @@ struct TraceSQLTests {
                 "8 relay2 BBB0002 [7] queued-as",
             ])
             #expect(doc.hops[0].client == TraceDocument.Peer(name: "mua.example.org", ip: "192.0.2.10", port: 51234))
-            #expect(doc.hops[0].tls == TraceDocument.TLS(proto: "TLSv1.3", cipher: "TLS_AES_256_GCM_SHA384"))
+            #expect(doc.hops[0].tls == TraceDocument.TLS(proto: "TLSv1.3", cipher: "TLS_AES_256_GCM_SHA384", bits: 256))
             #expect(doc.hops[0].size == 2048)
             #expect(doc.hops[1].origin == TraceDocument.Origin(queueID: "AAA0001", kind: "reinjection"))
             #expect(doc.hops[2].receivedAt == Timestamp(micros: 1_740_995_883_500_000).rfc3339)
@@ -97,29 +97,29 @@ struct TraceSQLTests {
 
     static let expectedScenarioTree = """
         message-id <m1.trace-test@example.org>: 8 hops
-        relay1  AAA0001  2025-03-03T10:00:00Z  from=<alice@example.org>  client=mua.example.org[192.0.2.10]  [TLSv1.3]
-          → bob@example.net  sent  2.0.0  relay=127.0.0.1[127.0.0.1]:10024  delay=1.9  "250 2.0.0 from MTA(smtp:[127.0.0.1]:10025): 250 2.0.0 Ok: queued as AAA0002"
-          → carol@example.com  sent  2.0.0  relay=127.0.0.1[127.0.0.1]:10024  delay=1.9  "250 2.0.0 from MTA(smtp:[127.0.0.1]:10025): 250 2.0.0 Ok: queued as AAA0002"
-          → dave@example.com  sent  2.0.0  relay=127.0.0.1[127.0.0.1]:10024  delay=1.9  "250 2.0.0 from MTA(smtp:[127.0.0.1]:10025): 250 2.0.0 Ok: queued as AAA0002"
-          relay1  AAA0002  2025-03-03T10:00:01Z  from=<alice@example.org>  client=localhost[127.0.0.1]  (reinjection)
-            → bob@example.net  sent  2.0.0  relay=relay2.example.net[198.51.100.2]:25  delay=2.1  "250 2.0.0 Ok: queued as BBB0001"
-            → carol@example.com  deferred  4.7.1  relay=mx3.example.com[203.0.113.3]:25  delay=3  "host mx3.example.com[203.0.113.3] said: 451 4.7.1 Try again later (in reply to RCPT TO command)"
-            → dave@example.com  deferred  4.7.1  relay=mx3.example.com[203.0.113.3]:25  delay=3  "host mx3.example.com[203.0.113.3] said: 451 4.7.1 Try again later (in reply to RCPT TO command)"
-            → carol@example.com  sent  2.0.0  relay=mx3.example.com[203.0.113.3]:25  delay=1199  "250 2.0.0 Message accepted"
-            → dave@example.com  bounced  5.1.1  relay=mx3.example.com[203.0.113.3]:25  delay=1199  "host mx3.example.com[203.0.113.3] said: 550 5.1.1 <dave@example.com>: Recipient address rejected: User unknown (in reply…"
-            relay2  BBB0001  2025-03-03T09:58:03.500000Z  from=<alice@example.org>  client=relay1.example.org[192.0.2.1]  [TLSv1.3]  (queued-as)
-              → bob@example.net  sent  2.0.0  relay=mailstore.example.net[198.51.100.20]:24  delay=0.5  "250 2.0.0 <bob@example.net> Saved"
-              → eve@example.org  sent  2.0.0  relay=inbound.example.org[203.0.113.30]:25  delay=1.5  "250 OK"
-              mx3  CCC0001  2025-03-03T10:00:05.250000Z  from=<alice@example.org>  client=unknown[198.51.100.99]  (msgid+time)
-                → eve@example.org  sent  2.0.0  relay=127.0.0.1[127.0.0.1]:10026  delay=0.75  "250 2.0.0 from MTA(smtp:[127.0.0.1]:10027): 250 2.0.0 Ok: queued as CCC0003"
-                mx3  CCC0003  2025-03-03T10:00:06.500000Z  from=<alice@example.org>  client=localhost[127.0.0.1]  (reinjection)
-                  → eve@example.org  sent  2.0.0  relay=local  delay=0.5  "delivered to mailbox"
-            mx3  CCC0002  2025-03-03T10:20:00.750000Z  from=<alice@example.org>  client=relay1.example.org[192.0.2.1]  [TLSv1.3]  (msgid+address)
-              → carol@example.com  sent  2.0.0  relay=local  delay=0.25  "delivered to mailbox\\x01\\x09\\"quoted\\""
-            relay1  AAA0003  2025-03-03T10:20:01Z  from=<>  (bounce)
-              → alice@example.org  sent  2.0.0  relay=relay2.example.net[198.51.100.2]:25  delay=1  "250 2.0.0 Ok: queued as BBB0002"
-              relay2  BBB0002  2025-03-03T10:18:03Z  from=<>  client=relay1.example.org[192.0.2.1]  [TLSv1.2]  (queued-as)
-                → alice@example.org  sent  2.0.0  relay=mailstore.example.net[198.51.100.20]:24  delay=1  "250 2.0.0 <alice@example.org> Saved"
+        relay1  AAA0001  2025-03-03T10:00:00Z  from=<alice@example.org>  client=mua.example.org[192.0.2.10]  [TLSv1.3]  sasl=alice
+          → bob@example.net  sent  2.0.0  relay=127.0.0.1[127.0.0.1]:10024  at=2025-03-03T10:00:02Z  delay=1.9  "250 2.0.0 from MTA(smtp:[127.0.0.1]:10025): 250 2.0.0 Ok: queued as AAA0002"
+          → carol@example.com  sent  2.0.0  relay=127.0.0.1[127.0.0.1]:10024  at=2025-03-03T10:00:02Z  delay=1.9  "250 2.0.0 from MTA(smtp:[127.0.0.1]:10025): 250 2.0.0 Ok: queued as AAA0002"
+          → dave@example.com  sent  2.0.0  relay=127.0.0.1[127.0.0.1]:10024  at=2025-03-03T10:00:02Z  delay=1.9  "250 2.0.0 from MTA(smtp:[127.0.0.1]:10025): 250 2.0.0 Ok: queued as AAA0002"
+          relay1  AAA0002  2025-03-03T10:00:01Z (+1.0s)  from=<alice@example.org>  client=localhost[127.0.0.1]  (reinjection)
+            → bob@example.net  sent  2.0.0  relay=relay2.example.net[198.51.100.2]:25  at=2025-03-03T10:00:03Z  delay=2.1  [TLSv1.3]  "250 2.0.0 Ok: queued as BBB0001"
+            → carol@example.com  deferred  4.7.1  relay=mx3.example.com[203.0.113.3]:25  at=2025-03-03T10:00:04Z  delay=3  "host mx3.example.com[203.0.113.3] said: 451 4.7.1 Try again later (in reply to RCPT TO command)"
+            → dave@example.com  deferred  4.7.1  relay=mx3.example.com[203.0.113.3]:25  at=2025-03-03T10:00:04Z  delay=3  "host mx3.example.com[203.0.113.3] said: 451 4.7.1 Try again later (in reply to RCPT TO command)"
+            → carol@example.com  sent  2.0.0  relay=mx3.example.com[203.0.113.3]:25  at=2025-03-03T10:20:00Z  delay=1199  [TLSv1.3]  "250 2.0.0 Message accepted"
+            → dave@example.com  bounced  5.1.1  relay=mx3.example.com[203.0.113.3]:25  at=2025-03-03T10:20:00Z  delay=1199  [TLSv1.3]  "host mx3.example.com[203.0.113.3] said: 550 5.1.1 <dave@example.com>: Recipient address rejected: User unknown (in reply…"
+            relay2  BBB0001  2025-03-03T09:58:03.500000Z (-1m56s)  from=<alice@example.org>  client=relay1.example.org[192.0.2.1]  [TLSv1.3]  (queued-as)
+              → bob@example.net  sent  2.0.0  relay=mailstore.example.net[198.51.100.20]:24  at=2025-03-03T09:58:04Z  delay=0.5  "250 2.0.0 <bob@example.net> Saved"
+              → eve@example.org  sent  2.0.0  relay=inbound.example.org[203.0.113.30]:25  at=2025-03-03T09:58:05Z  delay=1.5  "250 OK"
+              mx3  CCC0001  2025-03-03T10:00:05.250000Z (+5.3s)  from=<alice@example.org>  client=unknown[198.51.100.99]  (msgid+time)
+                → eve@example.org  sent  2.0.0  relay=127.0.0.1[127.0.0.1]:10026  at=2025-03-03T10:00:06Z  delay=0.75  "250 2.0.0 from MTA(smtp:[127.0.0.1]:10027): 250 2.0.0 Ok: queued as CCC0003"
+                mx3  CCC0003  2025-03-03T10:00:06.500000Z (+6.5s)  from=<alice@example.org>  client=localhost[127.0.0.1]  (reinjection)
+                  → eve@example.org  sent  2.0.0  relay=local  at=2025-03-03T10:00:07Z  delay=0.5  "delivered to mailbox"
+            mx3  CCC0002  2025-03-03T10:20:00.750000Z (+20m00s)  from=<alice@example.org>  client=relay1.example.org[192.0.2.1]  [TLSv1.3]  (msgid+address)
+              → carol@example.com  sent  2.0.0  relay=local  at=2025-03-03T10:20:01Z  delay=0.25  "delivered to mailbox\\x01\\x09\\"quoted\\""
+            relay1  AAA0003  2025-03-03T10:20:01Z (+20m01s)  from=<>  (bounce)
+              → alice@example.org  sent  2.0.0  relay=relay2.example.net[198.51.100.2]:25  at=2025-03-03T10:20:02Z  delay=1  "250 2.0.0 Ok: queued as BBB0002"
+              relay2  BBB0002  2025-03-03T10:18:03Z (+18m03s)  from=<>  client=relay1.example.org[192.0.2.1]  [TLSv1.2]  (queued-as)
+                → alice@example.org  sent  2.0.0  relay=mailstore.example.net[198.51.100.20]:24  at=2025-03-03T10:18:04Z  delay=1  "250 2.0.0 <alice@example.org> Saved"
 
         """
 }
@@ -157,13 +157,13 @@ struct TraceSQLTests {
         let expected = """
             message-id <abc@example.org>: 4 hops
             edge  Q1  2025-01-02T03:04:05Z  from=<a@example.org>  client=mua.example.org[192.0.2.1]  [TLSv1.3]
-              → b@example.net  sent  2.0.0  relay=mx.example.net[198.51.100.1]:25  delay=1.25  "250 2.0.0 Ok: queued as Q2"
-              → c@example.com  deferred  4.4.1  relay=mx.example.com[203.0.113.9]:25  delay=2  "connect to mx.example.com[203.0.113.9]:25: Connection timed out"
-              mx  Q2  2025-01-02T03:04:06.500000Z  from=<a@example.org>  client=edge.example.org[192.0.2.2]  (queued-as)
-                → b@example.net  sent  2.0.0  relay=local  delay=0  "delivered\\x1B[31m to \\"mailbox\\"\\x0A\(String(repeating: "x", count: 92))…"
-                evil\\u{202E}host  Q"4  2025-01-02T03:06:00Z  (msgid+address)
-                  → d@example.net  bounced
-              other  Q3  2025-01-02T03:05:00Z  from=<>  client=[203.0.113.50]  (msgid+time)
+              → b@example.net  sent  2.0.0  relay=mx.example.net[198.51.100.1]:25  at=2025-01-02T03:04:06Z  delay=1.25  "250 2.0.0 Ok: queued as Q2"
+              → c@example.com  deferred  4.4.1  relay=mx.example.com[203.0.113.9]:25  at=2025-01-02T03:04:07Z  delay=2  "connect to mx.example.com[203.0.113.9]:25: Connection timed out"
+              mx  Q2  2025-01-02T03:04:06.500000Z (+1.5s)  from=<a@example.org>  client=edge.example.org[192.0.2.2]  (queued-as)
+                → b@example.net  sent  2.0.0  relay=local  at=2025-01-02T03:04:08Z  delay=0  "delivered\\x1B[31m to \\"mailbox\\"\\x0A\(String(repeating: "x", count: 92))…"
+                evil\\u{202E}host  Q"4  2025-01-02T03:06:00Z (+1m55s)  (msgid+address)
+                  → d@example.net  bounced  at=2025-01-02T03:06:01Z
+              other  Q3  2025-01-02T03:05:00Z (+55.0s)  from=<>  client=[203.0.113.50]  (msgid+time)
                 ↪ evil\\u{202E}host  Q"4  (msgid+address, see under mx Q2)
 
             """
@@ -200,9 +200,9 @@ struct TraceSQLTests {
         ])
         let expected = """
             no message-id: 3 hops
-            c  C  2025-01-01T00:00:02Z  (queued-as)
+            c  C  2025-01-01T00:00:02Z (+2.0s)  (queued-as)
             a  A  2025-01-01T00:00:00Z  (msgid+time)
-              b  B  2025-01-01T00:00:01Z  (msgid+time)
+              b  B  2025-01-01T00:00:01Z (+1.0s)  (msgid+time)
                 ↪ a  A  (msgid+time, see under b B)
 
             """

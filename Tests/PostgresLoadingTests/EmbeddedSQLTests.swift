@@ -1,7 +1,7 @@
 /// EmbeddedSQLTests: the SQL compiled into the binary equals the files in sql/.
 ///
 /// Contract: fails, naming the file, whenever `EmbeddedSQL` differs from
-/// `sql/migrations`, `sql/functions` or `sql/tests` of the source tree —
+/// `sql/migrations`, `sql/functions`, `sql/views` or `sql/tests` of the source tree —
 /// fix with `scripts/embed-sql`. Also checks migration naming.
 /// Limits: finds the tree through #filePath, so it must run from a checkout.
 import Testing
@@ -46,12 +46,13 @@ import Darwin
         return String(decoding: bytes, as: UTF8.self)
     }
 
-    @Test(arguments: ["migrations", "functions", "tests"])
+    @Test(arguments: ["migrations", "functions", "views", "tests"])
     func embeddedCopyIsCurrent(folder: String) {
         let onDisk = Self.files(folder)
         let embedded: [(name: String, sql: String)] = switch folder {
         case "migrations": EmbeddedSQL.migrations
         case "functions": EmbeddedSQL.functions
+        case "views": EmbeddedSQL.views
         default: EmbeddedSQL.tests
         }
         #expect(!onDisk.isEmpty, "no sql/\(folder)/*.sql found under \(Self.root)")

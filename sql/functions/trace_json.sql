@@ -11,12 +11,14 @@
 --              "host", "instance", "queue_id", "received_at": RFC 3339,
 --              "sender": text|null ("" = null sender <>), "message_id",
 --              "client": {"name", "ip", "port"}, "size", "nrcpt",
---              "tls": {"proto", "cipher"}|null, "sasl_username",
+--              "tls": {"proto", "cipher", "bits", "trust"}|null, "sasl_username",
+--              "subject", "local_user", "dkim": {"result", "domain"}|null,
+--              "spam": {"verdict", "score"}|null,
 --              "origin": {"queue_id", "kind"}|null,
 --              "deliveries": [{"recipient", "orig_recipient", "at": RFC 3339,
---                 "status", "dsn", "transport",
+--                 "status", "dsn", "transport", "router",
 --                 "relay": {"name", "ip", "port"}, "delay": seconds|null,
---                 "tls": {"proto", "cipher"}|null, "response",
+--                 "tls": {"proto", "cipher", "bits", "trust"}|null, "response",
 --                 "next_queue_id"}]}]}
 --   hops in hop order; deliveries of a hop (trace_hop_deliveries) ordered by
 --   at, recipient. Times are UTC "YYYY-MM-DDThh:mm:ssZ", with ".ffffff" only
@@ -63,6 +65,7 @@ CREATE OR REPLACE FUNCTION mailtrail.trace_json_core(
 AS $$
 DECLARE
     v_hop         record;
+    v_extra       record;
     v_deliveries  jsonb;
     v_hops        jsonb[] := '{}';
 BEGIN
@@ -88,12 +91,23 @@ BEGIN
                                                            'port', d.relay_port)
                    , 'delay',           d.delay
                    , 'tls',             CASE WHEN d.tls_proto IS NULL AND d.tls_cipher IS NULL THEN NULL
-                                             ELSE jsonb_build_object('proto', d.tls_proto, 'cipher', d.tls_cipher) END
+                                             ELSE jsonb_build_object('proto', d.tls_proto, 'cipher', d.tls_cipher,
+                                                                     'bits', d.tls_bits, 'trust', d.tls_trust) END
                    , 'response',        d.response
-                   , 'next_queue_id',   d.next_queue_id)
+                   , 'next_queue_id',   d.next_queue_id
+                   , 'router',          d.router)
                    ORDER BY d.at, d.recipient, d.status, d.next_queue_id), '[]'::jsonb)
           INTO v_deliveries
           FROM mailtrail.trace_hop_deliveries(v_hop.host, v_hop.instance, v_hop.queue_id, v_hop.received_at) d;
+
+        -- Columns trace_hops_core does not return (its row type is fixed).
+        SELECT m.tls_bits, m.tls_trust, m.subject, m.local_user, m.dkim_result, m.dkim_domain,
+               m.spam_verdict, m.spam_score
+          INTO v_extra
+          FROM mailtrail.messages m
+         WHERE m.host = v_hop.host AND m.instance = v_hop.instance AND m.queue_id = v_hop.queue_id
+           AND m.received_at = v_hop.received_at
+         LIMIT 1;
 
         v_hops := v_hops || jsonb_build_object(
               'hop',            v_hop.hop
@@ -111,8 +125,17 @@ BEGIN
             , 'size',           v_hop.size
             , 'nrcpt',          v_hop.nrcpt
             , 'tls',            CASE WHEN v_hop.tls_proto IS NULL AND v_hop.tls_cipher IS NULL THEN NULL
-                                     ELSE jsonb_build_object('proto', v_hop.tls_proto, 'cipher', v_hop.tls_cipher) END
+                                     ELSE jsonb_build_object('proto', v_hop.tls_proto, 'cipher', v_hop.tls_cipher,
+                                                             'bits', v_extra.tls_bits, 'trust', v_extra.tls_trust) END
             , 'sasl_username',  v_hop.sasl_username
+            , 'subject',        v_extra.subject
+            , 'local_user',     v_extra.local_user
+            , 'dkim',           CASE WHEN v_extra.dkim_result IS NULL AND v_extra.dkim_domain IS NULL THEN NULL
+                                     ELSE jsonb_build_object('result', v_extra.dkim_result,
+                                                             'domain', v_extra.dkim_domain) END
+            , 'spam',           CASE WHEN v_extra.spam_verdict IS NULL AND v_extra.spam_score IS NULL THEN NULL
+                                     ELSE jsonb_build_object('verdict', v_extra.spam_verdict,
+                                                             'score',   v_extra.spam_score) END
             , 'origin',         CASE WHEN v_hop.origin_queue_id IS NULL AND v_hop.origin_kind IS NULL THEN NULL
                                      ELSE jsonb_build_object('queue_id', v_hop.origin_queue_id,
                                                              'kind',     v_hop.origin_kind) END

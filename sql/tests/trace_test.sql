@@ -278,7 +278,8 @@ BEGIN
         , 'queue_id', 'AAA0001', 'received_at', '2025-03-03T10:00:00Z', 'sender', 'alice@example.org'
         , 'client', jsonb_build_object('name', 'mua.example.org', 'ip', '192.0.2.10', 'port', 51234)
         , 'instance', 'postfix', 'message_id', 'm1.trace-test@example.org'
-        , 'size', 2048, 'tls', jsonb_build_object('proto', 'TLSv1.3', 'cipher', 'TLS_AES_256_GCM_SHA384')
+        , 'size', 2048, 'tls', jsonb_build_object('proto', 'TLSv1.3', 'cipher', 'TLS_AES_256_GCM_SHA384',
+                                                  'bits', 256, 'trust', NULL)
         , 'sasl_username', 'alice', 'origin', NULL)::text THEN
         RAISE EXCEPTION 'trace_json: hop 1 is %', v_got;
     END IF;
@@ -311,8 +312,9 @@ BEGIN
           'recipient', 'bob@example.net', 'orig_recipient', NULL, 'at', '2025-03-03T10:00:03Z'
         , 'status', 'sent', 'dsn', '2.0.0'
         , 'relay', jsonb_build_object('name', 'relay2.example.net', 'ip', '198.51.100.2', 'port', 25)
-        , 'next_queue_id', 'BBB0001', 'transport', 'smtp'
-        , 'tls', jsonb_build_object('proto', 'TLSv1.3', 'cipher', 'TLS_AES_256_GCM_SHA384')) THEN
+        , 'next_queue_id', 'BBB0001', 'transport', 'smtp', 'router', NULL
+        , 'tls', jsonb_build_object('proto', 'TLSv1.3', 'cipher', 'TLS_AES_256_GCM_SHA384',
+                                    'bits', NULL, 'trust', NULL)) THEN
         RAISE EXCEPTION 'trace_json: hop 2 first delivery is %', v_hop->'deliveries'->0;
     END IF;
     IF (v_hop->'deliveries'->0->>'delay')::numeric <> 2.1
