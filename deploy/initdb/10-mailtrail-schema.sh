@@ -4,7 +4,9 @@
 # /docker-entrypoint-initdb.d, only when the data directory is empty).
 # Reads the repository's sql/ folder mounted at /mailtrail-sql; same steps
 # as docs/schema.md "Applying sql/ by hand": migrations in order, each
-# recorded in schema_version; functions with body checks off; then views.
+# recorded in schema_version; functions with body checks off; then views;
+# then mailtrail.apply_security() (roles and grants) and a `grafana` login
+# that is a member of mailtrail_reader.
 # `mailtrail db migrate` later finds the schema current and only refreshes
 # the functions and views.
 set -eu
@@ -24,3 +26,8 @@ for f in $SQL_DIR/views/*.sql; do
 done
 # The samples are from 2026-11-20: keep every day so the demo always loads them.
 $PSQL -c "UPDATE mailtrail.settings SET value = '0' WHERE key = 'retention_days'"
+# Roles and privileges (docs/security.md), then a read-only login for Grafana.
+$PSQL -c "SELECT * FROM mailtrail.apply_security()"
+$PSQL -v pw="${MAILTRAIL_GRAFANA_DB_PASSWORD:-grafana-demo}" \
+    -c "CREATE ROLE grafana LOGIN PASSWORD :'pw' IN ROLE mailtrail_reader"
+
