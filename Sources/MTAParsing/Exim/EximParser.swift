@@ -109,7 +109,7 @@ public struct EximParser: Sendable {
             }
         }
         if s.has("Completed", at: t) { return .exim(ctxPlaceholder, .completed(messageID: id)) }
-        if s.has("DKIM: signing failed", at: t) { return .exim(ctxPlaceholder, .note(messageID: id, kind: "dkim-signing")) }
+        if s.has("DKIM: signing failed", at: t) || s.has("DKIM: validation error", at: t) { return .exim(ctxPlaceholder, .note(messageID: id, kind: "dkim-signing")) }
         if s.has("DKIM: ", at: t) { return dkim(s, id, t + 6) }
         if s.has("ctasd reports '", at: t) {
             let v = t + 15
