@@ -384,9 +384,91 @@ COMMENT ON COLUMN mailtrail.deliveries.router IS 'Exim router (R= on a delivery 
 COMMENT ON COLUMN mailtrail.deliveries.tls_trust IS 'Trust of the outbound TLS peer: Verified (Exim CV=yes, Sendmail verify=OK, Postfix Verified/Trusted), Untrusted, Anonymous.';
 
 """#),
+        (name: "0005_agent.sql", sql: #"""
+-- 0005_agent: bookkeeping of the log-following agent (`mailtrail agent`):
+-- which source (ingest_sources row) each followed path currently reads, the
+-- file's identity (device, inode) and how far behind the agent is, written
+-- in the same transaction as every batch the agent commits.
+--
+-- Contract: additive only. One row per followed path (the live name, e.g.
+-- /var/log/mail.log); source_id moves to the new source when the file is
+-- rotated. The agent finds the previous file after a rotation by the
+-- fingerprint of that source (ingest_sources.fingerprint), so a restart
+-- finishes a rotated (even gzip'd) file before it starts the new one.
+-- Readers see it through the view mailtrail.report_agent_status
+-- (sql/functions/report_agent_status.sql).
+
+CREATE TABLE mailtrail.agent_files (
+      path          text        COLLATE "C" NOT NULL
+    , agent         text        NOT NULL
+    , source_id     bigint      NOT NULL
+    , device        bigint
+    , inode         bigint
+    , file_size     bigint      NOT NULL DEFAULT 0
+    , lag_bytes     bigint      NOT NULL DEFAULT 0
+    , lag_seconds   double precision NOT NULL DEFAULT 0
+    , last_line_at  timestamptz
+    , updated_at    timestamptz NOT NULL DEFAULT now()
+    , CONSTRAINT agent_files_pkey PRIMARY KEY (path)
+    , CONSTRAINT agent_files_source_fkey FOREIGN KEY (source_id)
+          REFERENCES mailtrail.ingest_sources (source_id) ON DELETE CASCADE
+);
+COMMENT ON TABLE mailtrail.agent_files IS 'One row per path followed by a mailtrail agent: the source it reads now, the file identity and the lag, as of the agent''s last commit.';
+COMMENT ON COLUMN mailtrail.agent_files.path IS 'The followed (live) path from the agent configuration, after glob expansion.';
+COMMENT ON COLUMN mailtrail.agent_files.agent IS 'Name of the agent (agent.name in its configuration; default the machine''s host name).';
+COMMENT ON COLUMN mailtrail.agent_files.source_id IS 'The source (ingest_sources) the path is read as now; changes at rotation.';
+COMMENT ON COLUMN mailtrail.agent_files.device IS 'st_dev of the file read at the last commit.';
+COMMENT ON COLUMN mailtrail.agent_files.inode IS 'st_ino of the file read at the last commit.';
+COMMENT ON COLUMN mailtrail.agent_files.file_size IS 'Size of the file (bytes) seen at the last commit.';
+COMMENT ON COLUMN mailtrail.agent_files.lag_bytes IS 'Bytes of the file not yet committed at the last commit (file_size - committed offset).';
+COMMENT ON COLUMN mailtrail.agent_files.lag_seconds IS 'Log time between the last committed line and the file''s last write, when lag_bytes > 0; else 0.';
+COMMENT ON COLUMN mailtrail.agent_files.last_line_at IS 'Log time of the last committed line whose time could be read.';
+COMMENT ON COLUMN mailtrail.agent_files.updated_at IS 'When the agent last committed for this path.';
+
+"""#),
     ]
     /// `sql/functions/*.sql`, sorted by name.
     public static let functions: [(name: String, sql: String)] = [
+        (name: "agent_note_file.sql", sql: #"""
+-- agent_note_file.sql: mailtrail.agent_note_file(...), the agent's per-batch bookkeeping.
+--
+-- Contract: called by `mailtrail agent` inside the transaction of each batch
+--   it commits (after ingest_merge, before COMMIT): upserts the row of the
+--   followed path with the source it reads now, the file identity and the
+--   lag. Separate from ingest_merge on purpose (ingest does not need it).
+-- Limits: the lag is what the agent saw at commit time; a stopped agent's
+--   row does not age (look at updated_at).
+
+CREATE OR REPLACE FUNCTION mailtrail.agent_note_file(
+      p_path          text
+    , p_agent         text
+    , p_source_id     bigint
+    , p_device        bigint
+    , p_inode         bigint
+    , p_file_size     bigint
+    , p_lag_bytes     bigint
+    , p_lag_seconds   double precision
+    , p_last_line_at  timestamptz)
+    RETURNS void
+    LANGUAGE sql
+    SET search_path = pg_catalog, pg_temp
+AS $$
+    INSERT INTO mailtrail.agent_files AS f
+          (path, agent, source_id, device, inode, file_size, lag_bytes, lag_seconds, last_line_at, updated_at)
+    VALUES (p_path, p_agent, p_source_id, p_device, p_inode, p_file_size, greatest(p_lag_bytes, 0),
+            greatest(p_lag_seconds, 0), p_last_line_at, now())
+    ON CONFLICT (path) DO UPDATE
+       SET agent = excluded.agent, source_id = excluded.source_id, device = excluded.device
+         , inode = excluded.inode, file_size = excluded.file_size, lag_bytes = excluded.lag_bytes
+         , lag_seconds = excluded.lag_seconds
+         , last_line_at = coalesce(excluded.last_line_at, f.last_line_at)
+         , updated_at = now();
+$$;
+
+COMMENT ON FUNCTION mailtrail.agent_note_file(text, text, bigint, bigint, bigint, bigint, bigint, double precision, timestamptz) IS
+    'Agent bookkeeping written with each batch: followed path -> current source, file identity, lag.';
+
+"""#),
         (name: "create_staging_tables.sql", sql: #"""
 -- create_staging_tables.sql: mailtrail.create_staging_tables().
 --
@@ -879,6 +961,44 @@ $$;
 
 COMMENT ON FUNCTION mailtrail.partition_name(text, date) IS
     'Name of the day partition of a fact table: <table>_pYYYYMMDD (e.g. messages_p20240301).';
+
+"""#),
+        (name: "report_agent_status.sql", sql: #"""
+-- report_agent_status.sql: the view mailtrail.report_agent_status, what
+-- `mailtrail status` prints; readers may query it (report_* naming, so the
+-- reader roles' grants cover it).
+--
+-- Contract: one row per followed path: agent, hosts seen in the current
+--   source, path, committed offset and line, file size, lag in bytes and
+--   seconds, last commit, and the source's line counters.
+-- Limits: as of each path's last commit (see agent_files); an agent that
+--   stopped shows an old last_commit, not a growing lag.
+
+CREATE OR REPLACE VIEW mailtrail.report_agent_status AS
+SELECT f.agent
+     , coalesce((SELECT string_agg(DISTINCT c.host, ',' ORDER BY c.host)
+                   FROM mailtrail.ingest_counts c
+                  WHERE c.source_id = s.source_id AND c.host <> ''), s.host_hint, '') AS hosts
+     , f.path
+     , s.source_id
+     , s.committed_offset AS "offset"
+     , s.committed_line   AS line
+     , f.file_size
+     , f.lag_bytes
+     , f.lag_seconds
+     , f.last_line_at
+     , s.last_commit
+     , s.lines_read
+     , s.parsed
+     , s.ignored
+     , s.unparsed
+     , f.device
+     , f.inode
+  FROM mailtrail.agent_files f
+  JOIN mailtrail.ingest_sources s ON s.source_id = f.source_id;
+
+COMMENT ON VIEW mailtrail.report_agent_status IS
+    'Agent status per followed path: hosts, offset, lag (bytes, seconds), last commit, lines parsed/unparsed (as of the last commit).';
 
 """#),
         (name: "run_maintenance.sql", sql: #"""

@@ -13,6 +13,6 @@ struct MailTrailCommand: ParsableCommand {
             (PG* variables, ~/.pgpass, service files) or --db.
             """,
         version: "0.1.0",
-        subcommands: [Ingest.self, Parse.self, Trace.self, DB.self, Maintain.self]
+        subcommands: [Ingest.self, AgentCommand.self, Status.self, Parse.self, Trace.self, DB.self, Maintain.self]
     )
 }

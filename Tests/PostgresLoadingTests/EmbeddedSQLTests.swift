@@ -71,8 +71,10 @@ import Darwin
     @Test func migrationsAreNumbered() {
         let versions = EmbeddedSQL.migrations.map { Migrator.version(of: $0.name) }
         #expect(versions.allSatisfy { $0 != nil })
-        #expect(versions.compactMap { $0 } == Array(1...versions.count))
-        #expect(Migrator.newestVersion == versions.count)
+        // Strictly increasing; numbers may be reserved for branches not merged yet (0003/0004 while 0005 exists).
+        let numbers = versions.compactMap { $0 }
+        #expect(numbers == numbers.sorted() && Set(numbers).count == numbers.count && numbers.first == 1)
+        #expect(Migrator.newestVersion == numbers.last)
         #expect(Migrator.description(of: "0001_initial.sql") == "initial")
         #expect(Migrator.description(of: "0002_add_some_thing.sql") == "add some thing")
     }
