@@ -3,7 +3,8 @@
 /// Contract: the handlers only store to a flag (async-signal-safe); the
 /// agent's loop looks at the flags between polls, and its sleeps return
 /// early on a signal (no SA_RESTART). SIGPIPE is ignored (a metrics client
-/// that hangs up must not kill the agent).
+/// that hangs up must not kill the agent). The three signals are unblocked
+/// at install: a parent may have started the process with them blocked.
 #if canImport(Glibc)
 import Glibc
 #endif
@@ -25,6 +26,11 @@ enum AgentSignals {
         hup.sa_flags = 0
         sigaction(SIGHUP, &hup, nil)
         signal(SIGPIPE, SIG_IGN)
+        // A parent may have started us with these blocked (e.g. a test harness); we rely on them.
+        var set = sigset_t()
+        sigemptyset(&set)
+        for s in [SIGTERM, SIGINT, SIGHUP] { sigaddset(&set, s) }
+        pthread_sigmask(SIG_UNBLOCK, &set, nil)
     }
 
     static var terminate: Bool { terminateFlag != 0 }
