@@ -30,7 +30,9 @@ struct AgentProcessTests {
         // Ten lines and half of the eleventh.
         let half = ends[9] + (ends[10] - ends[9]) / 2
         appendBytes(log, bytes[0..<half])
-        let agent = try AgentProcess(config: writeConfig(scratch, paths: [log]), database: db.name, scratch: scratch)
+        let port = Int.random(in: 20_000...60_000)
+        let agent = try AgentProcess(config: writeConfig(scratch, paths: [log], extra: "metrics_port = \(port)"),
+                                     database: db.name, scratch: scratch)
         defer { agent.terminate() }
         #expect(try waitUntil(10) { try checkpoint(db.connection, log)?.line == 10 })
         usleep(800_000)
@@ -44,6 +46,25 @@ struct AgentProcessTests {
         let elapsed = Date().timeIntervalSince(start)
         #expect(elapsed < 2, "freshness \(elapsed) s")
         #expect(try db.connection.scalarInt("SELECT lines_read FROM mailtrail.ingest_sources") == 12)
+
+        // Status for readers (the view) and on the command line; metrics on localhost.
+        #expect(try db.connection.query("SELECT agent, path, \"offset\", line, lag_bytes FROM mailtrail.report_agent_status")
+                    .rows.map { $0.map { $0 ?? "NULL" }.joined(separator: "|") }
+                == ["test|\(log)|\(ends[11])|12|0"])
+        let status = try runBinary(["status"], environment: ["PGDATABASE": db.name])
+        #expect(status.status == 0)
+        #expect(status.out.hasPrefix("AGENT  HOST"))
+        #expect(status.out.contains("test   "))
+        #expect(status.out.contains(log))
+        let metrics = try runProgram("/usr/bin/curl", ["-s", "http://127.0.0.1:\(port)/metrics"])
+        #expect(metrics.contains("mailtrail_agent_offset_bytes{path=\"\(log)\"} \(ends[11])"))
+        #expect(metrics.contains("mailtrail_agent_database_up 1"))
+
+        // SIGHUP reloads the configuration and keeps following.
+        kill(agent.process.processIdentifier, SIGHUP)
+        #expect(waitUntil(5) { agent.log.contains("configuration reloaded") })
+        appendBytes(log, bytes[ends[11]..<ends[12]])
+        #expect(try waitUntil(5) { try checkpoint(db.connection, log)?.line == 13 })
         #expect(agent.terminate() == 0)
         #expect(agent.log.contains("stopped (SIGTERM): pending lines committed"))
     }
@@ -184,4 +205,37 @@ struct AgentProcessTests {
             Issue.record("parts \((0..<8).map { part($0).count }); sources \(sources); log:\n\(agent.log)")
         }
     }
+}
+
+/// Runs the built `mailtrail` binary and collects its output.
+func runBinary(_ args: [String], environment: [String: String] = [:]) throws -> (status: Int32, out: String, err: String) {
+    let exe = URL(fileURLWithPath: "/proc/self/exe").resolvingSymlinksInPath().deletingLastPathComponent()
+        .appendingPathComponent("mailtrail")
+    let p = Process()
+    p.executableURL = exe
+    p.arguments = args
+    var env = ProcessInfo.processInfo.environment
+    for (k, v) in environment { env[k] = v }
+    p.environment = env
+    let out = Pipe(), err = Pipe()
+    p.standardOutput = out
+    p.standardError = err
+    try p.run()
+    let o = out.fileHandleForReading.readDataToEndOfFile()
+    let e = err.fileHandleForReading.readDataToEndOfFile()
+    p.waitUntilExit()
+    return (p.terminationStatus, String(decoding: o, as: UTF8.self), String(decoding: e, as: UTF8.self))
+}
+
+/// Runs a program and returns its standard output.
+func runProgram(_ path: String, _ args: [String]) throws -> String {
+    let p = Process()
+    p.executableURL = URL(fileURLWithPath: path)
+    p.arguments = args
+    let out = Pipe()
+    p.standardOutput = out
+    try p.run()
+    let o = out.fileHandleForReading.readDataToEndOfFile()
+    p.waitUntilExit()
+    return String(decoding: o, as: UTF8.self)
 }
