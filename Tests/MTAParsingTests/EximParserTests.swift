@@ -23,7 +23,7 @@ private func utm(_ line: String) -> UTMEvent? {
         #expect(exim(line) == .arrival(messageID: "1tUHfW-000000004Sd-2k8P", EximArrival(
             sender: "alice@example.org", client: Peer(name: "mail.example.org", ip: "203.0.113.5", port: 50122),
             helo: "helo.example.org", interface: Peer(ip: "192.0.2.1", port: 25), proto: "esmtpsa",
-            tls: TLSInfo(proto: "TLS1.3", cipher: "TLS_AES_256_GCM_SHA384", bits: 256, trust: "Untrusted"),
+            tls: TLSInfo(proto: "TLSv1.3", cipher: "TLS_AES_256_GCM_SHA384", bits: 256, trust: "Untrusted"),
             authenticator: "dovecot_plain", authID: "alice", size: 4821, messageIDHeader: "abc123@example.org",
             subject: "Re: \"hi\"", dkimDomain: "example.org",
             recipients: ["bob@example.net", "carol@example.net"])))
@@ -40,7 +40,7 @@ private func utm(_ line: String) -> UTMEvent? {
                 == .delivery(messageID: "1tUHfW-000000004Sd-2k8P", EximDelivery(
                     flag: .delivered, recipient: "bob@example.net", origRecipient: "b@example.net", router: "dnslookup",
                     transport: "remote_smtp", relay: Peer(name: "mx.example.net", ip: "198.51.100.25", port: 25),
-                    tls: TLSInfo(proto: "TLS1.3", cipher: "TLS_AES_256_GCM_SHA384", bits: 256, trust: "Verified"),
+                    tls: TLSInfo(proto: "TLSv1.3", cipher: "TLS_AES_256_GCM_SHA384", bits: 256, trust: "Verified"),
                     response: "250 2.0.0 Ok: queued as 4T9x2C0d3Hz1Wbq", dsn: "2.0.0", nextQueueID: "4T9x2C0d3Hz1Wbq",
                     queueTime: 62, deliveryTime: 0.304)))
         #expect(exim("2020-06-19 04:54:02 1jmFYj-00039V-QX == bob@null.corp R=dnslookup T=remote_smtp defer (110): Connection timed out")
@@ -80,7 +80,7 @@ private func utm(_ line: String) -> UTMEvent? {
                 == .reject(messageID: nil, EximReject(
                     action: "rejected", stage: "RCPT", client: Peer(name: "imfo.test.biz", ip: "1.2.3.4", port: 35328),
                     sender: "jack@test.biz", recipient: "sales@toto.com.au",
-                    tls: TLSInfo(proto: "TLS1.2", cipher: "ECDHE-RSA-AES256-GCM-SHA384", bits: 256, trust: "Untrusted"),
+                    tls: TLSInfo(proto: "TLSv1.2", cipher: "ECDHE-RSA-AES256-GCM-SHA384", bits: 256, trust: "Untrusted"),
                     reason: "No Such User Here")))
         #expect(exim("2022-06-29 14:33:43 H=test.sa.com [1.2.3.4]:18146 temporarily rejected connection in \"connect\" ACL: \"Host is ratelimited (1.9/1h max:1.2)\"")
                 == .reject(messageID: nil, EximReject(

@@ -170,13 +170,17 @@ enum EximFields {
     }
 
     /// `X=TLS1.2:CIPHER:256[*]` into a TLSInfo (the trust word is set from `CV=` by the caller).
+    /// GnuTLS builds write the protocol as `TLS1.2`, OpenSSL builds as `TLSv1.2`; it is stored
+    /// in OpenSSL's (and Postfix's) spelling so reports compare one vocabulary.
     static func tls(_ s: ByteScanner, _ r: Range<Int>) -> TLSInfo {
         var r = r
         if !r.isEmpty && s[r.upperBound - 1] == 0x2A { r = r.lowerBound..<(r.upperBound - 1) }
         guard let c1 = s.find(Byte.colon, from: r.lowerBound, to: r.upperBound) else {
             return TLSInfo(cipher: s.string(r))
         }
-        var info = TLSInfo(proto: s.string(r.lowerBound..<c1))
+        var proto = s.string(r.lowerBound..<c1)
+        if c1 - r.lowerBound >= 4, s.has("TLS1", at: r.lowerBound) { proto = "TLSv" + proto.dropFirst(3) }
+        var info = TLSInfo(proto: proto)
         if let c2 = s.findLast(Byte.colon, from: c1 + 1, to: r.upperBound), let bits = s.int((c2 + 1)..<r.upperBound) {
             info.cipher = s.string((c1 + 1)..<c2)
             info.bits = bits
