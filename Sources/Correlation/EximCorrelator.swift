@@ -48,6 +48,9 @@ public struct EximCorrelator: Codable, Sendable {
     var nextByOrigin: [String: Link] = [:]
     /// UTM: output ID B -> exim-in ID A.
     var originByNext: [String: Link] = [:]
+    /// ACL notes of an SMTP session waiting for the session's next arrival, by process.
+    /// Optional so that states saved before it existed still decode.
+    var sessionNotes: [SessionKey: [SessionNote]]?
     public private(set) var now = Timestamp(micros: 0)
     var lastSweep = Timestamp(micros: 0)
 
@@ -63,6 +66,25 @@ public struct EximCorrelator: Codable, Sendable {
         var instance: String
         var queueID: String
     }
+
+    /// An Exim process: notes and the arrival they belong to are logged by the same session pid.
+    struct SessionKey: Hashable, Codable, Sendable {
+        var instance: String
+        var pid: Int32
+    }
+
+    /// A pid-only ACL line (`H=... Warning: ...`, UTM `[ip] F=<s> R=<r> Accepted: ...`).
+    struct SessionNote: Codable, Sendable {
+        var at: Timestamp
+        var program: String
+        var client: Peer
+        var sender: String?
+        var recipient: String?
+        var text: String
+    }
+
+    /// How long a note waits for its session's arrival; longer gaps mean the pid was reused.
+    static let noteWindowMicros: Int64 = 600_000_000
 
     struct Link: Codable, Sendable {
         var id: String
@@ -154,8 +176,43 @@ public struct EximCorrelator: Codable, Sendable {
                 at: ctx.time, msgKey: mk, host: host, instance: instance, queueID: id, program: ctx.program,
                 action: r.action, stage: r.stage, client: r.client, helo: r.helo, sender: r.sender,
                 recipient: r.recipient, code: r.code, dsn: r.dsn, reason: r.reason))
-        case .connection, .sessionNote:
+        case .sessionNote(let client, let sender, let recipient, let text):
+            let key = SessionKey(instance: instance, pid: ctx.pid)
+            // A note of another client, or after a long gap, means the pid now serves a new
+            // session: the old notes belong to no message.
+            if let last = sessionNotes?[key]?.last,
+               ctx.time.micros - last.at.micros > Self.noteWindowMicros
+                || (last.client.ip != nil && client.ip != nil && last.client.ip != client.ip) {
+                flushNotes(key, queueID: nil, instance: instance, into: &out)
+            }
+            sessionNotes = sessionNotes ?? [:]
+            sessionNotes![key, default: []].append(SessionNote(at: ctx.time, program: ctx.program, client: client,
+                                                               sender: sender, recipient: recipient, text: text))
+        case .connection:
+            // The listener logs the connection before it forks the session process: it carries
+            // no fact the session's own lines (`H=... [ip]:port` on `<=`) do not.
             break
+        }
+    }
+
+    /// Writes the pending notes of session `key` as policy rows: attached to the message
+    /// `queueID` (its arrival came from the same process) or, when nil, to none.
+    private mutating func flushNotes(_ key: SessionKey, queueID: String?, instance: String,
+                                     into out: inout CorrelatorOutput) {
+        guard let notes = sessionNotes?.removeValue(forKey: key), !notes.isEmpty else { return }
+        if sessionNotes?.isEmpty == true { sessionNotes = nil }
+        var mk: Int64? = nil
+        if let q = queueID, var tx = transactions[TxKey(instance: instance, queueID: q)] {
+            mk = messageKey(&tx)
+            transactions[TxKey(instance: instance, queueID: q)] = tx
+        }
+        for n in notes {
+            let action = n.text.hasPrefix("Warning") ? "warning" : n.text.hasPrefix("Accepted") ? "accepted" : "note"
+            out.rejections.append(RejectionRecord(
+                at: n.at, msgKey: mk ?? MessageKey.forQueue(host: host, queueID: "NOQUEUE/" + (n.client.ip ?? "")),
+                host: host, instance: instance, queueID: queueID, program: n.program, action: action,
+                stage: n.recipient == nil ? nil : "RCPT", client: n.client, sender: n.sender,
+                recipient: n.recipient, reason: n.text))
         }
     }
 
@@ -186,6 +243,14 @@ public struct EximCorrelator: Codable, Sendable {
         }
         transactions[key] = tx
         emit(key, into: &out)
+        // ACL notes logged by this session before the message arrived belong to it, when they
+        // are recent and of the same client (a reused pid serves another client).
+        let skey = SessionKey(instance: instance, pid: ctx.pid)
+        if let notes = sessionNotes?[skey], let first = notes.first {
+            let sameClient = notes.allSatisfy { $0.client.ip == nil || a.client.ip == nil || $0.client.ip == a.client.ip }
+            let recent = ctx.time.micros - first.at.micros <= Self.noteWindowMicros
+            flushNotes(skey, queueID: sameClient && recent ? id : nil, instance: instance, into: &out)
+        }
     }
 
     private mutating func delivery(_ ctx: LineContext, instance: String, _ id: String, _ d: EximDelivery,
@@ -328,6 +393,10 @@ public struct EximCorrelator: Codable, Sendable {
     public mutating func flushHeld(into out: inout CorrelatorOutput) {
         for key in held { emit(key, into: &out) }
         held.removeAll()
+        let pending = (sessionNotes?.keys).map(Array.init) ?? []
+        for key in pending.sorted(by: { ($0.instance, $0.pid) < ($1.instance, $1.pid) }) {
+            flushNotes(key, queueID: nil, instance: key.instance, into: &out)
+        }
     }
 
     private mutating func emit(_ key: TxKey, into out: inout CorrelatorOutput) {
@@ -374,6 +443,11 @@ public struct EximCorrelator: Codable, Sendable {
         for (key, tx) in transactions where tx.lastSeen.micros < stale { finish(key, into: &out) }
         let dayAgo = now.micros - 86_400_000_000
         nextByOrigin = nextByOrigin.filter { $0.value.at.micros >= dayAgo }
+        let noteLimit = now.micros - Self.noteWindowMicros
+        let expired = (sessionNotes ?? [:]).filter { ($0.value.last?.at.micros ?? 0) < noteLimit }.keys
+        for key in expired.sorted(by: { ($0.instance, $0.pid) < ($1.instance, $1.pid) }) {
+            flushNotes(key, queueID: nil, instance: key.instance, into: &out)
+        }
         originByNext = originByNext.filter { $0.value.at.micros >= dayAgo }
     }
 

@@ -8,8 +8,8 @@ private func t(_ s: Int64) -> Timestamp { Timestamp(seconds: 1_560_164_680 + s) 
 private struct Transcript {
     var machine = EximCorrelator(host: "defense")
     var out = CorrelatorOutput()
-    mutating func exim(_ s: Int64, _ program: String, _ e: EximEvent) {
-        machine.receive(LineContext(time: t(s), host: "defense", instance: "", program: program, pid: 1), e, into: &out)
+    mutating func exim(_ s: Int64, _ program: String, _ e: EximEvent, pid: Int32 = 1) {
+        machine.receive(LineContext(time: t(s), host: "defense", instance: "", program: program, pid: pid), e, into: &out)
     }
     mutating func utm(_ s: Int64, _ e: UTMEvent) {
         machine.receive(LineContext(time: t(s), host: "defense", instance: "", program: "smtpd", pid: 2), e, into: &out)
@@ -83,5 +83,40 @@ private let A = "1haLqi-0002Mp-2G", B = "1haLql-0002Mh-MA", MID = "02ec01d51f9d@
             at: t(3), msgKey: pk, host: "defense", instance: "exim", queueID: P, receivedAt: t(0), recipient: "m@zee.corp",
             status: .bounced, dsn: "5.2.0", transport: "remote_smtp", response: "550 5.2.0 full", router: "dnslookup")])
         #expect(x.machine.openTransactions == 1)
+    }
+
+    @Test func pidOnlyNotesJoinTheSessionsNextArrivalButNotAReusedPid() {
+        var x = Transcript()
+        let client = Peer(name: "server.x.tld", ip: "192.0.2.7", port: 53500)
+        x.exim(0, "exim-in", .sessionNote(client: client, sender: nil, recipient: nil,
+                                          text: "Warning: x.tld profile excludes greylisting"), pid: 9103)
+        x.exim(0, "exim-in", .sessionNote(client: Peer(ip: "192.0.2.7"), sender: "s@x.tld", recipient: "r@y.tld",
+                                          text: "Accepted: from relay"), pid: 9103)
+        // Another process's arrival does not take them.
+        x.exim(1, "exim-in", .arrival(messageID: B, EximArrival(sender: "o@z.tld", client: Peer(ip: "198.51.100.1"))), pid: 9200)
+        #expect(x.out.rejections.isEmpty)
+        x.exim(1, "exim-in", .arrival(messageID: A, EximArrival(sender: "s@x.tld", client: client, messageIDHeader: MID)),
+               pid: 9103)
+        let mk = MessageKey.forMessageID(MID)
+        #expect(x.out.rejections == [
+            RejectionRecord(at: t(0), msgKey: mk, host: "defense", instance: "exim-in", queueID: A, program: "exim-in",
+                            action: "warning", client: client, reason: "Warning: x.tld profile excludes greylisting"),
+            RejectionRecord(at: t(0), msgKey: mk, host: "defense", instance: "exim-in", queueID: A, program: "exim-in",
+                            action: "accepted", stage: "RCPT", client: Peer(ip: "192.0.2.7"), sender: "s@x.tld",
+                            recipient: "r@y.tld", reason: "Accepted: from relay"),
+        ])
+        x.out = CorrelatorOutput()
+        // The pid is reused 20 minutes later by another client: its notes wait for their own
+        // arrival and the stale ones of an earlier, message-less session are kept unattached.
+        x.exim(100, "exim-in", .sessionNote(client: Peer(ip: "203.0.113.9"), sender: nil, recipient: nil,
+                                            text: "Warning: greylisted"), pid: 9103)
+        x.exim(1300, "exim-in", .sessionNote(client: Peer(ip: "203.0.113.10"), sender: nil, recipient: nil,
+                                             text: "Warning: greylisted"), pid: 9103)
+        #expect(x.out.rejections.map { [$0.queueID ?? "-", $0.client.ip ?? "-"] } == [["-", "203.0.113.9"]])
+        x.exim(1301, "exim-in", .arrival(messageID: "1haLzz-0002Zz-9Z", EximArrival(sender: "q@w.tld",
+                                                                                 client: Peer(ip: "203.0.113.10"))),
+               pid: 9103)
+        #expect(x.out.rejections.map { [$0.queueID ?? "-", $0.client.ip ?? "-"] }
+                == [["-", "203.0.113.9"], ["1haLzz-0002Zz-9Z", "203.0.113.10"]])
     }
 }

@@ -127,6 +127,15 @@ struct CrossMTAEximTests {
                 FROM mailtrail.deliveries ORDER BY at
                 """) == ["smtpd|work|sent|-|1haLql-0002Mh-MA",
                          "exim-out|targetuser@targetdomain.tld|sent|TLSv1.2 AES128-SHA256|-"])
+            // The pid-only ACL lines of exim-in's session are attached to the message it accepted.
+            #expect(try rows(db, """
+                SELECT instance, queue_id, action, coalesce(recipient, '-'), reason,
+                       msg_key = mailtrail.message_key('\(id)')
+                FROM mailtrail.rejections ORDER BY at, action DESC
+                """) == [
+                    "exim-in|1haLqi-0002Mp-2G|warning|-|Warning: targetdomain.tld profile excludes greylisting: Skipping greylisting for this message|t",
+                    "exim-in|1haLqi-0002Mp-2G|accepted|targetuser@targetdomain.tld|Accepted: from relay|t",
+                ])
             try traceMatchesGolden(db, id, golden: "utm-chain.json")
         }
     }
