@@ -207,10 +207,13 @@ struct SecurityTests {
             #expect(doc?.contains("\"queue_id\": \"QR1\"") == true)
             #expect(try r.query("SELECT count(*) AS n FROM mailtrail.trace_hops_by_queue_id('QR1', 'mx1')").int(0, "n") == 1)
             let partition = "mailtrail." + TestDays.partitionName("messages", today)
-            for sql in ["SELECT count(*) FROM mailtrail.messages",
-                        "SELECT count(*) FROM \(partition)",
-                        "SELECT count(*) FROM mailtrail.deliveries",
+            // The fact tables are readable through their parents (the reader's functions run with
+            // its rights so that they can be inlined and prune partitions); nothing else is.
+            #expect(try r.query("SELECT count(*) AS n FROM mailtrail.messages").int(0, "n") == 1)
+            for sql in ["SELECT count(*) FROM \(partition)",
                         "SELECT count(*) FROM mailtrail.unparsed_lines",
+                        "SELECT count(*) FROM mailtrail.ingest_sources",
+                        "SELECT count(*) FROM mailtrail.correlator_state",
                         "INSERT INTO mailtrail.messages (received_at, msg_key, host, mta, instance, queue_id) VALUES (now(), 1, 'mx1', 'p', 'p', 'Q')",
                         "INSERT INTO \(partition) (received_at, msg_key, host, mta, instance, queue_id) VALUES (now(), 1, 'mx1', 'p', 'p', 'Q')",
                         "UPDATE mailtrail.messages SET sender = 'x'",
@@ -219,8 +222,7 @@ struct SecurityTests {
                         "UPDATE mailtrail.settings SET value = '1' WHERE key = 'retention_days'",
                         "SELECT mailtrail.create_staging_tables()",
                         "SELECT * FROM mailtrail.ingest_open_source('fp')",
-                        "SELECT * FROM mailtrail.run_maintenance()",
-                        "SELECT mailtrail.message_key('x')"] {
+                        "SELECT * FROM mailtrail.run_maintenance()"] {
                 #expect(sqlState(r, sql) == "42501", "\(sql)")
             }
 
