@@ -32,10 +32,14 @@ let package = Package(
         .target(name: "Ingest", dependencies: [
             "MailTrailModel", "LogReading", "SyslogFraming", "MTAParsing", "Correlation", "PostgresLoading",
         ]),
+        // AGENT: follows live log files (tail -F semantics) through the Ingest pipeline.
+        .target(name: "Agent", dependencies: [
+            "MailTrailModel", "LogReading", "Ingest", "PostgresLoading",
+        ]),
         // QUERY: trace and rendering on top of the loader's connection.
         .target(name: "Query", dependencies: ["MailTrailModel", "PostgresLoading"]),
         .executableTarget(name: "mailtrail", dependencies: [
-            "MailTrailModel", "Ingest", "Query", "PostgresLoading",
+            "MailTrailModel", "Ingest", "Agent", "Query", "PostgresLoading",
             .product(name: "ArgumentParser", package: "swift-argument-parser"),
         ]),
         .target(name: "MailTrailTestSupport", dependencies: ["MailTrailModel", "PostgresLoading"],
@@ -47,6 +51,9 @@ let package = Package(
         .testTarget(name: "PostgresLoadingTests", dependencies: ["PostgresLoading", "MailTrailModel", "MailTrailTestSupport"]),
         .testTarget(name: "IntegrationTests", dependencies: [
             "Ingest", "Query", "PostgresLoading", "MailTrailModel", "MailTrailTestSupport",
+        ]),
+        .testTarget(name: "AgentTests", dependencies: [
+            "Agent", "Ingest", "PostgresLoading", "MailTrailModel", "MailTrailTestSupport",
         ]),
     ]
 )

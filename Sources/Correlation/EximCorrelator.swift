@@ -5,11 +5,51 @@
 ///
 /// Contract: as `PostfixCorrelator` — events in log order, time only from the
 /// log, records emitted once, the whole state `Codable`.
+/// - Transactions are keyed by (instance, message ID); instance is the
+///   program (`exim`, `exim4`, `exim-in`, `exim-out`; UTM's proxy stage is
+///   `smtpd`). mta = "exim" for all rows.
+/// - Exim: a message row is emitted at its `<=` line, which carries
+///   everything (`id=`, `S=`, `H=`, `P=`, `X=`/`CV=`, `A=`, `U=`, `T=`). DKIM
+///   verbose lines and UTM's ctasd verdict come BEFORE `<=` (logged during
+///   DATA): they are kept on a pre-arrival transaction and stored with it.
+///   The best DKIM signature wins (pass over anything else, else the first).
+/// - `<= <> R=ID`: the new message's origin is ID, kind `.bounce` (a
+///   non-empty sender with `R=` is `.reinjection`).
+/// - One delivery row per `=>`/`->`/`>>` (sent), `*>` (discarded), `**`
+///   (bounced), `==` (deferred): router `R=`, transport `T=`, relay `H=`, TLS
+///   `X=`/`CV=`, response `C=` (or the failure text) with its queue ID,
+///   delay = `QT=` else `DT=`.
+/// - Sophos UTM (see docs/log-formats/sophos-utm.md): exim-in message A;
+///   smtpd stage (instance `smtpd`, queue ID A, origin A, `.reinjection`)
+///   opened by `QMGR: A moved to work queue` (or the first SCANNER line
+///   about A) and held until SCANNER's `A => work` / `A Completed`, so the
+///   SecureMail disposition (`name=`, stored as its spam verdict) and
+///   subject reach it; exim-out message B opened by `SCANNER: B <= sender
+///   R=A` (received then; Message-ID taken from A) and held until its
+///   SecureMail line or first exim-out line. The smtpd stage's `A => work`
+///   delivery carries next_queue_id B, which links the stage to B in a
+///   trace. `SCANNER: C <= sender R=B` where B is an exim-out message is a
+///   requeue: C's origin is B, kind `.requeue`.
+/// - `Completed` ends a transaction; transactions, links and held rows are
+///   dropped/emitted after `staleAfter`/`holdWindow` of log time.
+/// Limits: pid-only session lines (`SMTP connection from`, ACL `Warning:`,
+/// UTM `F=<..> R=<..> Accepted`) store nothing: no column takes their facts;
+/// they are counted as parsed. An smtpd stage or exim-out message whose
+/// exim-in message was not in the log gets no Message-ID (its key is
+/// host/queue ID).
 import MailTrailModel
 
 public struct EximCorrelator: Codable, Sendable {
     public let host: String
     public var config: CorrelatorConfig
+    var transactions: [TxKey: Transaction] = [:]
+    var held: [TxKey] = []
+    /// UTM: exim-in ID A -> the output ID B the scanner made from it.
+    var nextByOrigin: [String: Link] = [:]
+    /// UTM: output ID B -> exim-in ID A.
+    var originByNext: [String: Link] = [:]
+    public private(set) var now = Timestamp(micros: 0)
+    var lastSweep = Timestamp(micros: 0)
 
     public init(host: String, config: CorrelatorConfig = CorrelatorConfig()) {
         self.host = host
@@ -17,16 +57,336 @@ public struct EximCorrelator: Codable, Sendable {
     }
 
     /// Number of open transactions (for metrics and memory bounds).
-    public var openTransactions: Int { 0 }
+    public var openTransactions: Int { transactions.count }
 
+    struct TxKey: Hashable, Codable, Sendable {
+        var instance: String
+        var queueID: String
+    }
+
+    struct Link: Codable, Sendable {
+        var id: String
+        var at: Timestamp
+    }
+
+    struct Transaction: Codable, Sendable {
+        var instance: String
+        var queueID: String
+        var receivedAt: Timestamp
+        var lastSeen: Timestamp
+        var arrived = false
+        var emitted = false
+        var heldSince: Timestamp?
+        var msgKey: Int64?
+        var messageID: String?
+        var sender: String?
+        var client = Peer()
+        var helo: String?
+        var size: Int64?
+        var nrcpt: Int?
+        var proto: String?
+        var tls: TLSInfo?
+        var saslMethod: String?
+        var saslUsername: String?
+        var localUser: String?
+        var subject: String?
+        var originQueueID: String?
+        var originKind: OriginKind?
+        var dkimResult: String?
+        var dkimDomain: String?
+        var spamVerdict: String?
+        var spamScore: Double?
+
+        init(instance: String, queueID: String, at: Timestamp) {
+            self.instance = instance; self.queueID = queueID; self.receivedAt = at; self.lastSeen = at
+        }
+    }
+
+    static let smtpdInstance = "smtpd"
+    static let utmIn = "exim-in"
+    static let utmOut = "exim-out"
+
+    // MARK: - Exim
+
+    /// Feeds one Exim event (any instance); appends what it completes to `out`.
     public mutating func receive(_ ctx: LineContext, _ event: EximEvent, into out: inout CorrelatorOutput) {
-        switch event {}
+        tick(ctx.time)
+        exim(ctx, instance: ctx.program, event, into: &out)
+        afterEvent(into: &out)
     }
 
+    private mutating func exim(_ ctx: LineContext, instance: String, _ event: EximEvent,
+                               into out: inout CorrelatorOutput) {
+        switch event {
+        case .arrival(let id, let a):
+            arrival(ctx, instance: instance, id, a, into: &out)
+        case .delivery(let id, let d):
+            delivery(ctx, instance: instance, id, d, into: &out)
+        case .completed(let id):
+            finish(TxKey(instance: instance, queueID: id), into: &out)
+        case .dkim(let id, let domain, let result):
+            let key = TxKey(instance: instance, queueID: id)
+            var tx = openTx(key, ctx.time)
+            if tx.dkimResult == nil || (tx.dkimResult != "pass" && result == "pass") {
+                tx.dkimResult = result
+                tx.dkimDomain = domain
+            }
+            transactions[key] = tx
+        case .spamVerdict(let id, let verdict, let score):
+            let key = TxKey(instance: instance, queueID: id)
+            var tx = openTx(key, ctx.time)
+            tx.spamVerdict = verdict
+            tx.spamScore = score
+            transactions[key] = tx
+        case .note(let id, _):
+            transactions[TxKey(instance: instance, queueID: id)]?.lastSeen = ctx.time
+        case .reject(let id, let r):
+            var mk: Int64
+            if let id, var tx = transactions[TxKey(instance: instance, queueID: id)] {
+                mk = messageKey(&tx)
+                transactions[TxKey(instance: instance, queueID: id)] = tx
+            } else if let id {
+                mk = MessageKey.forQueue(host: host, queueID: id)
+            } else {
+                mk = MessageKey.forQueue(host: host, queueID: "NOQUEUE/" + (r.client.ip ?? ""))
+            }
+            out.rejections.append(RejectionRecord(
+                at: ctx.time, msgKey: mk, host: host, instance: instance, queueID: id, program: ctx.program,
+                action: r.action, stage: r.stage, client: r.client, helo: r.helo, sender: r.sender,
+                recipient: r.recipient, code: r.code, dsn: r.dsn, reason: r.reason))
+        case .connection, .sessionNote:
+            break
+        }
+    }
+
+    private mutating func arrival(_ ctx: LineContext, instance: String, _ id: String, _ a: EximArrival,
+                                  into out: inout CorrelatorOutput) {
+        let key = TxKey(instance: instance, queueID: id)
+        if let old = transactions[key], old.arrived { finish(key, into: &out) }
+        var tx = transactions[key] ?? Transaction(instance: instance, queueID: id, at: ctx.time)
+        tx.receivedAt = ctx.time
+        tx.lastSeen = ctx.time
+        tx.arrived = true
+        tx.sender = a.sender
+        tx.client = a.client
+        tx.helo = a.helo
+        tx.size = a.size
+        tx.nrcpt = a.recipients.isEmpty ? nil : a.recipients.count
+        tx.proto = a.proto
+        tx.tls = a.tls
+        tx.saslMethod = a.authenticator
+        tx.saslUsername = a.authID
+        tx.localUser = a.localUser
+        tx.subject = a.subject
+        if let m = a.messageIDHeader { tx.messageID = m; tx.msgKey = nil }
+        if tx.dkimResult == nil, let d = a.dkimDomain { tx.dkimResult = "pass"; tx.dkimDomain = d }
+        if let ref = a.reference {
+            tx.originQueueID = ref
+            tx.originKind = a.sender.isEmpty ? .bounce : .reinjection
+        }
+        transactions[key] = tx
+        emit(key, into: &out)
+    }
+
+    private mutating func delivery(_ ctx: LineContext, instance: String, _ id: String, _ d: EximDelivery,
+                                   into out: inout CorrelatorOutput) {
+        let key = TxKey(instance: instance, queueID: id)
+        if transactions[key]?.heldSince != nil { emit(key, into: &out) }
+        var mk: Int64
+        var receivedAt: Timestamp?
+        if var tx = transactions[key], tx.arrived {
+            tx.lastSeen = ctx.time
+            mk = messageKey(&tx)
+            receivedAt = tx.receivedAt
+            transactions[key] = tx
+        } else {
+            mk = MessageKey.forQueue(host: host, queueID: id)
+        }
+        let status: DeliveryStatus
+        switch d.flag {
+        case .delivered, .additional, .cutthrough: status = .sent
+        case .suppressed: status = .discarded
+        case .failed: status = .bounced
+        case .deferred: status = .deferred
+        }
+        var next = d.nextQueueID
+        if next == nil, instance == EximCorrelator.smtpdInstance, status == .sent { next = nextByOrigin[id]?.id }
+        // A local delivery logs the local part and the address it was for (`=> alice
+        // <alice@example.com>`): the address is what the previous hop delivered to, so it is
+        // the recipient, and the local part is kept as orig_recipient (as for Sendmail).
+        var recipient = d.recipient
+        var original = d.origRecipient
+        if let o = original, !recipient.utf8.contains(UInt8(ascii: "@")), o.utf8.contains(UInt8(ascii: "@")) {
+            recipient = o
+            original = d.recipient
+        }
+        out.deliveries.append(DeliveryRecord(
+            at: ctx.time, msgKey: mk, host: host, instance: instance, queueID: id, receivedAt: receivedAt,
+            recipient: recipient, origRecipient: original, status: status, dsn: d.dsn,
+            transport: d.transport, relay: d.relay, delay: d.queueTime ?? d.deliveryTime, tls: d.tls,
+            response: d.response, nextQueueID: next, router: d.router))
+    }
+
+    // MARK: - Sophos UTM smtpd
+
+    /// Feeds one UTM smtpd event; appends what it completes to `out`.
     public mutating func receive(_ ctx: LineContext, _ event: UTMEvent, into out: inout CorrelatorOutput) {
-        switch event {}
+        tick(ctx.time)
+        let stage = EximCorrelator.smtpdInstance
+        switch event {
+        case .movedToWorkQueue(let a):
+            openStage(a, ctx.time)
+        case .scanner(let e):
+            switch e {
+            case .arrival(let b, let arr):
+                scannerArrival(ctx, b, arr, into: &out)
+            case .delivery(let a, _), .completed(let a):
+                openStage(a, ctx.time)
+                emit(TxKey(instance: stage, queueID: a), into: &out)
+                exim(ctx, instance: stage, e, into: &out)
+            default:
+                exim(ctx, instance: stage, e, into: &out)
+            }
+        case .secureMail(let m):
+            guard let b = m.queueID else { break }
+            let outKey = TxKey(instance: EximCorrelator.utmOut, queueID: b)
+            if var tx = transactions[outKey] {
+                if tx.subject == nil { tx.subject = m.subject }
+                tx.lastSeen = ctx.time
+                transactions[outKey] = tx
+                emit(outKey, into: &out)
+            }
+            if let a = originByNext[b]?.id {
+                let stageKey = TxKey(instance: stage, queueID: a)
+                if var tx = transactions[stageKey] {
+                    if tx.subject == nil { tx.subject = m.subject }
+                    tx.spamVerdict = m.name
+                    tx.lastSeen = ctx.time
+                    transactions[stageKey] = tx
+                }
+            }
+        }
+        afterEvent(into: &out)
     }
 
-    /// Emits whatever is held back waiting for a link (end of a one-shot run).
-    public mutating func flushHeld(into out: inout CorrelatorOutput) {}
+    /// Opens (if new) the smtpd stage of exim-in message `a`, held until SCANNER is done with it.
+    private mutating func openStage(_ a: String, _ at: Timestamp) {
+        let key = TxKey(instance: EximCorrelator.smtpdInstance, queueID: a)
+        if let tx = transactions[key], tx.arrived { transactions[key]?.lastSeen = at; return }
+        var tx = transactions[key] ?? Transaction(instance: key.instance, queueID: a, at: at)
+        tx.receivedAt = at
+        tx.lastSeen = at
+        tx.arrived = true
+        tx.originQueueID = a
+        tx.originKind = .reinjection
+        if let src = transactions[TxKey(instance: EximCorrelator.utmIn, queueID: a)] {
+            tx.messageID = src.messageID
+            tx.sender = src.sender
+            tx.size = src.size
+        }
+        tx.heldSince = at
+        transactions[key] = tx
+        held.append(key)
+    }
+
+    private mutating func scannerArrival(_ ctx: LineContext, _ b: String, _ arr: EximArrival,
+                                         into out: inout CorrelatorOutput) {
+        let key = TxKey(instance: EximCorrelator.utmOut, queueID: b)
+        if let old = transactions[key], old.arrived { finish(key, into: &out) }
+        var tx = transactions[key] ?? Transaction(instance: key.instance, queueID: b, at: ctx.time)
+        tx.receivedAt = ctx.time
+        tx.lastSeen = ctx.time
+        tx.arrived = true
+        tx.sender = arr.sender
+        tx.size = arr.size
+        tx.proto = arr.proto
+        if let ref = arr.reference {
+            if transactions[TxKey(instance: EximCorrelator.utmOut, queueID: ref)] != nil
+                || originByNext[ref] != nil {
+                // The scanner re-queued an output message that exim-out failed to deliver.
+                tx.originQueueID = ref
+                tx.originKind = .requeue
+                let src = transactions[TxKey(instance: EximCorrelator.utmOut, queueID: ref)]
+                tx.messageID = src?.messageID
+            } else {
+                openStage(ref, ctx.time)
+                nextByOrigin[ref] = Link(id: b, at: ctx.time)
+                originByNext[b] = Link(id: ref, at: ctx.time)
+                let stage = transactions[TxKey(instance: EximCorrelator.smtpdInstance, queueID: ref)]
+                tx.messageID = stage?.messageID
+            }
+        }
+        tx.msgKey = nil
+        tx.heldSince = ctx.time
+        transactions[key] = tx
+        held.append(key)
+    }
+
+    // MARK: - Emission
+
+    /// Emits everything held back (end of a one-shot ingest).
+    public mutating func flushHeld(into out: inout CorrelatorOutput) {
+        for key in held { emit(key, into: &out) }
+        held.removeAll()
+    }
+
+    private mutating func emit(_ key: TxKey, into out: inout CorrelatorOutput) {
+        guard var tx = transactions[key], tx.arrived, !tx.emitted else { return }
+        let mk = messageKey(&tx)
+        tx.emitted = true
+        if tx.heldSince != nil {
+            tx.heldSince = nil
+            held.removeAll { $0 == key }
+        }
+        transactions[key] = tx
+        out.messages.append(MessageRecord(
+            receivedAt: tx.receivedAt, msgKey: mk, host: host, mta: "exim", instance: tx.instance,
+            queueID: tx.queueID, messageID: tx.messageID, sender: tx.sender, client: tx.client, size: tx.size,
+            nrcpt: tx.nrcpt, proto: tx.proto, helo: tx.helo, tls: tx.tls, saslMethod: tx.saslMethod,
+            saslUsername: tx.saslUsername, originQueueID: tx.originQueueID, originKind: tx.originKind,
+            subject: tx.subject, localUser: tx.localUser, dkimResult: tx.dkimResult, dkimDomain: tx.dkimDomain,
+            spamVerdict: tx.spamVerdict, spamScore: tx.spamScore))
+    }
+
+    private mutating func finish(_ key: TxKey, into out: inout CorrelatorOutput) {
+        guard transactions[key] != nil else { return }
+        emit(key, into: &out)
+        transactions[key] = nil
+        held.removeAll { $0 == key }
+    }
+
+    private mutating func tick(_ t: Timestamp) { if t > now { now = t } }
+
+    private mutating func afterEvent(into out: inout CorrelatorOutput) {
+        if !held.isEmpty {
+            let limit = now.micros - config.holdWindowSeconds * 1_000_000
+            for key in held {
+                if let since = transactions[key]?.heldSince, since.micros <= limit { emit(key, into: &out) }
+            }
+        }
+        if now.micros - lastSweep.micros > 3_600_000_000 { sweep(into: &out) }
+    }
+
+    /// Drops state nobody will complete: stale transactions (emitted if they arrived) and old UTM links.
+    private mutating func sweep(into out: inout CorrelatorOutput) {
+        lastSweep = now
+        let stale = now.micros - config.staleAfterSeconds * 1_000_000
+        for (key, tx) in transactions where tx.lastSeen.micros < stale { finish(key, into: &out) }
+        let dayAgo = now.micros - 86_400_000_000
+        nextByOrigin = nextByOrigin.filter { $0.value.at.micros >= dayAgo }
+        originByNext = originByNext.filter { $0.value.at.micros >= dayAgo }
+    }
+
+    private func openTx(_ key: TxKey, _ at: Timestamp) -> Transaction {
+        var tx = transactions[key] ?? Transaction(instance: key.instance, queueID: key.queueID, at: at)
+        tx.lastSeen = at
+        return tx
+    }
+
+    private func messageKey(_ tx: inout Transaction) -> Int64 {
+        if let k = tx.msgKey { return k }
+        let k = tx.messageID.map(MessageKey.forMessageID) ?? MessageKey.forQueue(host: host, queueID: tx.queueID)
+        tx.msgKey = k
+        return k
+    }
 }

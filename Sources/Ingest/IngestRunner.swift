@@ -35,7 +35,7 @@ public enum IngestRunner {
         var summary = RunSummary()
         let start = Progress.clock()
         let loader = BatchLoader(connection: connection)
-        let progress = Progress(enabled: settings.progress)
+        let progress = Progress(enabled: settings.progress, plain: true)
         defer { progress.finish() }
 
         var stateVersions: [String: Int64] = [:]

@@ -54,8 +54,9 @@ public enum ZoneCheck {
 }
 
 final class LineProcessor {
-    let options: PipelineOptions
-    private(set) var parser: LineParser
+    /// Mutable so a follower can switch between streams with their own options (see FollowPipeline).
+    var options: PipelineOptions
+    var parser: LineParser
     var correlators: [String: HostCorrelator] = [:]
     /// Saved states not yet decoded, by host (decoded on the host's first line).
     var savedStates: [String: [UInt8]] = [:]

@@ -108,6 +108,10 @@ public final class BatchLoader: @unchecked Sendable {
     /// COPY chunk size in bytes.
     public var chunkSize = 256 * 1024
     private var stagingReady = false
+    /// Runs inside the batch's transaction after the merge and the correlator states, just before
+    /// COMMIT (the agent records its file identity and lag there; tests use it to crash at that
+    /// point). An error rolls the batch back like any other.
+    public var beforeCommit: ((PGConnection) throws -> Void)?
 
     public init(connection: PGConnection) {
         self.connection = connection
@@ -193,6 +197,7 @@ public final class BatchLoader: @unchecked Sendable {
                 result.correlatorVersions[host] = try writeState(host: host, expected: update.expectedVersion,
                                                                  state: update.state)
             }
+            try beforeCommit?(connection)
             try connection.exec("COMMIT")
             return result
         } catch {

@@ -446,9 +446,80 @@ INSERT INTO mailtrail.settings (key, value, description) VALUES
    , 'Prefix of the group roles <prefix>_owner, _maintenance, _ingest, _reader (cluster-wide names; see docs/security.md).');
 
 """#),
+        (name: "0005_agent.sql", sql: #"""
+-- 0005_agent: bookkeeping of the log-following agent (`mailtrail agent`):
+-- which source (ingest_sources row) each followed path currently reads, the
+-- file's identity (device, inode) and how far behind the agent is, written
+-- in the same transaction as every batch the agent commits.
+--
+-- Contract: additive only. One row per agent and followed path (the live
+-- name, e.g. /var/log/mail.log; two relays follow the same path name); source_id moves to the new source when the file is
+-- rotated. The agent finds the previous file after a rotation by the
+-- fingerprint of that source (ingest_sources.fingerprint), so a restart
+-- finishes a rotated (even gzip'd) file before it starts the new one.
+-- Readers see it through the view mailtrail.report_agent_status
+-- (sql/views/report_agent_status.sql).
+
+CREATE TABLE mailtrail.agent_files (
+      path          text        COLLATE "C" NOT NULL
+    , agent         text        NOT NULL
+    , source_id     bigint      NOT NULL
+    , device        bigint
+    , inode         bigint
+    , file_size     bigint      NOT NULL DEFAULT 0
+    , lag_bytes     bigint      NOT NULL DEFAULT 0
+    , lag_seconds   double precision NOT NULL DEFAULT 0
+    , last_line_at  timestamptz
+    , updated_at    timestamptz NOT NULL DEFAULT now()
+    , CONSTRAINT agent_files_pkey PRIMARY KEY (agent, path)
+    , CONSTRAINT agent_files_source_fkey FOREIGN KEY (source_id)
+          REFERENCES mailtrail.ingest_sources (source_id) ON DELETE CASCADE
+);
+COMMENT ON TABLE mailtrail.agent_files IS 'One row per path followed by a mailtrail agent: the source it reads now, the file identity and the lag, as of the agent''s last commit.';
+COMMENT ON COLUMN mailtrail.agent_files.path IS 'The followed (live) path from the agent configuration, after glob expansion.';
+COMMENT ON COLUMN mailtrail.agent_files.agent IS 'Name of the agent: agent.name in its configuration (default the machine''s host name); for a restricted ingest login (docs/security.md) always its login role.';
+COMMENT ON COLUMN mailtrail.agent_files.source_id IS 'The source (ingest_sources) the path is read as now; changes at rotation.';
+COMMENT ON COLUMN mailtrail.agent_files.device IS 'st_dev of the file read at the last commit.';
+COMMENT ON COLUMN mailtrail.agent_files.inode IS 'st_ino of the file read at the last commit.';
+COMMENT ON COLUMN mailtrail.agent_files.file_size IS 'Size of the file (bytes) seen at the last commit.';
+COMMENT ON COLUMN mailtrail.agent_files.lag_bytes IS 'Bytes of the file not yet committed at the last commit (file_size - committed offset).';
+COMMENT ON COLUMN mailtrail.agent_files.lag_seconds IS 'Log time between the last committed line and the file''s last write, when lag_bytes > 0; else 0.';
+COMMENT ON COLUMN mailtrail.agent_files.last_line_at IS 'Log time of the last committed line whose time could be read.';
+COMMENT ON COLUMN mailtrail.agent_files.updated_at IS 'When the agent last committed for this path.';
+
+"""#),
     ]
     /// `sql/functions/*.sql`, sorted by name.
     public static let functions: [(name: String, sql: String)] = [
+        (name: "agent_file_source.sql", sql: #"""
+-- agent_file_source.sql: mailtrail.agent_file_source(agent, path) -> the
+-- source a followed path was reading at the agent's last commit.
+--
+-- Contract: returns at most one row (fingerprint, committed_offset) of the
+--   source recorded in agent_files for (agent, path); the agent uses it after
+--   a restart to find the file it was reading among the rotated copies.
+--   SECURITY DEFINER: a restricted ingest login reads only its own rows (its
+--   login role is the agent name, see agent_note_file).
+-- Limits: none beyond agent_files' (as of the last commit).
+
+CREATE OR REPLACE FUNCTION mailtrail.agent_file_source(p_agent text, p_path text)
+    RETURNS TABLE (fingerprint text, committed_offset bigint)
+    LANGUAGE sql
+    STABLE
+    SECURITY DEFINER
+    SET search_path = pg_catalog, pg_temp
+AS $$
+    SELECT s.fingerprint, s.committed_offset
+      FROM mailtrail.agent_files f
+      JOIN mailtrail.ingest_sources s ON s.source_id = f.source_id
+     WHERE f.path = p_path
+       AND f.agent = CASE WHEN mailtrail.ingest_agent() = '' THEN p_agent ELSE mailtrail.ingest_agent() END;
+$$;
+
+COMMENT ON FUNCTION mailtrail.agent_file_source(text, text) IS
+    'Internal: fingerprint and committed offset of the source (agent, path) read at its last commit; used by mailtrail agent after a restart.';
+
+"""#),
         (name: "agent_host_allowed.sql", sql: #"""
 -- agent_host_allowed.sql: mailtrail.agent_host_allowed(agent, host) -> boolean.
 --
@@ -480,6 +551,62 @@ COMMENT ON FUNCTION mailtrail.agent_host_allowed(text, text) IS
     'Internal: may this agent ('''' = unrestricted) write rows of this host? Exact name or glob (*, ?) from mailtrail.agent_hosts.';
 
 """#),
+        (name: "agent_note_file.sql", sql: #"""
+-- agent_note_file.sql: mailtrail.agent_note_file(...), the agent's per-batch bookkeeping.
+--
+-- Contract: called by `mailtrail agent` inside the transaction of each batch
+--   it commits (after ingest_merge, before COMMIT): upserts the row of
+--   (agent, followed path) with the source it reads now, the file identity
+--   and the lag. Separate from ingest_merge on purpose (ingest does not need
+--   it). SECURITY DEFINER: a restricted ingest login (mailtrail.ingest_agent()
+--   not '') is recorded under its login role whatever p_agent says, and may
+--   only name a source that it registered itself (42501 otherwise), so one
+--   relay cannot rewrite another's status.
+-- Limits: the lag is what the agent saw at commit time; a stopped agent's
+--   row does not age (look at updated_at).
+
+CREATE OR REPLACE FUNCTION mailtrail.agent_note_file(
+      p_path          text
+    , p_agent         text
+    , p_source_id     bigint
+    , p_device        bigint
+    , p_inode         bigint
+    , p_file_size     bigint
+    , p_lag_bytes     bigint
+    , p_lag_seconds   double precision
+    , p_last_line_at  timestamptz)
+    RETURNS void
+    LANGUAGE plpgsql
+    SECURITY DEFINER
+    SET search_path = pg_catalog, pg_temp
+AS $$
+DECLARE
+    v_restricted  text := mailtrail.ingest_agent();
+    v_agent       text := CASE WHEN v_restricted = '' THEN p_agent ELSE v_restricted END;
+BEGIN
+    IF v_restricted <> '' AND NOT EXISTS (
+        SELECT 1 FROM mailtrail.ingest_sources s WHERE s.source_id = p_source_id AND s.agent = v_restricted)
+    THEN
+        RAISE EXCEPTION 'source % does not belong to agent %', p_source_id, v_restricted
+            USING ERRCODE = '42501';
+    END IF;
+    INSERT INTO mailtrail.agent_files AS f
+          (path, agent, source_id, device, inode, file_size, lag_bytes, lag_seconds, last_line_at, updated_at)
+    VALUES (p_path, v_agent, p_source_id, p_device, p_inode, p_file_size, greatest(p_lag_bytes, 0),
+            greatest(p_lag_seconds, 0), p_last_line_at, now())
+    ON CONFLICT (agent, path) DO UPDATE
+       SET source_id = excluded.source_id, device = excluded.device
+         , inode = excluded.inode, file_size = excluded.file_size, lag_bytes = excluded.lag_bytes
+         , lag_seconds = excluded.lag_seconds
+         , last_line_at = coalesce(excluded.last_line_at, f.last_line_at)
+         , updated_at = now();
+END
+$$;
+
+COMMENT ON FUNCTION mailtrail.agent_note_file(text, text, bigint, bigint, bigint, bigint, bigint, double precision, timestamptz) IS
+    'Agent bookkeeping written with each batch: (agent, followed path) -> current source, file identity, lag.';
+
+"""#),
         (name: "apply_security.sql", sql: #"""
 -- apply_security.sql: mailtrail.apply_security(), the roles and privileges.
 --
@@ -501,7 +628,8 @@ COMMENT ON FUNCTION mailtrail.agent_host_allowed(text, text) IS
 --        DEFINER with search_path = pg_catalog, pg_temp (the reader has no
 --        privilege on the tables);
 --      - P_ingest: EXECUTE on create_staging_tables, ingest_open_source,
---        ingest_merge, ingest_correlator_states, ingest_save_state (all
+--        ingest_merge, ingest_correlator_states, ingest_save_state,
+--        agent_note_file, agent_file_source (all
 --        SECURITY DEFINER; no table privilege at all);
 --      - P_maintenance: EXECUTE on run_maintenance, ensure_day_partitions,
 --        drop_expired_partitions; SELECT on the bookkeeping tables, UPDATE
@@ -633,7 +761,8 @@ BEGIN
                 EXECUTE format('ALTER ROUTINE %s SECURITY DEFINER SET search_path = pg_catalog, pg_temp', v_rec.fn);
             END IF;
         ELSIF v_rec.proname IN ('create_staging_tables', 'ingest_open_source', 'ingest_merge',
-                                'ingest_correlator_states', 'ingest_save_state') THEN
+                                'ingest_correlator_states', 'ingest_save_state',
+                                'agent_note_file', 'agent_file_source') THEN
             EXECUTE format('GRANT EXECUTE ON ROUTINE %s TO %I', v_rec.fn, v_ingest);
         ELSIF v_rec.proname IN ('run_maintenance', 'ensure_day_partitions', 'drop_expired_partitions') THEN
             EXECUTE format('GRANT EXECUTE ON ROUTINE %s TO %I', v_rec.fn, v_maint);
@@ -2826,6 +2955,7 @@ BEGIN
                     SELECT 1
                     FROM mailtrail.messages r
                     WHERE r.host = w.c_host
+                      AND r.instance = w.c_instance
                       AND r.queue_id = w.c_queue_id
                       AND r.received_at > w.c_received_at
                       AND r.received_at <= m.received_at
@@ -3590,6 +3720,61 @@ COMMENT ON COLUMN mailtrail.bi_tls_hops.tls_cipher IS 'TLS cipher.';
 COMMENT ON COLUMN mailtrail.bi_tls_hops.tls_bits IS 'TLS symmetric key bits.';
 COMMENT ON COLUMN mailtrail.bi_tls_hops.tls_trust IS 'Peer certificate trust: Verified, Trusted, Untrusted, Anonymous.';
 COMMENT ON COLUMN mailtrail.bi_tls_hops.tls_ok IS 'TLS 1.2 or newer.';
+
+"""#),
+        (name: "report_agent_status.sql", sql: #"""
+-- report_agent_status.sql: the view mailtrail.report_agent_status, what
+-- `mailtrail status` prints; readers may query it (report_* naming, so the
+-- reader roles' grants cover it).
+--
+-- Contract: one row per followed path: agent, hosts seen in the current
+--   source, path, committed offset and line, file size, lag in bytes and
+--   seconds, last commit, and the source's line counters.
+-- Limits: as of each path's last commit (see agent_files); an agent that
+--   stopped shows an old last_commit, not a growing lag.
+
+CREATE OR REPLACE VIEW mailtrail.report_agent_status AS
+SELECT f.agent
+     , coalesce((SELECT string_agg(DISTINCT c.host, ',' ORDER BY c.host)
+                   FROM mailtrail.ingest_counts c
+                  WHERE c.source_id = s.source_id AND c.host <> ''), s.host_hint, '') AS hosts
+     , f.path
+     , s.source_id
+     , s.committed_offset AS "offset"
+     , s.committed_line   AS line
+     , f.file_size
+     , f.lag_bytes
+     , f.lag_seconds
+     , f.last_line_at
+     , s.last_commit
+     , s.lines_read
+     , s.parsed
+     , s.ignored
+     , s.unparsed
+     , f.device
+     , f.inode
+  FROM mailtrail.agent_files f
+  JOIN mailtrail.ingest_sources s ON s.source_id = f.source_id;
+
+COMMENT ON VIEW mailtrail.report_agent_status IS
+    'Agent status per followed path: hosts, offset, lag (bytes, seconds), last commit, lines parsed/unparsed (as of the last commit).';
+COMMENT ON COLUMN mailtrail.report_agent_status.agent IS 'Agent name (agent_files.agent).';
+COMMENT ON COLUMN mailtrail.report_agent_status.hosts IS 'Hosts seen in the current source, comma-separated (else the source''s host hint).';
+COMMENT ON COLUMN mailtrail.report_agent_status.path IS 'The followed (live) path.';
+COMMENT ON COLUMN mailtrail.report_agent_status.source_id IS 'The source (ingest_sources) the path is read as now.';
+COMMENT ON COLUMN mailtrail.report_agent_status."offset" IS 'Committed byte offset in the current source.';
+COMMENT ON COLUMN mailtrail.report_agent_status.line IS 'Number of committed lines of the current source.';
+COMMENT ON COLUMN mailtrail.report_agent_status.file_size IS 'Size of the file at the last commit (bytes).';
+COMMENT ON COLUMN mailtrail.report_agent_status.lag_bytes IS 'Bytes of the file not yet committed at the last commit.';
+COMMENT ON COLUMN mailtrail.report_agent_status.lag_seconds IS 'Log time between the last committed line and the file''s last write at the last commit.';
+COMMENT ON COLUMN mailtrail.report_agent_status.last_line_at IS 'Log time of the last committed line.';
+COMMENT ON COLUMN mailtrail.report_agent_status.last_commit IS 'When the source was last committed.';
+COMMENT ON COLUMN mailtrail.report_agent_status.lines_read IS 'Lines read from the current source.';
+COMMENT ON COLUMN mailtrail.report_agent_status.parsed IS 'Lines of the current source that produced an event.';
+COMMENT ON COLUMN mailtrail.report_agent_status.ignored IS 'Known lines of the current source that carry nothing stored.';
+COMMENT ON COLUMN mailtrail.report_agent_status.unparsed IS 'Lines of the current source that were not understood (kept in unparsed_lines).';
+COMMENT ON COLUMN mailtrail.report_agent_status.device IS 'st_dev of the file at the last commit.';
+COMMENT ON COLUMN mailtrail.report_agent_status.inode IS 'st_ino of the file at the last commit.';
 
 """#),
     ]

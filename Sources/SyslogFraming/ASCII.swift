@@ -16,6 +16,8 @@ enum ASCII {
     static let openBracket: UInt8 = 0x5B    // [
     static let closeBracket: UInt8 = 0x5D   // ]
     static let zero: UInt8 = 0x30
+    static let lessThan: UInt8 = 0x3C      // <
+    static let greaterThan: UInt8 = 0x3E   // >
     static let nine: UInt8 = 0x39
     static let upperT: UInt8 = 0x54
     static let lowerT: UInt8 = 0x74

@@ -43,6 +43,9 @@ struct TagParts: Sendable {
     var instance: String
     var service: String
     var program: String
+    /// A one-component tag whose name starts with `exim` (`exim`, `exim4`, `exim-in`): its body may
+    /// start with Exim's own timestamp.
+    var isExim: Bool = false
 }
 
 /// Reads syslog envelopes line by line, keeping year and zone state for one stream.
@@ -90,15 +93,39 @@ public struct SyslogFramer: Sendable {
                                       failure: inout StaticString) -> Range<Int>? {
         let n = line.count
         guard n > 0, let base = line.baseAddress else { failure = "empty line"; return nil }
-        let first = base[0]
         var micros: Int64 = 0
         var i = 0
+        // `<PRI>` of a line stored as received from the wire (remote syslog, UTM forwarding).
+        if base[0] == ASCII.lessThan {
+            var k = 1
+            while k < n && k <= 4 && ASCII.isDigit(base[k]) { k += 1 }
+            guard k > 1, k < n, base[k] == ASCII.greaterThan else { failure = "bad <PRI> prefix"; return nil }
+            i = k + 1
+            guard i < n else { failure = "empty line after <PRI>"; return nil }
+        }
+        let s0 = i
+        let first = base[s0]
         if ASCII.isDigit(first) {
-            guard let t = parseRFC3339(base, n, &i, &failure) else { return nil }
-            micros = t
+            let rest = n - s0
+            if rest > 20 && base[s0 + 4] == ASCII.minus && base[s0 + 10] == ASCII.space
+                && (base[s0 + 19] == ASCII.space || base[s0 + 19] == ASCII.dot) {
+                // Exim's own mainlog: no host, no tag.
+                return frameEximMainlog(base, n, s0, offset: offset, failure: &failure)
+            }
+            var next = 0
+            if rest > 4 && base[s0 + 4] == ASCII.colon {
+                guard let t = parseUTM(base + s0, rest, &next, &failure) else { return nil }
+                micros = t
+            } else {
+                guard let t = parseRFC3339(base + s0, rest, &next, &failure) else { return nil }
+                micros = t
+            }
+            i = s0 + next
         } else {
-            guard let t = parseClassic(base, n, &i, &failure) else { return nil }
+            var next = 0
+            guard let t = parseClassic(base + s0, n - s0, &next, &failure) else { return nil }
             micros = t
+            i = s0 + next
         }
         // host (optional) and tag
         guard i < n else { failure = "no host/tag after timestamp"; return nil }
@@ -145,11 +172,61 @@ public struct SyslogFramer: Sendable {
             current.host = defaultHost
         }
         currentHostIndex = hostIndex
+        current.pid = pid
+        if tagIndex >= 0 ? tags.value(at: tagIndex).isExim : SyslogFramer.splitTag(tagBytes).isExim,
+           n - k >= 20, ASCII.isDigit(base[k]), base[k + 4] == ASCII.minus, base[k + 10] == ASCII.space {
+            // Exim's own stamp inside the body (syslog_timestamp, UTM): it has the fraction and zone
+            // the envelope lacks, so the event carries it; the envelope time is the fallback.
+            var next = 0
+            var ignored: StaticString = ""
+            if let t = parseEximStamp(base + k, n - k, &next, &ignored) {
+                micros = t
+                k += next
+                if let (_, after) = SyslogFramer.bracketPID(base, n, k) { k = after }
+            }
+        }
+        current.time = Timestamp(micros: micros)
+        current.offset = offset
+        hasContext = true
+        return k..<n
+    }
+
+    /// The tag the framer gives Exim mainlog lines (program `exim`, no instance).
+    private static let eximTag: [UInt8] = Array("exim".utf8)
+
+    /// Frames `YYYY-MM-DD hh:mm:ss[.f][ ±hhmm][ [pid]] body` (Exim's own log file) starting at `s0`.
+    private mutating func frameEximMainlog(_ base: UnsafePointer<UInt8>, _ n: Int, _ s0: Int, offset: Int64,
+                                           failure: inout StaticString) -> Range<Int>? {
+        var next = 0
+        guard let micros = parseEximStamp(base + s0, n - s0, &next, &failure) else { return nil }
+        var k = s0 + next
+        var pid: Int32 = 0
+        if let (p, after) = SyslogFramer.bracketPID(base, n, k) { pid = p; k = after }
+        let tagIndex = SyslogFramer.eximTag.withUnsafeBufferPointer { tags.index(for: $0) { SyslogFramer.splitTag($0) } }
+        lastTagIndex = tagIndex
+        if tagIndex != currentTagIndex || tagIndex < 0 {
+            current.instance = ""; current.program = "exim"; current.service = ""
+        }
+        currentTagIndex = tagIndex
+        if currentHostIndex != -2 { current.host = defaultHost }
+        currentHostIndex = -2
         current.time = Timestamp(micros: micros)
         current.pid = pid
         current.offset = offset
         hasContext = true
         return k..<n
+    }
+
+    /// Reads `[digits] ` at `k`; returns the pid and the index after the space.
+    @inline(__always)
+    static func bracketPID(_ base: UnsafePointer<UInt8>, _ n: Int, _ k: Int) -> (Int32, Int)? {
+        guard k < n, base[k] == ASCII.openBracket else { return nil }
+        var j = k + 1
+        var v: Int64 = 0
+        while j < n && ASCII.isDigit(base[j]) && j - k <= 10 { v = v * 10 + Int64(ASCII.digit(base[j])); j += 1 }
+        guard j > k + 1, j + 1 < n, base[j] == ASCII.closeBracket, base[j + 1] == ASCII.space,
+              v <= Int64(Int32.max) else { return nil }
+        return (Int32(v), j + 2)
     }
 
     // MARK: - tag
@@ -211,7 +288,8 @@ public struct SyslogFramer: Sendable {
 
     static func splitTag(_ tag: UnsafeBufferPointer<UInt8>) -> TagParts {
         guard let firstSlash = tag.firstIndex(of: ASCII.slash) else {
-            return TagParts(instance: "", service: "", program: String(decoding: tag, as: UTF8.self))
+            let isExim = tag.count >= 4 && tag[0] == 0x65 && tag[1] == 0x78 && tag[2] == 0x69 && tag[3] == 0x6D
+            return TagParts(instance: "", service: "", program: String(decoding: tag, as: UTF8.self), isExim: isExim)
         }
         let lastSlash = tag.lastIndex(of: ASCII.slash)!
         let instance = String(decoding: UnsafeBufferPointer(rebasing: tag[0..<firstSlash]), as: UTF8.self)
@@ -352,5 +430,74 @@ public struct SyslogFramer: Sendable {
         let secs = days(year, mon, day) * 86_400 + Int64(h * 3600 + mi * 60 + s) - Int64(offset)
         next = i
         return secs * 1_000_000 + frac
+    }
+
+    /// Exim's own stamp `YYYY-MM-DD hh:mm:ss[.f{1,9}][ ±hhmm] ` (log.c/tod.c): local time in the
+    /// configured zone unless the `log_timezone` offset follows; `next` is the index after the space.
+    mutating func parseEximStamp(_ p: UnsafePointer<UInt8>, _ n: Int, _ next: inout Int,
+                                 _ failure: inout StaticString) -> Int64? {
+        guard n >= 20 else { failure = "line too short for a timestamp"; return nil }
+        guard let y1 = SyslogFramer.two(p, 0), let y2 = SyslogFramer.two(p, 2), p[4] == ASCII.minus,
+              let mon = SyslogFramer.two(p, 5), p[7] == ASCII.minus, let day = SyslogFramer.two(p, 8),
+              p[10] == ASCII.space, let h = SyslogFramer.two(p, 11), p[13] == ASCII.colon,
+              let mi = SyslogFramer.two(p, 14), p[16] == ASCII.colon, let s = SyslogFramer.two(p, 17)
+        else { failure = "bad Exim timestamp"; return nil }
+        let year = y1 * 100 + y2
+        guard mon >= 1, mon <= 12 else { failure = "month out of range"; return nil }
+        guard day >= 1, day <= CivilDate.daysIn(month: mon, year: year) else {
+            failure = "day out of range for month"; return nil
+        }
+        guard SyslogFramer.validTime(h, mi, s) else { failure = "time of day out of range"; return nil }
+        guard let (frac, afterFrac) = SyslogFramer.fraction(p, n, 19) else { failure = "bad fraction in timestamp"; return nil }
+        var i = afterFrac
+        guard i < n, p[i] == ASCII.space else { failure = "no space after timestamp"; return nil }
+        i += 1
+        let local = days(year, mon, day) * 86_400 + Int64(h * 3600 + mi * 60 + s)
+        var utc: Int64
+        if i + 5 < n, p[i] == ASCII.plus || p[i] == ASCII.minus, p[i + 5] == ASCII.space,
+           let oh = SyslogFramer.two(p, i + 1), let om = SyslogFramer.two(p, i + 3) {
+            guard oh <= 23, om <= 59 else { failure = "bad UTC offset"; return nil }
+            let off = Int64(oh * 3600 + om * 60) * (p[i] == ASCII.minus ? -1 : 1)
+            utc = local - off
+            i += 6
+        } else {
+            guard let u = zone.utcSeconds(localNaive: local) else { failure = "unknown time zone"; return nil }
+            utc = u
+        }
+        next = i
+        return utc * 1_000_000 + frac
+    }
+
+    /// Sophos UTM's stamp `YYYY:M[M]:D[D]-hh:mm:ss ` (local time in the configured zone).
+    private mutating func parseUTM(_ p: UnsafePointer<UInt8>, _ n: Int, _ next: inout Int,
+                                   _ failure: inout StaticString) -> Int64? {
+        guard n >= 16, let y1 = SyslogFramer.two(p, 0), let y2 = SyslogFramer.two(p, 2), p[4] == ASCII.colon
+        else { failure = "bad UTM timestamp"; return nil }
+        var i = 5
+        @inline(__always) func oneOrTwo(_ i: inout Int) -> Int? {
+            guard i < n, ASCII.isDigit(p[i]) else { return nil }
+            var v = ASCII.digit(p[i]); i += 1
+            if i < n, ASCII.isDigit(p[i]) { v = v * 10 + ASCII.digit(p[i]); i += 1 }
+            return v
+        }
+        guard let mon = oneOrTwo(&i), i < n, p[i] == ASCII.colon else { failure = "bad UTM timestamp"; return nil }
+        i += 1
+        guard let day = oneOrTwo(&i), i + 9 <= n, p[i] == ASCII.minus,
+              let h = SyslogFramer.two(p, i + 1), p[i + 3] == ASCII.colon, let mi = SyslogFramer.two(p, i + 4),
+              p[i + 6] == ASCII.colon, let s = SyslogFramer.two(p, i + 7)
+        else { failure = "bad UTM timestamp"; return nil }
+        let year = y1 * 100 + y2
+        guard mon >= 1, mon <= 12 else { failure = "month out of range"; return nil }
+        guard day >= 1, day <= CivilDate.daysIn(month: mon, year: year) else {
+            failure = "day out of range for month"; return nil
+        }
+        guard SyslogFramer.validTime(h, mi, s) else { failure = "time of day out of range"; return nil }
+        i += 9
+        guard i < n, p[i] == ASCII.space else { failure = "no space after timestamp"; return nil }
+        i += 1
+        let local = days(year, mon, day) * 86_400 + Int64(h * 3600 + mi * 60 + s)
+        guard let utc = zone.utcSeconds(localNaive: local) else { failure = "unknown time zone"; return nil }
+        next = i
+        return utc * 1_000_000
     }
 }

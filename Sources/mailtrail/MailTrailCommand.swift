@@ -16,7 +16,8 @@ struct MailTrailCommand: ParsableCommand {
             (PG* variables, ~/.pgpass, service files) or --db.
             """,
         version: "0.1.0",
-        subcommands: [Ingest.self, Parse.self, Trace.self, Search.self, Report.self, DB.self, Maintain.self]
+        subcommands: [Ingest.self, AgentCommand.self, Status.self, Parse.self, Trace.self, Search.self, Report.self,
+                      DB.self, Maintain.self]
     )
 
     /// Like ArgumentParser's `main()`, but every message (help, errors that echo a

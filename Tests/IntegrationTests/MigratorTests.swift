@@ -27,7 +27,7 @@ struct MigratorTests {
                 JOIN pg_namespace n ON n.oid = c.relnamespace
                 WHERE n.nspname = 'mailtrail' AND c.relkind IN ('r', 'p')
                 """).string(0, "t")
-            #expect(tables == "agent_hosts,correlator_state,deliveries,ingest_counts,ingest_sources,messages,rejections,schema_version,settings,unparsed_lines")
+            #expect(tables == "agent_files,agent_hosts,correlator_state,deliveries,ingest_counts,ingest_sources,messages,rejections,schema_version,settings,unparsed_lines")
             let settings = try db.connection.query(
                 "SELECT string_agg(key || '=' || value, ',' ORDER BY key) AS s FROM mailtrail.settings").string(0, "s")
             #expect(settings == "premake_days=7,retention_days=90,roles_prefix=mailtrail")

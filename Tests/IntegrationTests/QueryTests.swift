@@ -269,7 +269,7 @@ struct ReportingObjectTests {
         try TestDatabase.with { db in
             let views = try db.connection.query(ReportingObjectTests.readerViews)
             #expect(views.rows.compactMap { $0[1] } == ["bi_deliveries", "bi_messages", "bi_rejections",
-                                                         "bi_stuck_messages", "bi_tls_hops"])
+                                                         "bi_stuck_messages", "bi_tls_hops", "report_agent_status"])
             let uncommentedViews = try db.connection.query("""
                 SELECT c.relname FROM (\(ReportingObjectTests.readerViews)) c
                 WHERE obj_description(c.oid, 'pg_class') IS NULL

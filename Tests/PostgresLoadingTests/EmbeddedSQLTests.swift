@@ -72,10 +72,10 @@ import Darwin
     @Test func migrationsAreNumbered() {
         let versions = EmbeddedSQL.migrations.map { Migrator.version(of: $0.name) }
         #expect(versions.allSatisfy { $0 != nil })
-        // Strictly increasing from 1; a number may be missing while another
-        // branch holds it (0003 is reserved for the query work).
+        // 1, 2, 3, ... without gaps: the migrator applies versions above the database's
+        // newest, so a gap filled later would be skipped on databases already past it.
         let numbers = versions.compactMap { $0 }
-        #expect(numbers.first == 1 && zip(numbers, numbers.dropFirst()).allSatisfy { $0 < $1 })
+        #expect(numbers == Array(1...max(1, numbers.count)))
         #expect(Migrator.newestVersion == numbers.last)
         #expect(Migrator.description(of: "0001_initial.sql") == "initial")
         #expect(Migrator.description(of: "0002_add_some_thing.sql") == "add some thing")

@@ -18,7 +18,8 @@
 --        DEFINER with search_path = pg_catalog, pg_temp (the reader has no
 --        privilege on the tables);
 --      - P_ingest: EXECUTE on create_staging_tables, ingest_open_source,
---        ingest_merge, ingest_correlator_states, ingest_save_state (all
+--        ingest_merge, ingest_correlator_states, ingest_save_state,
+--        agent_note_file, agent_file_source (all
 --        SECURITY DEFINER; no table privilege at all);
 --      - P_maintenance: EXECUTE on run_maintenance, ensure_day_partitions,
 --        drop_expired_partitions; SELECT on the bookkeeping tables, UPDATE
@@ -150,7 +151,8 @@ BEGIN
                 EXECUTE format('ALTER ROUTINE %s SECURITY DEFINER SET search_path = pg_catalog, pg_temp', v_rec.fn);
             END IF;
         ELSIF v_rec.proname IN ('create_staging_tables', 'ingest_open_source', 'ingest_merge',
-                                'ingest_correlator_states', 'ingest_save_state') THEN
+                                'ingest_correlator_states', 'ingest_save_state',
+                                'agent_note_file', 'agent_file_source') THEN
             EXECUTE format('GRANT EXECUTE ON ROUTINE %s TO %I', v_rec.fn, v_ingest);
         ELSIF v_rec.proname IN ('run_maintenance', 'ensure_day_partitions', 'drop_expired_partitions') THEN
             EXECUTE format('GRANT EXECUTE ON ROUTINE %s TO %I', v_rec.fn, v_maint);

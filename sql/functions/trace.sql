@@ -348,6 +348,7 @@ BEGIN
                     SELECT 1
                     FROM mailtrail.messages r
                     WHERE r.host = w.c_host
+                      AND r.instance = w.c_instance
                       AND r.queue_id = w.c_queue_id
                       AND r.received_at > w.c_received_at
                       AND r.received_at <= m.received_at

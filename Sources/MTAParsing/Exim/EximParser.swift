@@ -2,15 +2,491 @@
 // exim-in/exim-out) -> ParseOutcome.
 //
 // Contract: reads only the bytes it is given and the line's context; every
-// line ends as `.exim`, `.ignored` or `.unparsed(reason:)`. See
+// line ends as `.exim`, `.ignored` or `.unparsed(reason:)`. The framer has
+// already removed the envelope and Exim's own timestamp and `[pid]` where
+// it could. Syslog pieces `[n/m] ` (split for length) are joined per pid
+// and parsed when the last piece arrives (earlier pieces are
+// `.ignored("exim:split-part")`); pieces `[n\m] ` (split at a newline: a
+// rejectlog header dump) keep piece 1 and ignore the rest. Line types: see
 // docs/log-formats/exim.md.
+// Known limits: a split whose pieces interleave with another split of the
+// same pid is joined wrongly (Exim writes a split entry in one go); a
+// pipe/file delivery address with spaces is cut at the first space; `T=` is
+// kept as logged apart from `\"`/`\\`.
 import MailTrailModel
 
 /// Parses Exim line bodies.
 public struct EximParser: Sendable {
+    /// Pieces of `[n/m]` split lines waiting for the rest, by pid.
+    private var splits: [Int32: [UInt8]] = [:]
+
     public init() {}
 
     public mutating func parse(body: UnsafeBufferPointer<UInt8>, context ctx: LineContext) -> ParseOutcome {
-        .ignored(category: "program:" + ctx.program)
+        let s = ByteScanner(body)
+        return EximParser.withContext(parseSplit(s, ctx), ctx)
+    }
+
+    private mutating func parseSplit(_ s: ByteScanner, _ ctx: LineContext) -> ParseOutcome {
+        if s.end > 5, s[0] == Byte.lbracket, let (n, m, newline, after) = EximParser.splitPrefix(s) {
+            if newline {
+                if n == 1 { return EximParser.parseText(s, from: after) }
+                return .ignored(category: "exim:rejectlog-continuation")
+            }
+            if n == 1 {
+                if splits.count > 256 { splits.removeAll() }
+                splits[ctx.pid] = Array(s.buffer(after..<s.end))
+            } else {
+                guard splits[ctx.pid] != nil else { return .unparsed(reason: "exim: split line piece without its first piece") }
+                splits[ctx.pid]!.append(contentsOf: s.buffer(after..<s.end))
+            }
+            if n < m { return .ignored(category: "exim:split-part") }
+            let joined = splits.removeValue(forKey: ctx.pid) ?? []
+            return joined.withUnsafeBufferPointer { EximParser.parseText(ByteScanner($0), from: 0) }
+        }
+        return EximParser.parseText(s, from: 0)
+    }
+
+    /// `[n/m] ` or `[n\m] ` at the start: (n, m, split-at-newline, index after the space).
+    static func splitPrefix(_ s: ByteScanner) -> (Int, Int, Bool, Int)? {
+        let d1 = s.digitsEnd(from: 1)
+        guard d1 > 1, d1 < s.end, s[d1] == Byte.slash || s[d1] == Byte.backslash else { return nil }
+        let d2 = s.digitsEnd(from: d1 + 1)
+        guard d2 > d1 + 1, d2 + 1 < s.end, s[d2] == Byte.rbracket, s[d2 + 1] == Byte.space,
+              let n = s.int(1..<d1), let m = s.int((d1 + 1)..<d2), n >= 1, n <= m else { return nil }
+        return (n, m, s[d1] == Byte.backslash, d2 + 2)
+    }
+
+    /// Skips an Exim timestamp (`YYYY-MM-DD hh:mm:ss[.f][ ±hhmm][ [pid]] `) at `i` (joined split lines keep it).
+    static func skipStamp(_ s: ByteScanner, _ i: Int) -> Int {
+        guard i + 20 <= s.end, Byte.isDigit(s[i]), s[i + 4] == Byte.minus, s[i + 10] == Byte.space,
+              s[i + 13] == Byte.colon else { return i }
+        var k = i + 19
+        if k < s.end && s[k] == Byte.dot { k = s.digitsEnd(from: k + 1) }
+        guard k < s.end, s[k] == Byte.space else { return i }
+        k += 1
+        if k + 5 < s.end, s[k] == 0x2B || s[k] == Byte.minus, s.digitsEnd(from: k + 1) == k + 5, s[k + 5] == Byte.space {
+            k += 6
+        }
+        if k < s.end, s[k] == Byte.lbracket, let rb = s.find(Byte.rbracket, from: k), rb + 1 < s.end,
+           s[rb + 1] == Byte.space, s.digitsEnd(from: k + 1) == rb { k = rb + 2 }
+        return k
+    }
+
+    /// Parses the text after envelope and timestamp.
+    static func parseText(_ s: ByteScanner, from i0: Int) -> ParseOutcome {
+        var i = skipStamp(s, i0)
+        EximFields.skipSpaces(s, &i)
+        guard i < s.end else { return .unparsed(reason: "exim: empty line") }
+        let idLen = EximFields.messageIDLength(s, at: i)
+        if idLen > 0 {
+            let idRange = i..<(i + idLen)
+            let t = min(i + idLen + 1, s.end)
+            return parseMessageLine(s, idRange, t)
+        }
+        return parseSessionLine(s, i)
+    }
+
+    // MARK: - lines with a message ID
+
+    static func parseMessageLine(_ s: ByteScanner, _ idRange: Range<Int>, _ t: Int) -> ParseOutcome {
+        let id = s.string(idRange)
+        guard t + 2 <= s.end else {
+            return .unparsed(reason: "exim: message ID without text")
+        }
+        let a = s[t], b = s[t + 1]
+        if t + 2 < s.end && s[t + 2] == Byte.space {
+            switch (a, b) {
+            case (Byte.lt, Byte.equals): return arrival(s, id, t + 3, fake: false)
+            case (Byte.lparen, Byte.equals): return arrival(s, id, t + 3, fake: true)
+            case (Byte.equals, Byte.gt): return delivery(s, id, t + 3, .delivered)
+            case (Byte.minus, Byte.gt): return delivery(s, id, t + 3, .additional)
+            case (Byte.gt, Byte.gt): return delivery(s, id, t + 3, .cutthrough)
+            case (0x2A, Byte.gt): return delivery(s, id, t + 3, .suppressed)
+            case (0x2A, 0x2A): return delivery(s, id, t + 3, .failed)
+            case (Byte.equals, Byte.equals): return delivery(s, id, t + 3, .deferred)
+            default: break
+            }
+        }
+        if s.has("Completed", at: t) { return .exim(ctxPlaceholder, .completed(messageID: id)) }
+        if s.has("DKIM: signing failed", at: t) || s.has("DKIM: validation error", at: t) { return .exim(ctxPlaceholder, .note(messageID: id, kind: "dkim-signing")) }
+        if s.has("DKIM: ", at: t) { return dkim(s, id, t + 6) }
+        if s.has("ctasd reports '", at: t) {
+            let v = t + 15
+            guard let q = s.find(0x27, from: v) else { return .unparsed(reason: "exim: ctasd line without verdict") }
+            return .exim(ctxPlaceholder, .spamVerdict(messageID: id, verdict: s.string(v..<q), score: nil))
+        }
+        if s.find(" rejected ", from: t) != nil || s.has("rejected ", at: t) {
+            if let r = reject(s, t) { return .exim(ctxPlaceholder, .reject(messageID: id, r)) }
+        }
+        if let kind = messageNoteKind(s, t) { return .exim(ctxPlaceholder, .note(messageID: id, kind: kind)) }
+        // `ID NAME [IP] Network is unreachable`: a connection error to one host.
+        if let sp = s.find(Byte.space, from: t), sp + 1 < s.end, s[sp + 1] == Byte.lbracket,
+           let rb = s.find(Byte.rbracket, from: sp), rb + 1 < s.end, s[rb + 1] == Byte.space || s[rb + 1] == Byte.colon {
+            return .exim(ctxPlaceholder, .note(messageID: id, kind: "host-error"))
+        }
+        return .unparsed(reason: "exim: unknown line about a message")
+    }
+
+    /// The outcome with the line's context (the static parsers use a placeholder).
+    @inline(__always)
+    static func withContext(_ o: ParseOutcome, _ ctx: LineContext) -> ParseOutcome {
+        if case .exim(_, let e) = o { return .exim(ctx, e) }
+        return o
+    }
+
+    /// Placeholder context: the outcome's context is filled by `EximParser.withContext`.
+    static let ctxPlaceholder = LineContext(time: Timestamp(micros: 0), host: "", instance: "", program: "", pid: 0)
+
+    static func messageNoteKind(_ s: ByteScanner, _ t: Int) -> String? {
+        if s.has("Frozen", at: t) || s.has("Message is frozen", at: t) || s.has("Unfrozen", at: t)
+            || s.find("frozen", from: t) != nil { return "frozen" }
+        if s.find("retry time not reached", from: t) != nil || s.find("retry timeout exceeded", from: t) != nil {
+            return "retry"
+        }
+        if s.find("SMTP error from remote mail server", from: t) != nil { return "smtp-error" }
+        if s.has("H=", at: t) || s.has("Failed to connect", at: t) || s.find("Connection timed out", from: t) != nil
+            || s.find("Connection refused", from: t) != nil { return "host-error" }
+        if s.has("SA: ", at: t) { return "sa-exim" }
+        if s.has("Spool file", at: t) || s.has("spool file", at: t) { return "spool" }
+        if s.has("cancelled", at: t) || s.has("removed by", at: t) || s.has("Message removed", at: t)
+            || s.has("deleted", at: t) { return "removed" }
+        if s.has("Error while", at: t) || s.has("error ignored", at: t) || s.find("error ignored", from: t) != nil {
+            return "error"
+        }
+        if s.has("== ", at: t) || s.has("-> ", at: t) { return "delivery-fragment" }
+        if s.has("Sender identification", at: t) || s.has("Warning:", at: t) || s.has("warning:", at: t)
+            || s.has("no immediate delivery", at: t) || s.has("rewritten", at: t) || s.has("Received", at: t)
+            || s.has("Message ", at: t) || s.has("Start ", at: t) || s.has("SMTP ", at: t) || s.has("TLS ", at: t)
+            || s.has("DKIM", at: t) || s.has("DMARC", at: t) || s.has("SPF", at: t) || s.has("malware", at: t) {
+            return "info"
+        }
+        return nil
+    }
+
+    // MARK: - arrival
+
+    static func arrival(_ s: ByteScanner, _ id: String, _ i0: Int, fake: Bool) -> ParseOutcome {
+        var i = i0
+        guard let senderField = EximFields.plainWord(s, &i) else {
+            return .unparsed(reason: "exim: arrival without sender")
+        }
+        var a = EximArrival(sender: EximFields.address(s, senderField.value), fakeReject: fake)
+        var verify: String?
+        while let f = EximFields.nextField(s, &i) {
+            guard let k = f.key else {
+                if s.equals(f.value, "for") {
+                    while let r = EximFields.nextField(s, &i) { a.recipients.append(EximFields.address(s, r.value)) }
+                    break
+                }
+                if s.equals(f.value, "from") { _ = EximFields.nextField(s, &i) }
+                continue
+            }
+            let v = f.value
+            switch k.count {
+            case 1:
+                switch s[k.lowerBound] {
+                case 0x48: (a.client, a.helo) = EximFields.host(s, v)                     // H
+                case 0x49: a.interface = EximFields.host(s, v).0                          // I
+                case 0x55: a.localUser = s.string(v)                                      // U
+                case 0x50: a.proto = s.string(v)                                          // P
+                case 0x58: a.tls = EximFields.tls(s, v)                                   // X
+                case 0x41:                                                                // A
+                    if let c = s.find(Byte.colon, from: v.lowerBound, to: v.upperBound) {
+                        a.authenticator = s.string(v.lowerBound..<c)
+                        let rest = (c + 1)..<v.upperBound
+                        let c2 = s.find(Byte.colon, from: rest.lowerBound, to: rest.upperBound) ?? rest.upperBound
+                        a.authID = s.string(rest.lowerBound..<c2)
+                    } else {
+                        a.authenticator = s.string(v)
+                    }
+                case 0x53: a.size = s.int(v).map(Int64.init)                              // S
+                case 0x54: a.subject = EximFields.unescaped(s, v)                         // T
+                case 0x52: a.reference = s.string(v)                                      // R
+                default: break
+                }
+            case 2:
+                if s.equals(k, "id") { a.messageIDHeader = stripAngles(s, v) }
+                else if s.equals(k, "CV") { verify = EximFields.trust(s, v) }
+            case 3:
+                if s.equals(k, "id*") { a.messageIDHeader = stripAngles(s, v) }
+            case 4:
+                if s.equals(k, "DKIM") { a.dkimDomain = s.string(v) }
+            default: break
+            }
+        }
+        if verify != nil { a.tls?.trust = verify }
+        return .exim(ctxPlaceholder, .arrival(messageID: id, a))
+    }
+
+    static func stripAngles(_ s: ByteScanner, _ r: Range<Int>) -> String? {
+        var r = r
+        if !r.isEmpty && s[r.lowerBound] == Byte.lt { r = (r.lowerBound + 1)..<r.upperBound }
+        if !r.isEmpty && s[r.upperBound - 1] == Byte.gt { r = r.lowerBound..<(r.upperBound - 1) }
+        return r.isEmpty ? nil : s.string(r)
+    }
+
+    // MARK: - deliveries
+
+    static func delivery(_ s: ByteScanner, _ id: String, _ i0: Int, _ flag: EximDeliveryFlag) -> ParseOutcome {
+        var i = i0
+        guard let addr = EximFields.plainWord(s, &i), !addr.value.isEmpty else {
+            return .unparsed(reason: "exim: delivery line without address")
+        }
+        var d = EximDelivery(flag: flag, recipient: s.string(addr.value))
+        var message: Range<Int>? = addr.colonAfter ? messageRange(s, i) : nil
+        var verify: String?
+        var confirmation: Range<Int>?
+        var quotedConfirmation = false
+        while message == nil, let f = EximFields.nextField(s, &i) {
+            if let k = f.key {
+                let v = f.value
+                if k.count == 1 {
+                    switch s[k.lowerBound] {
+                    case 0x52: d.router = s.string(v)                                   // R
+                    case 0x54: d.transport = s.string(v)                                // T
+                    case 0x48: d.relay = EximFields.host(s, v).0                        // H
+                    case 0x58: d.tls = EximFields.tls(s, v)                             // X
+                    case 0x43: confirmation = v; quotedConfirmation = f.quoted          // C
+                    default: break
+                    }
+                } else if s.equals(k, "CV") {
+                    verify = EximFields.trust(s, v)
+                } else if s.equals(k, "QT") {
+                    d.queueTime = EximFields.duration(s, v)
+                } else if s.equals(k, "DT") {
+                    d.deliveryTime = EximFields.duration(s, v)
+                }
+            } else {
+                let v = f.value
+                if !v.isEmpty && s[v.lowerBound] == Byte.lt && d.router == nil && d.transport == nil {
+                    d.origRecipient = EximFields.address(s, v)
+                } else if v.count > 2, s[v.lowerBound] == Byte.lparen, s[v.upperBound - 1] == Byte.rparen {
+                    let inner = (v.lowerBound + 1)..<(v.upperBound - 1)
+                    if s[inner.lowerBound] == Byte.minus {
+                        d.errno = s.int((inner.lowerBound + 1)..<inner.upperBound).map { -$0 }
+                    } else if let e = s.int(inner) {
+                        d.errno = e
+                    }
+                }
+            }
+            if f.colonAfter { message = messageRange(s, i) }
+        }
+        if verify != nil { d.tls?.trust = verify }
+        if let c = confirmation {
+            d.response = quotedConfirmation ? EximFields.unescaped(s, c) : s.string(c)
+            d.nextQueueID = RemoteQueueID.extract(s, c)
+            d.dsn = EximFields.dsn(s, c).dsn
+        } else if let m = message, !m.isEmpty {
+            // The message of a failure/deferral; a trailing ` DT=...` (4.99) is not part of it.
+            var mr = m
+            if let dt = s.findLast(" DT=", from: m.lowerBound, to: m.upperBound) {
+                d.deliveryTime = EximFields.duration(s, (dt + 4)..<m.upperBound)
+                if d.deliveryTime != nil { mr = m.lowerBound..<dt }
+            }
+            d.response = s.string(mr)
+            d.dsn = EximFields.dsn(s, mr).dsn
+        }
+        return .exim(ctxPlaceholder, .delivery(messageID: id, d))
+    }
+
+    /// The free text from `i` (after `: ` or ` : `) to the end.
+    static func messageRange(_ s: ByteScanner, _ i: Int) -> Range<Int> {
+        var k = i
+        EximFields.skipSpaces(s, &k)
+        if k < s.end && s[k] == Byte.colon && (k + 1 == s.end || s[k + 1] == Byte.space) { k += 1; EximFields.skipSpaces(s, &k) }
+        return k..<s.end
+    }
+
+    // MARK: - DKIM
+
+    static func dkim(_ s: ByteScanner, _ id: String, _ i0: Int) -> ParseOutcome {
+        var domain: String?
+        var i = i0
+        let lb = s.findLast(Byte.lbracket, from: i0, to: s.end)
+        let fieldsEnd = lb ?? s.end
+        while i < fieldsEnd {
+            var j = i
+            guard let f = EximFields.nextField(s, &j), f.value.upperBound <= fieldsEnd else { break }
+            if let k = f.key, s.equals(k, "d") { domain = s.string(f.value) }
+            i = j
+        }
+        guard let lb, let rb = s.findLast(Byte.rbracket, from: lb, to: s.end) else {
+            return .unparsed(reason: "exim: DKIM line without [result]")
+        }
+        let r = (lb + 1)..<rb
+        let result: String
+        if s.has("verification succeeded", at: r.lowerBound) { result = "pass" }
+        else if s.has("verification failed", at: r.lowerBound) { result = "fail" }
+        else if s.has("invalid", at: r.lowerBound) {
+            result = s.find("unavailable", from: r.lowerBound, to: r.upperBound) != nil ? "temperror" : "permerror"
+        } else if s.has("not verified", at: r.lowerBound) { result = "none" }
+        else {
+            let e = s.find(Byte.space, from: r.lowerBound, to: r.upperBound) ?? r.upperBound
+            result = s.string(r.lowerBound..<e).lowercased()
+        }
+        return .exim(ctxPlaceholder, .dkim(messageID: id, domain: domain, result: result))
+    }
+
+    // MARK: - lines without a message ID
+
+    static func parseSessionLine(_ s: ByteScanner, _ i: Int) -> ParseOutcome {
+        if s.has("SMTP connection from ", at: i) {
+            if s.find("(TCP/IP connection count", from: i) != nil {
+                let h = i + 21
+                let e = EximFields.hostValueEnd(s, h)
+                return .exim(ctxPlaceholder, .connection(client: EximFields.host(s, h..<e).0))
+            }
+            return .ignored(category: "exim:session")
+        }
+        if s.find(" authenticator failed for ", from: i) != nil { return authFailure(s, i) }
+        if s.has("H=", at: i), let d = s.find(" dropped by ", from: i) {
+            // `H=... dropped by 'connect' ACL: REASON` (drop verb): a refusal that closes the connection.
+            var r = EximReject(action: "dropped", stage: "CONNECT")
+            var k = i
+            if let f = EximFields.nextField(s, &k), f.key != nil { (r.client, r.helo) = EximFields.host(s, f.value) }
+            if let c = s.find(": ", from: d) { r.reason = s.string((c + 2)..<s.end) }
+            if s.find(" RCPT ", from: i, to: d) != nil { r.stage = "RCPT" }
+            return .exim(ctxPlaceholder, .reject(messageID: nil, r))
+        }
+        if s.find(": discarded by ", from: i) != nil { return .ignored(category: "exim:acl-discard") }
+        if s.has("H=", at: i) || s.has("F=", at: i) || s.has("rejected ", at: i) || s.has("temporarily rejected", at: i)
+            || s.has("U=", at: i) {
+            if s.find("rejected ", from: i) != nil, let r = reject(s, i) {
+                return .exim(ctxPlaceholder, .reject(messageID: nil, r))
+            }
+            if let w = s.find("Warning: ", from: i) {
+                var k = i
+                var peer = Peer()
+                if let f = EximFields.nextField(s, &k), let key = f.key, s.equals(key, "H") { peer = EximFields.host(s, f.value).0 }
+                return .exim(ctxPlaceholder, .sessionNote(client: peer, sender: nil, recipient: nil,
+                                                           text: s.string(w..<s.end)))
+            }
+            if let kind = sessionIgnoreKind(s, i) { return .ignored(category: kind) }
+            return .unparsed(reason: "exim: unknown host line")
+        }
+        if s[i] == Byte.lbracket, let rb = s.find(Byte.rbracket, from: i), s.has(" F=<", at: rb + 1) {
+            // UTM ACL log_message: `[ip] F=<sender> R=<rcpt> Accepted: ...` (R= is the recipient here).
+            var peer = Peer()
+            if s.isIPAddress((i + 1)..<rb) { peer.ip = s.string((i + 1)..<rb) }
+            var k = rb + 1
+            var sender: String?, rcpt: String?
+            var text = s.end..<s.end
+            while let f = EximFields.nextField(s, &k) {
+                if let key = f.key, s.equals(key, "F") { sender = EximFields.address(s, f.value) }
+                else if let key = f.key, s.equals(key, "R") { rcpt = EximFields.address(s, f.value) }
+                else { text = f.value.lowerBound..<s.end; break }
+            }
+            return .exim(ctxPlaceholder, .sessionNote(client: peer, sender: sender, recipient: rcpt, text: s.string(text)))
+        }
+        if let kind = sessionIgnoreKind(s, i) { return .ignored(category: kind) }
+        return .unparsed(reason: "exim: unknown line")
+    }
+
+    static func sessionIgnoreKind(_ s: ByteScanner, _ i: Int) -> String? {
+        if s.has("Start queue run", at: i) || s.has("End queue run", at: i) || s.has("exim ", at: i)
+            || s.find(" daemon started", from: i) != nil || s.has("daemon ", at: i) || s.has("pid ", at: i)
+            || s.has("Exim configuration", at: i) || s.has("Received ", at: i) || s.has("queue run", at: i) {
+            return "exim:daemon"
+        }
+        if s.has("no host name found", at: i) || s.has("no IP address found", at: i)
+            || s.has("host name alias list", at: i) || s.find("lookup of host", from: i) != nil
+            || s.find("sender verify", from: i) != nil || s.find("Warning:", from: i) != nil
+            || s.find("warning:", from: i) != nil || s.has("recipient verify", at: i)
+            || s.find(" verify fail", from: i) != nil || s.find(" verify defer", from: i) != nil {
+            return "exim:verify"
+        }
+        if s.has("SMTP ", at: i) || s.has("TLS error", at: i) || s.has("no MAIL in", at: i)
+            || s.has("unexpected disconnection", at: i) || s.find("incomplete transaction", from: i) != nil
+            || s.find("connection from", from: i) != nil || s.find("Connection from", from: i) != nil
+            || s.find(" lost", from: i) != nil || s.has("TLS ", at: i) || s.find("SMTP", from: i) != nil
+            || s.has("rejected ", at: i) || s.find("synchronization error", from: i) != nil
+            || s.has("Connection ", at: i) || s.has("Failed to ", at: i) || s.has("ETRN", at: i)
+            || s.has("refused", at: i) || s.find("too many", from: i) != nil || s.has("dropped", at: i) {
+            return "exim:session"
+        }
+        return nil
+    }
+
+    /// `[H=HOSTINFO] [X=..] [CV=..] [F=<s> [A=..]] [temporarily ]rejected WHAT: MESSAGE` starting at `i`.
+    static func reject(_ s: ByteScanner, _ i0: Int) -> EximReject? {
+        var i = i0
+        var r = EximReject(action: "rejected")
+        var verify: String?
+        while true {
+            EximFields.skipSpaces(s, &i)
+            if s.has("temporarily rejected ", at: i) { r.action = "temporarily rejected"; i += 21; break }
+            if s.has("rejected ", at: i) { i += 9; break }
+            guard let f = EximFields.nextField(s, &i) else { return nil }
+            guard let k = f.key else { return nil }
+            if s.equals(k, "H") { (r.client, r.helo) = EximFields.host(s, f.value) }
+            else if s.equals(k, "F") { r.sender = EximFields.address(s, f.value) }
+            else if s.equals(k, "X") { r.tls = EximFields.tls(s, f.value) }
+            else if s.equals(k, "CV") { verify = EximFields.trust(s, f.value) }
+        }
+        if verify != nil { r.tls?.trust = verify }
+        var reasonStart: Int?
+        if s.has("RCPT ", at: i) {
+            r.stage = "RCPT"
+            let a = i + 5
+            if let (c, next) = s.scanAddress(at: a) { r.recipient = s.string(c); reasonStart = next }
+        } else if s.has("MAIL ", at: i) {
+            r.stage = "MAIL"
+            if let (c, next) = s.scanAddress(at: i + 5) { if r.sender == nil { r.sender = s.string(c) }; reasonStart = next }
+        } else if s.has("EHLO or HELO ", at: i) {
+            r.stage = "EHLO"
+            let e = s.find(Byte.colon, from: i + 13) ?? s.end
+            r.helo = r.helo ?? s.string((i + 13)..<e)
+            reasonStart = e
+        } else if s.has("connection", at: i) {
+            r.stage = "CONNECT"
+        } else if s.has("after DATA", at: i) {
+            r.stage = "END-OF-MESSAGE"
+        } else if s.has("DATA", at: i) {
+            r.stage = "DATA"
+        } else if s.has("during MIME ACL checks", at: i) {
+            r.stage = "MIME"
+        } else if s.has("VRFY", at: i) {
+            r.stage = "VRFY"
+        } else if s.has("ETRN", at: i) {
+            r.stage = "ETRN"
+        } else if s.has("AUTH", at: i) {
+            r.stage = "AUTH"
+        } else if s.has("after", at: i) {
+            r.stage = "DATA"
+        }
+        let from = reasonStart ?? i
+        if let c = s.find(": ", from: from) {
+            var rs = c + 2
+            EximFields.skipSpaces(s, &rs)
+            var re = s.end
+            if re - rs >= 2, s[rs] == Byte.quote, s[re - 1] == Byte.quote { rs += 1; re -= 1 }
+            if rs < re { r.reason = s.string(rs..<re) }
+            let cd = EximFields.dsn(s, rs..<min(re, rs + 12))
+            r.code = cd.code; r.dsn = cd.dsn
+        }
+        return r
+    }
+
+    /// `NAME authenticator failed for HOSTINFO: 535 Incorrect authentication data (set_id=U)`.
+    static func authFailure(_ s: ByteScanner, _ i: Int) -> ParseOutcome {
+        guard let a = s.find(" authenticator failed for ", from: i) else { return .unparsed(reason: "exim: auth line") }
+        let h = a + 26
+        var r = EximReject(action: "auth-failed", stage: "AUTH")
+        var hostEnd = s.end
+        var k = h
+        while let c = s.find(": ", from: k) {
+            if c + 2 < s.end, Byte.isDigit(s[c + 2]) { hostEnd = c; break }
+            k = c + 2
+        }
+        (r.client, r.helo) = EximFields.host(s, h..<hostEnd)
+        r.reason = s.string(s.string(i..<a).isEmpty ? h..<h : i..<a) + " authenticator failed"
+        if hostEnd < s.end {
+            let rs = hostEnd + 2
+            let cd = EximFields.dsn(s, rs..<s.end)
+            r.code = cd.code; r.dsn = cd.dsn
+            r.reason = s.string(rs..<s.end)
+        }
+        return .exim(ctxPlaceholder, .reject(messageID: nil, r))
     }
 }

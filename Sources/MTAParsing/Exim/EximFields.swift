@@ -1,0 +1,277 @@
+// EximFields: the small tokeniser and value readers the Exim and UTM parsers share.
+//
+// Contract: `nextField` reads one item of an Exim log line at a time: a
+// `KEY=value` field (KEY is 1-5 letters/digits, optionally `*`), a quoted
+// value (`C="..."`, backslash escapes kept until `unescaped`), the `H=`
+// host value with spaces (`name (helo) [ip]:port*`), or a bare word. A
+// value or word that ends with `:` before a space (or the end) marks the
+// start of a free-text message (`** addr R=r T=t: message`); a bare `:`
+// word does the same (Exim 4.99's ` : ` separator). Exim message IDs are
+// recognised in both forms (6-6-2, 6-11-4).
+// Known limits: a quoted value whose closing quote is missing runs to the
+// end of the line; `H=` values that break the `[ip]` convention end at the
+// next space.
+
+import MailTrailModel
+
+/// One item of an Exim line.
+struct EximField {
+    /// `KEY` of `KEY=value`; nil for a bare word.
+    var key: Range<Int>?
+    /// The value (without quotes) or the bare word (without a trailing `:`).
+    var value: Range<Int>
+    var quoted: Bool
+    /// The item was followed by `:` (a message follows).
+    var colonAfter: Bool
+}
+
+enum EximFields {
+    /// Length of an Exim message ID at `i` (16 or 23), followed by a space or the end; 0 if none.
+    @inline(__always)
+    static func messageIDLength(_ s: ByteScanner, at i: Int) -> Int {
+        guard i + 16 <= s.end, s[i + 6] == Byte.minus else { return 0 }
+        for k in 0..<6 where !Byte.isAlnum(s[i + k]) { return 0 }
+        if s[i + 13] == Byte.minus {
+            for k in 7..<13 where !Byte.isAlnum(s[i + k]) { return 0 }
+            if Byte.isAlnum(s[i + 14]) && Byte.isAlnum(s[i + 15]) && (i + 16 == s.end || s[i + 16] == Byte.space) {
+                return 16
+            }
+            return 0
+        }
+        guard i + 23 <= s.end, s[i + 18] == Byte.minus else { return 0 }
+        for k in 7..<18 where !Byte.isAlnum(s[i + k]) { return 0 }
+        for k in 19..<23 where !Byte.isAlnum(s[i + k]) { return 0 }
+        return i + 23 == s.end || s[i + 23] == Byte.space ? 23 : 0
+    }
+
+    /// Whether the bytes at `i` are a whole message ID (used for `R=` values).
+    static func isMessageID(_ s: ByteScanner, _ r: Range<Int>) -> Bool {
+        (r.count == 16 || r.count == 23) && messageIDLength(ByteScanner(s.buffer(r)), at: 0) == r.count
+    }
+
+    @inline(__always)
+    static func skipSpaces(_ s: ByteScanner, _ i: inout Int) {
+        while i < s.end && s[i] == Byte.space { i += 1 }
+    }
+
+    /// Reads the next item at `i` (spaces skipped); nil at the end.
+    static func nextField(_ s: ByteScanner, _ i: inout Int) -> EximField? {
+        skipSpaces(s, &i)
+        guard i < s.end else { return nil }
+        var j = i
+        while j < s.end && j - i <= 5 && (Byte.isAlnum(s[j]) || s[j] == 0x2A) { j += 1 }
+        if j > i, j < s.end, s[j] == Byte.equals {
+            let key = i..<j
+            let v = j + 1
+            if key.count == 1 && s[i] == 0x48 {           // H=
+                let end = hostValueEnd(s, v)
+                var f = EximField(key: key, value: v..<end, quoted: false, colonAfter: false)
+                i = end
+                if i < s.end && s[i] == Byte.colon { f.colonAfter = true; i += 1 }
+                else if end > v && s[end - 1] == Byte.colon { f.value = v..<(end - 1); f.colonAfter = true }
+                return f
+            }
+            if v < s.end && s[v] == Byte.quote {
+                var q = v + 1
+                while q < s.end && s[q] != Byte.quote { q += s[q] == Byte.backslash ? 2 : 1 }
+                let close = min(q, s.end)
+                var f = EximField(key: key, value: (v + 1)..<close, quoted: true, colonAfter: false)
+                i = min(close + 1, s.end)
+                if i < s.end && s[i] == Byte.colon { f.colonAfter = true; i += 1 }
+                return f
+            }
+            return word(s, &i, from: v, key: key)
+        }
+        return word(s, &i, from: i, key: nil)
+    }
+
+    /// Reads the next space-delimited word at `i` as a bare word (an address may contain `=`).
+    static func plainWord(_ s: ByteScanner, _ i: inout Int) -> EximField? {
+        skipSpaces(s, &i)
+        guard i < s.end else { return nil }
+        return word(s, &i, from: i, key: nil)
+    }
+
+    private static func word(_ s: ByteScanner, _ i: inout Int, from v: Int, key: Range<Int>?) -> EximField {
+        let e = s.find(Byte.space, from: v) ?? s.end
+        i = e
+        if e > v && s[e - 1] == Byte.colon {
+            return EximField(key: key, value: v..<(e - 1), quoted: false, colonAfter: true)
+        }
+        return EximField(key: key, value: v..<e, quoted: false, colonAfter: false)
+    }
+
+    /// End of an `H=` value starting at `v`: `[name ][(helo) ][ip]][:port][*]`, or one word.
+    static func hostValueEnd(_ s: ByteScanner, _ v: Int) -> Int {
+        var k = v
+        while k < s.end {
+            let b = s[k]
+            if b == Byte.lbracket {
+                let sp = s.find(Byte.space, from: k) ?? s.end
+                guard let rb = s.find(Byte.rbracket, from: k, to: sp) else { return sp }
+                var e = rb + 1
+                if e < s.end && s[e] == Byte.colon && e + 1 < s.end && Byte.isDigit(s[e + 1]) {
+                    e = s.digitsEnd(from: e + 1)
+                }
+                if e < s.end && s[e] == 0x2A { e += 1 }
+                return e
+            }
+            if b == Byte.lparen {
+                // `(helo)`: a HELO may hold spaces only in broken clients; take up to `) `.
+                var close = k
+                var depth = 0
+                while close < s.end {
+                    if s[close] == Byte.lparen { depth += 1 }
+                    else if s[close] == Byte.rparen { depth -= 1; if depth == 0 { break } }
+                    close += 1
+                }
+                guard close < s.end else { return s.end }
+                k = close + 1
+            } else {
+                k = s.find(Byte.space, from: k) ?? s.end
+            }
+            // Continue only into a following `(helo)` or `[ip]`.
+            guard k + 1 < s.end, s[k] == Byte.space, s[k + 1] == Byte.lbracket || s[k + 1] == Byte.lparen else {
+                return k
+            }
+            k += 1
+        }
+        return k
+    }
+
+    /// Splits an `H=` value into peer and HELO.
+    static func host(_ s: ByteScanner, _ r: Range<Int>) -> (Peer, String?) {
+        var peer = Peer()
+        var helo: String?
+        var nameEnd = r.upperBound
+        if let lb = s.findLast(Byte.lbracket, from: r.lowerBound, to: r.upperBound),
+           lb == r.lowerBound || s[lb - 1] == Byte.space {
+            let rb = s.find(Byte.rbracket, from: lb, to: r.upperBound) ?? r.upperBound
+            var addr = (lb + 1)..<rb
+            if !addr.isEmpty && s[addr.upperBound - 1] == Byte.colon { addr = addr.lowerBound..<(addr.upperBound - 1) }
+            if s.isIPAddress(addr) { peer.ip = s.string(addr) }
+            if rb + 1 < r.upperBound, s[rb + 1] == Byte.colon {
+                peer.port = s.int((rb + 2)..<s.digitsEnd(from: rb + 2))
+            }
+            nameEnd = lb
+        }
+        var head = r.lowerBound..<nameEnd
+        while !head.isEmpty && s[head.upperBound - 1] == Byte.space { head = head.lowerBound..<(head.upperBound - 1) }
+        if let lp = s.find(Byte.lparen, from: head.lowerBound, to: head.upperBound),
+           let rp = s.findLast(Byte.rparen, from: lp, to: head.upperBound) {
+            helo = s.string((lp + 1)..<rp)
+            var n = head.lowerBound..<lp
+            while !n.isEmpty && s[n.upperBound - 1] == Byte.space { n = n.lowerBound..<(n.upperBound - 1) }
+            if !n.isEmpty { peer.name = s.string(n) }
+        } else if !head.isEmpty {
+            peer.name = s.string(head)
+        }
+        return (peer, helo)
+    }
+
+    /// `X=TLS1.2:CIPHER:256[*]` into a TLSInfo (the trust word is set from `CV=` by the caller).
+    /// GnuTLS builds write the protocol as `TLS1.2`, OpenSSL builds as `TLSv1.2`; it is stored
+    /// in OpenSSL's (and Postfix's) spelling so reports compare one vocabulary.
+    static func tls(_ s: ByteScanner, _ r: Range<Int>) -> TLSInfo {
+        var r = r
+        if !r.isEmpty && s[r.upperBound - 1] == 0x2A { r = r.lowerBound..<(r.upperBound - 1) }
+        guard let c1 = s.find(Byte.colon, from: r.lowerBound, to: r.upperBound) else {
+            return TLSInfo(cipher: s.string(r))
+        }
+        var proto = s.string(r.lowerBound..<c1)
+        if c1 - r.lowerBound >= 4, s.has("TLS1", at: r.lowerBound) { proto = "TLSv" + proto.dropFirst(3) }
+        var info = TLSInfo(proto: proto)
+        if let c2 = s.findLast(Byte.colon, from: c1 + 1, to: r.upperBound), let bits = s.int((c2 + 1)..<r.upperBound) {
+            info.cipher = s.string((c1 + 1)..<c2)
+            info.bits = bits
+        } else {
+            info.cipher = s.string((c1 + 1)..<r.upperBound)
+        }
+        return info
+    }
+
+    /// `CV=` value as a trust word: yes/dane -> Verified, no -> Untrusted.
+    static func trust(_ s: ByteScanner, _ r: Range<Int>) -> String? {
+        if s.equals(r, "yes") || s.equals(r, "dane") { return "Verified" }
+        if s.equals(r, "no") { return "Untrusted" }
+        return nil
+    }
+
+    /// A quoted value with Exim's `\"` and `\\` escapes removed (other escapes kept as written).
+    static func unescaped(_ s: ByteScanner, _ r: Range<Int>) -> String {
+        guard s.find(Byte.backslash, from: r.lowerBound, to: r.upperBound) != nil else { return s.string(r) }
+        var out: [UInt8] = []
+        out.reserveCapacity(r.count)
+        var k = r.lowerBound
+        while k < r.upperBound {
+            let b = s[k]
+            if b == Byte.backslash, k + 1 < r.upperBound, s[k + 1] == Byte.quote || s[k + 1] == Byte.backslash {
+                out.append(s[k + 1]); k += 2
+            } else {
+                out.append(b); k += 1
+            }
+        }
+        return String(decoding: out, as: UTF8.self)
+    }
+
+    /// An Exim duration (`3m45s`, `1s`, `0.304s`, `2d3h`) in seconds.
+    static func duration(_ s: ByteScanner, _ r: Range<Int>) -> Double? {
+        var total = 0.0
+        var k = r.lowerBound
+        var any = false
+        while k < r.upperBound {
+            var e = k
+            while e < r.upperBound && (Byte.isDigit(s[e]) || s[e] == Byte.dot) { e += 1 }
+            guard e > k, let v = s.double(k..<e) else { return nil }
+            let unit: Double
+            if e == r.upperBound { unit = 1 } else {
+                switch s[e] {
+                case 0x73: unit = 1            // s
+                case 0x6D: unit = 60           // m
+                case 0x68: unit = 3600         // h
+                case 0x64: unit = 86_400       // d
+                case 0x77: unit = 604_800      // w
+                default: return nil
+                }
+                e += 1
+            }
+            total += v * unit
+            any = true
+            k = e
+        }
+        return any ? total : nil
+    }
+
+    /// An address `<x>` or bare `x` in `r` without the angle brackets.
+    static func address(_ s: ByteScanner, _ r: Range<Int>) -> String {
+        if r.count >= 2, s[r.lowerBound] == Byte.lt, s[r.upperBound - 1] == Byte.gt {
+            return s.string((r.lowerBound + 1)..<(r.upperBound - 1))
+        }
+        return s.string(r)
+    }
+
+    /// The enhanced status code (`5.1.1`) after a 3-digit reply code at the start of `r`, or anywhere as `NNN d.d.d`.
+    static func dsn(_ s: ByteScanner, _ r: Range<Int>) -> (code: String?, dsn: String?) {
+        var k = r.lowerBound
+        while k + 3 <= r.upperBound {
+            if Byte.isDigit(s[k]) && Byte.isDigit(s[k + 1]) && Byte.isDigit(s[k + 2])
+                && (k == r.lowerBound || s[k - 1] == Byte.space)
+                && (k + 3 == r.upperBound || s[k + 3] == Byte.space || s[k + 3] == Byte.minus)
+                && (s[k] >= 0x32 && s[k] <= 0x35) {
+                let code = s.string(k..<(k + 3))
+                var d = k + 4
+                if d < r.upperBound, Byte.isDigit(s[d]), d + 1 < r.upperBound, s[d + 1] == Byte.dot {
+                    var e = d
+                    while e < r.upperBound && (Byte.isDigit(s[e]) || s[e] == Byte.dot) { e += 1 }
+                    if e < r.upperBound && (s[e] == Byte.space || s[e] == Byte.comma) || e == r.upperBound {
+                        return (code, s.string(d..<e))
+                    }
+                }
+                d = 0
+                return (code, nil)
+            }
+            k += 1
+        }
+        return (nil, nil)
+    }
+}

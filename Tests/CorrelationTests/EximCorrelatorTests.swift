@@ -1,0 +1,87 @@
+// Transcript tests of the Exim correlator (Exim and Sophos UTM): events in, exact records out.
+import Testing
+import MailTrailModel
+@testable import Correlation
+
+private func t(_ s: Int64) -> Timestamp { Timestamp(seconds: 1_560_164_680 + s) }   // 2019-06-10T11:04:40Z
+
+private struct Transcript {
+    var machine = EximCorrelator(host: "defense")
+    var out = CorrelatorOutput()
+    mutating func exim(_ s: Int64, _ program: String, _ e: EximEvent) {
+        machine.receive(LineContext(time: t(s), host: "defense", instance: "", program: program, pid: 1), e, into: &out)
+    }
+    mutating func utm(_ s: Int64, _ e: UTMEvent) {
+        machine.receive(LineContext(time: t(s), host: "defense", instance: "", program: "smtpd", pid: 2), e, into: &out)
+    }
+}
+
+private let A = "1haLqi-0002Mp-2G", B = "1haLql-0002Mh-MA", MID = "02ec01d51f9d@senderdomain.tld"
+
+@Suite struct EximCorrelatorTranscripts {
+    @Test func utmChainEximinSmtpdEximout() {
+        var x = Transcript()
+        x.exim(0, "exim-in", .dkim(messageID: A, domain: "senderdomain.tld", result: "pass"))
+        x.exim(1, "exim-in", .spamVerdict(messageID: A, verdict: "Unknown", score: nil))
+        let tlsIn = TLSInfo(proto: "TLSv1.2", cipher: "DHE-RSA-AES256-GCM-SHA384", bits: 256)
+        x.exim(1, "exim-in", .arrival(messageID: A, EximArrival(sender: "s@x.tld", client: Peer(name: "server.x.tld", port: 53500),
+                                                                proto: "esmtps", tls: tlsIn, size: 67579, messageIDHeader: MID)))
+        let mk = MessageKey.forMessageID(MID)
+        #expect(x.out.messages == [MessageRecord(
+            receivedAt: t(1), msgKey: mk, host: "defense", mta: "exim", instance: "exim-in", queueID: A, messageID: MID,
+            sender: "s@x.tld", client: Peer(name: "server.x.tld", port: 53500), size: 67579, proto: "esmtps", tls: tlsIn,
+            dkimResult: "pass", dkimDomain: "senderdomain.tld", spamVerdict: "Unknown")])
+        x.out = CorrelatorOutput()
+        x.utm(3, .movedToWorkQueue(queueID: A))
+        x.utm(3, .scanner(.arrival(messageID: B, EximArrival(sender: "s@y.tld", proto: "INPUT", size: 63168, reference: A))))
+        x.utm(3, .secureMail(UTMSecureMail(eventID: 1000, name: "email passed", subject: "Statement", queueID: B)))
+        x.utm(3, .scanner(.delivery(messageID: A, EximDelivery(flag: .delivered, recipient: "work", router: "SCANNER",
+                                                               transport: "SCANNER"))))
+        x.utm(3, .scanner(.completed(messageID: A)))
+        let tlsOut = TLSInfo(proto: "TLSv1.2", cipher: "AES128-SHA256", bits: 128)
+        x.exim(4, "exim-out", .delivery(messageID: B, EximDelivery(
+            flag: .delivered, recipient: "t@y.tld", router: "static_route_hostlist", transport: "static_smtp",
+            relay: Peer(name: "192.168.99.3", ip: "192.168.99.3", port: 25), tls: tlsOut, response: "250 2.6.0 ok", dsn: "2.6.0")))
+        x.exim(4, "exim-out", .completed(messageID: B))
+        #expect(x.out.messages == [
+            MessageRecord(receivedAt: t(3), msgKey: mk, host: "defense", mta: "exim", instance: "exim-out", queueID: B,
+                          messageID: MID, sender: "s@y.tld", size: 63168, proto: "INPUT", subject: "Statement"),
+            MessageRecord(receivedAt: t(3), msgKey: mk, host: "defense", mta: "exim", instance: "smtpd", queueID: A,
+                          messageID: MID, sender: "s@x.tld", size: 67579, originQueueID: A, originKind: .reinjection,
+                          subject: "Statement", spamVerdict: "email passed"),
+        ])
+        #expect(x.out.deliveries == [
+            DeliveryRecord(at: t(3), msgKey: mk, host: "defense", instance: "smtpd", queueID: A, receivedAt: t(3),
+                           recipient: "work", status: .sent, transport: "SCANNER", nextQueueID: B, router: "SCANNER"),
+            DeliveryRecord(at: t(4), msgKey: mk, host: "defense", instance: "exim-out", queueID: B, receivedAt: t(3),
+                           recipient: "t@y.tld", status: .sent, dsn: "2.6.0", transport: "static_smtp",
+                           relay: Peer(name: "192.168.99.3", ip: "192.168.99.3", port: 25), tls: tlsOut,
+                           response: "250 2.6.0 ok", router: "static_route_hostlist"),
+        ])
+        #expect(x.machine.openTransactions == 1)   // exim-in A stays until its Completed (UTM logs none)
+    }
+
+    @Test func eximBounceAndFailure() {
+        var x = Transcript()
+        let P = "1jmKso-0009d4-Uf", N = "1jmKsr-00040h-1G"
+        x.exim(0, "exim", .arrival(messageID: P, EximArrival(sender: "a@test.corp", client: Peer(ip: "2.2.2.2"), helo: "test.corp",
+                                                             proto: "smtp", size: 7983)))
+        x.exim(3, "exim", .delivery(messageID: P, EximDelivery(flag: .failed, recipient: "m@zee.corp", router: "dnslookup",
+                                                               transport: "remote_smtp", response: "550 5.2.0 full", dsn: "5.2.0")))
+        x.exim(3, "exim", .arrival(messageID: N, EximArrival(sender: "", localUser: "Debian-exim", proto: "local", size: 9521,
+                                                             reference: P)))
+        x.exim(3, "exim", .completed(messageID: P))
+        let pk = MessageKey.forQueue(host: "defense", queueID: P)
+        #expect(x.out.messages == [
+            MessageRecord(receivedAt: t(0), msgKey: pk, host: "defense", mta: "exim", instance: "exim", queueID: P,
+                          sender: "a@test.corp", client: Peer(ip: "2.2.2.2"), size: 7983, proto: "smtp", helo: "test.corp"),
+            MessageRecord(receivedAt: t(3), msgKey: MessageKey.forQueue(host: "defense", queueID: N), host: "defense",
+                          mta: "exim", instance: "exim", queueID: N, sender: "", size: 9521, proto: "local",
+                          originQueueID: P, originKind: .bounce, localUser: "Debian-exim"),
+        ])
+        #expect(x.out.deliveries == [DeliveryRecord(
+            at: t(3), msgKey: pk, host: "defense", instance: "exim", queueID: P, receivedAt: t(0), recipient: "m@zee.corp",
+            status: .bounced, dsn: "5.2.0", transport: "remote_smtp", response: "550 5.2.0 full", router: "dnslookup")])
+        #expect(x.machine.openTransactions == 1)
+    }
+}
