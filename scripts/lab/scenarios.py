@@ -12,9 +12,11 @@
 # binary into a throwaway database (scripts/pg-local), traces every message
 # (`mailtrail trace --format json`) and compares: per recipient the hosts in
 # order and the final outcome, per message every queue ID. Prints each miss
-# with its reason, then "N passed, M failed" (messages traced exactly) and
-# writes run/report.json. Exit 1 when a message was not traced exactly and
-# --allow-misses was not given, 2 when the lab itself failed.
+# with its reason, then "messages traced exactly: N / M", and writes
+# run/report.json. Exit 2 when the lab itself failed (an MTA did not start,
+# a copy neither arrived nor bounced); exit 1 when a message was not traced
+# exactly, unless --allow-misses, or when fewer than --min-exact=F (a
+# fraction) were traced exactly.
 #
 # Limits: one sender domain (client.lab); the batch uses a fixed seed; the
 # quick set is the full scenario list with a 40-message batch.
@@ -77,7 +79,7 @@ def mailbox_copies():
     copies = []
     for path in glob.glob(os.path.join(lab.RUN, "mail", "*", "*", "*.eml")):
         host = short(path.split(os.sep)[-3])
-        user = path.split(os.sep)[-2]
+        user = path.split(os.sep)[-2]  # the recipient address
         with open(path, "rb") as f:
             msg = email.message_from_binary_file(f, policy=email.policy.compat32)
         copies.append({"host": host, "user": user, "path": path, "msg": msg})
@@ -138,7 +140,6 @@ def build_truth(truth):
         for c in by_token.get(t["token"], []):
             chain = received_chain(c["msg"])
             qids.update(chain)
-            rc = "%s@%s" % (c["user"], {"ex4": None}.get(c["host"], None) or "")
             t["copies"].append({"host": c["host"], "user": c["user"], "file": os.path.relpath(c["path"], lab.RUN),
                                 "message_id": (c["msg"].get("Message-ID") or "").strip(),
                                 "received": chain})
@@ -162,7 +163,7 @@ def build_truth(truth):
                 per[rc] = {"outcome": "rejected", "path": ["mx1"]}
                 continue
             final = short(lab.FINAL[dom])
-            got = [c for c in t["copies"] if c["user"] == user and c["host"] == final]
+            got = [c for c in t["copies"] if c["user"] == rc.lower() and c["host"] == final]
             failed = [d for d in t["dsns"] if rc.lower() in d["failed"]]
             if got:
                 per[rc] = {"outcome": "delivered", "path": collapse([h for h, _ in got[0]["received"]])}
@@ -247,7 +248,7 @@ def run(quick):
         lab.check_listeners()
         t0 = time.time()
         truth = run_scenarios(quick)
-        ok = wait_settled(truth, 240 if not quick else 150)
+        ok = wait_settled(truth, 420 if not quick else 180)
         time.sleep(3)  # let the last log lines reach their files
         lab.log("scenarios injected and settled in %.0f s%s" % (time.time() - t0, "" if ok else " (NOT all settled)"))
     finally:
@@ -288,7 +289,11 @@ def ingest(env):
     env = dict(env, PGDATABASE=db)
     subprocess.run([mt, "db", "migrate"], env=env, check=True, stdout=subprocess.DEVNULL)
     year = time.strftime("%Y", time.gmtime())
+    skip = {a.split("=", 1)[1] for a in sys.argv if a.startswith("--skip-host=")}
     for host, rel, hostopt in LOGS:
+        if host in skip:
+            lab.log("not ingesting", host, "(--skip-host: the checker must then report misses)")
+            continue
         path = os.path.join(lab.RUN, rel)
         if not os.path.exists(path):
             lab.log("no log for", host, path)
@@ -318,7 +323,13 @@ def trace(env, t):
 STATUS = {"sent": "relayed", "delivered": "delivered", "bounced": "bounced", "deferred": "deferred",
           "rejected": "rejected", "expired": "bounced"}
 
-def compare(t, doc):
+def rejected(env, host, rcpt):
+    q = ("SELECT count(*) FROM mailtrail.rejections WHERE host = '%s' AND lower(recipient) = '%s' AND stage = 'RCPT'"
+         % (host, rcpt.lower().replace("'", "''")))
+    r = subprocess.run(["psql", "-X", "-At", "-c", q], env=env, text=True, stdout=subprocess.PIPE, check=True)
+    return int(r.stdout.strip() or 0) > 0
+
+def compare(env, t, doc):
     """The reasons this trace differs from the truth (empty: exact)."""
     why = []
     if doc is None:
@@ -335,16 +346,17 @@ def compare(t, doc):
         why.append("queue IDs in the trace that are not in the truth: " + ", ".join("%s:%s" % x for x in sorted(got_q - want_q)))
     for rc, exp in t["per_rcpt"].items():
         if exp["outcome"] == "rejected":
-            continue  # a refused RCPT leaves no hop; checked by rejections below
+            # a refused RCPT leaves no hop: the rejection must be stored
+            if not rejected(env, "mx1", rc):
+                why.append("%s: refused at RCPT by mx1, but no rejection row" % rc)
+            continue
         # the hop that ended this recipient: a delivery with a final status
         finals = []
         for h in hops:
             for d in h.get("deliveries", []):
                 r = (d.get("recipient") or "").lower()
                 o = (d.get("orig_recipient") or "").lower()
-                user = rc.split("@")[0].lower()
-                local = exp["path"] and h["host"] == exp["path"][-1] and user in (r.split("@")[0], o.split("@")[0])
-                if rc.lower() in (r, o) or local:
+                if rc.lower() in (r, o):
                     finals.append((h, d))
         # final: a bounce, or a delivery that did not go to another SMTP host
         # (Postfix pipe, Sendmail local mailer and Exim pipe all say "sent")
@@ -369,7 +381,7 @@ def compare(t, doc):
             why.append("%s: hosts %s, truth %s" % (rc, " > ".join(path), " > ".join(exp["path"])))
     return why
 
-def check(quick, allow_misses, reuse):
+def check(quick, allow_misses, reuse, min_exact=None):
     truth = None
     tp = os.path.join(lab.RUN, "truth.jsonl")
     if reuse and os.path.exists(tp):
@@ -384,7 +396,7 @@ def check(quick, allow_misses, reuse):
     env = ingest(pg_env())
     exact, misses = 0, []
     for t in truth:
-        why = compare(t, trace(env, t))
+        why = compare(env, t, trace(env, t))
         if why:
             misses.append({"scenario": t["scenario"], "token": t["token"], "msgid": t["msgid"], "why": why})
         else:
@@ -407,7 +419,12 @@ def check(quick, allow_misses, reuse):
         print("LAB PROBLEM: " + p)
     if problems:
         return 2
-    print("mta-lab: %d passed, %d failed" % (exact, len(truth) - exact))
+    # The floor keeps CI honest without failing on the known, documented
+    # misses: fewer exact traces than --min-exact (a fraction) fails.
+    if min_exact is not None:
+        ok = exact >= min_exact * len(truth)
+        print("mta-lab: accuracy %.3f, floor %.3f: %s" % (exact / max(1, len(truth)), min_exact, "ok" if ok else "BELOW FLOOR"))
+        return 0 if ok else 1
     return 0 if (allow_misses or not misses) else 1
 
 def main(cmd, args):
@@ -417,4 +434,8 @@ def main(cmd, args):
         bad = [t for t in truth if any(v["outcome"] == "missing" for v in t["per_rcpt"].values())]
         print("truth: %d messages, %d incomplete -> %s" % (len(truth), len(bad), os.path.join(lab.RUN, "truth.jsonl")))
         return 2 if bad else 0
-    return check(quick, "--allow-misses" in args, "--reuse" in args)
+    floor = None
+    for a in args:
+        if a.startswith("--min-exact="):
+            floor = float(a.split("=", 1)[1])
+    return check(quick, "--allow-misses" in args, "--reuse" in args, floor)
