@@ -570,6 +570,11 @@ def check_listeners():
         raise SystemExit("mta-lab: a mail port listens outside loopback: " + ", ".join(bad))
 
 def main(argv):
+    # timeout(1) or Ctrl-C: unwind so the `finally` of a run stops the hosts
+    def _term(signum, frame):
+        raise SystemExit("mta-lab: stopped by signal %d" % signum)
+    signal.signal(signal.SIGTERM, _term)
+    signal.signal(signal.SIGINT, _term)
     cmd = argv[0] if argv else "help"
     if cmd == "install":
         install(); ensure_users()
