@@ -51,6 +51,9 @@ public struct EximCorrelator: Codable, Sendable {
     /// ACL notes of an SMTP session waiting for the session's next arrival, by process.
     /// Optional so that states saved before it existed still decode.
     var sessionNotes: [SessionKey: [SessionNote]]?
+    /// Listener `SMTP connection from` lines by client `ip:port`, waiting for their session's
+    /// arrival (the listener logs before it forks, so the pid differs). Optional for old states.
+    var connections: [String: Link]?
     public private(set) var now = Timestamp(micros: 0)
     var lastSweep = Timestamp(micros: 0)
 
@@ -188,10 +191,14 @@ public struct EximCorrelator: Codable, Sendable {
             sessionNotes = sessionNotes ?? [:]
             sessionNotes![key, default: []].append(SessionNote(at: ctx.time, program: ctx.program, client: client,
                                                                sender: sender, recipient: recipient, text: text))
-        case .connection:
-            // The listener logs the connection before it forks the session process: it carries
-            // no fact the session's own lines (`H=... [ip]:port` on `<=`) do not.
-            break
+        case .connection(let client):
+            // The listener logs the connection before it forks the session process, so only the
+            // client's ip:port joins it to the session; its name fills in an arrival logged
+            // without one.
+            if let ip = client.ip, let port = client.port {
+                connections = connections ?? [:]
+                connections!["\(ip):\(port)"] = Link(id: client.name ?? "", at: ctx.time)
+            }
         }
     }
 
@@ -240,6 +247,13 @@ public struct EximCorrelator: Codable, Sendable {
         if let ref = a.reference {
             tx.originQueueID = ref
             tx.originKind = a.sender.isEmpty ? .bounce : .reinjection
+        }
+        if let ip = a.client.ip, let port = a.client.port,
+           let c = connections?.removeValue(forKey: "\(ip):\(port)") {
+            if connections?.isEmpty == true { connections = nil }
+            if ctx.time.micros - c.at.micros <= Self.noteWindowMicros, tx.client.name == nil, !c.id.isEmpty {
+                tx.client.name = c.id
+            }
         }
         transactions[key] = tx
         emit(key, into: &out)
@@ -444,6 +458,8 @@ public struct EximCorrelator: Codable, Sendable {
         let dayAgo = now.micros - 86_400_000_000
         nextByOrigin = nextByOrigin.filter { $0.value.at.micros >= dayAgo }
         let noteLimit = now.micros - Self.noteWindowMicros
+        connections = connections?.filter { $0.value.at.micros >= noteLimit }
+        if connections?.isEmpty == true { connections = nil }
         let expired = (sessionNotes ?? [:]).filter { ($0.value.last?.at.micros ?? 0) < noteLimit }.keys
         for key in expired.sorted(by: { ($0.instance, $0.pid) < ($1.instance, $1.pid) }) {
             flushNotes(key, queueID: nil, instance: key.instance, into: &out)

@@ -119,4 +119,16 @@ private let A = "1haLqi-0002Mp-2G", B = "1haLql-0002Mh-MA", MID = "02ec01d51f9d@
         #expect(x.out.rejections.map { [$0.queueID ?? "-", $0.client.ip ?? "-"] }
                 == [["-", "203.0.113.9"], ["1haLzz-0002Zz-9Z", "203.0.113.10"]])
     }
+
+    @Test func listenerConnectionLineJoinsItsSessionByIPAndPort() {
+        var x = Transcript()
+        // The listener (pid 6854) logs the connection; the session (pid 9103) logs the arrival
+        // without a reverse name; the connection of another port does not join.
+        x.exim(0, "exim-in", .connection(client: Peer(name: "server.x.tld", ip: "192.0.2.7", port: 53500)), pid: 6854)
+        x.exim(0, "exim-in", .connection(client: Peer(name: "other.x.tld", ip: "192.0.2.7", port: 53501)), pid: 6854)
+        x.exim(1, "exim-in", .arrival(messageID: A, EximArrival(sender: "s@x.tld", client: Peer(ip: "192.0.2.7", port: 53500))),
+               pid: 9103)
+        #expect(x.out.messages.map(\.client) == [Peer(name: "server.x.tld", ip: "192.0.2.7", port: 53500)])
+        #expect(x.machine.connections?.keys.sorted() == ["192.0.2.7:53501"])
+    }
 }

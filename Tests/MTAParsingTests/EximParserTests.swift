@@ -200,4 +200,13 @@ private func utm(_ line: String) -> UTMEvent? {
         #expect(Double(real.1) / Double(real.0) >= 0.99)
         #expect(perSet["sophos-sg-smtp-logparser"].map { $0.0 == $0.1 } == true)
     }
+
+    @Test func transportOutputIsANoteOfItsMessage() {
+        // From the real-MTA lab (Exim 4.96, a pipe transport's own output before the failure line).
+        let line = "2026-11-21 19:42:56 1xUqzA-0002d3-1l <unknown-frank@b.lab>: lab_deliver transport output: lab: no such user: unknown-frank"
+        var p = LineParser(format: .auto, framing: FramingConfig(timeZone: .fixedOffset(seconds: 0), defaultHost: "ex4"))
+        let o = Array(line.utf8).withUnsafeBufferPointer { p.parse($0, offset: 0) }
+        guard case .exim(_, let e) = o else { Issue.record("not an Exim event: \(o)"); return }
+        #expect(e == .note(messageID: "1xUqzA-0002d3-1l", kind: "transport-output"))
+    }
 }

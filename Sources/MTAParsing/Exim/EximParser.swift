@@ -145,6 +145,9 @@ public struct EximParser: Sendable {
             return "retry"
         }
         if s.find("SMTP error from remote mail server", from: t) != nil { return "smtp-error" }
+        // `ID <addr>: TRANSPORT transport output: TEXT` (a pipe/local delivery's own output; the
+        // outcome is on the `**`/`==` line that follows). Seen in the real-MTA lab.
+        if s.find(" transport output: ", from: t) != nil { return "transport-output" }
         if s.has("H=", at: t) || s.has("Failed to connect", at: t) || s.find("Connection timed out", from: t) != nil
             || s.find("Connection refused", from: t) != nil { return "host-error" }
         if s.has("SA: ", at: t) { return "sa-exim" }
