@@ -96,6 +96,10 @@ struct AgentOutageTests {
         let text = agent.log
         func occurrences(_ s: String) -> Int { text.components(separatedBy: s).count - 1 }
         #expect(occurrences("mailtrail agent: database error:") == 1, "outage logged once:\n\(text)")
+        // One line per event: libpq's multi-line message must not split the outage report.
+        #expect(text.split(separator: "\n").filter { $0.contains("database error:") && $0.contains("this is logged once") }.count == 1,
+                "the outage report is one line:\n\(text)")
+        #expect(text.split(separator: "\n").allSatisfy { $0.hasPrefix("mailtrail agent: ") }, "every line is a record:\n\(text)")
         #expect(occurrences("mailtrail agent: database reachable again") == 1, "recovery logged once:\n\(text)")
         #expect(outagePeakKB > 0 && outagePeakKB < outageRSSBoundKB,
                 "RSS during the outage \(outagePeakKB) kB, bound \(outageRSSBoundKB) kB")
@@ -103,6 +107,7 @@ struct AgentOutageTests {
         // before the failing commit) plus libpq's own small reads; the writer added > 100 kB meanwhile.
         #expect(readDuringOutage < 96 * 1024, "read \(readDuringOutage) bytes while the database was down")
         print("outage test: agent RSS \(rssAtStop) kB when the database stopped, peak during the outage \(outagePeakKB) kB, over the whole run \(peakKB) kB; read \(readDuringOutage) bytes during the outage while \(sizeAtStart - sizeAtStop) bytes were written; file \(bytes.count) bytes")
+        for line in text.split(separator: "\n") where line.contains("database") { print("outage test: \(line)") }
         try cluster.stop()
     }
 }
