@@ -12,6 +12,8 @@
 ///   state, exactly as after a crash. The outage is logged once, the
 ///   recovery once. While the database is down no file is read, so memory
 ///   stays bounded.
+/// - stderr: one line per event ("mailtrail agent: …"; line breaks inside
+///   error texts become "; ").
 /// - SIGTERM/SIGINT: commit what is pending, exit 0. SIGHUP: commit, reload
 ///   the configuration (a bad file is reported and the old one kept), start
 ///   a new session.
@@ -104,7 +106,26 @@ public final class AgentRunner {
         return Double(ts.tv_sec) + Double(ts.tv_nsec) / 1e9
     }
 
-    func log(_ text: String) { writeStandardError("mailtrail agent: " + text + "\n") }
+    /// Writes one stderr line per event: line breaks inside `text` (libpq's and the server's
+    /// messages span lines) become "; ", so journald and grep see the outage as one entry.
+    func log(_ text: String) { writeStandardError("mailtrail agent: " + AgentRunner.oneLine(text) + "\n") }
+
+    static func oneLine(_ text: String) -> String {
+        var out = ""
+        var atBreak = false
+        for ch in text {
+            if ch == "\n" || ch == "\r" || ch == "\r\n" {
+                atBreak = true
+            } else if atBreak && (ch == " " || ch == "\t") {
+                continue
+            } else {
+                if atBreak { out += "; " }
+                atBreak = false
+                out.append(ch)
+            }
+        }
+        return out
+    }
 
     func beforeCommitHook() {
         commits += 1
