@@ -251,7 +251,7 @@ define(`confPID_FILE', `{base}/sendmail.pid')dnl
 define(`confSERVICE_SWITCH_FILE', `{etc}/service.switch')dnl
 define(`confHOSTS_FILE', `{etc}/hosts')dnl
 define(`confDONT_PROBE_INTERFACES', `True')dnl
-define(`confDONT_BLAME_SENDMAIL', `GroupReadableKeyFile,WorldWritableAliasFile,GroupWritableDirPathSafe,ForwardFileInUnsafeDirPath')dnl
+define(`confDONT_BLAME_SENDMAIL', `GroupReadableKeyFile,WorldWritableAliasFile,GroupWritableDirPathSafe,ForwardFileInUnsafeDirPath,TrustStickyBit')dnl
 define(`confCACERT_PATH', `{tls}')dnl
 define(`confCACERT', `{tls}/ca.crt')dnl
 define(`confSERVER_CERT', `{tls}/lab.crt')dnl
