@@ -290,15 +290,8 @@ public struct EximCorrelator: Codable, Sendable {
         }
         var next = d.nextQueueID
         if next == nil, instance == EximCorrelator.smtpdInstance, status == .sent { next = nextByOrigin[id]?.id }
-        // A local delivery logs the local part and the address it was for (`=> alice
-        // <alice@example.com>`): the address is what the previous hop delivered to, so it is
-        // the recipient, and the local part is kept as orig_recipient (as for Sendmail).
-        var recipient = d.recipient
-        var original = d.origRecipient
-        if let o = original, !recipient.utf8.contains(UInt8(ascii: "@")), o.utf8.contains(UInt8(ascii: "@")) {
-            recipient = o
-            original = d.recipient
-        }
+        // `=> alice <alice@example.com>`: see LocalRecipient.
+        let (recipient, original) = LocalRecipient.resolve(logged: d.recipient, other: d.origRecipient)
         out.deliveries.append(DeliveryRecord(
             at: ctx.time, msgKey: mk, host: host, instance: instance, queueID: id, receivedAt: receivedAt,
             recipient: recipient, origRecipient: original, status: status, dsn: d.dsn,

@@ -214,15 +214,10 @@ public struct SendmailCorrelator: Codable, Sendable {
         }
         let instance = tx?.instance ?? SendmailCorrelator.instance(ctx.program)
         for r in t.recipients {
-            // A local delivery logs the mailbox (`to=marie`) and the address it was for in
-            // `ctladdr=<marie@example.org>`: the address is what the previous hop delivered to,
-            // so it is the recipient; the mailbox name is kept as orig_recipient.
-            var recipient = r
-            var original: String? = nil
-            if !r.utf8.contains(UInt8(ascii: "@")), let c = t.ctladdr, c.utf8.contains(UInt8(ascii: "@")) {
-                recipient = c
-                original = r
-            }
+            // `to=marie, ctladdr=<marie@example.org>`: see LocalRecipient. A ctladdr beside a
+            // full address is only the controlling user, not an original recipient.
+            var (recipient, original) = LocalRecipient.resolve(logged: r, other: t.ctladdr)
+            if original == t.ctladdr { original = nil }
             out.deliveries.append(DeliveryRecord(
                 at: ctx.time, msgKey: mk, host: host, instance: instance, queueID: qid,
                 receivedAt: tx?.receivedAt, recipient: recipient, origRecipient: original, status: t.status, dsn: t.dsn, transport: t.mailer,

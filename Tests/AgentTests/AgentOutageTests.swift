@@ -32,7 +32,7 @@ struct AgentOutageTests {
         try admin.exec("CREATE DATABASE mailtrail")
         admin.close()
         let env = cluster.environment(database: "mailtrail")
-        let migrate = try runBinary(["db", "migrate"], environment: env)
+        let migrate = try runMailtrail(["db", "migrate"], environment: env)
         #expect(migrate.status == 0, "migrate: \(migrate.err)")
         do {
             let c = try PGConnection(conninfo: cluster.conninfo("mailtrail"))

@@ -51,7 +51,7 @@ struct AgentProcessTests {
         #expect(try db.connection.query("SELECT agent, path, \"offset\", line, lag_bytes FROM mailtrail.report_agent_status")
                     .rows.map { $0.map { $0 ?? "NULL" }.joined(separator: "|") }
                 == ["test|\(log)|\(ends[11])|12|0"])
-        let status = try runBinary(["status"], environment: ["PGDATABASE": db.name])
+        let status = try runMailtrail(["status"], environment: ["PGDATABASE": db.name])
         #expect(status.status == 0)
         #expect(status.out.hasPrefix("AGENT  HOST"))
         #expect(status.out.contains("test   "))
@@ -205,26 +205,6 @@ struct AgentProcessTests {
             Issue.record("parts \((0..<8).map { part($0).count }); sources \(sources); log:\n\(agent.log)")
         }
     }
-}
-
-/// Runs the built `mailtrail` binary and collects its output.
-func runBinary(_ args: [String], environment: [String: String] = [:]) throws -> (status: Int32, out: String, err: String) {
-    let exe = URL(fileURLWithPath: "/proc/self/exe").resolvingSymlinksInPath().deletingLastPathComponent()
-        .appendingPathComponent("mailtrail")
-    let p = Process()
-    p.executableURL = exe
-    p.arguments = args
-    var env = ProcessInfo.processInfo.environment
-    for (k, v) in environment { env[k] = v }
-    p.environment = env
-    let out = Pipe(), err = Pipe()
-    p.standardOutput = out
-    p.standardError = err
-    try p.run()
-    let o = out.fileHandleForReading.readDataToEndOfFile()
-    let e = err.fileHandleForReading.readDataToEndOfFile()
-    p.waitUntilExit()
-    return (p.terminationStatus, String(decoding: o, as: UTF8.self), String(decoding: e, as: UTF8.self))
 }
 
 /// Runs a program and returns its standard output.

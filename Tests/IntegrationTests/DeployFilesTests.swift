@@ -2,6 +2,7 @@
 // configuration must pass `mailtrail agent --check` with the built binary,
 // so the demo cannot drift from the configuration grammar.
 import Foundation
+import MailTrailTestSupport
 import Testing
 
 @Suite struct DeployFilesTests {
