@@ -17,9 +17,10 @@
 ///   error: nothing is committed past a batch that did not commit.
 /// - `drain` waits until nothing is in flight; the caller must drain before
 ///   it uses the loader's connection itself (the connection is not
-///   thread-safe). `finish` drains and ends the thread; `stop` ends it
-///   without waiting for anything but the commit in flight (use it in a
-///   `defer`: the thread holds the committer until it ends).
+///   thread-safe). `finish` drains and ends the thread; `stop` ends it,
+///   waiting only for a commit that already runs (use it in a `defer`, so
+///   that no commit outlives the caller's error path; the thread holds the
+///   committer until it ends).
 /// Limits: one committer thread per loader; `Context` is whatever the caller
 /// wants back with each result (e.g. the batch's line counters).
 import Foundation
@@ -79,11 +80,18 @@ final class BatchCommitter<Context: Sendable>: @unchecked Sendable {
         return last
     }
 
-    /// Ends the committer thread once the commit in flight (if any) is done.
+    /// Ends the committer thread: a batch handed over but not started is dropped (its lines stay
+    /// uncommitted, like any batch after a failure); a commit already running is waited for, so
+    /// the connection is the caller's again when this returns.
     func stop() {
         lock.lock()
         stopping = true
+        if next != nil {
+            next = nil
+            inFlight = false
+        }
         lock.broadcast()
+        while inFlight { lock.wait() }
         lock.unlock()
     }
 

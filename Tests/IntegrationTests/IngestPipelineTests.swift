@@ -5,7 +5,10 @@
 /// checkpoints of one batch per file; a batch the database refuses stops the
 /// run with its error, everything before it stays committed (checkpoint at
 /// the end of the last committed batch), nothing of it or after it is
-/// written, and a rerun resumes from the checkpoints and completes the load.
+/// written, and a rerun resumes from the checkpoints and completes the load;
+/// an error on the parsing side (a missing file) ends the run without a
+/// commit outliving it: the batch in flight committed whole or not at all,
+/// and the connection is free again.
 import Foundation
 import Ingest
 import MailTrailModel
@@ -87,6 +90,26 @@ struct IngestPipelineTests {
             #expect(rerun.filesUpToDate == 2)
             #expect(rerun.lines.read == 67)
             #expect(try snapshot(db) == reference)
+        }
+    }
+
+    @Test func anErrorWhileABatchLoadsLeavesNoCommitBehind() throws {
+        try TestDatabase.with { db in
+            try keepEverything(db)
+            for round in 0..<5 {
+                let missing = "/nonexistent/mailtrail-\(round).log"
+                #expect(throws: (any Error).self) {
+                    try IngestRunner.run(paths: [samplePath("relay1.log"), missing], settings: sampleSettings(),
+                                         connection: db.connection)
+                }
+                // The connection is ours at once (no commit still running on it) and relay1 is
+                // either committed whole or not at all.
+                #expect(!db.connection.inTransaction)
+                let committed = try rows(db, "SELECT committed_line FROM mailtrail.ingest_sources WHERE path LIKE '%relay1.log'")
+                #expect(committed == ["0"] || committed == ["115"], "\(committed)")
+                let messages = try db.connection.scalarInt("SELECT count(*) FROM mailtrail.messages")
+                #expect(committed == ["115"] ? messages! > 0 : messages == 0)
+            }
         }
     }
 }
