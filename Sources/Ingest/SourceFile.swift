@@ -21,9 +21,10 @@ final class SourceFile {
     let referenceDate: CivilDate
     let fallbackTime: Timestamp
 
-    init(path: String) throws {
+    /// Opens `path`; `chunkSize` is the read size (decompressed bytes per chunk).
+    init(path: String, chunkSize: Int = 1 << 20) throws {
         self.path = path
-        reader = try ChunkReader(path: path)
+        reader = try ChunkReader(path: path, chunkSize: chunkSize)
         var buf: [UInt8] = []
         buf.reserveCapacity(reader.chunkSize)
         while buf.count < Fingerprint.maxBytes {

@@ -3,7 +3,7 @@
 /// Contract: the correlator produces these; the loader writes them column for
 /// column (see `sql/migrations` for the tables and `docs/schema.md`). Optional
 /// fields are SQL NULL. Strings are stored as text after the loader's
-/// documented rule for NUL and invalid UTF-8 (see `CopyText`).
+/// documented rule for NUL and invalid UTF-8 (see `CopyBinary` in PostgresLoading).
 
 /// A network peer as logged: `name[ip]:port`.
 public struct Peer: Hashable, Sendable, Codable {

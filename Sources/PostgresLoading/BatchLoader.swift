@@ -1,25 +1,32 @@
 /// BatchLoader: commits one ingest batch in one transaction (exactly-once).
 ///
 /// Contract (docs/architecture.md "Exactly-once ingest"): `commit` runs
-///   BEGIN; COPY each non-empty record set into this session's TEMP staging
-///   tables; `SELECT * FROM mailtrail.ingest_merge(...)` (checkpoint check,
-///   partitions, set-based insert, counters); write the changed correlator
-///   states with an optimistic version check; COMMIT.
+///   BEGIN; `mailtrail.ingest_batch_begin(...)` (locks the source, checks the
+///   checkpoint, creates the batch's day partitions inside the retention
+///   window, returns the window); COPY (binary format) each part of the
+///   `EncodedBatch` straight into its day partition
+///   (`mailtrail.<table>_pYYYYMMDD`), except
+///   parts dated before the window, whose rows are counted as too_old;
+///   `mailtrail.ingest_checkpoint(...)` (checkpoint and per-host counters);
+///   the changed correlator states with an optimistic version check; COMMIT.
 /// Any error rolls the whole batch back and is rethrown, so the checkpoint,
 /// the facts and the correlator state move together or not at all. A
 /// concurrent writer shows up as `PostgresError` with code
-/// `.concurrentWriter` (SQLSTATE MT001 from the merge, or a correlator
-/// state version mismatch): nothing was written, rerunning resumes from the
-/// committed checkpoint.
-/// Limits: one batch at a time per connection; must not be called inside a
-/// transaction the caller opened. The staging tables are created once per
-/// session (`mailtrail.create_staging_tables()`). Correlator states travel as
-/// hex text parameters (2x their size on the wire).
-/// Security: the loader touches no table directly. Sources, correlator
-/// states and the merge go through SECURITY DEFINER functions
-/// (`ingest_open_source`, `ingest_correlator_states`, `ingest_save_state`,
-/// `ingest_merge`), which restrict an ingest login role to its assigned
-/// hosts (docs/security.md); a refused host is SQLSTATE 42501.
+/// `.concurrentWriter` (SQLSTATE MT001 from the checkpoint check, or a
+/// correlator state version mismatch): nothing was written, rerunning
+/// resumes from the committed checkpoint.
+/// Limits: one batch at a time per connection (the connection is not
+/// thread-safe: a pipelined caller commits from one thread); must not be
+/// called inside a transaction the caller opened. Correlator states travel
+/// as hex text parameters (2x their size on the wire).
+/// Security: the loader's only table privilege is INSERT on the day
+/// partitions, and the partitions' `ingest_check_rows` trigger refuses any
+/// statement with a row of a host not assigned to a restricted ingest login
+/// (SQLSTATE 42501, the batch rolls back). Sources, checkpoints and
+/// correlator states go through SECURITY DEFINER functions
+/// (`ingest_open_source`, `ingest_batch_begin`, `ingest_checkpoint`,
+/// `ingest_correlator_states`, `ingest_save_state`) limited to the login's
+/// own sources and hosts (docs/security.md).
 import MailTrailModel
 
 /// Line counters of one host in one batch.
@@ -57,7 +64,7 @@ public struct SourceCheckpoint: Hashable, Sendable {
 /// Everything one batch commits: the records of source lines `[fromOffset, toOffset)`.
 public struct Batch: Sendable {
     public var sourceID: Int64
-    /// The source's committed offset this batch starts at (the merge checks it).
+    /// The source's committed offset this batch starts at (the database checks it).
     public var fromOffset: Int64
     /// The offset after the batch's last line: the new checkpoint.
     public var toOffset: Int64
@@ -103,14 +110,13 @@ public struct CommitResult: Hashable, Sendable {
 
 public final class BatchLoader: @unchecked Sendable {
     public let connection: PGConnection
-    /// Retention window passed to the merge; nil = the database's `retention_days` setting.
+    /// Retention window passed to `ingest_batch_begin`; nil = the database's `retention_days` setting.
     public var retentionDays: Int?
     /// COPY chunk size in bytes.
     public var chunkSize = 256 * 1024
-    private var stagingReady = false
-    /// Runs inside the batch's transaction after the merge and the correlator states, just before
-    /// COMMIT (the agent records its file identity and lag there; tests use it to crash at that
-    /// point). An error rolls the batch back like any other.
+    /// Runs inside the batch's transaction after the rows, the checkpoint and the correlator
+    /// states, just before COMMIT (the agent records its file identity and lag there; tests use
+    /// it to crash at that point). An error rolls the batch back like any other.
     public var beforeCommit: ((PGConnection) throws -> Void)?
 
     public init(connection: PGConnection) {
@@ -150,6 +156,11 @@ public final class BatchLoader: @unchecked Sendable {
 
     /// Commits one batch in one transaction; see the file header for the steps.
     public func commit(_ batch: Batch) throws -> CommitResult {
+        try commit(EncodedBatch(batch))
+    }
+
+    /// Commits one encoded batch in one transaction; see the file header for the steps.
+    public func commit(_ batch: EncodedBatch) throws -> CommitResult {
         guard batch.toOffset >= batch.fromOffset, batch.fromOffset >= 0, batch.toLine >= 0 else {
             throw PostgresError(code: .invalidArgument,
                                 message: "batch offsets go backwards: from \(batch.fromOffset) to \(batch.toOffset), line \(batch.toLine)",
@@ -160,38 +171,59 @@ public final class BatchLoader: @unchecked Sendable {
                                 message: "BatchLoader.commit needs a connection outside any transaction",
                                 operation: "commit batch")
         }
-        if !stagingReady {
-            try connection.query("SELECT mailtrail.create_staging_tables()", operation: "create staging tables")
-            stagingReady = true
-        }
         do {
             try connection.exec("BEGIN")
-            try copy(into: "stage_messages", CopyText.messageColumns, batch.messages) { try $0.append($1) }
-            try copy(into: "stage_deliveries", CopyText.deliveryColumns, batch.deliveries) { try $0.append($1) }
-            try copy(into: "stage_rejections", CopyText.rejectionColumns, batch.rejections) { try $0.append($1) }
-            try copy(into: "stage_unparsed", CopyText.unparsedColumns, batch.unparsed) { try $0.append($1) }
-            let counters = batch.counters.sorted { $0.key < $1.key }
-            try copy(into: "stage_counts", CopyText.countColumns, counters) { sink, entry in
-                sink.encoder.text(entry.key); sink.encoder.int(entry.value.linesRead)
-                sink.encoder.int(entry.value.parsed); sink.encoder.int(entry.value.ignored)
-                sink.encoder.int(entry.value.unparsed); sink.encoder.endRow()
-                try sink.flushIfNeeded()
+            // Days PostgreSQL can name (years 1-9999): a row dated otherwise cannot be stored
+            // anyway, and when it lies before the window it is only counted.
+            let days = Set(batch.parts.map(\.day)).sorted().map { CivilDate(daysSinceEpoch: $0) }
+                .filter { (1...9999).contains($0.year) }
+            let begun = try connection.query(
+                "SELECT mailtrail.ingest_batch_begin($1::bigint, $2::bigint, $3::date[], $4::int) - DATE '1970-01-01' AS first_day",
+                [String(batch.sourceID), String(batch.fromOffset), "{" + days.map(\.iso).joined(separator: ",") + "}",
+                 retentionDays.map { String($0) }],
+                operation: "ingest_batch_begin (source \(batch.sourceID), offset \(batch.fromOffset))")
+            guard begun.count == 1 else {
+                throw PostgresError(code: .protocol, message: "ingest_batch_begin returned \(begun.count) rows",
+                                    operation: "ingest_batch_begin")
+            }
+            let firstDay = begun.int(0, "first_day")   // nil: no retention limit
+
+            var result = CommitResult()
+            var tooOld: [String: Int64] = [:]
+            for part in batch.parts {
+                if let first = firstDay, part.day < first {
+                    for (host, n) in part.rowsPerHost { tooOld[host, default: 0] += n }
+                    result.tooOld += part.rows
+                    continue
+                }
+                let table = "mailtrail." + part.table.partitionName(day: CivilDate(daysSinceEpoch: part.day))
+                let sql = "COPY \(table) (\(part.table.columns.joined(separator: ", "))) FROM STDIN (FORMAT binary)"
+                let loaded = try connection.copyIn(sql, chunkSize: chunkSize) { try $0.send(encoded: part.data.bytes) }
+                if loaded != part.rows {
+                    throw PostgresError(code: .copy, message: "COPY into \(table) loaded \(loaded) rows, expected \(part.rows)",
+                                        operation: sql)
+                }
+                switch part.table {
+                case .messages: result.messages += loaded
+                case .deliveries: result.deliveries += loaded
+                case .rejections: result.rejections += loaded
+                case .unparsedLines: result.unparsed += loaded
+                }
             }
 
-            let merged = try connection.query(
-                "SELECT * FROM mailtrail.ingest_merge($1::bigint, $2::bigint, $3::bigint, $4::bigint, $5::int)",
+            let hosts = Set(batch.counters.keys).union(tooOld.keys).sorted()
+            let counts = hosts.map { batch.counters[$0] ?? IngestCounters() }
+            try connection.query(
+                """
+                SELECT mailtrail.ingest_checkpoint($1::bigint, $2::bigint, $3::bigint, $4::bigint, $5::text[],
+                                                   $6::bigint[], $7::bigint[], $8::bigint[], $9::bigint[], $10::bigint[])
+                """,
                 [String(batch.sourceID), String(batch.fromOffset), String(batch.toOffset), String(batch.toLine),
-                 retentionDays.map { String($0) }],
-                operation: "ingest_merge (source \(batch.sourceID), offset \(batch.fromOffset)..\(batch.toOffset))")
-            guard merged.count == 1 else {
-                throw PostgresError(code: .protocol, message: "ingest_merge returned \(merged.count) rows", operation: "ingest_merge")
-            }
-            var result = CommitResult(
-                messages: merged.int(0, "inserted_messages") ?? 0,
-                deliveries: merged.int(0, "inserted_deliveries") ?? 0,
-                rejections: merged.int(0, "inserted_rejections") ?? 0,
-                unparsed: merged.int(0, "inserted_unparsed") ?? 0,
-                tooOld: merged.int(0, "too_old_rows") ?? 0)
+                 PGResult.encodeTextArray(hosts),
+                 PGResult.encodeIntArray(counts.map(\.linesRead)), PGResult.encodeIntArray(counts.map(\.parsed)),
+                 PGResult.encodeIntArray(counts.map(\.ignored)), PGResult.encodeIntArray(counts.map(\.unparsed)),
+                 PGResult.encodeIntArray(hosts.map { tooOld[$0] ?? 0 })],
+                operation: "ingest_checkpoint (source \(batch.sourceID), offset \(batch.fromOffset)..\(batch.toOffset))")
 
             for (host, update) in batch.correlatorStates.sorted(by: { $0.key < $1.key }) {
                 result.correlatorVersions[host] = try writeState(host: host, expected: update.expectedVersion,
@@ -207,19 +239,6 @@ public final class BatchLoader: @unchecked Sendable {
                 throw e
             }
             throw error
-        }
-    }
-
-    private func copy<T>(into table: String, _ columns: [String], _ rows: some Collection<T>,
-                         _ encode: (inout CopySink, T) throws -> Void) throws {
-        guard !rows.isEmpty else { return }
-        let sql = "COPY pg_temp.\(table) (\(columns.joined(separator: ", "))) FROM STDIN"
-        let loaded = try connection.copyIn(sql, chunkSize: chunkSize) { sink in
-            for row in rows { try encode(&sink, row) }
-        }
-        if loaded != Int64(rows.count) {
-            throw PostgresError(code: .copy, message: "COPY into \(table) loaded \(loaded) rows, expected \(rows.count)",
-                                operation: sql)
         }
     }
 

@@ -488,6 +488,32 @@ COMMENT ON COLUMN mailtrail.agent_files.last_line_at IS 'Log time of the last co
 COMMENT ON COLUMN mailtrail.agent_files.updated_at IS 'When the agent last committed for this path.';
 
 """#),
+        (name: "0007_direct_copy.sql", sql: #"""
+-- 0007_direct_copy: ingest COPYs straight into the day partitions.
+--
+-- What: the staging design (COPY into temporary staging tables, then
+--   ingest_merge() copying the rows into the indexed partitions: every row
+--   written twice) is replaced by COPY straight into the fact tables' day
+--   partitions, bracketed by ingest_batch_begin() (checkpoint check,
+--   partitions) and ingest_checkpoint() (checkpoint, counters) in the same
+--   transaction (docs/architecture.md "Exactly-once ingest"). A restricted
+--   ingest login gets INSERT (only) on each day partition, and the statement
+--   trigger ingest_check_rows() on that partition refuses foreign hosts
+--   (docs/security.md). The routines, triggers and grants live in
+--   sql/functions (ingest_batch_begin, ingest_checkpoint, ingest_check_rows,
+--   ingest_partition_access) and are (re-)applied after this migration, by
+--   ensure_day_partitions() for new partitions and apply_security() for the
+--   existing ones.
+-- Contract: removes the two routines of the staging design, which a
+--   `mailtrail migrate` would otherwise leave behind (function files are
+--   re-applied, never dropped). No table changes.
+-- Limits: an older binary (staging + ingest_merge) cannot load into a
+--   database migrated to 0007; upgrade the loaders with the database.
+
+DROP FUNCTION IF EXISTS mailtrail.ingest_merge(bigint, bigint, bigint, bigint, int);
+DROP FUNCTION IF EXISTS mailtrail.create_staging_tables();
+
+"""#),
     ]
     /// `sql/functions/*.sql`, sorted by name.
     public static let functions: [(name: String, sql: String)] = [
@@ -555,10 +581,10 @@ COMMENT ON FUNCTION mailtrail.agent_host_allowed(text, text) IS
 -- agent_note_file.sql: mailtrail.agent_note_file(...), the agent's per-batch bookkeeping.
 --
 -- Contract: called by `mailtrail agent` inside the transaction of each batch
---   it commits (after ingest_merge, before COMMIT): upserts the row of
+--   it commits (after ingest_checkpoint, before COMMIT): upserts the row of
 --   (agent, followed path) with the source it reads now, the file identity
---   and the lag. Separate from ingest_merge on purpose (ingest does not need
---   it). SECURITY DEFINER: a restricted ingest login (mailtrail.ingest_agent()
+--   and the lag. Separate from ingest_checkpoint on purpose (ingest does not
+--   need it). SECURITY DEFINER: a restricted ingest login (mailtrail.ingest_agent()
 --   not '') is recorded under its login role whatever p_agent says, and may
 --   only name a source that it registered itself (42501 otherwise), so one
 --   relay cannot rewrite another's status.
@@ -628,16 +654,17 @@ COMMENT ON FUNCTION mailtrail.agent_note_file(text, text, bigint, bigint, bigint
 --        functions stay SECURITY INVOKER: a SECURITY DEFINER function is not
 --        inlined, and then its time bounds cannot prune day partitions (the
 --        benchmark measured search and reports over 10 s instead of ms);
---      - P_ingest: EXECUTE on create_staging_tables, ingest_open_source,
---        ingest_merge, ingest_correlator_states, ingest_save_state,
---        agent_note_file, agent_file_source (all
---        SECURITY DEFINER; no table privilege at all);
+--      - P_ingest: EXECUTE on ingest_open_source, ingest_batch_begin,
+--        ingest_checkpoint, ingest_correlator_states, ingest_save_state,
+--        agent_note_file, agent_file_source (all SECURITY DEFINER), and
+--        INSERT only on the fact tables' day partitions, each guarded by its
+--        ingest_check_rows trigger (ingest_partition_access());
 --      - P_maintenance: EXECUTE on run_maintenance, ensure_day_partitions,
 --        drop_expired_partitions; SELECT on the bookkeeping tables, UPDATE
 --        of settings.value.
---   No grant ever names a partition: partitions are reached through their
---   parent, and new ones (created by the SECURITY DEFINER routines, so owned
---   by P_owner) carry no grants.
+--   The only grant on a partition is P_ingest's INSERT: readers reach
+--   partitions through their parent, and new ones (created by the SECURITY
+--   DEFINER routines, so owned by P_owner) get nothing else.
 -- Contract: idempotent; returns one row per role with what it is.
 -- Limits: needs CREATEROLE (or existing roles) and the right to transfer
 --   ownership (superuser, or membership in P_owner). Roles of another prefix
@@ -768,7 +795,7 @@ BEGIN
         ELSIF v_rec.proname = 'message_key' THEN
             -- a pure hash the trace functions call (and a reader may, to join hops)
             EXECUTE format('GRANT EXECUTE ON ROUTINE %s TO %I', v_rec.fn, v_reader);
-        ELSIF v_rec.proname IN ('create_staging_tables', 'ingest_open_source', 'ingest_merge',
+        ELSIF v_rec.proname IN ('ingest_open_source', 'ingest_batch_begin', 'ingest_checkpoint',
                                 'ingest_correlator_states', 'ingest_save_state',
                                 'agent_note_file', 'agent_file_source') THEN
             EXECUTE format('GRANT EXECUTE ON ROUTINE %s TO %I', v_rec.fn, v_ingest);
@@ -777,114 +804,24 @@ BEGIN
         END IF;
     END LOOP;
 
+    -- The ingest role COPYs straight into day partitions: INSERT, behind the check trigger.
+    PERFORM mailtrail.ingest_partition_access(c.oid)
+       FROM pg_catalog.pg_class c
+       JOIN pg_catalog.pg_inherits i ON i.inhrelid = c.oid
+       JOIN pg_catalog.pg_class pc ON pc.oid = i.inhparent
+      WHERE pc.relnamespace = 'mailtrail'::regnamespace
+        AND pc.relname IN ('messages', 'deliveries', 'rejections', 'unparsed_lines')
+        AND c.relname ~ ('^' || pc.relname || '_p[0-9]{8}$');
+
     role_name := v_owner;  purpose := 'owner of the schema (NOLOGIN; migrations, SECURITY DEFINER routines)'; RETURN NEXT;
     role_name := v_maint;  purpose := 'maintenance: run_maintenance(), settings'; RETURN NEXT;
-    role_name := v_ingest; purpose := 'ingest agents: staging + merge for their assigned hosts only'; RETURN NEXT;
+    role_name := v_ingest; purpose := 'ingest agents: COPY into day partitions, for their assigned hosts only'; RETURN NEXT;
     role_name := v_reader; purpose := 'reader: report_*/bi_* views, search/report_*/trace* functions'; RETURN NEXT;
 END
 $$;
 
 COMMENT ON FUNCTION mailtrail.apply_security() IS
     'Internal: create the group roles <roles_prefix>_owner/_maintenance/_ingest/_reader, give the schema to the owner and grant by rule; run by mailtrail db migrate.';
-
-"""#),
-        (name: "create_staging_tables.sql", sql: #"""
--- create_staging_tables.sql: mailtrail.create_staging_tables().
---
--- Contract: creates, when missing, this session's TEMP staging tables that
---   ingest_merge() reads, all ON COMMIT DELETE ROWS (they are empty at the
---   start of every transaction):
---     pg_temp.stage_messages    (LIKE mailtrail.messages)
---     pg_temp.stage_deliveries  (LIKE mailtrail.deliveries)
---     pg_temp.stage_rejections  (LIKE mailtrail.rejections)
---     pg_temp.stage_unparsed    (at, host, line_number, byte_offset, reason, raw)
---     pg_temp.stage_counts      (host, lines_read, parsed, ignored, unparsed)
---   The loader COPYs into them with an explicit column list. Returns true
---   when it created anything. Silent when they exist (no NOTICE).
---   SECURITY DEFINER: the tables belong to the owner role, the session gets
---   INSERT only (granted to PUBLIC: a temporary table is reachable from its
---   own session alone). So the caller cannot add rules, triggers, row
---   security or odd column types that would run its code with the owner's
---   rights when ingest_merge() reads them; a same-named table the caller
---   made itself is refused (SQLSTATE 42501).
--- Limits: LIKE copies columns and NOT NULL only (no CHECK, no index), so a
---   bad status is caught by the INSERT in ingest_merge, not by the COPY.
---   Tables created inside a transaction that rolls back are gone again.
-
-CREATE OR REPLACE FUNCTION mailtrail.create_staging_tables()
-    RETURNS boolean
-    LANGUAGE plpgsql
-    SECURITY DEFINER
-    SET search_path = pg_catalog, pg_temp
-AS $$
-DECLARE
-    v_created boolean := false;
-    v_name    text;
-BEGIN
-/*
- * Session-local staging for one batch. The fact tables are never COPY
- * targets themselves, which keeps row-level security / SECURITY DEFINER
- * merging possible.
- */
-    IF to_regclass('pg_temp.stage_messages') IS NULL THEN
-        CREATE TEMPORARY TABLE pg_temp.stage_messages (LIKE mailtrail.messages) ON COMMIT DELETE ROWS;
-        v_created := true;
-    END IF;
-    IF to_regclass('pg_temp.stage_deliveries') IS NULL THEN
-        CREATE TEMPORARY TABLE pg_temp.stage_deliveries (LIKE mailtrail.deliveries) ON COMMIT DELETE ROWS;
-        v_created := true;
-    END IF;
-    IF to_regclass('pg_temp.stage_rejections') IS NULL THEN
-        CREATE TEMPORARY TABLE pg_temp.stage_rejections (LIKE mailtrail.rejections) ON COMMIT DELETE ROWS;
-        v_created := true;
-    END IF;
-    IF to_regclass('pg_temp.stage_unparsed') IS NULL THEN
-        CREATE TEMPORARY TABLE pg_temp.stage_unparsed (
-              at           timestamptz NOT NULL
-            , host         text
-            , line_number  bigint      NOT NULL
-            , byte_offset  bigint      NOT NULL
-            , reason       text        NOT NULL
-            , raw          bytea       NOT NULL
-        ) ON COMMIT DELETE ROWS;
-        v_created := true;
-    END IF;
-    IF to_regclass('pg_temp.stage_counts') IS NULL THEN
-        CREATE TEMPORARY TABLE pg_temp.stage_counts (
-              host        text   NOT NULL
-            , lines_read  bigint NOT NULL DEFAULT 0
-            , parsed      bigint NOT NULL DEFAULT 0
-            , ignored     bigint NOT NULL DEFAULT 0
-            , unparsed    bigint NOT NULL DEFAULT 0
-        ) ON COMMIT DELETE ROWS;
-        v_created := true;
-    END IF;
-    -- Every staging table must be a plain table of ours (not one the caller
-    -- created first under the same name), insertable by the session.
-    FOREACH v_name IN ARRAY ARRAY['stage_messages', 'stage_deliveries', 'stage_rejections', 'stage_unparsed', 'stage_counts'] LOOP
-        IF NOT EXISTS (SELECT 1
-                         FROM pg_catalog.pg_class c
-                        WHERE c.oid = pg_catalog.to_regclass('pg_temp.' || v_name)
-                          AND c.relkind = 'r'
-                          AND c.relpersistence = 't'
-                          AND c.relowner = (SELECT r.oid FROM pg_catalog.pg_roles r WHERE r.rolname = current_user)
-                          AND NOT c.relrowsecurity
-                          AND NOT c.relhasrules
-                          AND NOT c.relhastriggers) THEN
-            RAISE EXCEPTION 'staging table pg_temp.% was not made by mailtrail.create_staging_tables()', v_name
-                USING ERRCODE = '42501'
-                    , HINT = 'Drop it (or reconnect) and let the loader create the staging tables.';
-        END IF;
-        IF v_created THEN
-            EXECUTE format('GRANT INSERT ON TABLE pg_temp.%I TO PUBLIC', v_name);
-        END IF;
-    END LOOP;
-    RETURN v_created;
-END
-$$;
-
-COMMENT ON FUNCTION mailtrail.create_staging_tables() IS
-    'Create this session''s TEMP staging tables (stage_messages, stage_deliveries, stage_rejections, stage_unparsed, stage_counts; ON COMMIT DELETE ROWS) when missing.';
 
 """#),
         (name: "drop_expired_partitions.sql", sql: #"""
@@ -895,17 +832,16 @@ COMMENT ON FUNCTION mailtrail.create_staging_tables() IS
 --   before that is DETACHed and DROPped (never DELETE: no dead tuples, no
 --   vacuum debt). Returns one row per dropped partition. p_retention_days
 --   <= 0 or NULL drops nothing (keep forever).
---   Takes the exclusive 'mailtrail retention' advisory lock; ingest_merge
---   holds it shared, so a drop never races a batch that is loading into the
---   same days.
+--   Takes the exclusive 'mailtrail retention' advisory lock;
+--   ingest_batch_begin holds it shared until the batch commits, so a drop
+--   never races a batch that is loading into the same days.
 -- Limits: only partitions named by partition_name() are managed; tables
 --   attached by hand under another name are left alone. Plain DETACH (not
 --   CONCURRENTLY, which cannot run inside a function) briefly locks the
 --   parent.
 -- Security: SECURITY DEFINER owned by the owner role (search_path pinned to
 --   pg_catalog, pg_temp; identifiers in dynamic SQL via format(%I)), so the
---   maintenance role needs only EXECUTE, and partitions it creates belong to
---   the owner with no grants of their own (access goes through the parent).
+--   maintenance role needs only EXECUTE.
 
 CREATE OR REPLACE FUNCTION mailtrail.drop_expired_partitions(p_retention_days int)
     RETURNS TABLE (parent_table text, partition_table text, day date)
@@ -979,7 +915,9 @@ COMMENT ON FUNCTION mailtrail.drop_expired_partitions(int) IS
 -- Security: SECURITY DEFINER owned by the owner role (search_path pinned to
 --   pg_catalog, pg_temp; identifiers in dynamic SQL via format(%I)), so the
 --   maintenance role needs only EXECUTE, and partitions it creates belong to
---   the owner with no grants of their own (access goes through the parent).
+--   the owner. Each new partition is opened to the ingest role by
+--   ingest_partition_access(): the ingest_check_rows trigger, then INSERT
+--   (its only grant; every other access goes through the parent).
 
 CREATE OR REPLACE FUNCTION mailtrail.ensure_day_partitions(p_from date, p_to date)
     RETURNS TABLE (parent_table text, partition_table text, day date)
@@ -1023,6 +961,8 @@ BEGIN
                 EXECUTE format('COMMENT ON TABLE mailtrail.%I IS %L'
                     , v_name
                     , format('Day partition of mailtrail.%s for %s (UTC).', v_table, to_char(v_day, 'YYYY-MM-DD')));
+                -- the ingest role COPYs straight into day partitions (INSERT only, checked by a trigger)
+                PERFORM mailtrail.ingest_partition_access(format('mailtrail.%I', v_name)::regclass);
                 parent_table    := v_table;
                 partition_table := v_name;
                 day             := v_day;
@@ -1138,6 +1078,348 @@ COMMENT ON FUNCTION mailtrail.ingest_agent() IS
     'Internal: '''' when the login role is unrestricted (superuser or member of <prefix>_owner), else the login role name whose writes agent_hosts limits.';
 
 """#),
+        (name: "ingest_batch_begin.sql", sql: #"""
+-- ingest_batch_begin.sql: mailtrail.ingest_batch_begin(...), the first step of one batch.
+--
+-- Contract (docs/architecture.md "Exactly-once ingest"): called first inside
+--   the transaction of a batch (source lines [p_expected_offset, ...)),
+--   before the loader COPYs its rows straight into the day partitions. It
+--   1. locks the source row (FOR UPDATE, held until the batch's COMMIT, so a
+--      second writer of the source waits here instead of after its COPY) and
+--      raises SQLSTATE 'MT001' when its committed_offset is not
+--      p_expected_offset (another writer committed first; nothing is
+--      written), 'MT002' for an unknown source (or another agent's);
+--   2. takes the 'mailtrail retention' advisory lock shared (until COMMIT),
+--      so drop_expired_partitions() cannot drop a day this batch loads;
+--   3. creates the missing day partitions for the days in p_days inside the
+--      retention window (today UTC - retention days; p_retention_days NULL
+--      = the retention_days setting, <= 0 = keep everything);
+--   4. returns the first day of the window (NULL = no limit): the loader
+--      sends no row dated before it and counts those as too_old
+--      (ingest_checkpoint() stores the counts).
+--   Then the loader COPYs, calls ingest_checkpoint() and COMMITs.
+-- Security: SECURITY DEFINER, owned by the owner role, search_path =
+--   pg_catalog, pg_temp, schema-qualified names, no dynamic SQL. For a
+--   restricted ingest agent (ingest_agent() <> ''): only its own sources
+--   (else MT002), and p_retention_days is ignored (the setting applies;
+--   the partitions' trigger refuses older rows anyway).
+-- Limits: creating a partition takes an ACCESS EXCLUSIVE lock on its parent
+--   until COMMIT, i.e. for the whole batch (run_maintenance premakes the
+--   coming days to keep this off the ingest path). Rows dated in the future
+--   create their (future) partitions.
+
+CREATE OR REPLACE FUNCTION mailtrail.ingest_batch_begin(
+      p_source_id        bigint
+    , p_expected_offset  bigint
+    , p_days             date[]
+    , p_retention_days   int DEFAULT NULL)
+    RETURNS date
+    LANGUAGE plpgsql
+    SECURITY DEFINER
+    SET search_path = pg_catalog, pg_temp
+AS $$
+DECLARE
+    v_agent      text := mailtrail.ingest_agent();
+    v_committed  bigint;
+    v_retention  int;
+    v_first_day  date;
+    v_day        date;
+BEGIN
+    IF p_source_id IS NULL OR p_expected_offset IS NULL THEN
+        RAISE EXCEPTION 'ingest_batch_begin: source id and offset must not be NULL'
+            USING ERRCODE = '22004';
+    END IF;
+
+    -- 1. The checkpoint: one writer per source.
+    SELECT s.committed_offset INTO v_committed
+      FROM mailtrail.ingest_sources s
+     WHERE s.source_id = p_source_id
+       AND (v_agent = '' OR s.agent = v_agent)
+       FOR UPDATE;
+    IF NOT FOUND THEN
+        RAISE EXCEPTION 'ingest_batch_begin: unknown source_id %', p_source_id
+            USING ERRCODE = 'MT002', HINT = 'Register the source with mailtrail.ingest_open_source() first.';
+    END IF;
+    IF v_committed <> p_expected_offset THEN
+        RAISE EXCEPTION 'ingest_batch_begin: source % is committed up to offset %, this batch starts at %: another ingest wrote this source concurrently'
+            , p_source_id, v_committed, p_expected_offset
+            USING ERRCODE = 'MT001'
+                , HINT = 'Run the ingest again; it resumes from the committed offset.';
+    END IF;
+
+    -- 2. The retention window; maintenance cannot drop partitions while we load.
+    IF v_agent <> '' THEN
+        p_retention_days := NULL;
+    END IF;
+    v_retention := coalesce(p_retention_days
+        , (SELECT st.value::int FROM mailtrail.settings st WHERE st.key = 'retention_days'), 90);
+    IF v_retention > 0 THEN
+        v_first_day := (now() AT TIME ZONE 'UTC')::date - v_retention;
+    END IF;
+    PERFORM pg_advisory_xact_lock_shared(hashtext('mailtrail retention'));
+
+    -- 3. Partitions for the batch's days inside the window.
+    FOR v_day IN
+        SELECT DISTINCT d FROM unnest(p_days) AS u(d)
+         WHERE d IS NOT NULL AND (v_first_day IS NULL OR d >= v_first_day)
+         ORDER BY d
+    LOOP
+        IF to_regclass(format('mailtrail.%I', mailtrail.partition_name('messages', v_day))) IS NULL
+           OR to_regclass(format('mailtrail.%I', mailtrail.partition_name('deliveries', v_day))) IS NULL
+           OR to_regclass(format('mailtrail.%I', mailtrail.partition_name('rejections', v_day))) IS NULL
+           OR to_regclass(format('mailtrail.%I', mailtrail.partition_name('unparsed_lines', v_day))) IS NULL
+        THEN
+            PERFORM mailtrail.ensure_day_partitions(v_day, v_day);
+        END IF;
+    END LOOP;
+
+    RETURN v_first_day;
+END
+$$;
+
+COMMENT ON FUNCTION mailtrail.ingest_batch_begin(bigint, bigint, date[], int) IS
+    'First step of an ingest batch: locks the source and checks its checkpoint (MT001/MT002), creates the day partitions of p_days inside the retention window; returns the window''s first day (NULL = no limit).';
+
+"""#),
+        (name: "ingest_check_rows.sql", sql: #"""
+-- ingest_check_rows.sql: mailtrail.ingest_check_rows(), the trigger that
+-- limits a restricted ingest login to its own hosts.
+--
+-- Contract: an AFTER INSERT ... FOR EACH STATEMENT trigger with the
+--   transition table `new_rows`, on every managed day partition of the fact
+--   tables (installed by mailtrail.ingest_partition_access()). It runs once
+--   per COPY or INSERT statement, after all its rows are in. For an
+--   unrestricted loader (mailtrail.ingest_agent() = '': superuser, owner role
+--   member) it does nothing. For a restricted ingest login it raises SQLSTATE
+--   42501, which aborts the statement and the whole batch transaction, when a
+--   new row
+--   - belongs to a host that none of the login's agent_hosts patterns
+--     matches (unparsed lines without a host are accepted), or
+--   - is older than the retention window (the retention_days setting; the
+--     loader counts such rows as too_old instead of sending them), or
+--   - (unparsed_lines) names a source that is not the login's own.
+--   One aggregation over the transition table per statement (GROUP BY host),
+--   then one agent_host_allowed() call per distinct host.
+-- Security: SECURITY DEFINER owned by the owner role (the ingest role may
+--   not read agent_hosts, settings or ingest_sources), search_path pinned
+--   to pg_catalog, pg_temp; `new_rows` is a transition table, which the
+--   parser resolves before any schema, so no caller object can shadow it.
+--   The login is session_user (through ingest_agent()), not current_user.
+-- Limits: the transition table holds a copy of the statement's rows in the
+--   backend's memory (spilling to a temporary file beyond work_mem). It is
+--   installed on partitions, not on the partitioned parents: on a parent, a
+--   transition table makes COPY insert row by row instead of in batches
+--   (measured about 10 % more backend CPU; docs/performance.md), and a
+--   plain `\copy` into the parent would pay for it too.
+
+CREATE OR REPLACE FUNCTION mailtrail.ingest_check_rows()
+    RETURNS trigger
+    LANGUAGE plpgsql
+    SECURITY DEFINER
+    SET search_path = pg_catalog, pg_temp
+AS $$
+DECLARE
+    v_agent      text := mailtrail.ingest_agent();
+    v_retention  int;
+    v_first_day  timestamptz := '-infinity';
+    v_bad        record;
+    v_source     bigint;
+BEGIN
+/*
+ * Refuse the statement when one of its rows is not the restricted login's to
+ * write. plpgsql compiles this function once per trigger relation, so each
+ * branch below is only ever planned against the table it names.
+ */
+    IF v_agent = '' THEN
+        RETURN NULL;
+    END IF;
+    v_retention := coalesce((SELECT st.value::int FROM mailtrail.settings st WHERE st.key = 'retention_days'), 90);
+    IF v_retention > 0 THEN
+        v_first_day := (((now() AT TIME ZONE 'UTC')::date - v_retention)::timestamp) AT TIME ZONE 'UTC';
+    END IF;
+
+    -- The first offending (host, oldest row) of the statement, per table.
+    IF TG_TABLE_NAME LIKE 'messages\_p%' THEN
+        SELECT g.host, g.first_at INTO v_bad
+          FROM (SELECT n.host, min(n.received_at) AS first_at FROM new_rows n GROUP BY n.host) g
+         WHERE NOT mailtrail.agent_host_allowed(v_agent, g.host) OR g.first_at < v_first_day
+         LIMIT 1;
+    ELSIF TG_TABLE_NAME LIKE 'deliveries\_p%' THEN
+        SELECT g.host, g.first_at INTO v_bad
+          FROM (SELECT n.host, min(n.at) AS first_at FROM new_rows n GROUP BY n.host) g
+         WHERE NOT mailtrail.agent_host_allowed(v_agent, g.host) OR g.first_at < v_first_day
+         LIMIT 1;
+    ELSIF TG_TABLE_NAME LIKE 'rejections\_p%' THEN
+        SELECT g.host, g.first_at INTO v_bad
+          FROM (SELECT n.host, min(n.at) AS first_at FROM new_rows n GROUP BY n.host) g
+         WHERE NOT mailtrail.agent_host_allowed(v_agent, g.host) OR g.first_at < v_first_day
+         LIMIT 1;
+    ELSIF TG_TABLE_NAME LIKE 'unparsed\_lines\_p%' THEN
+        SELECT n.source_id INTO v_source
+          FROM new_rows n
+         WHERE NOT EXISTS (SELECT 1 FROM mailtrail.ingest_sources s
+                            WHERE s.source_id = n.source_id AND s.agent = v_agent)
+         LIMIT 1;
+        IF FOUND THEN
+            RAISE EXCEPTION 'source % does not belong to agent %', v_source, quote_ident(v_agent)
+                USING ERRCODE = '42501';
+        END IF;
+        -- A line whose host could not be read (NULL) is tied to the agent's own source.
+        SELECT g.host, g.first_at INTO v_bad
+          FROM (SELECT n.host, min(n.at) AS first_at FROM new_rows n GROUP BY n.host) g
+         WHERE (g.host IS NOT NULL AND NOT mailtrail.agent_host_allowed(v_agent, g.host)) OR g.first_at < v_first_day
+         LIMIT 1;
+    ELSE
+        RAISE EXCEPTION 'ingest_check_rows: %.% is not a day partition of a fact table', TG_TABLE_SCHEMA, TG_TABLE_NAME
+            USING ERRCODE = '42501';
+    END IF;
+    IF FOUND THEN
+        IF v_bad.first_at < v_first_day THEN
+            RAISE EXCEPTION 'role % may not write rows older than the retention window (% < %)'
+                , quote_ident(v_agent), v_bad.first_at, v_first_day
+                USING ERRCODE = '42501'
+                    , HINT = 'Rows older than retention_days are counted as too_old by the loader, not sent.';
+        END IF;
+        RAISE EXCEPTION 'role % may not write rows for host %', quote_ident(v_agent), quote_literal(v_bad.host)
+            USING ERRCODE = '42501'
+                , HINT = 'An administrator assigns hosts with: mailtrail db grant-agent --role ROLE --hosts HOST...';
+    END IF;
+    RETURN NULL;
+END
+$$;
+
+COMMENT ON FUNCTION mailtrail.ingest_check_rows() IS
+    'Trigger on the fact day partitions (AFTER INSERT, per statement, transition table new_rows): refuses (42501) rows a restricted ingest login may not write — foreign hosts, rows older than the retention window, unparsed lines of another agent''s source.';
+
+"""#),
+        (name: "ingest_checkpoint.sql", sql: #"""
+-- ingest_checkpoint.sql: mailtrail.ingest_checkpoint(...), the last step of one batch.
+--
+-- Contract (docs/architecture.md "Exactly-once ingest"): called inside the
+--   batch's transaction after its rows were COPYed (and after
+--   ingest_batch_begin()). It locks the source row and checks again that
+--   committed_offset = p_expected_offset (MT001; MT002 for an unknown or
+--   another agent's source), moves the checkpoint to (p_new_offset,
+--   p_new_line), and adds the batch's line counters, given per host as
+--   parallel arrays (p_hosts[i] with p_lines_read[i], p_parsed[i],
+--   p_ignored[i], p_unparsed[i], p_too_old[i]; host '' = lines without a
+--   readable host; a host listed twice is summed), to ingest_counts and
+--   their sums to ingest_sources. too_old counts the fact rows the loader
+--   did not send because they were older than the window that
+--   ingest_batch_begin() returned. Nothing is committed here: the caller's
+--   COMMIT makes rows, checkpoint and correlator state visible at once.
+-- Security: SECURITY DEFINER, owned by the owner role, search_path =
+--   pg_catalog, pg_temp, schema-qualified names. A restricted ingest agent
+--   may only count its own hosts (and ''); else 42501 and nothing is
+--   written.
+-- Limits: the counters are what the loader says (a restricted agent can
+--   only misreport its own sources).
+
+CREATE OR REPLACE FUNCTION mailtrail.ingest_checkpoint(
+      p_source_id        bigint
+    , p_expected_offset  bigint
+    , p_new_offset       bigint
+    , p_new_line         bigint
+    , p_hosts            text[]   DEFAULT '{}'
+    , p_lines_read       bigint[] DEFAULT '{}'
+    , p_parsed           bigint[] DEFAULT '{}'
+    , p_ignored          bigint[] DEFAULT '{}'
+    , p_unparsed         bigint[] DEFAULT '{}'
+    , p_too_old          bigint[] DEFAULT '{}')
+    RETURNS void
+    LANGUAGE plpgsql
+    SECURITY DEFINER
+    SET search_path = pg_catalog, pg_temp
+AS $$
+DECLARE
+    v_agent      text := mailtrail.ingest_agent();
+    v_committed  bigint;
+    v_n          int := coalesce(cardinality(p_hosts), 0);
+    v_bad_host   text;
+BEGIN
+    IF p_source_id IS NULL OR p_expected_offset IS NULL OR p_new_offset IS NULL OR p_new_line IS NULL THEN
+        RAISE EXCEPTION 'ingest_checkpoint: source id, offsets and line number must not be NULL'
+            USING ERRCODE = '22004';
+    END IF;
+    IF p_new_offset < p_expected_offset OR p_new_line < 0 THEN
+        RAISE EXCEPTION 'ingest_checkpoint: new offset % is before the expected offset % (or line % < 0)'
+            , p_new_offset, p_expected_offset, p_new_line
+            USING ERRCODE = '22023';
+    END IF;
+    IF coalesce(cardinality(p_lines_read), 0) <> v_n OR coalesce(cardinality(p_parsed), 0) <> v_n
+       OR coalesce(cardinality(p_ignored), 0) <> v_n OR coalesce(cardinality(p_unparsed), 0) <> v_n
+       OR coalesce(cardinality(p_too_old), 0) <> v_n
+       OR array_position(p_hosts, NULL) IS NOT NULL THEN
+        RAISE EXCEPTION 'ingest_checkpoint: the counter arrays must have one entry per host (%), hosts not NULL', v_n
+            USING ERRCODE = '22023';
+    END IF;
+
+    SELECT s.committed_offset INTO v_committed
+      FROM mailtrail.ingest_sources s
+     WHERE s.source_id = p_source_id
+       AND (v_agent = '' OR s.agent = v_agent)
+       FOR UPDATE;
+    IF NOT FOUND THEN
+        RAISE EXCEPTION 'ingest_checkpoint: unknown source_id %', p_source_id
+            USING ERRCODE = 'MT002', HINT = 'Register the source with mailtrail.ingest_open_source() first.';
+    END IF;
+    IF v_committed <> p_expected_offset THEN
+        RAISE EXCEPTION 'ingest_checkpoint: source % is committed up to offset %, this batch starts at %: another ingest wrote this source concurrently'
+            , p_source_id, v_committed, p_expected_offset
+            USING ERRCODE = 'MT001'
+                , HINT = 'Run the ingest again; it resumes from the committed offset.';
+    END IF;
+
+    IF v_agent <> '' THEN
+        SELECT h INTO v_bad_host
+          FROM unnest(p_hosts) AS u(h)
+         WHERE h <> '' AND NOT mailtrail.agent_host_allowed(v_agent, h)
+         LIMIT 1;
+        IF FOUND THEN
+            RAISE EXCEPTION 'role % may not write rows for host %', quote_ident(v_agent), quote_literal(v_bad_host)
+                USING ERRCODE = '42501'
+                    , HINT = 'An administrator assigns hosts with: mailtrail db grant-agent --role ROLE --hosts HOST...';
+        END IF;
+    END IF;
+
+    IF v_n > 0 THEN
+        INSERT INTO mailtrail.ingest_counts AS ic (source_id, host, lines_read, parsed, ignored, unparsed, too_old)
+        SELECT p_source_id, c.host, sum(c.lines_read), sum(c.parsed), sum(c.ignored), sum(c.unparsed), sum(c.too_old)
+          FROM unnest(p_hosts, p_lines_read, p_parsed, p_ignored, p_unparsed, p_too_old)
+               AS c(host, lines_read, parsed, ignored, unparsed, too_old)
+         GROUP BY c.host
+        ON CONFLICT (source_id, host) DO UPDATE
+           SET lines_read = ic.lines_read + excluded.lines_read
+             , parsed     = ic.parsed + excluded.parsed
+             , ignored    = ic.ignored + excluded.ignored
+             , unparsed   = ic.unparsed + excluded.unparsed
+             , too_old    = ic.too_old + excluded.too_old;
+    END IF;
+
+    UPDATE mailtrail.ingest_sources s
+       SET committed_offset = p_new_offset
+         , committed_line   = p_new_line
+         , last_commit      = now()
+         , lines_read       = s.lines_read + c.lines_read
+         , parsed           = s.parsed + c.parsed
+         , ignored          = s.ignored + c.ignored
+         , unparsed         = s.unparsed + c.unparsed
+         , too_old          = s.too_old + c.too_old
+      FROM (SELECT coalesce(sum(u.lines_read), 0) AS lines_read
+                 , coalesce(sum(u.parsed), 0)     AS parsed
+                 , coalesce(sum(u.ignored), 0)    AS ignored
+                 , coalesce(sum(u.unparsed), 0)   AS unparsed
+                 , coalesce(sum(u.too_old), 0)    AS too_old
+              FROM unnest(p_lines_read, p_parsed, p_ignored, p_unparsed, p_too_old)
+                   AS u(lines_read, parsed, ignored, unparsed, too_old)) c
+     WHERE s.source_id = p_source_id;
+END
+$$;
+
+COMMENT ON FUNCTION mailtrail.ingest_checkpoint(bigint, bigint, bigint, bigint, text[], bigint[], bigint[], bigint[], bigint[], bigint[]) IS
+    'Last step of an ingest batch: checks the source checkpoint again (MT001/MT002), moves it to the new offset and line, adds the per-host line counters and too_old.';
+
+"""#),
         (name: "ingest_correlator_states.sql", sql: #"""
 -- ingest_correlator_states.sql: mailtrail.ingest_correlator_states().
 --
@@ -1167,257 +1449,6 @@ $$;
 
 COMMENT ON FUNCTION mailtrail.ingest_correlator_states() IS
     'Saved correlator states (host, version, state) of the hosts the caller may write.';
-
-"""#),
-        (name: "ingest_merge.sql", sql: #"""
--- ingest_merge.sql: mailtrail.ingest_merge(...), the commit step of one batch.
---
--- Contract (docs/architecture.md "Exactly-once ingest"): called once per
---   transaction, after the caller filled this session's staging tables
---   (see create_staging_tables()) with the rows of source lines
---   [p_expected_offset, p_new_offset). It
---   1. locks the source row (FOR UPDATE) and raises SQLSTATE 'MT001' when
---      its committed_offset is not p_expected_offset (another writer
---      committed first; nothing is written), 'MT002' for an unknown source;
---   2. creates the missing day partitions for the staged days inside the
---      retention window (today UTC - retention days; NULL = the
---      retention_days setting, <= 0 = keep everything);
---   3. inserts the staged rows inside the window with set-based
---      INSERT ... SELECT (explicit column lists); older rows are not loaded
---      but counted as too_old;
---   4. moves the checkpoint to (p_new_offset, p_new_line) and adds the
---      stage_counts counters and too_old to ingest_sources and ingest_counts
---      (per host; '' for rows without a host);
---   5. returns the rows inserted per table and the too_old count.
---   Nothing is committed here: the caller's COMMIT makes it all visible at
---   once, together with the correlator state.
--- Security (docs/security.md): SECURITY DEFINER, owned by the owner role,
---   with search_path = pg_catalog, pg_temp (pg_temp last, so no caller
---   object shadows a catalog name); staging tables are read as pg_temp.x and
---   must be the owner's own (create_staging_tables() checks), everything
---   else is schema-qualified, no dynamic SQL with caller input. For a
---   restricted ingest agent (ingest_agent() <> ''): the source must be its
---   own (else MT002), every staged host must be one of its hosts
---   (agent_hosts; else SQLSTATE 42501 and nothing is written; unparsed
---   lines without a host and counters for host '' are allowed), and
---   p_retention_days is ignored (the setting applies).
--- Limits: the staged rows are not cleared (ON COMMIT DELETE ROWS does that),
---   so call it once per transaction. Rows dated in the future create their
---   (future) partitions.
-
-CREATE OR REPLACE FUNCTION mailtrail.ingest_merge(
-      p_source_id        bigint
-    , p_expected_offset  bigint
-    , p_new_offset       bigint
-    , p_new_line         bigint
-    , p_retention_days   int DEFAULT NULL)
-    RETURNS TABLE (
-          inserted_messages    bigint
-        , inserted_deliveries  bigint
-        , inserted_rejections  bigint
-        , inserted_unparsed    bigint
-        , too_old_rows         bigint)
-    LANGUAGE plpgsql
-    SECURITY DEFINER
-    SET search_path = pg_catalog, pg_temp
-AS $$
-DECLARE
-    v_agent         text := mailtrail.ingest_agent();
-    v_bad_host      text;
-    v_committed     bigint;
-    v_retention     int;
-    v_window_start  timestamptz := '-infinity';
-    v_days          date[];
-    v_day           date;
-    v_messages      bigint := 0;
-    v_deliveries    bigint := 0;
-    v_rejections    bigint := 0;
-    v_unparsed      bigint := 0;
-    v_too_old       bigint := 0;
-BEGIN
-/*
- * The one commit step of a batch: check the checkpoint, load the staged
- * rows inside the retention window, move the checkpoint, add the counters.
- */
-    IF p_source_id IS NULL OR p_expected_offset IS NULL OR p_new_offset IS NULL OR p_new_line IS NULL THEN
-        RAISE EXCEPTION 'ingest_merge: source id, offsets and line number must not be NULL'
-            USING ERRCODE = '22004';
-    END IF;
-    IF p_new_offset < p_expected_offset OR p_new_line < 0 THEN
-        RAISE EXCEPTION 'ingest_merge: new offset % is before the expected offset % (or line % < 0)'
-            , p_new_offset, p_expected_offset, p_new_line
-            USING ERRCODE = '22023';
-    END IF;
-
-    -- 1. The checkpoint: one writer per source.
-    SELECT s.committed_offset INTO v_committed
-      FROM mailtrail.ingest_sources s
-     WHERE s.source_id = p_source_id
-       AND (v_agent = '' OR s.agent = v_agent)
-       FOR UPDATE;
-    IF NOT FOUND THEN
-        RAISE EXCEPTION 'ingest_merge: unknown source_id %', p_source_id
-            USING ERRCODE = 'MT002', HINT = 'Register the source in mailtrail.ingest_sources first.';
-    END IF;
-    IF v_committed <> p_expected_offset THEN
-        RAISE EXCEPTION 'ingest_merge: source % is committed up to offset %, this batch starts at %: another ingest wrote this source concurrently'
-            , p_source_id, v_committed, p_expected_offset
-            USING ERRCODE = 'MT001'
-                , HINT = 'Run the ingest again; it resumes from the committed offset.';
-    END IF;
-
-    PERFORM mailtrail.create_staging_tables();
-
-    -- A restricted agent writes only its own hosts; the database checks it.
-    IF v_agent <> '' THEN
-        p_retention_days := NULL;
-        SELECT h.host INTO v_bad_host
-          FROM (      SELECT sm.host COLLATE "C" AS host FROM pg_temp.stage_messages sm
-            UNION ALL SELECT sd.host COLLATE "C" FROM pg_temp.stage_deliveries sd
-            UNION ALL SELECT sr.host COLLATE "C" FROM pg_temp.stage_rejections sr
-            UNION ALL SELECT su.host COLLATE "C" FROM pg_temp.stage_unparsed su WHERE su.host IS NOT NULL
-            UNION ALL SELECT sc.host COLLATE "C" FROM pg_temp.stage_counts sc WHERE sc.host <> ''
-               ) h
-         WHERE NOT mailtrail.agent_host_allowed(v_agent, h.host)
-         LIMIT 1;
-        IF FOUND THEN
-            RAISE EXCEPTION 'role % may not write rows for host %', quote_ident(v_agent), quote_literal(v_bad_host)
-                USING ERRCODE = '42501'
-                    , HINT = 'An administrator assigns hosts with: mailtrail db grant-agent --role ROLE --hosts HOST...';
-        END IF;
-    END IF;
-
-    -- 2. The retention window; maintenance cannot drop partitions while we load.
-    v_retention := coalesce(p_retention_days
-        , (SELECT st.value::int FROM mailtrail.settings st WHERE st.key = 'retention_days'), 90);
-    IF v_retention > 0 THEN
-        v_window_start := (((now() AT TIME ZONE 'UTC')::date - v_retention)::timestamp) AT TIME ZONE 'UTC';
-    END IF;
-    PERFORM pg_advisory_xact_lock_shared(hashtext('mailtrail retention'));
-
-    SELECT array_agg(DISTINCT d.day ORDER BY d.day) INTO v_days
-      FROM (      SELECT (sm.received_at AT TIME ZONE 'UTC')::date AS day FROM pg_temp.stage_messages sm WHERE sm.received_at >= v_window_start
-        UNION ALL SELECT (sd.at AT TIME ZONE 'UTC')::date FROM pg_temp.stage_deliveries sd WHERE sd.at >= v_window_start
-        UNION ALL SELECT (sr.at AT TIME ZONE 'UTC')::date FROM pg_temp.stage_rejections sr WHERE sr.at >= v_window_start
-        UNION ALL SELECT (su.at AT TIME ZONE 'UTC')::date FROM pg_temp.stage_unparsed su WHERE su.at >= v_window_start
-           ) d;
-    IF v_days IS NOT NULL THEN
-        FOREACH v_day IN ARRAY v_days LOOP
-            IF to_regclass(format('mailtrail.%I', mailtrail.partition_name('messages', v_day))) IS NULL
-               OR to_regclass(format('mailtrail.%I', mailtrail.partition_name('deliveries', v_day))) IS NULL
-               OR to_regclass(format('mailtrail.%I', mailtrail.partition_name('rejections', v_day))) IS NULL
-               OR to_regclass(format('mailtrail.%I', mailtrail.partition_name('unparsed_lines', v_day))) IS NULL
-            THEN
-                PERFORM mailtrail.ensure_day_partitions(v_day, v_day);
-            END IF;
-        END LOOP;
-    END IF;
-
-    -- 3. Set-based loads, explicit column lists.
-    INSERT INTO mailtrail.messages (
-          received_at, msg_key, host, mta, instance, queue_id, message_id, sender
-        , client_name, client_ip, client_port, size, nrcpt, proto, helo
-        , tls_proto, tls_cipher, tls_bits, tls_trust, sasl_method, sasl_username
-        , origin_queue_id, origin_kind
-        , subject, local_user, dkim_result, dkim_domain, spam_verdict, spam_score)
-    SELECT received_at, msg_key, host, mta, instance, queue_id, message_id, sender
-        , client_name, client_ip, client_port, size, nrcpt, proto, helo
-        , tls_proto, tls_cipher, tls_bits, tls_trust, sasl_method, sasl_username
-        , origin_queue_id, origin_kind
-        , subject, local_user, dkim_result, dkim_domain, spam_verdict, spam_score
-      FROM pg_temp.stage_messages
-     WHERE received_at >= v_window_start;
-    GET DIAGNOSTICS v_messages = ROW_COUNT;
-
-    INSERT INTO mailtrail.deliveries (
-          at, msg_key, host, instance, queue_id, received_at, recipient, orig_recipient
-        , status, dsn, transport, relay_name, relay_ip, relay_port
-        , delay, delay_before_qmgr, delay_in_qmgr, delay_conn, delay_xmit
-        , conn_use, tls_feature, tls_proto, tls_cipher, tls_bits, response, next_queue_id
-        , router, tls_trust)
-    SELECT at, msg_key, host, instance, queue_id, received_at, recipient, orig_recipient
-        , status, dsn, transport, relay_name, relay_ip, relay_port
-        , delay, delay_before_qmgr, delay_in_qmgr, delay_conn, delay_xmit
-        , conn_use, tls_feature, tls_proto, tls_cipher, tls_bits, response, next_queue_id
-        , router, tls_trust
-      FROM pg_temp.stage_deliveries
-     WHERE at >= v_window_start;
-    GET DIAGNOSTICS v_deliveries = ROW_COUNT;
-
-    INSERT INTO mailtrail.rejections (
-          at, msg_key, host, instance, queue_id, program, action, stage
-        , client_name, client_ip, client_port, helo, sender, recipient, proto
-        , code, dsn, reason)
-    SELECT at, msg_key, host, instance, queue_id, program, action, stage
-        , client_name, client_ip, client_port, helo, sender, recipient, proto
-        , code, dsn, reason
-      FROM pg_temp.stage_rejections
-     WHERE at >= v_window_start;
-    GET DIAGNOSTICS v_rejections = ROW_COUNT;
-
-    INSERT INTO mailtrail.unparsed_lines (at, source_id, host, line_number, byte_offset, reason, raw)
-    SELECT at, p_source_id, host, line_number, byte_offset, reason, raw
-      FROM pg_temp.stage_unparsed
-     WHERE at >= v_window_start;
-    GET DIAGNOSTICS v_unparsed = ROW_COUNT;
-
-    -- 4. Counters (per host, too_old included) and the checkpoint.
-    IF v_retention > 0 THEN
-        SELECT (SELECT count(*) FROM pg_temp.stage_messages sm WHERE sm.received_at < v_window_start)
-             + (SELECT count(*) FROM pg_temp.stage_deliveries sd WHERE sd.at < v_window_start)
-             + (SELECT count(*) FROM pg_temp.stage_rejections sr WHERE sr.at < v_window_start)
-             + (SELECT count(*) FROM pg_temp.stage_unparsed su WHERE su.at < v_window_start)
-          INTO v_too_old;
-    END IF;
-
-    INSERT INTO mailtrail.ingest_counts AS ic (source_id, host, lines_read, parsed, ignored, unparsed, too_old)
-    SELECT p_source_id, c.host, sum(c.lines_read), sum(c.parsed), sum(c.ignored), sum(c.unparsed), sum(c.too_old)
-      FROM (      SELECT sc.host COLLATE "C" AS host, sc.lines_read, sc.parsed, sc.ignored, sc.unparsed, 0::bigint AS too_old
-                    FROM pg_temp.stage_counts sc
-        UNION ALL SELECT coalesce(t.host, '') COLLATE "C", 0, 0, 0, 0, 1
-                    FROM (      SELECT sm.host COLLATE "C" AS host FROM pg_temp.stage_messages sm WHERE sm.received_at < v_window_start
-                      UNION ALL SELECT sd.host COLLATE "C" FROM pg_temp.stage_deliveries sd WHERE sd.at < v_window_start
-                      UNION ALL SELECT sr.host COLLATE "C" FROM pg_temp.stage_rejections sr WHERE sr.at < v_window_start
-                      UNION ALL SELECT su.host COLLATE "C" FROM pg_temp.stage_unparsed su WHERE su.at < v_window_start
-                         ) t
-                   WHERE v_too_old > 0
-           ) c
-     GROUP BY c.host
-    ON CONFLICT (source_id, host) DO UPDATE
-       SET lines_read = ic.lines_read + excluded.lines_read
-         , parsed     = ic.parsed + excluded.parsed
-         , ignored    = ic.ignored + excluded.ignored
-         , unparsed   = ic.unparsed + excluded.unparsed
-         , too_old    = ic.too_old + excluded.too_old;
-
-    UPDATE mailtrail.ingest_sources s
-       SET committed_offset = p_new_offset
-         , committed_line   = p_new_line
-         , last_commit      = now()
-         , lines_read       = s.lines_read + c.lines_read
-         , parsed           = s.parsed + c.parsed
-         , ignored          = s.ignored + c.ignored
-         , unparsed         = s.unparsed + c.unparsed
-         , too_old          = s.too_old + v_too_old
-      FROM (SELECT coalesce(sum(sc.lines_read), 0) AS lines_read
-                 , coalesce(sum(sc.parsed), 0)     AS parsed
-                 , coalesce(sum(sc.ignored), 0)    AS ignored
-                 , coalesce(sum(sc.unparsed), 0)   AS unparsed
-              FROM pg_temp.stage_counts sc) c
-     WHERE s.source_id = p_source_id;
-
-    -- 5. The report.
-    inserted_messages   := v_messages;
-    inserted_deliveries := v_deliveries;
-    inserted_rejections := v_rejections;
-    inserted_unparsed   := v_unparsed;
-    too_old_rows        := v_too_old;
-    RETURN NEXT;
-END
-$$;
-
-COMMENT ON FUNCTION mailtrail.ingest_merge(bigint, bigint, bigint, bigint, int) IS
-    'Commit step of one ingest batch: checks the source checkpoint (MT001 on mismatch), loads pg_temp.stage_* inside the retention window, advances the checkpoint and counters; returns rows inserted and too_old.';
 
 """#),
         (name: "ingest_open_source.sql", sql: #"""
@@ -1467,6 +1498,76 @@ $$;
 
 COMMENT ON FUNCTION mailtrail.ingest_open_source(text, text, text, text) IS
     'Find or create the caller''s source by fingerprint; returns (source_id, committed_offset, committed_line, inserted). Sources are private to their ingest agent.';
+
+"""#),
+        (name: "ingest_partition_access.sql", sql: #"""
+-- ingest_partition_access.sql: mailtrail.ingest_partition_access(p_partition regclass).
+--
+-- Contract: opens one managed day partition of a fact table
+--   (mailtrail.<messages|deliveries|rejections|unparsed_lines>_pYYYYMMDD,
+--   attached to its parent) to the ingest role, which COPYs rows straight
+--   into it: installs the statement trigger `ingest_check_rows` (AFTER
+--   INSERT, REFERENCING NEW TABLE AS new_rows, FOR EACH STATEMENT, function
+--   mailtrail.ingest_check_rows()) when missing, then — and only then —
+--   grants INSERT (nothing else) on it to <roles_prefix>_ingest when that
+--   role exists. Idempotent; returns true when the partition is open to
+--   ingest afterwards, false when the ingest role does not exist yet.
+--   Called by ensure_day_partitions() for every partition it creates and by
+--   apply_security() for every existing one (after its REVOKEs).
+-- Security: SECURITY DEFINER owned by the owner role (search_path pinned,
+--   identifiers through regclass output and format(%I)). Refuses (42501)
+--   anything that is not such a partition, so no grant lands elsewhere.
+--   The trigger is created before the grant, so an INSERT grant never
+--   exists without the check.
+-- Limits: a partition attached by hand under another name gets neither
+--   trigger nor grant (the ingest role cannot write it).
+
+CREATE OR REPLACE FUNCTION mailtrail.ingest_partition_access(p_partition regclass)
+    RETURNS boolean
+    LANGUAGE plpgsql
+    SECURITY DEFINER
+    SET search_path = pg_catalog, pg_temp
+AS $$
+DECLARE
+    v_name    text;
+    v_parent  text;
+    v_ingest  text;
+BEGIN
+    SELECT c.relname, pc.relname INTO v_name, v_parent
+      FROM pg_catalog.pg_class c
+      JOIN pg_catalog.pg_inherits i ON i.inhrelid = c.oid
+      JOIN pg_catalog.pg_class pc ON pc.oid = i.inhparent
+     WHERE c.oid = p_partition
+       AND c.relnamespace = 'mailtrail'::regnamespace
+       AND pc.relnamespace = 'mailtrail'::regnamespace
+       AND c.relkind = 'r'
+       AND pc.relkind = 'p'
+       AND pc.relname IN ('messages', 'deliveries', 'rejections', 'unparsed_lines')
+       AND c.relname = pc.relname || '_p' || substr(c.relname, length(pc.relname) + 3)
+       AND substr(c.relname, length(pc.relname) + 3) ~ '^[0-9]{8}$';
+    IF NOT FOUND THEN
+        RAISE EXCEPTION 'ingest_partition_access: % is not a day partition of a mailtrail fact table', p_partition
+            USING ERRCODE = '42501';
+    END IF;
+
+    IF NOT EXISTS (SELECT 1 FROM pg_catalog.pg_trigger t
+                    WHERE t.tgrelid = p_partition AND t.tgname = 'ingest_check_rows') THEN
+        EXECUTE format('CREATE TRIGGER ingest_check_rows AFTER INSERT ON mailtrail.%I '
+                       'REFERENCING NEW TABLE AS new_rows FOR EACH STATEMENT '
+                       'EXECUTE FUNCTION mailtrail.ingest_check_rows()', v_name);
+    END IF;
+
+    SELECT s.value || '_ingest' INTO v_ingest FROM mailtrail.settings s WHERE s.key = 'roles_prefix';
+    IF v_ingest IS NULL OR NOT EXISTS (SELECT 1 FROM pg_catalog.pg_roles r WHERE r.rolname = v_ingest) THEN
+        RETURN false;
+    END IF;
+    EXECUTE format('GRANT INSERT ON TABLE mailtrail.%I TO %I', v_name, v_ingest);
+    RETURN true;
+END
+$$;
+
+COMMENT ON FUNCTION mailtrail.ingest_partition_access(regclass) IS
+    'Internal: give a fact day partition the ingest_check_rows trigger, then grant INSERT on it to <prefix>_ingest (which COPYs straight into day partitions).';
 
 """#),
         (name: "ingest_save_state.sql", sql: #"""
@@ -2417,8 +2518,9 @@ COMMENT ON FUNCTION mailtrail.revoke_agent(text, text[]) IS
 --   caller's transaction.
 -- Security: SECURITY DEFINER owned by the owner role (search_path pinned to
 --   pg_catalog, pg_temp; identifiers in dynamic SQL via format(%I)), so the
---   maintenance role needs only EXECUTE, and partitions it creates belong to
---   the owner with no grants of their own (access goes through the parent).
+--   maintenance role needs only EXECUTE, and partitions it creates (through
+--   ensure_day_partitions) belong to the owner; their only grant is the
+--   ingest role's INSERT behind the ingest_check_rows trigger.
 
 CREATE OR REPLACE FUNCTION mailtrail.run_maintenance(
       p_retention_days int DEFAULT NULL
@@ -3788,12 +3890,16 @@ COMMENT ON COLUMN mailtrail.report_agent_status.inode IS 'st_ino of the file at 
     ]
     /// `sql/tests/*.sql`, sorted by name.
     public static let tests: [(name: String, sql: String)] = [
-        (name: "ingest_merge.sql", sql: #"""
--- ingest_merge.sql (test): the batch commit step.
+        (name: "ingest_batch.sql", sql: #"""
+-- ingest_batch.sql (test): the steps of one batch — ingest_batch_begin(),
+-- rows written straight into the day partitions, ingest_checkpoint().
 --
--- Contract: runs inside BEGIN ... ROLLBACK, raises an exception when the
---   offset check (MT001), the too_old counting, the partition creation for
---   backfills or the counters are wrong. Uses the session's staging tables.
+-- Contract: runs inside BEGIN ... ROLLBACK as an unrestricted loader and
+--   raises an exception when the retention window, the partition creation
+--   for backfills (with their ingest_check_rows trigger and the ingest
+--   role's INSERT-only grant), the offset checks (MT001, MT002) or the
+--   counters are wrong. The restricted-agent side is tested with real
+--   login roles in Tests/IntegrationTests/SecurityTests.swift.
 
 BEGIN;
 
@@ -3801,61 +3907,89 @@ DO $$
 DECLARE
     v_today   date := (now() AT TIME ZONE 'UTC')::date;
     v_source  bigint;
-    v_res     record;
+    v_first   date;
     v_src     record;
     v_n       bigint;
+    v_part    text;
+    v_ingest  text := (SELECT s.value || '_ingest' FROM mailtrail.settings s WHERE s.key = 'roles_prefix');
 BEGIN
-    INSERT INTO mailtrail.ingest_sources (fingerprint, path) VALUES ('test:ingest_merge', '/var/log/mail.log')
+    INSERT INTO mailtrail.ingest_sources (fingerprint, path) VALUES ('test:ingest_batch', '/var/log/mail.log')
     RETURNING source_id INTO v_source;
-    PERFORM mailtrail.create_staging_tables();
 
-    -- A backfill 30 days ago (no partition yet), one row today, two rows 200 days ago.
-    INSERT INTO pg_temp.stage_messages (received_at, msg_key, host, mta, instance, queue_id, message_id)
-    VALUES (((v_today - 30)::timestamp + interval '12 hours') AT TIME ZONE 'UTC', mailtrail.message_key('m1@x'), 'mx1', 'postfix', 'postfix', 'Q1', 'm1@x')
-         , (now(), mailtrail.message_key('m2@x'), 'mx1', 'postfix', 'postfix', 'Q2', 'm2@x')
-         , (now() - interval '200 days', 7, 'mx2', 'postfix', 'postfix', 'Q3', NULL);
-    INSERT INTO pg_temp.stage_deliveries (at, msg_key, host, instance, queue_id, recipient, status)
-    VALUES (now() - interval '200 days', 7, 'mx2', 'postfix', 'Q3', 'a@b', 'sent');
-    INSERT INTO pg_temp.stage_unparsed (at, host, line_number, byte_offset, reason, raw)
-    VALUES (now(), NULL, 3, 120, 'garbage', '\x00ff0a'::bytea);
-    INSERT INTO pg_temp.stage_counts (host, lines_read, parsed, ignored, unparsed)
-    VALUES ('mx1', 5, 4, 0, 1), ('mx2', 2, 2, 0, 0);
-
-    SELECT * INTO v_res FROM mailtrail.ingest_merge(v_source, 0, 1000, 7, 90);
-    IF (v_res.inserted_messages, v_res.inserted_deliveries, v_res.inserted_rejections, v_res.inserted_unparsed, v_res.too_old_rows)
-       IS DISTINCT FROM (2::bigint, 0::bigint, 0::bigint, 1::bigint, 2::bigint) THEN
-        RAISE EXCEPTION 'ingest_merge returned %, expected (2,0,0,1,2)', v_res;
+    -- A backfill 30 days ago (no partition yet), today, and a day 200 days ago (outside 90 days).
+    v_first := mailtrail.ingest_batch_begin(v_source, 0, ARRAY[v_today - 30, v_today, v_today - 200, NULL, v_today], 90);
+    IF v_first IS DISTINCT FROM v_today - 90 THEN
+        RAISE EXCEPTION 'ingest_batch_begin returned %, expected the first day of the window %', v_first, v_today - 90;
     END IF;
-    IF to_regclass('mailtrail.' || mailtrail.partition_name('messages', v_today - 30)) IS NULL
-       OR to_regclass('mailtrail.' || mailtrail.partition_name('unparsed_lines', v_today - 30)) IS NULL THEN
-        RAISE EXCEPTION 'the backfill did not create its day partitions';
-    END IF;
+    FOREACH v_part IN ARRAY ARRAY[mailtrail.partition_name('messages', v_today - 30), mailtrail.partition_name('deliveries', v_today - 30),
+                                  mailtrail.partition_name('rejections', v_today - 30), mailtrail.partition_name('unparsed_lines', v_today - 30),
+                                  mailtrail.partition_name('messages', v_today)] LOOP
+        IF to_regclass('mailtrail.' || v_part) IS NULL THEN
+            RAISE EXCEPTION 'ingest_batch_begin did not create %', v_part;
+        END IF;
+        -- Open to the ingest role: the check trigger, and INSERT as its only privilege.
+        IF NOT EXISTS (SELECT 1 FROM pg_trigger t WHERE t.tgrelid = ('mailtrail.' || v_part)::regclass
+                          AND t.tgname = 'ingest_check_rows' AND t.tgfoid = 'mailtrail.ingest_check_rows()'::regprocedure) THEN
+            RAISE EXCEPTION '% has no ingest_check_rows trigger', v_part;
+        END IF;
+        IF NOT has_table_privilege(v_ingest, 'mailtrail.' || v_part, 'INSERT')
+           OR has_table_privilege(v_ingest, 'mailtrail.' || v_part, 'SELECT, UPDATE, DELETE, TRUNCATE, REFERENCES, TRIGGER') THEN
+            RAISE EXCEPTION '% should grant INSERT and nothing else to %', v_part, v_ingest;
+        END IF;
+    END LOOP;
     IF to_regclass('mailtrail.' || mailtrail.partition_name('messages', v_today - 200)) IS NOT NULL THEN
-        RAISE EXCEPTION 'a partition was created for rows outside the retention window';
+        RAISE EXCEPTION 'a partition was created for a day outside the retention window';
     END IF;
-    SELECT count(*) INTO v_n FROM mailtrail.messages WHERE queue_id = 'Q3';
-    IF v_n <> 0 THEN
-        RAISE EXCEPTION 'a too-old row was loaded';
-    END IF;
-    SELECT count(*) INTO v_n FROM mailtrail.unparsed_lines WHERE source_id = v_source AND raw = '\x00ff0a'::bytea;
-    IF v_n <> 1 THEN
-        RAISE EXCEPTION 'unparsed line not loaded byte for byte with its source_id';
+    IF has_table_privilege(v_ingest, 'mailtrail.messages', 'INSERT') THEN
+        RAISE EXCEPTION 'the ingest role may insert into the parent mailtrail.messages';
     END IF;
 
+    -- The loader writes straight into the partitions (COPY in real life; the trigger fires alike).
+    EXECUTE format('INSERT INTO mailtrail.%I (received_at, msg_key, host, mta, instance, queue_id, message_id) VALUES ($1, $2, $3, $4, $5, $6, $7)'
+                 , mailtrail.partition_name('messages', v_today - 30))
+      USING ((v_today - 30)::timestamp + interval '12 hours') AT TIME ZONE 'UTC', mailtrail.message_key('m1@x'), 'mx1', 'postfix', 'postfix', 'Q1', 'm1@x';
+    EXECUTE format('INSERT INTO mailtrail.%I (at, source_id, host, line_number, byte_offset, reason, raw) VALUES ($1, $2, NULL, 3, 120, $3, $4)'
+                 , mailtrail.partition_name('unparsed_lines', v_today))
+      USING now(), v_source, 'garbage', '\x00ff0a'::bytea;
+
+    -- Checkpoint with counters; mx2 had 2 rows too old for the window, '' one, and mx1 is listed twice.
+    PERFORM mailtrail.ingest_checkpoint(v_source, 0, 1000, 7
+        , ARRAY['mx1', 'mx2', '', 'mx1'], ARRAY[3, 2, 1, 1]::bigint[], ARRAY[3, 2, 0, 1]::bigint[]
+        , ARRAY[0, 0, 0, 0]::bigint[], ARRAY[0, 0, 1, 0]::bigint[], ARRAY[0, 2, 1, 0]::bigint[]);
     SELECT * INTO v_src FROM mailtrail.ingest_sources WHERE source_id = v_source;
     IF (v_src.committed_offset, v_src.committed_line, v_src.lines_read, v_src.parsed, v_src.unparsed, v_src.too_old)
-       IS DISTINCT FROM (1000::bigint, 7::bigint, 7::bigint, 6::bigint, 1::bigint, 2::bigint) THEN
+       IS DISTINCT FROM (1000::bigint, 7::bigint, 7::bigint, 6::bigint, 1::bigint, 3::bigint) THEN
         RAISE EXCEPTION 'checkpoint/counters wrong: %', v_src;
+    END IF;
+    SELECT lines_read INTO v_n FROM mailtrail.ingest_counts WHERE source_id = v_source AND host = 'mx1';
+    IF v_n IS DISTINCT FROM 4::bigint THEN
+        RAISE EXCEPTION 'lines_read for host mx1 is %, expected 4 (listed twice)', v_n;
     END IF;
     SELECT too_old INTO v_n FROM mailtrail.ingest_counts WHERE source_id = v_source AND host = 'mx2';
     IF v_n IS DISTINCT FROM 2::bigint THEN
         RAISE EXCEPTION 'too_old for host mx2 is %, expected 2', v_n;
     END IF;
+    SELECT count(*) INTO v_n FROM mailtrail.unparsed_lines WHERE source_id = v_source AND raw = '\x00ff0a'::bytea;
+    IF v_n <> 1 THEN
+        RAISE EXCEPTION 'unparsed line not stored byte for byte with its source_id';
+    END IF;
 
-    -- A second writer that still believes the offset is 0 gets MT001 and changes nothing.
+    -- Retention 0 keeps everything: the old day gets its partitions.
+    v_first := mailtrail.ingest_batch_begin(v_source, 1000, ARRAY[v_today - 200], 0);
+    IF v_first IS NOT NULL OR to_regclass('mailtrail.' || mailtrail.partition_name('rejections', v_today - 200)) IS NULL THEN
+        RAISE EXCEPTION 'retention 0: window % (expected NULL), partition of day -200 missing', v_first;
+    END IF;
+
+    -- A second writer that still believes the offset is 0 gets MT001, at both steps, and changes nothing.
     BEGIN
-        PERFORM mailtrail.ingest_merge(v_source, 0, 2000, 9, 90);
-        RAISE EXCEPTION 'ingest_merge with a stale offset did not fail';
+        PERFORM mailtrail.ingest_batch_begin(v_source, 0, '{}', 90);
+        RAISE EXCEPTION 'ingest_batch_begin with a stale offset did not fail';
+    EXCEPTION WHEN SQLSTATE 'MT001' THEN
+        NULL;
+    END;
+    BEGIN
+        PERFORM mailtrail.ingest_checkpoint(v_source, 0, 2000, 9);
+        RAISE EXCEPTION 'ingest_checkpoint with a stale offset did not fail';
     EXCEPTION WHEN SQLSTATE 'MT001' THEN
         NULL;
     END;
@@ -3864,11 +3998,33 @@ BEGIN
         RAISE EXCEPTION 'offset moved after MT001: %', v_n;
     END IF;
 
+    -- Counter arrays of different lengths are refused.
+    BEGIN
+        PERFORM mailtrail.ingest_checkpoint(v_source, 1000, 2000, 9, ARRAY['mx1'], ARRAY[1, 2]::bigint[]);
+        RAISE EXCEPTION 'ingest_checkpoint accepted counter arrays of different lengths';
+    EXCEPTION WHEN SQLSTATE '22023' THEN
+        NULL;
+    END;
+
     -- Unknown source: MT002.
     BEGIN
-        PERFORM mailtrail.ingest_merge(-1, 0, 1, 1, 90);
-        RAISE EXCEPTION 'ingest_merge on an unknown source did not fail';
+        PERFORM mailtrail.ingest_batch_begin(-1, 0, '{}', 90);
+        RAISE EXCEPTION 'ingest_batch_begin on an unknown source did not fail';
     EXCEPTION WHEN SQLSTATE 'MT002' THEN
+        NULL;
+    END;
+    BEGIN
+        PERFORM mailtrail.ingest_checkpoint(-1, 0, 1, 1);
+        RAISE EXCEPTION 'ingest_checkpoint on an unknown source did not fail';
+    EXCEPTION WHEN SQLSTATE 'MT002' THEN
+        NULL;
+    END;
+
+    -- Only managed day partitions can be opened to ingest.
+    BEGIN
+        PERFORM mailtrail.ingest_partition_access('mailtrail.settings'::regclass);
+        RAISE EXCEPTION 'ingest_partition_access accepted mailtrail.settings';
+    EXCEPTION WHEN SQLSTATE '42501' THEN
         NULL;
     END;
 END

@@ -14,7 +14,7 @@
 /// Limits: blocking I/O; one thread at a time per connection (it is
 /// `@unchecked Sendable` so it can be handed to another task, not shared).
 /// Text-format values only; a String parameter containing NUL gets U+FFFD
-/// instead (libpq parameters are C strings), as in `CopyText`.
+/// instead (libpq parameters are C strings), as in `CopyBinary`.
 import CLibPQ
 import MailTrailModel
 #if canImport(Glibc)
@@ -155,10 +155,8 @@ public final class PGConnection: @unchecked Sendable {
         }
         PQclear(start)
 
-        var sink = CopySink(chunkSize: chunkSize) { bytes in
-            let rc = bytes.withUnsafeBufferPointer { buf in
-                buf.withMemoryRebound(to: CChar.self) { PQputCopyData(c, $0.baseAddress, Int32($0.count)) }
-            }
+        var sink = CopySink(chunkSize: chunkSize) { buf in
+            let rc = buf.withMemoryRebound(to: CChar.self) { PQputCopyData(c, $0.baseAddress, Int32($0.count)) }
             if rc != 1 {
                 throw PostgresError(code: .copy, message: "could not send COPY data: " + self.lastErrorMessage(),
                                     operation: operation)
@@ -395,7 +393,7 @@ extension String {
         return out + rest
     }
 
-    /// NUL (U+0000) replaced by U+FFFD, the rule of `CopyText`.
+    /// NUL (U+0000) replaced by U+FFFD, the rule of `CopyBinary`.
     func replacingNUL() -> String {
         String(String.UnicodeScalarView(unicodeScalars.map { $0 == "\u{0}" ? "\u{FFFD}" : $0 }))
     }

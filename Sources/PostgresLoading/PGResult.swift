@@ -94,6 +94,31 @@ public struct PGResult: Sendable {
         return String(decoding: out, as: UTF8.self)
     }
 
+    /// Encodes strings as a PostgreSQL array literal for a `text[]` parameter: every element
+    /// double-quoted, `"` and `\` backslash-escaped, so any text (braces, commas, blanks, quotes,
+    /// the word NULL) stays one literal element. (NUL is replaced by `PGConnection.query`.)
+    public static func encodeTextArray(_ values: [String]) -> String {
+        var out = "{"
+        for (i, v) in values.enumerated() {
+            if i > 0 { out += "," }
+            out += "\""
+            for u in v.unicodeScalars {
+                switch u {
+                case "\"": out += "\\\""
+                case "\\": out += "\\\\"
+                default: out.unicodeScalars.append(u)
+                }
+            }
+            out += "\""
+        }
+        return out + "}"
+    }
+
+    /// Encodes integers as a PostgreSQL array literal (`{1,2,3}`) for a `bigint[]` parameter.
+    public static func encodeIntArray(_ values: [Int64]) -> String {
+        "{" + values.map { String($0) }.joined(separator: ",") + "}"
+    }
+
     static let hexDigits: [UInt8] = Array("0123456789abcdef".utf8)
 
     private static func hexValue(_ c: UInt8) -> UInt8? {

@@ -47,7 +47,7 @@ public struct PostgresError: Error, CustomStringConvertible, Sendable {
     public var hint: String?
     /// The server's CONTEXT (e.g. the PL/pgSQL line).
     public var context: String?
-    /// What we were doing: `connect`, `COPY pg_temp.stage_messages`, `migration 0001_initial.sql`, ...
+    /// What we were doing: `connect`, `COPY mailtrail.messages_p20240301`, `migration 0001_initial.sql`, ...
     public var operation: String?
     /// The statement (first 200 characters), when one was involved.
     public var statement: String?

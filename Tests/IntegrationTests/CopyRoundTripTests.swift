@@ -3,8 +3,9 @@
 /// Contract: every text field comes back byte for byte, except NUL which
 /// comes back as U+FFFD (the documented rule); `raw` comes back exactly for
 /// all 256 byte values; timestamps keep their microseconds; addresses that
-/// are not IPs become NULL instead of failing the batch; one batch with all
-/// of it commits.
+/// are not IPs, and integers outside a 32-bit column's range, become NULL
+/// instead of failing the batch; numbers keep their values; one batch with
+/// all of it commits.
 import MailTrailModel
 import MailTrailTestSupport
 import PostgresLoading
@@ -114,6 +115,45 @@ struct CopyRoundTripTests {
             #expect(u.int(0, "source_id") == src.sourceID)
             let counted = try c.query("SELECT host FROM mailtrail.ingest_counts").string(0, "host")
             #expect(counted == hostileValues[7])
+        }
+    }
+
+    @Test func valuesAColumnCannotHoldBecomeNullAndNumbersKeepTheirValues() throws {
+        try TestDatabase.with { db in
+            let c = db.connection
+            let loader = BatchLoader(connection: c)
+            let noon = TestDays.noon(try c.serverToday())
+            let src = try loader.openSource(fingerprint: "fp-range", path: nil, format: nil, hostHint: nil)
+            let r = try loader.commit(Batch(
+                sourceID: src.sourceID, fromOffset: 0, toOffset: 1, toLine: 1,
+                messages: [MessageRecord(receivedAt: Timestamp(micros: noon.micros + 999_999), msgKey: Int64.min, host: "mx1",
+                                         mta: "postfix", instance: "postfix", queueID: "Q1",
+                                         client: Peer(name: "c", ip: "IPv6:2001:db8::5", port: 99_999_999_999),
+                                         size: Int64.max, nrcpt: Int(Int32.min) - 1,
+                                         tls: TLSInfo(proto: "TLSv1.3", cipher: "X", bits: Int(Int32.max)), spamScore: -5.5)],
+                deliveries: [DeliveryRecord(at: noon, msgKey: 1, host: "mx1", instance: "postfix", queueID: "Q1",
+                                            recipient: "r@x", status: .sent, relay: Peer(name: "r", ip: "192.0.2.7", port: 25),
+                                            delay: 3600.5, delays: [0, 0.001, 1e-7, .infinity], connUse: -1)]))
+            #expect(r.messages == 1 && r.deliveries == 1)
+            let m = try c.query("""
+                SELECT client_port, nrcpt, size, tls_bits, host(client_ip) AS ip, family(client_ip) AS fam,
+                       spam_score::text AS score, msg_key, to_char(received_at AT TIME ZONE 'UTC', 'HH24:MI:SS.US') AS t
+                  FROM mailtrail.messages
+                """)
+            #expect(m.string(0, "client_port") == nil && m.string(0, "nrcpt") == nil)
+            #expect(m.int(0, "size") == Int64.max && m.int(0, "tls_bits") == Int64(Int32.max) && m.int(0, "msg_key") == Int64.min)
+            #expect(m.string(0, "ip") == "2001:db8::5" && m.int(0, "fam") == 6 && m.string(0, "score") == "-5.5")
+            #expect(m.string(0, "t") == "12:00:00.999999")
+            let d = try c.query("""
+                SELECT host(relay_ip) AS ip, masklen(relay_ip) AS bits, relay_port, delay::text AS d,
+                       delay_before_qmgr::text AS a, delay_in_qmgr::text AS b, delay_conn::text AS c,
+                       delay_xmit::text AS x, conn_use
+                  FROM mailtrail.deliveries
+                """)
+            #expect(d.string(0, "ip") == "192.0.2.7" && d.int(0, "bits") == 32 && d.int(0, "relay_port") == 25)
+            #expect([d.string(0, "d"), d.string(0, "a"), d.string(0, "b"), d.string(0, "c"), d.string(0, "x")]
+                    == ["3600.5", "0", "0.001", "1e-07", "Infinity"])
+            #expect(d.int(0, "conn_use") == -1)
         }
     }
 }

@@ -142,6 +142,7 @@ struct EndToEndTests {
                 try keepEverything(db)
                 var settings = sampleSettings()
                 settings.batchLines = batchLines
+                settings.readChunkBytes = 512   // batches close at chunk ends
                 _ = try IngestRunner.run(paths: samplePaths, settings: settings, connection: db.connection)
                 return try rows(db, """
                     SELECT 'm', host, queue_id, received_at::text, msg_key::text, coalesce(origin_queue_id, '-'),

@@ -1,10 +1,13 @@
-/// MergeTests: `BatchLoader.commit` and `mailtrail.ingest_merge` end to end.
+/// MergeTests: `BatchLoader.commit` end to end (`ingest_batch_begin`, COPY
+/// into the day partitions, `ingest_checkpoint`, correlator states).
 ///
 /// Contract: a batch commits rows, checkpoint and counters together; a stale
 /// offset fails with MT001 (`.concurrentWriter`) and changes nothing; rows
 /// older than the retention window are counted as too_old and not loaded; a
-/// backfill inside the window creates its day partitions; correlator states
-/// are versioned and a version conflict rolls the whole batch back.
+/// backfill inside the window creates its day partitions; a batch spanning
+/// days lands in each day's partition; hostile host names survive the
+/// counter arrays; correlator states are versioned and a version conflict
+/// rolls the whole batch back.
 import MailTrailModel
 import MailTrailTestSupport
 import PostgresLoading
@@ -114,6 +117,35 @@ struct MergeTests {
             }
             let inPartition = try c.scalarInt("SELECT count(*) FROM mailtrail.\(TestDays.partitionName("messages", back))")
             #expect(inPartition == 2)
+        }
+    }
+
+    @Test func aBatchSpanningDaysWithHostileHostNames() throws {
+        try TestDatabase.with { db in
+            let c = db.connection
+            let loader = BatchLoader(connection: c)
+            let today = try c.serverToday()
+            let yesterday = TestDays.day(today, -1)
+            let src = try loader.openSource(fingerprint: "fp-days", path: nil, format: nil, hostHint: nil)
+            // Characters that mean something in an array literal, and in SQL.
+            let hosts = ["mx,1", "{mx}", "q\"x", "NULL", "b\\s", "'; DROP TABLE x; --"]
+            let r = try loader.commit(Batch(
+                sourceID: src.sourceID, fromOffset: 0, toOffset: 100, toLine: 12,
+                counters: Dictionary(uniqueKeysWithValues: hosts.map { ($0, IngestCounters(linesRead: 2, parsed: 1, ignored: 1)) }),
+                messages: [mtMessage(TestDays.noon(yesterday), "D1", host: hosts[0]), mtMessage(TestDays.noon(today), "D2", host: hosts[1])],
+                deliveries: [mtDelivery(TestDays.noon(today), "D2", host: hosts[1]),
+                             mtDelivery(Timestamp(seconds: today.daysSinceEpoch * 86_400 - 1), "D1", host: hosts[0])],
+                rejections: [RejectionRecord(at: TestDays.noon(yesterday), msgKey: 1, host: hosts[5], instance: "postfix",
+                                             program: "smtpd", action: "reject")]))
+            #expect(r == CommitResult(messages: 2, deliveries: 2, rejections: 1, unparsed: 0, tooOld: 0))
+            for (table, day, n) in [("messages", yesterday, 1), ("messages", today, 1), ("deliveries", yesterday, 1),
+                                    ("deliveries", today, 1), ("rejections", yesterday, 1), ("rejections", today, 0)] {
+                #expect(try c.scalarInt("SELECT count(*) FROM mailtrail.\(TestDays.partitionName(table, day))") == Int64(n),
+                        "\(table) \(day.iso)")
+            }
+            #expect(try c.query("SELECT host FROM mailtrail.ingest_counts WHERE lines_read = 2 AND parsed = 1 AND ignored = 1 ORDER BY host COLLATE \"C\"")
+                    .rows.compactMap { $0[0] } == hosts.sorted())
+            #expect(try c.scalarInt("SELECT lines_read FROM mailtrail.ingest_sources") == 12)
         }
     }
 

@@ -3,12 +3,15 @@
 /// connects as any role it created).
 ///
 /// Contract: an ingest login role writes only rows of its assigned hosts
-/// (another host's rows, update, delete, truncate, drop, selecting anything
-/// and touching partitions are refused, and a refused batch writes
-/// nothing); sources and correlator states are private per agent; a staging
-/// table made by the caller is refused; the reader reaches the trace
-/// functions but no table, partition or write; the maintenance role runs
-/// maintenance only; grant-agent/revoke-agent work from the CLI.
+/// (another host's rows — through the loader, a direct COPY or INSERT into
+/// a day partition — rows older than the retention window, another agent's
+/// source, update, delete, truncate, drop, selecting anything and writing
+/// through the parents are refused, and a refused batch writes nothing); it
+/// cannot switch the check off (disable the trigger, replica mode, shadow
+/// the transition table); sources and correlator states are private per
+/// agent; the reader reaches the trace functions but no table, partition or
+/// write; the maintenance role runs maintenance only; grant-agent/
+/// revoke-agent work from the CLI.
 /// Limits: login roles are cluster-wide; each test creates its own
 /// randomly named roles and drops them after the database.
 import Foundation
@@ -114,8 +117,43 @@ struct SecurityTests {
             #expect(sqlState(a, "SELECT mailtrail.ingest_save_state('mx2', 0, '\\x00'::bytea)") == "42501")
             #expect(sqlState(a, "SELECT * FROM mailtrail.ingest_open_source('fp-x', NULL, NULL, 'mx2')") == "42501")
 
-            // Reads, updates, deletes, truncates, drops, direct inserts: all refused.
+            // The login may COPY straight into a day partition (that is how the loader loads), but a
+            // statement with one foreign row is refused whole, and its transaction with it.
             let partition = "mailtrail." + TestDays.partitionName("messages", today)
+            let copySQL = "COPY \(partition) (\(CopyBinary.messageColumns.joined(separator: ", "))) FROM STDIN (FORMAT binary)"
+            func copyData(_ messages: [MessageRecord]) -> [UInt8] {
+                EncodedBatch(Batch(sourceID: srcA.sourceID, fromOffset: 0, toOffset: 0, toLine: 0, messages: messages)).parts[0].data.bytes
+            }
+            try a.exec("BEGIN")
+            #expect(try a.copyIn(copySQL) { try $0.send(encoded: copyData([secMessage(noon, host: "mx1", queueID: "QC1")])) } == 1)
+            let copied = #expect(throws: PostgresError.self) {
+                try a.copyIn(copySQL) { sink in
+                    try sink.send(encoded: copyData([secMessage(noon, host: "edge1", queueID: "QC2"),
+                                                     secMessage(noon, host: "mx2", queueID: "QC3")]))
+                }
+            }
+            #expect(copied?.sqlState == "42501")
+            #expect(copied?.message.contains("may not write rows for host 'mx2'") == true)
+            try a.exec("ROLLBACK")
+            #expect(try admin.scalarInt("SELECT count(*) FROM mailtrail.messages") == 2)
+            #expect(sqlState(a, "INSERT INTO \(partition) (received_at, msg_key, host, mta, instance, queue_id) VALUES (now(), 1, 'mx2', 'p', 'p', 'Q')") == "42501")
+            // Unparsed lines: no host is fine, but only with its own source id.
+            let unparsedPartition = "mailtrail." + TestDays.partitionName("unparsed_lines", today)
+            let srcOther = try BatchLoader(connection: admin).openSource(fingerprint: "fp-admin", path: nil, format: nil, hostHint: nil)
+            #expect(sqlState(a, "INSERT INTO \(unparsedPartition) (at, source_id, host, line_number, byte_offset, reason, raw) VALUES (now(), $1, NULL, 1, 0, 'x', '\\x00')",
+                             [String(srcOther.sourceID)]) == "42501")
+            // Rows older than the retention window, even where a partition still exists.
+            let old = TestDays.day(today, -200)
+            _ = try admin.query("SELECT * FROM mailtrail.ensure_day_partitions($1::date, $1::date)", [old.iso])
+            #expect(sqlState(a, "INSERT INTO mailtrail.\(TestDays.partitionName("messages", old)) (received_at, msg_key, host, mta, instance, queue_id) VALUES ($1::timestamptz, 1, 'mx1', 'p', 'p', 'Q')",
+                             [TestDays.noon(old).rfc3339]) == "42501")
+            // ... which is also why a restricted login's retention argument is ignored.
+            let window = try a.query("SELECT (mailtrail.ingest_batch_begin($1::bigint, 100, '{}', 0) - DATE '1970-01-01') AS d", [String(srcA.sourceID)])
+            #expect(window.int(0, "d") == TestDays.day(today, -90).daysSinceEpoch)
+            #expect(try admin.scalarInt("SELECT count(*) FROM mailtrail.messages") == 2)
+            #expect(try admin.scalarInt("SELECT count(*) FROM mailtrail.unparsed_lines") == 0)
+
+            // Reads, updates, deletes, truncates, drops, writes through the parents: all refused.
             for sql in ["SELECT count(*) FROM mailtrail.messages",
                         "SELECT count(*) FROM \(partition)",
                         "SELECT count(*) FROM mailtrail.correlator_state",
@@ -130,6 +168,9 @@ struct SecurityTests {
                         "DROP TABLE mailtrail.messages",
                         "ALTER TABLE mailtrail.messages DETACH PARTITION \(partition)",
                         "INSERT INTO mailtrail.messages (received_at, msg_key, host, mta, instance, queue_id) VALUES (now(), 1, 'mx1', 'p', 'p', 'Q')",
+                        "COPY mailtrail.messages (received_at, msg_key, host, mta, instance, queue_id) FROM STDIN",
+                        "INSERT INTO mailtrail.ingest_sources (fingerprint) VALUES ('x')",
+                        "SELECT mailtrail.ingest_partition_access('\(partition)'::regclass)",
                         "UPDATE mailtrail.agent_hosts SET host_pattern = '*'",
                         "SELECT * FROM mailtrail.grant_agent(current_user, '{*}')",
                         "SELECT * FROM mailtrail.run_maintenance()",
@@ -157,8 +198,8 @@ struct SecurityTests {
                                                messages: [secMessage(noon, host: "mx2", queueID: "QB3")]))
             #expect(okB.messages == 1)
 
-            // A day without a partition: the agent's merge creates it, owned by the
-            // owner role, with no grant of its own.
+            // A day without a partition: the agent's batch creates it, owned by the
+            // owner role, with INSERT (and nothing else) for the ingest role, behind the trigger.
             let backfill = TestDays.day(today, -3)
             _ = try loaderA.commit(Batch(sourceID: srcA.sourceID, fromOffset: 100, toOffset: 300, toLine: 5,
                                          messages: [secMessage(TestDays.noon(backfill), host: "mx1", queueID: "QA9")]))
@@ -168,23 +209,44 @@ struct SecurityTests {
                   FROM pg_class WHERE oid = $1::regclass
                 """, ["mailtrail." + newPartition])
             #expect(acl.string(0, "owner") == "mailtrail_owner")
-            #expect(acl.string(0, "acl") == "")
+            #expect(acl.string(0, "acl").map { $0.contains("mailtrail_ingest=a/mailtrail_owner") } == true)
+            let privileges = try admin.query("""
+                SELECT has_table_privilege('mailtrail_ingest', $1, 'INSERT') AS ins,
+                       has_table_privilege('mailtrail_ingest', $1, 'SELECT, UPDATE, DELETE, TRUNCATE, REFERENCES, TRIGGER') AS other,
+                       has_table_privilege('mailtrail_reader', $1, 'SELECT, INSERT, UPDATE, DELETE, TRUNCATE') AS reader
+                """, ["mailtrail." + newPartition])
+            #expect(privileges.bool(0, "ins") == true && privileges.bool(0, "other") == false && privileges.bool(0, "reader") == false)
+            #expect(try admin.scalarInt("SELECT count(*) FROM pg_trigger WHERE tgrelid = $1::regclass AND tgname = 'ingest_check_rows'",
+                                        ["mailtrail." + newPartition]) == 1)
             #expect(sqlState(a, "SELECT count(*) FROM mailtrail.\(newPartition)") == "42501")
         }
     }
 
-    @Test func callersOwnStagingTableIsRefused() throws {
+    @Test func ingestRoleCannotSwitchTheCheckOff() throws {
         try withRoles { db, roles in
-            let relay = try roles.make("relay", on: db.connection)
-            _ = try db.connection.query("SELECT * FROM mailtrail.grant_agent($1, '{mx1}')", [relay])
+            let admin = db.connection
+            let relay = try roles.make("relay", on: admin)
+            _ = try admin.query("SELECT * FROM mailtrail.grant_agent($1, '{mx1}')", [relay])
+            let today = try admin.serverToday()
+            _ = try admin.query("SELECT * FROM mailtrail.ensure_day_partitions($1::date, $1::date)", [today.iso])
+            let partition = "mailtrail." + TestDays.partitionName("deliveries", today)
             let c = try connect(db, as: relay)
             defer { c.close() }
-            // A view in pg_temp named like a staging table would run the caller's
-            // code with the owner's rights when the merge reads it.
-            try c.exec("CREATE TEMP VIEW stage_messages AS SELECT * FROM pg_catalog.pg_class WHERE false")
-            #expect(sqlState(c, "SELECT mailtrail.create_staging_tables()") == "42501")
-            let src = try BatchLoader(connection: c).openSource(fingerprint: "fp-v", path: nil, format: nil, hostHint: nil)
-            #expect(sqlState(c, "SELECT * FROM mailtrail.ingest_merge($1::bigint, 0, 0, 0)", [String(src.sourceID)]) == "42501")
+            let foreign = "INSERT INTO \(partition) (at, msg_key, host, instance, queue_id, recipient, status) VALUES (now(), 1, 'mx2', 'p', 'Q', 'r@x', 'sent')"
+            for sql in ["ALTER TABLE \(partition) DISABLE TRIGGER ingest_check_rows",
+                        "ALTER TABLE \(partition) DISABLE TRIGGER ALL",
+                        "DROP TRIGGER ingest_check_rows ON \(partition)",
+                        "SET session_replication_role = replica",
+                        "ALTER FUNCTION mailtrail.ingest_check_rows() SECURITY INVOKER",
+                        "CREATE OR REPLACE FUNCTION mailtrail.ingest_check_rows() RETURNS trigger LANGUAGE plpgsql AS 'BEGIN RETURN NULL; END'"] {
+                #expect(sqlState(c, sql) == "42501", "\(sql)")
+            }
+            // A temporary relation named like the transition table does not shadow it.
+            try c.exec("CREATE TEMP VIEW new_rows AS SELECT 'mx1'::text AS host, now() AS at")
+            #expect(sqlState(c, foreign) == "42501")
+            // The login's own hosts go in.
+            #expect(sqlState(c, foreign.replacingOccurrences(of: "'mx2'", with: "'mx1'")) == nil)
+            #expect(try admin.scalarInt("SELECT count(*) FROM mailtrail.deliveries") == 1)
         }
     }
 
@@ -220,7 +282,7 @@ struct SecurityTests {
                         "DELETE FROM mailtrail.messages",
                         "TRUNCATE mailtrail.messages",
                         "UPDATE mailtrail.settings SET value = '1' WHERE key = 'retention_days'",
-                        "SELECT mailtrail.create_staging_tables()",
+                        "SELECT mailtrail.ingest_batch_begin(1, 0, '{}')",
                         "SELECT * FROM mailtrail.ingest_open_source('fp')",
                         "SELECT * FROM mailtrail.run_maintenance()"] {
                 #expect(sqlState(r, sql) == "42501", "\(sql)")

@@ -4,7 +4,8 @@
 /// the password; parameters are bound (hostile text is data, not SQL); NULLs,
 /// booleans, integers and bytea come back exactly; server errors carry their
 /// SQLSTATE; COPY reports row counts and server-side COPY errors; a
-/// transaction rolls back when its body throws.
+/// transaction rolls back when its body throws; array literals keep any
+/// element intact.
 import MailTrailModel
 import MailTrailTestSupport
 import Testing
@@ -75,6 +76,22 @@ struct ConnectionTests {
         }
     }
 
+    @Test func arrayLiteralsKeepEveryElementIntact() throws {
+        try TestDatabase.with(migrated: false) { db in
+            // Host names come from logs: every character that means something in an array literal.
+            let hosts = ["", "mx1", "NULL", "a,b", "{x}", "q\"uote", "back\\slash", " pad ", "tab\tnl\n", "ü€𝄞", "a\u{0}b"]
+            let r = try db.connection.query("SELECT u, n FROM unnest($1::text[]) WITH ORDINALITY AS t(u, n) ORDER BY n",
+                                            [PGResult.encodeTextArray(hosts)])
+            #expect(r.rows.map { $0[0] } == hosts.map { $0 == "a\u{0}b" ? "a\u{FFFD}b" : $0 })
+            #expect(r.rows.allSatisfy { $0[0] != nil })
+            let empty = try db.connection.query("SELECT cardinality($1::text[]) AS n", [PGResult.encodeTextArray([])])
+            #expect(empty.int(0, "n") == 0)
+            let ints = try db.connection.query("SELECT sum(x) AS s, count(*) AS n FROM unnest($1::bigint[]) x",
+                                               [PGResult.encodeIntArray([1, -2, Int64.max, Int64.min + 1])])
+            #expect(ints.int(0, "s") == -1 && ints.int(0, "n") == 4)
+        }
+    }
+
     @Test func serverErrorsCarrySQLState() throws {
         try TestDatabase.with(migrated: false) { db in
             let error = #expect(throws: PostgresError.self) { try db.connection.query("SELECT * FROM no_such_table") }
@@ -110,11 +127,13 @@ struct ConnectionTests {
         try TestDatabase.with(migrated: false) { db in
             let c = db.connection
             try c.exec("CREATE TABLE t (n int, s text)")
-            let n = try c.copyIn("COPY t (n, s) FROM STDIN", chunkSize: 1024) { sink in
+            let n = try c.copyIn("COPY t (n, s) FROM STDIN (FORMAT binary)", chunkSize: 1024) { sink in
+                try sink.write(raw: CopyBinary.header)
                 for i in 0..<5000 {
-                    sink.encoder.int(i); sink.encoder.text("row\t\(i)\n"); sink.encoder.endRow()
+                    sink.encoder.beginRow(2); sink.encoder.int4(i); sink.encoder.text("row\t\(i)\n")
                     try sink.flushIfNeeded()
                 }
+                try sink.write(raw: CopyBinary.trailer)
             }
             #expect(n == 5000)
             let seven = try c.query("SELECT s FROM t WHERE n = 7").string(0, "s")
@@ -123,6 +142,15 @@ struct ConnectionTests {
                 try c.copyIn("COPY t (n, s) FROM STDIN") { sink in try sink.write(raw: Array("notanumber\tx\n".utf8)) }
             }
             #expect(error?.sqlState == "22P02")
+            // A binary field whose length does not fit its column's type fails loudly.
+            let short = #expect(throws: PostgresError.self) {
+                try c.copyIn("COPY t (n, s) FROM STDIN (FORMAT binary)") { sink in
+                    try sink.write(raw: CopyBinary.header)
+                    sink.encoder.beginRow(2); sink.encoder.int8(1); sink.encoder.text("x")
+                    try sink.write(raw: CopyBinary.trailer)
+                }
+            }
+            #expect(short?.sqlState == "22P03")
             struct Stop: Error {}
             #expect(throws: Stop.self) {
                 try c.copyIn("COPY t (n, s) FROM STDIN") { _ in throw Stop() }

@@ -1,10 +1,10 @@
 -- agent_note_file.sql: mailtrail.agent_note_file(...), the agent's per-batch bookkeeping.
 --
 -- Contract: called by `mailtrail agent` inside the transaction of each batch
---   it commits (after ingest_merge, before COMMIT): upserts the row of
+--   it commits (after ingest_checkpoint, before COMMIT): upserts the row of
 --   (agent, followed path) with the source it reads now, the file identity
---   and the lag. Separate from ingest_merge on purpose (ingest does not need
---   it). SECURITY DEFINER: a restricted ingest login (mailtrail.ingest_agent()
+--   and the lag. Separate from ingest_checkpoint on purpose (ingest does not
+--   need it). SECURITY DEFINER: a restricted ingest login (mailtrail.ingest_agent()
 --   not '') is recorded under its login role whatever p_agent says, and may
 --   only name a source that it registered itself (42501 otherwise), so one
 --   relay cannot rewrite another's status.

@@ -18,16 +18,17 @@
 --        functions stay SECURITY INVOKER: a SECURITY DEFINER function is not
 --        inlined, and then its time bounds cannot prune day partitions (the
 --        benchmark measured search and reports over 10 s instead of ms);
---      - P_ingest: EXECUTE on create_staging_tables, ingest_open_source,
---        ingest_merge, ingest_correlator_states, ingest_save_state,
---        agent_note_file, agent_file_source (all
---        SECURITY DEFINER; no table privilege at all);
+--      - P_ingest: EXECUTE on ingest_open_source, ingest_batch_begin,
+--        ingest_checkpoint, ingest_correlator_states, ingest_save_state,
+--        agent_note_file, agent_file_source (all SECURITY DEFINER), and
+--        INSERT only on the fact tables' day partitions, each guarded by its
+--        ingest_check_rows trigger (ingest_partition_access());
 --      - P_maintenance: EXECUTE on run_maintenance, ensure_day_partitions,
 --        drop_expired_partitions; SELECT on the bookkeeping tables, UPDATE
 --        of settings.value.
---   No grant ever names a partition: partitions are reached through their
---   parent, and new ones (created by the SECURITY DEFINER routines, so owned
---   by P_owner) carry no grants.
+--   The only grant on a partition is P_ingest's INSERT: readers reach
+--   partitions through their parent, and new ones (created by the SECURITY
+--   DEFINER routines, so owned by P_owner) get nothing else.
 -- Contract: idempotent; returns one row per role with what it is.
 -- Limits: needs CREATEROLE (or existing roles) and the right to transfer
 --   ownership (superuser, or membership in P_owner). Roles of another prefix
@@ -158,7 +159,7 @@ BEGIN
         ELSIF v_rec.proname = 'message_key' THEN
             -- a pure hash the trace functions call (and a reader may, to join hops)
             EXECUTE format('GRANT EXECUTE ON ROUTINE %s TO %I', v_rec.fn, v_reader);
-        ELSIF v_rec.proname IN ('create_staging_tables', 'ingest_open_source', 'ingest_merge',
+        ELSIF v_rec.proname IN ('ingest_open_source', 'ingest_batch_begin', 'ingest_checkpoint',
                                 'ingest_correlator_states', 'ingest_save_state',
                                 'agent_note_file', 'agent_file_source') THEN
             EXECUTE format('GRANT EXECUTE ON ROUTINE %s TO %I', v_rec.fn, v_ingest);
@@ -167,9 +168,18 @@ BEGIN
         END IF;
     END LOOP;
 
+    -- The ingest role COPYs straight into day partitions: INSERT, behind the check trigger.
+    PERFORM mailtrail.ingest_partition_access(c.oid)
+       FROM pg_catalog.pg_class c
+       JOIN pg_catalog.pg_inherits i ON i.inhrelid = c.oid
+       JOIN pg_catalog.pg_class pc ON pc.oid = i.inhparent
+      WHERE pc.relnamespace = 'mailtrail'::regnamespace
+        AND pc.relname IN ('messages', 'deliveries', 'rejections', 'unparsed_lines')
+        AND c.relname ~ ('^' || pc.relname || '_p[0-9]{8}$');
+
     role_name := v_owner;  purpose := 'owner of the schema (NOLOGIN; migrations, SECURITY DEFINER routines)'; RETURN NEXT;
     role_name := v_maint;  purpose := 'maintenance: run_maintenance(), settings'; RETURN NEXT;
-    role_name := v_ingest; purpose := 'ingest agents: staging + merge for their assigned hosts only'; RETURN NEXT;
+    role_name := v_ingest; purpose := 'ingest agents: COPY into day partitions, for their assigned hosts only'; RETURN NEXT;
     role_name := v_reader; purpose := 'reader: report_*/bi_* views, search/report_*/trace* functions'; RETURN NEXT;
 END
 $$;

@@ -5,17 +5,16 @@
 --   before that is DETACHed and DROPped (never DELETE: no dead tuples, no
 --   vacuum debt). Returns one row per dropped partition. p_retention_days
 --   <= 0 or NULL drops nothing (keep forever).
---   Takes the exclusive 'mailtrail retention' advisory lock; ingest_merge
---   holds it shared, so a drop never races a batch that is loading into the
---   same days.
+--   Takes the exclusive 'mailtrail retention' advisory lock;
+--   ingest_batch_begin holds it shared until the batch commits, so a drop
+--   never races a batch that is loading into the same days.
 -- Limits: only partitions named by partition_name() are managed; tables
 --   attached by hand under another name are left alone. Plain DETACH (not
 --   CONCURRENTLY, which cannot run inside a function) briefly locks the
 --   parent.
 -- Security: SECURITY DEFINER owned by the owner role (search_path pinned to
 --   pg_catalog, pg_temp; identifiers in dynamic SQL via format(%I)), so the
---   maintenance role needs only EXECUTE, and partitions it creates belong to
---   the owner with no grants of their own (access goes through the parent).
+--   maintenance role needs only EXECUTE.
 
 CREATE OR REPLACE FUNCTION mailtrail.drop_expired_partitions(p_retention_days int)
     RETURNS TABLE (parent_table text, partition_table text, day date)

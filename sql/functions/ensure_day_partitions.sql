@@ -15,7 +15,9 @@
 -- Security: SECURITY DEFINER owned by the owner role (search_path pinned to
 --   pg_catalog, pg_temp; identifiers in dynamic SQL via format(%I)), so the
 --   maintenance role needs only EXECUTE, and partitions it creates belong to
---   the owner with no grants of their own (access goes through the parent).
+--   the owner. Each new partition is opened to the ingest role by
+--   ingest_partition_access(): the ingest_check_rows trigger, then INSERT
+--   (its only grant; every other access goes through the parent).
 
 CREATE OR REPLACE FUNCTION mailtrail.ensure_day_partitions(p_from date, p_to date)
     RETURNS TABLE (parent_table text, partition_table text, day date)
@@ -59,6 +61,8 @@ BEGIN
                 EXECUTE format('COMMENT ON TABLE mailtrail.%I IS %L'
                     , v_name
                     , format('Day partition of mailtrail.%s for %s (UTC).', v_table, to_char(v_day, 'YYYY-MM-DD')));
+                -- the ingest role COPYs straight into day partitions (INSERT only, checked by a trigger)
+                PERFORM mailtrail.ingest_partition_access(format('mailtrail.%I', v_name)::regclass);
                 parent_table    := v_table;
                 partition_table := v_name;
                 day             := v_day;

@@ -12,8 +12,9 @@
 --   caller's transaction.
 -- Security: SECURITY DEFINER owned by the owner role (search_path pinned to
 --   pg_catalog, pg_temp; identifiers in dynamic SQL via format(%I)), so the
---   maintenance role needs only EXECUTE, and partitions it creates belong to
---   the owner with no grants of their own (access goes through the parent).
+--   maintenance role needs only EXECUTE, and partitions it creates (through
+--   ensure_day_partitions) belong to the owner; their only grant is the
+--   ingest role's INSERT behind the ingest_check_rows trigger.
 
 CREATE OR REPLACE FUNCTION mailtrail.run_maintenance(
       p_retention_days int DEFAULT NULL

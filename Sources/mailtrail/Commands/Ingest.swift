@@ -17,8 +17,8 @@ extension MailTrailCommand {
         @OptionGroup var input: InputOptions
         @OptionGroup var database: DatabaseOptions
 
-        @Option(help: "Lines per committed batch.")
-        var batchLines: Int = 200_000
+        @Option(help: "Lines per committed batch (one batch loads while the next is parsed).")
+        var batchLines: Int = 50_000
 
         @Flag(help: "Do not show the progress line.")
         var quiet = false
