@@ -11,6 +11,7 @@
 //   `ip` only if `inet_pton` accepts it (so PostgreSQL's inet accepts it
 //   too); a socket path (`host[private/dovecot-lmtp]`) stays in the name as
 //   written, with no ip; anything else (`unknown`, `300.1.1.1`) gives ip nil.
+//   IPv4 is checked by the same rule in Swift (no copy, no libc call).
 // Known limits: IPv6 zone ids (`fe80::1%eth0`) are not valid ips here.
 
 #if canImport(Glibc)
@@ -67,10 +68,17 @@ extension ByteScanner {
 
     /// Parses a peer `NAME[ADDR][:PORT]`, `[ADDR]:PORT` or a bare `NAME` filling `r`.
     func parsePeer(_ r: Range<Int>) -> Peer {
-        guard !r.isEmpty else { return Peer() }
+        let p = peerSpans(r)
+        return Peer(name: p.name.isPresent ? string(p.name.range) : nil, ip: p.ip.isPresent ? string(p.ip.range) : nil,
+                    port: p.port)
+    }
+
+    /// `parsePeer` as spans of this scanner's buffer (no String is made).
+    func peerSpans(_ r: Range<Int>) -> PeerSpans {
+        guard !r.isEmpty else { return PeerSpans() }
         guard let lb = findLast(Byte.lbracket, from: r.lowerBound, to: r.upperBound),
               let rb = find(Byte.rbracket, from: lb + 1, to: r.upperBound) else {
-            return Peer(name: string(r))
+            return PeerSpans(name: Span(r))
         }
         var port: Int?
         var tailOK = rb + 1 == r.upperBound
@@ -79,26 +87,57 @@ extension ByteScanner {
         }
         let addr = (lb + 1)..<rb
         if tailOK, isIPAddress(addr) {
-            return Peer(name: lb > r.lowerBound ? string(r.lowerBound..<lb) : nil, ip: string(addr), port: port)
+            return PeerSpans(name: lb > r.lowerBound ? Span(r.lowerBound..<lb) : .absent, ip: Span(addr), port: port)
         }
         if find(Byte.slash, from: addr.lowerBound, to: addr.upperBound) != nil || !tailOK {
-            return Peer(name: string(r.lowerBound..<(tailOK && port == nil ? rb + 1 : r.upperBound)), ip: nil, port: port)
+            return PeerSpans(name: Span(r.lowerBound..<(tailOK && port == nil ? rb + 1 : r.upperBound)), port: port)
         }
-        return Peer(name: lb > r.lowerBound ? string(r.lowerBound..<lb) : nil, ip: nil, port: port)
+        return PeerSpans(name: lb > r.lowerBound ? Span(r.lowerBound..<lb) : .absent, port: port)
     }
 
     /// Whether the bytes in `r` are an IPv4 or IPv6 address that inet_pton accepts.
     func isIPAddress(_ r: Range<Int>) -> Bool {
         let n = r.count
         guard n >= 2, n <= 45 else { return false }
-        let family = find(Byte.colon, from: r.lowerBound, to: r.upperBound) != nil ? AF_INET6 : AF_INET
+        guard find(Byte.colon, from: r.lowerBound, to: r.upperBound) != nil else { return isIPv4(r) }
         return withUnsafeTemporaryAllocation(of: CChar.self, capacity: 48) { tmp -> Bool in
             var k = 0
             for i in r { tmp[k] = CChar(bitPattern: base[i]); k += 1 }
             tmp[k] = 0
             return withUnsafeTemporaryAllocation(of: UInt8.self, capacity: 16) { out -> Bool in
-                inet_pton(family, tmp.baseAddress!, out.baseAddress!) == 1
+                inet_pton(AF_INET6, tmp.baseAddress!, out.baseAddress!) == 1
             }
         }
+    }
+
+    /// inet_pton(AF_INET)'s rule, step for step (BIND's inet_pton4, as in glibc and the BSDs):
+    /// four dotted decimal octets <= 255, no leading zeros, nothing else.
+    @inline(__always)
+    func isIPv4(_ r: Range<Int>) -> Bool {
+        var octets = 0
+        var sawDigit = false
+        var cur = 0
+        for i in r {
+            let c = base[i]
+            if c == 0 { break }                    // the C string inet_pton would see ends here
+            if Byte.isDigit(c) {
+                if sawDigit && cur == 0 { return false }
+                let v = cur * 10 + Int(c &- Byte.zero)
+                if v > 255 { return false }
+                cur = v
+                if !sawDigit {
+                    octets += 1
+                    if octets > 4 { return false }
+                    sawDigit = true
+                }
+            } else if c == Byte.dot && sawDigit {
+                if octets == 4 { return false }
+                cur = 0
+                sawDigit = false
+            } else {
+                return false
+            }
+        }
+        return octets >= 4
     }
 }

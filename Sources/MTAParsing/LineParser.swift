@@ -18,6 +18,10 @@
 //   not of that family is `.ignored(category: "foreign:<name>")`.
 // * `lastContext` is the context of the last framed line, for dating lines
 //   that are unparsed.
+// * Two entry points with the same decisions: `next(_:offset:truncated:)`
+//   (hot path: a Postfix line's event stays in `postfixLine`, spans into the
+//   caller's buffer, valid until the next call) and `parse(_:offset:)`, which
+//   returns the event as a `ParseOutcome` of Strings.
 // Known limits: one input stream per LineParser (year inference state).
 
 import MailTrailModel
@@ -53,17 +57,38 @@ public enum LineKind: Sendable, Equatable {
     case otherProgram
 }
 
+/// The result of a body parser: an event was filled in, or the line is ignored / unparsed.
+public enum ParseStatus: Sendable, Equatable {
+    case event
+    case ignored(category: String)
+    case unparsed(reason: String)
+}
+
+/// What `LineParser.next` found in one line.
+public enum LineResult {
+    /// A Postfix event, in `postfixLine`.
+    case postfix
+    case sendmail(SendmailEvent)
+    case exim(EximEvent)
+    case utm(UTMEvent)
+    /// A known line that carries nothing stored.
+    case ignored
+    /// A line not understood.
+    case unparsed(reason: String)
+}
+
 /// Frames and parses lines of one input stream.
 public struct LineParser: Sendable {
     /// The input format this parser was created with.
     public let format: InputFormat
-    private var framer: SyslogFramer
-    private var postfix = PostfixParser()
+    @usableFromInline var framer: SyslogFramer
     private var sendmail = SendmailParser()
     private var exim = EximParser()
     private var utm = UTMParser()
     /// Dispatch decisions per framer tag index (nil = not decided yet).
     private var dispatchByTag: [Dispatch?] = []
+    /// The last Postfix event `next` found (its spans point into the line given to `next`).
+    public private(set) var postfixLine = PostfixLine(bytes: LineBytes(base: LineBytes.emptyBase, count: 0))
 
     private enum Dispatch {
         case postfix(PostfixParser.DaemonKind)
@@ -83,6 +108,60 @@ public struct LineParser: Sendable {
 
     /// The context (time, host, tag) of the last line whose envelope was read.
     public var lastContext: LineContext? { framer.lastContext }
+    /// The context of the line `next` just read (valid when it framed the line).
+    @inlinable public var context: LineContext { framer.current }
+    /// The framer's small number for the last framed line's host (see `SyslogFramer.lastHostIndex`).
+    @inlinable public var hostIndex: Int { framer.lastHostIndex }
+
+    /// Frames and parses one line (without `\n`) at byte `offset`; a Postfix event is left in
+    /// `postfixLine` (valid while `line` is), the other families' events are returned.
+    public mutating func next(_ line: UnsafeBufferPointer<UInt8>, offset: Int64, truncated: Bool) -> LineResult {
+        if truncated {
+            if case .unparsed(let reason) = parse(line, offset: offset, truncated: true) { return .unparsed(reason: reason) }
+            return .unparsed(reason: "line longer than the line-length cap (truncated)")
+        }
+        var failure: StaticString = ""
+        guard let body = framer.frameInPlace(line, offset: offset, failure: &failure) else {
+            lastLineKind = .unframed
+            return .unparsed(reason: failure.description)
+        }
+        let bodyBytes = UnsafeBufferPointer(rebasing: line[body])
+        switch dispatch() {
+        case .postfix(let kind):
+            lastLineKind = .postfix
+            switch PostfixParser.parse(body: bodyBytes, context: framer.current, kind: kind, into: &postfixLine) {
+            case .event: return .postfix
+            case .ignored: return .ignored
+            case .unparsed(let reason): return .unparsed(reason: reason)
+            }
+        case .sendmail:
+            lastLineKind = .sendmail
+            return LineParser.result(sendmail.parse(body: bodyBytes, context: framer.current))
+        case .exim:
+            lastLineKind = .exim
+            return LineParser.result(exim.parse(body: bodyBytes, context: framer.current))
+        case .utm:
+            lastLineKind = .utm
+            return LineParser.result(utm.parse(body: bodyBytes, context: framer.current))
+        case .other:
+            lastLineKind = .otherProgram
+            return .ignored
+        case .invalidTag:
+            lastLineKind = .otherProgram
+            return .unparsed(reason: "syslog tag with control or non-ASCII bytes")
+        }
+    }
+
+    private static func result(_ o: ParseOutcome) -> LineResult {
+        switch o {
+        case .postfix: return .ignored          // not produced by the other families' parsers
+        case .sendmail(_, let e): return .sendmail(e)
+        case .exim(_, let e): return .exim(e)
+        case .utm(_, let e): return .utm(e)
+        case .ignored: return .ignored
+        case .unparsed(let reason): return .unparsed(reason: reason)
+        }
+    }
     /// How the last line passed to `parse` was dispatched.
     public private(set) var lastLineKind: LineKind = .unframed
 
@@ -96,7 +175,7 @@ public struct LineParser: Sendable {
         switch dispatch() {
         case .postfix(let kind):
             lastLineKind = .postfix
-            return postfix.parse(body: UnsafeBufferPointer(rebasing: line[body]), context: framer.current, kind: kind)
+            return PostfixParser.outcome(body: UnsafeBufferPointer(rebasing: line[body]), context: framer.current, kind: kind)
         case .sendmail:
             lastLineKind = .sendmail
             return sendmail.parse(body: UnsafeBufferPointer(rebasing: line[body]), context: framer.current)

@@ -58,7 +58,10 @@ public struct SyslogFramer: Sendable {
     public private(set) var current = LineContext(time: Timestamp(micros: 0), host: "", instance: "", program: "", pid: 0)
     private var hasContext = false
     private var currentTagIndex = -1
-    private var currentHostIndex = -1
+    @usableFromInline var currentHostIndex = -1
+    /// A small stable number for the last framed line's host (equal hosts, equal numbers; -2 for a
+    /// line without host, -1 when the host table is full), so callers can cache per-host state.
+    @inlinable public var lastHostIndex: Int { currentHostIndex }
     /// A small stable number for the last framed line's tag (equal tags, equal numbers; -1 when
     /// the tag table is full), so callers can cache per-tag decisions without hashing Strings.
     public private(set) var lastTagIndex: Int = -1
