@@ -116,9 +116,11 @@ struct FastMap<Key: FastKey, Value> {
         let last = keys.count - 1
         if i != last {
             slots[slot(ofIndex: last)] = Int32(i + 1)
-            keys.swapAt(i, last); values.swapAt(i, last); hashes.swapAt(i, last)
+            // Moves, not swaps: no copies of the (large) values.
+            keys[i] = keys.removeLast(); values[i] = values.removeLast(); hashes[i] = hashes.removeLast()
+        } else {
+            keys.removeLast(); values.removeLast(); hashes.removeLast()
         }
-        keys.removeLast(); values.removeLast(); hashes.removeLast()
     }
 
     /// Keeps only the entries for which `keep` is true.

@@ -60,8 +60,8 @@ final class LineProcessor {
         set { core!.options = newValue }
     }
     var parser: LineParser {
-        get { core!.parser }
-        _modify { yield &core!.parser }
+        get { lineParser! }
+        _modify { yield &lineParser! }
     }
     /// The correlator of every host that had an event, by host.
     var correlators: [String: HostCorrelator] {
@@ -90,16 +90,17 @@ final class LineProcessor {
     /// Keep at most this many unparsed lines per batch verbatim (all are counted).
     let unparsedKeepLimit: Int
 
-    /// All mutable state, in one value so the per-line loop runs on a local copy (no
-    /// exclusivity checks of class properties per line); nil only while `feed` holds it.
+    /// All mutable state, in two values so the per-line loop runs on local copies (no
+    /// exclusivity checks of class properties per line, and the parser's context and event are
+    /// handed to the correlator without copies); nil only while `feed` holds them.
     private var core: Core?
+    private var lineParser: LineParser?
 
     init(options: PipelineOptions, referenceDate: CivilDate, fallbackTime: Timestamp,
          unparsedKeepLimit: Int = 100_000) throws {
         self.unparsedKeepLimit = unparsedKeepLimit
-        self.core = Core(options: options, parser: LineParser(format: options.format,
-                                                              framing: try Self.framing(options, referenceDate)),
-                         lastTime: fallbackTime, unparsedKeepLimit: unparsedKeepLimit)
+        self.lineParser = LineParser(format: options.format, framing: try Self.framing(options, referenceDate))
+        self.core = Core(options: options, lastTime: fallbackTime, unparsedKeepLimit: unparsedKeepLimit)
     }
 
     static func framing(_ options: PipelineOptions, _ referenceDate: CivilDate) throws -> FramingConfig {
@@ -114,12 +115,12 @@ final class LineProcessor {
 
     /// Starts a new file: year inference restarts from the file's own reference date.
     func startFile(referenceDate: CivilDate, fallbackTime: Timestamp) throws {
-        core!.parser = LineParser(format: core!.options.format, framing: try Self.framing(core!.options, referenceDate))
+        lineParser = LineParser(format: core!.options.format, framing: try Self.framing(core!.options, referenceDate))
         if core!.lastSlot < 0 { core!.lastTime = fallbackTime }
     }
 
     func process(_ line: UnsafeBufferPointer<UInt8>, offset: Int64, number: Int64, truncated: Bool) {
-        core!.process(line, offset: offset, number: number, truncated: truncated)
+        core!.process(line, offset: offset, number: number, truncated: truncated, parser: &lineParser!)
     }
 
     /// Returns the processor for the next file of a run: `existing` restarted for
@@ -156,10 +157,12 @@ final class LineProcessor {
             // The state is moved out for the chunk (unique buffers, no per-line access checks)
             // and back before `afterChunk`, which may read or take the output.
             var local = core.take()!
+            var parser = lineParser.take()!
             splitter.feed(chunk) { line, meta in
-                local.process(line, offset: meta.offset, number: meta.number, truncated: meta.truncated)
+                local.process(line, offset: meta.offset, number: meta.number, truncated: meta.truncated, parser: &parser)
             }
             core = consume local
+            lineParser = consume parser
             try afterChunk(Position(offset: splitter.nextOffset, line: splitter.nextLineNumber))
         }
         return FeedResult(complete: complete, end: Position(offset: splitter.nextOffset, line: splitter.nextLineNumber),
@@ -189,7 +192,6 @@ final class LineProcessor {
 
     struct Core {
         var options: PipelineOptions
-        var parser: LineParser
         var slots: [HostSlot] = []
         var slotByHost: [String: Int] = [:]
         /// Slot + 1 per framer host index (0 = not cached); checked against the host, since a
@@ -205,34 +207,41 @@ final class LineProcessor {
         var lastSlot = -1
         let unparsedKeepLimit: Int
 
-        init(options: PipelineOptions, parser: LineParser, lastTime: Timestamp, unparsedKeepLimit: Int) {
-            self.options = options; self.parser = parser; self.lastTime = lastTime
+        init(options: PipelineOptions, lastTime: Timestamp, unparsedKeepLimit: Int) {
+            self.options = options; self.lastTime = lastTime
             self.unparsedKeepLimit = unparsedKeepLimit
         }
 
         var lastHost: String? { lastSlot >= 0 ? slots[lastSlot].host : nil }
 
         @inline(__always)
-        mutating func process(_ line: UnsafeBufferPointer<UInt8>, offset: Int64, number: Int64, truncated: Bool) {
+        mutating func process(_ line: UnsafeBufferPointer<UInt8>, offset: Int64, number: Int64, truncated: Bool,
+                              parser: inout LineParser) {
             switch parser.next(line, offset: offset, truncated: truncated) {
             case .postfix:
-                let s = parsed()
-                slots[s].machine!.receive(parser.context, parser.postfixLine, into: &output)
-            case .sendmail(let event):
-                let s = parsed()
-                slots[s].machine!.receive(parser.context, event, into: &output)
-            case .exim(let event):
-                let s = parsed()
-                slots[s].machine!.receive(parser.context, event, into: &output)
-            case .utm(let event):
-                let s = parsed()
-                slots[s].machine!.receive(parser.context, event, into: &output)
+                let s = parsed(parser)
+                slots[s].machine!.receive(parser.framer.current, parser.postfixLine, into: &output)
+            case .sendmail:
+                let s = parsed(parser)
+                if case .sendmail(_, let event) = parser.otherEvent {
+                    slots[s].machine!.receive(parser.framer.current, event, into: &output)
+                }
+            case .exim:
+                let s = parsed(parser)
+                if case .exim(_, let event) = parser.otherEvent {
+                    slots[s].machine!.receive(parser.framer.current, event, into: &output)
+                }
+            case .utm:
+                let s = parsed(parser)
+                if case .utm(_, let event) = parser.otherEvent {
+                    slots[s].machine!.receive(parser.framer.current, event, into: &output)
+                }
             case .ignored:
-                let s = slotOfLastContext()
+                let s = slotOfLastContext(parser)
                 slots[s].counts.read += 1
                 slots[s].counts.ignored += 1
             case .unparsed(let reason):
-                let s = slotOfLastContext()
+                let s = slotOfLastContext(parser)
                 slots[s].counts.read += 1
                 slots[s].counts.unparsed += 1
                 if unparsed.count < unparsedKeepLimit {
@@ -245,17 +254,17 @@ final class LineProcessor {
 
         /// The slot of the line just framed (created on the host's first line).
         @inline(__always)
-        private mutating func currentSlot() -> Int {
+        private mutating func currentSlot(_ parser: borrowing LineParser) -> Int {
             let i = parser.hostIndex
             if i >= 0, i < slotByHostIndex.count {
                 let s = Int(slotByHostIndex[i]) - 1
-                if s >= 0, slots[s].host == parser.context.host { return s }
+                if s >= 0, slots[s].host == parser.framer.current.host { return s }
             }
-            return slowSlot(index: i)
+            return slowSlot(index: i, host: parser.framer.current.host)
         }
 
-        private mutating func slowSlot(index i: Int) -> Int {
-            let s = slot(for: parser.context.host)
+        private mutating func slowSlot(index i: Int, host: String) -> Int {
+            let s = slot(for: host)
             if i >= 0 && i < 1 << 16 {
                 if i >= slotByHostIndex.count {
                     slotByHostIndex.append(contentsOf: repeatElement(0, count: i + 1 - slotByHostIndex.count))
@@ -275,9 +284,9 @@ final class LineProcessor {
         /// Counts a line that produced an event and makes sure its host has a correlator;
         /// returns the host's slot.
         @inline(__always)
-        private mutating func parsed() -> Int {
-            let s = currentSlot()
-            lastTime = parser.context.time
+        private mutating func parsed(_ parser: borrowing LineParser) -> Int {
+            let s = currentSlot(parser)
+            lastTime = parser.framer.current.time
             lastSlot = s
             if slots[s].touchedGeneration != touchedGeneration {
                 touched.insert(slots[s].host)
@@ -291,10 +300,11 @@ final class LineProcessor {
 
         /// The slot for an ignored or unparsed line: its own host when the envelope was read,
         /// else the last known host (or the configured one, or "").
-        private mutating func slotOfLastContext() -> Int {
-            if let ctx = parser.lastContext {
-                lastTime = ctx.time
-                let s = currentSlot()
+        @inline(__always)
+        private mutating func slotOfLastContext(_ parser: borrowing LineParser) -> Int {
+            if parser.framer.hasContext {
+                lastTime = parser.framer.current.time
+                let s = currentSlot(parser)
                 lastSlot = s
                 return s
             }
@@ -326,7 +336,11 @@ final class LineProcessor {
                 slots[s].counts = LineCounters()
             }
             let r = (output, unparsed, counters)
+            // The next batch gets arrays of this one's size at once (no growth copies of records).
             output = CorrelatorOutput()
+            output.messages.reserveCapacity(r.0.messages.count)
+            output.deliveries.reserveCapacity(r.0.deliveries.count)
+            output.rejections.reserveCapacity(r.0.rejections.count)
             unparsed = []
             return r
         }

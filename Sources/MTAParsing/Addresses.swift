@@ -95,12 +95,64 @@ extension ByteScanner {
         return PeerSpans(name: lb > r.lowerBound ? Span(r.lowerBound..<lb) : .absent, port: port)
     }
 
-    /// Whether the bytes in `r` are an IPv4 or IPv6 address that inet_pton accepts.
+    /// Whether the bytes in `r` are an IPv4 or IPv6 address that inet_pton accepts: IPv6 when
+    /// they hold a `:`, else inet_pton(AF_INET)'s rule (BIND's inet_pton4, as in glibc and the
+    /// BSDs), checked here step for step: four dotted decimal octets <= 255, no leading zeros,
+    /// nothing else up to the end or a NUL (where the C string would end).
     func isIPAddress(_ r: Range<Int>) -> Bool {
         let n = r.count
         guard n >= 2, n <= 45 else { return false }
-        guard find(Byte.colon, from: r.lowerBound, to: r.upperBound) != nil else { return isIPv4(r) }
-        return withUnsafeTemporaryAllocation(of: CChar.self, capacity: 48) { tmp -> Bool in
+        let start = base + r.lowerBound
+        if ByteScanner.contains(Byte.colon, start, n) { return isIPv6(r) }
+        let e = start + n
+        var p = start
+        var octet = 0
+        while true {
+            guard p < e else { return false }
+            var v = UInt32(p.pointee &- Byte.zero)
+            guard v < 10 else { return false }
+            p += 1
+            if v == 0 {
+                if p < e && Byte.isDigit(p.pointee) { return false }        // leading zero
+            } else {
+                while p < e {
+                    let d = UInt32(p.pointee &- Byte.zero)
+                    if d >= 10 { break }
+                    v = v &* 10 &+ d
+                    if v > 255 { return false }
+                    p += 1
+                }
+            }
+            octet += 1
+            if octet == 4 { return p == e || p.pointee == 0 }
+            guard p < e, p.pointee == Byte.dot else { return false }
+            p += 1
+        }
+    }
+
+    /// Whether `n` bytes at `p` hold `b` (eight at a time).
+    @inline(__always)
+    static func contains(_ b: UInt8, _ p: UnsafePointer<UInt8>, _ n: Int) -> Bool {
+        let ones: UInt64 = 0x0101_0101_0101_0101
+        let pattern = ones &* UInt64(b)
+        let raw = UnsafeRawPointer(p)
+        var i = 0
+        while i + 8 <= n {
+            let x = raw.loadUnaligned(fromByteOffset: i, as: UInt64.self) ^ pattern
+            if (x &- ones) & ~x & 0x8080_8080_8080_8080 != 0 { return true }
+            i += 8
+        }
+        while i < n {
+            if p[i] == b { return true }
+            i += 1
+        }
+        return false
+    }
+
+    /// inet_pton(AF_INET6) on a copy of the bytes (NUL-terminated).
+    @inline(never)
+    func isIPv6(_ r: Range<Int>) -> Bool {
+        withUnsafeTemporaryAllocation(of: CChar.self, capacity: 48) { tmp -> Bool in
             var k = 0
             for i in r { tmp[k] = CChar(bitPattern: base[i]); k += 1 }
             tmp[k] = 0
@@ -108,36 +160,5 @@ extension ByteScanner {
                 inet_pton(AF_INET6, tmp.baseAddress!, out.baseAddress!) == 1
             }
         }
-    }
-
-    /// inet_pton(AF_INET)'s rule, step for step (BIND's inet_pton4, as in glibc and the BSDs):
-    /// four dotted decimal octets <= 255, no leading zeros, nothing else.
-    @inline(__always)
-    func isIPv4(_ r: Range<Int>) -> Bool {
-        var octets = 0
-        var sawDigit = false
-        var cur = 0
-        for i in r {
-            let c = base[i]
-            if c == 0 { break }                    // the C string inet_pton would see ends here
-            if Byte.isDigit(c) {
-                if sawDigit && cur == 0 { return false }
-                let v = cur * 10 + Int(c &- Byte.zero)
-                if v > 255 { return false }
-                cur = v
-                if !sawDigit {
-                    octets += 1
-                    if octets > 4 { return false }
-                    sawDigit = true
-                }
-            } else if c == Byte.dot && sawDigit {
-                if octets == 4 { return false }
-                cur = 0
-                sawDigit = false
-            } else {
-                return false
-            }
-        }
-        return octets >= 4
     }
 }

@@ -64,13 +64,16 @@ public enum ParseStatus: Sendable, Equatable {
     case unparsed(reason: String)
 }
 
-/// What `LineParser.next` found in one line.
+/// What `LineParser.next` found in one line (events stay in the parser: no payload to copy).
 public enum LineResult {
     /// A Postfix event, in `postfixLine`.
     case postfix
-    case sendmail(SendmailEvent)
-    case exim(EximEvent)
-    case utm(UTMEvent)
+    /// A Sendmail event, in `otherEvent`.
+    case sendmail
+    /// An Exim event, in `otherEvent`.
+    case exim
+    /// A Sophos UTM event, in `otherEvent`.
+    case utm
     /// A known line that carries nothing stored.
     case ignored
     /// A line not understood.
@@ -81,14 +84,19 @@ public enum LineResult {
 public struct LineParser: Sendable {
     /// The input format this parser was created with.
     public let format: InputFormat
-    @usableFromInline var framer: SyslogFramer
+    /// The framer (its `current` is the context of the last framed line).
+    public private(set) var framer: SyslogFramer
     private var sendmail = SendmailParser()
     private var exim = EximParser()
     private var utm = UTMParser()
     /// Dispatch decisions per framer tag index (nil = not decided yet).
     private var dispatchByTag: [Dispatch?] = []
+    /// Storage of the Postfix event (one per parser; a copy of the parser gets its own on first use).
+    @usableFromInline var postfixBuffer = PostfixLineBuffer()
     /// The last Postfix event `next` found (its spans point into the line given to `next`).
-    public private(set) var postfixLine = PostfixLine(bytes: LineBytes(base: LineBytes.emptyBase, count: 0))
+    @inlinable public var postfixLine: PostfixLine { postfixBuffer.line }
+    /// The last Sendmail, Exim or UTM event `next` found (`.ignored` until then).
+    public private(set) var otherEvent: ParseOutcome = .ignored(category: "")
 
     private enum Dispatch {
         case postfix(PostfixParser.DaemonKind)
@@ -129,20 +137,24 @@ public struct LineParser: Sendable {
         switch dispatch() {
         case .postfix(let kind):
             lastLineKind = .postfix
-            switch PostfixParser.parse(body: bodyBytes, context: framer.current, kind: kind, into: &postfixLine) {
+            if !isKnownUniquelyReferenced(&postfixBuffer) { postfixBuffer = PostfixLineBuffer() }
+            switch PostfixParser.parse(body: bodyBytes, context: framer.current, kind: kind, into: postfixBuffer.line) {
             case .event: return .postfix
             case .ignored: return .ignored
             case .unparsed(let reason): return .unparsed(reason: reason)
             }
         case .sendmail:
             lastLineKind = .sendmail
-            return LineParser.result(sendmail.parse(body: bodyBytes, context: framer.current))
+            otherEvent = sendmail.parse(body: bodyBytes, context: framer.current)
+            return LineParser.result(otherEvent)
         case .exim:
             lastLineKind = .exim
-            return LineParser.result(exim.parse(body: bodyBytes, context: framer.current))
+            otherEvent = exim.parse(body: bodyBytes, context: framer.current)
+            return LineParser.result(otherEvent)
         case .utm:
             lastLineKind = .utm
-            return LineParser.result(utm.parse(body: bodyBytes, context: framer.current))
+            otherEvent = utm.parse(body: bodyBytes, context: framer.current)
+            return LineParser.result(otherEvent)
         case .other:
             lastLineKind = .otherProgram
             return .ignored
@@ -155,9 +167,9 @@ public struct LineParser: Sendable {
     private static func result(_ o: ParseOutcome) -> LineResult {
         switch o {
         case .postfix: return .ignored          // not produced by the other families' parsers
-        case .sendmail(_, let e): return .sendmail(e)
-        case .exim(_, let e): return .exim(e)
-        case .utm(_, let e): return .utm(e)
+        case .sendmail: return .sendmail
+        case .exim: return .exim
+        case .utm: return .utm
         case .ignored: return .ignored
         case .unparsed(let reason): return .unparsed(reason: reason)
         }

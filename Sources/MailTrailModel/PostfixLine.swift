@@ -32,64 +32,267 @@ public struct TLSSpans: Sendable {
 }
 
 /// One Postfix line's fact (see `PostfixEvent` for the cases and the meaning of the fields).
-public struct PostfixLine: Sendable {
+/// A view (one pointer) of `PostfixLine.Fields` held by a `PostfixLineBuffer`: passing it on copies
+/// nothing, and the fields are read and written in place.
+public struct PostfixLine: @unchecked Sendable {
     /// Which `PostfixEvent` case the line is.
     public enum Kind: UInt8, Sendable {
         case connect, disconnect, tls, client, pickup, messageID, queued, expired, removed, delivery,
              notification, reject, admin
     }
 
-    public var kind: Kind = .connect
+    /// The stored fields (see the accessors of `PostfixLine` for their meaning).
+    public struct Fields {
+        public var kind: Kind = .connect
+        /// The bytes every span points into.
+        public var bytes: LineBytes
+        /// Queue ID (absent for session lines and NOQUEUE refusals).
+        public var queueID: Span = .absent
+        /// connect / tls / client= client / delivery relay / refusal client.
+        public var peer = PeerSpans()
+        /// disconnect: the `NAME[ADDR]` token, unparsed.
+        public var rawPeer: Span = .absent
+        public var direction: TLSDirection = .inbound
+        public var tls = TLSSpans()
+        public var saslMethod: Span = .absent
+        public var saslUsername: Span = .absent
+        /// client= `orig_queue_id`, pickup `orig_id`.
+        public var origQueueID: Span = .absent
+        /// client= `orig_client`.
+        public var origClient: PeerSpans? = nil
+        public var uid: Int? = nil
+        /// pickup / qmgr / expired `from=`, refusal `from=`.
+        public var sender: Span = .absent
+        public var messageID: Span = .absent
+        public var size: Int64? = nil
+        public var nrcpt: Int? = nil
+        /// expired: status; removed: detail; admin: action; notification: kind.
+        public var word: Span = .absent
+        /// notification: the new queue ID.
+        public var newQueueID: Span = .absent
+        /// delivery `to=`, refusal `to=`.
+        public var recipient: Span = .absent
+        public var origRecipient: Span = .absent
+        public var connUse: Int? = nil
+        public var delay: Double? = nil
+        /// The four parts of `delays=` (present only when all four are).
+        public var delays: (Double, Double, Double, Double)? = nil
+        public var tlsFeature: Span = .absent
+        /// delivery or refusal enhanced status.
+        public var dsn: Span = .absent
+        public var status: DeliveryStatus = .sent
+        public var response: Span = .absent
+        public var nextQueueID: Span = .absent
+        public var action: Span = .absent
+        public var stage: Span = .absent
+        public var code: Span = .absent
+        /// Refusal reason; for header/body checks the checked content, with `reasonTail` the reply text
+        /// after it (the stored reason is then `reason + ": " + reasonTail`).
+        public var reason: Span = .absent
+        public var reasonTail: Span = .absent
+        public var proto: Span = .absent
+        public var helo: Span = .absent
+
+        @inlinable public init(bytes: LineBytes) { self.bytes = bytes }
+    }
+
+    @usableFromInline let storage: UnsafeMutablePointer<Fields>
+    @inlinable public init(storage: UnsafeMutablePointer<Fields>) { self.storage = storage }
+    /// Clears the fields several kinds share and points the spans at `bytes`. The fields only one
+    /// kind uses are cleared by that kind's `begin…` method, which the parser calls before it fills
+    /// them (a line costs a dozen stores, not a 450-byte copy).
+    @inlinable public func reset(bytes: LineBytes) {
+        let f = storage
+        f.pointee.kind = .connect; f.pointee.bytes = bytes; f.pointee.queueID = .absent; f.pointee.peer = PeerSpans()
+        f.pointee.rawPeer = .absent; f.pointee.origQueueID = .absent; f.pointee.sender = .absent
+        f.pointee.messageID = .absent; f.pointee.word = .absent; f.pointee.newQueueID = .absent
+        f.pointee.recipient = .absent; f.pointee.dsn = .absent
+    }
+
+    /// Clears the fields of a TLS line.
+    @inlinable public func beginTLS() { storage.pointee.direction = .inbound; storage.pointee.tls = TLSSpans() }
+
+    /// Clears the fields of a `client=` line.
+    @inlinable public func beginClient() {
+        storage.pointee.saslMethod = .absent; storage.pointee.saslUsername = .absent; storage.pointee.origClient = nil
+    }
+
+    /// Clears the fields of a pickup line.
+    @inlinable public func beginPickup() { storage.pointee.uid = nil }
+
+    /// Clears the fields of a qmgr `from=` line.
+    @inlinable public func beginQueued() { storage.pointee.size = nil; storage.pointee.nrcpt = nil }
+
+    /// Clears the fields of a delivery line.
+    @inlinable public func beginDelivery() {
+        let f = storage
+        f.pointee.origRecipient = .absent; f.pointee.connUse = nil; f.pointee.delay = nil; f.pointee.delays = nil
+        f.pointee.tlsFeature = .absent; f.pointee.status = .sent; f.pointee.response = .absent
+        f.pointee.nextQueueID = .absent
+    }
+
+    /// Clears the fields of a refusal.
+    @inlinable public func beginReject() {
+        let f = storage
+        f.pointee.action = .absent; f.pointee.stage = .absent; f.pointee.code = .absent; f.pointee.reason = .absent
+        f.pointee.reasonTail = .absent; f.pointee.proto = .absent; f.pointee.helo = .absent
+    }
+
+    @inlinable public var kind: Kind {
+        get { storage.pointee.kind }
+        nonmutating set { storage.pointee.kind = newValue }
+    }
     /// The bytes every span points into.
-    public var bytes: LineBytes
+    @inlinable public var bytes: LineBytes {
+        get { storage.pointee.bytes }
+        nonmutating set { storage.pointee.bytes = newValue }
+    }
     /// Queue ID (absent for session lines and NOQUEUE refusals).
-    public var queueID: Span = .absent
+    @inlinable public var queueID: Span {
+        get { storage.pointee.queueID }
+        nonmutating set { storage.pointee.queueID = newValue }
+    }
     /// connect / tls / client= client / delivery relay / refusal client.
-    public var peer = PeerSpans()
+    @inlinable public var peer: PeerSpans {
+        get { storage.pointee.peer }
+        nonmutating set { storage.pointee.peer = newValue }
+    }
     /// disconnect: the `NAME[ADDR]` token, unparsed.
-    public var rawPeer: Span = .absent
-    public var direction: TLSDirection = .inbound
-    public var tls = TLSSpans()
-    public var saslMethod: Span = .absent
-    public var saslUsername: Span = .absent
+    @inlinable public var rawPeer: Span {
+        get { storage.pointee.rawPeer }
+        nonmutating set { storage.pointee.rawPeer = newValue }
+    }
+    @inlinable public var direction: TLSDirection {
+        get { storage.pointee.direction }
+        nonmutating set { storage.pointee.direction = newValue }
+    }
+    @inlinable public var tls: TLSSpans {
+        get { storage.pointee.tls }
+        nonmutating set { storage.pointee.tls = newValue }
+    }
+    @inlinable public var saslMethod: Span {
+        get { storage.pointee.saslMethod }
+        nonmutating set { storage.pointee.saslMethod = newValue }
+    }
+    @inlinable public var saslUsername: Span {
+        get { storage.pointee.saslUsername }
+        nonmutating set { storage.pointee.saslUsername = newValue }
+    }
     /// client= `orig_queue_id`, pickup `orig_id`.
-    public var origQueueID: Span = .absent
+    @inlinable public var origQueueID: Span {
+        get { storage.pointee.origQueueID }
+        nonmutating set { storage.pointee.origQueueID = newValue }
+    }
     /// client= `orig_client`.
-    public var origClient: PeerSpans? = nil
-    public var uid: Int? = nil
+    @inlinable public var origClient: PeerSpans? {
+        get { storage.pointee.origClient }
+        nonmutating set { storage.pointee.origClient = newValue }
+    }
+    @inlinable public var uid: Int? {
+        get { storage.pointee.uid }
+        nonmutating set { storage.pointee.uid = newValue }
+    }
     /// pickup / qmgr / expired `from=`, refusal `from=`.
-    public var sender: Span = .absent
-    public var messageID: Span = .absent
-    public var size: Int64? = nil
-    public var nrcpt: Int? = nil
+    @inlinable public var sender: Span {
+        get { storage.pointee.sender }
+        nonmutating set { storage.pointee.sender = newValue }
+    }
+    @inlinable public var messageID: Span {
+        get { storage.pointee.messageID }
+        nonmutating set { storage.pointee.messageID = newValue }
+    }
+    @inlinable public var size: Int64? {
+        get { storage.pointee.size }
+        nonmutating set { storage.pointee.size = newValue }
+    }
+    @inlinable public var nrcpt: Int? {
+        get { storage.pointee.nrcpt }
+        nonmutating set { storage.pointee.nrcpt = newValue }
+    }
     /// expired: status; removed: detail; admin: action; notification: kind.
-    public var word: Span = .absent
+    @inlinable public var word: Span {
+        get { storage.pointee.word }
+        nonmutating set { storage.pointee.word = newValue }
+    }
     /// notification: the new queue ID.
-    public var newQueueID: Span = .absent
+    @inlinable public var newQueueID: Span {
+        get { storage.pointee.newQueueID }
+        nonmutating set { storage.pointee.newQueueID = newValue }
+    }
     /// delivery `to=`, refusal `to=`.
-    public var recipient: Span = .absent
-    public var origRecipient: Span = .absent
-    public var connUse: Int? = nil
-    public var delay: Double? = nil
+    @inlinable public var recipient: Span {
+        get { storage.pointee.recipient }
+        nonmutating set { storage.pointee.recipient = newValue }
+    }
+    @inlinable public var origRecipient: Span {
+        get { storage.pointee.origRecipient }
+        nonmutating set { storage.pointee.origRecipient = newValue }
+    }
+    @inlinable public var connUse: Int? {
+        get { storage.pointee.connUse }
+        nonmutating set { storage.pointee.connUse = newValue }
+    }
+    @inlinable public var delay: Double? {
+        get { storage.pointee.delay }
+        nonmutating set { storage.pointee.delay = newValue }
+    }
     /// The four parts of `delays=` (present only when all four are).
-    public var delays: (Double, Double, Double, Double)? = nil
-    public var tlsFeature: Span = .absent
+    @inlinable public var delays: (Double, Double, Double, Double)? {
+        get { storage.pointee.delays }
+        nonmutating set { storage.pointee.delays = newValue }
+    }
+    @inlinable public var tlsFeature: Span {
+        get { storage.pointee.tlsFeature }
+        nonmutating set { storage.pointee.tlsFeature = newValue }
+    }
     /// delivery or refusal enhanced status.
-    public var dsn: Span = .absent
-    public var status: DeliveryStatus = .sent
-    public var response: Span = .absent
-    public var nextQueueID: Span = .absent
-    public var action: Span = .absent
-    public var stage: Span = .absent
-    public var code: Span = .absent
+    @inlinable public var dsn: Span {
+        get { storage.pointee.dsn }
+        nonmutating set { storage.pointee.dsn = newValue }
+    }
+    @inlinable public var status: DeliveryStatus {
+        get { storage.pointee.status }
+        nonmutating set { storage.pointee.status = newValue }
+    }
+    @inlinable public var response: Span {
+        get { storage.pointee.response }
+        nonmutating set { storage.pointee.response = newValue }
+    }
+    @inlinable public var nextQueueID: Span {
+        get { storage.pointee.nextQueueID }
+        nonmutating set { storage.pointee.nextQueueID = newValue }
+    }
+    @inlinable public var action: Span {
+        get { storage.pointee.action }
+        nonmutating set { storage.pointee.action = newValue }
+    }
+    @inlinable public var stage: Span {
+        get { storage.pointee.stage }
+        nonmutating set { storage.pointee.stage = newValue }
+    }
+    @inlinable public var code: Span {
+        get { storage.pointee.code }
+        nonmutating set { storage.pointee.code = newValue }
+    }
     /// Refusal reason; for header/body checks the checked content, with `reasonTail` the reply text
     /// after it (the stored reason is then `reason + ": " + reasonTail`).
-    public var reason: Span = .absent
-    public var reasonTail: Span = .absent
-    public var proto: Span = .absent
-    public var helo: Span = .absent
+    @inlinable public var reason: Span {
+        get { storage.pointee.reason }
+        nonmutating set { storage.pointee.reason = newValue }
+    }
+    @inlinable public var reasonTail: Span {
+        get { storage.pointee.reasonTail }
+        nonmutating set { storage.pointee.reasonTail = newValue }
+    }
+    @inlinable public var proto: Span {
+        get { storage.pointee.proto }
+        nonmutating set { storage.pointee.proto = newValue }
+    }
+    @inlinable public var helo: Span {
+        get { storage.pointee.helo }
+        nonmutating set { storage.pointee.helo = newValue }
+    }
 
-    @inlinable public init(bytes: LineBytes) { self.bytes = bytes }
 
     // MARK: - values, as stored
 
@@ -155,7 +358,8 @@ public struct PostfixLine: Sendable {
     /// Calls `body` with the line form of `event` (its strings copied into one buffer).
     public static func withLine<R>(_ event: PostfixEvent, _ body: (PostfixLine) throws -> R) rethrows -> R {
         var buf: [UInt8] = []
-        var line = PostfixLine(bytes: LineBytes(base: LineBytes.emptyBase, count: 0))
+        let holder = PostfixLineBuffer()
+        let line = holder.line
         func add(_ s: String?) -> Span {
             guard let s else { return .absent }
             let lo = buf.count
@@ -205,7 +409,24 @@ public struct PostfixLine: Sendable {
         }
         return try buf.withUnsafeBufferPointer { b in
             line.bytes = LineBytes(b)
-            return try body(line)
+            return try withExtendedLifetime(holder) { try body(line) }
         }
+    }
+}
+
+/// Owns the storage of one `PostfixLine` (a parser keeps one and refills it for every line).
+public final class PostfixLineBuffer: @unchecked Sendable {
+    /// The view of this buffer's fields (valid while the buffer lives).
+    public let line: PostfixLine
+
+    public init() {
+        let p = UnsafeMutablePointer<PostfixLine.Fields>.allocate(capacity: 1)
+        p.initialize(to: PostfixLine.Fields(bytes: LineBytes(base: LineBytes.emptyBase, count: 0)))
+        line = PostfixLine(storage: p)
+    }
+
+    deinit {
+        line.storage.deinitialize(count: 1)
+        line.storage.deallocate()
     }
 }

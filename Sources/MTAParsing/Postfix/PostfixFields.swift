@@ -26,7 +26,8 @@ extension PostfixParser {
     // MARK: delivery
 
     @inline(__always)
-    static func parseDelivery(_ s: ByteScanner, at i: Int, _ e: inout PostfixLine) -> ParseStatus {
+    static func parseDelivery(_ s: ByteScanner, at i: Int, _ e: PostfixLine) -> ParseStatus {
+        e.beginDelivery()
         guard let (rcpt, afterRcpt) = s.scanAddress(at: i) else { return .unparsed(reason: "unterminated to=<...>") }
         e.recipient = Span(rcpt)
         e.status = .sent
@@ -115,14 +116,15 @@ extension PostfixParser {
 
     /// Parses `ACTION: ...` refusal shapes at `i`; nil when the text does not have that shape.
     @inline(__always)
-    static func parseAction(_ s: ByteScanner, at i: Int, _ ctx: LineContext, _ e: inout PostfixLine) -> ParseStatus? {
+    static func parseAction(_ s: ByteScanner, at i: Int, _ ctx: LineContext, _ e: PostfixLine) -> ParseStatus? {
+        e.beginReject()
         var k = i
         while k < s.end && (Byte.isLower(s[k]) || s[k] == Byte.underscore || s[k] == Byte.minus) { k += 1 }
         guard k > i, s.has(": ", at: k) else { return nil }
         let actionRange = i..<k
         let j = k + 2
-        if s.has("header ", at: j) { return parseContentCheck(s, actionRange, stage: j..<(j + 6), at: j + 7, &e) }
-        if s.has("body ", at: j) { return parseContentCheck(s, actionRange, stage: j..<(j + 4), at: j + 5, &e) }
+        if s.has("header ", at: j) { return parseContentCheck(s, actionRange, stage: j..<(j + 6), at: j + 7, e) }
+        if s.has("body ", at: j) { return parseContentCheck(s, actionRange, stage: j..<(j + 4), at: j + 5, e) }
         var m = j
         while m < s.end && (Byte.isUpper(s[m]) || s[m] == Byte.minus) { m += 1 }
         guard m > j else { return nil }
@@ -133,17 +135,17 @@ extension PostfixParser {
                 return .unparsed(reason: "refusal without reply text")
             }
             let peer = s.peerSpans(peerStart..<peerEnd)
-            return finishRefusal(s, actionRange, stageRange, peer, textStart: peerEnd + 2, ctx, &e)
+            return finishRefusal(s, actionRange, stageRange, peer, textStart: peerEnd + 2, ctx, e)
         }
         if s.has(": ", at: m) {           // proxy-reject: END-OF-MESSAGE: TEXT; from=...
-            return finishRefusal(s, actionRange, stageRange, PeerSpans(), textStart: m + 2, ctx, &e)
+            return finishRefusal(s, actionRange, stageRange, PeerSpans(), textStart: m + 2, ctx, e)
         }
         return nil
     }
 
     @inline(__always)
     private static func finishRefusal(_ s: ByteScanner, _ action: Range<Int>, _ stage: Range<Int>, _ peer: PeerSpans,
-                                      textStart: Int, _ ctx: LineContext, _ e: inout PostfixLine) -> ParseStatus {
+                                      textStart: Int, _ ctx: LineContext, _ e: PostfixLine) -> ParseStatus {
         e.action = Span(action)
         e.stage = Span(stage)
         e.peer = peer
@@ -157,9 +159,9 @@ extension PostfixParser {
             textEnd = s.end - 1
         }
         let text = textStart..<textEnd
-        PostfixParser.reply(s, text, into: &e)
+        PostfixParser.reply(s, text, into: e)
         if let c = ctxStart {
-            guard PostfixParser.context(s, from: c + 2, into: &e) != nil else {
+            guard PostfixParser.context(s, from: c + 2, into: e) != nil else {
                 return .unparsed(reason: "unterminated <...> in refusal context")
             }
         }
@@ -168,7 +170,7 @@ extension PostfixParser {
     }
 
     private static func parseContentCheck(_ s: ByteScanner, _ action: Range<Int>, stage: Range<Int>,
-                                          at i: Int, _ e: inout PostfixLine) -> ParseStatus {
+                                          at i: Int, _ e: PostfixLine) -> ParseStatus {
         guard let c = s.findLast("; from=", from: i) else {
             return .unparsed(reason: "header/body check without context (truncated?)")
         }
@@ -179,11 +181,11 @@ extension PostfixParser {
             e.peer = s.peerSpans((f + 6)..<c)
             contentEnd = f
         }
-        guard let trailing = PostfixParser.context(s, from: c + 2, into: &e) else {
+        guard let trailing = PostfixParser.context(s, from: c + 2, into: e) else {
             return .unparsed(reason: "unterminated <...> in header/body check context")
         }
         if let t = trailing {
-            PostfixParser.reply(s, t, into: &e)
+            PostfixParser.reply(s, t, into: e)
             e.reasonTail = Span(t)
         }
         e.reason = Span(i..<contentEnd)
@@ -198,7 +200,7 @@ extension PostfixParser {
     }
 
     /// Splits a reply text into code, dsn and reason.
-    static func reply(_ s: ByteScanner, _ t: Range<Int>, into e: inout PostfixLine) {
+    static func reply(_ s: ByteScanner, _ t: Range<Int>, into e: PostfixLine) {
         var j = t.lowerBound
         if t.count >= 3, Byte.isDigit(s[j]), Byte.isDigit(s[j + 1]), Byte.isDigit(s[j + 2]),
            j + 3 == t.upperBound || s[j + 3] == Byte.space || s[j + 3] == Byte.minus {
@@ -223,7 +225,7 @@ extension PostfixParser {
 
     /// Parses `from=<S> to=<R> proto=P helo=<H>` (space or `, ` separated) at `i`.
     /// Returns nil for an unterminated `<`, else the range of a trailing `: TEXT` if any.
-    static func context(_ s: ByteScanner, from i: Int, into e: inout PostfixLine) -> Range<Int>?? {
+    static func context(_ s: ByteScanner, from i: Int, into e: PostfixLine) -> Range<Int>?? {
         var j = i
         while j < s.end {
             while j < s.end && (s[j] == Byte.space || s[j] == Byte.comma) { j += 1 }
@@ -261,7 +263,7 @@ extension PostfixParser {
 
     /// Parses a TLS summary line at the start of the body; nil when it is not one.
     @inline(__always)
-    static func parseTLS(_ s: ByteScanner, _ e: inout PostfixLine) -> ParseStatus? {
+    static func parseTLS(_ s: ByteScanner, _ e: PostfixLine) -> ParseStatus? {
         var j = 0
         switch s[0] {
         case 0x41 where s.has("Anonymous ", at: 0): j = 10
@@ -289,6 +291,7 @@ extension PostfixParser {
         guard let w = s.find(" with cipher ", from: afterPeer) else {
             return .unparsed(reason: "TLS line without cipher")
         }
+        e.beginTLS()
         e.peer = s.peerSpans(j..<peerEnd)
         e.tls.trust = trust
         e.tls.proto = Span(afterPeer..<w)

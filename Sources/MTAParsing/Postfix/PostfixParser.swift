@@ -41,8 +41,10 @@ public struct PostfixParser: Sendable {
 
     /// The `ParseOutcome` of a body whose daemon kind is known.
     static func outcome(body: UnsafeBufferPointer<UInt8>, context: LineContext, kind: DaemonKind) -> ParseOutcome {
-        var line = PostfixLine(bytes: LineBytes(body))
-        switch parse(body: body, context: context, kind: kind, into: &line) {
+        let buffer = PostfixLineBuffer()
+        let line = buffer.line
+        defer { withExtendedLifetime(buffer) {} }
+        switch parse(body: body, context: context, kind: kind, into: line) {
         case .event:
             let peer = line.kind == .disconnect ? ByteScanner(body).parsePeer(line.rawPeer.range) : Peer()
             return .postfix(context, line.event(disconnectPeer: peer))
@@ -53,23 +55,23 @@ public struct PostfixParser: Sendable {
 
     /// Parses `body` into `e` (reset first; its spans point into `body`) when the caller knows the daemon kind.
     static func parse(body: UnsafeBufferPointer<UInt8>, context: LineContext, kind: DaemonKind,
-                      into e: inout PostfixLine) -> ParseStatus {
-        e = PostfixLine(bytes: LineBytes(body))
+                      into e: PostfixLine) -> ParseStatus {
+        e.reset(bytes: LineBytes(body))
         let s = ByteScanner(body)
         guard s.end > 0 else { return .unparsed(reason: "empty message") }
         if let severity = PostfixParser.severity(s) { return .ignored(category: severity) }
         switch kind {
         case .ignoredProgram(let category): return .ignored(category: category)
-        case .postscreen: return parsePostscreen(s, context, &e)
-        case .tlsproxy: return parseTLSProxy(s, context, &e)
+        case .postscreen: return parsePostscreen(s, context, e)
+        case .tlsproxy: return parseTLSProxy(s, context, e)
         case .generic: break
         }
         if let q = PostfixParser.queueIDPrefix(s) {
             e.queueID = Span(q)
-            return parseQueued(s, at: q.upperBound + 2, context, &e)
+            return parseQueued(s, at: q.upperBound + 2, context, e)
         }
-        if s.has("NOQUEUE: ", at: 0) { return parseNoQueue(s, at: 9, context, &e) }
-        return parseSessionLine(s, context, &e)
+        if s.has("NOQUEUE: ", at: 0) { return parseNoQueue(s, at: 9, context, e) }
+        return parseSessionLine(s, context, e)
     }
 
     // MARK: - daemon classes
@@ -114,52 +116,84 @@ public struct PostfixParser: Sendable {
     }
 
     /// The range of a leading `QID: ` (short hex or long base-52 form), or nil.
+    @inline(__always)
     static func queueIDPrefix(_ s: ByteScanner) -> Range<Int>? {
+        let t = PostfixParser.idClass
         var i = 0
-        while i < s.end && i < 32 && Byte.isAlnum(s[i]) { i += 1 }
-        guard i < s.end, s[i] == Byte.colon, i + 1 == s.end || s[i + 1] == Byte.space,
-              isQueueID(s, 0..<i) else { return nil }
-        return 0..<i
+        var all: UInt8 = 0xFF, any: UInt8 = 0
+        let limit = min(s.end, 32)
+        while i < limit {
+            let c = t[Int(s[i])]
+            if c & alnumClass == 0 { break }
+            all &= c; any |= c
+            i += 1
+        }
+        guard i < s.end, s[i] == Byte.colon, i + 1 == s.end || s[i + 1] == Byte.space, i >= 6 else { return nil }
+        return isQueueIDClass(all: all, any: any, count: i) ? 0..<i : nil
     }
 
     /// Whether `r` is a Postfix queue ID: `[0-9A-F]{6,}` or the long form (no vowels, contains `z`).
     static func isQueueID(_ s: ByteScanner, _ r: Range<Int>) -> Bool {
         guard r.count >= 6, r.count <= 32 else { return false }
-        var hex = true, long = true, hasZ = false
+        let t = PostfixParser.idClass
+        var all: UInt8 = 0xFF, any: UInt8 = 0
         for i in r {
-            let b = s[i]
-            if !(Byte.isDigit(b) || (b >= 0x41 && b <= 0x46)) { hex = false }
-            switch b {
-            case 0x41, 0x45, 0x49, 0x4F, 0x55, 0x61, 0x65, 0x69, 0x6F, 0x75: long = false  // vowels
-            case 0x7A: hasZ = true
-            default: if !Byte.isAlnum(b) { return false }
-            }
+            let c = t[Int(s[i])]
+            if c & alnumClass == 0 { return false }
+            all &= c; any |= c
         }
-        return hex || (long && hasZ && r.count >= 12)
+        return isQueueIDClass(all: all, any: any, count: r.count)
     }
+
+    /// The queue-ID rule on the AND (`all`) and OR (`any`) of the classes of `count` alphanumerics.
+    @inline(__always)
+    static func isQueueIDClass(all: UInt8, any: UInt8, count: Int) -> Bool {
+        all & hexClass != 0 || (any & vowelClass == 0 && any & zClass != 0 && count >= 12)
+    }
+
+    static let alnumClass: UInt8 = 1, hexClass: UInt8 = 2, vowelClass: UInt8 = 4, zClass: UInt8 = 8
+
+    /// Byte classes of queue-ID characters: alphanumeric, `[0-9A-F]`, vowel, `z`.
+    nonisolated(unsafe) static let idClass: UnsafePointer<UInt8> = {
+        let t = UnsafeMutablePointer<UInt8>.allocate(capacity: 256)
+        t.initialize(repeating: 0, count: 256)
+        for b in 0..<256 {
+            let u = UInt8(b)
+            var c: UInt8 = 0
+            if Byte.isAlnum(u) { c |= alnumClass }
+            if Byte.isDigit(u) || (u >= 0x41 && u <= 0x46) { c |= hexClass }
+            switch u {
+            case 0x41, 0x45, 0x49, 0x4F, 0x55, 0x61, 0x65, 0x69, 0x6F, 0x75: c |= vowelClass
+            case 0x7A: c |= zClass
+            default: break
+            }
+            t[b] = c
+        }
+        return UnsafePointer(t)
+    }()
 
     // MARK: - lines with a queue ID
 
     @inline(__always)
-    private static func parseQueued(_ s: ByteScanner, at i: Int, _ ctx: LineContext, _ e: inout PostfixLine) -> ParseStatus {
+    private static func parseQueued(_ s: ByteScanner, at i: Int, _ ctx: LineContext, _ e: PostfixLine) -> ParseStatus {
         guard i < s.end else { return .unparsed(reason: "nothing after queue ID") }
         switch s[i] {
         case 0x74 where s.has("to=", at: i):                          // t
-            return parseDelivery(s, at: i + 3, &e)
+            return parseDelivery(s, at: i + 3, e)
         case 0x63 where s.has("client=", at: i):                      // c
-            return parseClient(s, at: i + 7, &e)
+            return parseClient(s, at: i + 7, e)
         case 0x6D where s.has("message-id=", at: i):                  // m
-            return parseMessageID(s, at: i + 11, &e)
+            return parseMessageID(s, at: i + 11, e)
         case 0x66 where s.has("from=", at: i):                        // f
-            return parseQmgrFrom(s, at: i + 5, &e)
+            return parseQmgrFrom(s, at: i + 5, e)
         case 0x72 where s.has("removed", at: i):                      // r
-            return parseRemoved(s, at: i + 7, &e)
+            return parseRemoved(s, at: i + 7, e)
         case 0x75 where s.has("uid=", at: i):                         // u
-            return parsePickup(s, at: i + 4, &e)
+            return parsePickup(s, at: i + 4, e)
         default: break
         }
-        if let o = parseAction(s, at: i, ctx, &e) { return o }
-        if let o = parseNotification(s, at: i, &e) { return o }
+        if let o = parseAction(s, at: i, ctx, e) { return o }
+        if let o = parseNotification(s, at: i, e) { return o }
         let rest = i..<s.end
         for (lit, _) in PostfixParser.adminActions where s.equals(rest, lit) {
             e.kind = .admin
@@ -194,7 +228,7 @@ public struct PostfixParser: Sendable {
     ]
 
     @inline(__always)
-    private static func parseMessageID(_ s: ByteScanner, at i: Int, _ e: inout PostfixLine) -> ParseStatus {
+    private static func parseMessageID(_ s: ByteScanner, at i: Int, _ e: PostfixLine) -> ParseStatus {
         var idRange: Range<Int>
         if let lt = s.find(Byte.lt, from: i) {
             guard let gt = s.findLast(Byte.gt, from: lt + 1, to: s.end) else {
@@ -212,7 +246,7 @@ public struct PostfixParser: Sendable {
     }
 
     @inline(__always)
-    private static func parseRemoved(_ s: ByteScanner, at i: Int, _ e: inout PostfixLine) -> ParseStatus {
+    private static func parseRemoved(_ s: ByteScanner, at i: Int, _ e: PostfixLine) -> ParseStatus {
         e.kind = .removed
         if i == s.end { return .event }
         guard s.has(" (", at: i), s[s.end - 1] == Byte.rparen, s.end - 1 > i + 2 else {
@@ -223,7 +257,8 @@ public struct PostfixParser: Sendable {
     }
 
     @inline(__always)
-    private static func parsePickup(_ s: ByteScanner, at i: Int, _ e: inout PostfixLine) -> ParseStatus {
+    private static func parsePickup(_ s: ByteScanner, at i: Int, _ e: PostfixLine) -> ParseStatus {
+        e.beginPickup()
         let uidEnd = s.scan(from: i, until: Byte.space, Byte.comma)
         let uid = s.int(i..<uidEnd)
         guard s.has(" from=", at: uidEnd), let (sender, next) = s.scanAddress(at: uidEnd + 6) else {
@@ -242,7 +277,8 @@ public struct PostfixParser: Sendable {
     }
 
     @inline(__always)
-    private static func parseQmgrFrom(_ s: ByteScanner, at i: Int, _ e: inout PostfixLine) -> ParseStatus {
+    private static func parseQmgrFrom(_ s: ByteScanner, at i: Int, _ e: PostfixLine) -> ParseStatus {
+        e.beginQueued()
         guard let (sender, next) = s.scanAddress(at: i) else { return .unparsed(reason: "unterminated from=<...>") }
         guard s.has(", ", at: next) else { return .unparsed(reason: "qmgr from= without size/status") }
         let j = next + 2
@@ -267,7 +303,7 @@ public struct PostfixParser: Sendable {
         return .unparsed(reason: "qmgr from= without size/status")
     }
 
-    private static func parseNotification(_ s: ByteScanner, at i: Int, _ e: inout PostfixLine) -> ParseStatus? {
+    private static func parseNotification(_ s: ByteScanner, at i: Int, _ e: PostfixLine) -> ParseStatus? {
         for (lit, kind) in PostfixParser.notificationKinds where s.has(lit, at: i) {
             let j = i + lit.utf8CodeUnitCount
             var end = s.end
@@ -290,7 +326,8 @@ public struct PostfixParser: Sendable {
     ]
 
     @inline(__always)
-    private static func parseClient(_ s: ByteScanner, at i: Int, _ e: inout PostfixLine) -> ParseStatus {
+    private static func parseClient(_ s: ByteScanner, at i: Int, _ e: PostfixLine) -> ParseStatus {
+        e.beginClient()
         let peerEnd = s.find(", ", from: i) ?? s.end
         e.peer = s.peerSpans(i..<peerEnd)
         var j = peerEnd
@@ -315,8 +352,8 @@ public struct PostfixParser: Sendable {
     // MARK: - NOQUEUE and session lines
 
     @inline(__always)
-    private static func parseNoQueue(_ s: ByteScanner, at i: Int, _ ctx: LineContext, _ e: inout PostfixLine) -> ParseStatus {
-        if let o = parseAction(s, at: i, ctx, &e) { return o }
+    private static func parseNoQueue(_ s: ByteScanner, at i: Int, _ ctx: LineContext, _ e: PostfixLine) -> ParseStatus {
+        if let o = parseAction(s, at: i, ctx, e) { return o }
         if s.has("client=", at: i) { return .ignored(category: "noqueue-client") }
         for (lit, category) in PostfixParser.ignoredAfterQueueID where s.has(lit, at: i) {
             return .ignored(category: category)
@@ -325,7 +362,7 @@ public struct PostfixParser: Sendable {
     }
 
     @inline(__always)
-    private static func parseSessionLine(_ s: ByteScanner, _ ctx: LineContext, _ e: inout PostfixLine) -> ParseStatus {
+    private static func parseSessionLine(_ s: ByteScanner, _ ctx: LineContext, _ e: PostfixLine) -> ParseStatus {
         if s.has("connect from ", at: 0) {
             e.kind = .connect
             e.peer = s.peerSpans(13..<s.scan(from: 13, until: Byte.space, Byte.space))
@@ -336,8 +373,8 @@ public struct PostfixParser: Sendable {
             e.rawPeer = Span(16..<s.scan(from: 16, until: Byte.space, Byte.space))
             return .event
         }
-        if let o = parseTLS(s, &e) { return o }
-        if let o = parseAction(s, at: 0, ctx, &e) { return o }   // proxy-reject without queue ID
+        if let o = parseTLS(s, e) { return o }
+        if let o = parseAction(s, at: 0, ctx, e) { return o }   // proxy-reject without queue ID
         for (lit, category) in PostfixParser.ignoredSessionLines where s.has(lit, at: 0) {
             return .ignored(category: category)
         }
@@ -376,8 +413,8 @@ public struct PostfixParser: Sendable {
     // MARK: - postscreen and tlsproxy
 
     @inline(__always)
-    private static func parsePostscreen(_ s: ByteScanner, _ ctx: LineContext, _ e: inout PostfixLine) -> ParseStatus {
-        if s.has("NOQUEUE: ", at: 0) { return parseNoQueue(s, at: 9, ctx, &e) }
+    private static func parsePostscreen(_ s: ByteScanner, _ ctx: LineContext, _ e: PostfixLine) -> ParseStatus {
+        if s.has("NOQUEUE: ", at: 0) { return parseNoQueue(s, at: 9, ctx, e) }
         for lit in PostfixParser.postscreenWords where s.has(lit, at: 0) {
             return .ignored(category: "postscreen")
         }
@@ -392,9 +429,9 @@ public struct PostfixParser: Sendable {
     ]
 
     @inline(__always)
-    private static func parseTLSProxy(_ s: ByteScanner, _ ctx: LineContext, _ e: inout PostfixLine) -> ParseStatus {
+    private static func parseTLSProxy(_ s: ByteScanner, _ ctx: LineContext, _ e: PostfixLine) -> ParseStatus {
         if s.has("CONNECT ", at: 0) || s.has("DISCONNECT ", at: 0) { return .ignored(category: "tlsproxy") }
-        if let o = parseTLS(s, &e) { return o }
+        if let o = parseTLS(s, e) { return o }
         for (lit, category) in PostfixParser.ignoredSessionLines where s.has(lit, at: 0) {
             return .ignored(category: category)
         }
