@@ -78,6 +78,8 @@ public struct PostfixCorrelator: Codable, Sendable {
     /// Highest log time seen: the machine's notion of "now".
     public private(set) var now: Timestamp = Timestamp(micros: 0)
     var lastSweep: Timestamp = Timestamp(micros: 0)
+    /// Strings of values that repeat (TLS, peers, status codes); not saved.
+    var strings = StringCache()
 
     enum CodingKeys: String, CodingKey {
         case host, config, transactions, sessions, outboundTLS, pendingOrigins, held, instances, lastInstance, now,
@@ -216,21 +218,23 @@ public struct PostfixCorrelator: Codable, Sendable {
         let b = line.bytes
         switch line.kind {
         case .connect:
-            sessions[sessionKey(ctx)] = Session(client: Peer(ip: b.optionalString(line.peer.ip), port: line.peer.port),
-                                                started: ctx.time, tls: nil)
+            let ip = strings.optionalString(line.peer.ip, in: b)
+            sessions[sessionKey(ctx)] = Session(client: Peer(ip: ip, port: line.peer.port), started: ctx.time, tls: nil)
         case .disconnect:
             if let i = sessions.index(of: sessionKey(ctx)) { sessions.remove(at: i) }
         case .tls:
-            let info = line.tlsInfo
+            let t = line.tls
+            let info = TLSInfo(proto: strings.optionalString(t.proto, in: b), cipher: strings.optionalString(t.cipher, in: b),
+                               bits: t.bits, trust: strings.optionalString(t.trust, in: b))
+            let ip = strings.optionalString(line.peer.ip, in: b)
             switch line.direction {
             case .inbound:
                 let time = ctx.time
                 sessions.withValue(sessionKey(ctx), make: {
-                    Session(client: Peer(ip: b.optionalString(line.peer.ip), port: line.peer.port), started: time, tls: nil)
+                    Session(client: Peer(ip: ip, port: line.peer.port), started: time, tls: nil)
                 }) { s, _ in s.tls = info }
             case .outbound:
-                outboundTLS[sessionKey(ctx)] = OutboundTLS(peer: Peer(ip: b.optionalString(line.peer.ip)), info: info,
-                                                           at: ctx.time, firstQueueID: nil)
+                outboundTLS[sessionKey(ctx)] = OutboundTLS(peer: Peer(ip: ip), info: info, at: ctx.time, firstQueueID: nil)
             }
         case .client:
             let key = TxKey(instance: ctx.instance, queueID: b.queueID(line.queueID))
@@ -239,8 +243,9 @@ public struct PostfixCorrelator: Codable, Sendable {
                 finish(key, into: &out)
             }
             let session = sessions[sessionKey(ctx)]
-            let client = line.peerValue(line.peer)
-            let method = b.optionalString(line.saslMethod), user = b.optionalString(line.saslUsername)
+            let client = Peer(name: strings.optionalString(line.peer.name, in: b),
+                              ip: strings.optionalString(line.peer.ip, in: b), port: line.peer.port)
+            let method = strings.optionalString(line.saslMethod, in: b), user = b.optionalString(line.saslUsername)
             let origQID = b.optionalString(line.origQueueID)
             update(key, ctx, line) { tx in
                 tx.client = client
@@ -393,15 +398,16 @@ public struct PostfixCorrelator: Codable, Sendable {
             }
             if !keep { outboundTLS.remove(at: i) }
         }
-        let relay = line.peerValue(line.peer)
+        let relay = Peer(name: strings.optionalString(line.peer.name, in: b),
+                         ip: strings.optionalString(line.peer.ip, in: b), port: line.peer.port)
         let response = b.optionalString(line.response)
         let next = b.optionalString(line.nextQueueID)
         out.deliveries.append(DeliveryRecord(
             at: ctx.time, msgKey: mk, host: host, instance: ctx.instance, queueID: qid,
             receivedAt: known ? receivedAt : nil, recipient: recipient, origRecipient: b.optionalString(line.origRecipient),
-            status: status, dsn: b.optionalString(line.dsn), transport: ctx.program, relay: relay, delay: line.delay,
-            delays: line.delaysArray, connUse: line.connUse, tlsFeature: b.optionalString(line.tlsFeature), tls: tls,
-            response: response, nextQueueID: next))
+            status: status, dsn: strings.optionalString(line.dsn, in: b), transport: ctx.program, relay: relay,
+            delay: line.delay, delays: line.delaysArray, connUse: line.connUse,
+            tlsFeature: strings.optionalString(line.tlsFeature, in: b), tls: tls, response: response, nextQueueID: next))
 
         // Same-host links: a filter's re-injection (loopback relay) or local(8) forwarding.
         if next != nil, status == .sent {

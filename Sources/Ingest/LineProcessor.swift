@@ -220,7 +220,8 @@ final class LineProcessor {
             switch parser.next(line, offset: offset, truncated: truncated) {
             case .postfix:
                 let s = parsed(parser)
-                slots[s].machine!.receive(parser.framer.current, parser.postfixLine, into: &output)
+                let line = parser.postfixLine
+                parser.framer.withContext { slots[s].machine!.receive($0, line, into: &output) }
             case .sendmail:
                 let s = parsed(parser)
                 if case .sendmail(_, let event) = parser.otherEvent {

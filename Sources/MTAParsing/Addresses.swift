@@ -51,7 +51,13 @@ extension ByteScanner {
     private func closingAngle(from start: Int, quoteAware: Bool) -> Int? {
         var j = start
         var inQuote = false
+        // Outside quotes only `"` and `>` matter: jump to the next of them eight bytes at a time.
         while j < end {
+            if !inQuote {
+                j = quoteAware ? ByteScanner.firstOf(Byte.gt, Byte.quote, base, j, end)
+                               : ByteScanner.firstIndex(of: Byte.gt, base, j, end)
+                guard j < end else { return nil }
+            }
             let b = base[j]
             if inQuote {
                 if b == Byte.backslash { j += 2; continue }
@@ -64,6 +70,25 @@ extension ByteScanner {
             j += 1
         }
         return nil
+    }
+
+    /// Index of the first byte in `[from, to)` that is `a` or `b`, or `to`.
+    @inline(__always)
+    static func firstOf(_ a: UInt8, _ b: UInt8, _ base: UnsafePointer<UInt8>, _ from: Int, _ to: Int) -> Int {
+        let pa = ones &* UInt64(a), pb = ones &* UInt64(b)
+        let raw = UnsafeRawPointer(base)
+        var i = from
+        while i + 8 <= to {
+            let w = UInt64(littleEndian: raw.loadUnaligned(fromByteOffset: i, as: UInt64.self))
+            let m = zeroBytes(w ^ pa) | zeroBytes(w ^ pb)
+            if m != 0 { return i + m.trailingZeroBitCount >> 3 }
+            i += 8
+        }
+        while i < to {
+            if base[i] == a || base[i] == b { return i }
+            i += 1
+        }
+        return to
     }
 
     /// Parses a peer `NAME[ADDR][:PORT]`, `[ADDR]:PORT` or a bare `NAME` filling `r`.

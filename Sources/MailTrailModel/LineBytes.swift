@@ -161,3 +161,100 @@ public struct QueueID: Hashable, Sendable {
 
     public func hash(into h: inout Hasher) { h.combine(fastHash) }
 }
+
+extension LineBytes {
+    /// A 64-bit hash of the span's bytes, eight at a time (for caches keyed by bytes).
+    @inlinable public func hash(_ s: Span) -> UInt64 { LineBytes.hash(buffer(s)) }
+
+    @inlinable public static func hash(_ b: UnsafeBufferPointer<UInt8>) -> UInt64 {
+        let n = b.count
+        var h: UInt64 = 0x9E37_79B9_7F4A_7C15 &* UInt64(truncatingIfNeeded: n &+ 1)
+        guard n > 0, let p = b.baseAddress else { return h }
+        let raw = UnsafeRawPointer(p)
+        if n >= 8 {
+            var i = 0
+            while i + 8 <= n {
+                h = (h ^ raw.loadUnaligned(fromByteOffset: i, as: UInt64.self)) &* 0xC2B2_AE3D_27D4_EB4F
+                h ^= h >> 29
+                i += 8
+            }
+            if i < n {
+                h = (h ^ raw.loadUnaligned(fromByteOffset: n - 8, as: UInt64.self)) &* 0x1656_67B1_9E37_79F9
+                h ^= h >> 29
+            }
+        } else {
+            var w: UInt64 = 0
+            for k in 0..<n { w |= UInt64(p[k]) << (UInt64(k) &* 8) }
+            h = (h ^ w) &* 0xC2B2_AE3D_27D4_EB4F
+            h ^= h >> 29
+        }
+        return h &* 0x2545_F491_4F6C_DD1D
+    }
+}
+
+/// StringCache: Strings for byte values that repeat (TLS ciphers, relay and client names, status
+/// codes), so a repeated value costs a hash and a compare instead of an allocation.
+///
+/// Contract: `string(_:in:)` returns a String equal to `String(decoding: bytes, as: UTF8.self)`,
+/// from the cache when the same bytes were seen lately (compared word by word with a copy kept
+/// in the entry), else made and cached. Direct-mapped, 512 entries of values up to 32 bytes
+/// (longer ones are made every time): memory is bounded whatever the input. The entries live in
+/// one buffer owned by a class; a copy of the cache that finds the buffer shared starts an empty
+/// one (the cache only saves work, so it never has to be shared). Not part of any saved state.
+public struct StringCache: @unchecked Sendable {
+    @usableFromInline
+    final class Storage {
+        @usableFromInline let entries: UnsafeMutablePointer<Entry>
+        @usableFromInline init() {
+            entries = .allocate(capacity: 512)
+            entries.initialize(repeating: Entry(), count: 512)
+        }
+        deinit {
+            entries.deinitialize(count: 512)
+            entries.deallocate()
+        }
+    }
+
+    @usableFromInline
+    struct Entry {
+        @usableFromInline var length = -1
+        @usableFromInline var w0: UInt64 = 0, w1: UInt64 = 0, w2: UInt64 = 0, w3: UInt64 = 0
+        @usableFromInline var value = ""
+        @usableFromInline init() {}
+    }
+
+    @usableFromInline var storage = Storage()
+
+    public init() {}
+
+    /// The span's text (see the contract); nil for an absent span.
+    @inlinable
+    public mutating func optionalString(_ s: Span, in b: LineBytes) -> String? {
+        s.isAbsent ? nil : string(s, in: b)
+    }
+
+    /// The span's text (see the contract); "" for an absent span.
+    @inlinable
+    public mutating func string(_ s: Span, in b: LineBytes) -> String {
+        guard s.isPresent else { return "" }
+        let n = s.count
+        let bytes = b.buffer(s)
+        guard n <= 32, n > 0 else { return String(decoding: bytes, as: UTF8.self) }
+        var words: (UInt64, UInt64, UInt64, UInt64) = (0, 0, 0, 0)
+        withUnsafeMutableBytes(of: &words) { $0.baseAddress!.copyMemory(from: UnsafeRawPointer(bytes.baseAddress!), byteCount: n) }
+        var h = (words.0 ^ UInt64(n)) &* 0x9E37_79B9_7F4A_7C15
+        h ^= (words.1 &* 0xC2B2_AE3D_27D4_EB4F) ^ (words.2 &* 0x1656_67B1_9E37_79F9) ^ (words.3 &* 0x27D4_EB2F_1656_67C5)
+        let i = Int(truncatingIfNeeded: (h ^ (h >> 31)) & 511)
+        if !isKnownUniquelyReferenced(&storage) { storage = Storage() }
+        let e = storage.entries + i
+        if e.pointee.length == n && e.pointee.w0 == words.0 && e.pointee.w1 == words.1 && e.pointee.w2 == words.2
+            && e.pointee.w3 == words.3 {
+            return e.pointee.value
+        }
+        let v = String(decoding: bytes, as: UTF8.self)
+        e.pointee.length = n
+        e.pointee.w0 = words.0; e.pointee.w1 = words.1; e.pointee.w2 = words.2; e.pointee.w3 = words.3
+        e.pointee.value = v
+        return v
+    }
+}

@@ -92,6 +92,10 @@ public struct SyslogFramer: Sendable {
         self.defaultHost = config.defaultHost ?? ""
     }
 
+    /// Calls `body` with the context of the last framed line, borrowed (no copy of its strings).
+    @inlinable
+    public func withContext<R>(_ body: (borrowing LineContext) throws -> R) rethrows -> R { try body(current) }
+
     /// Frames one line (without its `\n`); `offset` is the line's byte offset in the stream.
     public mutating func frame(_ line: UnsafeBufferPointer<UInt8>, offset: Int64) -> FrameResult {
         var failure: StaticString = ""
