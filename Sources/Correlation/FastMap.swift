@@ -12,6 +12,8 @@
 /// Known limits: linear probing at load factor <= 1/2; the slot table never
 /// shrinks (it follows the largest number of open entries).
 
+import MailTrailModel
+
 struct FastMap<Key: FastKey, Value> {
     private(set) var keys: [Key] = []
     private(set) var values: [Value] = []
@@ -158,5 +160,59 @@ extension FastMap: Codable where Key: Codable, Value: Codable {
             try c.encode(keys[i])
             try c.encode(values[i])
         }
+    }
+}
+
+/// A String key with its hash computed once from the UTF-8 bytes (word at a time, no `Hasher`).
+struct StrKey: FastKey, Sendable {
+    let text: String
+    let fastHash: Int
+
+    init(_ text: String) {
+        self.text = text
+        var copy = text
+        fastHash = Int(truncatingIfNeeded: copy.withUTF8 { LineBytes.hash($0) })
+    }
+
+    static func == (a: StrKey, b: StrKey) -> Bool { a.fastHash == b.fastHash && a.text == b.text }
+}
+
+/// A FastMap keyed by Strings, saved exactly as a `[String: Value]` dictionary (a JSON object).
+struct StringMap<Value>: Sequence {
+    var table = FastMap<StrKey, Value>()
+
+    init() {}
+
+    var count: Int { table.count }
+    var isEmpty: Bool { table.isEmpty }
+
+    subscript(key: String) -> Value? {
+        get { table[StrKey(key)] }
+        set { table[StrKey(key)] = newValue }
+    }
+
+    func makeIterator() -> AnyIterator<(key: String, value: Value)> {
+        var i = 0
+        let t = table
+        return AnyIterator {
+            guard i < t.count else { return nil }
+            defer { i += 1 }
+            return (t.keys[i].text, t.values[i])
+        }
+    }
+}
+
+extension StringMap: Sendable where Value: Sendable {}
+
+extension StringMap: Codable where Value: Codable {
+    init(from decoder: Decoder) throws {
+        self.init()
+        for (k, v) in try [String: Value](from: decoder) { table[StrKey(k)] = v }
+    }
+
+    func encode(to encoder: Encoder) throws {
+        var d: [String: Value] = [:]
+        for i in table.keys.indices { d[table.keys[i].text] = table.values[i] }
+        try d.encode(to: encoder)
     }
 }

@@ -222,21 +222,12 @@ final class LineProcessor {
                 let s = parsed(parser)
                 let line = parser.postfixLine
                 parser.framer.withContext { slots[s].machine!.receive($0, line, into: &output) }
-            case .sendmail:
+            case .sendmail, .exim, .utm:
                 let s = parsed(parser)
-                if case .sendmail(_, let event) = parser.otherEvent {
-                    slots[s].machine!.receive(parser.framer.current, event, into: &output)
-                }
-            case .exim:
-                let s = parsed(parser)
-                if case .exim(_, let event) = parser.otherEvent {
-                    slots[s].machine!.receive(parser.framer.current, event, into: &output)
-                }
-            case .utm:
-                let s = parsed(parser)
-                if case .utm(_, let event) = parser.otherEvent {
-                    slots[s].machine!.receive(parser.framer.current, event, into: &output)
-                }
+                parser.withOtherEvent(
+                    sendmail: { slots[s].machine!.receive($0, $1, into: &output) },
+                    exim: { slots[s].machine!.receive($0, $1, into: &output) },
+                    utm: { slots[s].machine!.receive($0, $1, into: &output) })
             case .ignored:
                 let s = slotOfLastContext(parser)
                 slots[s].counts.read += 1

@@ -68,11 +68,11 @@ public enum ParseStatus: Sendable, Equatable {
 public enum LineResult {
     /// A Postfix event, in `postfixLine`.
     case postfix
-    /// A Sendmail event, in `otherEvent`.
+    /// A Sendmail event (see `withOtherEvent`).
     case sendmail
-    /// An Exim event, in `otherEvent`.
+    /// An Exim event (see `withOtherEvent`).
     case exim
-    /// A Sophos UTM event, in `otherEvent`.
+    /// A Sophos UTM event (see `withOtherEvent`).
     case utm
     /// A known line that carries nothing stored.
     case ignored
@@ -95,8 +95,21 @@ public struct LineParser: Sendable {
     @usableFromInline var postfixBuffer = PostfixLineBuffer()
     /// The last Postfix event `next` found (its spans point into the line given to `next`).
     @inlinable public var postfixLine: PostfixLine { postfixBuffer.line }
-    /// The last Sendmail, Exim or UTM event `next` found (`.ignored` until then).
-    public private(set) var otherEvent: ParseOutcome = .ignored(category: "")
+    /// The last Sendmail, Exim or UTM event `next` found (its context is a placeholder: see `withOtherEvent`).
+    private var otherEvent: ParseOutcome = .ignored(category: "")
+
+    /// Calls `body` with the context and the Sendmail, Exim or UTM event of the line `next` just read,
+    /// both borrowed (no copy of their strings); does nothing when that line had none.
+    public func withOtherEvent(sendmail: (borrowing LineContext, borrowing SendmailEvent) -> Void,
+                               exim: (borrowing LineContext, borrowing EximEvent) -> Void,
+                               utm: (borrowing LineContext, borrowing UTMEvent) -> Void) {
+        switch otherEvent {
+        case .sendmail(_, let e): sendmail(framer.current, e)
+        case .exim(_, let e): exim(framer.current, e)
+        case .utm(_, let e): utm(framer.current, e)
+        default: break
+        }
+    }
 
     private enum Dispatch {
         case postfix(PostfixParser.DaemonKind)
@@ -149,7 +162,7 @@ public struct LineParser: Sendable {
             return LineParser.result(otherEvent)
         case .exim:
             lastLineKind = .exim
-            otherEvent = exim.parse(body: bodyBytes, context: framer.current)
+            otherEvent = exim.parseEvent(body: bodyBytes, context: framer.current)
             return LineParser.result(otherEvent)
         case .utm:
             lastLineKind = .utm

@@ -27,6 +27,11 @@ public struct EximParser: Sendable {
         return EximParser.withContext(parseSplit(s, ctx), ctx)
     }
 
+    /// As `parse(body:context:)`, with the placeholder context in the outcome (the caller has the real one).
+    mutating func parseEvent(body: UnsafeBufferPointer<UInt8>, context ctx: LineContext) -> ParseOutcome {
+        parseSplit(ByteScanner(body), ctx)
+    }
+
     private mutating func parseSplit(_ s: ByteScanner, _ ctx: LineContext) -> ParseOutcome {
         if s.end > 5, s[0] == Byte.lbracket, let (n, m, newline, after) = EximParser.splitPrefix(s) {
             if newline {
