@@ -170,9 +170,21 @@ struct ByteScanner {
     /// Index of the first byte at or after `i` that is `a` or `b` (or `end`).
     @inline(__always)
     func scan(from i: Int, until a: UInt8, _ b: UInt8) -> Int {
-        var j = i
-        while j < end { let c = base[j]; if c == a || c == b { return j }; j += 1 }
-        return end
+        guard i < end else { return end }
+        return a == b ? ByteScanner.firstIndex(of: a, base, i, end) : ByteScanner.firstOf(a, b, base, i, end)
+    }
+
+    /// Index of the first `, ` in `[from, end)` (the item separator of Postfix and Sendmail records).
+    @inline(__always)
+    func findCommaSpace(from: Int) -> Int? {
+        var i = from
+        while i < end {
+            let c = ByteScanner.firstIndex(of: Byte.comma, base, i, end)
+            guard c + 1 < end else { return nil }
+            if base[c + 1] == Byte.space { return c }
+            i = c + 1
+        }
+        return nil
     }
 
     /// A String of the bytes in `r` (invalid UTF-8 becomes U+FFFD).

@@ -64,7 +64,7 @@ extension PostfixParser {
                 j = next
                 continue
             }
-            let vEnd = s.find(", ", from: j) ?? s.end
+            let vEnd = s.findCommaSpace(from: j) ?? s.end
             let v = j..<vEnd
             j = vEnd
             if s.equals(key, "relay") { e.peer = s.peerSpans(v) }

@@ -328,7 +328,7 @@ public struct PostfixParser: Sendable {
     @inline(__always)
     private static func parseClient(_ s: ByteScanner, at i: Int, _ e: PostfixLine) -> ParseStatus {
         e.beginClient()
-        let peerEnd = s.find(", ", from: i) ?? s.end
+        let peerEnd = s.findCommaSpace(from: i) ?? s.end
         e.peer = s.peerSpans(i..<peerEnd)
         var j = peerEnd
         while j < s.end {
@@ -443,7 +443,7 @@ extension ByteScanner {
     /// End of a `key=value` item's value: the next `, ` that is followed by `word=`, else the end.
     func nextItem(from i: Int) -> Int {
         var j = i
-        while let c = find(", ", from: j) {
+        while let c = findCommaSpace(from: j) {
             var k = c + 2
             while k < end && (Byte.isLower(self[k]) || self[k] == Byte.underscore) { k += 1 }
             if k > c + 2 && k < end && self[k] == Byte.equals { return c }
