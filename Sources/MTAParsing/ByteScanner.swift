@@ -2,7 +2,8 @@
 //
 // Contract: a read-only view of one line body (`UnsafeBufferPointer<UInt8>`)
 // addressed by integer indices; prefix tests, forward/backward searches and
-// number parsing work directly on the bytes (memchr/memcmp), never through
+// number parsing work directly on the bytes (eight bytes at a time with the
+// exact zero-byte test, memcmp for literals), never through
 // `String`, `Regex` or Foundation. Strings are built only by `string(_:)`,
 // for fields that are stored. Literals are `StaticString`s (UTF-8, no copy).
 // Known limits: valid only while the underlying buffer lives (one parse call).

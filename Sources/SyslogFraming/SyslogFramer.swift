@@ -15,9 +15,13 @@
 //   (`amavis`) has an empty instance and service. `tag: body` has pid 0.
 // * A line whose first token after the stamp ends with `:` has no host; it
 //   gets `defaultHost` (or "" when none is configured).
-// * Host and tag Strings are interned: a line allocates no new String for them.
-//   `frameInPlace` updates one stored context (`current`) instead of returning
-//   a copy; `lastTagIndex` lets callers cache per-tag decisions.
+// * Host and tag Strings are interned (one lookup of the `host tag` bytes
+//   gives both): a line allocates no new String for them. `frameInPlace`
+//   updates one stored context (`current`) instead of returning a copy;
+//   `withContext` lends it; `lastTagIndex`/`lastHostIndex` let callers cache
+//   per-tag and per-host decisions. The last plain 16-byte classic stamp is
+//   reused for the next line with the same bytes (the year inference cannot
+//   have moved in between: any other classic stamp clears it).
 // * Never throws: a line that does not fit is `.unframed(reason:)`; an
 //   unframed line leaves `lastContext` as it was.
 // Known limits: no `<PRI>` / RFC 5424 wire format, no localised month names,
