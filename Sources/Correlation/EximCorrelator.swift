@@ -42,7 +42,7 @@ import MailTrailModel
 public struct EximCorrelator: Codable, Sendable {
     public let host: String
     public var config: CorrelatorConfig
-    var transactions: [TxKey: Transaction] = [:]
+    var transactions = FastMap<TxKey, Transaction>()
     var held: [TxKey] = []
     /// UTM: exim-in ID A -> the output ID B the scanner made from it.
     var nextByOrigin: [String: Link] = [:]
@@ -65,9 +65,32 @@ public struct EximCorrelator: Codable, Sendable {
     /// Number of open transactions (for metrics and memory bounds).
     public var openTransactions: Int { transactions.count }
 
-    struct TxKey: Hashable, Codable, Sendable {
-        var instance: String
-        var queueID: String
+    struct TxKey: FastKey, Codable, Sendable {
+        let instance: String
+        let queueID: String
+        /// Of the queue ID only (IDs are nearly unique across instances), computed once.
+        let fastHash: Int
+
+        init(instance: String, queueID: String) {
+            self.instance = instance; self.queueID = queueID
+            fastHash = StrKey(queueID).fastHash
+        }
+
+        static func == (a: TxKey, b: TxKey) -> Bool {
+            a.fastHash == b.fastHash && a.queueID == b.queueID && a.instance == b.instance
+        }
+
+        enum CodingKeys: String, CodingKey { case instance, queueID }
+        init(from decoder: Decoder) throws {
+            let c = try decoder.container(keyedBy: CodingKeys.self)
+            self.init(instance: try c.decode(String.self, forKey: .instance),
+                      queueID: try c.decode(String.self, forKey: .queueID))
+        }
+        func encode(to encoder: Encoder) throws {
+            var c = encoder.container(keyedBy: CodingKeys.self)
+            try c.encode(instance, forKey: .instance)
+            try c.encode(queueID, forKey: .queueID)
+        }
     }
 
     /// An Exim process: notes and the arrival they belong to are logged by the same session pid.
@@ -226,36 +249,39 @@ public struct EximCorrelator: Codable, Sendable {
     private mutating func arrival(_ ctx: LineContext, instance: String, _ id: String, _ a: EximArrival,
                                   into out: inout CorrelatorOutput) {
         let key = TxKey(instance: instance, queueID: id)
-        if let old = transactions[key], old.arrived { finish(key, into: &out) }
-        var tx = transactions[key] ?? Transaction(instance: instance, queueID: id, at: ctx.time)
-        tx.receivedAt = ctx.time
-        tx.lastSeen = ctx.time
-        tx.arrived = true
-        tx.sender = a.sender
-        tx.client = a.client
-        tx.helo = a.helo
-        tx.size = a.size
-        tx.nrcpt = a.recipients.isEmpty ? nil : a.recipients.count
-        tx.proto = a.proto
-        tx.tls = a.tls
-        tx.saslMethod = a.authenticator
-        tx.saslUsername = a.authID
-        tx.localUser = a.localUser
-        tx.subject = a.subject
-        if let m = a.messageIDHeader { tx.messageID = m; tx.msgKey = nil }
-        if tx.dkimResult == nil, let d = a.dkimDomain { tx.dkimResult = "pass"; tx.dkimDomain = d }
-        if let ref = a.reference {
-            tx.originQueueID = ref
-            tx.originKind = a.sender.isEmpty ? .bounce : .reinjection
-        }
-        if let ip = a.client.ip, let port = a.client.port,
-           let c = connections?.removeValue(forKey: "\(ip):\(port)") {
+        if let i = transactions.index(of: key), transactions.values[i].arrived { finish(key, into: &out) }
+        var connection: Link? = nil
+        if let ip = a.client.ip, let port = a.client.port, let c = connections?.removeValue(forKey: "\(ip):\(port)") {
             if connections?.isEmpty == true { connections = nil }
-            if ctx.time.micros - c.at.micros <= Self.noteWindowMicros, tx.client.name == nil, !c.id.isEmpty {
-                tx.client.name = c.id
+            connection = c
+        }
+        transactions.withValue(key, make: { Transaction(instance: instance, queueID: id, at: ctx.time) }) { tx, _ in
+            tx.receivedAt = ctx.time
+            tx.lastSeen = ctx.time
+            tx.arrived = true
+            tx.sender = a.sender
+            tx.client = a.client
+            tx.helo = a.helo
+            tx.size = a.size
+            tx.nrcpt = a.recipients.isEmpty ? nil : a.recipients.count
+            tx.proto = a.proto
+            tx.tls = a.tls
+            tx.saslMethod = a.authenticator
+            tx.saslUsername = a.authID
+            tx.localUser = a.localUser
+            tx.subject = a.subject
+            if let m = a.messageIDHeader { tx.messageID = m; tx.msgKey = nil }
+            if tx.dkimResult == nil, let d = a.dkimDomain { tx.dkimResult = "pass"; tx.dkimDomain = d }
+            if let ref = a.reference {
+                tx.originQueueID = ref
+                tx.originKind = a.sender.isEmpty ? .bounce : .reinjection
+            }
+            if let c = connection {
+                if ctx.time.micros - c.at.micros <= Self.noteWindowMicros, tx.client.name == nil, !c.id.isEmpty {
+                    tx.client.name = c.id
+                }
             }
         }
-        transactions[key] = tx
         emit(key, into: &out)
         // ACL notes logged by this session before the message arrived belong to it, when they
         // are recent and of the same client (a reused pid serves another client).
@@ -270,14 +296,16 @@ public struct EximCorrelator: Codable, Sendable {
     private mutating func delivery(_ ctx: LineContext, instance: String, _ id: String, _ d: EximDelivery,
                                    into out: inout CorrelatorOutput) {
         let key = TxKey(instance: instance, queueID: id)
-        if transactions[key]?.heldSince != nil { emit(key, into: &out) }
+        let index = transactions.index(of: key)
+        if let i = index, transactions.values[i].heldSince != nil { emit(at: i, into: &out) }
         var mk: Int64
         var receivedAt: Timestamp?
-        if var tx = transactions[key], tx.arrived {
-            tx.lastSeen = ctx.time
-            mk = messageKey(&tx)
-            receivedAt = tx.receivedAt
-            transactions[key] = tx
+        if let i = index, transactions.values[i].arrived {
+            let host = self.host
+            (mk, receivedAt) = transactions.withValue(at: i) { tx in
+                tx.lastSeen = ctx.time
+                return (Self.messageKey(&tx, host: host), tx.receivedAt)
+            }
         } else {
             mk = MessageKey.forQueue(host: host, queueID: id)
         }
@@ -407,28 +435,38 @@ public struct EximCorrelator: Codable, Sendable {
     }
 
     private mutating func emit(_ key: TxKey, into out: inout CorrelatorOutput) {
-        guard var tx = transactions[key], tx.arrived, !tx.emitted else { return }
-        let mk = messageKey(&tx)
-        tx.emitted = true
-        if tx.heldSince != nil {
+        guard let i = transactions.index(of: key) else { return }
+        emit(at: i, into: &out)
+    }
+
+    private mutating func emit(at i: Int, into out: inout CorrelatorOutput) {
+        guard transactions.values[i].arrived, !transactions.values[i].emitted else { return }
+        let host = self.host
+        let wasHeld = transactions.withValue(at: i) { tx -> Bool in
+            let mk = Self.messageKey(&tx, host: host)
+            tx.emitted = true
+            let wasHeld = tx.heldSince != nil
             tx.heldSince = nil
+            out.messages.append(MessageRecord(
+                receivedAt: tx.receivedAt, msgKey: mk, host: host, mta: "exim", instance: tx.instance,
+                queueID: tx.queueID, messageID: tx.messageID, sender: tx.sender, client: tx.client, size: tx.size,
+                nrcpt: tx.nrcpt, proto: tx.proto, helo: tx.helo, tls: tx.tls, saslMethod: tx.saslMethod,
+                saslUsername: tx.saslUsername, originQueueID: tx.originQueueID, originKind: tx.originKind,
+                subject: tx.subject, localUser: tx.localUser, dkimResult: tx.dkimResult, dkimDomain: tx.dkimDomain,
+                spamVerdict: tx.spamVerdict, spamScore: tx.spamScore))
+            return wasHeld
+        }
+        if wasHeld {
+            let key = transactions.keys[i]
             held.removeAll { $0 == key }
         }
-        transactions[key] = tx
-        out.messages.append(MessageRecord(
-            receivedAt: tx.receivedAt, msgKey: mk, host: host, mta: "exim", instance: tx.instance,
-            queueID: tx.queueID, messageID: tx.messageID, sender: tx.sender, client: tx.client, size: tx.size,
-            nrcpt: tx.nrcpt, proto: tx.proto, helo: tx.helo, tls: tx.tls, saslMethod: tx.saslMethod,
-            saslUsername: tx.saslUsername, originQueueID: tx.originQueueID, originKind: tx.originKind,
-            subject: tx.subject, localUser: tx.localUser, dkimResult: tx.dkimResult, dkimDomain: tx.dkimDomain,
-            spamVerdict: tx.spamVerdict, spamScore: tx.spamScore))
     }
 
     private mutating func finish(_ key: TxKey, into out: inout CorrelatorOutput) {
-        guard transactions[key] != nil else { return }
-        emit(key, into: &out)
-        transactions[key] = nil
-        held.removeAll { $0 == key }
+        guard let i = transactions.index(of: key) else { return }
+        emit(at: i, into: &out)
+        transactions.remove(at: i)
+        if !held.isEmpty { held.removeAll { $0 == key } }
     }
 
     private mutating func tick(_ t: Timestamp) { if t > now { now = t } }
@@ -437,7 +475,10 @@ public struct EximCorrelator: Codable, Sendable {
         if !held.isEmpty {
             let limit = now.micros - config.holdWindowSeconds * 1_000_000
             for key in held {
-                if let since = transactions[key]?.heldSince, since.micros <= limit { emit(key, into: &out) }
+                if let i = transactions.index(of: key), let since = transactions.values[i].heldSince,
+                   since.micros <= limit {
+                    emit(at: i, into: &out)
+                }
             }
         }
         if now.micros - lastSweep.micros > 3_600_000_000 { sweep(into: &out) }
@@ -447,7 +488,11 @@ public struct EximCorrelator: Codable, Sendable {
     private mutating func sweep(into out: inout CorrelatorOutput) {
         lastSweep = now
         let stale = now.micros - config.staleAfterSeconds * 1_000_000
-        for (key, tx) in transactions where tx.lastSeen.micros < stale { finish(key, into: &out) }
+        var staleKeys: [TxKey] = []
+        for i in 0..<transactions.count where transactions.values[i].lastSeen.micros < stale {
+            staleKeys.append(transactions.keys[i])
+        }
+        for key in staleKeys { finish(key, into: &out) }
         let dayAgo = now.micros - 86_400_000_000
         nextByOrigin = nextByOrigin.filter { $0.value.at.micros >= dayAgo }
         let noteLimit = now.micros - Self.noteWindowMicros
@@ -466,7 +511,9 @@ public struct EximCorrelator: Codable, Sendable {
         return tx
     }
 
-    private func messageKey(_ tx: inout Transaction) -> Int64 {
+    private func messageKey(_ tx: inout Transaction) -> Int64 { Self.messageKey(&tx, host: host) }
+
+    private static func messageKey(_ tx: inout Transaction, host: String) -> Int64 {
         if let k = tx.msgKey { return k }
         let k = tx.messageID.map(MessageKey.forMessageID) ?? MessageKey.forQueue(host: host, queueID: tx.queueID)
         tx.msgKey = k

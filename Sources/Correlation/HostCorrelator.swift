@@ -36,7 +36,12 @@ public struct HostCorrelator: Codable, Sendable {
         (postfix?.openTransactions ?? 0) + (sendmail?.openTransactions ?? 0) + (exim?.openTransactions ?? 0)
     }
 
-    @inline(__always)
+    /// Feeds one parsed Postfix line (the hot path; spans become Strings only where stored).
+    public mutating func receive(_ ctx: LineContext, _ line: PostfixLine, into out: inout CorrelatorOutput) {
+        if postfix == nil { postfix = PostfixCorrelator(host: host, config: config) }
+        postfix!.receive(ctx, line, into: &out)
+    }
+
     public mutating func receive(_ ctx: LineContext, _ event: PostfixEvent, into out: inout CorrelatorOutput) {
         if postfix == nil { postfix = PostfixCorrelator(host: host, config: config) }
         postfix!.receive(ctx, event, into: &out)

@@ -2,8 +2,10 @@
 /// one host into message, delivery and rejection records.
 ///
 /// Contract:
-/// - Input: `receive(context, event, into:)` in log order. Time comes only
-///   from the events (`LineContext.time`); there is no wall clock, no I/O.
+/// - Input: `receive(context, line, into:)` in log order (the parser's
+///   `PostfixLine`, whose spans become Strings only for stored values; the
+///   `PostfixEvent` overload feeds the same machine). Time comes only from
+///   the events (`LineContext.time`); there is no wall clock, no I/O.
 /// - Output: records appended to a `CorrelatorOutput`. A record is emitted
 ///   once and never revised (the tables are append-only).
 /// - A message row is emitted at qmgr's first `(queue active)` line, except a
@@ -21,6 +23,9 @@
 /// - The whole state is `Codable`: saved with a checkpoint, it resumes the
 ///   machine exactly where it stopped.
 ///
+/// - Tables are `FastMap`s keyed by inline queue IDs (`QueueID`) and pids;
+///   smtpd sessions keep only the client's address and port (all a later
+///   `client=` line takes from them).
 /// Limits: memory is bounded by the open transactions and smtpd sessions;
 /// both are dropped after `staleAfter` of log time without a line. TLS of an
 /// outbound connection is attached to deliveries of the same smtp process
@@ -57,22 +62,29 @@ public struct PostfixCorrelator: Codable, Sendable {
     public let host: String
     public var config: CorrelatorConfig
     /// Open transactions by instance and queue ID.
-    var transactions: [TxKey: Transaction] = [:]
+    var transactions = FastMap<TxKey, Transaction>()
     /// smtpd sessions by process.
-    var sessions: [ProcessKey: Session] = [:]
+    var sessions = FastMap<ProcessKey, Session>()
     /// Last outbound TLS handshake per delivery process.
-    var outboundTLS: [ProcessKey: OutboundTLS] = [:]
+    var outboundTLS = FastMap<ProcessKey, OutboundTLS>()
     /// Links seen before the transaction they point to, by the new queue ID.
     var pendingOrigins: [String: PendingOrigin] = [:]
     /// Keys of messages held back (waiting for their origin).
     var held: [TxKey] = []
     /// Postfix instances seen on this host (a handful), for cross-instance links.
     var instances: Set<String> = []
-    /// The instance of the previous event (not saved: a cache of `instances` membership).
+    /// The instance of the previous event (a cache of `instances` membership).
     var lastInstance: String?
     /// Highest log time seen: the machine's notion of "now".
     public private(set) var now: Timestamp = Timestamp(micros: 0)
     var lastSweep: Timestamp = Timestamp(micros: 0)
+    /// Strings of values that repeat (TLS, peers, status codes); not saved.
+    var strings = StringCache()
+
+    enum CodingKeys: String, CodingKey {
+        case host, config, transactions, sessions, outboundTLS, pendingOrigins, held, instances, lastInstance, now,
+             lastSweep
+    }
 
     public init(host: String, config: CorrelatorConfig = CorrelatorConfig()) {
         self.host = host
@@ -82,26 +94,48 @@ public struct PostfixCorrelator: Codable, Sendable {
     /// Number of open transactions (for metrics and memory bounds).
     public var openTransactions: Int { transactions.count }
 
-    /// A transaction's key: queue IDs are unique per Postfix instance. Built
-    /// from the line's (interned) strings, so making one allocates nothing.
-    struct TxKey: Hashable, Codable, Sendable {
+    /// A transaction's key: queue IDs are unique per Postfix instance. The instance is the
+    /// line's interned string, so making a key allocates nothing.
+    struct TxKey: FastKey, Codable, Sendable {
         var instance: String
-        var queueID: String
-        /// Queue IDs are nearly unique across instances: hashing the instance too costs more than it saves.
-        func hash(into h: inout Hasher) { h.combine(queueID) }
+        var queueID: QueueID
+        /// Queue IDs are nearly unique across instances: only the ID is hashed.
+        var fastHash: Int { queueID.fastHash }
+        static func == (a: TxKey, b: TxKey) -> Bool { a.queueID == b.queueID && a.instance == b.instance }
+
+        init(instance: String, queueID: QueueID) { self.instance = instance; self.queueID = queueID }
+
+        // Saved as before the inline IDs: {"instance": ..., "queueID": "..."}.
+        enum CodingKeys: String, CodingKey { case instance, queueID }
+        init(from decoder: Decoder) throws {
+            let c = try decoder.container(keyedBy: CodingKeys.self)
+            instance = try c.decode(String.self, forKey: .instance)
+            queueID = QueueID(try c.decode(String.self, forKey: .queueID))
+        }
+        func encode(to encoder: Encoder) throws {
+            var c = encoder.container(keyedBy: CodingKeys.self)
+            try c.encode(instance, forKey: .instance)
+            try c.encode(queueID.string, forKey: .queueID)
+        }
     }
 
     /// A process: `instance/service/program[pid]` (pids of different services never mix).
-    struct ProcessKey: Hashable, Codable, Sendable {
+    struct ProcessKey: FastKey, Codable, Sendable {
         var instance: String
         var service: String
         var program: String
         var pid: Int32
         /// Pids are nearly unique on a host: the strings are compared, not hashed.
-        func hash(into h: inout Hasher) { h.combine(pid) }
+        var fastHash: Int {
+            let h = UInt64(UInt32(bitPattern: pid)) &* 0x9E37_79B9_7F4A_7C15
+            return Int(truncatingIfNeeded: h ^ (h >> 29))
+        }
+        static func == (a: ProcessKey, b: ProcessKey) -> Bool {
+            a.pid == b.pid && a.program == b.program && a.service == b.service && a.instance == b.instance
+        }
     }
 
-    struct Transaction: Codable, Sendable {
+    struct Transaction: Sendable {
         var instance: String
         var queueID: String
         var receivedAt: Timestamp
@@ -120,13 +154,21 @@ public struct PostfixCorrelator: Codable, Sendable {
         var emitted = false
         var heldSince: Timestamp?
         var msgKey: Int64?
-        /// Last status per recipient, for `status=expired`.
-        var recipients: [String: DeliveryStatus] = [:]
-        var recipientOrder: [String] = []
+        /// Last status per recipient, in first-seen order, for `status=expired`.
+        var recipients: [RecipientStatus] = []
         /// The client is on a loopback address: a content filter's re-injection.
         var loopbackClient = false
         /// The last delivery line's identity, to drop an exact repeat of it (see `delivery`).
         var lastDelivery: DeliveryIdentity?
+
+        init(instance: String, queueID: String, receivedAt: Timestamp, lastSeen: Timestamp) {
+            self.instance = instance; self.queueID = queueID; self.receivedAt = receivedAt; self.lastSeen = lastSeen
+        }
+    }
+
+    struct RecipientStatus: Sendable {
+        var address: String
+        var status: DeliveryStatus
     }
 
     /// What makes two delivery lines the same attempt: one process never logs the same
@@ -160,35 +202,52 @@ public struct PostfixCorrelator: Codable, Sendable {
 
     // MARK: - Input
 
-    /// Feeds one event; appends what it completes to `out`.
+    /// Feeds one event given as Strings (tests, tools); the same machine as the line form.
     public mutating func receive(_ ctx: LineContext, _ event: PostfixEvent, into out: inout CorrelatorOutput) {
+        PostfixLine.withLine(event) { receive(ctx, $0, into: &out) }
+    }
+
+    /// Feeds one parsed line; appends what it completes to `out`.
+    public mutating func receive(_ ctx: LineContext, _ line: PostfixLine, into out: inout CorrelatorOutput) {
         if ctx.time > now { now = ctx.time }
         // Identical interned strings compare by pointer: the set is hashed only when the instance changes.
         if ctx.instance != lastInstance {
             if !instances.contains(ctx.instance) { instances.insert(ctx.instance) }
             lastInstance = ctx.instance
         }
-        switch event {
-        case .connect(let client):
-            sessions[sessionKey(ctx)] = Session(client: client, started: ctx.time, tls: nil)
+        let b = line.bytes
+        switch line.kind {
+        case .connect:
+            let ip = strings.optionalString(line.peer.ip, in: b)
+            sessions[sessionKey(ctx)] = Session(client: Peer(ip: ip, port: line.peer.port), started: ctx.time, tls: nil)
         case .disconnect:
-            sessions[sessionKey(ctx)] = nil
-        case .tls(let direction, let peer, let info):
-            switch direction {
+            if let i = sessions.index(of: sessionKey(ctx)) { sessions.remove(at: i) }
+        case .tls:
+            let t = line.tls
+            let info = TLSInfo(proto: strings.optionalString(t.proto, in: b), cipher: strings.optionalString(t.cipher, in: b),
+                               bits: t.bits, trust: strings.optionalString(t.trust, in: b))
+            let ip = strings.optionalString(line.peer.ip, in: b)
+            switch line.direction {
             case .inbound:
-                let key = sessionKey(ctx)
-                if sessions[key] == nil { sessions[key] = Session(client: peer, started: ctx.time, tls: nil) }
-                sessions[key]?.tls = info
+                let time = ctx.time
+                sessions.withValue(sessionKey(ctx), make: {
+                    Session(client: Peer(ip: ip, port: line.peer.port), started: time, tls: nil)
+                }) { s, _ in s.tls = info }
             case .outbound:
-                outboundTLS[sessionKey(ctx)] = OutboundTLS(peer: peer, info: info, at: ctx.time, firstQueueID: nil)
+                outboundTLS[sessionKey(ctx)] = OutboundTLS(peer: Peer(ip: ip), info: info, at: ctx.time, firstQueueID: nil)
             }
-        case .client(let qid, let client, let method, let user, let origQID, _):
-            let key = txKey(ctx.instance, qid)
-            if let old = transactions[key], old.client != nil || isStale(old) {
+        case .client:
+            let key = TxKey(instance: ctx.instance, queueID: b.queueID(line.queueID))
+            if let i = transactions.index(of: key),
+               transactions.values[i].client != nil || isStale(transactions.values[i].lastSeen) {
                 finish(key, into: &out)
             }
             let session = sessions[sessionKey(ctx)]
-            update(key, ctx, qid) { tx in
+            let client = Peer(name: strings.optionalString(line.peer.name, in: b),
+                              ip: strings.optionalString(line.peer.ip, in: b), port: line.peer.port)
+            let method = strings.optionalString(line.saslMethod, in: b), user = b.optionalString(line.saslUsername)
+            let origQID = b.optionalString(line.origQueueID)
+            update(key, ctx, line) { tx in
                 tx.client = client
                 tx.saslMethod = method
                 tx.saslUsername = user
@@ -200,67 +259,87 @@ public struct PostfixCorrelator: Codable, Sendable {
                 if let origQID { tx.originQueueID = origQID; tx.originKind = .reinjection }
             }
             adoptPendingOrigin(key)
-        case .pickup(let qid, _, let sender, let origID):
-            let key = txKey(ctx.instance, qid)
-            if let old = transactions[key], old.client != nil || old.queued || isStale(old) {
+        case .pickup:
+            let key = TxKey(instance: ctx.instance, queueID: b.queueID(line.queueID))
+            if let i = transactions.index(of: key),
+               transactions.values[i].client != nil || transactions.values[i].queued
+                || isStale(transactions.values[i].lastSeen) {
                 finish(key, into: &out)
             }
-            update(key, ctx, qid) { tx in
-                tx.sender = sender
+            update(key, ctx, line) { tx in
+                tx.sender = b.string(line.sender)
                 tx.client = Peer(name: "pickup")
-                if let origID { tx.originQueueID = origID; tx.originKind = .requeue }
+                if line.origQueueID.isPresent { tx.originQueueID = b.string(line.origQueueID); tx.originKind = .requeue }
             }
             adoptPendingOrigin(key)
-        case .messageID(let qid, let id):
-            let key = txKey(ctx.instance, qid)
-            if let old = transactions[key], old.emitted || isStale(old) { finish(key, into: &out) }
-            update(key, ctx, qid) { tx in
-                if !id.isEmpty { tx.messageID = id }
+        case .messageID:
+            let key = TxKey(instance: ctx.instance, queueID: b.queueID(line.queueID))
+            if let i = transactions.index(of: key),
+               transactions.values[i].emitted || isStale(transactions.values[i].lastSeen) {
+                finish(key, into: &out)
+            }
+            update(key, ctx, line) { tx in
+                if !line.messageID.isEmpty { tx.messageID = b.string(line.messageID) }
             }
             adoptPendingOrigin(key)
-        case .queued(let qid, let sender, let size, let nrcpt):
-            let key = txKey(ctx.instance, qid)
-            let emitted = update(key, ctx, qid) { tx in
+        case .queued:
+            let key = TxKey(instance: ctx.instance, queueID: b.queueID(line.queueID))
+            let emitted = update(key, ctx, line) { tx in
                 if !tx.queued {
                     tx.queued = true
-                    tx.sender = sender
-                    tx.size = size
-                    tx.nrcpt = nrcpt
+                    tx.sender = b.string(line.sender)
+                    tx.size = line.size
+                    tx.nrcpt = line.nrcpt
                 }
                 return tx.emitted
             }
             adoptPendingOrigin(key)
             if !emitted { emitOrHold(key, into: &out) }
-        case .delivery(let qid, let d):
-            delivery(ctx, qid, d, into: &out)
-        case .expired(let qid, _, let status):
-            let key = txKey(ctx.instance, qid)
-            guard var tx = transactions[key] else { break }
-            tx.lastSeen = ctx.time
-            let mk = messageKey(&tx)
-            for r in tx.recipientOrder where !isFinal(tx.recipients[r] ?? .deferred) {
-                out.deliveries.append(DeliveryRecord(
-                    at: ctx.time, msgKey: mk, host: host, instance: ctx.instance, queueID: qid,
-                    receivedAt: tx.receivedAt, recipient: r, status: .expired, transport: ctx.program,
-                    relay: Peer(name: "none"), response: status == "expired" ? "returned to sender" : status))
-                tx.recipients[r] = .expired
+        case .delivery:
+            delivery(ctx, line, into: &out)
+        case .expired:
+            let key = TxKey(instance: ctx.instance, queueID: b.queueID(line.queueID))
+            guard let i = transactions.index(of: key) else { break }
+            let host = self.host
+            let response = b.equals(line.word, "expired") ? "returned to sender" : b.string(line.word)
+            transactions.withValue(at: i) { tx in
+                tx.lastSeen = ctx.time
+                let mk = Self.messageKey(&tx, host: host)
+                for k in tx.recipients.indices where !Self.isFinal(tx.recipients[k].status) {
+                    out.deliveries.append(DeliveryRecord(
+                        at: ctx.time, msgKey: mk, host: host, instance: ctx.instance, queueID: tx.queueID,
+                        receivedAt: tx.receivedAt, recipient: tx.recipients[k].address, status: .expired,
+                        transport: ctx.program, relay: Peer(name: "none"), response: response))
+                    tx.recipients[k].status = .expired
+                }
             }
-            transactions[key] = tx
-        case .removed(let qid, _):
-            finish(txKey(ctx.instance, qid), into: &out)
-        case .notification(let qid, _, let newQID):
-            link(instance: ctx.instance, origin: qid, newQueueID: newQID, kind: .bounce, at: ctx.time, into: &out)
-        case .reject(let qid, let r):
+        case .removed:
+            finish(TxKey(instance: ctx.instance, queueID: b.queueID(line.queueID)), into: &out)
+        case .notification:
+            link(instance: ctx.instance, origin: b.string(line.queueID), newQueueID: line.newQueueID, in: b,
+                 kind: .bounce, at: ctx.time, into: &out)
+        case .reject:
             var mk: Int64
-            if let qid, let tx = transactions[txKey(ctx.instance, qid)] {
-                // Not cached: an RCPT reject comes before cleanup's message-id.
-                mk = tx.msgKey ?? MessageKey.forQueue(host: host, queueID: qid)
-                transactions[txKey(ctx.instance, qid)]?.lastSeen = ctx.time
-            } else if let qid {
-                mk = MessageKey.forQueue(host: host, queueID: qid)
+            var qid: String? = nil
+            if line.queueID.isPresent {
+                let key = TxKey(instance: ctx.instance, queueID: b.queueID(line.queueID))
+                if let i = transactions.index(of: key) {
+                    // Not cached: an RCPT reject comes before cleanup's message-id.
+                    let host = self.host
+                    let (k, q) = transactions.withValue(at: i) { tx -> (Int64, String) in
+                        tx.lastSeen = ctx.time
+                        return (tx.msgKey ?? MessageKey.forQueue(host: host, queueID: tx.queueID), tx.queueID)
+                    }
+                    mk = k
+                    qid = q
+                } else {
+                    qid = b.string(line.queueID)
+                    mk = MessageKey.forQueue(host: host, queueID: qid!)
+                }
             } else {
-                mk = MessageKey.forQueue(host: host, queueID: "NOQUEUE/" + (r.client.ip ?? ""))
+                mk = MessageKey.forQueue(host: host, queueID: "NOQUEUE/" + (b.optionalString(line.peer.ip) ?? ""))
             }
+            let r = line.reject
             out.rejections.append(RejectionRecord(
                 at: ctx.time, msgKey: mk, host: host, instance: ctx.instance, queueID: qid,
                 program: ctx.program, action: r.action, stage: r.stage, client: r.client, helo: r.helo,
@@ -269,7 +348,7 @@ public struct PostfixCorrelator: Codable, Sendable {
         case .admin:
             break
         }
-        releaseHeld(into: &out)
+        if !held.isEmpty { releaseHeld(into: &out) }
         if now.micros - lastSweep.micros > 3_600_000_000 { sweep(into: &out) }
     }
 
@@ -282,123 +361,158 @@ public struct PostfixCorrelator: Codable, Sendable {
 
     // MARK: - Steps
 
-    private mutating func delivery(_ ctx: LineContext, _ qid: String, _ d: PostfixDelivery,
-                                   into out: inout CorrelatorOutput) {
-        let key = txKey(ctx.instance, qid)
-        var known = true
+    private mutating func delivery(_ ctx: LineContext, _ line: PostfixLine, into out: inout CorrelatorOutput) {
+        let b = line.bytes
+        let key = TxKey(instance: ctx.instance, queueID: b.queueID(line.queueID))
         let host = self.host
+        let recipient = b.string(line.recipient)
+        let status = line.status
         // A repeated line (a log pipeline's duplicate, or a damaged copy of the line that
         // follows it) would otherwise count one attempt twice.
-        let identity = DeliveryIdentity(recipient: d.recipient, status: d.status, at: ctx.time, pid: ctx.pid)
-        let (mk, receivedAt, repeated) = update(key, ctx, qid, created: &known) { tx in
-            if tx.lastDelivery == identity { return (Int64(0), tx.receivedAt, true) }
+        let identity = DeliveryIdentity(recipient: recipient, status: status, at: ctx.time, pid: ctx.pid)
+        let step: (Int64, Timestamp, String, Bool)? = update(key, ctx, line) { tx, created in
+            if tx.lastDelivery == identity { return nil }
             tx.lastDelivery = identity
-            if tx.recipients.updateValue(d.status, forKey: d.recipient) == nil { tx.recipientOrder.append(d.recipient) }
-            return (Self.messageKey(&tx, host: host), tx.receivedAt, false)
+            if let k = tx.recipients.firstIndex(where: { $0.address == recipient }) {
+                tx.recipients[k].status = status
+            } else {
+                tx.recipients.append(RecipientStatus(address: recipient, status: status))
+            }
+            return (Self.messageKey(&tx, host: host), tx.receivedAt, tx.queueID, !created)
         }
-        if repeated { return }
+        guard let (mk, receivedAt, qid, known) = step else { return }     // the repeat
 
         // Outbound TLS of this process's connection to this relay.
         var tls: TLSInfo? = nil
         let pkey = sessionKey(ctx)
-        if var o = outboundTLS[pkey] {
-            let sameRelay = o.peer.ip != nil && o.peer.ip == d.relay.ip
-            if sameRelay && (o.firstQueueID == nil || o.firstQueueID == qid || (d.connUse ?? 1) >= 2) {
+        if let i = outboundTLS.index(of: pkey) {
+            let relayIP = line.peer.ip
+            let keep: Bool = outboundTLS.withValue(at: i) { o in
+                let sameRelay = o.peer.ip != nil && relayIP.isPresent && b.equals(relayIP, o.peer.ip)
+                guard sameRelay && (o.firstQueueID == nil || o.firstQueueID == qid || (line.connUse ?? 1) >= 2) else {
+                    return false
+                }
                 tls = o.info
-                if o.firstQueueID == nil { o.firstQueueID = qid; outboundTLS[pkey] = o }
-            } else {
-                outboundTLS[pkey] = nil
+                if o.firstQueueID == nil { o.firstQueueID = qid }
+                return true
             }
+            if !keep { outboundTLS.remove(at: i) }
         }
+        let relay = Peer(name: strings.optionalString(line.peer.name, in: b),
+                         ip: strings.optionalString(line.peer.ip, in: b), port: line.peer.port)
+        let response = b.optionalString(line.response)
+        let next = b.optionalString(line.nextQueueID)
         out.deliveries.append(DeliveryRecord(
             at: ctx.time, msgKey: mk, host: host, instance: ctx.instance, queueID: qid,
-            receivedAt: known ? receivedAt : nil, recipient: d.recipient, origRecipient: d.origRecipient,
-            status: d.status, dsn: d.dsn, transport: ctx.program, relay: d.relay, delay: d.delay,
-            delays: d.delays, connUse: d.connUse, tlsFeature: d.tlsFeature, tls: tls, response: d.response,
-            nextQueueID: d.nextQueueID))
+            receivedAt: known ? receivedAt : nil, recipient: recipient, origRecipient: b.optionalString(line.origRecipient),
+            status: status, dsn: strings.optionalString(line.dsn, in: b), transport: ctx.program, relay: relay,
+            delay: line.delay, delays: line.delaysArray, connUse: line.connUse,
+            tlsFeature: strings.optionalString(line.tlsFeature, in: b), tls: tls, response: response, nextQueueID: next))
 
         // Same-host links: a filter's re-injection (loopback relay) or local(8) forwarding.
-        if let next = d.nextQueueID, d.status == .sent {
-            if let resp = d.response, resp.hasPrefix("forwarded as ") {
-                link(instance: ctx.instance, origin: qid, newQueueID: next, kind: .forward, at: ctx.time, into: &out)
-            } else if isLoopback(d.relay.ip) {
-                link(instance: ctx.instance, origin: qid, newQueueID: next, kind: .reinjection, at: ctx.time,
-                     into: &out)
+        if next != nil, status == .sent {
+            // The byte test first: only an ASCII "forwarded as " can make String.hasPrefix true.
+            if b.hasPrefix(line.response, "forwarded as "), let response, response.hasPrefix("forwarded as ") {
+                link(instance: ctx.instance, origin: qid, newQueueID: line.nextQueueID, in: b, kind: .forward,
+                     at: ctx.time, into: &out)
+            } else if isLoopback(relay.ip) {
+                link(instance: ctx.instance, origin: qid, newQueueID: line.nextQueueID, in: b, kind: .reinjection,
+                     at: ctx.time, into: &out)
             }
         }
     }
 
     /// Records that `newQueueID` on this host came from `origin`; works in both orders.
-    private mutating func link(instance: String, origin: String, newQueueID: String, kind: OriginKind,
-                               at: Timestamp, into out: inout CorrelatorOutput) {
-        // The new transaction may live in another instance of the same host (multi-instance hand-over).
-        let candidates = [txKey(instance, newQueueID)]
-            + instances.subtracting([instance]).sorted().map { txKey($0, newQueueID) }
-        for key in candidates {
-            guard var tx = transactions[key] else { continue }
-            if tx.emitted || tx.originQueueID != nil { return }
-            tx.originQueueID = origin
-            tx.originKind = kind
-            transactions[key] = tx
-            if tx.heldSince != nil { emit(key, into: &out) }
+    private mutating func link(instance: String, origin: String, newQueueID span: Span, in b: LineBytes,
+                               kind: OriginKind, at: Timestamp, into out: inout CorrelatorOutput) {
+        let newID = b.queueID(span)
+        // The new transaction may live in another instance of the same host (multi-instance hand-over):
+        // this instance first, then the others in name order.
+        var found = transactions.index(of: TxKey(instance: instance, queueID: newID)).map { (instance, $0) }
+        if found == nil && instances.count > 1 {
+            for other in instances.subtracting([instance]).sorted() {
+                if let i = transactions.index(of: TxKey(instance: other, queueID: newID)) { found = (other, i); break }
+            }
+        }
+        if let (inst, i) = found {
+            if transactions.values[i].emitted || transactions.values[i].originQueueID != nil { return }
+            let heldNow = transactions.withValue(at: i) { tx -> Bool in
+                tx.originQueueID = origin
+                tx.originKind = kind
+                return tx.heldSince != nil
+            }
+            if heldNow { emit(TxKey(instance: inst, queueID: newID), into: &out) }
             return
         }
-        pendingOrigins[newQueueID] = PendingOrigin(originQueueID: origin, kind: kind, at: at)
+        pendingOrigins[b.string(span)] = PendingOrigin(originQueueID: origin, kind: kind, at: at)
     }
 
     private mutating func adoptPendingOrigin(_ key: TxKey) {
-        guard !pendingOrigins.isEmpty, var tx = transactions[key], tx.originQueueID == nil,
-              let p = pendingOrigins.removeValue(forKey: tx.queueID) else { return }
-        tx.originQueueID = p.originQueueID
-        tx.originKind = p.kind
-        transactions[key] = tx
+        guard !pendingOrigins.isEmpty, let i = transactions.index(of: key), transactions.values[i].originQueueID == nil,
+              let p = pendingOrigins.removeValue(forKey: transactions.values[i].queueID) else { return }
+        transactions.withValue(at: i) { tx in
+            tx.originQueueID = p.originQueueID
+            tx.originKind = p.kind
+        }
     }
 
     private mutating func emitOrHold(_ key: TxKey, into out: inout CorrelatorOutput) {
-        guard var tx = transactions[key] else { return }
-        if tx.loopbackClient && tx.originQueueID == nil {
-            if tx.heldSince == nil {
-                tx.heldSince = tx.lastSeen
-                transactions[key] = tx
-                held.append(key)
-            }
-            return
+        guard let i = transactions.index(of: key) else { return }
+        // nil: emit now; true: held from now on; false: already held.
+        let hold = transactions.withValue(at: i) { tx -> Bool? in
+            guard tx.loopbackClient && tx.originQueueID == nil else { return nil }
+            guard tx.heldSince == nil else { return false }
+            tx.heldSince = tx.lastSeen
+            return true
         }
-        emit(key, into: &out)
+        switch hold {
+        case nil: emit(at: i, into: &out)
+        case true?: held.append(key)
+        case false?: break
+        }
     }
 
     private mutating func emit(_ key: TxKey, into out: inout CorrelatorOutput) {
+        guard let i = transactions.index(of: key) else { return }
+        emit(at: i, into: &out)
+    }
+
+    private mutating func emit(at i: Int, into out: inout CorrelatorOutput) {
         let host = self.host
-        var wasHeld = false
-        let found: Transaction? = Self.modify(&transactions[key]) { tx in
-            guard !tx.emitted, tx.queued else { return nil }
-            tx.msgKey = Self.messageKey(&tx, host: host)
+        let wasHeld = transactions.withValue(at: i) { tx -> Bool in
+            guard !tx.emitted, tx.queued else { return false }
+            let mk = Self.messageKey(&tx, host: host)
             tx.emitted = true
-            if tx.heldSince != nil { tx.heldSince = nil; wasHeld = true }
-            return tx
+            let wasHeld = tx.heldSince != nil
+            tx.heldSince = nil
+            out.messages.append(MessageRecord(
+                receivedAt: tx.receivedAt, msgKey: mk, host: host, mta: "postfix", instance: tx.instance,
+                queueID: tx.queueID, messageID: tx.messageID, sender: tx.sender, client: tx.client ?? Peer(),
+                size: tx.size, nrcpt: tx.nrcpt, tls: tx.tls, saslMethod: tx.saslMethod,
+                saslUsername: tx.saslUsername, originQueueID: tx.originQueueID, originKind: tx.originKind))
+            return wasHeld
         }
-        guard let tx = found, let mk = tx.msgKey else { return }
-        if wasHeld { held.removeAll { $0 == key } }
-        out.messages.append(MessageRecord(
-            receivedAt: tx.receivedAt, msgKey: mk, host: host, mta: "postfix", instance: tx.instance,
-            queueID: tx.queueID, messageID: tx.messageID, sender: tx.sender, client: tx.client ?? Peer(),
-            size: tx.size, nrcpt: tx.nrcpt, tls: tx.tls, saslMethod: tx.saslMethod,
-            saslUsername: tx.saslUsername, originQueueID: tx.originQueueID, originKind: tx.originKind))
+        if wasHeld {
+            let key = transactions.keys[i]
+            held.removeAll { $0 == key }
+        }
     }
 
     /// Ends a transaction: emits its message if it was queued but not yet emitted, forgets it.
     private mutating func finish(_ key: TxKey, into out: inout CorrelatorOutput) {
-        guard transactions[key] != nil else { return }
-        emit(key, into: &out)
-        transactions[key] = nil
-        held.removeAll { $0 == key }
+        guard let i = transactions.index(of: key) else { return }
+        emit(at: i, into: &out)
+        transactions.remove(at: i)
+        if !held.isEmpty { held.removeAll { $0 == key } }
     }
 
     private mutating func releaseHeld(into out: inout CorrelatorOutput) {
-        guard !held.isEmpty else { return }
         let limit = now.micros - config.holdWindowSeconds * 1_000_000
         for key in held {
-            if let since = transactions[key]?.heldSince, since.micros <= limit { emit(key, into: &out) }
+            if let i = transactions.index(of: key), let since = transactions.values[i].heldSince,
+               since.micros <= limit {
+                emit(at: i, into: &out)
+            }
         }
     }
 
@@ -406,22 +520,24 @@ public struct PostfixCorrelator: Codable, Sendable {
     private mutating func sweep(into out: inout CorrelatorOutput) {
         lastSweep = now
         let stale = now.micros - config.staleAfterSeconds * 1_000_000
-        for (key, tx) in transactions where tx.lastSeen.micros < stale { finish(key, into: &out) }
+        var staleKeys: [TxKey] = []
+        for i in 0..<transactions.count where transactions.values[i].lastSeen.micros < stale {
+            staleKeys.append(transactions.keys[i])
+        }
+        for key in staleKeys { finish(key, into: &out) }
         let dayAgo = now.micros - 86_400_000_000
-        sessions = sessions.filter { $0.value.started.micros >= dayAgo }
+        sessions.filter { $0.started.micros >= dayAgo }
         let hourAgo = now.micros - 3_600_000_000
-        outboundTLS = outboundTLS.filter { $0.value.at.micros >= hourAgo }
+        outboundTLS.filter { $0.at.micros >= hourAgo }
         let holdLimit = now.micros - config.holdWindowSeconds * 1_000_000
         pendingOrigins = pendingOrigins.filter { $0.value.at.micros >= holdLimit }
     }
 
     // MARK: - Helpers
 
-    private func isStale(_ tx: Transaction) -> Bool {
-        now.micros - tx.lastSeen.micros > config.staleAfterSeconds * 1_000_000
+    private func isStale(_ lastSeen: Timestamp) -> Bool {
+        now.micros - lastSeen.micros > config.staleAfterSeconds * 1_000_000
     }
-
-    private func messageKey(_ tx: inout Transaction) -> Int64 { Self.messageKey(&tx, host: host) }
 
     private static func messageKey(_ tx: inout Transaction, host: String) -> Int64 {
         if let k = tx.msgKey { return k }
@@ -430,51 +546,101 @@ public struct PostfixCorrelator: Codable, Sendable {
         return k
     }
 
-    private func txKey(_ instance: String, _ qid: String) -> TxKey { TxKey(instance: instance, queueID: qid) }
-
-    /// Applies `body` to an optional dictionary value in place; nil when absent.
-    @inline(__always)
-    private static func modify<R>(_ slot: inout Transaction?, _ body: (inout Transaction) -> R?) -> R? {
-        guard slot != nil else { return nil }
-        return body(&slot!)
-    }
-
-    /// Changes the transaction `key` in place (created when missing), stamping `lastSeen`;
-    /// one hash lookup and no copy of the transaction.
+    /// Changes the transaction `key` in place (created when missing from the line's queue ID),
+    /// stamping `lastSeen`; one hash lookup and no copy of the transaction.
     @inline(__always)
     @discardableResult
-    private mutating func update<R>(_ key: TxKey, _ ctx: LineContext, _ qid: String,
+    private mutating func update<R>(_ key: TxKey, _ ctx: LineContext, _ line: PostfixLine,
                                     _ body: (inout Transaction) -> R) -> R {
-        var known = true
-        return update(key, ctx, qid, created: &known, body)
+        update(key, ctx, line) { tx, _ in body(&tx) }
     }
 
-    /// As `update(_:_:_:_:)`; `known` becomes false when the transaction had to be created.
+    /// As `update(_:_:_:_:)`; `body` also learns whether the transaction had to be created.
     @inline(__always)
-    private mutating func update<R>(_ key: TxKey, _ ctx: LineContext, _ qid: String, created known: inout Bool,
-                                    _ body: (inout Transaction) -> R) -> R {
-        var wasKnown = true
-        func stamped(_ tx: inout Transaction) -> R {
+    private mutating func update<R>(_ key: TxKey, _ ctx: LineContext, _ line: PostfixLine,
+                                    _ body: (inout Transaction, _ created: Bool) -> R) -> R {
+        transactions.withValue(key, make: {
+            Transaction(instance: ctx.instance, queueID: line.bytes.string(line.queueID), receivedAt: ctx.time,
+                        lastSeen: ctx.time)
+        }) { tx, created in
             tx.lastSeen = ctx.time
-            return body(&tx)
+            return body(&tx, created)
         }
-        let r = stamped(&transactions[key, default: {
-            wasKnown = false
-            return Transaction(instance: ctx.instance, queueID: qid, receivedAt: ctx.time, lastSeen: ctx.time)
-        }()])
-        known = wasKnown
-        return r
     }
 
     private func sessionKey(_ ctx: LineContext) -> ProcessKey {
         ProcessKey(instance: ctx.instance, service: ctx.service, program: ctx.program, pid: ctx.pid)
     }
 
-    private func isFinal(_ s: DeliveryStatus) -> Bool {
+    private static func isFinal(_ s: DeliveryStatus) -> Bool {
         switch s {
         case .deferred, .softbounce: return false
         default: return true
         }
+    }
+}
+
+extension PostfixCorrelator.Transaction: Codable {
+    // The layout saved before the inline tables: recipients as a map plus their order.
+    enum CodingKeys: String, CodingKey {
+        case instance, queueID, receivedAt, lastSeen, client, tls, saslMethod, saslUsername, messageID, sender, size,
+             nrcpt, originQueueID, originKind, queued, emitted, heldSince, msgKey, recipients, recipientOrder,
+             loopbackClient, lastDelivery
+    }
+
+    init(from decoder: Decoder) throws {
+        let c = try decoder.container(keyedBy: CodingKeys.self)
+        instance = try c.decode(String.self, forKey: .instance)
+        queueID = try c.decode(String.self, forKey: .queueID)
+        receivedAt = try c.decode(Timestamp.self, forKey: .receivedAt)
+        lastSeen = try c.decode(Timestamp.self, forKey: .lastSeen)
+        client = try c.decodeIfPresent(Peer.self, forKey: .client)
+        tls = try c.decodeIfPresent(TLSInfo.self, forKey: .tls)
+        saslMethod = try c.decodeIfPresent(String.self, forKey: .saslMethod)
+        saslUsername = try c.decodeIfPresent(String.self, forKey: .saslUsername)
+        messageID = try c.decodeIfPresent(String.self, forKey: .messageID)
+        sender = try c.decodeIfPresent(String.self, forKey: .sender)
+        size = try c.decodeIfPresent(Int64.self, forKey: .size)
+        nrcpt = try c.decodeIfPresent(Int.self, forKey: .nrcpt)
+        originQueueID = try c.decodeIfPresent(String.self, forKey: .originQueueID)
+        originKind = try c.decodeIfPresent(OriginKind.self, forKey: .originKind)
+        queued = try c.decode(Bool.self, forKey: .queued)
+        emitted = try c.decode(Bool.self, forKey: .emitted)
+        heldSince = try c.decodeIfPresent(Timestamp.self, forKey: .heldSince)
+        msgKey = try c.decodeIfPresent(Int64.self, forKey: .msgKey)
+        let statuses = try c.decode([String: DeliveryStatus].self, forKey: .recipients)
+        let order = try c.decode([String].self, forKey: .recipientOrder)
+        recipients = order.map { PostfixCorrelator.RecipientStatus(address: $0, status: statuses[$0] ?? .deferred) }
+        loopbackClient = try c.decode(Bool.self, forKey: .loopbackClient)
+        lastDelivery = try c.decodeIfPresent(PostfixCorrelator.DeliveryIdentity.self, forKey: .lastDelivery)
+    }
+
+    func encode(to encoder: Encoder) throws {
+        var c = encoder.container(keyedBy: CodingKeys.self)
+        try c.encode(instance, forKey: .instance)
+        try c.encode(queueID, forKey: .queueID)
+        try c.encode(receivedAt, forKey: .receivedAt)
+        try c.encode(lastSeen, forKey: .lastSeen)
+        try c.encodeIfPresent(client, forKey: .client)
+        try c.encodeIfPresent(tls, forKey: .tls)
+        try c.encodeIfPresent(saslMethod, forKey: .saslMethod)
+        try c.encodeIfPresent(saslUsername, forKey: .saslUsername)
+        try c.encodeIfPresent(messageID, forKey: .messageID)
+        try c.encodeIfPresent(sender, forKey: .sender)
+        try c.encodeIfPresent(size, forKey: .size)
+        try c.encodeIfPresent(nrcpt, forKey: .nrcpt)
+        try c.encodeIfPresent(originQueueID, forKey: .originQueueID)
+        try c.encodeIfPresent(originKind, forKey: .originKind)
+        try c.encode(queued, forKey: .queued)
+        try c.encode(emitted, forKey: .emitted)
+        try c.encodeIfPresent(heldSince, forKey: .heldSince)
+        try c.encodeIfPresent(msgKey, forKey: .msgKey)
+        var statuses: [String: DeliveryStatus] = [:]
+        for r in recipients { statuses[r.address] = r.status }
+        try c.encode(statuses, forKey: .recipients)
+        try c.encode(recipients.map(\.address), forKey: .recipientOrder)
+        try c.encode(loopbackClient, forKey: .loopbackClient)
+        try c.encodeIfPresent(lastDelivery, forKey: .lastDelivery)
     }
 }
 

@@ -32,12 +32,12 @@ import MailTrailModel
 public struct SendmailCorrelator: Codable, Sendable {
     public let host: String
     public var config: CorrelatorConfig
-    /// Open transactions by queue ID.
-    var transactions: [String: Transaction] = [:]
+    /// Open transactions by queue ID (saved as a JSON object, as a `[String: Transaction]`).
+    var transactions = StringMap<Transaction>()
     /// Inbound session facts (STARTTLS=server, AUTH=server) by process.
-    var sessions: [ProcessKey: Session] = [:]
+    var sessions = FastMap<ProcessKey, Session>()
     /// Last STARTTLS=client per delivering process.
-    var outboundTLS: [ProcessKey: OutboundTLS] = [:]
+    var outboundTLS = FastMap<ProcessKey, OutboundTLS>()
     /// Queue IDs of messages held back (made on the host, waiting for their first line).
     var held: [String] = []
     /// Highest log time seen: the machine's notion of "now".
@@ -52,9 +52,14 @@ public struct SendmailCorrelator: Codable, Sendable {
     /// Number of open transactions (for metrics and memory bounds).
     public var openTransactions: Int { transactions.count }
 
-    struct ProcessKey: Hashable, Codable, Sendable {
+    struct ProcessKey: FastKey, Codable, Sendable {
         var program: String
         var pid: Int32
+        var fastHash: Int {
+            let h = UInt64(UInt32(bitPattern: pid)) &* 0x9E37_79B9_7F4A_7C15
+            return Int(truncatingIfNeeded: h ^ (h >> 29))
+        }
+        static func == (a: ProcessKey, b: ProcessKey) -> Bool { a.pid == b.pid && a.program == b.program }
     }
 
     struct Transaction: Codable, Sendable {
@@ -161,18 +166,33 @@ public struct SendmailCorrelator: Codable, Sendable {
     // MARK: - Steps
 
     private mutating func from(_ ctx: LineContext, _ qid: String, _ f: SendmailFrom, into out: inout CorrelatorOutput) {
-        if let old = transactions[qid], old.sawFrom || isStale(old) { finish(qid, into: &out) }
-        var tx = transactions[qid] ?? Transaction(instance: SendmailCorrelator.instance(ctx.program), queueID: qid,
+        let key = StrKey(qid)
+        if let i = transactions.table.index(of: key),
+           transactions.table.values[i].sawFrom || isStale(transactions.table.values[i]) {
+            finish(qid, into: &out)
+        }
+        let i: Int
+        if let found = transactions.table.index(of: key) {
+            i = found
+        } else {
+            transactions.table[key] = Transaction(instance: SendmailCorrelator.instance(ctx.program), queueID: qid,
                                                   receivedAt: ctx.time, lastSeen: ctx.time)
-        tx.lastSeen = ctx.time
-        tx.sawFrom = true
-        if f.nrcpts == 0 && !tx.emitted && tx.originQueueID == nil {
+            i = transactions.table.count - 1
+        }
+        let refused = transactions.table.withValue(at: i) { tx -> Bool in
+            tx.lastSeen = ctx.time
+            tx.sawFrom = true
+            return f.nrcpts == 0 && !tx.emitted && tx.originQueueID == nil
+        }
+        if refused {
             // Every recipient was refused: a rejected transaction, not a message (its refusals are stored).
-            transactions[qid] = nil
+            transactions.table.remove(at: i)
             held.removeAll { $0 == qid }
             return
         }
-        if !tx.emitted {
+        let session = transactions.table.values[i].emitted ? nil : sessions[ProcessKey(program: ctx.program, pid: ctx.pid)]
+        transactions.table.withValue(at: i) { tx in
+          if !tx.emitted {
             tx.sender = f.sender
             tx.size = f.size
             tx.nrcpt = f.nrcpts
@@ -180,8 +200,7 @@ public struct SendmailCorrelator: Codable, Sendable {
             if let id = f.messageID { tx.messageID = id; tx.msgKey = nil }
             tx.client = f.relay
             if f.relay.ip == nil, let u = f.identUser { tx.localUser = u }
-            let key = ProcessKey(program: ctx.program, pid: ctx.pid)
-            if let s = sessions[key], s.client.ip == f.relay.ip, let proto = f.proto {
+            if let s = session, s.client.ip == f.relay.ip, let proto = f.proto {
                 // ESMTPS / ESMTPSA: TLS; ESMTPA / ESMTPSA: SASL (read from the end, no allocation).
                 let last = proto.utf8.last, beforeLast = proto.utf8.dropLast().last
                 if last == UInt8(ascii: "S") || (last == UInt8(ascii: "A") && beforeLast == UInt8(ascii: "S")) {
@@ -189,22 +208,29 @@ public struct SendmailCorrelator: Codable, Sendable {
                 }
                 if last == UInt8(ascii: "A") { tx.saslMethod = s.saslMethod; tx.saslUsername = s.saslUsername }
             }
+          }
         }
-        transactions[qid] = tx
-        emit(qid, into: &out)
+        emit(at: i, qid, into: &out)
     }
 
     private mutating func to(_ ctx: LineContext, _ qid: String, _ t: SendmailTo, into out: inout CorrelatorOutput) {
-        var tx = transactions[qid]
-        if tx != nil, isStale(tx!) { finish(qid, into: &out); tx = nil }
-        if tx?.heldSince != nil { emit(qid, into: &out); tx = transactions[qid] }
+        let key = StrKey(qid)
+        var index = transactions.table.index(of: key)
+        if let j = index, isStale(transactions.table.values[j]) { finish(qid, into: &out); index = nil }
+        if let j = index, transactions.table.values[j].heldSince != nil { emit(at: j, qid, into: &out) }
         let mk: Int64
-        if var known = tx {
-            mk = messageKey(&known)
-            known.lastSeen = ctx.time
-            tx = known
+        var receivedAt: Timestamp? = nil
+        var instance: String
+        if let j = index {
+            let host = self.host
+            (mk, receivedAt, instance) = transactions.table.withValue(at: j) { tx in
+                let mk = Self.messageKey(&tx, host: host)
+                tx.lastSeen = ctx.time
+                return (mk, tx.receivedAt, tx.instance)
+            }
         } else {
             mk = MessageKey.forQueue(host: host, queueID: qid)
+            instance = SendmailCorrelator.instance(ctx.program)
         }
         // Outbound TLS of this process's connection to this relay.
         var tls: TLSInfo?
@@ -212,7 +238,6 @@ public struct SendmailCorrelator: Codable, Sendable {
         if let o = outboundTLS[pkey] {
             if SendmailCorrelator.sameHost(o.peer, t.relay) { tls = o.info } else { outboundTLS[pkey] = nil }
         }
-        let instance = tx?.instance ?? SendmailCorrelator.instance(ctx.program)
         for r in t.recipients {
             // `to=marie, ctladdr=<marie@example.org>`: see LocalRecipient. A ctladdr beside a
             // full address is only the controlling user, not an original recipient.
@@ -220,15 +245,16 @@ public struct SendmailCorrelator: Codable, Sendable {
             if original == t.ctladdr { original = nil }
             out.deliveries.append(DeliveryRecord(
                 at: ctx.time, msgKey: mk, host: host, instance: instance, queueID: qid,
-                receivedAt: tx?.receivedAt, recipient: recipient, origRecipient: original, status: t.status, dsn: t.dsn, transport: t.mailer,
+                receivedAt: receivedAt, recipient: recipient, origRecipient: original, status: t.status, dsn: t.dsn, transport: t.mailer,
                 relay: t.relay, delay: t.delay, tls: tls, response: t.response, nextQueueID: t.nextQueueID))
         }
-        guard var known = tx else { return }
-        if t.status != .deferred { known.finalRecipients += t.recipients.count }
-        transactions[qid] = known
-        if known.emitted, let n = known.nrcpt, known.finalRecipients >= n {
-            transactions[qid] = nil  // every recipient is done: nothing more to correlate
+        guard let j = index else { return }
+        let done = transactions.table.withValue(at: j) { tx -> Bool in
+            if t.status != .deferred { tx.finalRecipients += t.recipients.count }
+            guard tx.emitted, let n = tx.nrcpt else { return false }
+            return tx.finalRecipients >= n
         }
+        if done { transactions.table.remove(at: j) }   // every recipient is done: nothing more to correlate
     }
 
     /// A message made on this host from `origin` (DSN, clone, split): created and held.
@@ -263,20 +289,27 @@ public struct SendmailCorrelator: Codable, Sendable {
     }
 
     private mutating func emit(_ qid: String, into out: inout CorrelatorOutput) {
-        guard var tx = transactions[qid], !tx.emitted else { return }
-        let mk = messageKey(&tx)
-        tx.emitted = true
-        if tx.heldSince != nil {
+        guard let i = transactions.table.index(of: StrKey(qid)) else { return }
+        emit(at: i, qid, into: &out)
+    }
+
+    private mutating func emit(at i: Int, _ qid: String, into out: inout CorrelatorOutput) {
+        guard !transactions.table.values[i].emitted else { return }
+        let host = self.host
+        let wasHeld = transactions.table.withValue(at: i) { tx -> Bool in
+            let mk = Self.messageKey(&tx, host: host)
+            tx.emitted = true
+            let wasHeld = tx.heldSince != nil
             tx.heldSince = nil
-            held.removeAll { $0 == qid }
+            out.messages.append(MessageRecord(
+                receivedAt: tx.receivedAt, msgKey: mk, host: host, mta: "sendmail", instance: tx.instance,
+                queueID: qid, messageID: tx.messageID, sender: tx.sender, client: tx.client, size: tx.size,
+                nrcpt: tx.nrcpt, proto: tx.proto, tls: tx.tls, saslMethod: tx.saslMethod,
+                saslUsername: tx.saslUsername, originQueueID: tx.originQueueID, originKind: tx.originKind,
+                localUser: tx.localUser))
+            return wasHeld
         }
-        transactions[qid] = tx
-        out.messages.append(MessageRecord(
-            receivedAt: tx.receivedAt, msgKey: mk, host: host, mta: "sendmail", instance: tx.instance,
-            queueID: qid, messageID: tx.messageID, sender: tx.sender, client: tx.client, size: tx.size,
-            nrcpt: tx.nrcpt, proto: tx.proto, tls: tx.tls, saslMethod: tx.saslMethod,
-            saslUsername: tx.saslUsername, originQueueID: tx.originQueueID, originKind: tx.originKind,
-            localUser: tx.localUser))
+        if wasHeld { held.removeAll { $0 == qid } }
     }
 
     /// Ends a transaction: emits it if it is still held, forgets it.
@@ -301,8 +334,8 @@ public struct SendmailCorrelator: Codable, Sendable {
         let stale = now.micros - config.staleAfterSeconds * 1_000_000
         for (qid, tx) in transactions where tx.lastSeen.micros < stale { finish(qid, into: &out) }
         let hourAgo = now.micros - 3_600_000_000
-        sessions = sessions.filter { $0.value.started.micros >= hourAgo }
-        outboundTLS = outboundTLS.filter { $0.value.at.micros >= hourAgo }
+        sessions.filter { $0.started.micros >= hourAgo }
+        outboundTLS.filter { $0.at.micros >= hourAgo }
     }
 
     // MARK: - Helpers
@@ -311,7 +344,9 @@ public struct SendmailCorrelator: Codable, Sendable {
         now.micros - tx.lastSeen.micros > config.staleAfterSeconds * 1_000_000
     }
 
-    private func messageKey(_ tx: inout Transaction) -> Int64 {
+    private func messageKey(_ tx: inout Transaction) -> Int64 { Self.messageKey(&tx, host: host) }
+
+    private static func messageKey(_ tx: inout Transaction, host: String) -> Int64 {
         if let k = tx.msgKey { return k }
         let k = tx.messageID.map(MessageKey.forMessageID) ?? MessageKey.forQueue(host: host, queueID: tx.queueID)
         tx.msgKey = k

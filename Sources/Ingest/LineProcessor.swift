@@ -55,34 +55,52 @@ public enum ZoneCheck {
 
 final class LineProcessor {
     /// Mutable so a follower can switch between streams with their own options (see FollowPipeline).
-    var options: PipelineOptions
-    var parser: LineParser
-    var correlators: [String: HostCorrelator] = [:]
+    var options: PipelineOptions {
+        get { core!.options }
+        set { core!.options = newValue }
+    }
+    var parser: LineParser {
+        get { lineParser! }
+        _modify { yield &lineParser! }
+    }
+    /// The correlator of every host that had an event, by host.
+    var correlators: [String: HostCorrelator] {
+        var d: [String: HostCorrelator] = [:]
+        for slot in core!.slots { if let m = slot.machine { d[slot.host] = m } }
+        return d
+    }
     /// Saved states not yet decoded, by host (decoded on the host's first line).
-    var savedStates: [String: [UInt8]] = [:]
-    var output = CorrelatorOutput()
-    var unparsed: [UnparsedLine] = []
-    var counters: [String: LineCounters] = [:]
-    /// Counters of the host of the latest lines, not yet in `counters` (see `countSlot`).
-    private var slot = LineCounters()
-    private var slotHost: String?
-    /// True when `slotHost` was put in `touched` since the slot began (`touched` is emptied only
-    /// after `takeOutput`, which ends the slot).
-    private var slotTouched = false
-    /// Hosts whose correlator changed since the last `takeTouched()`.
-    var touched: Set<String> = []
+    var savedStates: [String: [UInt8]] {
+        get { core!.savedStates }
+        _modify { yield &core!.savedStates }
+    }
+    var output: CorrelatorOutput { core!.output }
+    var unparsed: [UnparsedLine] { core!.unparsed }
+    /// Hosts whose correlator changed since `touched` was last emptied.
+    var touched: Set<String> {
+        get { core!.touched }
+        set {
+            core!.touched = newValue
+            core!.touchedGeneration &+= 1          // any change from outside: hosts re-register
+        }
+    }
     /// Time of the last line whose envelope could be read.
-    var lastTime: Timestamp
-    var lastHost: String?
+    var lastTime: Timestamp { core!.lastTime }
+    var lastHost: String? { core!.lastHost }
     /// Keep at most this many unparsed lines per batch verbatim (all are counted).
     let unparsedKeepLimit: Int
 
+    /// All mutable state, in two values so the per-line loop runs on local copies (no
+    /// exclusivity checks of class properties per line, and the parser's context and event are
+    /// handed to the correlator without copies); nil only while `feed` holds them.
+    private var core: Core?
+    private var lineParser: LineParser?
+
     init(options: PipelineOptions, referenceDate: CivilDate, fallbackTime: Timestamp,
          unparsedKeepLimit: Int = 100_000) throws {
-        self.options = options
-        self.parser = LineParser(format: options.format, framing: try Self.framing(options, referenceDate))
-        self.lastTime = fallbackTime
         self.unparsedKeepLimit = unparsedKeepLimit
+        self.lineParser = LineParser(format: options.format, framing: try Self.framing(options, referenceDate))
+        self.core = Core(options: options, lastTime: fallbackTime, unparsedKeepLimit: unparsedKeepLimit)
     }
 
     static func framing(_ options: PipelineOptions, _ referenceDate: CivilDate) throws -> FramingConfig {
@@ -97,90 +115,12 @@ final class LineProcessor {
 
     /// Starts a new file: year inference restarts from the file's own reference date.
     func startFile(referenceDate: CivilDate, fallbackTime: Timestamp) throws {
-        parser = LineParser(format: options.format, framing: try Self.framing(options, referenceDate))
-        if lastHost == nil { lastTime = fallbackTime }
+        lineParser = LineParser(format: core!.options.format, framing: try Self.framing(core!.options, referenceDate))
+        if core!.lastSlot < 0 { core!.lastTime = fallbackTime }
     }
 
-    @inline(__always)
     func process(_ line: UnsafeBufferPointer<UInt8>, offset: Int64, number: Int64, truncated: Bool) {
-        let outcome = truncated ? parser.parse(line, offset: offset, truncated: true)
-                                : parser.parse(line, offset: offset)
-        switch outcome {
-        case .postfix(let ctx, let event):
-            parsed(ctx)
-            correlators[ctx.host, default: makeCorrelator(ctx.host)].receive(ctx, event, into: &output)
-        case .sendmail(let ctx, let event):
-            parsed(ctx)
-            correlators[ctx.host, default: makeCorrelator(ctx.host)].receive(ctx, event, into: &output)
-        case .exim(let ctx, let event):
-            parsed(ctx)
-            correlators[ctx.host, default: makeCorrelator(ctx.host)].receive(ctx, event, into: &output)
-        case .utm(let ctx, let event):
-            parsed(ctx)
-            correlators[ctx.host, default: makeCorrelator(ctx.host)].receive(ctx, event, into: &output)
-        case .ignored:
-            let host = currentHost()
-            if host != slotHost { switchSlot(host) }
-            slot.read += 1
-            slot.ignored += 1
-        case .unparsed(let reason):
-            let host = currentHost()
-            if host != slotHost { switchSlot(host) }
-            slot.read += 1
-            slot.unparsed += 1
-            if unparsed.count < unparsedKeepLimit {
-                unparsed.append(UnparsedLine(at: lastTime, host: host.isEmpty ? nil : host, lineNumber: number,
-                                             offset: offset, reason: reason, raw: Array(line)))
-            }
-        }
-    }
-
-    private func currentHost() -> String {
-        if let ctx = parser.lastContext {
-            lastTime = ctx.time
-            lastHost = ctx.host
-            return ctx.host
-        }
-        return lastHost ?? options.host ?? ""
-    }
-
-    /// Counts a line that produced an event; its host's correlator is about to change.
-    @inline(__always)
-    private func parsed(_ ctx: LineContext) {
-        lastTime = ctx.time
-        lastHost = ctx.host
-        if ctx.host != slotHost { switchSlot(ctx.host) }
-        if !slotTouched {
-            touched.insert(ctx.host)
-            slotTouched = true
-        }
-        slot.read += 1
-        slot.parsed += 1
-    }
-
-    /// Makes `host` the current counter slot. Lines come in runs of one host: the dictionary
-    /// is touched only when the host changes, because hashing the host string on every line
-    /// costs about as much as parsing a short line. (Interned host strings compare by pointer.)
-    private func switchSlot(_ host: String) {
-        foldSlot()
-        slotHost = host
-    }
-
-    /// Adds the current slot into `counters`.
-    private func foldSlot() {
-        if let h = slotHost, slot.read > 0 { counters[h, default: LineCounters()] += slot }
-        slot = LineCounters()
-        slotHost = nil
-        slotTouched = false
-    }
-
-    private func makeCorrelator(_ host: String) -> HostCorrelator {
-        if let saved = savedStates.removeValue(forKey: host), let m = try? StateCoding.decode(saved) {
-            var m = m
-            m.config = options.correlator
-            return m
-        }
-        return HostCorrelator(host: host, config: options.correlator)
+        core!.process(line, offset: offset, number: number, truncated: truncated, parser: &lineParser!)
     }
 
     /// Returns the processor for the next file of a run: `existing` restarted for
@@ -214,9 +154,15 @@ final class LineProcessor {
               afterChunk: (Position) throws -> Void) throws -> FeedResult {
         var splitter = LineSplitter(startOffset: start.offset, startLine: start.line)
         let complete = try file.chunks(from: start.offset) { chunk in
+            // The state is moved out for the chunk (unique buffers, no per-line access checks)
+            // and back before `afterChunk`, which may read or take the output.
+            var local = core.take()!
+            var parser = lineParser.take()!
             splitter.feed(chunk) { line, meta in
-                process(line, offset: meta.offset, number: meta.number, truncated: meta.truncated)
+                local.process(line, offset: meta.offset, number: meta.number, truncated: meta.truncated, parser: &parser)
             }
+            core = consume local
+            lineParser = consume parser
             try afterChunk(Position(offset: splitter.nextOffset, line: splitter.nextLineNumber))
         }
         return FeedResult(complete: complete, end: Position(offset: splitter.nextOffset, line: splitter.nextLineNumber),
@@ -225,19 +171,171 @@ final class LineProcessor {
 
     /// Emits every held message (end of a one-shot run).
     func flushHeld() {
-        for host in correlators.keys.sorted() {
-            correlators[host]!.flushHeld(into: &output)
-            touched.insert(host)
-        }
+        core!.flushHeld()
     }
 
     func takeOutput() -> (CorrelatorOutput, [UnparsedLine], [String: LineCounters]) {
-        foldSlot()
-        let r = (output, unparsed, counters)
-        output = CorrelatorOutput()
-        unparsed = []
-        counters = [:]
-        return r
+        core!.takeOutput()
+    }
+
+    // MARK: - the per-line state
+
+    /// One host's correlator and counters.
+    struct HostSlot {
+        var host: String
+        var machine: HostCorrelator?
+        /// Lines of this host since the last `takeOutput`.
+        var counts = LineCounters()
+        /// Equal to `Core.touchedGeneration` when `host` is known to be in `touched`.
+        var touchedGeneration = -1
+    }
+
+    struct Core {
+        var options: PipelineOptions
+        var slots: [HostSlot] = []
+        var slotByHost: [String: Int] = [:]
+        /// Slot + 1 per framer host index (0 = not cached); checked against the host, since a
+        /// follower swaps parsers whose indices differ.
+        var slotByHostIndex: [Int32] = []
+        var savedStates: [String: [UInt8]] = [:]
+        var output = CorrelatorOutput()
+        var unparsed: [UnparsedLine] = []
+        var touched: Set<String> = []
+        var touchedGeneration = 0
+        var lastTime: Timestamp
+        /// Slot of the last line whose host was known (-1: none yet).
+        var lastSlot = -1
+        let unparsedKeepLimit: Int
+
+        init(options: PipelineOptions, lastTime: Timestamp, unparsedKeepLimit: Int) {
+            self.options = options; self.lastTime = lastTime
+            self.unparsedKeepLimit = unparsedKeepLimit
+        }
+
+        var lastHost: String? { lastSlot >= 0 ? slots[lastSlot].host : nil }
+
+        @inline(__always)
+        mutating func process(_ line: UnsafeBufferPointer<UInt8>, offset: Int64, number: Int64, truncated: Bool,
+                              parser: inout LineParser) {
+            switch parser.next(line, offset: offset, truncated: truncated) {
+            case .postfix:
+                let s = parsed(parser)
+                let line = parser.postfixLine
+                parser.framer.withContext { slots[s].machine!.receive($0, line, into: &output) }
+            case .sendmail, .exim, .utm:
+                let s = parsed(parser)
+                parser.withOtherEvent(
+                    sendmail: { slots[s].machine!.receive($0, $1, into: &output) },
+                    exim: { slots[s].machine!.receive($0, $1, into: &output) },
+                    utm: { slots[s].machine!.receive($0, $1, into: &output) })
+            case .ignored:
+                let s = slotOfLastContext(parser)
+                slots[s].counts.read += 1
+                slots[s].counts.ignored += 1
+            case .unparsed(let reason):
+                let s = slotOfLastContext(parser)
+                slots[s].counts.read += 1
+                slots[s].counts.unparsed += 1
+                if unparsed.count < unparsedKeepLimit {
+                    let host = slots[s].host
+                    unparsed.append(UnparsedLine(at: lastTime, host: host.isEmpty ? nil : host, lineNumber: number,
+                                                 offset: offset, reason: reason, raw: Array(line)))
+                }
+            }
+        }
+
+        /// The slot of the line just framed (created on the host's first line).
+        @inline(__always)
+        private mutating func currentSlot(_ parser: borrowing LineParser) -> Int {
+            let i = parser.hostIndex
+            if i >= 0, i < slotByHostIndex.count {
+                let s = Int(slotByHostIndex[i]) - 1
+                if s >= 0, slots[s].host == parser.framer.current.host { return s }
+            }
+            return slowSlot(index: i, host: parser.framer.current.host)
+        }
+
+        private mutating func slowSlot(index i: Int, host: String) -> Int {
+            let s = slot(for: host)
+            if i >= 0 && i < 1 << 16 {
+                if i >= slotByHostIndex.count {
+                    slotByHostIndex.append(contentsOf: repeatElement(0, count: i + 1 - slotByHostIndex.count))
+                }
+                slotByHostIndex[i] = Int32(s + 1)
+            }
+            return s
+        }
+
+        private mutating func slot(for host: String) -> Int {
+            if let s = slotByHost[host] { return s }
+            slots.append(HostSlot(host: host))
+            slotByHost[host] = slots.count - 1
+            return slots.count - 1
+        }
+
+        /// Counts a line that produced an event and makes sure its host has a correlator;
+        /// returns the host's slot.
+        @inline(__always)
+        private mutating func parsed(_ parser: borrowing LineParser) -> Int {
+            let s = currentSlot(parser)
+            lastTime = parser.framer.current.time
+            lastSlot = s
+            if slots[s].touchedGeneration != touchedGeneration {
+                touched.insert(slots[s].host)
+                slots[s].touchedGeneration = touchedGeneration
+            }
+            if slots[s].machine == nil { slots[s].machine = makeCorrelator(slots[s].host) }
+            slots[s].counts.read += 1
+            slots[s].counts.parsed += 1
+            return s
+        }
+
+        /// The slot for an ignored or unparsed line: its own host when the envelope was read,
+        /// else the last known host (or the configured one, or "").
+        @inline(__always)
+        private mutating func slotOfLastContext(_ parser: borrowing LineParser) -> Int {
+            if parser.framer.hasContext {
+                lastTime = parser.framer.current.time
+                let s = currentSlot(parser)
+                lastSlot = s
+                return s
+            }
+            if lastSlot >= 0 { return lastSlot }
+            return slot(for: options.host ?? "")
+        }
+
+        private mutating func makeCorrelator(_ host: String) -> HostCorrelator {
+            if let saved = savedStates.removeValue(forKey: host), let m = try? StateCoding.decode(saved) {
+                var m = m
+                m.config = options.correlator
+                return m
+            }
+            return HostCorrelator(host: host, config: options.correlator)
+        }
+
+        mutating func flushHeld() {
+            let order = slots.indices.filter { slots[$0].machine != nil }.sorted { slots[$0].host < slots[$1].host }
+            for s in order {
+                slots[s].machine!.flushHeld(into: &output)
+                touched.insert(slots[s].host)
+            }
+        }
+
+        mutating func takeOutput() -> (CorrelatorOutput, [UnparsedLine], [String: LineCounters]) {
+            var counters: [String: LineCounters] = [:]
+            for s in slots.indices where slots[s].counts.read > 0 {
+                counters[slots[s].host, default: LineCounters()] += slots[s].counts
+                slots[s].counts = LineCounters()
+            }
+            let r = (output, unparsed, counters)
+            // The next batch gets arrays of this one's size at once (no growth copies of records).
+            output = CorrelatorOutput()
+            output.messages.reserveCapacity(r.0.messages.count)
+            output.deliveries.reserveCapacity(r.0.deliveries.count)
+            output.rejections.reserveCapacity(r.0.rejections.count)
+            unparsed = []
+            return r
+        }
     }
 }
 

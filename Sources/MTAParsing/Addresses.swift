@@ -11,6 +11,7 @@
 //   `ip` only if `inet_pton` accepts it (so PostgreSQL's inet accepts it
 //   too); a socket path (`host[private/dovecot-lmtp]`) stays in the name as
 //   written, with no ip; anything else (`unknown`, `300.1.1.1`) gives ip nil.
+//   IPv4 is checked by the same rule in Swift (no copy, no libc call).
 // Known limits: IPv6 zone ids (`fe80::1%eth0`) are not valid ips here.
 
 #if canImport(Glibc)
@@ -50,7 +51,13 @@ extension ByteScanner {
     private func closingAngle(from start: Int, quoteAware: Bool) -> Int? {
         var j = start
         var inQuote = false
+        // Outside quotes only `"` and `>` matter: jump to the next of them eight bytes at a time.
         while j < end {
+            if !inQuote {
+                j = quoteAware ? ByteScanner.firstOf(Byte.gt, Byte.quote, base, j, end)
+                               : ByteScanner.firstIndex(of: Byte.gt, base, j, end)
+                guard j < end else { return nil }
+            }
             let b = base[j]
             if inQuote {
                 if b == Byte.backslash { j += 2; continue }
@@ -65,12 +72,38 @@ extension ByteScanner {
         return nil
     }
 
+    /// Index of the first byte in `[from, to)` that is `a` or `b`, or `to`.
+    @inline(__always)
+    static func firstOf(_ a: UInt8, _ b: UInt8, _ base: UnsafePointer<UInt8>, _ from: Int, _ to: Int) -> Int {
+        let pa = ones &* UInt64(a), pb = ones &* UInt64(b)
+        let raw = UnsafeRawPointer(base)
+        var i = from
+        while i + 8 <= to {
+            let w = UInt64(littleEndian: raw.loadUnaligned(fromByteOffset: i, as: UInt64.self))
+            let m = zeroBytes(w ^ pa) | zeroBytes(w ^ pb)
+            if m != 0 { return i + m.trailingZeroBitCount >> 3 }
+            i += 8
+        }
+        while i < to {
+            if base[i] == a || base[i] == b { return i }
+            i += 1
+        }
+        return to
+    }
+
     /// Parses a peer `NAME[ADDR][:PORT]`, `[ADDR]:PORT` or a bare `NAME` filling `r`.
     func parsePeer(_ r: Range<Int>) -> Peer {
-        guard !r.isEmpty else { return Peer() }
+        let p = peerSpans(r)
+        return Peer(name: p.name.isPresent ? string(p.name.range) : nil, ip: p.ip.isPresent ? string(p.ip.range) : nil,
+                    port: p.port)
+    }
+
+    /// `parsePeer` as spans of this scanner's buffer (no String is made).
+    func peerSpans(_ r: Range<Int>) -> PeerSpans {
+        guard !r.isEmpty else { return PeerSpans() }
         guard let lb = findLast(Byte.lbracket, from: r.lowerBound, to: r.upperBound),
               let rb = find(Byte.rbracket, from: lb + 1, to: r.upperBound) else {
-            return Peer(name: string(r))
+            return PeerSpans(name: Span(r))
         }
         var port: Int?
         var tailOK = rb + 1 == r.upperBound
@@ -79,25 +112,77 @@ extension ByteScanner {
         }
         let addr = (lb + 1)..<rb
         if tailOK, isIPAddress(addr) {
-            return Peer(name: lb > r.lowerBound ? string(r.lowerBound..<lb) : nil, ip: string(addr), port: port)
+            return PeerSpans(name: lb > r.lowerBound ? Span(r.lowerBound..<lb) : .absent, ip: Span(addr), port: port)
         }
         if find(Byte.slash, from: addr.lowerBound, to: addr.upperBound) != nil || !tailOK {
-            return Peer(name: string(r.lowerBound..<(tailOK && port == nil ? rb + 1 : r.upperBound)), ip: nil, port: port)
+            return PeerSpans(name: Span(r.lowerBound..<(tailOK && port == nil ? rb + 1 : r.upperBound)), port: port)
         }
-        return Peer(name: lb > r.lowerBound ? string(r.lowerBound..<lb) : nil, ip: nil, port: port)
+        return PeerSpans(name: lb > r.lowerBound ? Span(r.lowerBound..<lb) : .absent, port: port)
     }
 
-    /// Whether the bytes in `r` are an IPv4 or IPv6 address that inet_pton accepts.
+    /// Whether the bytes in `r` are an IPv4 or IPv6 address that inet_pton accepts: IPv6 when
+    /// they hold a `:`, else inet_pton(AF_INET)'s rule (BIND's inet_pton4, as in glibc and the
+    /// BSDs), checked here step for step: four dotted decimal octets <= 255, no leading zeros,
+    /// nothing else up to the end or a NUL (where the C string would end).
     func isIPAddress(_ r: Range<Int>) -> Bool {
         let n = r.count
         guard n >= 2, n <= 45 else { return false }
-        let family = find(Byte.colon, from: r.lowerBound, to: r.upperBound) != nil ? AF_INET6 : AF_INET
-        return withUnsafeTemporaryAllocation(of: CChar.self, capacity: 48) { tmp -> Bool in
+        let start = base + r.lowerBound
+        if ByteScanner.contains(Byte.colon, start, n) { return isIPv6(r) }
+        let e = start + n
+        var p = start
+        var octet = 0
+        while true {
+            guard p < e else { return false }
+            var v = UInt32(p.pointee &- Byte.zero)
+            guard v < 10 else { return false }
+            p += 1
+            if v == 0 {
+                if p < e && Byte.isDigit(p.pointee) { return false }        // leading zero
+            } else {
+                while p < e {
+                    let d = UInt32(p.pointee &- Byte.zero)
+                    if d >= 10 { break }
+                    v = v &* 10 &+ d
+                    if v > 255 { return false }
+                    p += 1
+                }
+            }
+            octet += 1
+            if octet == 4 { return p == e || p.pointee == 0 }
+            guard p < e, p.pointee == Byte.dot else { return false }
+            p += 1
+        }
+    }
+
+    /// Whether `n` bytes at `p` hold `b` (eight at a time).
+    @inline(__always)
+    static func contains(_ b: UInt8, _ p: UnsafePointer<UInt8>, _ n: Int) -> Bool {
+        let ones: UInt64 = 0x0101_0101_0101_0101
+        let pattern = ones &* UInt64(b)
+        let raw = UnsafeRawPointer(p)
+        var i = 0
+        while i + 8 <= n {
+            let x = raw.loadUnaligned(fromByteOffset: i, as: UInt64.self) ^ pattern
+            if (x &- ones) & ~x & 0x8080_8080_8080_8080 != 0 { return true }
+            i += 8
+        }
+        while i < n {
+            if p[i] == b { return true }
+            i += 1
+        }
+        return false
+    }
+
+    /// inet_pton(AF_INET6) on a copy of the bytes (NUL-terminated).
+    @inline(never)
+    func isIPv6(_ r: Range<Int>) -> Bool {
+        withUnsafeTemporaryAllocation(of: CChar.self, capacity: 48) { tmp -> Bool in
             var k = 0
             for i in r { tmp[k] = CChar(bitPattern: base[i]); k += 1 }
             tmp[k] = 0
             return withUnsafeTemporaryAllocation(of: UInt8.self, capacity: 16) { out -> Bool in
-                inet_pton(family, tmp.baseAddress!, out.baseAddress!) == 1
+                inet_pton(AF_INET6, tmp.baseAddress!, out.baseAddress!) == 1
             }
         }
     }

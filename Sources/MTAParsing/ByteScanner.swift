@@ -2,7 +2,8 @@
 //
 // Contract: a read-only view of one line body (`UnsafeBufferPointer<UInt8>`)
 // addressed by integer indices; prefix tests, forward/backward searches and
-// number parsing work directly on the bytes (memchr/memcmp), never through
+// number parsing work directly on the bytes (eight bytes at a time with the
+// exact zero-byte test, memcmp for literals), never through
 // `String`, `Regex` or Foundation. Strings are built only by `string(_:)`,
 // for fields that are stored. Literals are `StaticString`s (UTF-8, no copy).
 // Known limits: valid only while the underlying buffer lives (one parse call).
@@ -79,19 +80,60 @@ struct ByteScanner {
     func find(_ b: UInt8, from: Int, to: Int? = nil) -> Int? {
         let stop = to ?? end
         guard from < stop else { return nil }
-        guard let hit = memchr(base + from, Int32(b), stop - from) else { return nil }
-        return UnsafePointer(hit.assumingMemoryBound(to: UInt8.self)) - base
+        let i = ByteScanner.firstIndex(of: b, base, from, stop)
+        return i < stop ? i : nil
     }
 
     /// Index of the last `b` in `[from, to)`.
     @inline(__always)
     func findLast(_ b: UInt8, from: Int, to: Int) -> Int? {
-        var i = to - 1
-        while i >= from {
-            if base[i] == b { return i }
-            i -= 1
+        guard from < to else { return nil }
+        let i = ByteScanner.lastIndex(of: b, base, from, to)
+        return i >= from ? i : nil
+    }
+
+    static let ones: UInt64 = 0x0101_0101_0101_0101
+    static let highs: UInt64 = 0x8080_8080_8080_8080
+    static let lows: UInt64 = 0x7F7F_7F7F_7F7F_7F7F
+
+    /// The high bit of every byte of `x` that is zero, exactly (no carries between bytes).
+    @inline(__always)
+    static func zeroBytes(_ x: UInt64) -> UInt64 { ~(((x & lows) &+ lows) | x | lows) }
+
+    /// Index of the first `b` in `[from, to)`, or `to`: eight bytes at a time.
+    @inline(__always)
+    static func firstIndex(of b: UInt8, _ base: UnsafePointer<UInt8>, _ from: Int, _ to: Int) -> Int {
+        let pattern = ones &* UInt64(b)
+        let raw = UnsafeRawPointer(base)
+        var i = from
+        while i + 8 <= to {
+            let m = zeroBytes(UInt64(littleEndian: raw.loadUnaligned(fromByteOffset: i, as: UInt64.self)) ^ pattern)
+            if m != 0 { return i + m.trailingZeroBitCount >> 3 }
+            i += 8
         }
-        return nil
+        while i < to {
+            if base[i] == b { return i }
+            i += 1
+        }
+        return to
+    }
+
+    /// Index of the last `b` in `[from, to)`, or `from - 1`: eight bytes at a time, backwards.
+    @inline(__always)
+    static func lastIndex(of b: UInt8, _ base: UnsafePointer<UInt8>, _ from: Int, _ to: Int) -> Int {
+        let pattern = ones &* UInt64(b)
+        let raw = UnsafeRawPointer(base)
+        var i = to
+        while i - 8 >= from {
+            let m = zeroBytes(UInt64(littleEndian: raw.loadUnaligned(fromByteOffset: i - 8, as: UInt64.self)) ^ pattern)
+            if m != 0 { return i - 8 + (63 - m.leadingZeroBitCount) >> 3 }
+            i -= 8
+        }
+        while i > from {
+            i -= 1
+            if base[i] == b { return i }
+        }
+        return from - 1
     }
 
     /// Index of the first occurrence of `lit` in `[from, to)` (memchr on its first non-space byte).
@@ -116,10 +158,12 @@ struct ByteScanner {
         let stop = to ?? end
         let n = lit.utf8CodeUnitCount
         let first = lit.utf8Start[0]
-        var i = stop - n
-        while i >= from {
-            if base[i] == first && memcmp(base + i, lit.utf8Start, n) == 0 { return i }
-            i -= 1
+        var i = stop - n + 1               // candidates start in [from, stop - n]
+        while i > from {
+            let j = ByteScanner.lastIndex(of: first, base, from, i)
+            if j < from { return nil }
+            if memcmp(base + j, lit.utf8Start, n) == 0 { return j }
+            i = j
         }
         return nil
     }
@@ -127,9 +171,21 @@ struct ByteScanner {
     /// Index of the first byte at or after `i` that is `a` or `b` (or `end`).
     @inline(__always)
     func scan(from i: Int, until a: UInt8, _ b: UInt8) -> Int {
-        var j = i
-        while j < end { let c = base[j]; if c == a || c == b { return j }; j += 1 }
-        return end
+        guard i < end else { return end }
+        return a == b ? ByteScanner.firstIndex(of: a, base, i, end) : ByteScanner.firstOf(a, b, base, i, end)
+    }
+
+    /// Index of the first `, ` in `[from, end)` (the item separator of Postfix and Sendmail records).
+    @inline(__always)
+    func findCommaSpace(from: Int) -> Int? {
+        var i = from
+        while i < end {
+            let c = ByteScanner.firstIndex(of: Byte.comma, base, i, end)
+            guard c + 1 < end else { return nil }
+            if base[c + 1] == Byte.space { return c }
+            i = c + 1
+        }
+        return nil
     }
 
     /// A String of the bytes in `r` (invalid UTF-8 becomes U+FFFD).

@@ -18,6 +18,10 @@
 //   not of that family is `.ignored(category: "foreign:<name>")`.
 // * `lastContext` is the context of the last framed line, for dating lines
 //   that are unparsed.
+// * Two entry points with the same decisions: `next(_:offset:truncated:)`
+//   (hot path: a Postfix line's event stays in `postfixLine`, spans into the
+//   caller's buffer, valid until the next call) and `parse(_:offset:)`, which
+//   returns the event as a `ParseOutcome` of Strings.
 // Known limits: one input stream per LineParser (year inference state).
 
 import MailTrailModel
@@ -53,17 +57,59 @@ public enum LineKind: Sendable, Equatable {
     case otherProgram
 }
 
+/// The result of a body parser: an event was filled in, or the line is ignored / unparsed.
+public enum ParseStatus: Sendable, Equatable {
+    case event
+    case ignored(category: String)
+    case unparsed(reason: String)
+}
+
+/// What `LineParser.next` found in one line (events stay in the parser: no payload to copy).
+public enum LineResult {
+    /// A Postfix event, in `postfixLine`.
+    case postfix
+    /// A Sendmail event (see `withOtherEvent`).
+    case sendmail
+    /// An Exim event (see `withOtherEvent`).
+    case exim
+    /// A Sophos UTM event (see `withOtherEvent`).
+    case utm
+    /// A known line that carries nothing stored.
+    case ignored
+    /// A line not understood.
+    case unparsed(reason: String)
+}
+
 /// Frames and parses lines of one input stream.
 public struct LineParser: Sendable {
     /// The input format this parser was created with.
     public let format: InputFormat
-    private var framer: SyslogFramer
-    private var postfix = PostfixParser()
+    /// The framer (its `current` is the context of the last framed line).
+    public private(set) var framer: SyslogFramer
     private var sendmail = SendmailParser()
     private var exim = EximParser()
     private var utm = UTMParser()
     /// Dispatch decisions per framer tag index (nil = not decided yet).
     private var dispatchByTag: [Dispatch?] = []
+    /// Storage of the Postfix event (one per parser; a copy of the parser gets its own on first use).
+    @usableFromInline var postfixBuffer = PostfixLineBuffer()
+    /// The last Postfix event `next` found (its spans point into the line given to `next`).
+    @inlinable public var postfixLine: PostfixLine { postfixBuffer.line }
+    /// The last Sendmail, Exim or UTM event `next` found (its context is a placeholder: see `withOtherEvent`).
+    private var otherEvent: ParseOutcome = .ignored(category: "")
+
+    /// Calls `body` with the context and the Sendmail, Exim or UTM event of the line `next` just read,
+    /// both borrowed (no copy of their strings); does nothing when that line had none.
+    public func withOtherEvent(sendmail: (borrowing LineContext, borrowing SendmailEvent) -> Void,
+                               exim: (borrowing LineContext, borrowing EximEvent) -> Void,
+                               utm: (borrowing LineContext, borrowing UTMEvent) -> Void) {
+        switch otherEvent {
+        case .sendmail(_, let e): sendmail(framer.current, e)
+        case .exim(_, let e): exim(framer.current, e)
+        case .utm(_, let e): utm(framer.current, e)
+        default: break
+        }
+    }
 
     private enum Dispatch {
         case postfix(PostfixParser.DaemonKind)
@@ -83,6 +129,64 @@ public struct LineParser: Sendable {
 
     /// The context (time, host, tag) of the last line whose envelope was read.
     public var lastContext: LineContext? { framer.lastContext }
+    /// The context of the line `next` just read (valid when it framed the line).
+    @inlinable public var context: LineContext { framer.current }
+    /// The framer's small number for the last framed line's host (see `SyslogFramer.lastHostIndex`).
+    @inlinable public var hostIndex: Int { framer.lastHostIndex }
+
+    /// Frames and parses one line (without `\n`) at byte `offset`; a Postfix event is left in
+    /// `postfixLine` (valid while `line` is), the other families' events are returned.
+    public mutating func next(_ line: UnsafeBufferPointer<UInt8>, offset: Int64, truncated: Bool) -> LineResult {
+        if truncated {
+            if case .unparsed(let reason) = parse(line, offset: offset, truncated: true) { return .unparsed(reason: reason) }
+            return .unparsed(reason: "line longer than the line-length cap (truncated)")
+        }
+        var failure: StaticString = ""
+        guard let body = framer.frameInPlace(line, offset: offset, failure: &failure) else {
+            lastLineKind = .unframed
+            return .unparsed(reason: failure.description)
+        }
+        let bodyBytes = UnsafeBufferPointer(rebasing: line[body])
+        switch dispatch() {
+        case .postfix(let kind):
+            lastLineKind = .postfix
+            if !isKnownUniquelyReferenced(&postfixBuffer) { postfixBuffer = PostfixLineBuffer() }
+            switch PostfixParser.parse(body: bodyBytes, context: framer.current, kind: kind, into: postfixBuffer.line) {
+            case .event: return .postfix
+            case .ignored: return .ignored
+            case .unparsed(let reason): return .unparsed(reason: reason)
+            }
+        case .sendmail:
+            lastLineKind = .sendmail
+            otherEvent = sendmail.parse(body: bodyBytes, context: framer.current)
+            return LineParser.result(otherEvent)
+        case .exim:
+            lastLineKind = .exim
+            otherEvent = exim.parseEvent(body: bodyBytes, context: framer.current)
+            return LineParser.result(otherEvent)
+        case .utm:
+            lastLineKind = .utm
+            otherEvent = utm.parse(body: bodyBytes, context: framer.current)
+            return LineParser.result(otherEvent)
+        case .other:
+            lastLineKind = .otherProgram
+            return .ignored
+        case .invalidTag:
+            lastLineKind = .otherProgram
+            return .unparsed(reason: "syslog tag with control or non-ASCII bytes")
+        }
+    }
+
+    private static func result(_ o: ParseOutcome) -> LineResult {
+        switch o {
+        case .postfix: return .ignored          // not produced by the other families' parsers
+        case .sendmail: return .sendmail
+        case .exim: return .exim
+        case .utm: return .utm
+        case .ignored: return .ignored
+        case .unparsed(let reason): return .unparsed(reason: reason)
+        }
+    }
     /// How the last line passed to `parse` was dispatched.
     public private(set) var lastLineKind: LineKind = .unframed
 
@@ -96,7 +200,7 @@ public struct LineParser: Sendable {
         switch dispatch() {
         case .postfix(let kind):
             lastLineKind = .postfix
-            return postfix.parse(body: UnsafeBufferPointer(rebasing: line[body]), context: framer.current, kind: kind)
+            return PostfixParser.outcome(body: UnsafeBufferPointer(rebasing: line[body]), context: framer.current, kind: kind)
         case .sendmail:
             lastLineKind = .sendmail
             return sendmail.parse(body: UnsafeBufferPointer(rebasing: line[body]), context: framer.current)

@@ -32,15 +32,20 @@ public enum RemoteQueueID {
         Byte.isAlnum(b) || b == Byte.dot || b == Byte.minus || b == Byte.underscore
     }
 
-    private static func token(_ s: ByteScanner, from i: Int, to end: Int) -> String? {
+    private static func token(_ s: ByteScanner, from i: Int, to end: Int) -> Range<Int>? {
         var j = i
         while j < end && isIDByte(s[j]) { j += 1 }
         var k = j
         while k > i && s[k - 1] == Byte.dot { k -= 1 }
-        return k > i ? s.string(i..<k) : nil
+        return k > i ? i..<k : nil
     }
 
     static func extract(_ s: ByteScanner, _ r: Range<Int>) -> String? {
+        extractRange(s, r).map { s.string($0) }
+    }
+
+    /// The range of the queue ID in `r`, or nil (the rules of `extract`).
+    static func extractRange(_ s: ByteScanner, _ r: Range<Int>) -> Range<Int>? {
         if let i = s.findLast("queued as ", from: r.lowerBound, to: r.upperBound),
            let t = token(s, from: i + 10, to: r.upperBound) { return t }
         if let i = s.findLast("forwarded as ", from: r.lowerBound, to: r.upperBound),
@@ -53,7 +58,7 @@ public enum RemoteQueueID {
             while k > r.lowerBound && s[k - 1] != Byte.space { k -= 1 }
             guard k < i else { return nil }
             for j in k..<i where !isIDByte(s[j]) { return nil }
-            return s.string(k..<i)
+            return k..<i
         }
         return nil
     }

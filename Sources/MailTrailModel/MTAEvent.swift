@@ -2,8 +2,9 @@
 ///
 /// Contract: an event carries the line's context (UTC time, host, MTA instance,
 /// program, pid, position) and one fact. Parsers never look at other lines;
-/// the correlator never looks at bytes. New facts are new cases; consumers
-/// must ignore cases they do not know.
+/// the correlator sees bytes only through the spans of a `PostfixLine` (the
+/// hot-path form of `PostfixEvent`). New facts are new cases; consumers must
+/// ignore cases they do not know.
 
 /// Where a line came from and when it was written (from the log, never the wall clock).
 public struct LineContext: Hashable, Sendable, Codable {

@@ -6,20 +6,42 @@
 /// hash is FNV-1a 64 over the UTF-8 bytes, read as a signed Int64; the SQL
 /// function `mailtrail.message_key(text)` computes the same value.
 public enum MessageKey {
+    static let offsetBasis: UInt64 = 0xcbf2_9ce4_8422_2325
+    static let prime: UInt64 = 0x0000_0100_0000_01b3
+
     public static func hash<S: Sequence>(bytes: S) -> Int64 where S.Element == UInt8 {
-        var h: UInt64 = 0xcbf2_9ce4_8422_2325
+        var h = offsetBasis
         for b in bytes {
             h ^= UInt64(b)
-            h = h &* 0x0000_0100_0000_01b3
+            h = h &* prime
         }
         return Int64(bitPattern: h)
     }
 
+    @inline(__always)
+    static func add(_ h: inout UInt64, _ s: String) {
+        let done = s.utf8.withContiguousStorageIfAvailable { u -> Bool in
+            for b in u { h = (h ^ UInt64(b)) &* prime }
+            return true
+        }
+        if done == nil {
+            for b in s.utf8 { h = (h ^ UInt64(b)) &* prime }
+        }
+    }
+
     /// Key of a message that has a Message-ID (angle brackets already stripped).
-    public static func forMessageID(_ id: String) -> Int64 { hash(bytes: id.utf8) }
+    public static func forMessageID(_ id: String) -> Int64 {
+        var h = offsetBasis
+        add(&h, id)
+        return Int64(bitPattern: h)
+    }
 
     /// Key of a transaction without a Message-ID: `host/queue_id`.
     public static func forQueue(host: String, queueID: String) -> Int64 {
-        hash(bytes: (host + "/" + queueID).utf8)
+        var h = offsetBasis
+        add(&h, host)
+        h = (h ^ 0x2F) &* prime           // "/"
+        add(&h, queueID)
+        return Int64(bitPattern: h)
     }
 }

@@ -10,7 +10,7 @@ public struct Peer: Hashable, Sendable, Codable {
     public var name: String?
     public var ip: String?
     public var port: Int?
-    public init(name: String? = nil, ip: String? = nil, port: Int? = nil) {
+    @inlinable public init(name: String? = nil, ip: String? = nil, port: Int? = nil) {
         self.name = name; self.ip = ip; self.port = port
     }
 }
@@ -25,7 +25,7 @@ public struct TLSInfo: Hashable, Sendable, Codable {
     public var bits: Int?
     /// Postfix's trust word: Anonymous, Untrusted, Trusted, Verified.
     public var trust: String?
-    public init(proto: String? = nil, cipher: String? = nil, bits: Int? = nil, trust: String? = nil) {
+    @inlinable public init(proto: String? = nil, cipher: String? = nil, bits: Int? = nil, trust: String? = nil) {
         self.proto = proto; self.cipher = cipher; self.bits = bits; self.trust = trust
     }
 }
@@ -80,7 +80,7 @@ public struct MessageRecord: Hashable, Sendable, Codable {
     public var spamVerdict: String?
     public var spamScore: Double?
 
-    public init(receivedAt: Timestamp, msgKey: Int64, host: String, mta: String, instance: String,
+    @inlinable public init(receivedAt: Timestamp, msgKey: Int64, host: String, mta: String, instance: String,
                 queueID: String, messageID: String? = nil, sender: String? = nil, client: Peer = Peer(),
                 size: Int64? = nil, nrcpt: Int? = nil, proto: String? = nil, helo: String? = nil,
                 tls: TLSInfo? = nil, saslMethod: String? = nil, saslUsername: String? = nil,
@@ -136,7 +136,7 @@ public struct DeliveryRecord: Hashable, Sendable, Codable {
     /// Exim router (`R=` on a delivery line).
     public var router: String?
 
-    public init(at: Timestamp, msgKey: Int64, host: String, instance: String, queueID: String,
+    @inlinable public init(at: Timestamp, msgKey: Int64, host: String, instance: String, queueID: String,
                 receivedAt: Timestamp? = nil, recipient: String, origRecipient: String? = nil,
                 status: DeliveryStatus, dsn: String? = nil, transport: String? = nil, relay: Peer = Peer(),
                 delay: Double? = nil, delays: [Double]? = nil, connUse: Int? = nil, tlsFeature: String? = nil,
@@ -175,7 +175,7 @@ public struct RejectionRecord: Hashable, Sendable, Codable {
     public var dsn: String?
     public var reason: String?
 
-    public init(at: Timestamp, msgKey: Int64, host: String, instance: String, queueID: String? = nil,
+    @inlinable public init(at: Timestamp, msgKey: Int64, host: String, instance: String, queueID: String? = nil,
                 program: String, action: String, stage: String? = nil, client: Peer = Peer(),
                 helo: String? = nil, sender: String? = nil, recipient: String? = nil, proto: String? = nil,
                 code: String? = nil, dsn: String? = nil, reason: String? = nil) {
@@ -198,7 +198,7 @@ public struct UnparsedLine: Hashable, Sendable {
     public var reason: String
     public var raw: [UInt8]
 
-    public init(at: Timestamp, host: String?, lineNumber: Int64, offset: Int64, reason: String, raw: [UInt8]) {
+    @inlinable public init(at: Timestamp, host: String?, lineNumber: Int64, offset: Int64, reason: String, raw: [UInt8]) {
         self.at = at; self.host = host; self.lineNumber = lineNumber; self.offset = offset
         self.reason = reason; self.raw = raw
     }

@@ -1,30 +1,29 @@
 // Interner: maps byte strings to shared values so repeated hosts and tags do
 // not allocate a new String per line.
 //
-// Contract: `value(for:make:)` returns the cached value for equal bytes, or
-// builds it once with `make`, together with a stable small index of the
-// entry (0, 1, 2, ... in order of first sight; -1 when not cached). A
-// one-entry "last hit" check comes first (a log has few distinct hosts and
-// tags). The table is bounded: beyond `capacity` distinct keys new values are
-// built but not cached, so garbage input cannot grow memory without limit.
-// Known limits: FNV-1a 64 hashing; a hash collision between two different
-// keys is detected (bytes compared) and the newcomer is simply not cached.
-
-#if canImport(Glibc)
-import Glibc
-#elseif canImport(Darwin)
-import Darwin
-#endif
+// Contract: `index(for:make:)` returns a stable small index of the entry for
+// equal bytes (0, 1, 2, ... in order of first sight), building its value once
+// with `make`; -1 when the table is full (the value is then not cached:
+// callers build it themselves). `value(at:)` reads an entry. The table is
+// bounded: beyond `capacity` distinct keys nothing new is cached, so garbage
+// input cannot grow memory without limit.
+// Keys are stored back to back in one byte array; the hash reads eight bytes
+// at a time (a multiply-xor per word), and candidate keys are compared only
+// when their full 64-bit hashes match, so a hit costs a few dozen
+// instructions and no allocation.
+// Known limits: keys longer than 256 bytes are never cached (real hosts and
+// tags are far shorter; this bounds the table at about 1 MiB).
 
 /// A bounded cache from byte strings to values built from them.
 struct Interner<Value> {
-    private var keys: [[UInt8]] = []
+    private var keyBytes: [UInt8] = []
+    private var keyStart: [Int32] = []
+    private var keyLength: [Int32] = []
     private var hashes: [UInt64] = []
     private var values: [Value] = []
     /// Open-addressing table of entry index + 1 (0 = empty), size a power of two > 2 * capacity.
     private var slots: [Int32]
     private let mask: Int
-    private var lastIndex = -1
     let capacity: Int
 
     init(capacity: Int = 4096) {
@@ -35,53 +34,104 @@ struct Interner<Value> {
         mask = size - 1
     }
 
-    @inline(__always)
-    private func keyEquals(_ i: Int, _ b: UnsafeBufferPointer<UInt8>) -> Bool {
-        keys[i].withUnsafeBufferPointer { a in
-            a.count == b.count && (a.count == 0 || memcmp(a.baseAddress!, b.baseAddress!, a.count) == 0)
-        }
-    }
-
     /// The value stored at an index returned by `index(for:make:)`.
     @inline(__always)
     func value(at i: Int) -> Value { values[i] }
 
+    /// A 64-bit hash of the bytes, eight at a time (the last word overlaps when the length is not a multiple of 8).
+    @inline(__always)
+    static func hash(_ b: UnsafeBufferPointer<UInt8>) -> UInt64 {
+        let n = b.count
+        var h: UInt64 = 0x9E37_79B9_7F4A_7C15 &* UInt64(n &+ 1)
+        guard n > 0, let p = b.baseAddress else { return h }
+        let raw = UnsafeRawPointer(p)
+        if n >= 8 {
+            var i = 0
+            while i + 8 <= n {
+                h = (h ^ raw.loadUnaligned(fromByteOffset: i, as: UInt64.self)) &* 0xC2B2_AE3D_27D4_EB4F
+                h ^= h >> 29
+                i += 8
+            }
+            if i < n {
+                h = (h ^ raw.loadUnaligned(fromByteOffset: n - 8, as: UInt64.self)) &* 0x1656_67B1_9E37_79F9
+                h ^= h >> 29
+            }
+        } else {
+            var w: UInt64 = 0
+            for k in 0..<n { w |= UInt64(p[k]) << (UInt64(k) &* 8) }
+            h = (h ^ w) &* 0xC2B2_AE3D_27D4_EB4F
+            h ^= h >> 29
+        }
+        return h &* 0x2545_F491_4F6C_DD1D
+    }
+
+    @inline(__always)
+    private func keyEquals(_ e: Int, _ b: UnsafeBufferPointer<UInt8>) -> Bool {
+        let n = Int(keyLength[e])
+        guard n == b.count else { return false }
+        if n == 0 { return true }
+        let start = Int(keyStart[e])
+        return keyBytes.withUnsafeBufferPointer { k in
+            let a = UnsafeRawPointer(k.baseAddress! + start), c = UnsafeRawPointer(b.baseAddress!)
+            var i = 0
+            while i + 8 <= n {
+                if a.loadUnaligned(fromByteOffset: i, as: UInt64.self) != c.loadUnaligned(fromByteOffset: i, as: UInt64.self) {
+                    return false
+                }
+                i += 8
+            }
+            while i < n {
+                if a.load(fromByteOffset: i, as: UInt8.self) != c.load(fromByteOffset: i, as: UInt8.self) { return false }
+                i += 1
+            }
+            return true
+        }
+    }
+
     /// The entry index for `bytes`, building its value with `make` on first sight; -1 when the table is full.
     @inline(__always)
     mutating func index(for bytes: UnsafeBufferPointer<UInt8>, make: (UnsafeBufferPointer<UInt8>) -> Value) -> Int {
-        if lastIndex >= 0, keyEquals(lastIndex, bytes) { return lastIndex }
-        return lookup(bytes, make).1
-    }
-
-    /// The value for `bytes` (built by `make` on first sight) and its entry index (-1 if not cached).
-    @inline(__always)
-    mutating func value(for bytes: UnsafeBufferPointer<UInt8>,
-                        make: (UnsafeBufferPointer<UInt8>) -> Value) -> (Value, Int) {
-        if lastIndex >= 0, keyEquals(lastIndex, bytes) { return (values[lastIndex], lastIndex) }
-        return lookup(bytes, make)
-    }
-
-    private mutating func lookup(_ bytes: UnsafeBufferPointer<UInt8>,
-                                 _ make: (UnsafeBufferPointer<UInt8>) -> Value) -> (Value, Int) {
-        var h: UInt64 = 0xcbf2_9ce4_8422_2325
-        for b in bytes { h = (h ^ UInt64(b)) &* 0x0000_0100_0000_01b3 }
-        var slot = Int(truncatingIfNeeded: h ^ (h >> 29)) & mask
+        let h = Interner.hash(bytes)
+        var slot = Int(truncatingIfNeeded: h >> 7) & mask
         while true {
             let e = Int(slots[slot])
             if e == 0 { break }
-            if hashes[e - 1] == h && keyEquals(e - 1, bytes) {
-                lastIndex = e - 1
-                return (values[e - 1], e - 1)
-            }
+            if hashes[e - 1] == h && keyEquals(e - 1, bytes) { return e - 1 }
             slot = (slot + 1) & mask
         }
-        let v = make(bytes)
-        guard keys.count < capacity else { return (v, -1) }
-        let i = keys.count
-        keys.append(Array(bytes)); hashes.append(h); values.append(v)
+        return insert(bytes, h, slot, make)
+    }
+
+    /// The entry index for `bytes`, or -1 when they are not in the table.
+    @inline(__always)
+    func lookup(_ bytes: UnsafeBufferPointer<UInt8>) -> Int {
+        let h = Interner.hash(bytes)
+        var slot = Int(truncatingIfNeeded: h >> 7) & mask
+        while true {
+            let e = Int(slots[slot])
+            if e == 0 { return -1 }
+            if hashes[e - 1] == h && keyEquals(e - 1, bytes) { return e - 1 }
+            slot = (slot + 1) & mask
+        }
+    }
+
+    /// Adds `bytes` with `value` unless present or the table is full; returns the entry index or -1.
+    @discardableResult
+    mutating func add(_ bytes: UnsafeBufferPointer<UInt8>, _ value: Value) -> Int {
+        index(for: bytes) { _ in value }
+    }
+
+    private mutating func insert(_ bytes: UnsafeBufferPointer<UInt8>, _ h: UInt64, _ slot: Int,
+                                 _ make: (UnsafeBufferPointer<UInt8>) -> Value) -> Int {
+        guard values.count < capacity, bytes.count <= 256 else { return -1 }
+        let i = values.count
+        keyStart.append(Int32(keyBytes.count))
+        keyLength.append(Int32(bytes.count))
+        keyBytes.append(contentsOf: bytes)
+        hashes.append(h)
+        values.append(make(bytes))
         slots[slot] = Int32(i + 1)
-        lastIndex = i
-        return (v, i)
+        return i
     }
 }
 

@@ -15,9 +15,13 @@
 //   (`amavis`) has an empty instance and service. `tag: body` has pid 0.
 // * A line whose first token after the stamp ends with `:` has no host; it
 //   gets `defaultHost` (or "" when none is configured).
-// * Host and tag Strings are interned: a line allocates no new String for them.
-//   `frameInPlace` updates one stored context (`current`) instead of returning
-//   a copy; `lastTagIndex` lets callers cache per-tag decisions.
+// * Host and tag Strings are interned (one lookup of the `host tag` bytes
+//   gives both): a line allocates no new String for them. `frameInPlace`
+//   updates one stored context (`current`) instead of returning a copy;
+//   `withContext` lends it; `lastTagIndex`/`lastHostIndex` let callers cache
+//   per-tag and per-host decisions. The last plain 16-byte classic stamp is
+//   reused for the next line with the same bytes (the year inference cannot
+//   have moved in between: any other classic stamp clears it).
 // * Never throws: a line that does not fit is `.unframed(reason:)`; an
 //   unframed line leaves `lastContext` as it was.
 // Known limits: no `<PRI>` / RFC 5424 wire format, no localised month names,
@@ -56,9 +60,15 @@ public struct SyslogFramer: Sendable {
     public var lastContext: LineContext? { hasContext ? current : nil }
     /// The context of the last framed line, updated in place (valid once `hasContext`).
     public private(set) var current = LineContext(time: Timestamp(micros: 0), host: "", instance: "", program: "", pid: 0)
-    private var hasContext = false
+    /// Whether a line was framed yet (`current` is meaningful).
+    public private(set) var hasContext = false
     private var currentTagIndex = -1
-    private var currentHostIndex = -1
+    /// `TagParts.isExim` of the current tag.
+    private var currentTagIsExim = false
+    @usableFromInline var currentHostIndex = -1
+    /// A small stable number for the last framed line's host (equal hosts, equal numbers; -2 for a
+    /// line without host, -1 when the host table is full), so callers can cache per-host state.
+    @inlinable public var lastHostIndex: Int { currentHostIndex }
     /// A small stable number for the last framed line's tag (equal tags, equal numbers; -1 when
     /// the tag table is full), so callers can cache per-tag decisions without hashing Strings.
     public private(set) var lastTagIndex: Int = -1
@@ -67,9 +77,16 @@ public struct SyslogFramer: Sendable {
     private var years: YearInference
     private var hosts = Interner<String>(capacity: 4096)
     private var tags = Interner<TagParts>(capacity: 4096)
+    /// `host tag` -> host index << 32 | tag index (host index -2: no host).
+    private var pairs = Interner<Int64>(capacity: 4096)
     private let defaultHost: String
     private var lastDateKey = -1
     private var lastDateDays: Int64 = 0
+    /// The last classic stamp that was read, when it was the plain 16-byte form `Mmm dd hh:mm:ss `
+    /// (two words), and its result: consecutive lines mostly share their second.
+    private var stampWords: (UInt64, UInt64) = (0, 0)
+    private var stampMicros: Int64 = 0
+    private var hasStamp = false
 
     /// Creates a framer for one input stream.
     public init(config: FramingConfig) {
@@ -78,6 +95,10 @@ public struct SyslogFramer: Sendable {
         self.years = YearInference(forcedYear: config.year, reference: config.referenceDate)
         self.defaultHost = config.defaultHost ?? ""
     }
+
+    /// Calls `body` with the context of the last framed line, borrowed (no copy of its strings).
+    @inlinable
+    public func withContext<R>(_ body: (borrowing LineContext) throws -> R) rethrows -> R { try body(current) }
 
     /// Frames one line (without its `\n`); `offset` is the line's byte offset in the stream.
     public mutating func frame(_ line: UnsafeBufferPointer<UInt8>, offset: Int64) -> FrameResult {
@@ -130,10 +151,7 @@ public struct SyslogFramer: Sendable {
         // host (optional) and tag
         guard i < n else { failure = "no host/tag after timestamp"; return nil }
         let tok1Start = i
-        var j = n
-        if let hit = memchr(base + i, Int32(ASCII.space), n - i) {
-            j = UnsafePointer(hit.assumingMemoryBound(to: UInt8.self)) - base
-        }
+        let j = SyslogFramer.firstOf(ASCII.space, ASCII.space, ASCII.space, base, i, n)
         var tagStart: Int
         var hostIndex = -2                         // -2: no host in the line (defaultHost)
         if j > tok1Start && base[j - 1] == ASCII.colon {
@@ -150,20 +168,34 @@ public struct SyslogFramer: Sendable {
         var k = tag.colon + 1
         if k < n && base[k] == ASCII.space { k += 1 }
         let tagBytes = UnsafeBufferPointer(start: base + tagStart, count: tagEnd - tagStart)
-        let tagIndex = tags.index(for: tagBytes) { SyslogFramer.splitTag($0) }
+        // One lookup of `host tag` gives both indices; the separate tables are asked only on a miss.
+        let region = UnsafeBufferPointer(start: base + tok1Start, count: tagEnd - tok1Start)
+        var tagIndex: Int
+        let pairIndex = pairs.lookup(region)
+        if pairIndex >= 0 {
+            let packed = pairs.value(at: pairIndex)
+            tagIndex = Int(Int32(truncatingIfNeeded: packed))
+            hostIndex = Int(Int32(truncatingIfNeeded: packed >> 32))
+        } else {
+            tagIndex = tags.index(for: tagBytes) { SyslogFramer.splitTag($0) }
+            if tagStart != tok1Start {
+                let hostBytes = UnsafeBufferPointer(start: base + tok1Start, count: tagStart - 1 - tok1Start)
+                hostIndex = hosts.index(for: hostBytes) { String(decoding: $0, as: UTF8.self) }
+            }
+            if tagIndex >= 0 && hostIndex != -1 {
+                pairs.add(region, Int64(hostIndex) << 32 | Int64(UInt32(truncatingIfNeeded: tagIndex)))
+            }
+        }
         lastTagIndex = tagIndex
-        if tagIndex < 0 {
-            let parts = SyslogFramer.splitTag(tagBytes)
+        if tagIndex < 0 || tagIndex != currentTagIndex {
+            let parts = tagIndex < 0 ? SyslogFramer.splitTag(tagBytes) : tags.value(at: tagIndex)
             current.instance = parts.instance; current.program = parts.program; current.service = parts.service
-        } else if tagIndex != currentTagIndex {
-            let parts = tags.value(at: tagIndex)
-            current.instance = parts.instance; current.program = parts.program; current.service = parts.service
+            currentTagIsExim = parts.isExim
         }
         currentTagIndex = tagIndex
         if tagStart != tok1Start {
-            let hostBytes = UnsafeBufferPointer(start: base + tok1Start, count: tagStart - 1 - tok1Start)
-            hostIndex = hosts.index(for: hostBytes) { String(decoding: $0, as: UTF8.self) }
             if hostIndex < 0 {
+                let hostBytes = UnsafeBufferPointer(start: base + tok1Start, count: tagStart - 1 - tok1Start)
                 current.host = String(decoding: hostBytes, as: UTF8.self)
             } else if hostIndex != currentHostIndex {
                 current.host = hosts.value(at: hostIndex)
@@ -173,8 +205,7 @@ public struct SyslogFramer: Sendable {
         }
         currentHostIndex = hostIndex
         current.pid = pid
-        if tagIndex >= 0 ? tags.value(at: tagIndex).isExim : SyslogFramer.splitTag(tagBytes).isExim,
-           n - k >= 20, ASCII.isDigit(base[k]), base[k + 4] == ASCII.minus, base[k + 10] == ASCII.space {
+        if currentTagIsExim, n - k >= 20, ASCII.isDigit(base[k]), base[k + 4] == ASCII.minus, base[k + 10] == ASCII.space {
             // Exim's own stamp inside the body (syslog_timestamp, UTM): it has the fraction and zone
             // the envelope lacks, so the event carries it; the envelope time is the fallback.
             var next = 0
@@ -206,6 +237,7 @@ public struct SyslogFramer: Sendable {
         lastTagIndex = tagIndex
         if tagIndex != currentTagIndex || tagIndex < 0 {
             current.instance = ""; current.program = "exim"; current.service = ""
+            currentTagIsExim = true
         }
         currentTagIndex = tagIndex
         if currentHostIndex != -2 { current.host = defaultHost }
@@ -231,41 +263,12 @@ public struct SyslogFramer: Sendable {
 
     // MARK: - tag
 
-    /// Finds the tag's end, pid and colon starting at `start`; `error` is set when there is no valid tag.
+    /// Finds the tag's end, pid and colon starting at `tagStart`; `error` is set when there is no valid tag.
+    /// The tag ends at the first `[`, `:` or space; `[digits]` must follow with `:` right after.
     @inline(__always)
-    static func scanTag(_ base: UnsafePointer<UInt8>, _ start: Int, _ n: Int)
+    static func scanTag(_ base: UnsafePointer<UInt8>, _ tagStart: Int, _ n: Int)
         -> (tagEnd: Int, pid: Int32, colon: Int, error: StaticString?) {
-        @inline(__always) func find(_ b: UInt8, _ from: Int, _ to: Int) -> Int? {
-            guard from < to, let hit = memchr(base + from, Int32(b), to - from) else { return nil }
-            return UnsafePointer(hit.assumingMemoryBound(to: UInt8.self)) - base
-        }
-        if let c = find(ASCII.colon, start, n), c > start, find(ASCII.space, start, c) == nil {
-            if base[c - 1] == ASCII.closeBracket {
-                var j = c - 2
-                var v: Int64 = 0, mul: Int64 = 1
-                while j > start && ASCII.isDigit(base[j]) && mul <= 1_000_000_000 {
-                    v += Int64(ASCII.digit(base[j])) * mul; mul *= 10; j -= 1
-                }
-                if j > start, j < c - 2, base[j] == ASCII.openBracket, v <= Int64(Int32.max),
-                   find(ASCII.openBracket, start, j) == nil {
-                    return (j, Int32(v), c, nil)
-                }
-            } else if find(ASCII.openBracket, start, c) == nil {
-                return (c, 0, c, nil)
-            }
-        }
-        return slowScanTag(base, start, n)
-    }
-
-    /// The byte-by-byte tag scan; used for lines the fast path does not accept, to name the error.
-    static func slowScanTag(_ base: UnsafePointer<UInt8>, _ tagStart: Int, _ n: Int)
-        -> (tagEnd: Int, pid: Int32, colon: Int, error: StaticString?) {
-        var k = tagStart
-        while k < n {
-            let b = base[k]
-            if b == ASCII.openBracket || b == ASCII.colon || b == ASCII.space { break }
-            k += 1
-        }
+        var k = firstOf(ASCII.openBracket, ASCII.colon, ASCII.space, base, tagStart, n)
         guard k < n, k > tagStart, base[k] != ASCII.space else { return (0, 0, 0, "no syslog tag") }
         let tagEnd = k
         var pid: Int32 = 0
@@ -284,6 +287,29 @@ public struct SyslogFramer: Sendable {
             pid = Int32(v)
         }
         return (tagEnd, pid, k, nil)
+    }
+
+    /// Index of the first byte in `[from, n)` equal to `a`, `b` or `c` (`n` when none): eight bytes
+    /// at a time with the zero-byte test on `word ^ pattern` (the lowest flagged byte is exact).
+    @inline(__always)
+    static func firstOf(_ a: UInt8, _ b: UInt8, _ c: UInt8, _ base: UnsafePointer<UInt8>, _ from: Int, _ n: Int) -> Int {
+        let ones: UInt64 = 0x0101_0101_0101_0101, highs: UInt64 = 0x8080_8080_8080_8080
+        let pa = ones &* UInt64(a), pb = ones &* UInt64(b), pc = ones &* UInt64(c)
+        var i = from
+        let raw = UnsafeRawPointer(base)
+        while i + 8 <= n {
+            let w = UInt64(littleEndian: raw.loadUnaligned(fromByteOffset: i, as: UInt64.self))
+            let xa = w ^ pa, xb = w ^ pb, xc = w ^ pc
+            let m = ((xa &- ones) & ~xa | (xb &- ones) & ~xb | (xc &- ones) & ~xc) & highs
+            if m != 0 { return i + m.trailingZeroBitCount >> 3 }
+            i += 8
+        }
+        while i < n {
+            let x = base[i]
+            if x == a || x == b || x == c { return i }
+            i += 1
+        }
+        return n
     }
 
     static func splitTag(_ tag: UnsafeBufferPointer<UInt8>) -> TagParts {
@@ -361,6 +387,32 @@ public struct SyslogFramer: Sendable {
 
     private mutating func parseClassic(_ p: UnsafePointer<UInt8>, _ n: Int, _ next: inout Int,
                                        _ failure: inout StaticString) -> Int64? {
+        // The same 16 bytes as the last classic stamp read give the same instant: the year
+        // inference state is the one that stamp left (same month, so it stays), and the zone's
+        // answer is a function of the local time.
+        if hasStamp, n >= 16 {
+            let raw = UnsafeRawPointer(p)
+            if raw.loadUnaligned(as: UInt64.self) == stampWords.0,
+               raw.loadUnaligned(fromByteOffset: 8, as: UInt64.self) == stampWords.1 {
+                next = 16
+                return stampMicros
+            }
+        }
+        // Any other classic stamp may move the year inference on: the cache then holds only the
+        // last stamp read, and only in its 16-byte form.
+        hasStamp = false
+        guard let micros = parseClassicStamp(p, n, &next, &failure) else { return nil }
+        if next == 16 {
+            let raw = UnsafeRawPointer(p)
+            stampWords = (raw.loadUnaligned(as: UInt64.self), raw.loadUnaligned(fromByteOffset: 8, as: UInt64.self))
+            stampMicros = micros
+            hasStamp = true
+        }
+        return micros
+    }
+
+    private mutating func parseClassicStamp(_ p: UnsafePointer<UInt8>, _ n: Int, _ next: inout Int,
+                                            _ failure: inout StaticString) -> Int64? {
         guard n >= 15 else { failure = "line too short for a timestamp"; return nil }
         let mon = SyslogFramer.month(p[0], p[1], p[2])
         guard mon != 0, p[3] == ASCII.space else { failure = "no timestamp (month name expected)"; return nil }

@@ -27,6 +27,13 @@ public struct EximParser: Sendable {
         return EximParser.withContext(parseSplit(s, ctx), ctx)
     }
 
+    /// As `parse(body:context:)`, with the placeholder context in the outcome (the caller has the real one).
+    @inline(__always)
+    mutating func parseEvent(body: UnsafeBufferPointer<UInt8>, context ctx: LineContext) -> ParseOutcome {
+        parseSplit(ByteScanner(body), ctx)
+    }
+
+    @inline(__always)
     private mutating func parseSplit(_ s: ByteScanner, _ ctx: LineContext) -> ParseOutcome {
         if s.end > 5, s[0] == Byte.lbracket, let (n, m, newline, after) = EximParser.splitPrefix(s) {
             if newline {
@@ -74,6 +81,7 @@ public struct EximParser: Sendable {
     }
 
     /// Parses the text after envelope and timestamp.
+    @inline(__always)
     static func parseText(_ s: ByteScanner, from i0: Int) -> ParseOutcome {
         var i = skipStamp(s, i0)
         EximFields.skipSpaces(s, &i)
@@ -89,6 +97,7 @@ public struct EximParser: Sendable {
 
     // MARK: - lines with a message ID
 
+    @inline(__always)
     static func parseMessageLine(_ s: ByteScanner, _ idRange: Range<Int>, _ t: Int) -> ParseOutcome {
         let id = s.string(idRange)
         guard t + 2 <= s.end else {

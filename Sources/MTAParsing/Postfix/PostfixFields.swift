@@ -25,9 +25,12 @@ import MailTrailModel
 extension PostfixParser {
     // MARK: delivery
 
-    @inline(__always) func parseDelivery(_ s: ByteScanner, queueID q: Range<Int>, at i: Int, _ ctx: LineContext) -> ParseOutcome {
+    @inline(__always)
+    static func parseDelivery(_ s: ByteScanner, at i: Int, _ e: PostfixLine) -> ParseStatus {
+        e.beginDelivery()
         guard let (rcpt, afterRcpt) = s.scanAddress(at: i) else { return .unparsed(reason: "unterminated to=<...>") }
-        var d = PostfixDelivery(recipient: s.string(rcpt), status: .sent)
+        e.recipient = Span(rcpt)
+        e.status = .sent
         var j = afterRcpt
         var haveStatus = false
         while j < s.end {
@@ -43,36 +46,37 @@ extension PostfixParser {
                 guard let st = PostfixParser.deliveryStatus(s, j..<wEnd) else {
                     return .unparsed(reason: "unknown delivery status")
                 }
-                d.status = st
+                e.status = st
                 if wEnd < s.end {
                     guard s.has(" (", at: wEnd) else { return .unparsed(reason: "unexpected text after status") }
                     let tStart = wEnd + 2
                     let tEnd = s[s.end - 1] == Byte.rparen ? s.end - 1 : s.end
                     let text = tStart..<max(tStart, tEnd)
-                    d.response = s.string(text)
-                    d.nextQueueID = RemoteQueueID.extract(s, text)
+                    e.response = Span(text)
+                    if let q = RemoteQueueID.extractRange(s, text) { e.nextQueueID = Span(q) }
                 }
                 haveStatus = true
                 break
             }
             if s.equals(key, "orig_to") {
                 guard let (o, next) = s.scanAddress(at: j) else { return .unparsed(reason: "unterminated orig_to=<...>") }
-                d.origRecipient = s.string(o)
+                e.origRecipient = Span(o)
                 j = next
                 continue
             }
-            let vEnd = s.find(", ", from: j) ?? s.end
+            let vEnd = s.findCommaSpace(from: j) ?? s.end
             let v = j..<vEnd
             j = vEnd
-            if s.equals(key, "relay") { d.relay = s.parsePeer(v) }
-            else if s.equals(key, "delay") { d.delay = s.double(v) }
-            else if s.equals(key, "delays") { d.delays = PostfixParser.delays(s, v) }
-            else if s.equals(key, "dsn") { d.dsn = s.string(v) }
-            else if s.equals(key, "conn_use") { d.connUse = s.int(v) }
-            else if s.equals(key, "tls") { d.tlsFeature = s.string(v) }
+            if s.equals(key, "relay") { e.peer = s.peerSpans(v) }
+            else if s.equals(key, "delay") { e.delay = s.double(v) }
+            else if s.equals(key, "delays") { e.delays = PostfixParser.delays(s, v) }
+            else if s.equals(key, "dsn") { e.dsn = Span(v) }
+            else if s.equals(key, "conn_use") { e.connUse = s.int(v) }
+            else if s.equals(key, "tls") { e.tlsFeature = Span(v) }
         }
         guard haveStatus else { return .unparsed(reason: "delivery line without status=") }
-        return .postfix(ctx, .delivery(queueID: s.string(q), d))
+        e.kind = .delivery
+        return .event
     }
 
     static func deliveryStatus(_ s: ByteScanner, _ r: Range<Int>) -> DeliveryStatus? {
@@ -87,30 +91,40 @@ extension PostfixParser {
         return nil
     }
 
-    static func delays(_ s: ByteScanner, _ r: Range<Int>) -> [Double]? {
-        var out: [Double] = []
-        out.reserveCapacity(4)
+    /// `a/b/c/d`: exactly four numbers, else nil.
+    static func delays(_ s: ByteScanner, _ r: Range<Int>) -> (Double, Double, Double, Double)? {
+        var out: (Double, Double, Double, Double) = (0, 0, 0, 0)
+        var n = 0
         var a = r.lowerBound
         while a <= r.upperBound {
             let b = s.find(Byte.slash, from: a, to: r.upperBound) ?? r.upperBound
             guard let v = s.double(a..<b) else { return nil }
-            out.append(v)
+            switch n {
+            case 0: out.0 = v
+            case 1: out.1 = v
+            case 2: out.2 = v
+            case 3: out.3 = v
+            default: return nil
+            }
+            n += 1
             a = b + 1
         }
-        return out.count == 4 ? out : nil
+        return n == 4 ? out : nil
     }
 
     // MARK: refusals and policy actions
 
     /// Parses `ACTION: ...` refusal shapes at `i`; nil when the text does not have that shape.
-    @inline(__always) func parseAction(_ s: ByteScanner, queueID q: Range<Int>?, at i: Int, _ ctx: LineContext) -> ParseOutcome? {
+    @inline(__always)
+    static func parseAction(_ s: ByteScanner, at i: Int, _ ctx: LineContext, _ e: PostfixLine) -> ParseStatus? {
+        e.beginReject()
         var k = i
         while k < s.end && (Byte.isLower(s[k]) || s[k] == Byte.underscore || s[k] == Byte.minus) { k += 1 }
         guard k > i, s.has(": ", at: k) else { return nil }
         let actionRange = i..<k
         let j = k + 2
-        if s.has("header ", at: j) { return parseContentCheck(s, q, actionRange, stage: "header", at: j + 7, ctx) }
-        if s.has("body ", at: j) { return parseContentCheck(s, q, actionRange, stage: "body", at: j + 5, ctx) }
+        if s.has("header ", at: j) { return parseContentCheck(s, actionRange, stage: j..<(j + 6), at: j + 7, e) }
+        if s.has("body ", at: j) { return parseContentCheck(s, actionRange, stage: j..<(j + 4), at: j + 5, e) }
         var m = j
         while m < s.end && (Byte.isUpper(s[m]) || s[m] == Byte.minus) { m += 1 }
         guard m > j else { return nil }
@@ -120,19 +134,21 @@ extension PostfixParser {
             guard let peerEnd = s.find(": ", from: peerStart) else {
                 return .unparsed(reason: "refusal without reply text")
             }
-            let peer = s.parsePeer(peerStart..<peerEnd)
-            return finishRefusal(s, q, actionRange, stageRange, peer, textStart: peerEnd + 2, ctx)
+            let peer = s.peerSpans(peerStart..<peerEnd)
+            return finishRefusal(s, actionRange, stageRange, peer, textStart: peerEnd + 2, ctx, e)
         }
         if s.has(": ", at: m) {           // proxy-reject: END-OF-MESSAGE: TEXT; from=...
-            return finishRefusal(s, q, actionRange, stageRange, Peer(), textStart: m + 2, ctx)
+            return finishRefusal(s, actionRange, stageRange, PeerSpans(), textStart: m + 2, ctx, e)
         }
         return nil
     }
 
-    @inline(__always) private func finishRefusal(_ s: ByteScanner, _ q: Range<Int>?, _ action: Range<Int>, _ stage: Range<Int>,
-                               _ peer: Peer, textStart: Int, _ ctx: LineContext) -> ParseOutcome {
-        var r = PostfixReject(action: PostfixParser.actionName(s, action), stage: PostfixParser.stageName(s, stage),
-                              client: peer)
+    @inline(__always)
+    private static func finishRefusal(_ s: ByteScanner, _ action: Range<Int>, _ stage: Range<Int>, _ peer: PeerSpans,
+                                      textStart: Int, _ ctx: LineContext, _ e: PostfixLine) -> ParseStatus {
+        e.action = Span(action)
+        e.stage = Span(stage)
+        e.peer = peer
         let ctxStart = PostfixParser.contextStart(s, from: textStart)
         var textEnd = ctxStart ?? s.end
         if ctxStart == nil && ctx.program != "postscreen" {
@@ -143,68 +159,38 @@ extension PostfixParser {
             textEnd = s.end - 1
         }
         let text = textStart..<textEnd
-        PostfixParser.reply(s, text, into: &r)
+        PostfixParser.reply(s, text, into: e)
         if let c = ctxStart {
-            guard PostfixParser.context(s, from: c + 2, into: &r) != nil else {
+            guard PostfixParser.context(s, from: c + 2, into: e) != nil else {
                 return .unparsed(reason: "unterminated <...> in refusal context")
             }
         }
-        return .postfix(ctx, .reject(queueID: q.map { s.string($0) }, r))
+        e.kind = .reject
+        return .event
     }
 
-    private func parseContentCheck(_ s: ByteScanner, _ q: Range<Int>?, _ action: Range<Int>, stage: String,
-                                   at i: Int, _ ctx: LineContext) -> ParseOutcome {
+    private static func parseContentCheck(_ s: ByteScanner, _ action: Range<Int>, stage: Range<Int>,
+                                          at i: Int, _ e: PostfixLine) -> ParseStatus {
         guard let c = s.findLast("; from=", from: i) else {
             return .unparsed(reason: "header/body check without context (truncated?)")
         }
-        var r = PostfixReject(action: PostfixParser.actionName(s, action), stage: stage)
+        e.action = Span(action)
+        e.stage = Span(stage)
         var contentEnd = c
         if let f = s.findLast(" from ", from: i, to: c) {
-            r.client = s.parsePeer((f + 6)..<c)
+            e.peer = s.peerSpans((f + 6)..<c)
             contentEnd = f
         }
-        guard let trailing = PostfixParser.context(s, from: c + 2, into: &r) else {
+        guard let trailing = PostfixParser.context(s, from: c + 2, into: e) else {
             return .unparsed(reason: "unterminated <...> in header/body check context")
         }
         if let t = trailing {
-            var rr = PostfixReject(action: r.action)
-            PostfixParser.reply(s, t, into: &rr)
-            r.code = rr.code; r.dsn = rr.dsn
-            r.reason = s.string(i..<contentEnd) + ": " + s.string(t)
-        } else {
-            r.reason = s.string(i..<contentEnd)
+            PostfixParser.reply(s, t, into: e)
+            e.reasonTail = Span(t)
         }
-        return .postfix(ctx, .reject(queueID: q.map { s.string($0) }, r))
-    }
-
-    static func actionName(_ s: ByteScanner, _ r: Range<Int>) -> String {
-        if s.equals(r, "reject") { return "reject" }
-        if s.equals(r, "reject_warning") { return "reject_warning" }
-        if s.equals(r, "milter-reject") { return "milter-reject" }
-        if s.equals(r, "warning") { return "warning" }
-        if s.equals(r, "discard") { return "discard" }
-        if s.equals(r, "hold") { return "hold" }
-        if s.equals(r, "filter") { return "filter" }
-        if s.equals(r, "redirect") { return "redirect" }
-        if s.equals(r, "info") { return "info" }
-        if s.equals(r, "prepend") { return "prepend" }
-        if s.equals(r, "hangup") { return "hangup" }
-        if s.equals(r, "proxy-reject") { return "proxy-reject" }
-        return s.string(r)
-    }
-
-    static func stageName(_ s: ByteScanner, _ r: Range<Int>) -> String {
-        if s.equals(r, "RCPT") { return "RCPT" }
-        if s.equals(r, "CONNECT") { return "CONNECT" }
-        if s.equals(r, "MAIL") { return "MAIL" }
-        if s.equals(r, "EHLO") { return "EHLO" }
-        if s.equals(r, "HELO") { return "HELO" }
-        if s.equals(r, "DATA") { return "DATA" }
-        if s.equals(r, "END-OF-MESSAGE") { return "END-OF-MESSAGE" }
-        if s.equals(r, "VRFY") { return "VRFY" }
-        if s.equals(r, "BDAT") { return "BDAT" }
-        if s.equals(r, "ETRN") { return "ETRN" }
-        return s.string(r)
+        e.reason = Span(i..<contentEnd)
+        e.kind = .reject
+        return .event
     }
 
     /// Index of the `; ` that starts the trailing context (LAST `; from=`, else `; to=`, `; proto=`, `; helo=`).
@@ -214,11 +200,11 @@ extension PostfixParser {
     }
 
     /// Splits a reply text into code, dsn and reason.
-    static func reply(_ s: ByteScanner, _ t: Range<Int>, into r: inout PostfixReject) {
+    static func reply(_ s: ByteScanner, _ t: Range<Int>, into e: PostfixLine) {
         var j = t.lowerBound
         if t.count >= 3, Byte.isDigit(s[j]), Byte.isDigit(s[j + 1]), Byte.isDigit(s[j + 2]),
            j + 3 == t.upperBound || s[j + 3] == Byte.space || s[j + 3] == Byte.minus {
-            r.code = s.string(j..<(j + 3))
+            e.code = Span(j..<(j + 3))
             j = min(t.upperBound, j + 4)
         }
         // enhanced status d.d{1,3}.d{1,3}
@@ -229,17 +215,17 @@ extension PostfixParser {
             if a > k, a - k <= 3, a < t.upperBound, s[a] == Byte.dot {
                 let b = min(s.digitsEnd(from: a + 1), t.upperBound)
                 if b > a + 1, b - a - 1 <= 3, b == t.upperBound || s[b] == Byte.space {
-                    r.dsn = s.string(j..<b)
+                    e.dsn = Span(j..<b)
                     j = min(t.upperBound, b + 1)
                 }
             }
         }
-        r.reason = j < t.upperBound ? s.string(j..<t.upperBound) : nil
+        e.reason = j < t.upperBound ? Span(j..<t.upperBound) : .absent
     }
 
     /// Parses `from=<S> to=<R> proto=P helo=<H>` (space or `, ` separated) at `i`.
     /// Returns nil for an unterminated `<`, else the range of a trailing `: TEXT` if any.
-    static func context(_ s: ByteScanner, from i: Int, into r: inout PostfixReject) -> Range<Int>?? {
+    static func context(_ s: ByteScanner, from i: Int, into e: PostfixLine) -> Range<Int>?? {
         var j = i
         while j < s.end {
             while j < s.end && (s[j] == Byte.space || s[j] == Byte.comma) { j += 1 }
@@ -253,20 +239,20 @@ extension PostfixParser {
                 guard let (c, n) = s.scanAddress(at: vStart) else { return nil }
                 vStart = c.lowerBound; vEnd = c.upperBound; next = n
             } else {
-                var e = vStart
-                while e < s.end {
-                    let b = s[e]
+                var end = vStart
+                while end < s.end {
+                    let b = s[end]
                     if b == Byte.space || b == Byte.comma { break }
-                    if b == Byte.colon && (e + 1 == s.end || s[e + 1] == Byte.space) { break }
-                    e += 1
+                    if b == Byte.colon && (end + 1 == s.end || s[end + 1] == Byte.space) { break }
+                    end += 1
                 }
-                vEnd = e; next = e
+                vEnd = end; next = end
             }
-            let v = vStart..<vEnd
-            if s.equals(key, "from") { r.sender = s.string(v) }
-            else if s.equals(key, "to") { r.recipient = s.string(v) }
-            else if s.equals(key, "proto") { r.proto = s.string(v) }
-            else if s.equals(key, "helo") { r.helo = s.string(v) }
+            let v = Span(vStart..<vEnd)
+            if s.equals(key, "from") { e.sender = v }
+            else if s.equals(key, "to") { e.recipient = v }
+            else if s.equals(key, "proto") { e.proto = v }
+            else if s.equals(key, "helo") { e.helo = v }
             j = next
             if s.has(": ", at: j) { return .some((j + 2)..<s.end) }
         }
@@ -276,16 +262,17 @@ extension PostfixParser {
     // MARK: TLS
 
     /// Parses a TLS summary line at the start of the body; nil when it is not one.
-    @inline(__always) func parseTLS(_ s: ByteScanner, _ ctx: LineContext) -> ParseOutcome? {
+    @inline(__always)
+    static func parseTLS(_ s: ByteScanner, _ e: PostfixLine) -> ParseStatus? {
         var j = 0
-        var trust: String?
         switch s[0] {
-        case 0x41 where s.has("Anonymous ", at: 0): trust = "Anonymous"; j = 10
-        case 0x55 where s.has("Untrusted ", at: 0): trust = "Untrusted"; j = 10
-        case 0x54 where s.has("Trusted ", at: 0): trust = "Trusted"; j = 8
-        case 0x56 where s.has("Verified ", at: 0): trust = "Verified"; j = 9
+        case 0x41 where s.has("Anonymous ", at: 0): j = 10
+        case 0x55 where s.has("Untrusted ", at: 0): j = 10
+        case 0x54 where s.has("Trusted ", at: 0): j = 8
+        case 0x56 where s.has("Verified ", at: 0): j = 9
         default: break
         }
+        let trust: Span = j > 0 ? Span(0..<(j - 1)) : .absent
         guard s.has("TLS connection ", at: j) else { return nil }
         j += 15
         if s.has("established ", at: j) { j += 12 } else if s.has("reused ", at: j) { j += 7 } else { return nil }
@@ -301,17 +288,19 @@ extension PostfixParser {
             guard let c = s.find(": ", from: tokEnd) else { return .unparsed(reason: "TLS line without protocol") }
             afterPeer = c + 2
         }
-        let peer = s.parsePeer(j..<peerEnd)
-        var info = TLSInfo(trust: trust)
-        if let w = s.find(" with cipher ", from: afterPeer) {
-            info.proto = s.string(afterPeer..<w)
-            let cStart = w + 13
-            let cEnd = s.find(" (", from: cStart) ?? s.end
-            info.cipher = s.string(cStart..<cEnd)
-            if cEnd + 2 < s.end { info.bits = s.int((cEnd + 2)..<s.digitsEnd(from: cEnd + 2)) }
-        } else {
+        guard let w = s.find(" with cipher ", from: afterPeer) else {
             return .unparsed(reason: "TLS line without cipher")
         }
-        return .postfix(ctx, .tls(direction: direction, peer: peer, info: info))
+        e.beginTLS()
+        e.peer = s.peerSpans(j..<peerEnd)
+        e.tls.trust = trust
+        e.tls.proto = Span(afterPeer..<w)
+        let cStart = w + 13
+        let cEnd = s.find(" (", from: cStart) ?? s.end
+        e.tls.cipher = Span(cStart..<cEnd)
+        if cEnd + 2 < s.end { e.tls.bits = s.int((cEnd + 2)..<s.digitsEnd(from: cEnd + 2)) }
+        e.kind = .tls
+        e.direction = direction
+        return .event
     }
 }

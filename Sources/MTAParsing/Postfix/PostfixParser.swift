@@ -1,7 +1,9 @@
-// PostfixParser: one Postfix log body (after `tag[pid]: `) -> one ParseOutcome.
+// PostfixParser: one Postfix log body (after `tag[pid]: `) -> one PostfixLine
+// (hot path) or one ParseOutcome (the same facts as Strings).
 //
 // Contract:
-// * MUST return `.postfix(context, event)` for every line kind listed in
+// * MUST produce an event (`.event` with the `PostfixLine` filled, or
+//   `.postfix(context, event)`) for every line kind listed in
 //   docs/log-formats/postfix.md (smtpd sessions, TLS, client=, pickup,
 //   cleanup message-id, qmgr, delivery agents, bounce notifications, refusals
 //   of smtpd/postscreen/cleanup, postsuper), `.ignored(category:)` for lines
@@ -12,8 +14,8 @@
 //   master.cf service names (`postfix/amavis/smtp`) need no configuration;
 //   only a few daemons with their own grammar (postscreen, tlsproxy) and the
 //   statistics/administrative daemons are dispatched by program name.
-// * Strings are built only for stored fields; categories, actions, stages and
-//   status words are static.
+// * The hot path builds no String: fields are spans of the body; categories
+//   are static. `parse(body:context:)` builds the `PostfixEvent` from them.
 // Known limits: `warning:`/`error:`/`fatal:`/`panic:` lines are ignored as a
 // class (SASL failures included); body-only lines without a queue ID where
 // one is required (`uid=... from=...` alone) are unparsed.
@@ -34,25 +36,42 @@ public struct PostfixParser: Sendable {
             lastKind = DaemonKind(program: context.program)
             lastProgram = context.program
         }
-        return parse(body: body, context: context, kind: lastKind)
+        return PostfixParser.outcome(body: body, context: context, kind: lastKind)
     }
 
-    /// Parses `body` when the caller already knows the daemon kind of `context.program`.
-    func parse(body: UnsafeBufferPointer<UInt8>, context: LineContext, kind: DaemonKind) -> ParseOutcome {
+    /// The `ParseOutcome` of a body whose daemon kind is known.
+    static func outcome(body: UnsafeBufferPointer<UInt8>, context: LineContext, kind: DaemonKind) -> ParseOutcome {
+        let buffer = PostfixLineBuffer()
+        let line = buffer.line
+        defer { withExtendedLifetime(buffer) {} }
+        switch parse(body: body, context: context, kind: kind, into: line) {
+        case .event:
+            let peer = line.kind == .disconnect ? ByteScanner(body).parsePeer(line.rawPeer.range) : Peer()
+            return .postfix(context, line.event(disconnectPeer: peer))
+        case .ignored(let category): return .ignored(category: category)
+        case .unparsed(let reason): return .unparsed(reason: reason)
+        }
+    }
+
+    /// Parses `body` into `e` (reset first; its spans point into `body`) when the caller knows the daemon kind.
+    static func parse(body: UnsafeBufferPointer<UInt8>, context: LineContext, kind: DaemonKind,
+                      into e: PostfixLine) -> ParseStatus {
+        e.reset(bytes: LineBytes(body))
         let s = ByteScanner(body)
         guard s.end > 0 else { return .unparsed(reason: "empty message") }
         if let severity = PostfixParser.severity(s) { return .ignored(category: severity) }
         switch kind {
         case .ignoredProgram(let category): return .ignored(category: category)
-        case .postscreen: return parsePostscreen(s, context)
-        case .tlsproxy: return parseTLSProxy(s, context)
+        case .postscreen: return parsePostscreen(s, context, e)
+        case .tlsproxy: return parseTLSProxy(s, context, e)
         case .generic: break
         }
         if let q = PostfixParser.queueIDPrefix(s) {
-            return parseQueued(s, queueID: q, at: q.upperBound + 2, context)
+            e.queueID = Span(q)
+            return parseQueued(s, at: q.upperBound + 2, context, e)
         }
-        if s.has("NOQUEUE: ", at: 0) { return parseNoQueue(s, at: 9, context) }
-        return parseSessionLine(s, context)
+        if s.has("NOQUEUE: ", at: 0) { return parseNoQueue(s, at: 9, context, e) }
+        return parseSessionLine(s, context, e)
     }
 
     // MARK: - daemon classes
@@ -97,54 +116,89 @@ public struct PostfixParser: Sendable {
     }
 
     /// The range of a leading `QID: ` (short hex or long base-52 form), or nil.
+    @inline(__always)
     static func queueIDPrefix(_ s: ByteScanner) -> Range<Int>? {
+        let t = PostfixParser.idClass
         var i = 0
-        while i < s.end && i < 32 && Byte.isAlnum(s[i]) { i += 1 }
-        guard i < s.end, s[i] == Byte.colon, i + 1 == s.end || s[i + 1] == Byte.space,
-              isQueueID(s, 0..<i) else { return nil }
-        return 0..<i
+        var all: UInt8 = 0xFF, any: UInt8 = 0
+        let limit = min(s.end, 32)
+        while i < limit {
+            let c = t[Int(s[i])]
+            if c & alnumClass == 0 { break }
+            all &= c; any |= c
+            i += 1
+        }
+        guard i < s.end, s[i] == Byte.colon, i + 1 == s.end || s[i + 1] == Byte.space, i >= 6 else { return nil }
+        return isQueueIDClass(all: all, any: any, count: i) ? 0..<i : nil
     }
 
     /// Whether `r` is a Postfix queue ID: `[0-9A-F]{6,}` or the long form (no vowels, contains `z`).
     static func isQueueID(_ s: ByteScanner, _ r: Range<Int>) -> Bool {
         guard r.count >= 6, r.count <= 32 else { return false }
-        var hex = true, long = true, hasZ = false
+        let t = PostfixParser.idClass
+        var all: UInt8 = 0xFF, any: UInt8 = 0
         for i in r {
-            let b = s[i]
-            if !(Byte.isDigit(b) || (b >= 0x41 && b <= 0x46)) { hex = false }
-            switch b {
-            case 0x41, 0x45, 0x49, 0x4F, 0x55, 0x61, 0x65, 0x69, 0x6F, 0x75: long = false  // vowels
-            case 0x7A: hasZ = true
-            default: if !Byte.isAlnum(b) { return false }
-            }
+            let c = t[Int(s[i])]
+            if c & alnumClass == 0 { return false }
+            all &= c; any |= c
         }
-        return hex || (long && hasZ && r.count >= 12)
+        return isQueueIDClass(all: all, any: any, count: r.count)
     }
+
+    /// The queue-ID rule on the AND (`all`) and OR (`any`) of the classes of `count` alphanumerics.
+    @inline(__always)
+    static func isQueueIDClass(all: UInt8, any: UInt8, count: Int) -> Bool {
+        all & hexClass != 0 || (any & vowelClass == 0 && any & zClass != 0 && count >= 12)
+    }
+
+    static let alnumClass: UInt8 = 1, hexClass: UInt8 = 2, vowelClass: UInt8 = 4, zClass: UInt8 = 8
+
+    /// Byte classes of queue-ID characters: alphanumeric, `[0-9A-F]`, vowel, `z`.
+    nonisolated(unsafe) static let idClass: UnsafePointer<UInt8> = {
+        let t = UnsafeMutablePointer<UInt8>.allocate(capacity: 256)
+        t.initialize(repeating: 0, count: 256)
+        for b in 0..<256 {
+            let u = UInt8(b)
+            var c: UInt8 = 0
+            if Byte.isAlnum(u) { c |= alnumClass }
+            if Byte.isDigit(u) || (u >= 0x41 && u <= 0x46) { c |= hexClass }
+            switch u {
+            case 0x41, 0x45, 0x49, 0x4F, 0x55, 0x61, 0x65, 0x69, 0x6F, 0x75: c |= vowelClass
+            case 0x7A: c |= zClass
+            default: break
+            }
+            t[b] = c
+        }
+        return UnsafePointer(t)
+    }()
 
     // MARK: - lines with a queue ID
 
-    @inline(__always) private func parseQueued(_ s: ByteScanner, queueID q: Range<Int>, at i: Int, _ ctx: LineContext) -> ParseOutcome {
+    @inline(__always)
+    private static func parseQueued(_ s: ByteScanner, at i: Int, _ ctx: LineContext, _ e: PostfixLine) -> ParseStatus {
         guard i < s.end else { return .unparsed(reason: "nothing after queue ID") }
         switch s[i] {
         case 0x74 where s.has("to=", at: i):                          // t
-            return parseDelivery(s, queueID: q, at: i + 3, ctx)
+            return parseDelivery(s, at: i + 3, e)
         case 0x63 where s.has("client=", at: i):                      // c
-            return parseClient(s, queueID: q, at: i + 7, ctx)
+            return parseClient(s, at: i + 7, e)
         case 0x6D where s.has("message-id=", at: i):                  // m
-            return parseMessageID(s, queueID: q, at: i + 11, ctx)
+            return parseMessageID(s, at: i + 11, e)
         case 0x66 where s.has("from=", at: i):                        // f
-            return parseQmgrFrom(s, queueID: q, at: i + 5, ctx)
+            return parseQmgrFrom(s, at: i + 5, e)
         case 0x72 where s.has("removed", at: i):                      // r
-            return parseRemoved(s, queueID: q, at: i + 7, ctx)
+            return parseRemoved(s, at: i + 7, e)
         case 0x75 where s.has("uid=", at: i):                         // u
-            return parsePickup(s, queueID: q, at: i + 4, ctx)
+            return parsePickup(s, at: i + 4, e)
         default: break
         }
-        if let o = parseAction(s, queueID: q, at: i, ctx) { return o }
-        if let o = parseNotification(s, queueID: q, at: i, ctx) { return o }
+        if let o = parseAction(s, at: i, ctx, e) { return o }
+        if let o = parseNotification(s, at: i, e) { return o }
         let rest = i..<s.end
-        for (lit, action) in PostfixParser.adminActions where s.equals(rest, lit) {
-            return .postfix(ctx, .admin(queueID: s.string(q), action: action))
+        for (lit, _) in PostfixParser.adminActions where s.equals(rest, lit) {
+            e.kind = .admin
+            e.word = Span(rest)
+            return .event
         }
         for (lit, category) in PostfixParser.ignoredAfterQueueID where s.has(lit, at: i) {
             return .ignored(category: category)
@@ -173,7 +227,8 @@ public struct PostfixParser: Sendable {
         ("skipped, still being delivered", "qmgr-skipped"),
     ]
 
-    @inline(__always) private func parseMessageID(_ s: ByteScanner, queueID q: Range<Int>, at i: Int, _ ctx: LineContext) -> ParseOutcome {
+    @inline(__always)
+    private static func parseMessageID(_ s: ByteScanner, at i: Int, _ e: PostfixLine) -> ParseStatus {
         var idRange: Range<Int>
         if let lt = s.find(Byte.lt, from: i) {
             guard let gt = s.findLast(Byte.gt, from: lt + 1, to: s.end) else {
@@ -185,70 +240,79 @@ public struct PostfixParser: Sendable {
             while e > i && s[e - 1] == Byte.space { e -= 1 }
             idRange = i..<e
         }
-        return .postfix(ctx, .messageID(queueID: s.string(q), messageID: s.string(idRange)))
+        e.kind = .messageID
+        e.messageID = Span(idRange)
+        return .event
     }
 
-    @inline(__always) private func parseRemoved(_ s: ByteScanner, queueID q: Range<Int>, at i: Int, _ ctx: LineContext) -> ParseOutcome {
-        if i == s.end { return .postfix(ctx, .removed(queueID: s.string(q), detail: nil)) }
+    @inline(__always)
+    private static func parseRemoved(_ s: ByteScanner, at i: Int, _ e: PostfixLine) -> ParseStatus {
+        e.kind = .removed
+        if i == s.end { return .event }
         guard s.has(" (", at: i), s[s.end - 1] == Byte.rparen, s.end - 1 > i + 2 else {
             return .unparsed(reason: "unexpected text after 'removed'")
         }
-        let r = (i + 2)..<(s.end - 1)
-        let detail: String
-        if s.equals(r, "canceled") { detail = "canceled" } else if s.equals(r, "discarded") { detail = "discarded" }
-        else { detail = s.string(r) }
-        return .postfix(ctx, .removed(queueID: s.string(q), detail: detail))
+        e.word = Span((i + 2)..<(s.end - 1))
+        return .event
     }
 
-    @inline(__always) private func parsePickup(_ s: ByteScanner, queueID q: Range<Int>, at i: Int, _ ctx: LineContext) -> ParseOutcome {
+    @inline(__always)
+    private static func parsePickup(_ s: ByteScanner, at i: Int, _ e: PostfixLine) -> ParseStatus {
+        e.beginPickup()
         let uidEnd = s.scan(from: i, until: Byte.space, Byte.comma)
         let uid = s.int(i..<uidEnd)
         guard s.has(" from=", at: uidEnd), let (sender, next) = s.scanAddress(at: uidEnd + 6) else {
             return .unparsed(reason: "pickup line without from=<...>")
         }
-        var origID: String?
         if s.has(" orig_id=", at: next) {
-            let e = s.scan(from: next + 9, until: Byte.space, Byte.comma)
-            origID = s.string((next + 9)..<e)
+            let end = s.scan(from: next + 9, until: Byte.space, Byte.comma)
+            e.origQueueID = Span((next + 9)..<end)
         } else if next != s.end {
             return .unparsed(reason: "unexpected text after pickup from=<...>")
         }
-        return .postfix(ctx, .pickup(queueID: s.string(q), uid: uid, sender: s.string(sender), origID: origID))
+        e.kind = .pickup
+        e.uid = uid
+        e.sender = Span(sender)
+        return .event
     }
 
-    @inline(__always) private func parseQmgrFrom(_ s: ByteScanner, queueID q: Range<Int>, at i: Int, _ ctx: LineContext) -> ParseOutcome {
+    @inline(__always)
+    private static func parseQmgrFrom(_ s: ByteScanner, at i: Int, _ e: PostfixLine) -> ParseStatus {
+        e.beginQueued()
         guard let (sender, next) = s.scanAddress(at: i) else { return .unparsed(reason: "unterminated from=<...>") }
         guard s.has(", ", at: next) else { return .unparsed(reason: "qmgr from= without size/status") }
         let j = next + 2
         if s.has("size=", at: j) {
             let sizeEnd = s.scan(from: j + 5, until: Byte.comma, Byte.space)
-            let size = s.int((j + 5)..<sizeEnd).map(Int64.init)
-            var nrcpt: Int?
+            e.size = s.int((j + 5)..<sizeEnd).map(Int64.init)
             if s.has(", nrcpt=", at: sizeEnd) {
                 let k = sizeEnd + 8
-                nrcpt = s.int(k..<s.digitsEnd(from: k))
+                e.nrcpt = s.int(k..<s.digitsEnd(from: k))
             }
-            return .postfix(ctx, .queued(queueID: s.string(q), sender: s.string(sender), size: size, nrcpt: nrcpt))
+            e.kind = .queued
+            e.sender = Span(sender)
+            return .event
         }
         if s.has("status=", at: j) {
             let k = j + 7
-            let e = s.scan(from: k, until: Byte.comma, Byte.space)
-            let status: String
-            if s.equals(k..<e, "expired") { status = "expired" }
-            else if s.equals(k..<e, "force-expired") { status = "force-expired" }
-            else { status = s.string(k..<e) }
-            return .postfix(ctx, .expired(queueID: s.string(q), sender: s.string(sender), status: status))
+            e.kind = .expired
+            e.sender = Span(sender)
+            e.word = Span(k..<s.scan(from: k, until: Byte.comma, Byte.space))
+            return .event
         }
         return .unparsed(reason: "qmgr from= without size/status")
     }
 
-    private func parseNotification(_ s: ByteScanner, queueID q: Range<Int>, at i: Int, _ ctx: LineContext) -> ParseOutcome? {
+    private static func parseNotification(_ s: ByteScanner, at i: Int, _ e: PostfixLine) -> ParseStatus? {
         for (lit, kind) in PostfixParser.notificationKinds where s.has(lit, at: i) {
             let j = i + lit.utf8CodeUnitCount
-            var e = s.end
-            while e > j && s[e - 1] == Byte.space { e -= 1 }
-            guard PostfixParser.isQueueID(s, j..<e) else { return .unparsed(reason: "notification without new queue ID") }
-            return .postfix(ctx, .notification(queueID: s.string(q), kind: kind, newQueueID: s.string(j..<e)))
+            var end = s.end
+            while end > j && s[end - 1] == Byte.space { end -= 1 }
+            guard PostfixParser.isQueueID(s, j..<end) else { return .unparsed(reason: "notification without new queue ID") }
+            e.kind = .notification
+            e.word = Span(i..<(i + kind.utf8.count))      // the kind is the literal's first words
+            e.newQueueID = Span(j..<end)
+            return .event
         }
         return nil
     }
@@ -261,10 +325,11 @@ public struct PostfixParser: Sendable {
         ("postmaster delay notification: ", "postmaster delay"),
     ]
 
-    @inline(__always) private func parseClient(_ s: ByteScanner, queueID q: Range<Int>, at i: Int, _ ctx: LineContext) -> ParseOutcome {
-        let peerEnd = s.find(", ", from: i) ?? s.end
-        let client = s.parsePeer(i..<peerEnd)
-        var method: String?, user: String?, origQ: String?, origClient: Peer?
+    @inline(__always)
+    private static func parseClient(_ s: ByteScanner, at i: Int, _ e: PostfixLine) -> ParseStatus {
+        e.beginClient()
+        let peerEnd = s.findCommaSpace(from: i) ?? s.end
+        e.peer = s.peerSpans(i..<peerEnd)
         var j = peerEnd
         while j < s.end {
             guard s.has(", ", at: j) else { return .unparsed(reason: "malformed client= line") }
@@ -274,20 +339,21 @@ public struct PostfixParser: Sendable {
             }
             let v = (eq + 1)..<s.nextItem(from: eq + 1)
             let key = j..<eq
-            if s.equals(key, "sasl_method") { method = s.string(v) }
-            else if s.equals(key, "sasl_username") { user = s.string(v) }
-            else if s.equals(key, "orig_queue_id") { origQ = s.string(v) }
-            else if s.equals(key, "orig_client") { origClient = s.parsePeer(v) }
+            if s.equals(key, "sasl_method") { e.saslMethod = Span(v) }
+            else if s.equals(key, "sasl_username") { e.saslUsername = Span(v) }
+            else if s.equals(key, "orig_queue_id") { e.origQueueID = Span(v) }
+            else if s.equals(key, "orig_client") { e.origClient = s.peerSpans(v) }
             j = v.upperBound
         }
-        return .postfix(ctx, .client(queueID: s.string(q), client: client, saslMethod: method, saslUsername: user,
-                                     origQueueID: origQ, origClient: origClient))
+        e.kind = .client
+        return .event
     }
 
     // MARK: - NOQUEUE and session lines
 
-    @inline(__always) private func parseNoQueue(_ s: ByteScanner, at i: Int, _ ctx: LineContext) -> ParseOutcome {
-        if let o = parseAction(s, queueID: nil, at: i, ctx) { return o }
+    @inline(__always)
+    private static func parseNoQueue(_ s: ByteScanner, at i: Int, _ ctx: LineContext, _ e: PostfixLine) -> ParseStatus {
+        if let o = parseAction(s, at: i, ctx, e) { return o }
         if s.has("client=", at: i) { return .ignored(category: "noqueue-client") }
         for (lit, category) in PostfixParser.ignoredAfterQueueID where s.has(lit, at: i) {
             return .ignored(category: category)
@@ -295,15 +361,20 @@ public struct PostfixParser: Sendable {
         return .unparsed(reason: "unrecognised NOQUEUE line")
     }
 
-    @inline(__always) private func parseSessionLine(_ s: ByteScanner, _ ctx: LineContext) -> ParseOutcome {
+    @inline(__always)
+    private static func parseSessionLine(_ s: ByteScanner, _ ctx: LineContext, _ e: PostfixLine) -> ParseStatus {
         if s.has("connect from ", at: 0) {
-            return .postfix(ctx, .connect(client: s.parsePeer(13..<s.scan(from: 13, until: Byte.space, Byte.space))))
+            e.kind = .connect
+            e.peer = s.peerSpans(13..<s.scan(from: 13, until: Byte.space, Byte.space))
+            return .event
         }
         if s.has("disconnect from ", at: 0) {
-            return .postfix(ctx, .disconnect(client: s.parsePeer(16..<s.scan(from: 16, until: Byte.space, Byte.space))))
+            e.kind = .disconnect
+            e.rawPeer = Span(16..<s.scan(from: 16, until: Byte.space, Byte.space))
+            return .event
         }
-        if let o = parseTLS(s, ctx) { return o }
-        if let o = parseAction(s, queueID: nil, at: 0, ctx) { return o }   // proxy-reject without queue ID
+        if let o = parseTLS(s, e) { return o }
+        if let o = parseAction(s, at: 0, ctx, e) { return o }   // proxy-reject without queue ID
         for (lit, category) in PostfixParser.ignoredSessionLines where s.has(lit, at: 0) {
             return .ignored(category: category)
         }
@@ -341,8 +412,9 @@ public struct PostfixParser: Sendable {
 
     // MARK: - postscreen and tlsproxy
 
-    @inline(__always) private func parsePostscreen(_ s: ByteScanner, _ ctx: LineContext) -> ParseOutcome {
-        if s.has("NOQUEUE: ", at: 0) { return parseNoQueue(s, at: 9, ctx) }
+    @inline(__always)
+    private static func parsePostscreen(_ s: ByteScanner, _ ctx: LineContext, _ e: PostfixLine) -> ParseStatus {
+        if s.has("NOQUEUE: ", at: 0) { return parseNoQueue(s, at: 9, ctx, e) }
         for lit in PostfixParser.postscreenWords where s.has(lit, at: 0) {
             return .ignored(category: "postscreen")
         }
@@ -356,9 +428,10 @@ public struct PostfixParser: Sendable {
         "all screening ports busy", "all server ports busy",
     ]
 
-    @inline(__always) private func parseTLSProxy(_ s: ByteScanner, _ ctx: LineContext) -> ParseOutcome {
+    @inline(__always)
+    private static func parseTLSProxy(_ s: ByteScanner, _ ctx: LineContext, _ e: PostfixLine) -> ParseStatus {
         if s.has("CONNECT ", at: 0) || s.has("DISCONNECT ", at: 0) { return .ignored(category: "tlsproxy") }
-        if let o = parseTLS(s, ctx) { return o }
+        if let o = parseTLS(s, e) { return o }
         for (lit, category) in PostfixParser.ignoredSessionLines where s.has(lit, at: 0) {
             return .ignored(category: category)
         }
@@ -370,7 +443,7 @@ extension ByteScanner {
     /// End of a `key=value` item's value: the next `, ` that is followed by `word=`, else the end.
     func nextItem(from i: Int) -> Int {
         var j = i
-        while let c = find(", ", from: j) {
+        while let c = findCommaSpace(from: j) {
             var k = c + 2
             while k < end && (Byte.isLower(self[k]) || self[k] == Byte.underscore) { k += 1 }
             if k > c + 2 && k < end && self[k] == Byte.equals { return c }

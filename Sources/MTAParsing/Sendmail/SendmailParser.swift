@@ -91,6 +91,7 @@ public struct SendmailParser: Sendable {
     // MARK: - Records
 
     /// Parses one whole record `[QID: |NOQUEUE: ]TEXT`.
+    @inline(__always)
     static func parseRecord(_ s: ByteScanner, _ ctx: LineContext) -> ParseOutcome {
         guard s.end > 0 else { return .unparsed(reason: "empty Sendmail line") }
         if s.has("NOQUEUE: ", at: 0) { return noQueue(s, from: 9, ctx) }
@@ -120,6 +121,7 @@ public struct SendmailParser: Sendable {
         "AUTH failure", "STARTTLS",
     ]
 
+    @inline(__always)
     static func withQueueID(_ s: ByteScanner, qid: Range<Int>, at i: Int, _ ctx: LineContext) -> ParseOutcome {
         if s.has("from=", at: i) { return from(s, qid: qid, at: i, ctx) }
         if s.has("to=", at: i) { return to(s, qid: qid, at: i, ctx) }
