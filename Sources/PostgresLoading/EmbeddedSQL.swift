@@ -622,12 +622,14 @@ COMMENT ON FUNCTION mailtrail.agent_note_file(text, text, bigint, bigint, bigint
 --   3. revokes everything from PUBLIC and the three other roles on every
 --      relation and routine of the schema, then grants by rule:
 --      - everyone of the three: USAGE on the schema;
---      - P_reader: SELECT on views named report_* and bi_* and on the fact
---        tables messages, deliveries, rejections (parents only), EXECUTE on
---        the functions search, report_*, trace* and message_key. Those
---        functions stay SECURITY INVOKER: a SECURITY DEFINER function is not
---        inlined, and then its time bounds cannot prune day partitions (the
---        benchmark measured search and reports over 10 s instead of ms);
+--      - P_reader: SELECT on views named fact_*, report_* and bi_*, EXECUTE
+--        on the functions search, report_*, trace* and message_key; no
+--        table at all. Those functions stay SECURITY INVOKER (a SECURITY
+--        DEFINER function is not inlined, and then its time bounds cannot
+--        prune day partitions: the benchmark measured search and reports
+--        over 10 s instead of ms) and read the facts through the views
+--        fact_messages, fact_deliveries, fact_rejections, which run with the
+--        owner's rights and are pulled up by the planner like the tables;
 --      - P_ingest: EXECUTE on create_staging_tables, ingest_open_source,
 --        ingest_merge, ingest_correlator_states, ingest_save_state,
 --        agent_note_file, agent_file_source (all
@@ -740,14 +742,14 @@ BEGIN
            AND c.relkind IN ('r', 'p', 'v', 'm', 'S', 'f')
     LOOP
         EXECUTE format('REVOKE ALL ON %s FROM PUBLIC, %I, %I, %I', v_rec.rel, v_maint, v_ingest, v_reader);
-        IF v_rec.relkind IN ('v', 'm') AND (v_rec.relname LIKE 'report\_%' OR v_rec.relname LIKE 'bi\_%') THEN
+        -- The reader's functions run with its own rights (see below) and read the facts
+        -- through the fact_* views, which read the tables with the owner's rights; so the
+        -- reader needs no table: no fact parent, partition, bookkeeping table or unparsed line.
+        IF v_rec.relkind IN ('v', 'm')
+           AND (v_rec.relname LIKE 'report\_%' OR v_rec.relname LIKE 'bi\_%' OR v_rec.relname LIKE 'fact\_%') THEN
             EXECUTE format('GRANT SELECT ON %s TO %I', v_rec.rel, v_reader);
         END IF;
     END LOOP;
-    -- The reader's functions run with its own rights (see below), so it reads the three
-    -- fact tables through their partitioned parents; no partition, no bookkeeping table,
-    -- no unparsed raw line.
-    EXECUTE format('GRANT SELECT ON mailtrail.messages, mailtrail.deliveries, mailtrail.rejections TO %I', v_reader);
     EXECUTE format('GRANT SELECT ON mailtrail.settings, mailtrail.schema_version, mailtrail.ingest_sources, '
                    'mailtrail.ingest_counts, mailtrail.agent_hosts TO %I', v_maint);
     EXECUTE format('GRANT UPDATE (value) ON mailtrail.settings TO %I', v_maint);
@@ -780,7 +782,7 @@ BEGIN
     role_name := v_owner;  purpose := 'owner of the schema (NOLOGIN; migrations, SECURITY DEFINER routines)'; RETURN NEXT;
     role_name := v_maint;  purpose := 'maintenance: run_maintenance(), settings'; RETURN NEXT;
     role_name := v_ingest; purpose := 'ingest agents: staging + merge for their assigned hosts only'; RETURN NEXT;
-    role_name := v_reader; purpose := 'reader: report_*/bi_* views, search/report_*/trace* functions'; RETURN NEXT;
+    role_name := v_reader; purpose := 'reader: fact_*/report_*/bi_* views, search/report_*/trace* functions'; RETURN NEXT;
 END
 $$;
 
@@ -1634,7 +1636,7 @@ AS $$
            count(*) FILTER (WHERE d.status NOT IN ('sent', 'deferred', 'bounced', 'expired')) AS other,
            round(100.0 * count(*) FILTER (WHERE d.status = 'sent')
                  / NULLIF(count(*) FILTER (WHERE d.status NOT IN ('deferred', 'softbounce')), 0), 1) AS sent_pct
-    FROM mailtrail.deliveries d
+    FROM mailtrail.fact_deliveries d
     WHERE (p_since IS NULL OR d.at >= p_since)
       AND (p_until IS NULL OR d.at <= p_until)
       AND (p_host IS NULL OR d.host = p_host)
@@ -1689,7 +1691,7 @@ AS $$
                COALESCE(min(lower(m.dkim_domain)) FILTER (WHERE lower(m.dkim_result) = 'pass'),
                         min(lower(m.dkim_domain)) FILTER (WHERE m.dkim_result IS NOT NULL
                                                             AND lower(m.dkim_result) <> 'none')) AS domain
-        FROM mailtrail.messages m
+        FROM mailtrail.fact_messages m
         WHERE (p_since IS NULL OR m.received_at >= p_since)
           AND (p_until IS NULL OR m.received_at <= p_until)
           AND (p_host IS NULL OR m.host = p_host)
@@ -1808,7 +1810,7 @@ CREATE OR REPLACE FUNCTION mailtrail.report_latency(
 AS $$
     WITH host_delays AS (
         SELECT d.host::text AS from_host, NULL::text AS to_host, d.delay::float8 AS s
-        FROM mailtrail.deliveries d
+        FROM mailtrail.fact_deliveries d
         WHERE d.status = 'sent' AND d.delay IS NOT NULL
           AND (p_since IS NULL OR d.at >= p_since)
           AND (p_until IS NULL OR d.at <= p_until)
@@ -1817,11 +1819,11 @@ AS $$
         SELECT DISTINCT m.host::text AS from_host, c.host::text AS to_host,
                m.instance, m.queue_id, m.received_at, c.instance AS c_instance, c.queue_id AS c_queue_id,
                extract(epoch FROM c.received_at - m.received_at)::float8 AS s
-        FROM mailtrail.messages m
-        JOIN mailtrail.deliveries d
+        FROM mailtrail.fact_messages m
+        JOIN mailtrail.fact_deliveries d
           ON d.host = m.host AND d.instance = m.instance AND d.queue_id = m.queue_id
          AND d.received_at = m.received_at AND d.at >= m.received_at
-        JOIN mailtrail.messages c
+        JOIN mailtrail.fact_messages c
           ON c.queue_id = d.next_queue_id
          AND c.received_at BETWEEN d.at - interval '10 minutes' AND d.at + interval '10 minutes'
          AND (c.host <> m.host OR c.origin_queue_id = m.queue_id OR c.origin_kind IS NULL)
@@ -1885,7 +1887,7 @@ AS $$
     SELECT d.status, d.dsn, mailtrail.report_reason(d.response) AS reason,
            count(*), count(DISTINCT lower(d.recipient)), count(DISTINCT mailtrail.report_domain(d.recipient)),
            min(d.at), max(d.at)
-    FROM mailtrail.deliveries d
+    FROM mailtrail.fact_deliveries d
     WHERE d.status IN ('deferred', 'bounced', 'expired', 'undeliverable', 'softbounce')
       AND (p_since IS NULL OR d.at >= p_since)
       AND (p_until IS NULL OR d.at <= p_until)
@@ -1931,7 +1933,7 @@ CREATE OR REPLACE FUNCTION mailtrail.report_rejections(
 AS $$
     SELECT r.host::text, r.program, r.action, r.code, r.dsn, mailtrail.report_reason(r.reason),
            count(*), count(DISTINCT r.client_ip), min(r.at), max(r.at)
-    FROM mailtrail.rejections r
+    FROM mailtrail.fact_rejections r
     WHERE (p_since IS NULL OR r.at >= p_since)
       AND (p_until IS NULL OR r.at <= p_until)
       AND (p_host IS NULL OR r.host = p_host)
@@ -1975,7 +1977,7 @@ AS $$
            round(100.0 * count(*) / sum(count(*)) OVER (PARTITION BY m.host), 1),
            round(min(m.spam_score)::numeric, 2), round(avg(m.spam_score)::numeric, 2),
            round(max(m.spam_score)::numeric, 2)
-    FROM mailtrail.messages m
+    FROM mailtrail.fact_messages m
     WHERE (p_since IS NULL OR m.received_at >= p_since)
       AND (p_until IS NULL OR m.received_at <= p_until)
       AND (p_host IS NULL OR m.host = p_host)
@@ -2035,7 +2037,7 @@ CREATE OR REPLACE FUNCTION mailtrail.report_stuck(
 AS $$
     WITH h AS (
         SELECT m.*
-        FROM mailtrail.messages m
+        FROM mailtrail.fact_messages m
         WHERE m.received_at <= COALESCE(p_until, now()) - make_interval(mins => COALESCE(p_minutes, 60))
           AND (p_since IS NULL OR m.received_at >= p_since)
           AND (p_host IS NULL OR m.host = p_host)
@@ -2061,17 +2063,17 @@ AS $$
     FROM per_rcpt p
     WHERE CASE
             WHEN p.recipient IS NULL THEN
-                NOT EXISTS (SELECT 1 FROM mailtrail.messages n
+                NOT EXISTS (SELECT 1 FROM mailtrail.fact_messages n
                             WHERE n.msg_key = p.msg_key
                               AND n.received_at > p.received_at
                               AND n.received_at <= COALESCE(p_until, now()))
-                AND NOT EXISTS (SELECT 1 FROM mailtrail.rejections r
+                AND NOT EXISTS (SELECT 1 FROM mailtrail.fact_rejections r
                                 WHERE r.host = p.host AND r.queue_id = p.queue_id
                                   AND r.at >= p.received_at
                                   AND r.at <= COALESCE(p_until, now()))
             ELSE
                 NOT p.has_final
-                AND NOT EXISTS (SELECT 1 FROM mailtrail.deliveries f
+                AND NOT EXISTS (SELECT 1 FROM mailtrail.fact_deliveries f
                                 WHERE f.msg_key = p.msg_key
                                   AND lower(f.recipient) = lower(p.recipient)
                                   AND f.status NOT IN ('deferred', 'softbounce')
@@ -2173,7 +2175,7 @@ AS $$
     SELECT m.received_at, 'inbound'::text, m.host::text, m.queue_id::text, m.msg_key,
            m.client_name, m.client_ip, m.tls_proto, m.tls_cipher, m.tls_bits, m.tls_trust,
            mailtrail.report_tls_ok(m.tls_proto)
-    FROM mailtrail.messages m
+    FROM mailtrail.fact_messages m
     WHERE m.client_ip IS NOT NULL
       AND NOT mailtrail.trace_is_loopback(m.client_ip)
       AND (p_since IS NULL OR m.received_at >= p_since)
@@ -2183,7 +2185,7 @@ AS $$
     SELECT d.at, 'outbound'::text, d.host::text, d.queue_id::text, d.msg_key,
            d.relay_name, d.relay_ip, d.tls_proto, d.tls_cipher, d.tls_bits, d.tls_trust,
            mailtrail.report_tls_ok(d.tls_proto)
-    FROM mailtrail.deliveries d
+    FROM mailtrail.fact_deliveries d
     WHERE d.status = 'sent'
       AND d.relay_ip IS NOT NULL
       AND NOT mailtrail.trace_is_loopback(d.relay_ip)
@@ -2262,11 +2264,11 @@ CREATE OR REPLACE FUNCTION mailtrail.report_tls_violations(
     STABLE
 AS $$
     SELECT min(t."time"), t.msg_key,
-           (SELECT m.message_id FROM mailtrail.messages m
+           (SELECT m.message_id FROM mailtrail.fact_messages m
             WHERE m.msg_key = t.msg_key AND m.received_at >= min(t."time") - interval '7 days'
               AND m.received_at <= max(t."time")
             ORDER BY m.received_at LIMIT 1),
-           (SELECT m.sender FROM mailtrail.messages m
+           (SELECT m.sender FROM mailtrail.fact_messages m
             WHERE m.msg_key = t.msg_key AND m.received_at >= min(t."time") - interval '7 days'
               AND m.received_at <= max(t."time")
             ORDER BY m.received_at LIMIT 1),
@@ -2319,7 +2321,7 @@ AS $$
         SELECT (m.received_at AT TIME ZONE 'UTC')::date AS day, m.host::text AS host,
                count(*) AS messages, COALESCE(sum(m.nrcpt), 0)::bigint AS recipients,
                COALESCE(sum(m.size), 0)::bigint AS bytes
-        FROM mailtrail.messages m
+        FROM mailtrail.fact_messages m
         WHERE (p_since IS NULL OR m.received_at >= p_since)
           AND (p_until IS NULL OR m.received_at <= p_until)
           AND (p_host IS NULL OR m.host = p_host)
@@ -2330,14 +2332,14 @@ AS $$
                count(*) FILTER (WHERE d.status = 'deferred') AS deferred,
                count(*) FILTER (WHERE d.status IN ('bounced', 'expired')) AS bounced,
                count(*) FILTER (WHERE d.status NOT IN ('sent', 'deferred', 'bounced', 'expired')) AS other
-        FROM mailtrail.deliveries d
+        FROM mailtrail.fact_deliveries d
         WHERE (p_since IS NULL OR d.at >= p_since)
           AND (p_until IS NULL OR d.at <= p_until)
           AND (p_host IS NULL OR d.host = p_host)
         GROUP BY 1, 2
     ), r AS (
         SELECT (r.at AT TIME ZONE 'UTC')::date AS day, r.host::text AS host, count(*) AS rejected
-        FROM mailtrail.rejections r
+        FROM mailtrail.fact_rejections r
         WHERE (p_since IS NULL OR r.at >= p_since)
           AND (p_until IS NULL OR r.at <= p_until)
           AND (p_host IS NULL OR r.host = p_host)
@@ -2512,7 +2514,8 @@ COMMENT ON FUNCTION mailtrail.run_maintenance(int, int) IS
 --   * deliveries: [{recipient, orig_recipient, at, status, dsn, relay,
 --     delay, tls, response, next_queue_id}] ordered by at, recipient (the
 --     hop's deliveries as in trace_hop_deliveries); [] when none.
--- Limits: read-only, SECURITY INVOKER. A plain SQL function, so the planner
+-- Limits: read-only, SECURITY INVOKER, reads the views fact_messages and
+--   fact_deliveries (docs/security.md). A plain SQL function, so the planner
 --   inlines it and sees constant arguments: give since/until to prune day
 --   partitions. The p_to / p_status match needs the delivery's received_at
 --   (set when the message's start is in the same log); attempts whose
@@ -2575,14 +2578,14 @@ AS $$
         -- Two branches so that, with constant arguments, the planner drops
         -- one and the recipient/status match becomes a semi-join driven by
         -- the deliveries indexes (an EXISTS under OR would be a per-row subplan).
-        SELECT x.* FROM mailtrail.messages x
+        SELECT x.* FROM mailtrail.fact_messages x
         WHERE p_to IS NULL AND p_status IS NULL
         UNION ALL
-        SELECT x.* FROM mailtrail.messages x
+        SELECT x.* FROM mailtrail.fact_messages x
         WHERE (p_to IS NOT NULL OR p_status IS NOT NULL)
           AND (x.host, x.instance, x.queue_id, x.received_at) IN (
                 SELECT d.host, d.instance, d.queue_id, d.received_at
-                FROM mailtrail.deliveries d
+                FROM mailtrail.fact_deliveries d
                 WHERE (p_since IS NULL OR d.at >= p_since)
                   AND (p_until IS NULL OR d.at <= p_until + interval '7 days')
                   AND (p_host IS NULL OR d.host = p_host)
@@ -2655,7 +2658,8 @@ COMMENT ON FUNCTION mailtrail.search(text, text, timestamptz, timestamptz, text,
 --   * p_since / p_until bound the message-id lookup. Everything else stays
 --     in a window from the first row found (minus skew) to 14 days after the
 --     last one, passed as constants so the planner prunes partitions.
--- Limits: read-only, SECURITY INVOKER (grants and row security apply). The
+-- Limits: read-only, SECURITY INVOKER; the facts are read through the views
+--   fact_messages / fact_deliveries (the caller needs SELECT on those). The
 --   closure is downstream only: tracing a bounce's message-id does not pull
 --   in the message it bounces. Hops more than 14 days after the last row of
 --   the traced id are not followed. Without an index on messages (queue_id),
@@ -2707,7 +2711,7 @@ AS $$
  * Plain SQL with one SELECT, so the planner inlines it into callers.
  */
     SELECT d.*
-    FROM mailtrail.deliveries d
+    FROM mailtrail.fact_deliveries d
     WHERE d.host = p_host
       AND d.instance = p_instance
       AND d.queue_id = p_queue_id
@@ -2719,7 +2723,7 @@ AS $$
            OR (d.received_at IS NULL
                AND d.at < COALESCE(
                        (SELECT min(r.received_at)
-                        FROM mailtrail.messages r
+                        FROM mailtrail.fact_messages r
                         WHERE r.host = p_host
                           AND r.instance = p_instance
                           AND r.queue_id = p_queue_id
@@ -2844,7 +2848,7 @@ BEGIN
     SELECT min(s.received_at) - v_skew, max(s.received_at) + interval '14 days'
       INTO v_from, v_to
       FROM (SELECT m.received_at
-            FROM mailtrail.messages m
+            FROM mailtrail.fact_messages m
             WHERE p_msgid IS NOT NULL
               AND m.message_id = p_msgid
               AND m.received_at >= COALESCE(p_since, '-infinity'::timestamptz)
@@ -2861,7 +2865,7 @@ BEGIN
     -- Rows with the traced message-id, plus the optional starting hop.
     seed AS MATERIALIZED (
         SELECT m.host, m.instance, m.queue_id, m.received_at, m.message_id, m.origin_queue_id, m.origin_kind
-        FROM mailtrail.messages m
+        FROM mailtrail.fact_messages m
         WHERE p_msgid IS NOT NULL
           AND m.message_id = p_msgid
           AND m.received_at >= COALESCE(p_since, '-infinity'::timestamptz)
@@ -2869,7 +2873,7 @@ BEGIN
           AND m.received_at BETWEEN v_from AND v_to
         UNION
         SELECT m.host, m.instance, m.queue_id, m.received_at, m.message_id, m.origin_queue_id, m.origin_kind
-        FROM mailtrail.messages m
+        FROM mailtrail.fact_messages m
         WHERE p_start_queue_id IS NOT NULL
           AND m.host = p_start_host
           AND m.instance = p_start_instance
@@ -2912,7 +2916,7 @@ BEGIN
                         AND s.received_at <= d.at + v_skew
                       UNION ALL
                       SELECT m.host, m.instance, m.queue_id, m.received_at, m.message_id, m.origin_kind
-                      FROM mailtrail.messages m
+                      FROM mailtrail.fact_messages m
                       WHERE m.queue_id = d.next_queue_id
                         AND m.received_at >= d.at - v_skew
                         AND m.received_at <= d.at + v_skew
@@ -2942,7 +2946,7 @@ BEGIN
                     AND s.received_at <= w.c_received_at + interval '5 days'
                   UNION ALL
                   SELECT m.host, m.instance, m.queue_id, m.received_at, m.message_id, m.origin_kind
-                  FROM mailtrail.messages m
+                  FROM mailtrail.fact_messages m
                   WHERE m.host = w.c_host
                     AND m.origin_queue_id = w.c_queue_id
                     AND m.received_at >= w.c_received_at
@@ -2961,7 +2965,7 @@ BEGIN
               -- queue-ID reuse: a later transaction with our queue ID owns it
               AND NOT EXISTS (
                     SELECT 1
-                    FROM mailtrail.messages r
+                    FROM mailtrail.fact_messages r
                     WHERE r.host = w.c_host
                       AND r.instance = w.c_instance
                       AND r.queue_id = w.c_queue_id
@@ -2972,7 +2976,7 @@ BEGIN
             -- a message-id this hop brought in (a bounce's own id): its group
             SELECT NULL, NULL, NULL, NULL,
                    m.host, m.instance, m.queue_id, m.received_at, m.message_id, NULL
-            FROM mailtrail.messages m
+            FROM mailtrail.fact_messages m
             WHERE w.c_link IS NOT NULL
               AND w.c_message_id IS NOT NULL
               AND w.c_message_id IS DISTINCT FROM p_msgid
@@ -2988,7 +2992,7 @@ BEGIN
         FROM (SELECT DISTINCT c_host, c_instance, c_queue_id, c_received_at FROM walk) h
         CROSS JOIN LATERAL (
             SELECT m.*
-            FROM mailtrail.messages m
+            FROM mailtrail.fact_messages m
             WHERE m.host = h.c_host
               AND m.instance = h.c_instance
               AND m.queue_id = h.c_queue_id
@@ -3250,7 +3254,7 @@ BEGIN
     IF p_host IS NOT NULL THEN
         RETURN QUERY
         SELECT m.host::text, m.instance::text, m.queue_id::text, m.received_at, m.message_id::text
-        FROM mailtrail.messages m
+        FROM mailtrail.fact_messages m
         WHERE m.host = p_host
           AND m.queue_id = btrim(p_queue_id)
           AND m.received_at >= COALESCE(p_since, '-infinity'::timestamptz)
@@ -3260,7 +3264,7 @@ BEGIN
     ELSE
         RETURN QUERY
         SELECT m.host::text, m.instance::text, m.queue_id::text, m.received_at, m.message_id::text
-        FROM mailtrail.messages m
+        FROM mailtrail.fact_messages m
         WHERE m.queue_id = btrim(p_queue_id)
           AND m.received_at >= COALESCE(p_since, '-infinity'::timestamptz)
           AND m.received_at <= COALESCE(p_until, 'infinity'::timestamptz)
@@ -3424,7 +3428,7 @@ BEGIN
         SELECT m.tls_bits, m.tls_trust, m.subject, m.local_user, m.dkim_result, m.dkim_domain,
                m.spam_verdict, m.spam_score
           INTO v_extra
-          FROM mailtrail.messages m
+          FROM mailtrail.fact_messages m
          WHERE m.host = v_hop.host AND m.instance = v_hop.instance AND m.queue_id = v_hop.queue_id
            AND m.received_at = v_hop.received_at
          LIMIT 1;
@@ -3728,6 +3732,132 @@ COMMENT ON COLUMN mailtrail.bi_tls_hops.tls_cipher IS 'TLS cipher.';
 COMMENT ON COLUMN mailtrail.bi_tls_hops.tls_bits IS 'TLS symmetric key bits.';
 COMMENT ON COLUMN mailtrail.bi_tls_hops.tls_trust IS 'Peer certificate trust: Verified, Trusted, Untrusted, Anonymous.';
 COMMENT ON COLUMN mailtrail.bi_tls_hops.tls_ok IS 'TLS 1.2 or newer.';
+
+"""#),
+        (name: "fact_deliveries.sql", sql: #"""
+-- fact_deliveries.sql: the reader's window on the fact table mailtrail.deliveries.
+--
+-- What: view mailtrail.fact_deliveries, every row and column of
+--   mailtrail.deliveries (delivery attempts: one per recipient and attempt). The reader functions
+--   (search, report_*, trace*) read it instead of the table; the reader
+--   role may SELECT it but has no privilege on the table (docs/security.md).
+-- Contract: a plain view (neither security_barrier nor security_invoker):
+--   it reads the table with its owner's rights (P_owner), and the planner
+--   pulls it up into the calling query, so a condition on at prunes
+--   day partitions exactly as on the table, and the reader functions stay
+--   inlinable SECURITY INVOKER SQL. Same columns as the table, in the same
+--   order and of the same types (`SELECT *` is expanded again each time
+--   migrate re-applies this file, so a column a migration appends shows up
+--   here too); the column comments are copied from the table.
+-- Limits: a migration that drops, renames or retypes a column of
+--   mailtrail.deliveries must `DROP VIEW mailtrail.fact_deliveries` first (migrate
+--   re-creates the view after the migrations); adding a column needs nothing.
+
+CREATE OR REPLACE VIEW mailtrail.fact_deliveries AS
+SELECT d.*
+FROM mailtrail.deliveries d;
+
+COMMENT ON VIEW mailtrail.fact_deliveries IS
+    'Every row of the fact table mailtrail.deliveries, for the reader role and the reader functions (which read it with the owner''s rights; a filter on at prunes day partitions). Columns as in the table.';
+
+DO $$
+DECLARE
+    v_col record;
+BEGIN
+    FOR v_col IN
+        SELECT a.attname, pg_catalog.col_description(a.attrelid, a.attnum) AS note
+          FROM pg_catalog.pg_attribute a
+         WHERE a.attrelid = 'mailtrail.deliveries'::regclass AND a.attnum > 0 AND NOT a.attisdropped
+    LOOP
+        EXECUTE format('COMMENT ON COLUMN mailtrail.fact_deliveries.%I IS %L', v_col.attname,
+                       coalesce(v_col.note, 'Column ' || v_col.attname || ' of mailtrail.deliveries.'));
+    END LOOP;
+END
+$$;
+
+"""#),
+        (name: "fact_messages.sql", sql: #"""
+-- fact_messages.sql: the reader's window on the fact table mailtrail.messages.
+--
+-- What: view mailtrail.fact_messages, every row and column of
+--   mailtrail.messages (transactions: one per queue ID and host). The reader functions
+--   (search, report_*, trace*) read it instead of the table; the reader
+--   role may SELECT it but has no privilege on the table (docs/security.md).
+-- Contract: a plain view (neither security_barrier nor security_invoker):
+--   it reads the table with its owner's rights (P_owner), and the planner
+--   pulls it up into the calling query, so a condition on received_at prunes
+--   day partitions exactly as on the table, and the reader functions stay
+--   inlinable SECURITY INVOKER SQL. Same columns as the table, in the same
+--   order and of the same types (`SELECT *` is expanded again each time
+--   migrate re-applies this file, so a column a migration appends shows up
+--   here too); the column comments are copied from the table.
+-- Limits: a migration that drops, renames or retypes a column of
+--   mailtrail.messages must `DROP VIEW mailtrail.fact_messages` first (migrate
+--   re-creates the view after the migrations); adding a column needs nothing.
+
+CREATE OR REPLACE VIEW mailtrail.fact_messages AS
+SELECT m.*
+FROM mailtrail.messages m;
+
+COMMENT ON VIEW mailtrail.fact_messages IS
+    'Every row of the fact table mailtrail.messages, for the reader role and the reader functions (which read it with the owner''s rights; a filter on received_at prunes day partitions). Columns as in the table.';
+
+DO $$
+DECLARE
+    v_col record;
+BEGIN
+    FOR v_col IN
+        SELECT a.attname, pg_catalog.col_description(a.attrelid, a.attnum) AS note
+          FROM pg_catalog.pg_attribute a
+         WHERE a.attrelid = 'mailtrail.messages'::regclass AND a.attnum > 0 AND NOT a.attisdropped
+    LOOP
+        EXECUTE format('COMMENT ON COLUMN mailtrail.fact_messages.%I IS %L', v_col.attname,
+                       coalesce(v_col.note, 'Column ' || v_col.attname || ' of mailtrail.messages.'));
+    END LOOP;
+END
+$$;
+
+"""#),
+        (name: "fact_rejections.sql", sql: #"""
+-- fact_rejections.sql: the reader's window on the fact table mailtrail.rejections.
+--
+-- What: view mailtrail.fact_rejections, every row and column of
+--   mailtrail.rejections (refusals: NOQUEUE, milter, postscreen, header/body checks). The reader functions
+--   (search, report_*, trace*) read it instead of the table; the reader
+--   role may SELECT it but has no privilege on the table (docs/security.md).
+-- Contract: a plain view (neither security_barrier nor security_invoker):
+--   it reads the table with its owner's rights (P_owner), and the planner
+--   pulls it up into the calling query, so a condition on at prunes
+--   day partitions exactly as on the table, and the reader functions stay
+--   inlinable SECURITY INVOKER SQL. Same columns as the table, in the same
+--   order and of the same types (`SELECT *` is expanded again each time
+--   migrate re-applies this file, so a column a migration appends shows up
+--   here too); the column comments are copied from the table.
+-- Limits: a migration that drops, renames or retypes a column of
+--   mailtrail.rejections must `DROP VIEW mailtrail.fact_rejections` first (migrate
+--   re-creates the view after the migrations); adding a column needs nothing.
+
+CREATE OR REPLACE VIEW mailtrail.fact_rejections AS
+SELECT r.*
+FROM mailtrail.rejections r;
+
+COMMENT ON VIEW mailtrail.fact_rejections IS
+    'Every row of the fact table mailtrail.rejections, for the reader role and the reader functions (which read it with the owner''s rights; a filter on at prunes day partitions). Columns as in the table.';
+
+DO $$
+DECLARE
+    v_col record;
+BEGIN
+    FOR v_col IN
+        SELECT a.attname, pg_catalog.col_description(a.attrelid, a.attnum) AS note
+          FROM pg_catalog.pg_attribute a
+         WHERE a.attrelid = 'mailtrail.rejections'::regclass AND a.attnum > 0 AND NOT a.attisdropped
+    LOOP
+        EXECUTE format('COMMENT ON COLUMN mailtrail.fact_rejections.%I IS %L', v_col.attname,
+                       coalesce(v_col.note, 'Column ' || v_col.attname || ' of mailtrail.rejections.'));
+    END LOOP;
+END
+$$;
 
 """#),
         (name: "report_agent_status.sql", sql: #"""

@@ -45,7 +45,7 @@ CREATE OR REPLACE FUNCTION mailtrail.report_stuck(
 AS $$
     WITH h AS (
         SELECT m.*
-        FROM mailtrail.messages m
+        FROM mailtrail.fact_messages m
         WHERE m.received_at <= COALESCE(p_until, now()) - make_interval(mins => COALESCE(p_minutes, 60))
           AND (p_since IS NULL OR m.received_at >= p_since)
           AND (p_host IS NULL OR m.host = p_host)
@@ -71,17 +71,17 @@ AS $$
     FROM per_rcpt p
     WHERE CASE
             WHEN p.recipient IS NULL THEN
-                NOT EXISTS (SELECT 1 FROM mailtrail.messages n
+                NOT EXISTS (SELECT 1 FROM mailtrail.fact_messages n
                             WHERE n.msg_key = p.msg_key
                               AND n.received_at > p.received_at
                               AND n.received_at <= COALESCE(p_until, now()))
-                AND NOT EXISTS (SELECT 1 FROM mailtrail.rejections r
+                AND NOT EXISTS (SELECT 1 FROM mailtrail.fact_rejections r
                                 WHERE r.host = p.host AND r.queue_id = p.queue_id
                                   AND r.at >= p.received_at
                                   AND r.at <= COALESCE(p_until, now()))
             ELSE
                 NOT p.has_final
-                AND NOT EXISTS (SELECT 1 FROM mailtrail.deliveries f
+                AND NOT EXISTS (SELECT 1 FROM mailtrail.fact_deliveries f
                                 WHERE f.msg_key = p.msg_key
                                   AND lower(f.recipient) = lower(p.recipient)
                                   AND f.status NOT IN ('deferred', 'softbounce')

@@ -40,7 +40,8 @@
 --   * p_since / p_until bound the message-id lookup. Everything else stays
 --     in a window from the first row found (minus skew) to 14 days after the
 --     last one, passed as constants so the planner prunes partitions.
--- Limits: read-only, SECURITY INVOKER (grants and row security apply). The
+-- Limits: read-only, SECURITY INVOKER; the facts are read through the views
+--   fact_messages / fact_deliveries (the caller needs SELECT on those). The
 --   closure is downstream only: tracing a bounce's message-id does not pull
 --   in the message it bounces. Hops more than 14 days after the last row of
 --   the traced id are not followed. Without an index on messages (queue_id),
@@ -92,7 +93,7 @@ AS $$
  * Plain SQL with one SELECT, so the planner inlines it into callers.
  */
     SELECT d.*
-    FROM mailtrail.deliveries d
+    FROM mailtrail.fact_deliveries d
     WHERE d.host = p_host
       AND d.instance = p_instance
       AND d.queue_id = p_queue_id
@@ -104,7 +105,7 @@ AS $$
            OR (d.received_at IS NULL
                AND d.at < COALESCE(
                        (SELECT min(r.received_at)
-                        FROM mailtrail.messages r
+                        FROM mailtrail.fact_messages r
                         WHERE r.host = p_host
                           AND r.instance = p_instance
                           AND r.queue_id = p_queue_id
@@ -229,7 +230,7 @@ BEGIN
     SELECT min(s.received_at) - v_skew, max(s.received_at) + interval '14 days'
       INTO v_from, v_to
       FROM (SELECT m.received_at
-            FROM mailtrail.messages m
+            FROM mailtrail.fact_messages m
             WHERE p_msgid IS NOT NULL
               AND m.message_id = p_msgid
               AND m.received_at >= COALESCE(p_since, '-infinity'::timestamptz)
@@ -246,7 +247,7 @@ BEGIN
     -- Rows with the traced message-id, plus the optional starting hop.
     seed AS MATERIALIZED (
         SELECT m.host, m.instance, m.queue_id, m.received_at, m.message_id, m.origin_queue_id, m.origin_kind
-        FROM mailtrail.messages m
+        FROM mailtrail.fact_messages m
         WHERE p_msgid IS NOT NULL
           AND m.message_id = p_msgid
           AND m.received_at >= COALESCE(p_since, '-infinity'::timestamptz)
@@ -254,7 +255,7 @@ BEGIN
           AND m.received_at BETWEEN v_from AND v_to
         UNION
         SELECT m.host, m.instance, m.queue_id, m.received_at, m.message_id, m.origin_queue_id, m.origin_kind
-        FROM mailtrail.messages m
+        FROM mailtrail.fact_messages m
         WHERE p_start_queue_id IS NOT NULL
           AND m.host = p_start_host
           AND m.instance = p_start_instance
@@ -297,7 +298,7 @@ BEGIN
                         AND s.received_at <= d.at + v_skew
                       UNION ALL
                       SELECT m.host, m.instance, m.queue_id, m.received_at, m.message_id, m.origin_kind
-                      FROM mailtrail.messages m
+                      FROM mailtrail.fact_messages m
                       WHERE m.queue_id = d.next_queue_id
                         AND m.received_at >= d.at - v_skew
                         AND m.received_at <= d.at + v_skew
@@ -327,7 +328,7 @@ BEGIN
                     AND s.received_at <= w.c_received_at + interval '5 days'
                   UNION ALL
                   SELECT m.host, m.instance, m.queue_id, m.received_at, m.message_id, m.origin_kind
-                  FROM mailtrail.messages m
+                  FROM mailtrail.fact_messages m
                   WHERE m.host = w.c_host
                     AND m.origin_queue_id = w.c_queue_id
                     AND m.received_at >= w.c_received_at
@@ -346,7 +347,7 @@ BEGIN
               -- queue-ID reuse: a later transaction with our queue ID owns it
               AND NOT EXISTS (
                     SELECT 1
-                    FROM mailtrail.messages r
+                    FROM mailtrail.fact_messages r
                     WHERE r.host = w.c_host
                       AND r.instance = w.c_instance
                       AND r.queue_id = w.c_queue_id
@@ -357,7 +358,7 @@ BEGIN
             -- a message-id this hop brought in (a bounce's own id): its group
             SELECT NULL, NULL, NULL, NULL,
                    m.host, m.instance, m.queue_id, m.received_at, m.message_id, NULL
-            FROM mailtrail.messages m
+            FROM mailtrail.fact_messages m
             WHERE w.c_link IS NOT NULL
               AND w.c_message_id IS NOT NULL
               AND w.c_message_id IS DISTINCT FROM p_msgid
@@ -373,7 +374,7 @@ BEGIN
         FROM (SELECT DISTINCT c_host, c_instance, c_queue_id, c_received_at FROM walk) h
         CROSS JOIN LATERAL (
             SELECT m.*
-            FROM mailtrail.messages m
+            FROM mailtrail.fact_messages m
             WHERE m.host = h.c_host
               AND m.instance = h.c_instance
               AND m.queue_id = h.c_queue_id
@@ -635,7 +636,7 @@ BEGIN
     IF p_host IS NOT NULL THEN
         RETURN QUERY
         SELECT m.host::text, m.instance::text, m.queue_id::text, m.received_at, m.message_id::text
-        FROM mailtrail.messages m
+        FROM mailtrail.fact_messages m
         WHERE m.host = p_host
           AND m.queue_id = btrim(p_queue_id)
           AND m.received_at >= COALESCE(p_since, '-infinity'::timestamptz)
@@ -645,7 +646,7 @@ BEGIN
     ELSE
         RETURN QUERY
         SELECT m.host::text, m.instance::text, m.queue_id::text, m.received_at, m.message_id::text
-        FROM mailtrail.messages m
+        FROM mailtrail.fact_messages m
         WHERE m.queue_id = btrim(p_queue_id)
           AND m.received_at >= COALESCE(p_since, '-infinity'::timestamptz)
           AND m.received_at <= COALESCE(p_until, 'infinity'::timestamptz)

@@ -104,7 +104,7 @@ BEGIN
         SELECT m.tls_bits, m.tls_trust, m.subject, m.local_user, m.dkim_result, m.dkim_domain,
                m.spam_verdict, m.spam_score
           INTO v_extra
-          FROM mailtrail.messages m
+          FROM mailtrail.fact_messages m
          WHERE m.host = v_hop.host AND m.instance = v_hop.instance AND m.queue_id = v_hop.queue_id
            AND m.received_at = v_hop.received_at
          LIMIT 1;
