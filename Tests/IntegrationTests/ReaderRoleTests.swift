@@ -63,6 +63,12 @@ struct ReaderRoleTests {
             SELECT d::text FROM mailtrail.fact_messages m,
                    mailtrail.trace_hop_deliveries(m.host, m.instance, m.queue_id, m.received_at, '2026-11-20 09:40Z', NULL) d
             """, .rows(16)),
+        ("trace_core/8", """
+            SELECT t.hop || ' ' || array_to_string(t.parents, ',') || ' ' || coalesce(t.link, '-') || ' '
+                   || (t.msg).host || ' ' || (t.msg).queue_id || ' ' || cardinality(t.deliveries)
+            FROM mailtrail.trace_core('cross-3-hops.1@sender.example', NULL, NULL, NULL, NULL, NULL, NULL, '10 minutes') t
+            """, .values(["1  - mx1 5EB401C41D2 1", "2 1 reinjection mx1 CE7FC1C4229 1",
+                          "3 2 queued-as hub1 4jW8Yj6gzJz5YxN 1", "4 3 queued-as mbox1 0EEBE3A1F2 1"])),
         ("trace_hops_core/8", """
             SELECT t::text FROM mailtrail.trace_hops_core('cross-3-hops.1@sender.example', NULL, NULL, NULL, NULL,
                                                           NULL, NULL, '10 minutes') t

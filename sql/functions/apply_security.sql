@@ -7,7 +7,7 @@
 --      P_maintenance, P_ingest, P_reader (cluster-wide; a concurrent
 --      creation elsewhere is tolerated);
 --   2. makes P_owner the owner of the schema and of every table, partition,
---      view, sequence, routine and domain in it (a non-superuser migrator is
+--      view, sequence, routine, domain and composite type in it (a non-superuser migrator is
 --      made a member of P_owner first);
 --   3. revokes everything from PUBLIC and the three other roles on every
 --      relation and routine of the schema, then grants by rule:
@@ -114,7 +114,10 @@ BEGIN
         SELECT t.oid::regtype AS typ
           FROM pg_catalog.pg_type t
          WHERE t.typnamespace = 'mailtrail'::regnamespace
-           AND t.typtype IN ('d', 'e')
+           AND (t.typtype IN ('d', 'e')
+                -- stand-alone composite types (not the row types of tables and views)
+                OR (t.typtype = 'c' AND EXISTS (SELECT 1 FROM pg_catalog.pg_class c
+                                                 WHERE c.oid = t.typrelid AND c.relkind = 'c')))
            AND t.typowner <> v_owner_oid
     LOOP
         EXECUTE format('ALTER TYPE %s OWNER TO %I', v_rec.typ, v_owner);
