@@ -4086,9 +4086,10 @@ COMMENT ON COLUMN mailtrail.bi_tls_hops.tls_ok IS 'TLS 1.2 or newer.';
 -- fact_deliveries.sql: the reader's window on the fact table mailtrail.deliveries.
 --
 -- What: view mailtrail.fact_deliveries, every row and column of
---   mailtrail.deliveries (delivery attempts: one per recipient and attempt). The reader functions
---   (search, report_*, trace*) read it instead of the table; the reader
---   role may SELECT it but has no privilege on the table (docs/security.md).
+--   mailtrail.deliveries (delivery attempts: one per recipient and attempt).
+--   The reader functions (search, report_*, trace*) read it instead of the
+--   table; the reader role may SELECT it but has no privilege on the table
+--   (docs/security.md).
 -- Contract: a plain view (neither security_barrier nor security_invoker):
 --   it reads the table with its owner's rights (P_owner), and the planner
 --   pulls it up into the calling query, so a condition on at prunes
@@ -4128,9 +4129,10 @@ $$;
 -- fact_messages.sql: the reader's window on the fact table mailtrail.messages.
 --
 -- What: view mailtrail.fact_messages, every row and column of
---   mailtrail.messages (transactions: one per queue ID and host). The reader functions
---   (search, report_*, trace*) read it instead of the table; the reader
---   role may SELECT it but has no privilege on the table (docs/security.md).
+--   mailtrail.messages (transactions: one per queue ID and host).
+--   The reader functions (search, report_*, trace*) read it instead of the
+--   table; the reader role may SELECT it but has no privilege on the table
+--   (docs/security.md).
 -- Contract: a plain view (neither security_barrier nor security_invoker):
 --   it reads the table with its owner's rights (P_owner), and the planner
 --   pulls it up into the calling query, so a condition on received_at prunes
@@ -4170,9 +4172,10 @@ $$;
 -- fact_rejections.sql: the reader's window on the fact table mailtrail.rejections.
 --
 -- What: view mailtrail.fact_rejections, every row and column of
---   mailtrail.rejections (refusals: NOQUEUE, milter, postscreen, header/body checks). The reader functions
---   (search, report_*, trace*) read it instead of the table; the reader
---   role may SELECT it but has no privilege on the table (docs/security.md).
+--   mailtrail.rejections (refusals: NOQUEUE, milter, postscreen, header/body checks).
+--   The reader functions (search, report_*, trace*) read it instead of the
+--   table; the reader role may SELECT it but has no privilege on the table
+--   (docs/security.md).
 -- Contract: a plain view (neither security_barrier nor security_invoker):
 --   it reads the table with its owner's rights (P_owner), and the planner
 --   pulls it up into the calling query, so a condition on at prunes

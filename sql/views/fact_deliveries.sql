@@ -1,9 +1,10 @@
 -- fact_deliveries.sql: the reader's window on the fact table mailtrail.deliveries.
 --
 -- What: view mailtrail.fact_deliveries, every row and column of
---   mailtrail.deliveries (delivery attempts: one per recipient and attempt). The reader functions
---   (search, report_*, trace*) read it instead of the table; the reader
---   role may SELECT it but has no privilege on the table (docs/security.md).
+--   mailtrail.deliveries (delivery attempts: one per recipient and attempt).
+--   The reader functions (search, report_*, trace*) read it instead of the
+--   table; the reader role may SELECT it but has no privilege on the table
+--   (docs/security.md).
 -- Contract: a plain view (neither security_barrier nor security_invoker):
 --   it reads the table with its owner's rights (P_owner), and the planner
 --   pulls it up into the calling query, so a condition on at prunes

@@ -1,9 +1,10 @@
 -- fact_rejections.sql: the reader's window on the fact table mailtrail.rejections.
 --
 -- What: view mailtrail.fact_rejections, every row and column of
---   mailtrail.rejections (refusals: NOQUEUE, milter, postscreen, header/body checks). The reader functions
---   (search, report_*, trace*) read it instead of the table; the reader
---   role may SELECT it but has no privilege on the table (docs/security.md).
+--   mailtrail.rejections (refusals: NOQUEUE, milter, postscreen, header/body checks).
+--   The reader functions (search, report_*, trace*) read it instead of the
+--   table; the reader role may SELECT it but has no privilege on the table
+--   (docs/security.md).
 -- Contract: a plain view (neither security_barrier nor security_invoker):
 --   it reads the table with its owner's rights (P_owner), and the planner
 --   pulls it up into the calling query, so a condition on at prunes
