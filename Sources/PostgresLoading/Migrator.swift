@@ -4,9 +4,10 @@
 /// embedded `sql/migrations/NNNN_*.sql` newer than the database's version, in
 /// order, each in its own transaction together with its `schema_version` row;
 /// then re-applies all `sql/functions/*.sql` and after them all
-/// `sql/views/*.sql` (CREATE OR REPLACE; views may use functions, not the
-/// other way round; function bodies are checked when first run, not when
-/// created, so function files may use each other) in one transaction, also
+/// `sql/views/*.sql` (CREATE OR REPLACE; function bodies are checked when
+/// first run, not when created, so function files may use each other and the
+/// views created after them — the reader functions read the `fact_*` views —
+/// while views may call functions) in one transaction, also
 /// when there was nothing to migrate. Idempotent: a second
 /// run reports "schema is at version N, nothing to do". Refuses, without
 /// touching anything, a database whose version is newer than the newest

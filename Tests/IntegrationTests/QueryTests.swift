@@ -262,14 +262,15 @@ struct ReportingObjectTests {
     static let readerViews = """
         SELECT c.oid, c.relname FROM pg_class c JOIN pg_namespace n ON n.oid = c.relnamespace
         WHERE n.nspname = 'mailtrail' AND c.relkind IN ('v', 'm')
-          AND (c.relname LIKE 'report\\_%' OR c.relname LIKE 'bi\\_%') ORDER BY c.relname
+          AND (c.relname LIKE 'report\\_%' OR c.relname LIKE 'bi\\_%' OR c.relname LIKE 'fact\\_%') ORDER BY c.relname
         """
 
     @Test func everyReportingObjectAndColumnHasAComment() throws {
         try TestDatabase.with { db in
             let views = try db.connection.query(ReportingObjectTests.readerViews)
             #expect(views.rows.compactMap { $0[1] } == ["bi_deliveries", "bi_messages", "bi_rejections",
-                                                         "bi_stuck_messages", "bi_tls_hops", "report_agent_status"])
+                                                         "bi_stuck_messages", "bi_tls_hops", "fact_deliveries",
+                                                         "fact_messages", "fact_rejections", "report_agent_status"])
             let uncommentedViews = try db.connection.query("""
                 SELECT c.relname FROM (\(ReportingObjectTests.readerViews)) c
                 WHERE obj_description(c.oid, 'pg_class') IS NULL

@@ -9,8 +9,8 @@
 /// through the parents are refused, and a refused batch writes nothing); it
 /// cannot switch the check off (disable the trigger, replica mode, shadow
 /// the transition table); sources and correlator states are private per
-/// agent; the reader reaches the trace functions but no table, partition or
-/// write; the maintenance role runs maintenance only; grant-agent/
+/// agent; the reader reaches the trace functions and the fact_* views but
+/// no table, partition or write; the maintenance role runs maintenance only; grant-agent/
 /// revoke-agent work from the CLI.
 /// Limits: login roles are cluster-wide; each test creates its own
 /// randomly named roles and drops them after the database.
@@ -158,6 +158,8 @@ struct SecurityTests {
                         "SELECT count(*) FROM \(partition)",
                         "SELECT count(*) FROM mailtrail.correlator_state",
                         "SELECT count(*) FROM mailtrail.ingest_sources",
+                        "SELECT count(*) FROM mailtrail.fact_messages",
+                        "DELETE FROM mailtrail.fact_messages",
                         "UPDATE mailtrail.messages SET sender = 'x' WHERE host = 'mx2'",
                         "UPDATE \(partition) SET sender = 'x'",
                         "DELETE FROM mailtrail.messages WHERE host = 'mx2'",
@@ -269,10 +271,14 @@ struct SecurityTests {
             #expect(doc?.contains("\"queue_id\": \"QR1\"") == true)
             #expect(try r.query("SELECT count(*) AS n FROM mailtrail.trace_hops_by_queue_id('QR1', 'mx1')").int(0, "n") == 1)
             let partition = "mailtrail." + TestDays.partitionName("messages", today)
-            // The fact tables are readable through their parents (the reader's functions run with
-            // its rights so that they can be inlined and prune partitions); nothing else is.
-            #expect(try r.query("SELECT count(*) AS n FROM mailtrail.messages").int(0, "n") == 1)
-            for sql in ["SELECT count(*) FROM \(partition)",
+            // The facts are readable through the fact_* views only (the reader's functions read
+            // them, with the reader's rights, so that they can be inlined and prune partitions);
+            // no table is: not the fact parents, not a partition, nothing else.
+            #expect(try r.query("SELECT count(*) AS n FROM mailtrail.fact_messages").int(0, "n") == 1)
+            for sql in ["SELECT count(*) FROM mailtrail.messages",
+                        "SELECT count(*) FROM mailtrail.deliveries",
+                        "SELECT count(*) FROM mailtrail.rejections",
+                        "SELECT count(*) FROM \(partition)",
                         "SELECT count(*) FROM mailtrail.unparsed_lines",
                         "SELECT count(*) FROM mailtrail.ingest_sources",
                         "SELECT count(*) FROM mailtrail.correlator_state",

@@ -7,17 +7,19 @@
 --      P_maintenance, P_ingest, P_reader (cluster-wide; a concurrent
 --      creation elsewhere is tolerated);
 --   2. makes P_owner the owner of the schema and of every table, partition,
---      view, sequence, routine and domain in it (a non-superuser migrator is
+--      view, sequence, routine, domain and composite type in it (a non-superuser migrator is
 --      made a member of P_owner first);
 --   3. revokes everything from PUBLIC and the three other roles on every
 --      relation and routine of the schema, then grants by rule:
 --      - everyone of the three: USAGE on the schema;
---      - P_reader: SELECT on views named report_* and bi_* and on the fact
---        tables messages, deliveries, rejections (parents only), EXECUTE on
---        the functions search, report_*, trace* and message_key. Those
---        functions stay SECURITY INVOKER: a SECURITY DEFINER function is not
---        inlined, and then its time bounds cannot prune day partitions (the
---        benchmark measured search and reports over 10 s instead of ms);
+--      - P_reader: SELECT on views named fact_*, report_* and bi_*, EXECUTE
+--        on the functions search, report_*, trace* and message_key; no
+--        table at all. Those functions stay SECURITY INVOKER (a SECURITY
+--        DEFINER function is not inlined, and then its time bounds cannot
+--        prune day partitions: the benchmark measured search and reports
+--        over 10 s instead of ms) and read the facts through the views
+--        fact_messages, fact_deliveries, fact_rejections, which run with the
+--        owner's rights and are pulled up by the planner like the tables;
 --      - P_ingest: EXECUTE on ingest_open_source, ingest_batch_begin,
 --        ingest_checkpoint, ingest_correlator_states, ingest_save_state,
 --        agent_note_file, agent_file_source (all SECURITY DEFINER), and
@@ -27,7 +29,7 @@
 --        drop_expired_partitions; SELECT on the bookkeeping tables, UPDATE
 --        of settings.value.
 --   The only grant on a partition is P_ingest's INSERT: readers reach
---   partitions through their parent, and new ones (created by the SECURITY
+--   partitions through the fact_* views, and new ones (created by the SECURITY
 --   DEFINER routines, so owned by P_owner) get nothing else.
 -- Contract: idempotent; returns one row per role with what it is.
 -- Limits: needs CREATEROLE (or existing roles) and the right to transfer
@@ -113,7 +115,10 @@ BEGIN
         SELECT t.oid::regtype AS typ
           FROM pg_catalog.pg_type t
          WHERE t.typnamespace = 'mailtrail'::regnamespace
-           AND t.typtype IN ('d', 'e')
+           AND (t.typtype IN ('d', 'e')
+                -- stand-alone composite types (not the row types of tables and views)
+                OR (t.typtype = 'c' AND EXISTS (SELECT 1 FROM pg_catalog.pg_class c
+                                                 WHERE c.oid = t.typrelid AND c.relkind = 'c')))
            AND t.typowner <> v_owner_oid
     LOOP
         EXECUTE format('ALTER TYPE %s OWNER TO %I', v_rec.typ, v_owner);
@@ -131,14 +136,14 @@ BEGIN
            AND c.relkind IN ('r', 'p', 'v', 'm', 'S', 'f')
     LOOP
         EXECUTE format('REVOKE ALL ON %s FROM PUBLIC, %I, %I, %I', v_rec.rel, v_maint, v_ingest, v_reader);
-        IF v_rec.relkind IN ('v', 'm') AND (v_rec.relname LIKE 'report\_%' OR v_rec.relname LIKE 'bi\_%') THEN
+        -- The reader's functions run with its own rights (see below) and read the facts
+        -- through the fact_* views, which read the tables with the owner's rights; so the
+        -- reader needs no table: no fact parent, partition, bookkeeping table or unparsed line.
+        IF v_rec.relkind IN ('v', 'm')
+           AND (v_rec.relname LIKE 'report\_%' OR v_rec.relname LIKE 'bi\_%' OR v_rec.relname LIKE 'fact\_%') THEN
             EXECUTE format('GRANT SELECT ON %s TO %I', v_rec.rel, v_reader);
         END IF;
     END LOOP;
-    -- The reader's functions run with its own rights (see below), so it reads the three
-    -- fact tables through their partitioned parents; no partition, no bookkeeping table,
-    -- no unparsed raw line.
-    EXECUTE format('GRANT SELECT ON mailtrail.messages, mailtrail.deliveries, mailtrail.rejections TO %I', v_reader);
     EXECUTE format('GRANT SELECT ON mailtrail.settings, mailtrail.schema_version, mailtrail.ingest_sources, '
                    'mailtrail.ingest_counts, mailtrail.agent_hosts TO %I', v_maint);
     EXECUTE format('GRANT UPDATE (value) ON mailtrail.settings TO %I', v_maint);
@@ -180,7 +185,7 @@ BEGIN
     role_name := v_owner;  purpose := 'owner of the schema (NOLOGIN; migrations, SECURITY DEFINER routines)'; RETURN NEXT;
     role_name := v_maint;  purpose := 'maintenance: run_maintenance(), settings'; RETURN NEXT;
     role_name := v_ingest; purpose := 'ingest agents: COPY into day partitions, for their assigned hosts only'; RETURN NEXT;
-    role_name := v_reader; purpose := 'reader: report_*/bi_* views, search/report_*/trace* functions'; RETURN NEXT;
+    role_name := v_reader; purpose := 'reader: fact_*/report_*/bi_* views, search/report_*/trace* functions'; RETURN NEXT;
 END
 $$;
 

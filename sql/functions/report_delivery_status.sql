@@ -38,7 +38,7 @@ AS $$
            count(*) FILTER (WHERE d.status NOT IN ('sent', 'deferred', 'bounced', 'expired')) AS other,
            round(100.0 * count(*) FILTER (WHERE d.status = 'sent')
                  / NULLIF(count(*) FILTER (WHERE d.status NOT IN ('deferred', 'softbounce')), 0), 1) AS sent_pct
-    FROM mailtrail.deliveries d
+    FROM mailtrail.fact_deliveries d
     WHERE (p_since IS NULL OR d.at >= p_since)
       AND (p_until IS NULL OR d.at <= p_until)
       AND (p_host IS NULL OR d.host = p_host)

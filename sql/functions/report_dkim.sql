@@ -40,7 +40,7 @@ AS $$
                COALESCE(min(lower(m.dkim_domain)) FILTER (WHERE lower(m.dkim_result) = 'pass'),
                         min(lower(m.dkim_domain)) FILTER (WHERE m.dkim_result IS NOT NULL
                                                             AND lower(m.dkim_result) <> 'none')) AS domain
-        FROM mailtrail.messages m
+        FROM mailtrail.fact_messages m
         WHERE (p_since IS NULL OR m.received_at >= p_since)
           AND (p_until IS NULL OR m.received_at <= p_until)
           AND (p_host IS NULL OR m.host = p_host)

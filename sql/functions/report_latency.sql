@@ -36,7 +36,7 @@ CREATE OR REPLACE FUNCTION mailtrail.report_latency(
 AS $$
     WITH host_delays AS (
         SELECT d.host::text AS from_host, NULL::text AS to_host, d.delay::float8 AS s
-        FROM mailtrail.deliveries d
+        FROM mailtrail.fact_deliveries d
         WHERE d.status = 'sent' AND d.delay IS NOT NULL
           AND (p_since IS NULL OR d.at >= p_since)
           AND (p_until IS NULL OR d.at <= p_until)
@@ -45,11 +45,11 @@ AS $$
         SELECT DISTINCT m.host::text AS from_host, c.host::text AS to_host,
                m.instance, m.queue_id, m.received_at, c.instance AS c_instance, c.queue_id AS c_queue_id,
                extract(epoch FROM c.received_at - m.received_at)::float8 AS s
-        FROM mailtrail.messages m
-        JOIN mailtrail.deliveries d
+        FROM mailtrail.fact_messages m
+        JOIN mailtrail.fact_deliveries d
           ON d.host = m.host AND d.instance = m.instance AND d.queue_id = m.queue_id
          AND d.received_at = m.received_at AND d.at >= m.received_at
-        JOIN mailtrail.messages c
+        JOIN mailtrail.fact_messages c
           ON c.queue_id = d.next_queue_id
          AND c.received_at BETWEEN d.at - interval '10 minutes' AND d.at + interval '10 minutes'
          AND (c.host <> m.host OR c.origin_queue_id = m.queue_id OR c.origin_kind IS NULL)

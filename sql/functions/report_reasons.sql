@@ -30,7 +30,7 @@ AS $$
     SELECT d.status, d.dsn, mailtrail.report_reason(d.response) AS reason,
            count(*), count(DISTINCT lower(d.recipient)), count(DISTINCT mailtrail.report_domain(d.recipient)),
            min(d.at), max(d.at)
-    FROM mailtrail.deliveries d
+    FROM mailtrail.fact_deliveries d
     WHERE d.status IN ('deferred', 'bounced', 'expired', 'undeliverable', 'softbounce')
       AND (p_since IS NULL OR d.at >= p_since)
       AND (p_until IS NULL OR d.at <= p_until)

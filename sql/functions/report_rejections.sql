@@ -30,7 +30,7 @@ CREATE OR REPLACE FUNCTION mailtrail.report_rejections(
 AS $$
     SELECT r.host::text, r.program, r.action, r.code, r.dsn, mailtrail.report_reason(r.reason),
            count(*), count(DISTINCT r.client_ip), min(r.at), max(r.at)
-    FROM mailtrail.rejections r
+    FROM mailtrail.fact_rejections r
     WHERE (p_since IS NULL OR r.at >= p_since)
       AND (p_until IS NULL OR r.at <= p_until)
       AND (p_host IS NULL OR r.host = p_host)

@@ -29,7 +29,7 @@ AS $$
            round(100.0 * count(*) / sum(count(*)) OVER (PARTITION BY m.host), 1),
            round(min(m.spam_score)::numeric, 2), round(avg(m.spam_score)::numeric, 2),
            round(max(m.spam_score)::numeric, 2)
-    FROM mailtrail.messages m
+    FROM mailtrail.fact_messages m
     WHERE (p_since IS NULL OR m.received_at >= p_since)
       AND (p_until IS NULL OR m.received_at <= p_until)
       AND (p_host IS NULL OR m.host = p_host)

@@ -40,7 +40,7 @@ AS $$
     SELECT m.received_at, 'inbound'::text, m.host::text, m.queue_id::text, m.msg_key,
            m.client_name, m.client_ip, m.tls_proto, m.tls_cipher, m.tls_bits, m.tls_trust,
            mailtrail.report_tls_ok(m.tls_proto)
-    FROM mailtrail.messages m
+    FROM mailtrail.fact_messages m
     WHERE m.client_ip IS NOT NULL
       AND NOT mailtrail.trace_is_loopback(m.client_ip)
       AND (p_since IS NULL OR m.received_at >= p_since)
@@ -50,7 +50,7 @@ AS $$
     SELECT d.at, 'outbound'::text, d.host::text, d.queue_id::text, d.msg_key,
            d.relay_name, d.relay_ip, d.tls_proto, d.tls_cipher, d.tls_bits, d.tls_trust,
            mailtrail.report_tls_ok(d.tls_proto)
-    FROM mailtrail.deliveries d
+    FROM mailtrail.fact_deliveries d
     WHERE d.status = 'sent'
       AND d.relay_ip IS NOT NULL
       AND NOT mailtrail.trace_is_loopback(d.relay_ip)

@@ -27,11 +27,11 @@ CREATE OR REPLACE FUNCTION mailtrail.report_tls_violations(
     STABLE
 AS $$
     SELECT min(t."time"), t.msg_key,
-           (SELECT m.message_id FROM mailtrail.messages m
+           (SELECT m.message_id FROM mailtrail.fact_messages m
             WHERE m.msg_key = t.msg_key AND m.received_at >= min(t."time") - interval '7 days'
               AND m.received_at <= max(t."time")
             ORDER BY m.received_at LIMIT 1),
-           (SELECT m.sender FROM mailtrail.messages m
+           (SELECT m.sender FROM mailtrail.fact_messages m
             WHERE m.msg_key = t.msg_key AND m.received_at >= min(t."time") - interval '7 days'
               AND m.received_at <= max(t."time")
             ORDER BY m.received_at LIMIT 1),

@@ -32,7 +32,7 @@ AS $$
         SELECT (m.received_at AT TIME ZONE 'UTC')::date AS day, m.host::text AS host,
                count(*) AS messages, COALESCE(sum(m.nrcpt), 0)::bigint AS recipients,
                COALESCE(sum(m.size), 0)::bigint AS bytes
-        FROM mailtrail.messages m
+        FROM mailtrail.fact_messages m
         WHERE (p_since IS NULL OR m.received_at >= p_since)
           AND (p_until IS NULL OR m.received_at <= p_until)
           AND (p_host IS NULL OR m.host = p_host)
@@ -43,14 +43,14 @@ AS $$
                count(*) FILTER (WHERE d.status = 'deferred') AS deferred,
                count(*) FILTER (WHERE d.status IN ('bounced', 'expired')) AS bounced,
                count(*) FILTER (WHERE d.status NOT IN ('sent', 'deferred', 'bounced', 'expired')) AS other
-        FROM mailtrail.deliveries d
+        FROM mailtrail.fact_deliveries d
         WHERE (p_since IS NULL OR d.at >= p_since)
           AND (p_until IS NULL OR d.at <= p_until)
           AND (p_host IS NULL OR d.host = p_host)
         GROUP BY 1, 2
     ), r AS (
         SELECT (r.at AT TIME ZONE 'UTC')::date AS day, r.host::text AS host, count(*) AS rejected
-        FROM mailtrail.rejections r
+        FROM mailtrail.fact_rejections r
         WHERE (p_since IS NULL OR r.at >= p_since)
           AND (p_until IS NULL OR r.at <= p_until)
           AND (p_host IS NULL OR r.host = p_host)

@@ -22,7 +22,8 @@
 --   * deliveries: [{recipient, orig_recipient, at, status, dsn, relay,
 --     delay, tls, response, next_queue_id}] ordered by at, recipient (the
 --     hop's deliveries as in trace_hop_deliveries); [] when none.
--- Limits: read-only, SECURITY INVOKER. A plain SQL function, so the planner
+-- Limits: read-only, SECURITY INVOKER, reads the views fact_messages and
+--   fact_deliveries (docs/security.md). A plain SQL function, so the planner
 --   inlines it and sees constant arguments: give since/until to prune day
 --   partitions. The p_to / p_status match needs the delivery's received_at
 --   (set when the message's start is in the same log); attempts whose
@@ -85,14 +86,14 @@ AS $$
         -- Two branches so that, with constant arguments, the planner drops
         -- one and the recipient/status match becomes a semi-join driven by
         -- the deliveries indexes (an EXISTS under OR would be a per-row subplan).
-        SELECT x.* FROM mailtrail.messages x
+        SELECT x.* FROM mailtrail.fact_messages x
         WHERE p_to IS NULL AND p_status IS NULL
         UNION ALL
-        SELECT x.* FROM mailtrail.messages x
+        SELECT x.* FROM mailtrail.fact_messages x
         WHERE (p_to IS NOT NULL OR p_status IS NOT NULL)
           AND (x.host, x.instance, x.queue_id, x.received_at) IN (
                 SELECT d.host, d.instance, d.queue_id, d.received_at
-                FROM mailtrail.deliveries d
+                FROM mailtrail.fact_deliveries d
                 WHERE (p_since IS NULL OR d.at >= p_since)
                   AND (p_until IS NULL OR d.at <= p_until + interval '7 days')
                   AND (p_host IS NULL OR d.host = p_host)

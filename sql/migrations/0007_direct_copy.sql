@@ -21,3 +21,5 @@
 
 DROP FUNCTION IF EXISTS mailtrail.ingest_merge(bigint, bigint, bigint, bigint, int);
 DROP FUNCTION IF EXISTS mailtrail.create_staging_tables();
+
+COMMENT ON TABLE mailtrail.agent_hosts IS 'Hosts each ingest login role may write rows for (mailtrail db grant-agent / revoke-agent); checked by the ingest_check_rows() trigger of every day partition and by the ingest_* and agent_* functions.';
