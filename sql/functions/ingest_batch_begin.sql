@@ -39,7 +39,6 @@ CREATE OR REPLACE FUNCTION mailtrail.ingest_batch_begin(
 AS $$
 DECLARE
     v_agent      text := mailtrail.ingest_agent();
-    v_committed  bigint;
     v_retention  int;
     v_first_day  date;
     v_day        date;
@@ -50,21 +49,7 @@ BEGIN
     END IF;
 
     -- 1. The checkpoint: one writer per source.
-    SELECT s.committed_offset INTO v_committed
-      FROM mailtrail.ingest_sources s
-     WHERE s.source_id = p_source_id
-       AND (v_agent = '' OR s.agent = v_agent)
-       FOR UPDATE;
-    IF NOT FOUND THEN
-        RAISE EXCEPTION 'ingest_batch_begin: unknown source_id %', p_source_id
-            USING ERRCODE = 'MT002', HINT = 'Register the source with mailtrail.ingest_open_source() first.';
-    END IF;
-    IF v_committed <> p_expected_offset THEN
-        RAISE EXCEPTION 'ingest_batch_begin: source % is committed up to offset %, this batch starts at %: another ingest wrote this source concurrently'
-            , p_source_id, v_committed, p_expected_offset
-            USING ERRCODE = 'MT001'
-                , HINT = 'Run the ingest again; it resumes from the committed offset.';
-    END IF;
+    PERFORM mailtrail.ingest_lock_source('ingest_batch_begin', p_source_id, p_expected_offset, v_agent);
 
     -- 2. The retention window; maintenance cannot drop partitions while we load.
     IF v_agent <> '' THEN

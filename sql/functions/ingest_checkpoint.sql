@@ -38,7 +38,6 @@ CREATE OR REPLACE FUNCTION mailtrail.ingest_checkpoint(
 AS $$
 DECLARE
     v_agent      text := mailtrail.ingest_agent();
-    v_committed  bigint;
     v_n          int := coalesce(cardinality(p_hosts), 0);
     v_bad_host   text;
 BEGIN
@@ -59,21 +58,7 @@ BEGIN
             USING ERRCODE = '22023';
     END IF;
 
-    SELECT s.committed_offset INTO v_committed
-      FROM mailtrail.ingest_sources s
-     WHERE s.source_id = p_source_id
-       AND (v_agent = '' OR s.agent = v_agent)
-       FOR UPDATE;
-    IF NOT FOUND THEN
-        RAISE EXCEPTION 'ingest_checkpoint: unknown source_id %', p_source_id
-            USING ERRCODE = 'MT002', HINT = 'Register the source with mailtrail.ingest_open_source() first.';
-    END IF;
-    IF v_committed <> p_expected_offset THEN
-        RAISE EXCEPTION 'ingest_checkpoint: source % is committed up to offset %, this batch starts at %: another ingest wrote this source concurrently'
-            , p_source_id, v_committed, p_expected_offset
-            USING ERRCODE = 'MT001'
-                , HINT = 'Run the ingest again; it resumes from the committed offset.';
-    END IF;
+    PERFORM mailtrail.ingest_lock_source('ingest_checkpoint', p_source_id, p_expected_offset, v_agent);
 
     IF v_agent <> '' THEN
         SELECT h INTO v_bad_host
