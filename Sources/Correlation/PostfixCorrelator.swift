@@ -176,10 +176,8 @@ public struct PostfixCorrelator: Codable, Sendable {
         var loopbackClient = false
         /// The last delivery line's identity, to drop an exact repeat of it (see `delivery`).
         var lastDelivery: DeliveryIdentity?
-
-        init(instance: String, queueID: String, receivedAt: Timestamp, lastSeen: Timestamp) {
-            self.instance = instance; self.queueID = queueID; self.receivedAt = receivedAt; self.lastSeen = lastSeen
-        }
+        // No hand-written initialiser: the memberwise one builds the (large) value in place, where
+        // a hand-written one made a temporary and copied it (see Records.swift).
     }
 
     struct RecipientStatus: Sendable {
