@@ -136,7 +136,9 @@ public final class ChunkReader {
         if !isGzip {
             if rawStart == rawEnd && buffer.isEmpty && !eofRaw {
                 // Nothing buffered and an empty destination: read straight into a new array
-                // instead of reading into `raw` and copying (one copy of every byte saved).
+                // instead of reading into `raw` and copying (one copy of every byte saved). The old
+                // storage is released first, so two chunks are never held at once.
+                buffer = []
                 buffer = try [UInt8](unsafeUninitializedCapacity: chunkSize) { dest, count in
                     count = try readFD(into: UnsafeMutableRawBufferPointer(dest))
                 }
