@@ -15,8 +15,9 @@
 //   (`amavis`) has an empty instance and service. `tag: body` has pid 0.
 // * A line whose first token after the stamp ends with `:` has no host; it
 //   gets `defaultHost` (or "" when none is configured).
-// * Host and tag Strings are interned (one lookup of the `host tag` bytes
-//   gives both): a line allocates no new String for them. `frameInPlace`
+// * Host Strings and tags are interned (one lookup of the `host tag` bytes
+//   gives both): a line allocates nothing for them, and a tag change assigns
+//   one shared `LineTag` (instance/service/program). `frameInPlace`
 //   updates one stored context (`current`) instead of returning a copy;
 //   `withContext` lends it; `lastTagIndex`/`lastHostIndex` let callers cache
 //   per-tag and per-host decisions. The last plain 16-byte classic stamp is
