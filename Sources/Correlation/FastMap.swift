@@ -72,7 +72,7 @@ struct FastMap<Key: FastKey, Value> {
     @inline(__always)
     func value(at i: Int) -> Value { values[i] }
 
-    private mutating func append(_ key: Key, _ value: Value, hash h: Int) {
+    private mutating func append(_ key: consuming Key, _ value: consuming Value, hash h: Int) {
         if (keys.count + 1) * 2 > slots.count { grow() }
         var s = h & mask
         while slots[s] != 0 { s = (s + 1) & mask }

@@ -119,19 +119,35 @@ public struct PostfixCorrelator: Codable, Sendable {
         }
     }
 
-    /// A process: `instance/service/program[pid]` (pids of different services never mix).
+    /// A process: `instance/service/program[pid]` (pids of different services never mix). Holds the
+    /// line's shared `LineTag`, so making a key retains one reference, not three strings.
     struct ProcessKey: FastKey, Codable, Sendable {
-        var instance: String
-        var service: String
-        var program: String
+        var tag: LineTag
         var pid: Int32
-        /// Pids are nearly unique on a host: the strings are compared, not hashed.
+        /// Pids are nearly unique on a host: the tag is compared, not hashed.
         var fastHash: Int {
             let h = UInt64(UInt32(bitPattern: pid)) &* 0x9E37_79B9_7F4A_7C15
             return Int(truncatingIfNeeded: h ^ (h >> 29))
         }
-        static func == (a: ProcessKey, b: ProcessKey) -> Bool {
-            a.pid == b.pid && a.program == b.program && a.service == b.service && a.instance == b.instance
+        static func == (a: ProcessKey, b: ProcessKey) -> Bool { a.pid == b.pid && a.tag == b.tag }
+
+        init(tag: LineTag, pid: Int32) { self.tag = tag; self.pid = pid }
+
+        // Saved as when the parts were fields: {"instance", "service", "program", "pid"}.
+        enum CodingKeys: String, CodingKey { case instance, service, program, pid }
+        init(from decoder: Decoder) throws {
+            let c = try decoder.container(keyedBy: CodingKeys.self)
+            tag = LineTag(instance: try c.decode(String.self, forKey: .instance),
+                          service: try c.decode(String.self, forKey: .service),
+                          program: try c.decode(String.self, forKey: .program))
+            pid = try c.decode(Int32.self, forKey: .pid)
+        }
+        func encode(to encoder: Encoder) throws {
+            var c = encoder.container(keyedBy: CodingKeys.self)
+            try c.encode(tag.instance, forKey: .instance)
+            try c.encode(tag.service, forKey: .service)
+            try c.encode(tag.program, forKey: .program)
+            try c.encode(pid, forKey: .pid)
         }
     }
 
@@ -160,10 +176,8 @@ public struct PostfixCorrelator: Codable, Sendable {
         var loopbackClient = false
         /// The last delivery line's identity, to drop an exact repeat of it (see `delivery`).
         var lastDelivery: DeliveryIdentity?
-
-        init(instance: String, queueID: String, receivedAt: Timestamp, lastSeen: Timestamp) {
-            self.instance = instance; self.queueID = queueID; self.receivedAt = receivedAt; self.lastSeen = lastSeen
-        }
+        // No hand-written initialiser: the memberwise one builds the (large) value in place, where
+        // a hand-written one made a temporary and copied it (see Records.swift).
     }
 
     struct RecipientStatus: Sendable {
@@ -569,7 +583,7 @@ public struct PostfixCorrelator: Codable, Sendable {
     }
 
     private func sessionKey(_ ctx: LineContext) -> ProcessKey {
-        ProcessKey(instance: ctx.instance, service: ctx.service, program: ctx.program, pid: ctx.pid)
+        ProcessKey(tag: ctx.tag, pid: ctx.pid)
     }
 
     private static func isFinal(_ s: DeliveryStatus) -> Bool {

@@ -2,7 +2,8 @@
 /// sequence of decompressed byte chunks.
 ///
 /// Contract: `read(into:)` appends at most `chunkSize` bytes and returns the
-/// count, 0 at end of input. Offsets are counted in decompressed bytes, so a
+/// count, 0 at end of input (a plain file read into an empty buffer is read
+/// straight into a new array that replaces it: no copy through `raw`). Offsets are counted in decompressed bytes, so a
 /// file and its gzip'd copy have the same offsets. `skip(to:)` discards bytes
 /// up to an offset (resume at a checkpoint; gzip cannot seek, so it inflates
 /// and discards). Gzip is detected by its magic bytes, not by the file name;
@@ -104,15 +105,21 @@ public final class ChunkReader {
     private func fillRaw() throws {
         if rawStart > 0 && rawStart == rawEnd { rawStart = 0; rawEnd = 0 }
         guard !eofRaw, rawEnd < raw.count else { return }
-        let n = raw.withUnsafeMutableBytes { buf -> Int in
-            while true {
-                let r = Glibc.read(fd, buf.baseAddress! + rawEnd, buf.count - rawEnd)
-                if r < 0 && errno == EINTR { continue }
-                return r
-            }
+        let end = rawEnd
+        let n = try raw.withUnsafeMutableBytes { buf in
+            try readFD(into: UnsafeMutableRawBufferPointer(rebasing: buf[end...]))
         }
-        if n < 0 { throw LogReadError(kind: .io, path: path, detail: String(cString: strerror(errno))) }
         if n == 0 { eofRaw = true } else { rawEnd += n; rawOffset += Int64(n) }
+    }
+
+    /// One `read(2)` into `dest` (retried on EINTR); returns the byte count, 0 at end of input.
+    private func readFD(into dest: UnsafeMutableRawBufferPointer) throws -> Int {
+        while true {
+            let r = Glibc.read(fd, dest.baseAddress!, dest.count)
+            if r < 0 && errno == EINTR { continue }
+            if r < 0 { throw LogReadError(kind: .io, path: path, detail: String(cString: strerror(errno))) }
+            return r
+        }
     }
 
     private func startInflate() throws {
@@ -127,6 +134,20 @@ public final class ChunkReader {
     public func read(into buffer: inout [UInt8]) throws -> Int {
         if finished { return 0 }
         if !isGzip {
+            if rawStart == rawEnd && buffer.isEmpty && !eofRaw {
+                // Nothing buffered and an empty destination: read straight into a new array
+                // instead of reading into `raw` and copying (one copy of every byte saved). The old
+                // storage is released first, so two chunks are never held at once.
+                buffer = []
+                buffer = try [UInt8](unsafeUninitializedCapacity: chunkSize) { dest, count in
+                    count = try readFD(into: UnsafeMutableRawBufferPointer(dest))
+                }
+                let n = buffer.count
+                if n == 0 { eofRaw = true; finished = true; return 0 }
+                rawOffset += Int64(n)
+                offset += Int64(n)
+                return n
+            }
             if rawStart == rawEnd { try fillRaw() }
             let n = rawEnd - rawStart
             if n == 0 { finished = true; return 0 }

@@ -6,25 +6,97 @@
 /// hot-path form of `PostfixEvent`). New facts are new cases; consumers must
 /// ignore cases they do not know.
 
+/// The three parts of a syslog tag (`instance/service/program`), shared: the framer makes one per
+/// distinct tag, so a context changes its tag with one reference and equal tags are usually the same object.
+public final class LineTag: Hashable, Sendable {
+    public let instance: String
+    public let service: String
+    public let program: String
+
+    public init(instance: String, service: String = "", program: String) {
+        self.instance = instance; self.service = service; self.program = program
+    }
+
+    /// The empty tag (no instance, service or program).
+    public static let empty = LineTag(instance: "", program: "")
+
+    public static func == (a: LineTag, b: LineTag) -> Bool {
+        a === b || (a.program == b.program && a.instance == b.instance && a.service == b.service)
+    }
+
+    public func hash(into h: inout Hasher) {
+        h.combine(instance); h.combine(program); h.combine(service)
+    }
+}
+
 /// Where a line came from and when it was written (from the log, never the wall clock).
 public struct LineContext: Hashable, Sendable, Codable {
     public var time: Timestamp
     public var host: String
-    /// MTA instance: for Postfix the first component of the syslog tag (`postfix`, `postfix-out`);
-    /// empty for a one-component tag (`sm-mta`, `exim4`, `exim-in`), whose name is in `program`.
-    public var instance: String
-    /// Daemon: the last component of the tag (`smtpd`, `qmgr`, `smtp`, ...).
-    public var program: String
-    /// Middle components of a Postfix tag (`submission` in `postfix/submission/smtpd`), else empty.
-    public var service: String
+    /// The syslog tag's parts (`instance`, `service`, `program` below read it).
+    public var tag: LineTag
     public var pid: Int32
     /// Byte offset of the line in its source stream.
     public var offset: Int64
 
+    /// MTA instance: for Postfix the first component of the syslog tag (`postfix`, `postfix-out`);
+    /// empty for a one-component tag (`sm-mta`, `exim4`, `exim-in`), whose name is in `program`.
+    public var instance: String {
+        get { tag.instance }
+        set { tag = LineTag(instance: newValue, service: tag.service, program: tag.program) }
+    }
+    /// Daemon: the last component of the tag (`smtpd`, `qmgr`, `smtp`, ...).
+    public var program: String {
+        get { tag.program }
+        set { tag = LineTag(instance: tag.instance, service: tag.service, program: newValue) }
+    }
+    /// Middle components of a Postfix tag (`submission` in `postfix/submission/smtpd`), else empty.
+    public var service: String {
+        get { tag.service }
+        set { tag = LineTag(instance: tag.instance, service: newValue, program: tag.program) }
+    }
+
     public init(time: Timestamp, host: String, instance: String, program: String, service: String = "",
                 pid: Int32, offset: Int64 = 0) {
-        self.time = time; self.host = host; self.instance = instance; self.program = program
-        self.service = service; self.pid = pid; self.offset = offset
+        self.init(time: time, host: host, tag: LineTag(instance: instance, service: service, program: program),
+                  pid: pid, offset: offset)
+    }
+
+    public init(time: Timestamp, host: String, tag: LineTag, pid: Int32, offset: Int64 = 0) {
+        self.time = time; self.host = host; self.tag = tag; self.pid = pid; self.offset = offset
+    }
+
+    // Equality, hashing and coding as when the tag's parts were stored fields (same JSON keys and order).
+    public static func == (a: LineContext, b: LineContext) -> Bool {
+        a.time == b.time && a.pid == b.pid && a.offset == b.offset && a.host == b.host && a.tag == b.tag
+    }
+
+    public func hash(into h: inout Hasher) {
+        h.combine(time); h.combine(host); h.combine(tag); h.combine(pid); h.combine(offset)
+    }
+
+    enum CodingKeys: String, CodingKey { case time, host, instance, program, service, pid, offset }
+
+    public init(from decoder: Decoder) throws {
+        let c = try decoder.container(keyedBy: CodingKeys.self)
+        time = try c.decode(Timestamp.self, forKey: .time)
+        host = try c.decode(String.self, forKey: .host)
+        tag = LineTag(instance: try c.decode(String.self, forKey: .instance),
+                      service: try c.decode(String.self, forKey: .service),
+                      program: try c.decode(String.self, forKey: .program))
+        pid = try c.decode(Int32.self, forKey: .pid)
+        offset = try c.decode(Int64.self, forKey: .offset)
+    }
+
+    public func encode(to encoder: Encoder) throws {
+        var c = encoder.container(keyedBy: CodingKeys.self)
+        try c.encode(time, forKey: .time)
+        try c.encode(host, forKey: .host)
+        try c.encode(tag.instance, forKey: .instance)
+        try c.encode(tag.program, forKey: .program)
+        try c.encode(tag.service, forKey: .service)
+        try c.encode(pid, forKey: .pid)
+        try c.encode(offset, forKey: .offset)
     }
 }
 

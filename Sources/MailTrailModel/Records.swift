@@ -4,6 +4,14 @@
 /// column (see `sql/migrations` for the tables and `docs/schema.md`). Optional
 /// fields are SQL NULL. Strings are stored as text after the loader's
 /// documented rule for NUL and invalid UTF-8 (see `CopyBinary` in PostgresLoading).
+///
+/// Why the record initialisers are not `@inlinable` and each record stores its last field under
+/// an internal name (`_spamScore`, `_router`, `_reason`, with the public name a computed
+/// property): a hand-written initialiser of a struct this large makes the optimiser build the
+/// value in a temporary and copy it out (one retain and one release per String field, about
+/// 700 instructions per record); the compiler's memberwise initialiser builds it in place. The
+/// internal name gives the memberwise initialiser a signature distinct from the public one, which
+/// calls it. Coding keys and field order are unchanged.
 
 /// A network peer as logged: `name[ip]:port`.
 public struct Peer: Hashable, Sendable, Codable {
@@ -78,22 +86,29 @@ public struct MessageRecord: Hashable, Sendable, Codable {
     public var dkimDomain: String?
     /// Spam scanner verdict as logged.
     public var spamVerdict: String?
-    public var spamScore: Double?
+    var _spamScore: Double?
+    public var spamScore: Double? { get { _spamScore } set { _spamScore = newValue } }
 
-    @inlinable public init(receivedAt: Timestamp, msgKey: Int64, host: String, mta: String, instance: String,
+    enum CodingKeys: String, CodingKey {
+        case receivedAt, msgKey, host, mta, instance, queueID, messageID, sender, client, size, nrcpt, proto, helo,
+             tls, saslMethod, saslUsername, originQueueID, originKind, subject, localUser, dkimResult, dkimDomain,
+             spamVerdict, _spamScore = "spamScore"
+    }
+}
+
+extension MessageRecord {
+    public init(receivedAt: Timestamp, msgKey: Int64, host: String, mta: String, instance: String,
                 queueID: String, messageID: String? = nil, sender: String? = nil, client: Peer = Peer(),
                 size: Int64? = nil, nrcpt: Int? = nil, proto: String? = nil, helo: String? = nil,
                 tls: TLSInfo? = nil, saslMethod: String? = nil, saslUsername: String? = nil,
                 originQueueID: String? = nil, originKind: OriginKind? = nil,
                 subject: String? = nil, localUser: String? = nil, dkimResult: String? = nil,
                 dkimDomain: String? = nil, spamVerdict: String? = nil, spamScore: Double? = nil) {
-        self.receivedAt = receivedAt; self.msgKey = msgKey; self.host = host; self.mta = mta
-        self.instance = instance; self.queueID = queueID; self.messageID = messageID; self.sender = sender
-        self.client = client; self.size = size; self.nrcpt = nrcpt; self.proto = proto; self.helo = helo
-        self.tls = tls; self.saslMethod = saslMethod; self.saslUsername = saslUsername
-        self.originQueueID = originQueueID; self.originKind = originKind
-        self.subject = subject; self.localUser = localUser; self.dkimResult = dkimResult
-        self.dkimDomain = dkimDomain; self.spamVerdict = spamVerdict; self.spamScore = spamScore
+        self.init(receivedAt: receivedAt, msgKey: msgKey, host: host, mta: mta, instance: instance, queueID: queueID,
+                  messageID: messageID, sender: sender, client: client, size: size, nrcpt: nrcpt, proto: proto,
+                  helo: helo, tls: tls, saslMethod: saslMethod, saslUsername: saslUsername,
+                  originQueueID: originQueueID, originKind: originKind, subject: subject, localUser: localUser,
+                  dkimResult: dkimResult, dkimDomain: dkimDomain, spamVerdict: spamVerdict, _spamScore: spamScore)
     }
 }
 
@@ -134,19 +149,25 @@ public struct DeliveryRecord: Hashable, Sendable, Codable {
     /// The next hop's (or the same host's re-injection) queue ID taken from the response.
     public var nextQueueID: String?
     /// Exim router (`R=` on a delivery line).
-    public var router: String?
+    var _router: String?
+    public var router: String? { get { _router } set { _router = newValue } }
 
-    @inlinable public init(at: Timestamp, msgKey: Int64, host: String, instance: String, queueID: String,
+    enum CodingKeys: String, CodingKey {
+        case at, msgKey, host, instance, queueID, receivedAt, recipient, origRecipient, status, dsn, transport, relay,
+             delay, delays, connUse, tlsFeature, tls, response, nextQueueID, _router = "router"
+    }
+}
+
+extension DeliveryRecord {
+    public init(at: Timestamp, msgKey: Int64, host: String, instance: String, queueID: String,
                 receivedAt: Timestamp? = nil, recipient: String, origRecipient: String? = nil,
                 status: DeliveryStatus, dsn: String? = nil, transport: String? = nil, relay: Peer = Peer(),
                 delay: Double? = nil, delays: [Double]? = nil, connUse: Int? = nil, tlsFeature: String? = nil,
                 tls: TLSInfo? = nil, response: String? = nil, nextQueueID: String? = nil, router: String? = nil) {
-        self.at = at; self.msgKey = msgKey; self.host = host; self.instance = instance
-        self.queueID = queueID; self.receivedAt = receivedAt; self.recipient = recipient
-        self.origRecipient = origRecipient; self.status = status; self.dsn = dsn; self.transport = transport
-        self.relay = relay; self.delay = delay; self.delays = delays; self.connUse = connUse
-        self.tlsFeature = tlsFeature; self.tls = tls; self.response = response; self.nextQueueID = nextQueueID
-        self.router = router
+        self.init(at: at, msgKey: msgKey, host: host, instance: instance, queueID: queueID, receivedAt: receivedAt,
+                  recipient: recipient, origRecipient: origRecipient, status: status, dsn: dsn, transport: transport,
+                  relay: relay, delay: delay, delays: delays, connUse: connUse, tlsFeature: tlsFeature, tls: tls,
+                  response: response, nextQueueID: nextQueueID, _router: router)
     }
 }
 
@@ -173,16 +194,23 @@ public struct RejectionRecord: Hashable, Sendable, Codable {
     /// SMTP reply code (e.g. `554`) and enhanced status (e.g. `5.7.1`).
     public var code: String?
     public var dsn: String?
-    public var reason: String?
+    var _reason: String?
+    public var reason: String? { get { _reason } set { _reason = newValue } }
 
-    @inlinable public init(at: Timestamp, msgKey: Int64, host: String, instance: String, queueID: String? = nil,
+    enum CodingKeys: String, CodingKey {
+        case at, msgKey, host, instance, queueID, program, action, stage, client, helo, sender, recipient, proto, code,
+             dsn, _reason = "reason"
+    }
+}
+
+extension RejectionRecord {
+    public init(at: Timestamp, msgKey: Int64, host: String, instance: String, queueID: String? = nil,
                 program: String, action: String, stage: String? = nil, client: Peer = Peer(),
                 helo: String? = nil, sender: String? = nil, recipient: String? = nil, proto: String? = nil,
                 code: String? = nil, dsn: String? = nil, reason: String? = nil) {
-        self.at = at; self.msgKey = msgKey; self.host = host; self.instance = instance; self.queueID = queueID
-        self.program = program; self.action = action; self.stage = stage; self.client = client; self.helo = helo
-        self.sender = sender; self.recipient = recipient; self.proto = proto; self.code = code; self.dsn = dsn
-        self.reason = reason
+        self.init(at: at, msgKey: msgKey, host: host, instance: instance, queueID: queueID, program: program,
+                  action: action, stage: stage, client: client, helo: helo, sender: sender, recipient: recipient,
+                  proto: proto, code: code, dsn: dsn, _reason: reason)
     }
 }
 

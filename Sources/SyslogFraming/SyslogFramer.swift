@@ -15,8 +15,9 @@
 //   (`amavis`) has an empty instance and service. `tag: body` has pid 0.
 // * A line whose first token after the stamp ends with `:` has no host; it
 //   gets `defaultHost` (or "" when none is configured).
-// * Host and tag Strings are interned (one lookup of the `host tag` bytes
-//   gives both): a line allocates no new String for them. `frameInPlace`
+// * Host Strings and tags are interned (one lookup of the `host tag` bytes
+//   gives both): a line allocates nothing for them, and a tag change assigns
+//   one shared `LineTag` (instance/service/program). `frameInPlace`
 //   updates one stored context (`current`) instead of returning a copy;
 //   `withContext` lends it; `lastTagIndex`/`lastHostIndex` let callers cache
 //   per-tag and per-host decisions. The last plain 16-byte classic stamp is
@@ -44,9 +45,8 @@ public enum FrameResult: Hashable, Sendable {
 
 /// A parsed syslog tag: instance / service / program.
 struct TagParts: Sendable {
-    var instance: String
-    var service: String
-    var program: String
+    /// The parts, shared by every context of this tag (one reference to assign when the tag changes).
+    var tag: LineTag
     /// A one-component tag whose name starts with `exim` (`exim`, `exim4`, `exim-in`): its body may
     /// start with Exim's own timestamp.
     var isExim: Bool = false
@@ -59,7 +59,7 @@ public struct SyslogFramer: Sendable {
     /// The context of the last line that was framed (time and host for dating unparsed lines).
     public var lastContext: LineContext? { hasContext ? current : nil }
     /// The context of the last framed line, updated in place (valid once `hasContext`).
-    public private(set) var current = LineContext(time: Timestamp(micros: 0), host: "", instance: "", program: "", pid: 0)
+    public private(set) var current = LineContext(time: Timestamp(micros: 0), host: "", tag: .empty, pid: 0)
     /// Whether a line was framed yet (`current` is meaningful).
     public private(set) var hasContext = false
     private var currentTagIndex = -1
@@ -189,7 +189,7 @@ public struct SyslogFramer: Sendable {
         lastTagIndex = tagIndex
         if tagIndex < 0 || tagIndex != currentTagIndex {
             let parts = tagIndex < 0 ? SyslogFramer.splitTag(tagBytes) : tags.value(at: tagIndex)
-            current.instance = parts.instance; current.program = parts.program; current.service = parts.service
+            current.tag = parts.tag
             currentTagIsExim = parts.isExim
         }
         currentTagIndex = tagIndex
@@ -236,7 +236,7 @@ public struct SyslogFramer: Sendable {
         let tagIndex = SyslogFramer.eximTag.withUnsafeBufferPointer { tags.index(for: $0) { SyslogFramer.splitTag($0) } }
         lastTagIndex = tagIndex
         if tagIndex != currentTagIndex || tagIndex < 0 {
-            current.instance = ""; current.program = "exim"; current.service = ""
+            current.tag = tagIndex < 0 ? LineTag(instance: "", program: "exim") : tags.value(at: tagIndex).tag
             currentTagIsExim = true
         }
         currentTagIndex = tagIndex
@@ -315,14 +315,15 @@ public struct SyslogFramer: Sendable {
     static func splitTag(_ tag: UnsafeBufferPointer<UInt8>) -> TagParts {
         guard let firstSlash = tag.firstIndex(of: ASCII.slash) else {
             let isExim = tag.count >= 4 && tag[0] == 0x65 && tag[1] == 0x78 && tag[2] == 0x69 && tag[3] == 0x6D
-            return TagParts(instance: "", service: "", program: String(decoding: tag, as: UTF8.self), isExim: isExim)
+            return TagParts(tag: LineTag(instance: "", service: "", program: String(decoding: tag, as: UTF8.self)),
+                            isExim: isExim)
         }
         let lastSlash = tag.lastIndex(of: ASCII.slash)!
         let instance = String(decoding: UnsafeBufferPointer(rebasing: tag[0..<firstSlash]), as: UTF8.self)
         let program = String(decoding: UnsafeBufferPointer(rebasing: tag[(lastSlash + 1)...]), as: UTF8.self)
         let service = firstSlash == lastSlash ? "" :
             String(decoding: UnsafeBufferPointer(rebasing: tag[(firstSlash + 1)..<lastSlash]), as: UTF8.self)
-        return TagParts(instance: instance, service: service, program: program)
+        return TagParts(tag: LineTag(instance: instance, service: service, program: program))
     }
 
     // MARK: - timestamps
