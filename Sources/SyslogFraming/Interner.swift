@@ -8,11 +8,13 @@
 // bounded: beyond `capacity` distinct keys nothing new is cached, so garbage
 // input cannot grow memory without limit.
 // Keys are stored back to back in one byte array; the hash reads eight bytes
-// at a time (a multiply-xor per word), and candidate keys are compared only
+// at a time (`LineBytes.hash`: a multiply-xor per word), and candidate keys are compared only
 // when their full 64-bit hashes match, so a hit costs a few dozen
 // instructions and no allocation.
 // Known limits: keys longer than 256 bytes are never cached (real hosts and
 // tags are far shorter; this bounds the table at about 1 MiB).
+
+import MailTrailModel
 
 /// A bounded cache from byte strings to values built from them.
 struct Interner<Value> {
@@ -38,32 +40,9 @@ struct Interner<Value> {
     @inline(__always)
     func value(at i: Int) -> Value { values[i] }
 
-    /// A 64-bit hash of the bytes, eight at a time (the last word overlaps when the length is not a multiple of 8).
+    /// The 64-bit byte hash the correlator's caches use too (`LineBytes.hash`).
     @inline(__always)
-    static func hash(_ b: UnsafeBufferPointer<UInt8>) -> UInt64 {
-        let n = b.count
-        var h: UInt64 = 0x9E37_79B9_7F4A_7C15 &* UInt64(n &+ 1)
-        guard n > 0, let p = b.baseAddress else { return h }
-        let raw = UnsafeRawPointer(p)
-        if n >= 8 {
-            var i = 0
-            while i + 8 <= n {
-                h = (h ^ raw.loadUnaligned(fromByteOffset: i, as: UInt64.self)) &* 0xC2B2_AE3D_27D4_EB4F
-                h ^= h >> 29
-                i += 8
-            }
-            if i < n {
-                h = (h ^ raw.loadUnaligned(fromByteOffset: n - 8, as: UInt64.self)) &* 0x1656_67B1_9E37_79F9
-                h ^= h >> 29
-            }
-        } else {
-            var w: UInt64 = 0
-            for k in 0..<n { w |= UInt64(p[k]) << (UInt64(k) &* 8) }
-            h = (h ^ w) &* 0xC2B2_AE3D_27D4_EB4F
-            h ^= h >> 29
-        }
-        return h &* 0x2545_F491_4F6C_DD1D
-    }
+    static func hash(_ b: UnsafeBufferPointer<UInt8>) -> UInt64 { LineBytes.hash(b) }
 
     @inline(__always)
     private func keyEquals(_ e: Int, _ b: UnsafeBufferPointer<UInt8>) -> Bool {
