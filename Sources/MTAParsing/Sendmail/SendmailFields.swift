@@ -106,8 +106,18 @@ extension ByteScanner {
         return out
     }
 
+    /// The text of `r` from the parser's cache of repeated values (see `StringCache`).
+    @inline(__always)
+    func cached(_ r: Range<Int>, _ c: inout StringCache) -> String {
+        c.string(Span(r), in: LineBytes(base: base, count: end))
+    }
+
     /// Parses a relay value; returns the peer, the `user@` part and whether ` (may be forged)` followed.
-    func smRelay(_ r: Range<Int>) -> (peer: Peer, user: String?, forged: Bool) {
+    @inline(__always)
+    func smRelay(_ r: Range<Int>) -> (peer: Peer, user: String?, forged: Bool) { smRelay(r, make: string) }
+
+    /// As `smRelay(_:)`, with the name and address Strings made by `make` (e.g. from a cache).
+    func smRelay(_ r: Range<Int>, make: (Range<Int>) -> String) -> (peer: Peer, user: String?, forged: Bool) {
         var lo = r.lowerBound
         var hi = r.upperBound
         while hi > lo, base[hi - 1] == Byte.space { hi -= 1 }
@@ -116,7 +126,7 @@ extension ByteScanner {
         var ip: String?
         var nameEnd = hi
         if hi > lo, base[hi - 1] == Byte.rbracket, let lb = findLast(Byte.lbracket, from: lo, to: hi) {
-            ip = smIP((lb + 1)..<(hi - 1))
+            ip = smIP((lb + 1)..<(hi - 1), make: make)
             nameEnd = lb
             while nameEnd > lo, base[nameEnd - 1] == Byte.space { nameEnd -= 1 }
         }
@@ -128,20 +138,24 @@ extension ByteScanner {
             lo = at + 1
         }
         while nameEnd > lo, base[nameEnd - 1] == Byte.dot { nameEnd -= 1 }
-        let name = nameEnd > lo ? string(lo..<nameEnd) : nil
+        let name = nameEnd > lo ? make(lo..<nameEnd) : nil
         return (Peer(name: name, ip: ip, port: nil), user, forged)
     }
 
     /// An address as PostgreSQL's inet accepts and other MTAs print it: `IPv6:` dropped,
     /// IPv6 compressed, IPv4-mapped as IPv4; nil when not an address.
-    func smIP(_ r0: Range<Int>) -> String? {
+    @inline(__always)
+    func smIP(_ r0: Range<Int>) -> String? { smIP(r0, make: string) }
+
+    /// As `smIP(_:)`, with an IPv4 address's String made by `make`.
+    func smIP(_ r0: Range<Int>, make: (Range<Int>) -> String) -> String? {
         var r = r0
         if r.count > 5, (has("IPv6:", at: r.lowerBound) || has("ipv6:", at: r.lowerBound)) {
             r = (r.lowerBound + 5)..<r.upperBound
         }
         guard r.count >= 2, r.count <= 45 else { return nil }
         guard find(Byte.colon, from: r.lowerBound, to: r.upperBound) != nil else {
-            return isIPAddress(r) ? string(r) : nil
+            return isIPAddress(r) ? make(r) : nil
         }
         return withUnsafeTemporaryAllocation(of: CChar.self, capacity: 48) { tmp -> String? in
             var k = 0
