@@ -25,10 +25,18 @@ import MailTrailModel
 extension ByteScanner {
     /// Whether `key=` (lowercase letters, digits, `_`) starts at `i`, before `to`.
     @inline(__always)
-    func smKeyAt(_ i: Int, to: Int) -> Bool {
+    func smKeyAt(_ i: Int, to: Int) -> Bool { smKeyEnd(i, to: to) != nil }
+
+    /// The index of the `=` of a `key=` (lowercase letters, digits, `_`) starting at `i`, before `to`.
+    @inline(__always)
+    func smKeyEnd(_ i: Int, to: Int) -> Int? {
         var k = i
-        while k < to, Byte.isLower(base[k]) || Byte.isDigit(base[k]) || base[k] == Byte.underscore { k += 1 }
-        return k > i && k < to && base[k] == Byte.equals
+        while k < to {
+            let b = base[k]
+            guard b &- 0x61 < 26 || b &- 0x30 < 10 || b == Byte.underscore else { break }
+            k += 1
+        }
+        return k > i && k < to && base[k] == Byte.equals ? k : nil
     }
 
     /// Whether `[i, to)` is one lowercase word (a trailing item such as `discard`).
@@ -40,13 +48,20 @@ extension ByteScanner {
     }
 
     /// End of a value starting at `from`: the `,` of the next `, key=`, or `to`.
-    func smValueEnd(from: Int, to: Int) -> Int {
+    @inline(__always)
+    func smValueEnd(from: Int, to: Int) -> Int { smValueEnd(from: from, to: to).end }
+
+    /// As `smValueEnd(from:to:)`, with the `=` of the next key when one follows (so it is not scanned twice).
+    func smValueEnd(from: Int, to: Int) -> (end: Int, nextEq: Int?) {
         var j = from
         while let c = find(Byte.comma, from: j, to: to) {
-            if c + 2 < to, base[c + 1] == Byte.space, smKeyAt(c + 2, to: to) || smWordToEnd(c + 2, to: to) { return c }
+            if c + 2 < to, base[c + 1] == Byte.space {
+                if let eq = smKeyEnd(c + 2, to: to) { return (c, eq) }
+                if smWordToEnd(c + 2, to: to) { return (c, nil) }
+            }
             j = c + 1
         }
-        return to
+        return (to, nil)
     }
 
     /// Calls `body(key, value)` for each `key=value` of `[from, to)`; returns where it stopped
@@ -54,20 +69,23 @@ extension ByteScanner {
     @discardableResult
     func smFields(from: Int, to: Int, _ body: (Range<Int>, Range<Int>) -> Void) -> Int {
         var i = from
+        var known: Int?        // the `=` of the key at `i`, found while ending the previous value
         while i < to {
-            guard smKeyAt(i, to: to), let eq = find(Byte.equals, from: i, to: to) else { return i }
+            guard let eq = known ?? smKeyEnd(i, to: to) else { return i }
             let key = i..<eq
             let v0 = eq + 1
             let vEnd: Int
+            known = nil
             if equals(key, "stat") || equals(key, "reject") {
                 vEnd = to
             } else if equals(key, "reply") {
-                vEnd = findLast(", stat=", from: v0, to: to) ?? smValueEnd(from: v0, to: to)
+                if let st = findLast(", stat=", from: v0, to: to) { vEnd = st; known = st + 6 }
+                else { (vEnd, known) = smValueEnd(from: v0, to: to) }
             } else if v0 < to, base[v0] == Byte.lt, equals(key, "msgid") || equals(key, "from"),
                       let a = scanAddress(at: v0), a.next <= to {
-                vEnd = a.next < to ? smValueEnd(from: a.next, to: to) : to
+                if a.next < to { (vEnd, known) = smValueEnd(from: a.next, to: to) } else { vEnd = to }
             } else {
-                vEnd = smValueEnd(from: v0, to: to)
+                (vEnd, known) = smValueEnd(from: v0, to: to)
             }
             body(key, v0..<vEnd)
             i = vEnd + 2
