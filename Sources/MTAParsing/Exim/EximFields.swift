@@ -73,6 +73,8 @@ enum EximFields {
             }
             if v < s.end && s[v] == Byte.quote {
                 var q = v + 1
+                // Common case: no backslash before the next quote, so that quote closes the value.
+                if let nq = s.find(Byte.quote, from: q), s.find(Byte.backslash, from: q, to: nq) == nil { q = nq }
                 while q < s.end && s[q] != Byte.quote { q += s[q] == Byte.backslash ? 2 : 1 }
                 let close = min(q, s.end)
                 var f = EximField(key: key, value: (v + 1)..<close, quoted: true, colonAfter: false)

@@ -140,7 +140,7 @@ extension ByteScanner {
         var hi = r.upperBound
         while hi > lo, base[hi - 1] == Byte.space { hi -= 1 }
         var forged = false
-        if let f = findLast(" (may be forged)", from: lo, to: hi), f + 16 == hi { forged = true; hi = f }
+        if hi - lo >= 16, base[hi - 1] == Byte.rparen, has(" (may be forged)", at: hi - 16) { forged = true; hi -= 16 }
         var ip: String?
         var nameEnd = hi
         if hi > lo, base[hi - 1] == Byte.rbracket, let lb = findLast(Byte.lbracket, from: lo, to: hi) {

@@ -212,9 +212,9 @@ public struct SendmailParser: Sendable {
         s.smFields(from: i, to: s.end) { k, v in
             if s.equals(k, "to") {
                 var list = v
-                if let m = s.findLast(" [more]", from: v.lowerBound, to: v.upperBound), m + 7 == v.upperBound {
+                if v.count >= 7, s.has(" [more]", at: v.upperBound - 7) {
                     t.more = true
-                    list = v.lowerBound..<m
+                    list = v.lowerBound..<(v.upperBound - 7)
                 }
                 t.recipients = s.smRecipients(list).map { s.cached($0, &c) }
             } else if s.equals(k, "ctladdr") {
