@@ -9,6 +9,8 @@
 // `.ignored("exim:split-part")`); pieces `[n\m] ` (split at a newline: a
 // rejectlog header dump) keep piece 1 and ignore the rest. Line types: see
 // docs/log-formats/exim.md.
+// Values that repeat (message IDs, senders, recipients, hosts, routers,
+// transports, ciphers) are made through the parser's StringCache.
 // Known limits: a split whose pieces interleave with another split of the
 // same pid is joined wrongly (Exim writes a split entry in one go); a
 // pipe/file delivery address with spaces is cut at the first space; `T=` is

@@ -15,6 +15,8 @@
 // than its buffer into `QID[1]: part ...`, ..., `QID[n]: last part`; the
 // parser keeps the parts per (pid, QID) and parses the whole record at the
 // last part (earlier parts are `.ignored(category: "sendmail-part")`).
+// Values that repeat (relays, senders, recipients, ciphers, mailers) are
+// made through the parser's StringCache: one allocation per distinct value.
 // Known limits: parts pending when a run ends are lost (not checkpointed);
 // at most 64 records (64 KiB each) are pending at once, older ones dropped.
 import MailTrailModel
