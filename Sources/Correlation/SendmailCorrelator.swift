@@ -235,8 +235,10 @@ public struct SendmailCorrelator: Codable, Sendable {
         // Outbound TLS of this process's connection to this relay.
         var tls: TLSInfo?
         let pkey = ProcessKey(program: ctx.program, pid: ctx.pid)
-        if let o = outboundTLS[pkey] {
-            if SendmailCorrelator.sameHost(o.peer, t.relay) { tls = o.info } else { outboundTLS[pkey] = nil }
+        if let oi = outboundTLS.index(of: pkey) {
+            // Read in place: a copy of the entry would retain and release each of its strings.
+            if SendmailCorrelator.sameHost(outboundTLS.values[oi].peer, t.relay) { tls = outboundTLS.values[oi].info }
+            else { outboundTLS.remove(at: oi) }
         }
         for r in t.recipients {
             // `to=marie, ctladdr=<marie@example.org>`: see LocalRecipient. A ctladdr beside a

@@ -8,6 +8,9 @@
 /// read by line type: on `<=` it is the message this one was generated from,
 /// on delivery lines the router, on UTM ACL lines the recipient. See
 /// docs/log-formats/exim.md and docs/log-formats/sophos-utm.md.
+/// `EximArrival`, `EximDelivery` and `EximReject` keep their fields in one
+/// copy-on-write box (value semantics, equality by fields), so moving an
+/// event copies a reference, not a few hundred bytes and a retain per field.
 
 /// One parsed Exim fact.
 public enum EximEvent: Hashable, Sendable {
@@ -35,48 +38,125 @@ public enum EximEvent: Hashable, Sendable {
 
 /// Fields of an arrival (`<=`) line.
 public struct EximArrival: Hashable, Sendable {
+    /// The values, stored once behind a reference so the event enums stay small and a copy
+    /// of the event is one retain (copy-on-write: a mutation of a shared copy copies them first).
+    @usableFromInline struct Fields: Hashable, Sendable {
+        @usableFromInline var sender: String
+        @usableFromInline var client: Peer
+        @usableFromInline var helo: String?
+        @usableFromInline var interface: Peer?
+        @usableFromInline var localUser: String?
+        @usableFromInline var proto: String?
+        @usableFromInline var tls: TLSInfo?
+        @usableFromInline var authenticator: String?
+        @usableFromInline var authID: String?
+        @usableFromInline var size: Int64?
+        @usableFromInline var messageIDHeader: String?
+        @usableFromInline var subject: String?
+        @usableFromInline var reference: String?
+        @usableFromInline var dkimDomain: String?
+        @usableFromInline var recipients: [String]
+        @usableFromInline var fakeReject: Bool
+    }
+    @usableFromInline final class Box: @unchecked Sendable {
+        @usableFromInline var f: Fields
+        @usableFromInline init(_ f: Fields) { self.f = f }
+    }
+    @usableFromInline var box: Box
+
     /// Envelope sender; empty for `<>`.
-    public var sender: String
+    @inlinable public var sender: String {
+        get { box.f.sender }
+        _modify { makeUnique(); yield &box.f.sender }
+    }
     /// `H=`: name (verified), helo (in parentheses), `[ip]:port`.
-    public var client: Peer
-    public var helo: String?
+    @inlinable public var client: Peer {
+        get { box.f.client }
+        _modify { makeUnique(); yield &box.f.client }
+    }
+    @inlinable public var helo: String? {
+        get { box.f.helo }
+        _modify { makeUnique(); yield &box.f.helo }
+    }
     /// `I=[ip]:port`: the local interface.
-    public var interface: Peer?
+    @inlinable public var interface: Peer? {
+        get { box.f.interface }
+        _modify { makeUnique(); yield &box.f.interface }
+    }
     /// `U=`: local user (ident).
-    public var localUser: String?
+    @inlinable public var localUser: String? {
+        get { box.f.localUser }
+        _modify { makeUnique(); yield &box.f.localUser }
+    }
     /// `P=`: esmtps, local, ...
-    public var proto: String?
+    @inlinable public var proto: String? {
+        get { box.f.proto }
+        _modify { makeUnique(); yield &box.f.proto }
+    }
     /// `X=` and `CV=`.
-    public var tls: TLSInfo?
+    @inlinable public var tls: TLSInfo? {
+        get { box.f.tls }
+        _modify { makeUnique(); yield &box.f.tls }
+    }
     /// `A=authenticator[:id[:sender]]`.
-    public var authenticator: String?
-    public var authID: String?
+    @inlinable public var authenticator: String? {
+        get { box.f.authenticator }
+        _modify { makeUnique(); yield &box.f.authenticator }
+    }
+    @inlinable public var authID: String? {
+        get { box.f.authID }
+        _modify { makeUnique(); yield &box.f.authID }
+    }
     /// `S=`.
-    public var size: Int64?
+    @inlinable public var size: Int64? {
+        get { box.f.size }
+        _modify { makeUnique(); yield &box.f.size }
+    }
     /// `id=` / `id*=` (the Message-ID header, without angle brackets).
-    public var messageIDHeader: String?
+    @inlinable public var messageIDHeader: String? {
+        get { box.f.messageIDHeader }
+        _modify { makeUnique(); yield &box.f.messageIDHeader }
+    }
     /// `T="..."`, unescaped.
-    public var subject: String?
+    @inlinable public var subject: String? {
+        get { box.f.subject }
+        _modify { makeUnique(); yield &box.f.subject }
+    }
     /// `R=` on an arrival: the message that caused this one (bounce / warning / UTM re-injection).
-    public var reference: String?
+    @inlinable public var reference: String? {
+        get { box.f.reference }
+        _modify { makeUnique(); yield &box.f.reference }
+    }
     /// `DKIM=domain`.
-    public var dkimDomain: String?
+    @inlinable public var dkimDomain: String? {
+        get { box.f.dkimDomain }
+        _modify { makeUnique(); yield &box.f.dkimDomain }
+    }
     /// ` for a b c`.
-    public var recipients: [String]
+    @inlinable public var recipients: [String] {
+        get { box.f.recipients }
+        _modify { makeUnique(); yield &box.f.recipients }
+    }
     /// `(=`: accepted but reported to the client as rejected.
-    public var fakeReject: Bool
+    @inlinable public var fakeReject: Bool {
+        get { box.f.fakeReject }
+        _modify { makeUnique(); yield &box.f.fakeReject }
+    }
+
+    @inlinable mutating func makeUnique() {
+        if !isKnownUniquelyReferenced(&box) { box = Box(box.f) }
+    }
 
     public init(sender: String, client: Peer = Peer(), helo: String? = nil, interface: Peer? = nil,
                 localUser: String? = nil, proto: String? = nil, tls: TLSInfo? = nil, authenticator: String? = nil,
                 authID: String? = nil, size: Int64? = nil, messageIDHeader: String? = nil, subject: String? = nil,
                 reference: String? = nil, dkimDomain: String? = nil, recipients: [String] = [],
                 fakeReject: Bool = false) {
-        self.sender = sender; self.client = client; self.helo = helo; self.interface = interface
-        self.localUser = localUser; self.proto = proto; self.tls = tls; self.authenticator = authenticator
-        self.authID = authID; self.size = size; self.messageIDHeader = messageIDHeader; self.subject = subject
-        self.reference = reference; self.dkimDomain = dkimDomain; self.recipients = recipients
-        self.fakeReject = fakeReject
+        box = Box(Fields(sender: sender, client: client, helo: helo, interface: interface, localUser: localUser, proto: proto, tls: tls, authenticator: authenticator, authID: authID, size: size, messageIDHeader: messageIDHeader, subject: subject, reference: reference, dkimDomain: dkimDomain, recipients: recipients, fakeReject: fakeReject))
     }
+
+    public static func == (a: EximArrival, b: EximArrival) -> Bool { a.box === b.box || a.box.f == b.box.f }
+    public func hash(into h: inout Hasher) { box.f.hash(into: &h) }
 }
 
 /// The flag of a delivery line.
@@ -97,62 +177,184 @@ public enum EximDeliveryFlag: String, Hashable, Sendable, Codable {
 
 /// Fields of a delivery / deferral / failure line.
 public struct EximDelivery: Hashable, Sendable {
-    public var flag: EximDeliveryFlag
-    public var recipient: String
+    /// The values, stored once behind a reference so the event enums stay small and a copy
+    /// of the event is one retain (copy-on-write: a mutation of a shared copy copies them first).
+    @usableFromInline struct Fields: Hashable, Sendable {
+        @usableFromInline var flag: EximDeliveryFlag
+        @usableFromInline var recipient: String
+        @usableFromInline var origRecipient: String?
+        @usableFromInline var router: String?
+        @usableFromInline var transport: String?
+        @usableFromInline var relay: Peer
+        @usableFromInline var tls: TLSInfo?
+        @usableFromInline var response: String?
+        @usableFromInline var dsn: String?
+        @usableFromInline var nextQueueID: String?
+        @usableFromInline var queueTime: Double?
+        @usableFromInline var deliveryTime: Double?
+        @usableFromInline var errno: Int?
+    }
+    @usableFromInline final class Box: @unchecked Sendable {
+        @usableFromInline var f: Fields
+        @usableFromInline init(_ f: Fields) { self.f = f }
+    }
+    @usableFromInline var box: Box
+
+    @inlinable public var flag: EximDeliveryFlag {
+        get { box.f.flag }
+        _modify { makeUnique(); yield &box.f.flag }
+    }
+    @inlinable public var recipient: String {
+        get { box.f.recipient }
+        _modify { makeUnique(); yield &box.f.recipient }
+    }
     /// `<original>` when it differs from the final address.
-    public var origRecipient: String?
+    @inlinable public var origRecipient: String? {
+        get { box.f.origRecipient }
+        _modify { makeUnique(); yield &box.f.origRecipient }
+    }
     /// `R=`.
-    public var router: String?
+    @inlinable public var router: String? {
+        get { box.f.router }
+        _modify { makeUnique(); yield &box.f.router }
+    }
     /// `T=`.
-    public var transport: String?
+    @inlinable public var transport: String? {
+        get { box.f.transport }
+        _modify { makeUnique(); yield &box.f.transport }
+    }
     /// `H=name [ip]:port`.
-    public var relay: Peer
+    @inlinable public var relay: Peer {
+        get { box.f.relay }
+        _modify { makeUnique(); yield &box.f.relay }
+    }
     /// `X=` and `CV=`.
-    public var tls: TLSInfo?
+    @inlinable public var tls: TLSInfo? {
+        get { box.f.tls }
+        _modify { makeUnique(); yield &box.f.tls }
+    }
     /// `C="..."` (success) or the message text after `: ` (`**`, `==`).
-    public var response: String?
+    @inlinable public var response: String? {
+        get { box.f.response }
+        _modify { makeUnique(); yield &box.f.response }
+    }
     /// Enhanced status code found in the response (`2.0.0`).
-    public var dsn: String?
+    @inlinable public var dsn: String? {
+        get { box.f.dsn }
+        _modify { makeUnique(); yield &box.f.dsn }
+    }
     /// Queue ID in the response (`queued as X`, `OK id=X`).
-    public var nextQueueID: String?
+    @inlinable public var nextQueueID: String? {
+        get { box.f.nextQueueID }
+        _modify { makeUnique(); yield &box.f.nextQueueID }
+    }
     /// `QT=` and `DT=` in seconds.
-    public var queueTime: Double?
-    public var deliveryTime: Double?
+    @inlinable public var queueTime: Double? {
+        get { box.f.queueTime }
+        _modify { makeUnique(); yield &box.f.queueTime }
+    }
+    @inlinable public var deliveryTime: Double? {
+        get { box.f.deliveryTime }
+        _modify { makeUnique(); yield &box.f.deliveryTime }
+    }
     /// `defer (N)` errno of a deferral.
-    public var errno: Int?
+    @inlinable public var errno: Int? {
+        get { box.f.errno }
+        _modify { makeUnique(); yield &box.f.errno }
+    }
+
+    @inlinable mutating func makeUnique() {
+        if !isKnownUniquelyReferenced(&box) { box = Box(box.f) }
+    }
 
     public init(flag: EximDeliveryFlag, recipient: String, origRecipient: String? = nil, router: String? = nil,
                 transport: String? = nil, relay: Peer = Peer(), tls: TLSInfo? = nil, response: String? = nil,
                 dsn: String? = nil, nextQueueID: String? = nil, queueTime: Double? = nil,
                 deliveryTime: Double? = nil, errno: Int? = nil) {
-        self.flag = flag; self.recipient = recipient; self.origRecipient = origRecipient; self.router = router
-        self.transport = transport; self.relay = relay; self.tls = tls; self.response = response; self.dsn = dsn
-        self.nextQueueID = nextQueueID; self.queueTime = queueTime; self.deliveryTime = deliveryTime
-        self.errno = errno
+        box = Box(Fields(flag: flag, recipient: recipient, origRecipient: origRecipient, router: router, transport: transport, relay: relay, tls: tls, response: response, dsn: dsn, nextQueueID: nextQueueID, queueTime: queueTime, deliveryTime: deliveryTime, errno: errno))
     }
+
+    public static func == (a: EximDelivery, b: EximDelivery) -> Bool { a.box === b.box || a.box.f == b.box.f }
+    public func hash(into h: inout Hasher) { box.f.hash(into: &h) }
 }
 
 /// Fields of a refusal line.
 public struct EximReject: Hashable, Sendable {
+    /// The values, stored once behind a reference so the event enums stay small and a copy
+    /// of the event is one retain (copy-on-write: a mutation of a shared copy copies them first).
+    @usableFromInline struct Fields: Hashable, Sendable {
+        @usableFromInline var action: String
+        @usableFromInline var stage: String?
+        @usableFromInline var client: Peer
+        @usableFromInline var helo: String?
+        @usableFromInline var sender: String?
+        @usableFromInline var recipient: String?
+        @usableFromInline var tls: TLSInfo?
+        @usableFromInline var code: String?
+        @usableFromInline var dsn: String?
+        @usableFromInline var reason: String?
+    }
+    @usableFromInline final class Box: @unchecked Sendable {
+        @usableFromInline var f: Fields
+        @usableFromInline init(_ f: Fields) { self.f = f }
+    }
+    @usableFromInline var box: Box
+
     /// `rejected`, `temporarily rejected`, `auth-failed`.
-    public var action: String
+    @inlinable public var action: String {
+        get { box.f.action }
+        _modify { makeUnique(); yield &box.f.action }
+    }
     /// CONNECT, EHLO, MAIL, RCPT, DATA, END-OF-MESSAGE, MIME, AUTH, VRFY, ETRN, ...
-    public var stage: String?
-    public var client: Peer
-    public var helo: String?
-    public var sender: String?
-    public var recipient: String?
-    public var tls: TLSInfo?
-    public var code: String?
-    public var dsn: String?
-    public var reason: String?
+    @inlinable public var stage: String? {
+        get { box.f.stage }
+        _modify { makeUnique(); yield &box.f.stage }
+    }
+    @inlinable public var client: Peer {
+        get { box.f.client }
+        _modify { makeUnique(); yield &box.f.client }
+    }
+    @inlinable public var helo: String? {
+        get { box.f.helo }
+        _modify { makeUnique(); yield &box.f.helo }
+    }
+    @inlinable public var sender: String? {
+        get { box.f.sender }
+        _modify { makeUnique(); yield &box.f.sender }
+    }
+    @inlinable public var recipient: String? {
+        get { box.f.recipient }
+        _modify { makeUnique(); yield &box.f.recipient }
+    }
+    @inlinable public var tls: TLSInfo? {
+        get { box.f.tls }
+        _modify { makeUnique(); yield &box.f.tls }
+    }
+    @inlinable public var code: String? {
+        get { box.f.code }
+        _modify { makeUnique(); yield &box.f.code }
+    }
+    @inlinable public var dsn: String? {
+        get { box.f.dsn }
+        _modify { makeUnique(); yield &box.f.dsn }
+    }
+    @inlinable public var reason: String? {
+        get { box.f.reason }
+        _modify { makeUnique(); yield &box.f.reason }
+    }
+
+    @inlinable mutating func makeUnique() {
+        if !isKnownUniquelyReferenced(&box) { box = Box(box.f) }
+    }
 
     public init(action: String, stage: String? = nil, client: Peer = Peer(), helo: String? = nil,
                 sender: String? = nil, recipient: String? = nil, tls: TLSInfo? = nil, code: String? = nil,
                 dsn: String? = nil, reason: String? = nil) {
-        self.action = action; self.stage = stage; self.client = client; self.helo = helo; self.sender = sender
-        self.recipient = recipient; self.tls = tls; self.code = code; self.dsn = dsn; self.reason = reason
+        box = Box(Fields(action: action, stage: stage, client: client, helo: helo, sender: sender, recipient: recipient, tls: tls, code: code, dsn: dsn, reason: reason))
     }
+
+    public static func == (a: EximReject, b: EximReject) -> Bool { a.box === b.box || a.box.f == b.box.f }
+    public func hash(into h: inout Hasher) { box.f.hash(into: &h) }
 }
 
 /// One parsed Sophos UTM smtpd / SecureMail fact.

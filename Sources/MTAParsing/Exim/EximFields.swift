@@ -73,6 +73,8 @@ enum EximFields {
             }
             if v < s.end && s[v] == Byte.quote {
                 var q = v + 1
+                // Common case: no backslash before the next quote, so that quote closes the value.
+                if let nq = s.find(Byte.quote, from: q), s.find(Byte.backslash, from: q, to: nq) == nil { q = nq }
                 while q < s.end && s[q] != Byte.quote { q += s[q] == Byte.backslash ? 2 : 1 }
                 let close = min(q, s.end)
                 var f = EximField(key: key, value: (v + 1)..<close, quoted: true, colonAfter: false)
@@ -140,7 +142,11 @@ enum EximFields {
     }
 
     /// Splits an `H=` value into peer and HELO.
-    static func host(_ s: ByteScanner, _ r: Range<Int>) -> (Peer, String?) {
+    @inline(__always)
+    static func host(_ s: ByteScanner, _ r: Range<Int>) -> (Peer, String?) { host(s, r) { s.string($0) } }
+
+    /// As `host(_:_:)`, with the Strings made by `make` (e.g. from the parser's cache).
+    static func host(_ s: ByteScanner, _ r: Range<Int>, make: (Range<Int>) -> String) -> (Peer, String?) {
         var peer = Peer()
         var helo: String?
         var nameEnd = r.upperBound
@@ -149,7 +155,7 @@ enum EximFields {
             let rb = s.find(Byte.rbracket, from: lb, to: r.upperBound) ?? r.upperBound
             var addr = (lb + 1)..<rb
             if !addr.isEmpty && s[addr.upperBound - 1] == Byte.colon { addr = addr.lowerBound..<(addr.upperBound - 1) }
-            if s.isIPAddress(addr) { peer.ip = s.string(addr) }
+            if s.isIPAddress(addr) { peer.ip = make(addr) }
             if rb + 1 < r.upperBound, s[rb + 1] == Byte.colon {
                 peer.port = s.int((rb + 2)..<s.digitsEnd(from: rb + 2))
             }
@@ -159,12 +165,12 @@ enum EximFields {
         while !head.isEmpty && s[head.upperBound - 1] == Byte.space { head = head.lowerBound..<(head.upperBound - 1) }
         if let lp = s.find(Byte.lparen, from: head.lowerBound, to: head.upperBound),
            let rp = s.findLast(Byte.rparen, from: lp, to: head.upperBound) {
-            helo = s.string((lp + 1)..<rp)
+            helo = make((lp + 1)..<rp)
             var n = head.lowerBound..<lp
             while !n.isEmpty && s[n.upperBound - 1] == Byte.space { n = n.lowerBound..<(n.upperBound - 1) }
-            if !n.isEmpty { peer.name = s.string(n) }
+            if !n.isEmpty { peer.name = make(n) }
         } else if !head.isEmpty {
-            peer.name = s.string(head)
+            peer.name = make(head)
         }
         return (peer, helo)
     }
@@ -172,20 +178,27 @@ enum EximFields {
     /// `X=TLS1.2:CIPHER:256[*]` into a TLSInfo (the trust word is set from `CV=` by the caller).
     /// GnuTLS builds write the protocol as `TLS1.2`, OpenSSL builds as `TLSv1.2`; it is stored
     /// in OpenSSL's (and Postfix's) spelling so reports compare one vocabulary.
-    static func tls(_ s: ByteScanner, _ r: Range<Int>) -> TLSInfo {
+    @inline(__always)
+    static func tls(_ s: ByteScanner, _ r: Range<Int>) -> TLSInfo { tls(s, r) { s.string($0) } }
+
+    /// As `tls(_:_:)`, with the Strings made by `make` (e.g. from the parser's cache).
+    static func tls(_ s: ByteScanner, _ r: Range<Int>, make: (Range<Int>) -> String) -> TLSInfo {
         var r = r
         if !r.isEmpty && s[r.upperBound - 1] == 0x2A { r = r.lowerBound..<(r.upperBound - 1) }
         guard let c1 = s.find(Byte.colon, from: r.lowerBound, to: r.upperBound) else {
-            return TLSInfo(cipher: s.string(r))
+            return TLSInfo(cipher: make(r))
         }
-        var proto = s.string(r.lowerBound..<c1)
-        if c1 - r.lowerBound >= 4, s.has("TLS1", at: r.lowerBound) { proto = "TLSv" + proto.dropFirst(3) }
+        let proto: String
+        if s.equals(r.lowerBound..<c1, "TLS1.2") { proto = "TLSv1.2" }        // the common ones without an allocation
+        else if s.equals(r.lowerBound..<c1, "TLS1.3") { proto = "TLSv1.3" }
+        else if c1 - r.lowerBound >= 4, s.has("TLS1", at: r.lowerBound) { proto = "TLSv" + s.string(r.lowerBound..<c1).dropFirst(3) }
+        else { proto = make(r.lowerBound..<c1) }
         var info = TLSInfo(proto: proto)
         if let c2 = s.findLast(Byte.colon, from: c1 + 1, to: r.upperBound), let bits = s.int((c2 + 1)..<r.upperBound) {
-            info.cipher = s.string((c1 + 1)..<c2)
+            info.cipher = make((c1 + 1)..<c2)
             info.bits = bits
         } else {
-            info.cipher = s.string((c1 + 1)..<r.upperBound)
+            info.cipher = make((c1 + 1)..<r.upperBound)
         }
         return info
     }
@@ -243,11 +256,16 @@ enum EximFields {
     }
 
     /// An address `<x>` or bare `x` in `r` without the angle brackets.
-    static func address(_ s: ByteScanner, _ r: Range<Int>) -> String {
+    @inline(__always)
+    static func address(_ s: ByteScanner, _ r: Range<Int>) -> String { s.string(addressRange(s, r)) }
+
+    /// The range of `address(_:_:)`'s text.
+    @inline(__always)
+    static func addressRange(_ s: ByteScanner, _ r: Range<Int>) -> Range<Int> {
         if r.count >= 2, s[r.lowerBound] == Byte.lt, s[r.upperBound - 1] == Byte.gt {
-            return s.string((r.lowerBound + 1)..<(r.upperBound - 1))
+            return (r.lowerBound + 1)..<(r.upperBound - 1)
         }
-        return s.string(r)
+        return r
     }
 
     /// The enhanced status code (`5.1.1`) after a 3-digit reply code at the start of `r`, or anywhere as `NNN d.d.d`.

@@ -9,6 +9,8 @@
 // `.ignored("exim:split-part")`); pieces `[n\m] ` (split at a newline: a
 // rejectlog header dump) keep piece 1 and ignore the rest. Line types: see
 // docs/log-formats/exim.md.
+// Values that repeat (message IDs, senders, recipients, hosts, routers,
+// transports, ciphers) are made through the parser's StringCache.
 // Known limits: a split whose pieces interleave with another split of the
 // same pid is joined wrongly (Exim writes a split entry in one go); a
 // pipe/file delivery address with spaces is cut at the first space; `T=` is
@@ -19,6 +21,9 @@ import MailTrailModel
 public struct EximParser: Sendable {
     /// Pieces of `[n/m]` split lines waiting for the rest, by pid.
     private var splits: [Int32: [UInt8]] = [:]
+    /// Strings of values that repeat (message IDs, hosts, senders, routers, transports, ciphers):
+    /// one allocation per distinct value.
+    private var strings = StringCache()
 
     public init() {}
 
@@ -37,7 +42,7 @@ public struct EximParser: Sendable {
     private mutating func parseSplit(_ s: ByteScanner, _ ctx: LineContext) -> ParseOutcome {
         if s.end > 5, s[0] == Byte.lbracket, let (n, m, newline, after) = EximParser.splitPrefix(s) {
             if newline {
-                if n == 1 { return EximParser.parseText(s, from: after) }
+                if n == 1 { return EximParser.parseText(s, from: after, &strings) }
                 return .ignored(category: "exim:rejectlog-continuation")
             }
             if n == 1 {
@@ -49,9 +54,9 @@ public struct EximParser: Sendable {
             }
             if n < m { return .ignored(category: "exim:split-part") }
             let joined = splits.removeValue(forKey: ctx.pid) ?? []
-            return joined.withUnsafeBufferPointer { EximParser.parseText(ByteScanner($0), from: 0) }
+            return joined.withUnsafeBufferPointer { EximParser.parseText(ByteScanner($0), from: 0, &strings) }
         }
-        return EximParser.parseText(s, from: 0)
+        return EximParser.parseText(s, from: 0, &strings)
     }
 
     /// `[n/m] ` or `[n\m] ` at the start: (n, m, split-at-newline, index after the space).
@@ -82,7 +87,7 @@ public struct EximParser: Sendable {
 
     /// Parses the text after envelope and timestamp.
     @inline(__always)
-    static func parseText(_ s: ByteScanner, from i0: Int) -> ParseOutcome {
+    static func parseText(_ s: ByteScanner, from i0: Int, _ c: inout StringCache) -> ParseOutcome {
         var i = skipStamp(s, i0)
         EximFields.skipSpaces(s, &i)
         guard i < s.end else { return .unparsed(reason: "exim: empty line") }
@@ -90,7 +95,7 @@ public struct EximParser: Sendable {
         if idLen > 0 {
             let idRange = i..<(i + idLen)
             let t = min(i + idLen + 1, s.end)
-            return parseMessageLine(s, idRange, t)
+            return parseMessageLine(s, idRange, t, &c)
         }
         return parseSessionLine(s, i)
     }
@@ -98,22 +103,23 @@ public struct EximParser: Sendable {
     // MARK: - lines with a message ID
 
     @inline(__always)
-    static func parseMessageLine(_ s: ByteScanner, _ idRange: Range<Int>, _ t: Int) -> ParseOutcome {
-        let id = s.string(idRange)
+    static func parseMessageLine(_ s: ByteScanner, _ idRange: Range<Int>, _ t: Int,
+                                 _ c: inout StringCache) -> ParseOutcome {
+        let id = s.cached(idRange, &c)
         guard t + 2 <= s.end else {
             return .unparsed(reason: "exim: message ID without text")
         }
         let a = s[t], b = s[t + 1]
         if t + 2 < s.end && s[t + 2] == Byte.space {
             switch (a, b) {
-            case (Byte.lt, Byte.equals): return arrival(s, id, t + 3, fake: false)
-            case (Byte.lparen, Byte.equals): return arrival(s, id, t + 3, fake: true)
-            case (Byte.equals, Byte.gt): return delivery(s, id, t + 3, .delivered)
-            case (Byte.minus, Byte.gt): return delivery(s, id, t + 3, .additional)
-            case (Byte.gt, Byte.gt): return delivery(s, id, t + 3, .cutthrough)
-            case (0x2A, Byte.gt): return delivery(s, id, t + 3, .suppressed)
-            case (0x2A, 0x2A): return delivery(s, id, t + 3, .failed)
-            case (Byte.equals, Byte.equals): return delivery(s, id, t + 3, .deferred)
+            case (Byte.lt, Byte.equals): return arrival(s, id, t + 3, fake: false, &c)
+            case (Byte.lparen, Byte.equals): return arrival(s, id, t + 3, fake: true, &c)
+            case (Byte.equals, Byte.gt): return delivery(s, id, t + 3, .delivered, &c)
+            case (Byte.minus, Byte.gt): return delivery(s, id, t + 3, .additional, &c)
+            case (Byte.gt, Byte.gt): return delivery(s, id, t + 3, .cutthrough, &c)
+            case (0x2A, Byte.gt): return delivery(s, id, t + 3, .suppressed, &c)
+            case (0x2A, 0x2A): return delivery(s, id, t + 3, .failed, &c)
+            case (Byte.equals, Byte.equals): return delivery(s, id, t + 3, .deferred, &c)
             default: break
             }
         }
@@ -178,17 +184,17 @@ public struct EximParser: Sendable {
 
     // MARK: - arrival
 
-    static func arrival(_ s: ByteScanner, _ id: String, _ i0: Int, fake: Bool) -> ParseOutcome {
+    static func arrival(_ s: ByteScanner, _ id: String, _ i0: Int, fake: Bool, _ c: inout StringCache) -> ParseOutcome {
         var i = i0
         guard let senderField = EximFields.plainWord(s, &i) else {
             return .unparsed(reason: "exim: arrival without sender")
         }
-        var a = EximArrival(sender: EximFields.address(s, senderField.value), fakeReject: fake)
+        var a = EximArrival(sender: s.cached(EximFields.addressRange(s, senderField.value), &c), fakeReject: fake)
         var verify: String?
         while let f = EximFields.nextField(s, &i) {
             guard let k = f.key else {
                 if s.equals(f.value, "for") {
-                    while let r = EximFields.nextField(s, &i) { a.recipients.append(EximFields.address(s, r.value)) }
+                    while let r = EximFields.nextField(s, &i) { a.recipients.append(s.cached(EximFields.addressRange(s, r.value), &c)) }
                     break
                 }
                 if s.equals(f.value, "from") { _ = EximFields.nextField(s, &i) }
@@ -198,23 +204,23 @@ public struct EximParser: Sendable {
             switch k.count {
             case 1:
                 switch s[k.lowerBound] {
-                case 0x48: (a.client, a.helo) = EximFields.host(s, v)                     // H
-                case 0x49: a.interface = EximFields.host(s, v).0                          // I
-                case 0x55: a.localUser = s.string(v)                                      // U
-                case 0x50: a.proto = s.string(v)                                          // P
-                case 0x58: a.tls = EximFields.tls(s, v)                                   // X
+                case 0x48: (a.client, a.helo) = EximFields.host(s, v) { s.cached($0, &c) } // H
+                case 0x49: a.interface = EximFields.host(s, v) { s.cached($0, &c) }.0     // I
+                case 0x55: a.localUser = s.cached(v, &c)                                  // U
+                case 0x50: a.proto = s.cached(v, &c)                                      // P
+                case 0x58: a.tls = EximFields.tls(s, v) { s.cached($0, &c) }              // X
                 case 0x41:                                                                // A
-                    if let c = s.find(Byte.colon, from: v.lowerBound, to: v.upperBound) {
-                        a.authenticator = s.string(v.lowerBound..<c)
-                        let rest = (c + 1)..<v.upperBound
+                    if let colon = s.find(Byte.colon, from: v.lowerBound, to: v.upperBound) {
+                        a.authenticator = s.cached(v.lowerBound..<colon, &c)
+                        let rest = (colon + 1)..<v.upperBound
                         let c2 = s.find(Byte.colon, from: rest.lowerBound, to: rest.upperBound) ?? rest.upperBound
-                        a.authID = s.string(rest.lowerBound..<c2)
+                        a.authID = s.cached(rest.lowerBound..<c2, &c)
                     } else {
-                        a.authenticator = s.string(v)
+                        a.authenticator = s.cached(v, &c)
                     }
                 case 0x53: a.size = s.int(v).map(Int64.init)                              // S
                 case 0x54: a.subject = EximFields.unescaped(s, v)                         // T
-                case 0x52: a.reference = s.string(v)                                      // R
+                case 0x52: a.reference = s.cached(v, &c)                                  // R
                 default: break
                 }
             case 2:
@@ -223,7 +229,7 @@ public struct EximParser: Sendable {
             case 3:
                 if s.equals(k, "id*") { a.messageIDHeader = stripAngles(s, v) }
             case 4:
-                if s.equals(k, "DKIM") { a.dkimDomain = s.string(v) }
+                if s.equals(k, "DKIM") { a.dkimDomain = s.cached(v, &c) }
             default: break
             }
         }
@@ -240,12 +246,13 @@ public struct EximParser: Sendable {
 
     // MARK: - deliveries
 
-    static func delivery(_ s: ByteScanner, _ id: String, _ i0: Int, _ flag: EximDeliveryFlag) -> ParseOutcome {
+    static func delivery(_ s: ByteScanner, _ id: String, _ i0: Int, _ flag: EximDeliveryFlag,
+                         _ c: inout StringCache) -> ParseOutcome {
         var i = i0
         guard let addr = EximFields.plainWord(s, &i), !addr.value.isEmpty else {
             return .unparsed(reason: "exim: delivery line without address")
         }
-        var d = EximDelivery(flag: flag, recipient: s.string(addr.value))
+        var d = EximDelivery(flag: flag, recipient: s.cached(addr.value, &c))
         var message: Range<Int>? = addr.colonAfter ? messageRange(s, i) : nil
         var verify: String?
         var confirmation: Range<Int>?
@@ -255,10 +262,10 @@ public struct EximParser: Sendable {
                 let v = f.value
                 if k.count == 1 {
                     switch s[k.lowerBound] {
-                    case 0x52: d.router = s.string(v)                                   // R
-                    case 0x54: d.transport = s.string(v)                                // T
-                    case 0x48: d.relay = EximFields.host(s, v).0                        // H
-                    case 0x58: d.tls = EximFields.tls(s, v)                             // X
+                    case 0x52: d.router = s.cached(v, &c)                               // R
+                    case 0x54: d.transport = s.cached(v, &c)                            // T
+                    case 0x48: d.relay = EximFields.host(s, v) { s.cached($0, &c) }.0   // H
+                    case 0x58: d.tls = EximFields.tls(s, v) { s.cached($0, &c) }        // X
                     case 0x43: confirmation = v; quotedConfirmation = f.quoted          // C
                     default: break
                     }

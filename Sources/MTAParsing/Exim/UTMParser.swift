@@ -16,6 +16,9 @@ import MailTrailModel
 
 /// Parses Sophos UTM smtpd line bodies.
 public struct UTMParser: Sendable {
+    /// Strings of values that repeat (see `EximParser`).
+    private var strings = StringCache()
+
     public init() {}
 
     public mutating func parse(body: UnsafeBufferPointer<UInt8>, context ctx: LineContext) -> ParseOutcome {
@@ -32,7 +35,7 @@ public struct UTMParser: Sendable {
             guard let t = UTMParser.afterSubTag(s, 8) else { return .unparsed(reason: "utm: bad SCANNER tag") }
             if s.has("id=\"", at: t) { return UTMParser.secureMail(s, t, ctx) }
             if EximFields.messageIDLength(s, at: t) > 0 {
-                switch EximParser.parseText(s, from: t) {
+                switch EximParser.parseText(s, from: t, &strings) {
                 case .exim(_, let e): return .utm(ctx, .scanner(e))
                 case .unparsed(let r): return .unparsed(reason: "utm scanner: " + r)
                 case let other: return other

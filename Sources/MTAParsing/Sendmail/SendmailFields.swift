@@ -25,10 +25,18 @@ import MailTrailModel
 extension ByteScanner {
     /// Whether `key=` (lowercase letters, digits, `_`) starts at `i`, before `to`.
     @inline(__always)
-    func smKeyAt(_ i: Int, to: Int) -> Bool {
+    func smKeyAt(_ i: Int, to: Int) -> Bool { smKeyEnd(i, to: to) != nil }
+
+    /// The index of the `=` of a `key=` (lowercase letters, digits, `_`) starting at `i`, before `to`.
+    @inline(__always)
+    func smKeyEnd(_ i: Int, to: Int) -> Int? {
         var k = i
-        while k < to, Byte.isLower(base[k]) || Byte.isDigit(base[k]) || base[k] == Byte.underscore { k += 1 }
-        return k > i && k < to && base[k] == Byte.equals
+        while k < to {
+            let b = base[k]
+            guard b &- 0x61 < 26 || b &- 0x30 < 10 || b == Byte.underscore else { break }
+            k += 1
+        }
+        return k > i && k < to && base[k] == Byte.equals ? k : nil
     }
 
     /// Whether `[i, to)` is one lowercase word (a trailing item such as `discard`).
@@ -40,13 +48,20 @@ extension ByteScanner {
     }
 
     /// End of a value starting at `from`: the `,` of the next `, key=`, or `to`.
-    func smValueEnd(from: Int, to: Int) -> Int {
+    @inline(__always)
+    func smValueEnd(from: Int, to: Int) -> Int { smValueEnd(from: from, to: to).end }
+
+    /// As `smValueEnd(from:to:)`, with the `=` of the next key when one follows (so it is not scanned twice).
+    func smValueEnd(from: Int, to: Int) -> (end: Int, nextEq: Int?) {
         var j = from
         while let c = find(Byte.comma, from: j, to: to) {
-            if c + 2 < to, base[c + 1] == Byte.space, smKeyAt(c + 2, to: to) || smWordToEnd(c + 2, to: to) { return c }
+            if c + 2 < to, base[c + 1] == Byte.space {
+                if let eq = smKeyEnd(c + 2, to: to) { return (c, eq) }
+                if smWordToEnd(c + 2, to: to) { return (c, nil) }
+            }
             j = c + 1
         }
-        return to
+        return (to, nil)
     }
 
     /// Calls `body(key, value)` for each `key=value` of `[from, to)`; returns where it stopped
@@ -54,20 +69,23 @@ extension ByteScanner {
     @discardableResult
     func smFields(from: Int, to: Int, _ body: (Range<Int>, Range<Int>) -> Void) -> Int {
         var i = from
+        var known: Int?        // the `=` of the key at `i`, found while ending the previous value
         while i < to {
-            guard smKeyAt(i, to: to), let eq = find(Byte.equals, from: i, to: to) else { return i }
+            guard let eq = known ?? smKeyEnd(i, to: to) else { return i }
             let key = i..<eq
             let v0 = eq + 1
             let vEnd: Int
+            known = nil
             if equals(key, "stat") || equals(key, "reject") {
                 vEnd = to
             } else if equals(key, "reply") {
-                vEnd = findLast(", stat=", from: v0, to: to) ?? smValueEnd(from: v0, to: to)
+                if let st = findLast(", stat=", from: v0, to: to) { vEnd = st; known = st + 6 }
+                else { (vEnd, known) = smValueEnd(from: v0, to: to) }
             } else if v0 < to, base[v0] == Byte.lt, equals(key, "msgid") || equals(key, "from"),
                       let a = scanAddress(at: v0), a.next <= to {
-                vEnd = a.next < to ? smValueEnd(from: a.next, to: to) : to
+                if a.next < to { (vEnd, known) = smValueEnd(from: a.next, to: to) } else { vEnd = to }
             } else {
-                vEnd = smValueEnd(from: v0, to: to)
+                (vEnd, known) = smValueEnd(from: v0, to: to)
             }
             body(key, v0..<vEnd)
             i = vEnd + 2
@@ -106,17 +124,27 @@ extension ByteScanner {
         return out
     }
 
+    /// The text of `r` from the parser's cache of repeated values (see `StringCache`).
+    @inline(__always)
+    func cached(_ r: Range<Int>, _ c: inout StringCache) -> String {
+        c.string(Span(r), in: LineBytes(base: base, count: end))
+    }
+
     /// Parses a relay value; returns the peer, the `user@` part and whether ` (may be forged)` followed.
-    func smRelay(_ r: Range<Int>) -> (peer: Peer, user: String?, forged: Bool) {
+    @inline(__always)
+    func smRelay(_ r: Range<Int>) -> (peer: Peer, user: String?, forged: Bool) { smRelay(r, make: string) }
+
+    /// As `smRelay(_:)`, with the name and address Strings made by `make` (e.g. from a cache).
+    func smRelay(_ r: Range<Int>, make: (Range<Int>) -> String) -> (peer: Peer, user: String?, forged: Bool) {
         var lo = r.lowerBound
         var hi = r.upperBound
         while hi > lo, base[hi - 1] == Byte.space { hi -= 1 }
         var forged = false
-        if let f = findLast(" (may be forged)", from: lo, to: hi), f + 16 == hi { forged = true; hi = f }
+        if hi - lo >= 16, base[hi - 1] == Byte.rparen, has(" (may be forged)", at: hi - 16) { forged = true; hi -= 16 }
         var ip: String?
         var nameEnd = hi
         if hi > lo, base[hi - 1] == Byte.rbracket, let lb = findLast(Byte.lbracket, from: lo, to: hi) {
-            ip = smIP((lb + 1)..<(hi - 1))
+            ip = smIP((lb + 1)..<(hi - 1), make: make)
             nameEnd = lb
             while nameEnd > lo, base[nameEnd - 1] == Byte.space { nameEnd -= 1 }
         }
@@ -128,20 +156,24 @@ extension ByteScanner {
             lo = at + 1
         }
         while nameEnd > lo, base[nameEnd - 1] == Byte.dot { nameEnd -= 1 }
-        let name = nameEnd > lo ? string(lo..<nameEnd) : nil
+        let name = nameEnd > lo ? make(lo..<nameEnd) : nil
         return (Peer(name: name, ip: ip, port: nil), user, forged)
     }
 
     /// An address as PostgreSQL's inet accepts and other MTAs print it: `IPv6:` dropped,
     /// IPv6 compressed, IPv4-mapped as IPv4; nil when not an address.
-    func smIP(_ r0: Range<Int>) -> String? {
+    @inline(__always)
+    func smIP(_ r0: Range<Int>) -> String? { smIP(r0, make: string) }
+
+    /// As `smIP(_:)`, with an IPv4 address's String made by `make`.
+    func smIP(_ r0: Range<Int>, make: (Range<Int>) -> String) -> String? {
         var r = r0
         if r.count > 5, (has("IPv6:", at: r.lowerBound) || has("ipv6:", at: r.lowerBound)) {
             r = (r.lowerBound + 5)..<r.upperBound
         }
         guard r.count >= 2, r.count <= 45 else { return nil }
         guard find(Byte.colon, from: r.lowerBound, to: r.upperBound) != nil else {
-            return isIPAddress(r) ? string(r) : nil
+            return isIPAddress(r) ? make(r) : nil
         }
         return withUnsafeTemporaryAllocation(of: CChar.self, capacity: 48) { tmp -> String? in
             var k = 0

@@ -15,6 +15,8 @@
 // than its buffer into `QID[1]: part ...`, ..., `QID[n]: last part`; the
 // parser keeps the parts per (pid, QID) and parses the whole record at the
 // last part (earlier parts are `.ignored(category: "sendmail-part")`).
+// Values that repeat (relays, senders, recipients, ciphers, mailers) are
+// made through the parser's StringCache: one allocation per distinct value.
 // Known limits: parts pending when a run ends are lost (not checkpointed);
 // at most 64 records (64 KiB each) are pending at once, older ones dropped.
 import MailTrailModel
@@ -24,6 +26,8 @@ public struct SendmailParser: Sendable {
     /// Parts of split records not yet complete, by (pid, queue ID).
     private var pending: [PartKey: [UInt8]] = [:]
     private var pendingOrder: [PartKey] = []
+    /// Strings of values that repeat (relays, ciphers, mailers, senders): one allocation per distinct value.
+    private var strings = StringCache()
 
     private struct PartKey: Hashable, Sendable {
         var pid: Int32
@@ -40,7 +44,7 @@ public struct SendmailParser: Sendable {
         if idEnd < s.end, s[idEnd] == Byte.lbracket, s.smIsQueueID(0..<idEnd) {
             return part(s, idEnd: idEnd, ctx)
         }
-        return SendmailParser.parseRecord(s, ctx)
+        return SendmailParser.parseRecord(s, ctx, &strings)
     }
 
     private mutating func part(_ s: ByteScanner, idEnd: Int, _ ctx: LineContext) -> ParseOutcome {
@@ -60,7 +64,7 @@ public struct SendmailParser: Sendable {
             var buf = Array(s.buffer(0..<idEnd))
             buf.append(contentsOf: ": ".utf8)
             buf.append(contentsOf: s.buffer(text.lowerBound..<(isLast ? text.upperBound : text.upperBound - 4)))
-            if isLast { return buf.withUnsafeBufferPointer { SendmailParser.parseRecord(ByteScanner($0), ctx) } }
+            if isLast { return buf.withUnsafeBufferPointer { SendmailParser.parseRecord(ByteScanner($0), ctx, &strings) } }
             store(key, buf)
             return .ignored(category: "sendmail-part")
         }
@@ -74,7 +78,7 @@ public struct SendmailParser: Sendable {
             return .ignored(category: "sendmail-part")
         }
         drop(key)
-        return buf.withUnsafeBufferPointer { SendmailParser.parseRecord(ByteScanner($0), ctx) }
+        return buf.withUnsafeBufferPointer { SendmailParser.parseRecord(ByteScanner($0), ctx, &strings) }
     }
 
     private mutating func store(_ key: PartKey, _ buf: [UInt8]) {
@@ -92,20 +96,20 @@ public struct SendmailParser: Sendable {
 
     /// Parses one whole record `[QID: |NOQUEUE: ]TEXT`.
     @inline(__always)
-    static func parseRecord(_ s: ByteScanner, _ ctx: LineContext) -> ParseOutcome {
+    static func parseRecord(_ s: ByteScanner, _ ctx: LineContext, _ c: inout StringCache) -> ParseOutcome {
         guard s.end > 0 else { return .unparsed(reason: "empty Sendmail line") }
-        if s.has("NOQUEUE: ", at: 0) { return noQueue(s, from: 9, ctx) }
+        if s.has("NOQUEUE: ", at: 0) { return noQueue(s, from: 9, ctx, &c) }
         let idEnd = s.smIDEnd(from: 0)
         if s.has(": ", at: idEnd), s.smIsQueueID(0..<idEnd) {
-            return withQueueID(s, qid: 0..<idEnd, at: idEnd + 2, ctx)
+            return withQueueID(s, qid: 0..<idEnd, at: idEnd + 2, ctx, &c)
         }
-        return noQueue(s, from: 0, ctx)
+        return noQueue(s, from: 0, ctx, &c)
     }
 
     /// Lines without a queue ID (connection- and daemon-level).
-    static func noQueue(_ s: ByteScanner, from i: Int, _ ctx: LineContext) -> ParseOutcome {
-        if s.has("STARTTLS=", at: i) { return tls(s, at: i, ctx) }
-        if s.has("AUTH=", at: i) { return auth(s, at: i, ctx) }
+    static func noQueue(_ s: ByteScanner, from i: Int, _ ctx: LineContext, _ c: inout StringCache) -> ParseOutcome {
+        if s.has("STARTTLS=", at: i) { return tls(s, at: i, ctx, &c) }
+        if s.has("AUTH=", at: i) { return auth(s, at: i, ctx, &c) }
         if s.has("ruleset=", at: i) { return ruleset(s, at: i, qid: nil, ctx) }
         if let o = sessionNoise(s, at: i, qid: nil, ctx) { return o }
         for p in daemonPrefixes where s.has(p, at: i) { return .ignored(category: "sendmail-daemon") }
@@ -122,9 +126,10 @@ public struct SendmailParser: Sendable {
     ]
 
     @inline(__always)
-    static func withQueueID(_ s: ByteScanner, qid: Range<Int>, at i: Int, _ ctx: LineContext) -> ParseOutcome {
-        if s.has("from=", at: i) { return from(s, qid: qid, at: i, ctx) }
-        if s.has("to=", at: i) { return to(s, qid: qid, at: i, ctx) }
+    static func withQueueID(_ s: ByteScanner, qid: Range<Int>, at i: Int, _ ctx: LineContext,
+                            _ c: inout StringCache) -> ParseOutcome {
+        if s.has("from=", at: i) { return from(s, qid: qid, at: i, ctx, &c) }
+        if s.has("to=", at: i) { return to(s, qid: qid, at: i, ctx, &c) }
         if s.has("ruleset=", at: i) { return ruleset(s, at: i, qid: qid, ctx) }
         // `OLD: NEW: KIND: text`
         let id2End = s.smIDEnd(from: i)
@@ -133,8 +138,8 @@ public struct SendmailParser: Sendable {
         }
         if s.has("split: ", at: i) { return split(s, qid: qid, at: i + 7, ctx) }
         if s.has("Milter", at: i) || s.has("milter=", at: i) { return milter(s, qid: qid, at: i, ctx) }
-        if s.has("STARTTLS=", at: i) { return tls(s, at: i, ctx) }
-        if s.has("AUTH=", at: i) { return auth(s, at: i, ctx) }
+        if s.has("STARTTLS=", at: i) { return tls(s, at: i, ctx, &c) }
+        if s.has("AUTH=", at: i) { return auth(s, at: i, ctx, &c) }
         if s.has("done", at: i) { return .ignored(category: "sendmail-done") }
         if s.has("<", at: i), let o = addressRefusal(s, qid: qid, at: i, ctx) { return o }
         if let o = sessionNoise(s, at: i, qid: qid, ctx) { return o }
@@ -170,11 +175,12 @@ public struct SendmailParser: Sendable {
 
     // MARK: from= / to=
 
-    static func from(_ s: ByteScanner, qid: Range<Int>, at i: Int, _ ctx: LineContext) -> ParseOutcome {
+    static func from(_ s: ByteScanner, qid: Range<Int>, at i: Int, _ ctx: LineContext,
+                     _ c: inout StringCache) -> ParseOutcome {
         var f = SendmailFrom(sender: "")
         var sawFrom = false
         s.smFields(from: i, to: s.end) { k, v in
-            if s.equals(k, "from") { f.sender = s.string(s.smAddress(v)); sawFrom = true }
+            if s.equals(k, "from") { f.sender = s.cached(s.smAddress(v), &c); sawFrom = true }
             else if s.equals(k, "size") { f.size = s.int(v).map(Int64.init) }
             else if s.equals(k, "class") { f.msgClass = s.int(v) ?? intSigned(s, v) }
             else if s.equals(k, "nrcpts") { f.nrcpts = s.int(v) }
@@ -182,12 +188,12 @@ public struct SendmailParser: Sendable {
                 let c = s.smAddress(v)
                 if !c.isEmpty { f.messageID = s.string(c) }
             }
-            else if s.equals(k, "bodytype") { f.bodyType = s.string(v) }
-            else if s.equals(k, "proto") { f.proto = s.string(v) }
-            else if s.equals(k, "daemon") { f.daemon = s.string(v) }
-            else if s.equals(k, "auth") { f.auth = s.string(v) }
+            else if s.equals(k, "bodytype") { f.bodyType = s.cached(v, &c) }
+            else if s.equals(k, "proto") { f.proto = s.cached(v, &c) }
+            else if s.equals(k, "daemon") { f.daemon = s.cached(v, &c) }
+            else if s.equals(k, "auth") { f.auth = s.cached(v, &c) }
             else if s.equals(k, "relay") {
-                let r = s.smRelay(v)
+                let r = s.smRelay(v) { s.cached($0, &c) }
                 f.relay = r.peer; f.identUser = r.user; f.mayBeForged = r.forged
             }
         }
@@ -200,28 +206,29 @@ public struct SendmailParser: Sendable {
         return -n
     }
 
-    static func to(_ s: ByteScanner, qid: Range<Int>, at i: Int, _ ctx: LineContext) -> ParseOutcome {
+    static func to(_ s: ByteScanner, qid: Range<Int>, at i: Int, _ ctx: LineContext,
+                   _ c: inout StringCache) -> ParseOutcome {
         var t = SendmailTo(recipients: [], status: .deferred)
         var statRange: Range<Int>?
         var replyRange: Range<Int>?
         s.smFields(from: i, to: s.end) { k, v in
             if s.equals(k, "to") {
                 var list = v
-                if let m = s.findLast(" [more]", from: v.lowerBound, to: v.upperBound), m + 7 == v.upperBound {
+                if v.count >= 7, s.has(" [more]", at: v.upperBound - 7) {
                     t.more = true
-                    list = v.lowerBound..<m
+                    list = v.lowerBound..<(v.upperBound - 7)
                 }
-                t.recipients = s.smRecipients(list).map { s.string($0) }
+                t.recipients = s.smRecipients(list).map { s.cached($0, &c) }
             } else if s.equals(k, "ctladdr") {
                 var e = v.upperBound
                 if let p = s.findLast(" (", from: v.lowerBound, to: v.upperBound) { e = p }
-                t.ctladdr = s.string(s.smAddress(v.lowerBound..<e))
+                t.ctladdr = s.cached(s.smAddress(v.lowerBound..<e), &c)
             } else if s.equals(k, "delay") { t.delay = s.smDelay(v) }
             else if s.equals(k, "xdelay") { t.xdelay = s.smDelay(v) }
-            else if s.equals(k, "mailer") { t.mailer = s.string(v) }
+            else if s.equals(k, "mailer") { t.mailer = s.cached(v, &c) }
             else if s.equals(k, "pri") { t.priority = s.int(v).map(Int64.init) }
-            else if s.equals(k, "relay") { t.relay = s.smRelay(v).peer }
-            else if s.equals(k, "dsn") { t.dsn = s.string(v) }
+            else if s.equals(k, "relay") { t.relay = s.smRelay(v) { s.cached($0, &c) }.peer }
+            else if s.equals(k, "dsn") { t.dsn = s.cached(v, &c) }
             else if s.equals(k, "reply") { replyRange = v; t.reply = s.string(v) }
             else if s.equals(k, "stat") { statRange = v; t.stat = s.string(v) }
             else if s.equals(k, "ntries") { t.ntries = s.int(v) }
@@ -401,7 +408,7 @@ public struct SendmailParser: Sendable {
 
     // MARK: TLS / AUTH
 
-    static func tls(_ s: ByteScanner, at i: Int, _ ctx: LineContext) -> ParseOutcome {
+    static func tls(_ s: ByteScanner, at i: Int, _ ctx: LineContext, _ c: inout StringCache) -> ParseOutcome {
         let dir: TLSDirection
         if s.has("STARTTLS=server, relay=", at: i) { dir = .inbound }
         else if s.has("STARTTLS=client, relay=", at: i) { dir = .outbound }
@@ -410,10 +417,10 @@ public struct SendmailParser: Sendable {
         var info = TLSInfo()
         var verify: String?
         s.smFields(from: i + 17, to: s.end) { k, v in
-            if s.equals(k, "relay") { peer = s.smRelay(v).peer }
-            else if s.equals(k, "version") { info.proto = s.string(v) }
-            else if s.equals(k, "verify") { verify = s.string(v) }
-            else if s.equals(k, "cipher") { info.cipher = s.string(v) }
+            if s.equals(k, "relay") { peer = s.smRelay(v) { s.cached($0, &c) }.peer }
+            else if s.equals(k, "version") { info.proto = s.cached(v, &c) }
+            else if s.equals(k, "verify") { verify = s.cached(v, &c) }
+            else if s.equals(k, "cipher") { info.cipher = s.cached(v, &c) }
             else if s.equals(k, "bits") {
                 let slash = s.find(Byte.slash, from: v.lowerBound, to: v.upperBound) ?? v.upperBound
                 info.bits = s.int(v.lowerBound..<slash)
@@ -435,15 +442,15 @@ public struct SendmailParser: Sendable {
         }
     }
 
-    static func auth(_ s: ByteScanner, at i: Int, _ ctx: LineContext) -> ParseOutcome {
+    static func auth(_ s: ByteScanner, at i: Int, _ ctx: LineContext, _ c: inout StringCache) -> ParseOutcome {
         guard s.has("AUTH=server, ", at: i) else { return .ignored(category: "sendmail-auth") }
         var peer = Peer()
         var authid: String?
         var mech: String?
         s.smFields(from: i + 13, to: s.end) { k, v in
-            if s.equals(k, "relay") { peer = s.smRelay(v).peer }
-            else if s.equals(k, "authid") { authid = s.string(v) }
-            else if s.equals(k, "mech") { mech = s.string(v) }
+            if s.equals(k, "relay") { peer = s.smRelay(v) { s.cached($0, &c) }.peer }
+            else if s.equals(k, "authid") { authid = s.cached(v, &c) }
+            else if s.equals(k, "mech") { mech = s.cached(v, &c) }
         }
         guard let authid, let mech else { return .unparsed(reason: "AUTH=server line without authid= or mech=") }
         return .sendmail(ctx, .auth(peer: peer, authid: authid, mechanism: mech))
