@@ -351,14 +351,22 @@ public struct PostfixCorrelator: Codable, Sendable {
                     mk = MessageKey.forQueue(host: host, queueID: qid!)
                 }
             } else {
-                mk = MessageKey.forQueue(host: host, queueID: "NOQUEUE/" + (b.optionalString(line.peer.ip) ?? ""))
+                let ip = line.peer.ip
+                mk = MessageKey.forQueue(host: host, prefix: "NOQUEUE/",
+                                         bytes: ip.isPresent ? b.buffer(ip) : UnsafeBufferPointer(start: nil, count: 0))
             }
-            let r = line.reject
+            // Straight from the spans (no `PostfixReject` of Strings in between); the short
+            // values that repeat (action, stage, code, dsn, proto, client, helo) come from the cache.
             out.rejections.append(RejectionRecord(
                 at: ctx.time, msgKey: mk, host: host, instance: ctx.instance, queueID: qid,
-                program: ctx.program, action: r.action, stage: r.stage, client: r.client, helo: r.helo,
-                sender: r.sender, recipient: r.recipient, proto: r.proto, code: r.code, dsn: r.dsn,
-                reason: r.reason))
+                program: ctx.program, action: strings.string(line.action, in: b),
+                stage: strings.optionalString(line.stage, in: b),
+                client: Peer(name: strings.optionalString(line.peer.name, in: b),
+                             ip: strings.optionalString(line.peer.ip, in: b), port: line.peer.port),
+                helo: strings.optionalString(line.helo, in: b), sender: b.optionalString(line.sender),
+                recipient: b.optionalString(line.recipient), proto: strings.optionalString(line.proto, in: b),
+                code: strings.optionalString(line.code, in: b), dsn: strings.optionalString(line.dsn, in: b),
+                reason: line.reasonValue))
         case .admin:
             break
         }
