@@ -192,6 +192,12 @@ public struct PostfixCorrelator: Codable, Sendable {
         var status: DeliveryStatus
         var at: Timestamp
         var pid: Int32
+
+        /// The cheap fields first: a line of another second or process is told apart without
+        /// comparing the recipient's String (a repeat is rare; every delivery line asks).
+        static func == (a: Self, b: Self) -> Bool {
+            a.at == b.at && a.pid == b.pid && a.status == b.status && a.recipient == b.recipient
+        }
     }
 
     struct Session: Codable, Sendable {
@@ -351,14 +357,22 @@ public struct PostfixCorrelator: Codable, Sendable {
                     mk = MessageKey.forQueue(host: host, queueID: qid!)
                 }
             } else {
-                mk = MessageKey.forQueue(host: host, queueID: "NOQUEUE/" + (b.optionalString(line.peer.ip) ?? ""))
+                let ip = line.peer.ip
+                mk = MessageKey.forQueue(host: host, prefix: "NOQUEUE/",
+                                         bytes: ip.isPresent ? b.buffer(ip) : UnsafeBufferPointer(start: nil, count: 0))
             }
-            let r = line.reject
+            // Straight from the spans (no `PostfixReject` of Strings in between); the short
+            // values that repeat (action, stage, code, dsn, proto, client, helo) come from the cache.
             out.rejections.append(RejectionRecord(
                 at: ctx.time, msgKey: mk, host: host, instance: ctx.instance, queueID: qid,
-                program: ctx.program, action: r.action, stage: r.stage, client: r.client, helo: r.helo,
-                sender: r.sender, recipient: r.recipient, proto: r.proto, code: r.code, dsn: r.dsn,
-                reason: r.reason))
+                program: ctx.program, action: strings.string(line.action, in: b),
+                stage: strings.optionalString(line.stage, in: b),
+                client: Peer(name: strings.optionalString(line.peer.name, in: b),
+                             ip: strings.optionalString(line.peer.ip, in: b), port: line.peer.port),
+                helo: strings.optionalString(line.helo, in: b), sender: b.optionalString(line.sender),
+                recipient: b.optionalString(line.recipient), proto: strings.optionalString(line.proto, in: b),
+                code: strings.optionalString(line.code, in: b), dsn: strings.optionalString(line.dsn, in: b),
+                reason: line.reasonValue))
         case .admin:
             break
         }
@@ -396,22 +410,8 @@ public struct PostfixCorrelator: Codable, Sendable {
         }
         guard let (mk, receivedAt, qid, known) = step else { return }     // the repeat
 
-        // Outbound TLS of this process's connection to this relay.
-        var tls: TLSInfo? = nil
-        let pkey = sessionKey(ctx)
-        if let i = outboundTLS.index(of: pkey) {
-            let relayIP = line.peer.ip
-            let keep: Bool = outboundTLS.withValue(at: i) { o in
-                let sameRelay = o.peer.ip != nil && relayIP.isPresent && b.equals(relayIP, o.peer.ip)
-                guard sameRelay && (o.firstQueueID == nil || o.firstQueueID == qid || (line.connUse ?? 1) >= 2) else {
-                    return false
-                }
-                tls = o.info
-                if o.firstQueueID == nil { o.firstQueueID = qid }
-                return true
-            }
-            if !keep { outboundTLS.remove(at: i) }
-        }
+        // A `let` handed to the record as its last use: moved in, not copied and destroyed.
+        let tls = outboundTLS(ctx, line, queueID: qid)
         let relay = Peer(name: strings.optionalString(line.peer.name, in: b),
                          ip: strings.optionalString(line.peer.ip, in: b), port: line.peer.port)
         let response = b.optionalString(line.response)
@@ -434,6 +434,25 @@ public struct PostfixCorrelator: Codable, Sendable {
                      at: ctx.time, into: &out)
             }
         }
+    }
+
+    /// The outbound TLS of this process's connection to this line's relay, or nil; a connection
+    /// that does not match (another relay, or a queue ID it cannot have carried) is forgotten.
+    private mutating func outboundTLS(_ ctx: LineContext, _ line: PostfixLine, queueID qid: String) -> TLSInfo? {
+        let pkey = sessionKey(ctx)
+        guard let i = outboundTLS.index(of: pkey) else { return nil }
+        let b = line.bytes
+        let relayIP = line.peer.ip
+        let tls: TLSInfo? = outboundTLS.withValue(at: i) { o in
+            let sameRelay = o.peer.ip != nil && relayIP.isPresent && b.equals(relayIP, o.peer.ip)
+            guard sameRelay && (o.firstQueueID == nil || o.firstQueueID == qid || (line.connUse ?? 1) >= 2) else {
+                return nil
+            }
+            if o.firstQueueID == nil { o.firstQueueID = qid }
+            return o.info
+        }
+        if tls == nil { outboundTLS.remove(at: i) }
+        return tls
     }
 
     /// Records that `newQueueID` on this host came from `origin`; works in both orders.

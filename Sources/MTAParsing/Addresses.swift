@@ -127,8 +127,18 @@ extension ByteScanner {
     func isIPAddress(_ r: Range<Int>) -> Bool {
         let n = r.count
         guard n >= 2, n <= 45 else { return false }
+        // IPv4 first (the usual case: its success up to the end means there is no `:`, so no
+        // scan for one); a `:` anywhere still makes it IPv6 whatever the IPv4 reading said.
         let start = base + r.lowerBound
+        if isIPv4(start, n, endAtNUL: false) { return true }
         if ByteScanner.contains(Byte.colon, start, n) { return isIPv6(r) }
+        return isIPv4(start, n, endAtNUL: true)
+    }
+
+    /// inet_pton4's rule on `n` bytes at `start`: an address that fills them all (then they are
+    /// digits and dots: no `:`), or with `endAtNUL` also one followed by a NUL.
+    @inline(__always)
+    private func isIPv4(_ start: UnsafePointer<UInt8>, _ n: Int, endAtNUL: Bool) -> Bool {
         let e = start + n
         var p = start
         var octet = 0
@@ -149,7 +159,7 @@ extension ByteScanner {
                 }
             }
             octet += 1
-            if octet == 4 { return p == e || p.pointee == 0 }
+            if octet == 4 { return p == e || (endAtNUL && p.pointee == 0) }
             guard p < e, p.pointee == Byte.dot else { return false }
             p += 1
         }

@@ -8,9 +8,17 @@
 //   Exim     `OK id=X`,
 //   Sendmail / OpenSMTPD `X Message accepted for delivery`.
 // X is a run of `[A-Za-z0-9._-]` (trailing `.` dropped); nil when none matches.
+// Only the last `queued as`/`forwarded as` and the first `OK id=` / `Message
+// accepted` are tried (an earlier `queued as X` behind a later empty one is
+// not); the response is scanned once, backwards, space by space.
 // Known limits: opaque provider tokens (`OK 1715000000 x12-... - gsmtp`),
 // Exchange `<message-id> [InternalId=...]` and qmail `qp N` are not IDs here.
 
+#if canImport(Glibc)
+import Glibc
+#elseif canImport(Darwin)
+import Darwin
+#endif
 import MailTrailModel
 
 /// Extracts the next hop's queue ID from a delivery response text.
@@ -45,21 +53,90 @@ public enum RemoteQueueID {
     }
 
     /// The range of the queue ID in `r`, or nil (the rules of `extract`).
+    ///
+    /// One pass, backwards: every form holds a space at a fixed offset (`queued␣as␣`,
+    /// `forwarded␣as␣`, `OK␣id=`, `␣Message accepted for delivery`), so the spaces of `r` are
+    /// visited once, from the end, noting each form's last (`queued as`, `forwarded as`) or
+    /// first (the others) occurrence; the forms are then tried in the contract's order, exactly
+    /// as separate searches would. The last `queued as` comes first from the end, and when it
+    /// is followed by an ID nothing else can win: the scan stops there (Postfix's usual reply).
     static func extractRange(_ s: ByteScanner, _ r: Range<Int>) -> Range<Int>? {
-        if let i = s.findLast("queued as ", from: r.lowerBound, to: r.upperBound),
-           let t = token(s, from: i + 10, to: r.upperBound) { return t }
-        if let i = s.findLast("forwarded as ", from: r.lowerBound, to: r.upperBound),
-           let t = token(s, from: i + 13, to: r.upperBound) { return t }
-        if let i = s.find("OK id=", from: r.lowerBound, to: r.upperBound),
-           let t = token(s, from: i + 6, to: r.upperBound) { return t }
-        if let i = s.find(" Message accepted for delivery", from: r.lowerBound, to: r.upperBound)
-            ?? s.find(" message accepted for delivery", from: r.lowerBound, to: r.upperBound) {
+        let lo = r.lowerBound, hi = r.upperBound
+        var queued = -1, forwarded = -1, okID = -1, acceptedUpper = -1, acceptedLower = -1
+        let raw = UnsafeRawPointer(s.base)
+        let spaces = ByteScanner.ones &* UInt64(Byte.space)
+        var e = hi                      // [lo, e) is still to visit
+        while e > lo {
+            // The spaces of the eight bytes before `e` as a mask (high bit of each byte), visited last first.
+            var m: UInt64
+            let w: Int
+            if e - 8 >= lo {
+                w = e - 8
+                m = ByteScanner.zeroBytes(UInt64(littleEndian: raw.loadUnaligned(fromByteOffset: w, as: UInt64.self)) ^ spaces)
+            } else if hi - lo >= 8 {
+                // The first eight bytes of the range, less those already visited.
+                w = lo
+                let x = ByteScanner.zeroBytes(UInt64(littleEndian: raw.loadUnaligned(fromByteOffset: w, as: UInt64.self)) ^ spaces)
+                m = x & ((1 &<< UInt64((e - lo) * 8)) &- 1)
+            } else {
+                w = lo
+                m = 0
+                for k in 0..<(e - lo) where s[lo + k] == Byte.space { m |= 0x80 &<< UInt64(k * 8) }
+            }
+            while m != 0 {
+                let bit = 63 - m.leadingZeroBitCount
+                m ^= 1 &<< UInt64(bit)
+                let p = w + bit >> 3
+                if p > lo {
+                    let prev = s[p - 1]
+                    if prev == UInt8(ascii: "d") {
+                        // `queued as ` starts at p - 6, `forwarded as ` at p - 9; both go on with `as `.
+                        if p + 4 <= hi && s[p + 1] == UInt8(ascii: "a") && s[p + 2] == UInt8(ascii: "s")
+                            && s[p + 3] == Byte.space {
+                            if p - 6 >= lo && matches(s, p - 6, "queue") {
+                                if queued < 0 {
+                                    queued = p - 6
+                                    if let t = token(s, from: p + 4, to: hi) { return t }
+                                }
+                            } else if forwarded < 0 && p - 9 >= lo && matches(s, p - 9, "forwarde") {
+                                forwarded = p - 9
+                            }
+                        }
+                    } else if prev == UInt8(ascii: "K") {
+                        if p - 2 >= lo && s[p - 2] == UInt8(ascii: "O") && p + 4 <= hi
+                            && s[p + 1] == UInt8(ascii: "i") && s[p + 2] == UInt8(ascii: "d")
+                            && s[p + 3] == Byte.equals {
+                            okID = p - 2
+                        }
+                    }
+                }
+                if p + 30 <= hi {
+                    let next = s[p + 1]
+                    if next == UInt8(ascii: "M") || next == UInt8(ascii: "m"),
+                       matches(s, p + 2, "essage accepted for delivery") {
+                        if next == UInt8(ascii: "M") { acceptedUpper = p } else { acceptedLower = p }
+                    }
+                }
+            }
+            e = w
+        }
+        // The last `queued as` (if any) had no ID after it.
+        if forwarded >= 0, let t = token(s, from: forwarded + 13, to: hi) { return t }
+        if okID >= 0, let t = token(s, from: okID + 6, to: hi) { return t }
+        let i = acceptedUpper >= 0 ? acceptedUpper : acceptedLower
+        if i >= 0 {
             var k = i
-            while k > r.lowerBound && s[k - 1] != Byte.space { k -= 1 }
+            while k > lo && s[k - 1] != Byte.space { k -= 1 }
             guard k < i else { return nil }
             for j in k..<i where !isIDByte(s[j]) { return nil }
             return k..<i
         }
         return nil
+    }
+
+    /// Whether the bytes at `i` are `lit` (the caller has checked that they lie in range).
+    @inline(__always)
+    private static func matches(_ s: ByteScanner, _ i: Int, _ lit: StaticString) -> Bool {
+        memcmp(s.base + i, lit.utf8Start, lit.utf8CodeUnitCount) == 0
     }
 }

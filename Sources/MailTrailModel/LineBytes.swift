@@ -196,7 +196,7 @@ extension LineBytes {
 /// codes), so a repeated value costs a hash and a compare instead of an allocation.
 ///
 /// Contract: `string(_:in:)` returns a String equal to `String(decoding: bytes, as: UTF8.self)`,
-/// from the cache when the same bytes were seen lately (compared word by word with a copy kept
+/// from the cache when the same bytes were seen lately (compared word by word with a key kept
 /// in the entry), else made and cached. Direct-mapped, 512 entries of values up to 32 bytes
 /// (longer ones are made every time): memory is bounded whatever the input. The entries live in
 /// one buffer owned by a class; a copy of the cache that finds the buffer shared starts an empty
@@ -240,8 +240,23 @@ public struct StringCache: @unchecked Sendable {
         let n = s.count
         let bytes = b.buffer(s)
         guard n <= 32, n > 0 else { return String(decoding: bytes, as: UTF8.self) }
+        // The key: the bytes as (overlapping) words read in place, a function of the bytes that
+        // tells any two values of the same length apart (every byte is in some word), without a
+        // memcpy call; reads stay inside the span.
+        let p = bytes.baseAddress!
+        let raw = UnsafeRawPointer(p)
         var words: (UInt64, UInt64, UInt64, UInt64) = (0, 0, 0, 0)
-        withUnsafeMutableBytes(of: &words) { $0.baseAddress!.copyMemory(from: UnsafeRawPointer(bytes.baseAddress!), byteCount: n) }
+        if n >= 8 {
+            words.0 = raw.loadUnaligned(fromByteOffset: 0, as: UInt64.self)
+            words.1 = raw.loadUnaligned(fromByteOffset: Swift.min(8, n - 8), as: UInt64.self)
+            words.2 = raw.loadUnaligned(fromByteOffset: Swift.min(16, n - 8), as: UInt64.self)
+            words.3 = raw.loadUnaligned(fromByteOffset: n - 8, as: UInt64.self)   // n <= 32
+        } else if n >= 4 {
+            words.0 = UInt64(raw.loadUnaligned(fromByteOffset: 0, as: UInt32.self))
+                | UInt64(raw.loadUnaligned(fromByteOffset: n - 4, as: UInt32.self)) << 32
+        } else {
+            words.0 = UInt64(p[0]) | UInt64(p[n >> 1]) << 8 | UInt64(p[n - 1]) << 16
+        }
         var h = (words.0 ^ UInt64(n)) &* 0x9E37_79B9_7F4A_7C15
         h ^= (words.1 &* 0xC2B2_AE3D_27D4_EB4F) ^ (words.2 &* 0x1656_67B1_9E37_79F9) ^ (words.3 &* 0x27D4_EB2F_1656_67C5)
         let i = Int(truncatingIfNeeded: (h ^ (h >> 31)) & 511)

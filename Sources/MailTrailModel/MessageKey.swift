@@ -44,4 +44,21 @@ public enum MessageKey {
         add(&h, queueID)
         return Int64(bitPattern: h)
     }
+
+    /// `forQueue(host:queueID:)` of the queue ID `prefix + bytes`, without making that String,
+    /// when `bytes` are ASCII (other bytes go through the String, whose UTF-8 repair may change them).
+    public static func forQueue(host: String, prefix: StaticString, bytes: UnsafeBufferPointer<UInt8>) -> Int64 {
+        var ascii = true
+        for b in bytes where b >= 0x80 { ascii = false; break }
+        guard ascii else {
+            return forQueue(host: host, queueID: prefix.description + String(decoding: bytes, as: UTF8.self))
+        }
+        var h = offsetBasis
+        add(&h, host)
+        h = (h ^ 0x2F) &* prime           // "/"
+        let p = prefix.utf8Start
+        for k in 0..<prefix.utf8CodeUnitCount { h = (h ^ UInt64(p[k])) &* prime }
+        for b in bytes { h = (h ^ UInt64(b)) &* prime }
+        return Int64(bitPattern: h)
+    }
 }

@@ -229,6 +229,34 @@ private let tls13 = TLSInfo(proto: "TLSv1.3", cipher: "TLS_AES_256_GCM_SHA384", 
         #expect(o.rejections[0].program == "smtpd")
         #expect(o.rejections[0].code == "554")
         #expect(o.messages.isEmpty)
+        // Every field, as the record is built straight from the line's spans.
+        #expect(o.rejections == [RejectionRecord(
+            at: t(9, 30, 0), msgKey: MessageKey.forQueue(host: "mx1", queueID: "NOQUEUE/198.51.100.77"),
+            host: "mx1", instance: "postfix", queueID: nil, program: "smtpd", action: "reject", stage: "RCPT",
+            client: bad, helo: "bad", sender: "spam@bad.example", recipient: "x@example.com", proto: "ESMTP",
+            code: "554", dsn: "5.7.1", reason: "<x@example.com>: Relay access denied")])
+    }
+
+    @Test func noqueueKeysHashThePrefixAndTheBytesAsTheStringWould() {
+        func key(_ bytes: [UInt8]) -> Int64 {
+            bytes.withUnsafeBufferPointer { MessageKey.forQueue(host: "mx1", prefix: "NOQUEUE/", bytes: $0) }
+        }
+        #expect(key(Array("198.51.100.77".utf8)) == MessageKey.forQueue(host: "mx1", queueID: "NOQUEUE/198.51.100.77"))
+        #expect(key([]) == MessageKey.forQueue(host: "mx1", queueID: "NOQUEUE/"))
+        // Invalid UTF-8 goes through the String and its repair (U+FFFD), as before.
+        #expect(key([0x31, 0xFF, 0x32]) == MessageKey.forQueue(host: "mx1", queueID: "NOQUEUE/1\u{FFFD}2"))
+        #expect(key([0x31, 0xFF, 0x32]) != MessageKey.forQueue(host: "mx1", queueID: "NOQUEUE/12"))
+    }
+
+    @Test func noqueueRejectWithoutAnAddressKeysOnTheBarePrefix() {
+        var s = Transcript()
+        s.feed(t(9, 31, 0), "smtpd", pid: 101, .reject(queueID: nil, PostfixReject(
+            action: "warning", stage: "header", reason: "Subject: x: spam")))
+        let o = s.take()
+        #expect(o.rejections == [RejectionRecord(
+            at: t(9, 31, 0), msgKey: MessageKey.forQueue(host: "mx1", queueID: "NOQUEUE/"),
+            host: "mx1", instance: "postfix", queueID: nil, program: "smtpd", action: "warning", stage: "header",
+            reason: "Subject: x: spam")])
     }
 
     @Test func outboundTLSAttachesToTheSameProcessAndRelay() {

@@ -93,37 +93,38 @@ extension PostfixParser {
 
     /// `a/b/c/d`: exactly four numbers, else nil.
     static func delays(_ s: ByteScanner, _ r: Range<Int>) -> (Double, Double, Double, Double)? {
-        // One pass over the usual form (four plain decimals, `0.07/0/0.01/0.3`), each number
+        // The usual form (four plain decimals, `0.07/0/0.01/0.3`) number by number, each
         // computed exactly as `ByteScanner.double` does; anything else takes the general path.
-        var vals: (Double, Double, Double, Double) = (0, 0, 0, 0)
-        var n = 0
-        var mantissa: UInt64 = 0, digits = 0, fraction = 0, seenDot = false
         var i = r.lowerBound
-        while true {
-            let b: UInt8 = i < r.upperBound ? s[i] : Byte.slash
-            if Byte.isDigit(b) {
-                mantissa = mantissa &* 10 &+ UInt64(b &- Byte.zero)
-                digits += 1
-                if seenDot { fraction += 1 }
-            } else if b == Byte.dot && !seenDot {
-                seenDot = true
-            } else if b == Byte.slash && digits > 0 && digits <= 15 && fraction <= 22 && n < 4 {
-                let v = Double(mantissa) / ByteScanner.pow10[fraction]
-                switch n {
-                case 0: vals.0 = v
-                case 1: vals.1 = v
-                case 2: vals.2 = v
-                default: vals.3 = v
-                }
-                n += 1
-                mantissa = 0; digits = 0; fraction = 0; seenDot = false
-                if i >= r.upperBound { break }
-            } else {
-                return delaysGeneral(s, r)
-            }
+        let hi = r.upperBound
+        guard let a = plainDecimal(s, &i, hi), i < hi, s[i] == Byte.slash else { return delaysGeneral(s, r) }
+        i += 1
+        guard let b = plainDecimal(s, &i, hi), i < hi, s[i] == Byte.slash else { return delaysGeneral(s, r) }
+        i += 1
+        guard let c = plainDecimal(s, &i, hi), i < hi, s[i] == Byte.slash else { return delaysGeneral(s, r) }
+        i += 1
+        guard let d = plainDecimal(s, &i, hi), i == hi else { return delaysGeneral(s, r) }
+        return (a, b, c, d)
+    }
+
+    /// `d*[.d*]` at `i` (at least one digit, at most 15, at most 22 after the dot), moving `i`
+    /// past it; nil for anything else (`i` is then of no use). The value is `ByteScanner.double`'s.
+    @inline(__always)
+    private static func plainDecimal(_ s: ByteScanner, _ i: inout Int, _ hi: Int) -> Double? {
+        var mantissa: UInt64 = 0
+        let start = i
+        while i < hi && Byte.isDigit(s[i]) { mantissa = mantissa &* 10 &+ UInt64(s[i] &- Byte.zero); i += 1 }
+        var digits = i - start
+        var fraction = 0
+        if i < hi && s[i] == Byte.dot {
             i += 1
+            let f = i
+            while i < hi && Byte.isDigit(s[i]) { mantissa = mantissa &* 10 &+ UInt64(s[i] &- Byte.zero); i += 1 }
+            fraction = i - f
+            digits += fraction
         }
-        return n == 4 ? vals : delaysGeneral(s, r)
+        guard digits > 0 && digits <= 15 && fraction <= 22 else { return nil }
+        return Double(mantissa) / ByteScanner.pow10[fraction]
     }
 
     /// `delays=` through `ByteScanner.double` per part (exponents, long numbers, malformed text).
