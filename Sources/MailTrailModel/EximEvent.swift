@@ -58,11 +58,7 @@ public struct EximArrival: Hashable, Sendable {
         @usableFromInline var recipients: [String]
         @usableFromInline var fakeReject: Bool
     }
-    @usableFromInline final class Box: @unchecked Sendable {
-        @usableFromInline var f: Fields
-        @usableFromInline init(_ f: Fields) { self.f = f }
-    }
-    @usableFromInline var box: Box
+    @usableFromInline var box: CoWBox<Fields>
 
     /// Envelope sender; empty for `<>`.
     @inlinable public var sender: String {
@@ -143,16 +139,14 @@ public struct EximArrival: Hashable, Sendable {
         _modify { makeUnique(); yield &box.f.fakeReject }
     }
 
-    @inlinable mutating func makeUnique() {
-        if !isKnownUniquelyReferenced(&box) { box = Box(box.f) }
-    }
+    @inlinable mutating func makeUnique() { CoWBox.makeUnique(&box) }
 
     public init(sender: String, client: Peer = Peer(), helo: String? = nil, interface: Peer? = nil,
                 localUser: String? = nil, proto: String? = nil, tls: TLSInfo? = nil, authenticator: String? = nil,
                 authID: String? = nil, size: Int64? = nil, messageIDHeader: String? = nil, subject: String? = nil,
                 reference: String? = nil, dkimDomain: String? = nil, recipients: [String] = [],
                 fakeReject: Bool = false) {
-        box = Box(Fields(sender: sender, client: client, helo: helo, interface: interface, localUser: localUser, proto: proto, tls: tls, authenticator: authenticator, authID: authID, size: size, messageIDHeader: messageIDHeader, subject: subject, reference: reference, dkimDomain: dkimDomain, recipients: recipients, fakeReject: fakeReject))
+        box = CoWBox(Fields(sender: sender, client: client, helo: helo, interface: interface, localUser: localUser, proto: proto, tls: tls, authenticator: authenticator, authID: authID, size: size, messageIDHeader: messageIDHeader, subject: subject, reference: reference, dkimDomain: dkimDomain, recipients: recipients, fakeReject: fakeReject))
     }
 
     public static func == (a: EximArrival, b: EximArrival) -> Bool { a.box === b.box || a.box.f == b.box.f }
@@ -194,11 +188,7 @@ public struct EximDelivery: Hashable, Sendable {
         @usableFromInline var deliveryTime: Double?
         @usableFromInline var errno: Int?
     }
-    @usableFromInline final class Box: @unchecked Sendable {
-        @usableFromInline var f: Fields
-        @usableFromInline init(_ f: Fields) { self.f = f }
-    }
-    @usableFromInline var box: Box
+    @usableFromInline var box: CoWBox<Fields>
 
     @inlinable public var flag: EximDeliveryFlag {
         get { box.f.flag }
@@ -263,15 +253,13 @@ public struct EximDelivery: Hashable, Sendable {
         _modify { makeUnique(); yield &box.f.errno }
     }
 
-    @inlinable mutating func makeUnique() {
-        if !isKnownUniquelyReferenced(&box) { box = Box(box.f) }
-    }
+    @inlinable mutating func makeUnique() { CoWBox.makeUnique(&box) }
 
     public init(flag: EximDeliveryFlag, recipient: String, origRecipient: String? = nil, router: String? = nil,
                 transport: String? = nil, relay: Peer = Peer(), tls: TLSInfo? = nil, response: String? = nil,
                 dsn: String? = nil, nextQueueID: String? = nil, queueTime: Double? = nil,
                 deliveryTime: Double? = nil, errno: Int? = nil) {
-        box = Box(Fields(flag: flag, recipient: recipient, origRecipient: origRecipient, router: router, transport: transport, relay: relay, tls: tls, response: response, dsn: dsn, nextQueueID: nextQueueID, queueTime: queueTime, deliveryTime: deliveryTime, errno: errno))
+        box = CoWBox(Fields(flag: flag, recipient: recipient, origRecipient: origRecipient, router: router, transport: transport, relay: relay, tls: tls, response: response, dsn: dsn, nextQueueID: nextQueueID, queueTime: queueTime, deliveryTime: deliveryTime, errno: errno))
     }
 
     public static func == (a: EximDelivery, b: EximDelivery) -> Bool { a.box === b.box || a.box.f == b.box.f }
@@ -294,11 +282,7 @@ public struct EximReject: Hashable, Sendable {
         @usableFromInline var dsn: String?
         @usableFromInline var reason: String?
     }
-    @usableFromInline final class Box: @unchecked Sendable {
-        @usableFromInline var f: Fields
-        @usableFromInline init(_ f: Fields) { self.f = f }
-    }
-    @usableFromInline var box: Box
+    @usableFromInline var box: CoWBox<Fields>
 
     /// `rejected`, `temporarily rejected`, `auth-failed`.
     @inlinable public var action: String {
@@ -343,14 +327,12 @@ public struct EximReject: Hashable, Sendable {
         _modify { makeUnique(); yield &box.f.reason }
     }
 
-    @inlinable mutating func makeUnique() {
-        if !isKnownUniquelyReferenced(&box) { box = Box(box.f) }
-    }
+    @inlinable mutating func makeUnique() { CoWBox.makeUnique(&box) }
 
     public init(action: String, stage: String? = nil, client: Peer = Peer(), helo: String? = nil,
                 sender: String? = nil, recipient: String? = nil, tls: TLSInfo? = nil, code: String? = nil,
                 dsn: String? = nil, reason: String? = nil) {
-        box = Box(Fields(action: action, stage: stage, client: client, helo: helo, sender: sender, recipient: recipient, tls: tls, code: code, dsn: dsn, reason: reason))
+        box = CoWBox(Fields(action: action, stage: stage, client: client, helo: helo, sender: sender, recipient: recipient, tls: tls, code: code, dsn: dsn, reason: reason))
     }
 
     public static func == (a: EximReject, b: EximReject) -> Bool { a.box === b.box || a.box.f == b.box.f }

@@ -48,11 +48,7 @@ public struct SendmailFrom: Hashable, Sendable {
         @usableFromInline var identUser: String?
         @usableFromInline var mayBeForged: Bool
     }
-    @usableFromInline final class Box: @unchecked Sendable {
-        @usableFromInline var f: Fields
-        @usableFromInline init(_ f: Fields) { self.f = f }
-    }
-    @usableFromInline var box: Box
+    @usableFromInline var box: CoWBox<Fields>
 
     /// Envelope sender without `<>`; empty for the null sender.
     @inlinable public var sender: String {
@@ -109,14 +105,12 @@ public struct SendmailFrom: Hashable, Sendable {
         _modify { makeUnique(); yield &box.f.mayBeForged }
     }
 
-    @inlinable mutating func makeUnique() {
-        if !isKnownUniquelyReferenced(&box) { box = Box(box.f) }
-    }
+    @inlinable mutating func makeUnique() { CoWBox.makeUnique(&box) }
 
     public init(sender: String, size: Int64? = nil, msgClass: Int? = nil, nrcpts: Int? = nil, messageID: String? = nil,
                 bodyType: String? = nil, proto: String? = nil, daemon: String? = nil, auth: String? = nil,
                 relay: Peer = Peer(), identUser: String? = nil, mayBeForged: Bool = false) {
-        box = Box(Fields(sender: sender, size: size, msgClass: msgClass, nrcpts: nrcpts, messageID: messageID, bodyType: bodyType, proto: proto, daemon: daemon, auth: auth, relay: relay, identUser: identUser, mayBeForged: mayBeForged))
+        box = CoWBox(Fields(sender: sender, size: size, msgClass: msgClass, nrcpts: nrcpts, messageID: messageID, bodyType: bodyType, proto: proto, daemon: daemon, auth: auth, relay: relay, identUser: identUser, mayBeForged: mayBeForged))
     }
 
     public static func == (a: SendmailFrom, b: SendmailFrom) -> Bool { a.box === b.box || a.box.f == b.box.f }
@@ -144,11 +138,7 @@ public struct SendmailTo: Hashable, Sendable {
         @usableFromInline var nextQueueID: String?
         @usableFromInline var ntries: Int?
     }
-    @usableFromInline final class Box: @unchecked Sendable {
-        @usableFromInline var f: Fields
-        @usableFromInline init(_ f: Fields) { self.f = f }
-    }
-    @usableFromInline var box: Box
+    @usableFromInline var box: CoWBox<Fields>
 
     /// Recipients without `<>`, in logged order (a `[more]` line carries part of the list).
     @inlinable public var recipients: [String] {
@@ -220,15 +210,13 @@ public struct SendmailTo: Hashable, Sendable {
         _modify { makeUnique(); yield &box.f.ntries }
     }
 
-    @inlinable mutating func makeUnique() {
-        if !isKnownUniquelyReferenced(&box) { box = Box(box.f) }
-    }
+    @inlinable mutating func makeUnique() { CoWBox.makeUnique(&box) }
 
     public init(recipients: [String], more: Bool = false, ctladdr: String? = nil, delay: Double? = nil,
                 xdelay: Double? = nil, mailer: String? = nil, priority: Int64? = nil, relay: Peer = Peer(),
                 dsn: String? = nil, reply: String? = nil, stat: String? = nil, status: DeliveryStatus,
                 response: String? = nil, nextQueueID: String? = nil, ntries: Int? = nil) {
-        box = Box(Fields(recipients: recipients, more: more, ctladdr: ctladdr, delay: delay, xdelay: xdelay, mailer: mailer, priority: priority, relay: relay, dsn: dsn, reply: reply, stat: stat, status: status, response: response, nextQueueID: nextQueueID, ntries: ntries))
+        box = CoWBox(Fields(recipients: recipients, more: more, ctladdr: ctladdr, delay: delay, xdelay: xdelay, mailer: mailer, priority: priority, relay: relay, dsn: dsn, reply: reply, stat: stat, status: status, response: response, nextQueueID: nextQueueID, ntries: ntries))
     }
 
     public static func == (a: SendmailTo, b: SendmailTo) -> Bool { a.box === b.box || a.box.f == b.box.f }
@@ -252,11 +240,7 @@ public struct SendmailReject: Hashable, Sendable {
         @usableFromInline var dsn: String?
         @usableFromInline var reason: String?
     }
-    @usableFromInline final class Box: @unchecked Sendable {
-        @usableFromInline var f: Fields
-        @usableFromInline init(_ f: Fields) { self.f = f }
-    }
-    @usableFromInline var box: Box
+    @usableFromInline var box: CoWBox<Fields>
 
     /// reject, discard, quarantine, milter-reject, tempfail.
     @inlinable public var action: String {
@@ -306,14 +290,12 @@ public struct SendmailReject: Hashable, Sendable {
         _modify { makeUnique(); yield &box.f.reason }
     }
 
-    @inlinable mutating func makeUnique() {
-        if !isKnownUniquelyReferenced(&box) { box = Box(box.f) }
-    }
+    @inlinable mutating func makeUnique() { CoWBox.makeUnique(&box) }
 
     public init(action: String, stage: String? = nil, ruleset: String? = nil, arg1: String? = nil, arg2: String? = nil,
                 client: Peer = Peer(), sender: String? = nil, recipient: String? = nil, code: String? = nil,
                 dsn: String? = nil, reason: String? = nil) {
-        box = Box(Fields(action: action, stage: stage, ruleset: ruleset, arg1: arg1, arg2: arg2, client: client, sender: sender, recipient: recipient, code: code, dsn: dsn, reason: reason))
+        box = CoWBox(Fields(action: action, stage: stage, ruleset: ruleset, arg1: arg1, arg2: arg2, client: client, sender: sender, recipient: recipient, code: code, dsn: dsn, reason: reason))
     }
 
     public static func == (a: SendmailReject, b: SendmailReject) -> Bool { a.box === b.box || a.box.f == b.box.f }
