@@ -171,7 +171,7 @@ public struct PostfixCorrelator: Codable, Sendable {
         var heldSince: Timestamp?
         var msgKey: Int64?
         /// Last status per recipient, in first-seen order, for `status=expired`.
-        var recipients: [RecipientStatus] = []
+        var recipients = OneOrMore<RecipientStatus>()
         /// The client is on a loopback address: a content filter's re-injection.
         var loopbackClient = false
         /// The last delivery line's identity, to drop an exact repeat of it (see `delivery`).
@@ -420,7 +420,7 @@ public struct PostfixCorrelator: Codable, Sendable {
             at: ctx.time, msgKey: mk, host: host, instance: ctx.instance, queueID: qid,
             receivedAt: known ? receivedAt : nil, recipient: recipient, origRecipient: b.optionalString(line.origRecipient),
             status: status, dsn: strings.optionalString(line.dsn, in: b), transport: ctx.program, relay: relay,
-            delay: line.delay, delays: line.delaysArray, connUse: line.connUse,
+            delay: line.delay, delays: line.delaysValue, connUse: line.connUse,
             tlsFeature: strings.optionalString(line.tlsFeature, in: b), tls: tls, response: response, nextQueueID: next))
 
         // Same-host links: a filter's re-injection (loopback relay) or local(8) forwarding.
@@ -643,7 +643,7 @@ extension PostfixCorrelator.Transaction: Codable {
         msgKey = try c.decodeIfPresent(Int64.self, forKey: .msgKey)
         let statuses = try c.decode([String: DeliveryStatus].self, forKey: .recipients)
         let order = try c.decode([String].self, forKey: .recipientOrder)
-        recipients = order.map { PostfixCorrelator.RecipientStatus(address: $0, status: statuses[$0] ?? .deferred) }
+        recipients = OneOrMore(order.map { PostfixCorrelator.RecipientStatus(address: $0, status: statuses[$0] ?? .deferred) })
         loopbackClient = try c.decode(Bool.self, forKey: .loopbackClient)
         lastDelivery = try c.decodeIfPresent(PostfixCorrelator.DeliveryIdentity.self, forKey: .lastDelivery)
     }

@@ -310,6 +310,9 @@ public struct PostfixLine: @unchecked Sendable {
 
     public var delaysArray: [Double]? { delays.map { [$0.0, $0.1, $0.2, $0.3] } }
 
+    /// `delays` as the record stores it (inline, no array).
+    @inlinable public var delaysValue: Delays? { delays.map { Delays($0.0, $0.1, $0.2, $0.3) } }
+
     /// The refusal reason as stored.
     public var reasonValue: String? {
         if reasonTail.isPresent { return bytes.string(reason) + ": " + bytes.string(reasonTail) }

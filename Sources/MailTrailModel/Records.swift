@@ -122,6 +122,46 @@ public enum DeliveryStatus: String, Sendable, Codable, CaseIterable {
 }
 
 /// One recipient × one attempt: the `deliveries` table.
+/// Postfix's four delay parts (`delays=a/b/c/d`: before qmgr, in qmgr, connection setup,
+/// transmission) held inline, so a delivery record costs no array allocation for them.
+/// Reads like a four-element `[Double]` (indices 0...3, `Array(d)`); encoded as one.
+public struct Delays: Hashable, Sendable, Codable, RandomAccessCollection, ExpressibleByArrayLiteral {
+    public var parts: (Double, Double, Double, Double)
+    @inlinable public init(_ a: Double, _ b: Double, _ c: Double, _ d: Double) { parts = (a, b, c, d) }
+    /// Four values, else nil.
+    @inlinable public init?(_ values: [Double]) {
+        guard values.count == 4 else { return nil }
+        parts = (values[0], values[1], values[2], values[3])
+    }
+    /// A literal of exactly four numbers (tests, fixtures); any other count is a programming error.
+    public init(arrayLiteral values: Double...) {
+        guard let d = Delays(values) else { preconditionFailure("Delays needs 4 numbers, got \(values.count)") }
+        self = d
+    }
+    @inlinable public var startIndex: Int { 0 }
+    @inlinable public var endIndex: Int { 4 }
+    @inlinable public subscript(i: Int) -> Double {
+        switch i {
+        case 0: return parts.0
+        case 1: return parts.1
+        case 2: return parts.2
+        case 3: return parts.3
+        default: preconditionFailure("Delays index \(i) out of 0...3")
+        }
+    }
+    public static func == (a: Delays, b: Delays) -> Bool { a.parts == b.parts }
+    public func hash(into h: inout Hasher) { for x in self { h.combine(x) } }
+    public init(from decoder: Decoder) throws {
+        let values = try [Double](from: decoder)
+        guard let d = Delays(values) else {
+            throw DecodingError.dataCorrupted(.init(codingPath: decoder.codingPath,
+                                                    debugDescription: "delays: expected 4 numbers, got \(values.count)"))
+        }
+        self = d
+    }
+    public func encode(to encoder: Encoder) throws { try Array(self).encode(to: encoder) }
+}
+
 public struct DeliveryRecord: Hashable, Sendable, Codable {
     public var at: Timestamp
     public var msgKey: Int64
@@ -140,7 +180,7 @@ public struct DeliveryRecord: Hashable, Sendable, Codable {
     public var relay: Peer
     /// Total delay in seconds and Postfix's four parts (before qmgr, in qmgr, connection setup, transmission).
     public var delay: Double?
-    public var delays: [Double]?
+    public var delays: Delays?
     public var connUse: Int?
     /// Postfix 3.11+ `tls=` feature status on the delivery line.
     public var tlsFeature: String?
@@ -162,7 +202,7 @@ extension DeliveryRecord {
     public init(at: Timestamp, msgKey: Int64, host: String, instance: String, queueID: String,
                 receivedAt: Timestamp? = nil, recipient: String, origRecipient: String? = nil,
                 status: DeliveryStatus, dsn: String? = nil, transport: String? = nil, relay: Peer = Peer(),
-                delay: Double? = nil, delays: [Double]? = nil, connUse: Int? = nil, tlsFeature: String? = nil,
+                delay: Double? = nil, delays: Delays? = nil, connUse: Int? = nil, tlsFeature: String? = nil,
                 tls: TLSInfo? = nil, response: String? = nil, nextQueueID: String? = nil, router: String? = nil) {
         self.init(at: at, msgKey: msgKey, host: host, instance: instance, queueID: queueID, receivedAt: receivedAt,
                   recipient: recipient, origRecipient: origRecipient, status: status, dsn: dsn, transport: transport,

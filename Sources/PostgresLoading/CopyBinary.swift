@@ -231,7 +231,7 @@ extension CopyBinary {
         text(m.spamVerdict); float4(m.spamScore)
     }
 
-    /// One `deliveries` row; `delays` fills the four delay parts in order (missing parts are NULL).
+    /// One `deliveries` row; `delays` fills the four delay parts in order (no `delays`: four NULLs).
     public mutating func append(_ d: DeliveryRecord) {
         beginRow(28)
         timestamptz(d.at); int8(d.msgKey); text(d.host); text(d.instance); text(d.queueID)
@@ -239,7 +239,7 @@ extension CopyBinary {
         text(d.status.rawValue); text(d.dsn); text(d.transport)
         text(d.relay.name); inet(d.relay.ip); int4(d.relay.port)
         float4(d.delay)
-        for k in 0..<4 { float4(d.delays.flatMap { k < $0.count ? $0[k] : nil }) }
+        for k in 0..<4 { float4(d.delays?[k]) }
         int4(d.connUse); text(d.tlsFeature)
         text(d.tls?.proto); text(d.tls?.cipher); int4(d.tls?.bits)
         text(d.response); text(d.nextQueueID)

@@ -106,7 +106,7 @@ private func be(_ v: Int64, _ n: Int) -> [UInt8] { (0..<n).map { UInt8(truncatin
         var c = CopyBinary()
         c.append(MessageRecord(receivedAt: t, msgKey: 1, host: "h", mta: "postfix", instance: "postfix", queueID: "Q"))
         c.append(DeliveryRecord(at: t, msgKey: 1, host: "h", instance: "postfix", queueID: "Q", recipient: "r",
-                                status: .sent, delays: [0.1, 0.2]))
+                                status: .sent, delays: [0.1, 0.2, 0, 0]))
         c.append(RejectionRecord(at: t, msgKey: 1, host: "h", instance: "postfix", program: "smtpd", action: "reject"))
         c.append(UnparsedLine(at: t, host: nil, lineNumber: 1, offset: 0, reason: "x", raw: [0x09, 0x0a]), sourceID: 42)
         let r = rows(c.bytes)
@@ -121,7 +121,7 @@ private func be(_ v: Int64, _ n: Int) -> [UInt8] { (0..<n).map { UInt8(truncatin
                                 queueID: "4AB", receivedAt: nil, recipient: "a@b", status: .deferred,
                                 dsn: "4.4.1", transport: "smtp",
                                 relay: Peer(name: "mx.example", ip: "192.0.2.9", port: 25),
-                                delay: 1.5, delays: [0.01, 0, 1.2], connUse: 2,
+                                delay: 1.5, delays: [0.01, 0, 1.2, 0.25], connUse: 2,
                                 tls: TLSInfo(proto: "TLSv1.3", cipher: "TLS_AES_256_GCM_SHA384", bits: 256),
                                 response: "host said:\tno", nextQueueID: nil))
         let f = rows(c.bytes)[0]
@@ -129,7 +129,7 @@ private func be(_ v: Int64, _ n: Int) -> [UInt8] { (0..<n).map { UInt8(truncatin
         func real(_ v: Float) -> [UInt8]? { be(Int64(v.bitPattern), 4) }
         #expect(f == [be(1_709_294_400_000_000 - 946_684_800_000_000, 8), be(-5, 8), text("mx1"), text("postfix"), text("4AB"),
                       nil, text("a@b"), nil, text("deferred"), text("4.4.1"), text("smtp"), text("mx.example"),
-                      [2, 32, 0, 4, 192, 0, 2, 9], be(25, 4), real(1.5), real(0.01), real(0), real(1.2), nil,
+                      [2, 32, 0, 4, 192, 0, 2, 9], be(25, 4), real(1.5), real(0.01), real(0), real(1.2), real(0.25),
                       be(2, 4), nil, text("TLSv1.3"), text("TLS_AES_256_GCM_SHA384"), be(256, 4), text("host said:\tno"),
                       nil, nil, nil])
     }
