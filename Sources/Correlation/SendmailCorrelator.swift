@@ -32,6 +32,11 @@
 /// Limits: an RCPT-time refusal (`QID: <addr>... User unknown`) precedes its
 /// `from=` line, so its client is unknown; xdelay, pri and class are parsed
 /// but not stored.
+#if canImport(Glibc)
+import Glibc
+#elseif canImport(Darwin)
+import Darwin
+#endif
 import MailTrailModel
 
 public struct SendmailCorrelator: Codable, Sendable {
@@ -243,12 +248,13 @@ public struct SendmailCorrelator: Codable, Sendable {
     private mutating func from(_ ctx: LineContext, _ line: SendmailLine, into out: inout CorrelatorOutput) {
         let b = line.bytes
         let key = TxKey(b.queueID(line.f.queueID))
-        if let i = transactions.table.index(of: key),
-           transactions.table.values[i].sawFrom || isStale(transactions.table.values[i]) {
+        var found = transactions.table.index(of: key)
+        if let i = found, transactions.table.values[i].sawFrom || isStale(transactions.table.values[i]) {
             finish(at: i, into: &out)
+            found = nil
         }
         let i: Int
-        if let found = transactions.table.index(of: key) {
+        if let found {
             i = found
         } else {
             transactions.table[key] = Transaction(instance: SendmailCorrelator.instance(ctx.program),
@@ -270,13 +276,28 @@ public struct SendmailCorrelator: Codable, Sendable {
             return
         }
         if !transactions.table.values[i].emitted {
-            let session = sessions[ProcessKey(program: ctx.program, pid: ctx.pid)]
             let sender = strings.string(line.f.sender, in: b)
             let proto = strings.optionalString(line.f.proto, in: b)
             let messageID = b.optionalString(line.f.messageID)
             let relay = peer(line.f.relay, b, ipText: line.f.ipText)
             let user = relay.ip == nil ? strings.optionalString(line.f.relay.user, in: b) : nil
             let size = line.f.size
+            // The process's STARTTLS=server / AUTH=server facts, read in place (no copy of the session).
+            var useTLS = false, useSASL = false
+            var tls: TLSInfo?, saslMethod: String?, saslUsername: String?
+            if let proto, let si = sessions.index(of: ProcessKey(program: ctx.program, pid: ctx.pid)),
+               sessions.values[si].client.ip == relay.ip {
+                // ESMTPS / ESMTPSA: TLS; ESMTPA / ESMTPSA: SASL (read from the end, no allocation).
+                let last = proto.utf8.last, beforeLast = proto.utf8.dropLast().last
+                if last == UInt8(ascii: "S") || (last == UInt8(ascii: "A") && beforeLast == UInt8(ascii: "S")) {
+                    useTLS = true
+                    tls = sessions.values[si].tls
+                }
+                if last == UInt8(ascii: "A") {
+                    useSASL = true
+                    saslMethod = sessions.values[si].saslMethod; saslUsername = sessions.values[si].saslUsername
+                }
+            }
             transactions.table.withValue(at: i) { tx in
                 tx.sender = sender
                 tx.size = size
@@ -285,14 +306,8 @@ public struct SendmailCorrelator: Codable, Sendable {
                 if let id = messageID { tx.messageID = id; tx.msgKey = nil }
                 tx.client = relay
                 if let u = user { tx.localUser = u }
-                if let s = session, s.client.ip == relay.ip, let proto {
-                    // ESMTPS / ESMTPSA: TLS; ESMTPA / ESMTPSA: SASL (read from the end, no allocation).
-                    let last = proto.utf8.last, beforeLast = proto.utf8.dropLast().last
-                    if last == UInt8(ascii: "S") || (last == UInt8(ascii: "A") && beforeLast == UInt8(ascii: "S")) {
-                        tx.tls = s.tls
-                    }
-                    if last == UInt8(ascii: "A") { tx.saslMethod = s.saslMethod; tx.saslUsername = s.saslUsername }
-                }
+                if useTLS { tx.tls = tls }
+                if useSASL { tx.saslMethod = saslMethod; tx.saslUsername = saslUsername }
             }
         }
         emit(at: i, into: &out)
@@ -337,11 +352,16 @@ public struct SendmailCorrelator: Codable, Sendable {
         let status = line.f.status
         let delay = line.f.delay
         let n = line.f.recipients.count
+        // `to=marie, ctladdr=<marie@example.org>`: LocalRecipient's rule, read on the bytes (a
+        // search for `@` per recipient instead of one over each String). A ctladdr beside a
+        // full address is only the controlling user, not an original recipient.
+        let ctlHasAt = ctladdr != nil && Self.hasAt(b, line.f.ctladdr)
         for k in 0..<n {
-            let r = strings.string(line.f.recipients[k], in: b)
-            // `to=marie, ctladdr=<marie@example.org>`: see LocalRecipient. A ctladdr beside a
-            // full address is only the controlling user, not an original recipient.
-            var (recipient, original) = LocalRecipient.resolve(logged: r, other: ctladdr)
+            let span = line.f.recipients[k]
+            let r = strings.string(span, in: b)
+            let recipient: String
+            var original: String?
+            if ctlHasAt, !Self.hasAt(b, span) { recipient = ctladdr!; original = r } else { recipient = r; original = ctladdr }
             if original == ctladdr { original = nil }
             out.deliveries.append(DeliveryRecord(
                 at: ctx.time, msgKey: mk, host: host, instance: instance, queueID: qid,
@@ -457,6 +477,12 @@ public struct SendmailCorrelator: Codable, Sendable {
         let k = tx.messageID.map(MessageKey.forMessageID) ?? MessageKey.forQueue(host: host, queueID: tx.queueID)
         tx.msgKey = k
         return k
+    }
+
+    /// Whether a present span holds an `@`.
+    @inline(__always)
+    static func hasAt(_ b: LineBytes, _ s: Span) -> Bool {
+        s.count > 0 && memchr(b.base + Int(s.lo), Int32(UInt8(ascii: "@")), s.count) != nil
     }
 
     /// The instance a program's transactions belong to: the MSP queue runner shares the MSP's queue.

@@ -103,8 +103,15 @@ extension ByteScanner {
     }
 
     /// As `smFields(from:to:_:)`, with each key also as a word (`smKeyWord`, compared with `SMKey`).
-    @discardableResult
+    @discardableResult @inline(__always)
     func smFields(from: Int, to: Int, _ body: (UInt64, Range<Int>, Range<Int>) -> Void) -> Int {
+        smFields(from: from, to: to) { (kw: UInt64, k: Range<Int>, v: Range<Int>, _: Range<Int>?) in body(kw, k, v) }
+    }
+
+    /// As `smFields(from:to:_:)`, with each key as a word and, for `from=<...>` and `msgid=<...>`,
+    /// the address's content (what `smAddress(value)` returns, found while ending the value).
+    @discardableResult
+    func smFields(from: Int, to: Int, _ body: (UInt64, Range<Int>, Range<Int>, Range<Int>?) -> Void) -> Int {
         var i = from
         var known: Int?        // the `=` of the key at `i`, found while ending the previous value
         while i < to {
@@ -113,6 +120,7 @@ extension ByteScanner {
             let kw = smKeyWord(key)
             let v0 = eq + 1
             let vEnd: Int
+            var content: Range<Int>?
             known = nil
             if kw == SMKey.stat || kw == SMKey.reject {
                 vEnd = to
@@ -122,10 +130,11 @@ extension ByteScanner {
             } else if v0 < to, base[v0] == Byte.lt, kw == SMKey.msgid || kw == SMKey.from_,
                       let a = scanAddress(at: v0), a.next <= to {
                 if a.next < to { (vEnd, known) = smValueEnd(from: a.next, to: to) } else { vEnd = to }
+                content = a.content
             } else {
                 (vEnd, known) = smValueEnd(from: v0, to: to)
             }
-            body(kw, key, v0..<vEnd)
+            body(kw, key, v0..<vEnd, content)
             i = vEnd + 2
         }
         return to
@@ -335,6 +344,15 @@ extension ByteScanner {
         for i in r where !Byte.isAlnum(base[i]) { return false }
         for i in (r.upperBound - 5)..<r.upperBound where !Byte.isDigit(base[i]) { return false }
         return true
+    }
+
+    /// `smIsQueueID` for a range already known to be letters and digits (ended by `smIDEnd`).
+    @inline(__always)
+    func smIsQueueID(alnum r: Range<Int>) -> Bool {
+        guard r.count >= 12, r.count <= 24 else { return false }
+        let e = r.upperBound
+        return Byte.isDigit(base[e - 1]) && Byte.isDigit(base[e - 2]) && Byte.isDigit(base[e - 3])
+            && Byte.isDigit(base[e - 4]) && Byte.isDigit(base[e - 5])
     }
 
     /// Index after a queue ID starting at `i` (the first byte that is not a letter or digit).

@@ -47,7 +47,7 @@ public struct SendmailParser: Sendable {
         let s = ByteScanner(body)
         // `QID[n]: part` — a record split by sm_syslog.
         let idEnd = s.smIDEnd(from: 0)
-        if idEnd < s.end, s[idEnd] == Byte.lbracket, s.smIsQueueID(0..<idEnd) {
+        if idEnd < s.end, s[idEnd] == Byte.lbracket, s.smIsQueueID(alnum: 0..<idEnd) {
             return part(s, idEnd: idEnd, ctx, buffer)
         }
         return SendmailParser.parseRecord(s, ctx, line)
@@ -137,7 +137,7 @@ public struct SendmailParser: Sendable {
         guard s.end > 0 else { return .unparsed(reason: "empty Sendmail line") }
         if s.has("NOQUEUE: ", at: 0) { return noQueue(s, from: 9, ctx, line) }
         let idEnd = s.smIDEnd(from: 0)
-        if s.has(": ", at: idEnd), s.smIsQueueID(0..<idEnd) {
+        if s.has(": ", at: idEnd), s.smIsQueueID(alnum: 0..<idEnd) {
             return withQueueID(s, qid: 0..<idEnd, at: idEnd + 2, ctx, line)
         }
         return noQueue(s, from: 0, ctx, line)
@@ -170,7 +170,7 @@ public struct SendmailParser: Sendable {
         if s.has("ruleset=", at: i) { return other(ruleset(s, at: i, qid: qid, ctx), line) }
         // `OLD: NEW: KIND: text`
         let id2End = s.smIDEnd(from: i)
-        if s.has(": ", at: id2End), s.smIsQueueID(i..<id2End) {
+        if s.has(": ", at: id2End), s.smIsQueueID(alnum: i..<id2End) {
             return other(link(s, qid: qid, newQID: i..<id2End, at: id2End + 2, ctx), line)
         }
         if s.has("split: ", at: i) { return other(split(s, qid: qid, at: i + 7, ctx), line) }
@@ -215,14 +215,14 @@ public struct SendmailParser: Sendable {
     static func from(_ s: ByteScanner, qid: Range<Int>, at i: Int, _ line: SendmailLine) -> ParseStatus {
         line.beginFrom(queueID: Span(qid))
         var sawFrom = false
-        s.smFields(from: i, to: s.end) { (kw: UInt64, _: Range<Int>, v: Range<Int>) in
+        s.smFields(from: i, to: s.end) { (kw: UInt64, _: Range<Int>, v: Range<Int>, content: Range<Int>?) in
             switch kw {
-            case SMKey.from_: line.f.sender = Span(s.smAddress(v)); sawFrom = true
+            case SMKey.from_: line.f.sender = Span(content ?? s.smAddress(v)); sawFrom = true
             case SMKey.size: line.f.size = s.int(v).map(Int64.init)
             case SMKey.class_: line.f.msgClass = s.int(v) ?? intSigned(s, v)
             case SMKey.nrcpts: line.f.nrcpts = s.int(v)
             case SMKey.msgid:
-                let c = s.smAddress(v)
+                let c = content ?? s.smAddress(v)
                 if !c.isEmpty { line.f.messageID = Span(c) }
             case SMKey.bodytype: line.f.bodyType = Span(v)
             case SMKey.proto: line.f.proto = Span(v)
