@@ -299,6 +299,16 @@ extension ByteScanner {
 
     /// `[D+]HH:MM:SS` in seconds.
     func smDelay(_ r: Range<Int>) -> Double? {
+        // The usual `HH:MM:SS`, read in place; anything else takes the general path below.
+        if r.count == 8 {
+            let p = base + r.lowerBound
+            let d0 = p[0] &- Byte.zero, d1 = p[1] &- Byte.zero, d3 = p[3] &- Byte.zero
+            let d4 = p[4] &- Byte.zero, d6 = p[6] &- Byte.zero, d7 = p[7] &- Byte.zero
+            if d0 < 10, d1 < 10, d3 < 10, d4 < 10, d6 < 10, d7 < 10, p[2] == Byte.colon, p[5] == Byte.colon {
+                let h = Int(d0) * 10 + Int(d1), m = Int(d3) * 10 + Int(d4), sec = Int(d6) * 10 + Int(d7)
+                return Double((h * 60 + m) * 60 + sec)
+            }
+        }
         var i = r.lowerBound
         var days = 0
         if let plus = find(UInt8(ascii: "+"), from: i, to: r.upperBound) {
