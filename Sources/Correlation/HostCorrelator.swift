@@ -47,6 +47,12 @@ public struct HostCorrelator: Codable, Sendable {
         postfix!.receive(ctx, event, into: &out)
     }
 
+    /// Feeds one parsed Sendmail line (the hot path; spans become Strings only where stored).
+    public mutating func receive(_ ctx: LineContext, _ line: SendmailLine, into out: inout CorrelatorOutput) {
+        if sendmail == nil { sendmail = SendmailCorrelator(host: host, config: config) }
+        sendmail!.receive(ctx, line, into: &out)
+    }
+
     public mutating func receive(_ ctx: LineContext, _ event: SendmailEvent, into out: inout CorrelatorOutput) {
         if sendmail == nil { sendmail = SendmailCorrelator(host: host, config: config) }
         sendmail!.receive(ctx, event, into: &out)

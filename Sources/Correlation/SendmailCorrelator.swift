@@ -24,16 +24,26 @@
 ///   delivering process's `STARTTLS=client` line to the same relay.
 /// - A transaction leaves the state when as many recipients as `nrcpts` had a
 ///   final status, or after `staleAfter` of log time without a line.
+/// - Lines arrive as `SendmailLine`s (spans of the line's bytes): Strings are
+///   made only for stored values, repeated ones (senders, recipients, relays,
+///   mailers, ciphers) through a `StringCache`; transactions are keyed by the
+///   queue ID's bytes held inline (`QueueID`). `receive(_:_: SendmailEvent:into:)`
+///   feeds the same machine (the frequent kinds through `SendmailLine.withLine`).
 /// Limits: an RCPT-time refusal (`QID: <addr>... User unknown`) precedes its
 /// `from=` line, so its client is unknown; xdelay, pri and class are parsed
 /// but not stored.
+#if canImport(Glibc)
+import Glibc
+#elseif canImport(Darwin)
+import Darwin
+#endif
 import MailTrailModel
 
 public struct SendmailCorrelator: Codable, Sendable {
     public let host: String
     public var config: CorrelatorConfig
     /// Open transactions by queue ID (saved as a JSON object, as a `[String: Transaction]`).
-    var transactions = StringMap<Transaction>()
+    var transactions = TxMap()
     /// Inbound session facts (STARTTLS=server, AUTH=server) by process.
     var sessions = FastMap<ProcessKey, Session>()
     /// Last STARTTLS=client per delivering process.
@@ -43,6 +53,12 @@ public struct SendmailCorrelator: Codable, Sendable {
     /// Highest log time seen: the machine's notion of "now".
     public private(set) var now: Timestamp = Timestamp(micros: 0)
     var lastSweep: Timestamp = Timestamp(micros: 0)
+    /// Strings of values that repeat (senders, recipients, relays, mailers, TLS); not saved.
+    var strings = StringCache()
+
+    enum CodingKeys: String, CodingKey {
+        case host, config, transactions, sessions, outboundTLS, held, now, lastSweep
+    }
 
     public init(host: String, config: CorrelatorConfig = CorrelatorConfig()) {
         self.host = host
@@ -60,6 +76,24 @@ public struct SendmailCorrelator: Codable, Sendable {
             return Int(truncatingIfNeeded: h ^ (h >> 29))
         }
         static func == (a: ProcessKey, b: ProcessKey) -> Bool { a.pid == b.pid && a.program == b.program }
+    }
+
+    /// A queue ID as a table key: its bytes inline, hashed by a few multiplications.
+    struct TxKey: FastKey, Sendable {
+        var id: QueueID
+        var fastHash: Int { id.fastHash }
+        init(_ id: QueueID) { self.id = id }
+        init(_ s: String) { id = QueueID(s) }
+    }
+
+    /// Transactions by queue ID, saved exactly as a `[String: Transaction]` (a JSON object).
+    struct TxMap: Sendable {
+        var table = FastMap<TxKey, Transaction>()
+        var count: Int { table.count }
+        subscript(qid: String) -> Transaction? {
+            get { table[TxKey(qid)] }
+            set { table[TxKey(qid)] = newValue }
+        }
     }
 
     struct Transaction: Codable, Sendable {
@@ -103,14 +137,40 @@ public struct SendmailCorrelator: Codable, Sendable {
 
     // MARK: - Input
 
+    /// Feeds one parsed line (spans valid for this call); appends what it completes to `out`.
+    public mutating func receive(_ ctx: LineContext, _ line: SendmailLine, into out: inout CorrelatorOutput) {
+        if ctx.time > now { now = ctx.time }
+        switch line.kind {
+        case .from: from(ctx, line, into: &out)
+        case .to: to(ctx, line, into: &out)
+        case .tls: tls(ctx, line)
+        case .auth: auth(ctx, line)
+        case .other: if let e = line.f.event { other(ctx, e, into: &out) }
+        }
+        afterLine(into: &out)
+    }
+
     /// Feeds one event; appends what it completes to `out`.
     public mutating func receive(_ ctx: LineContext, _ event: SendmailEvent, into out: inout CorrelatorOutput) {
-        if ctx.time > now { now = ctx.time }
         switch event {
-        case .from(let qid, let f):
-            from(ctx, qid, f, into: &out)
-        case .to(let qid, let t):
-            to(ctx, qid, t, into: &out)
+        case .from, .to, .tls, .auth:
+            SendmailLine.withLine(event) { line in self.receive(ctx, line, into: &out) }
+        default:
+            if ctx.time > now { now = ctx.time }
+            other(ctx, event, into: &out)
+            afterLine(into: &out)
+        }
+    }
+
+    @inline(__always)
+    private mutating func afterLine(into out: inout CorrelatorOutput) {
+        releaseHeld(into: &out)
+        if now.micros - lastSweep.micros > 3_600_000_000 { sweep(into: &out) }
+    }
+
+    /// The events without a span form: links, splits, refusals.
+    private mutating func other(_ ctx: LineContext, _ event: SendmailEvent, into out: inout CorrelatorOutput) {
+        switch event {
         case .notification(let qid, let newQID, _, _):
             made(ctx, newQID, from: qid, kind: .bounce, sender: "", copy: false, into: &out)
         case .clone(let qid, let newQID, let owner):
@@ -136,25 +196,9 @@ public struct SendmailCorrelator: Codable, Sendable {
                 at: ctx.time, msgKey: mk, host: host, instance: instance, queueID: qid, program: ctx.program,
                 action: r.action, stage: r.stage, client: r.client, sender: r.sender, recipient: r.recipient,
                 code: r.code, dsn: r.dsn, reason: r.reason))
-        case .tls(let direction, let peer, let info, _):
-            let key = ProcessKey(program: ctx.program, pid: ctx.pid)
-            switch direction {
-            case .inbound:
-                sessions[key] = Session(client: peer, started: ctx.time, tls: info)
-            case .outbound:
-                outboundTLS[key] = OutboundTLS(peer: peer, info: info, at: ctx.time)
-            }
-        case .auth(let peer, let authid, let mech):
-            let key = ProcessKey(program: ctx.program, pid: ctx.pid)
-            if var s = sessions[key], s.client.ip == peer.ip {
-                s.saslMethod = mech; s.saslUsername = authid
-                sessions[key] = s
-            } else {
-                sessions[key] = Session(client: peer, started: ctx.time, tls: nil, saslMethod: mech, saslUsername: authid)
-            }
+        case .from, .to, .tls, .auth:
+            break   // handled as lines
         }
-        releaseHeld(into: &out)
-        if now.micros - lastSweep.micros > 3_600_000_000 { sweep(into: &out) }
     }
 
     /// Emits everything held back (end of a one-shot ingest). The state stays valid.
@@ -165,94 +209,168 @@ public struct SendmailCorrelator: Codable, Sendable {
 
     // MARK: - Steps
 
-    private mutating func from(_ ctx: LineContext, _ qid: String, _ f: SendmailFrom, into out: inout CorrelatorOutput) {
-        let key = StrKey(qid)
-        if let i = transactions.table.index(of: key),
-           transactions.table.values[i].sawFrom || isStale(transactions.table.values[i]) {
-            finish(qid, into: &out)
+    /// The relay as stored (names and addresses through the cache).
+    @inline(__always)
+    private mutating func peer(_ r: RelaySpans, _ b: LineBytes, ipText: String?) -> Peer {
+        let name = strings.optionalString(r.name, in: b)
+        if r.rewritten { return Peer(name: name, ip: ipText, port: nil) }
+        return Peer(name: name, ip: strings.optionalString(r.ip, in: b), port: nil)
+    }
+
+    private mutating func tls(_ ctx: LineContext, _ line: SendmailLine) {
+        let b = line.bytes
+        let peer = peer(line.f.relay, b, ipText: line.f.ipText)
+        let info = TLSInfo(proto: strings.optionalString(line.f.tlsProto, in: b),
+                           cipher: strings.optionalString(line.f.cipher, in: b), bits: line.f.bits,
+                           trust: line.trustWord(line.f.verify))
+        let key = ProcessKey(program: ctx.program, pid: ctx.pid)
+        switch line.f.direction {
+        case .inbound:
+            sessions[key] = Session(client: peer, started: ctx.time, tls: info)
+        case .outbound:
+            outboundTLS[key] = OutboundTLS(peer: peer, info: info, at: ctx.time)
+        }
+    }
+
+    private mutating func auth(_ ctx: LineContext, _ line: SendmailLine) {
+        let b = line.bytes
+        let peer = peer(line.f.relay, b, ipText: line.f.ipText)
+        let mech = strings.string(line.f.mechanism, in: b)
+        let authid = strings.string(line.f.authid, in: b)
+        let key = ProcessKey(program: ctx.program, pid: ctx.pid)
+        if let i = sessions.index(of: key), sessions.values[i].client.ip == peer.ip {
+            sessions.withValue(at: i) { s in s.saslMethod = mech; s.saslUsername = authid }
+        } else {
+            sessions[key] = Session(client: peer, started: ctx.time, tls: nil, saslMethod: mech, saslUsername: authid)
+        }
+    }
+
+    private mutating func from(_ ctx: LineContext, _ line: SendmailLine, into out: inout CorrelatorOutput) {
+        let b = line.bytes
+        let key = TxKey(b.queueID(line.f.queueID))
+        var found = transactions.table.index(of: key)
+        if let i = found, transactions.table.values[i].sawFrom || isStale(transactions.table.values[i]) {
+            finish(at: i, into: &out)
+            found = nil
         }
         let i: Int
-        if let found = transactions.table.index(of: key) {
+        if let found {
             i = found
         } else {
-            transactions.table[key] = Transaction(instance: SendmailCorrelator.instance(ctx.program), queueID: qid,
+            transactions.table[key] = Transaction(instance: SendmailCorrelator.instance(ctx.program),
+                                                  queueID: b.string(line.f.queueID),
                                                   receivedAt: ctx.time, lastSeen: ctx.time)
             i = transactions.table.count - 1
         }
+        let nrcpts = line.f.nrcpts
         let refused = transactions.table.withValue(at: i) { tx -> Bool in
             tx.lastSeen = ctx.time
             tx.sawFrom = true
-            return f.nrcpts == 0 && !tx.emitted && tx.originQueueID == nil
+            return nrcpts == 0 && !tx.emitted && tx.originQueueID == nil
         }
         if refused {
             // Every recipient was refused: a rejected transaction, not a message (its refusals are stored).
+            let qid = transactions.table.values[i].queueID
             transactions.table.remove(at: i)
             held.removeAll { $0 == qid }
             return
         }
-        let session = transactions.table.values[i].emitted ? nil : sessions[ProcessKey(program: ctx.program, pid: ctx.pid)]
-        transactions.table.withValue(at: i) { tx in
-          if !tx.emitted {
-            tx.sender = f.sender
-            tx.size = f.size
-            tx.nrcpt = f.nrcpts
-            tx.proto = f.proto
-            if let id = f.messageID { tx.messageID = id; tx.msgKey = nil }
-            tx.client = f.relay
-            if f.relay.ip == nil, let u = f.identUser { tx.localUser = u }
-            if let s = session, s.client.ip == f.relay.ip, let proto = f.proto {
+        if !transactions.table.values[i].emitted {
+            let sender = strings.string(line.f.sender, in: b)
+            let proto = strings.optionalString(line.f.proto, in: b)
+            let messageID = b.optionalString(line.f.messageID)
+            let relay = peer(line.f.relay, b, ipText: line.f.ipText)
+            let user = relay.ip == nil ? strings.optionalString(line.f.relay.user, in: b) : nil
+            let size = line.f.size
+            // The process's STARTTLS=server / AUTH=server facts, read in place (no copy of the session).
+            var useTLS = false, useSASL = false
+            var tls: TLSInfo?, saslMethod: String?, saslUsername: String?
+            if let proto, let si = sessions.index(of: ProcessKey(program: ctx.program, pid: ctx.pid)),
+               sessions.values[si].client.ip == relay.ip {
                 // ESMTPS / ESMTPSA: TLS; ESMTPA / ESMTPSA: SASL (read from the end, no allocation).
                 let last = proto.utf8.last, beforeLast = proto.utf8.dropLast().last
                 if last == UInt8(ascii: "S") || (last == UInt8(ascii: "A") && beforeLast == UInt8(ascii: "S")) {
-                    tx.tls = s.tls
+                    useTLS = true
+                    tls = sessions.values[si].tls
                 }
-                if last == UInt8(ascii: "A") { tx.saslMethod = s.saslMethod; tx.saslUsername = s.saslUsername }
+                if last == UInt8(ascii: "A") {
+                    useSASL = true
+                    saslMethod = sessions.values[si].saslMethod; saslUsername = sessions.values[si].saslUsername
+                }
             }
-          }
+            transactions.table.withValue(at: i) { tx in
+                tx.sender = sender
+                tx.size = size
+                tx.nrcpt = nrcpts
+                tx.proto = proto
+                if let id = messageID { tx.messageID = id; tx.msgKey = nil }
+                tx.client = relay
+                if let u = user { tx.localUser = u }
+                if useTLS { tx.tls = tls }
+                if useSASL { tx.saslMethod = saslMethod; tx.saslUsername = saslUsername }
+            }
         }
-        emit(at: i, qid, into: &out)
+        emit(at: i, into: &out)
     }
 
-    private mutating func to(_ ctx: LineContext, _ qid: String, _ t: SendmailTo, into out: inout CorrelatorOutput) {
-        let key = StrKey(qid)
+    private mutating func to(_ ctx: LineContext, _ line: SendmailLine, into out: inout CorrelatorOutput) {
+        let b = line.bytes
+        let key = TxKey(b.queueID(line.f.queueID))
         var index = transactions.table.index(of: key)
-        if let j = index, isStale(transactions.table.values[j]) { finish(qid, into: &out); index = nil }
-        if let j = index, transactions.table.values[j].heldSince != nil { emit(at: j, qid, into: &out) }
+        if let j = index, isStale(transactions.table.values[j]) { finish(at: j, into: &out); index = nil }
+        if let j = index, transactions.table.values[j].heldSince != nil { emit(at: j, into: &out) }
         let mk: Int64
         var receivedAt: Timestamp? = nil
-        var instance: String
+        let instance: String
+        let qid: String
         if let j = index {
             let host = self.host
-            (mk, receivedAt, instance) = transactions.table.withValue(at: j) { tx in
+            (mk, receivedAt, instance, qid) = transactions.table.withValue(at: j) { tx in
                 let mk = Self.messageKey(&tx, host: host)
                 tx.lastSeen = ctx.time
-                return (mk, tx.receivedAt, tx.instance)
+                return (mk, tx.receivedAt, tx.instance, tx.queueID)
             }
         } else {
+            qid = b.string(line.f.queueID)
             mk = MessageKey.forQueue(host: host, queueID: qid)
             instance = SendmailCorrelator.instance(ctx.program)
         }
+        let relay = peer(line.f.relay, b, ipText: line.f.ipText)
         // Outbound TLS of this process's connection to this relay.
         var tls: TLSInfo?
         let pkey = ProcessKey(program: ctx.program, pid: ctx.pid)
         if let oi = outboundTLS.index(of: pkey) {
             // Read in place: a copy of the entry would retain and release each of its strings.
-            if SendmailCorrelator.sameHost(outboundTLS.values[oi].peer, t.relay) { tls = outboundTLS.values[oi].info }
+            if SendmailCorrelator.sameHost(outboundTLS.values[oi].peer, relay) { tls = outboundTLS.values[oi].info }
             else { outboundTLS.remove(at: oi) }
         }
-        for r in t.recipients {
-            // `to=marie, ctladdr=<marie@example.org>`: see LocalRecipient. A ctladdr beside a
-            // full address is only the controlling user, not an original recipient.
-            var (recipient, original) = LocalRecipient.resolve(logged: r, other: t.ctladdr)
-            if original == t.ctladdr { original = nil }
+        let ctladdr = strings.optionalString(line.f.ctladdr, in: b)
+        let dsn = strings.optionalString(line.f.dsn, in: b)
+        let mailer = strings.optionalString(line.f.mailer, in: b)
+        let response = b.optionalString(line.f.response)
+        let next = b.optionalString(line.f.nextQueueID)
+        let status = line.f.status
+        let delay = line.f.delay
+        let n = line.f.recipients.count
+        // `to=marie, ctladdr=<marie@example.org>`: LocalRecipient's rule, read on the bytes (a
+        // search for `@` per recipient instead of one over each String). A ctladdr beside a
+        // full address is only the controlling user, not an original recipient.
+        let ctlHasAt = ctladdr != nil && Self.hasAt(b, line.f.ctladdr)
+        for k in 0..<n {
+            let span = line.f.recipients[k]
+            let r = strings.string(span, in: b)
+            let recipient: String
+            var original: String?
+            if ctlHasAt, !Self.hasAt(b, span) { recipient = ctladdr!; original = r } else { recipient = r; original = ctladdr }
+            if original == ctladdr { original = nil }
             out.deliveries.append(DeliveryRecord(
                 at: ctx.time, msgKey: mk, host: host, instance: instance, queueID: qid,
-                receivedAt: receivedAt, recipient: recipient, origRecipient: original, status: t.status, dsn: t.dsn, transport: t.mailer,
-                relay: t.relay, delay: t.delay, tls: tls, response: t.response, nextQueueID: t.nextQueueID))
+                receivedAt: receivedAt, recipient: recipient, origRecipient: original, status: status, dsn: dsn,
+                transport: mailer, relay: relay, delay: delay, tls: tls, response: response, nextQueueID: next))
         }
         guard let j = index else { return }
         let done = transactions.table.withValue(at: j) { tx -> Bool in
-            if t.status != .deferred { tx.finalRecipients += t.recipients.count }
+            if status != .deferred { tx.finalRecipients += n }
             guard tx.emitted, let n = tx.nrcpt else { return false }
             return tx.finalRecipients >= n
         }
@@ -291,34 +409,39 @@ public struct SendmailCorrelator: Codable, Sendable {
     }
 
     private mutating func emit(_ qid: String, into out: inout CorrelatorOutput) {
-        guard let i = transactions.table.index(of: StrKey(qid)) else { return }
-        emit(at: i, qid, into: &out)
+        guard let i = transactions.table.index(of: TxKey(qid)) else { return }
+        emit(at: i, into: &out)
     }
 
-    private mutating func emit(at i: Int, _ qid: String, into out: inout CorrelatorOutput) {
+    private mutating func emit(at i: Int, into out: inout CorrelatorOutput) {
         guard !transactions.table.values[i].emitted else { return }
         let host = self.host
-        let wasHeld = transactions.table.withValue(at: i) { tx -> Bool in
+        let heldID = transactions.table.withValue(at: i) { tx -> String? in
             let mk = Self.messageKey(&tx, host: host)
             tx.emitted = true
             let wasHeld = tx.heldSince != nil
             tx.heldSince = nil
             out.messages.append(MessageRecord(
                 receivedAt: tx.receivedAt, msgKey: mk, host: host, mta: "sendmail", instance: tx.instance,
-                queueID: qid, messageID: tx.messageID, sender: tx.sender, client: tx.client, size: tx.size,
+                queueID: tx.queueID, messageID: tx.messageID, sender: tx.sender, client: tx.client, size: tx.size,
                 nrcpt: tx.nrcpt, proto: tx.proto, tls: tx.tls, saslMethod: tx.saslMethod,
                 saslUsername: tx.saslUsername, originQueueID: tx.originQueueID, originKind: tx.originKind,
                 localUser: tx.localUser))
-            return wasHeld
+            return wasHeld ? tx.queueID : nil
         }
-        if wasHeld { held.removeAll { $0 == qid } }
+        if let qid = heldID { held.removeAll { $0 == qid } }
     }
 
     /// Ends a transaction: emits it if it is still held, forgets it.
     private mutating func finish(_ qid: String, into out: inout CorrelatorOutput) {
-        guard let tx = transactions[qid] else { return }
-        if tx.heldSince != nil { emit(qid, into: &out) }
-        transactions[qid] = nil
+        guard let i = transactions.table.index(of: TxKey(qid)) else { return }
+        finish(at: i, into: &out)
+    }
+
+    private mutating func finish(at i: Int, into out: inout CorrelatorOutput) {
+        let qid = transactions.table.values[i].queueID
+        if transactions.table.values[i].heldSince != nil { emit(at: i, into: &out) }
+        transactions.table.remove(at: i)
         held.removeAll { $0 == qid }
     }
 
@@ -334,7 +457,8 @@ public struct SendmailCorrelator: Codable, Sendable {
     private mutating func sweep(into out: inout CorrelatorOutput) {
         lastSweep = now
         let stale = now.micros - config.staleAfterSeconds * 1_000_000
-        for (qid, tx) in transactions where tx.lastSeen.micros < stale { finish(qid, into: &out) }
+        let staleIDs = transactions.table.values.lazy.filter { $0.lastSeen.micros < stale }.map(\.queueID)
+        for qid in Array(staleIDs) { finish(qid, into: &out) }
         let hourAgo = now.micros - 3_600_000_000
         sessions.filter { $0.started.micros >= hourAgo }
         outboundTLS.filter { $0.at.micros >= hourAgo }
@@ -355,6 +479,12 @@ public struct SendmailCorrelator: Codable, Sendable {
         return k
     }
 
+    /// Whether a present span holds an `@`.
+    @inline(__always)
+    static func hasAt(_ b: LineBytes, _ s: Span) -> Bool {
+        s.count > 0 && memchr(b.base + Int(s.lo), Int32(UInt8(ascii: "@")), s.count) != nil
+    }
+
     /// The instance a program's transactions belong to: the MSP queue runner shares the MSP's queue.
     static func instance(_ program: String) -> String {
         program == "sm-msp-queue" ? "sendmail" : program
@@ -363,7 +493,40 @@ public struct SendmailCorrelator: Codable, Sendable {
     /// Whether a STARTTLS=client peer is the relay of a to= line (same IP, or same name ignoring case).
     static func sameHost(_ a: Peer, _ b: Peer) -> Bool {
         if let x = a.ip, let y = b.ip { return x == y }
-        if let x = a.name, let y = b.name { return x.lowercased() == y.lowercased() }
+        if let x = a.name, let y = b.name { return sameName(x, y) }
         return false
+    }
+
+    /// `x.lowercased() == y.lowercased()`, without allocating when both are equal or ASCII.
+    static func sameName(_ x: String, _ y: String) -> Bool {
+        if x == y { return true }
+        var xs = x, ys = y
+        let ascii: Bool? = xs.withUTF8 { a in
+            ys.withUTF8 { b -> Bool? in
+                guard a.count == b.count else { return a.allSatisfy { $0 < 0x80 } && b.allSatisfy { $0 < 0x80 } ? false : nil }
+                for k in 0..<a.count {
+                    let p = a[k], q = b[k]
+                    if p >= 0x80 || q >= 0x80 { return nil }
+                    if p == q { continue }
+                    let lp = p &- 0x41 < 26 ? p | 0x20 : p, lq = q &- 0x41 < 26 ? q | 0x20 : q
+                    if lp != lq { return false }
+                }
+                return true
+            }
+        }
+        return ascii ?? (x.lowercased() == y.lowercased())
+    }
+}
+
+extension SendmailCorrelator.TxMap: Codable {
+    init(from decoder: Decoder) throws {
+        self.init()
+        for (k, v) in try [String: SendmailCorrelator.Transaction](from: decoder) { self[k] = v }
+    }
+
+    func encode(to encoder: Encoder) throws {
+        var d: [String: SendmailCorrelator.Transaction] = [:]
+        for v in table.values { d[v.queueID] = v }
+        try d.encode(to: encoder)
     }
 }

@@ -19,7 +19,8 @@
 // * `lastContext` is the context of the last framed line, for dating lines
 //   that are unparsed.
 // * Two entry points with the same decisions: `next(_:offset:truncated:)`
-//   (hot path: a Postfix line's event stays in `postfixLine`, spans into the
+//   (hot path: a Postfix line's event stays in `postfixLine`, a Sendmail
+//   line's in `sendmailLine`, spans into the
 //   caller's buffer, valid until the next call) and `parse(_:offset:)`, which
 //   returns the event as a `ParseOutcome` of Strings.
 // Known limits: one input stream per LineParser (year inference state).
@@ -68,7 +69,7 @@ public enum ParseStatus: Sendable, Equatable {
 public enum LineResult {
     /// A Postfix event, in `postfixLine`.
     case postfix
-    /// A Sendmail event (see `withOtherEvent`).
+    /// A Sendmail event, in `sendmailLine`.
     case sendmail
     /// An Exim event (see `withOtherEvent`).
     case exim
@@ -95,6 +96,10 @@ public struct LineParser: Sendable {
     @usableFromInline var postfixBuffer = PostfixLineBuffer()
     /// The last Postfix event `next` found (its spans point into the line given to `next`).
     @inlinable public var postfixLine: PostfixLine { postfixBuffer.line }
+    /// Storage of the Sendmail event (one per parser; a copy of the parser gets its own on first use).
+    @usableFromInline var sendmailBuffer = SendmailLineBuffer()
+    /// The last Sendmail event `next` found (its spans point into the line given to `next`).
+    @inlinable public var sendmailLine: SendmailLine { sendmailBuffer.line }
     /// The last Sendmail, Exim or UTM event `next` found (its context is a placeholder: see `withOtherEvent`).
     private var otherEvent: ParseOutcome = .ignored(category: "")
 
@@ -158,8 +163,12 @@ public struct LineParser: Sendable {
             }
         case .sendmail:
             lastLineKind = .sendmail
-            otherEvent = sendmail.parse(body: bodyBytes, context: framer.current)
-            return LineParser.result(otherEvent)
+            if !isKnownUniquelyReferenced(&sendmailBuffer) { sendmailBuffer = SendmailLineBuffer() }
+            switch sendmail.parse(body: bodyBytes, context: framer.current, into: sendmailBuffer) {
+            case .event: return .sendmail
+            case .ignored: return .ignored
+            case .unparsed(let reason): return .unparsed(reason: reason)
+            }
         case .exim:
             lastLineKind = .exim
             otherEvent = exim.parseEvent(body: bodyBytes, context: framer.current)

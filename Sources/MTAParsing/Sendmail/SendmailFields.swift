@@ -22,6 +22,37 @@ import Darwin
 #endif
 import MailTrailModel
 
+/// Keys of Sendmail records as words (`ByteScanner.smKeyWord`): the bytes, little-endian.
+enum SMKey {
+    static let from_: UInt64 = 0x6d6f7266  // from
+    static let size: UInt64 = 0x657a6973  // size
+    static let class_: UInt64 = 0x7373616c63  // class
+    static let nrcpts: UInt64 = 0x73747063726e  // nrcpts
+    static let msgid: UInt64 = 0x646967736d  // msgid
+    static let bodytype: UInt64 = 0x6570797479646f62  // bodytype
+    static let proto: UInt64 = 0x6f746f7270  // proto
+    static let daemon: UInt64 = 0x6e6f6d656164  // daemon
+    static let auth: UInt64 = 0x68747561  // auth
+    static let relay: UInt64 = 0x79616c6572  // relay
+    static let to_: UInt64 = 0x6f74  // to
+    static let ctladdr: UInt64 = 0x726464616c7463  // ctladdr
+    static let delay: UInt64 = 0x79616c6564  // delay
+    static let xdelay: UInt64 = 0x79616c656478  // xdelay
+    static let mailer: UInt64 = 0x72656c69616d  // mailer
+    static let pri: UInt64 = 0x697270  // pri
+    static let dsn: UInt64 = 0x6e7364  // dsn
+    static let reply: UInt64 = 0x796c706572  // reply
+    static let stat: UInt64 = 0x74617473  // stat
+    static let ntries: UInt64 = 0x73656972746e  // ntries
+    static let version: UInt64 = 0x6e6f6973726576  // version
+    static let verify: UInt64 = 0x796669726576  // verify
+    static let cipher: UInt64 = 0x726568706963  // cipher
+    static let bits: UInt64 = 0x73746962  // bits
+    static let authid: UInt64 = 0x646968747561  // authid
+    static let mech: UInt64 = 0x6863656d  // mech
+    static let reject: UInt64 = 0x7463656a6572  // reject
+}
+
 extension ByteScanner {
     /// Whether `key=` (lowercase letters, digits, `_`) starts at `i`, before `to`.
     @inline(__always)
@@ -66,31 +97,62 @@ extension ByteScanner {
 
     /// Calls `body(key, value)` for each `key=value` of `[from, to)`; returns where it stopped
     /// (the start of a trailing item without `=`, such as `discard`, or `to`).
-    @discardableResult
+    @discardableResult @inline(__always)
     func smFields(from: Int, to: Int, _ body: (Range<Int>, Range<Int>) -> Void) -> Int {
+        smFields(from: from, to: to) { (_: UInt64, k: Range<Int>, v: Range<Int>) in body(k, v) }
+    }
+
+    /// As `smFields(from:to:_:)`, with each key also as a word (`smKeyWord`, compared with `SMKey`).
+    @discardableResult @inline(__always)
+    func smFields(from: Int, to: Int, _ body: (UInt64, Range<Int>, Range<Int>) -> Void) -> Int {
+        smFields(from: from, to: to) { (kw: UInt64, k: Range<Int>, v: Range<Int>, _: Range<Int>?) in body(kw, k, v) }
+    }
+
+    /// As `smFields(from:to:_:)`, with each key as a word and, for `from=<...>` and `msgid=<...>`,
+    /// the address's content (what `smAddress(value)` returns, found while ending the value).
+    @discardableResult
+    func smFields(from: Int, to: Int, _ body: (UInt64, Range<Int>, Range<Int>, Range<Int>?) -> Void) -> Int {
         var i = from
         var known: Int?        // the `=` of the key at `i`, found while ending the previous value
         while i < to {
             guard let eq = known ?? smKeyEnd(i, to: to) else { return i }
             let key = i..<eq
+            let kw = smKeyWord(key)
             let v0 = eq + 1
             let vEnd: Int
+            var content: Range<Int>?
             known = nil
-            if equals(key, "stat") || equals(key, "reject") {
+            if kw == SMKey.stat || kw == SMKey.reject {
                 vEnd = to
-            } else if equals(key, "reply") {
+            } else if kw == SMKey.reply {
                 if let st = findLast(", stat=", from: v0, to: to) { vEnd = st; known = st + 6 }
                 else { (vEnd, known) = smValueEnd(from: v0, to: to) }
-            } else if v0 < to, base[v0] == Byte.lt, equals(key, "msgid") || equals(key, "from"),
+            } else if v0 < to, base[v0] == Byte.lt, kw == SMKey.msgid || kw == SMKey.from_,
                       let a = scanAddress(at: v0), a.next <= to {
                 if a.next < to { (vEnd, known) = smValueEnd(from: a.next, to: to) } else { vEnd = to }
+                content = a.content
             } else {
                 (vEnd, known) = smValueEnd(from: v0, to: to)
             }
-            body(key, v0..<vEnd)
+            body(kw, key, v0..<vEnd, content)
             i = vEnd + 2
         }
         return to
+    }
+
+    /// The key `k` as a word: its bytes little-endian, zero-padded; 0 for keys longer than 8 bytes.
+    /// Keys hold no NUL (`smKeyEnd`), so equal words mean equal keys.
+    @inline(__always)
+    func smKeyWord(_ k: Range<Int>) -> UInt64 {
+        let n = k.count
+        guard n > 0, n <= 8 else { return 0 }
+        if k.lowerBound + 8 <= end {
+            let w = UnsafeRawPointer(base + k.lowerBound).loadUnaligned(as: UInt64.self)
+            return n == 8 ? w : w & ((1 << (UInt64(n) &* 8)) &- 1)
+        }
+        var w: UInt64 = 0
+        for j in 0..<n { w |= UInt64(base[k.lowerBound + j]) << (UInt64(j) &* 8) }
+        return w
     }
 
     /// The content of an address value (`<a>` → a, bare → itself, `<>` → empty).
@@ -100,14 +162,14 @@ extension ByteScanner {
         return r
     }
 
-    /// Splits a recipient list `<a>,<b>` / `a,b` (quote- and bracket-aware) into content ranges.
-    func smRecipients(_ r: Range<Int>) -> [Range<Int>] {
-        var out: [Range<Int>] = []
+    /// Splits a recipient list `<a>,<b>` / `a,b` (quote- and bracket-aware) into content spans,
+    /// appended to `out`.
+    func smRecipients(_ r: Range<Int>, into out: inout [Span]) {
         var i = r.lowerBound
         while i < r.upperBound {
             if base[i] == Byte.comma || base[i] == Byte.space { i += 1; continue }
             if base[i] == Byte.lt, let a = scanAddress(at: i), a.next <= r.upperBound {
-                out.append(a.content)
+                out.append(Span(a.content))
                 i = a.next
                 continue
             }
@@ -118,10 +180,9 @@ extension ByteScanner {
                 if b == Byte.quote { inQuote.toggle() } else if b == Byte.comma && !inQuote { break }
                 j += 1
             }
-            out.append(i..<j)
+            out.append(Span(i..<j))
             i = j
         }
-        return out
     }
 
     /// The text of `r` from the parser's cache of repeated values (see `StringCache`).
@@ -160,6 +221,49 @@ extension ByteScanner {
         return (Peer(name: name, ip: ip, port: nil), user, forged)
     }
 
+    /// Sets `line`'s relay from a relay value (the rules of `smRelay(_:make:)`; an address that
+    /// must be rewritten, such as IPv6, is made as a String).
+    @inline(__always)
+    func smRelay(_ r: Range<Int>, into line: SendmailLine) {
+        var ipText: String?
+        let spans = smRelaySpans(r, ipText: &ipText)
+        line.setRelay(spans, ipText: ipText)
+    }
+
+    func smRelaySpans(_ r: Range<Int>, ipText: inout String?) -> RelaySpans {
+        var out = RelaySpans()
+        var lo = r.lowerBound
+        var hi = r.upperBound
+        while hi > lo, base[hi - 1] == Byte.space { hi -= 1 }
+        if hi - lo >= 16, base[hi - 1] == Byte.rparen, has(" (may be forged)", at: hi - 16) { out.forged = true; hi -= 16 }
+        var nameEnd = hi
+        if hi > lo, base[hi - 1] == Byte.rbracket, let lb = findLast(Byte.lbracket, from: lo, to: hi) {
+            let r0 = (lb + 1)..<(hi - 1)
+            var a = r0
+            if a.count > 5, (has("IPv6:", at: a.lowerBound) || has("ipv6:", at: a.lowerBound)) {
+                a = (a.lowerBound + 5)..<a.upperBound
+            }
+            if a.count >= 2, a.count <= 45 {
+                if find(Byte.colon, from: a.lowerBound, to: a.upperBound) == nil {
+                    if isIPAddress(a) { out.ip = Span(a) }
+                } else {
+                    out.rewritten = true
+                    ipText = smIP(r0)
+                }
+            }
+            nameEnd = lb
+            while nameEnd > lo, base[nameEnd - 1] == Byte.space { nameEnd -= 1 }
+        }
+        if nameEnd > lo, base[lo] == Byte.lbracket { nameEnd = lo }
+        if let at = findLast(UInt8(ascii: "@"), from: lo, to: nameEnd) {
+            if at > lo { out.user = Span(lo..<at) }
+            lo = at + 1
+        }
+        while nameEnd > lo, base[nameEnd - 1] == Byte.dot { nameEnd -= 1 }
+        if nameEnd > lo { out.name = Span(lo..<nameEnd) }
+        return out
+    }
+
     /// An address as PostgreSQL's inet accepts and other MTAs print it: `IPv6:` dropped,
     /// IPv6 compressed, IPv4-mapped as IPv4; nil when not an address.
     @inline(__always)
@@ -195,6 +299,16 @@ extension ByteScanner {
 
     /// `[D+]HH:MM:SS` in seconds.
     func smDelay(_ r: Range<Int>) -> Double? {
+        // The usual `HH:MM:SS`, read in place; anything else takes the general path below.
+        if r.count == 8 {
+            let p = base + r.lowerBound
+            let d0 = p[0] &- Byte.zero, d1 = p[1] &- Byte.zero, d3 = p[3] &- Byte.zero
+            let d4 = p[4] &- Byte.zero, d6 = p[6] &- Byte.zero, d7 = p[7] &- Byte.zero
+            if d0 < 10, d1 < 10, d3 < 10, d4 < 10, d6 < 10, d7 < 10, p[2] == Byte.colon, p[5] == Byte.colon {
+                let h = Int(d0) * 10 + Int(d1), m = Int(d3) * 10 + Int(d4), sec = Int(d6) * 10 + Int(d7)
+                return Double((h * 60 + m) * 60 + sec)
+            }
+        }
         var i = r.lowerBound
         var days = 0
         if let plus = find(UInt8(ascii: "+"), from: i, to: r.upperBound) {
@@ -240,6 +354,15 @@ extension ByteScanner {
         for i in r where !Byte.isAlnum(base[i]) { return false }
         for i in (r.upperBound - 5)..<r.upperBound where !Byte.isDigit(base[i]) { return false }
         return true
+    }
+
+    /// `smIsQueueID` for a range already known to be letters and digits (ended by `smIDEnd`).
+    @inline(__always)
+    func smIsQueueID(alnum r: Range<Int>) -> Bool {
+        guard r.count >= 12, r.count <= 24 else { return false }
+        let e = r.upperBound
+        return Byte.isDigit(base[e - 1]) && Byte.isDigit(base[e - 2]) && Byte.isDigit(base[e - 3])
+            && Byte.isDigit(base[e - 4]) && Byte.isDigit(base[e - 5])
     }
 
     /// Index after a queue ID starting at `i` (the first byte that is not a letter or digit).

@@ -1,8 +1,8 @@
 // SendmailParser: the body of one sendmail / sm-mta / sm-msp-queue line ->
-// ParseOutcome.
+// a `SendmailLine` (spans; the hot path) or, through it, a ParseOutcome.
 //
 // Contract: reads only the bytes it is given (the part after `tag[pid]: `)
-// and the line's context; every line ends as `.sendmail`, `.ignored` or
+// and the line's context; every line ends as an event, `.ignored` or
 // `.unparsed(reason:)`. Recognised records (docs/log-formats/sendmail.md):
 //   `QID: from=...`, `QID: to=...` (incl. `[more]` lists), `OLD: NEW: DSN|
 //   return to sender|sender notify|postmaster notify: ...`, `OLD: NEW: clone:
@@ -11,12 +11,16 @@
 //   refusals, pre-greeting refusals, `STARTTLS=server|client, ...`,
 //   `AUTH=server, ...`; lines that carry nothing stored (daemon status,
 //   session noise, milter header edits, TLS/AUTH errors) are `.ignored`.
+// `from=`, `to=`, `STARTTLS=` and `AUTH=` lines are filled into the
+// `SendmailLine` as spans (no String made); the rarer kinds are built as
+// their `SendmailEvent` and carried in the line. `parse(body:context:)`
+// returns the line's event as a `ParseOutcome` (tests, fuzzer): one grammar.
 // The one exception to "one line, one fact": sm_syslog cuts records longer
 // than its buffer into `QID[1]: part ...`, ..., `QID[n]: last part`; the
 // parser keeps the parts per (pid, QID) and parses the whole record at the
-// last part (earlier parts are `.ignored(category: "sendmail-part")`).
-// Values that repeat (relays, senders, recipients, ciphers, mailers) are
-// made through the parser's StringCache: one allocation per distinct value.
+// last part (earlier parts are `.ignored(category: "sendmail-part")`); the
+// whole record is copied into the line buffer's scratch bytes, which the
+// line's spans then point into.
 // Known limits: parts pending when a run ends are lost (not checkpointed);
 // at most 64 records (64 KiB each) are pending at once, older ones dropped.
 import MailTrailModel
@@ -26,8 +30,6 @@ public struct SendmailParser: Sendable {
     /// Parts of split records not yet complete, by (pid, queue ID).
     private var pending: [PartKey: [UInt8]] = [:]
     private var pendingOrder: [PartKey] = []
-    /// Strings of values that repeat (relays, ciphers, mailers, senders): one allocation per distinct value.
-    private var strings = StringCache()
 
     private struct PartKey: Hashable, Sendable {
         var pid: Int32
@@ -36,18 +38,35 @@ public struct SendmailParser: Sendable {
 
     public init() {}
 
-    /// Parses one body (the text after `tag[pid]: `).
-    public mutating func parse(body: UnsafeBufferPointer<UInt8>, context ctx: LineContext) -> ParseOutcome {
+    /// Parses one body (the text after `tag[pid]: `) into `buffer.line` (reset first; its spans
+    /// point into `body`, or into the buffer's scratch bytes for a reassembled record).
+    public mutating func parse(body: UnsafeBufferPointer<UInt8>, context ctx: LineContext,
+                               into buffer: SendmailLineBuffer) -> ParseStatus {
+        let line = buffer.line
+        line.reset(bytes: LineBytes(body))
         let s = ByteScanner(body)
         // `QID[n]: part` — a record split by sm_syslog.
         let idEnd = s.smIDEnd(from: 0)
-        if idEnd < s.end, s[idEnd] == Byte.lbracket, s.smIsQueueID(0..<idEnd) {
-            return part(s, idEnd: idEnd, ctx)
+        if idEnd < s.end, s[idEnd] == Byte.lbracket, s.smIsQueueID(alnum: 0..<idEnd) {
+            return part(s, idEnd: idEnd, ctx, buffer)
         }
-        return SendmailParser.parseRecord(s, ctx, &strings)
+        return SendmailParser.parseRecord(s, ctx, line)
     }
 
-    private mutating func part(_ s: ByteScanner, idEnd: Int, _ ctx: LineContext) -> ParseOutcome {
+    /// Parses one body into a `ParseOutcome` of Strings (tests, fuzzer): the same grammar as
+    /// `parse(body:context:into:)`, whose line is turned into its `SendmailEvent`.
+    public mutating func parse(body: UnsafeBufferPointer<UInt8>, context ctx: LineContext) -> ParseOutcome {
+        let buffer = SendmailLineBuffer()
+        defer { withExtendedLifetime(buffer) {} }
+        switch parse(body: body, context: ctx, into: buffer) {
+        case .event: return .sendmail(ctx, buffer.line.event)
+        case .ignored(let category): return .ignored(category: category)
+        case .unparsed(let reason): return .unparsed(reason: reason)
+        }
+    }
+
+    private mutating func part(_ s: ByteScanner, idEnd: Int, _ ctx: LineContext,
+                               _ buffer: SendmailLineBuffer) -> ParseStatus {
         guard let rb = s.find(Byte.rbracket, from: idEnd + 1), let n = s.int((idEnd + 1)..<rb),
               s.has(": ", at: rb + 1) else {
             return .unparsed(reason: "queue ID followed by '[' but not '[n]: '")
@@ -64,7 +83,7 @@ public struct SendmailParser: Sendable {
             var buf = Array(s.buffer(0..<idEnd))
             buf.append(contentsOf: ": ".utf8)
             buf.append(contentsOf: s.buffer(text.lowerBound..<(isLast ? text.upperBound : text.upperBound - 4)))
-            if isLast { return buf.withUnsafeBufferPointer { SendmailParser.parseRecord(ByteScanner($0), ctx, &strings) } }
+            if isLast { return SendmailParser.parseHeld(buf, ctx, buffer) }
             store(key, buf)
             return .ignored(category: "sendmail-part")
         }
@@ -78,7 +97,14 @@ public struct SendmailParser: Sendable {
             return .ignored(category: "sendmail-part")
         }
         drop(key)
-        return buf.withUnsafeBufferPointer { SendmailParser.parseRecord(ByteScanner($0), ctx, &strings) }
+        return SendmailParser.parseHeld(buf, ctx, buffer)
+    }
+
+    /// Parses a reassembled record from the buffer's scratch bytes (they outlive this call).
+    private static func parseHeld(_ record: [UInt8], _ ctx: LineContext, _ buffer: SendmailLineBuffer) -> ParseStatus {
+        let held = record.withUnsafeBufferPointer { buffer.hold($0) }
+        buffer.line.reset(bytes: LineBytes(held))
+        return parseRecord(ByteScanner(held), ctx, buffer.line)
     }
 
     private mutating func store(_ key: PartKey, _ buf: [UInt8]) {
@@ -92,26 +118,37 @@ public struct SendmailParser: Sendable {
         pendingOrder.removeAll { $0 == key }
     }
 
-    // MARK: - Records
+    // MARK: Records
+
+    /// A String event of the rarer kinds, put into the line.
+    @inline(__always)
+    static func other(_ o: ParseOutcome, _ line: SendmailLine) -> ParseStatus {
+        switch o {
+        case .sendmail(_, let e): line.setOther(e); return .event
+        case .ignored(let category): return .ignored(category: category)
+        case .unparsed(let reason): return .unparsed(reason: reason)
+        case .postfix, .exim, .utm: return .unparsed(reason: "not a Sendmail event")
+        }
+    }
 
     /// Parses one whole record `[QID: |NOQUEUE: ]TEXT`.
     @inline(__always)
-    static func parseRecord(_ s: ByteScanner, _ ctx: LineContext, _ c: inout StringCache) -> ParseOutcome {
+    static func parseRecord(_ s: ByteScanner, _ ctx: LineContext, _ line: SendmailLine) -> ParseStatus {
         guard s.end > 0 else { return .unparsed(reason: "empty Sendmail line") }
-        if s.has("NOQUEUE: ", at: 0) { return noQueue(s, from: 9, ctx, &c) }
+        if s.has("NOQUEUE: ", at: 0) { return noQueue(s, from: 9, ctx, line) }
         let idEnd = s.smIDEnd(from: 0)
-        if s.has(": ", at: idEnd), s.smIsQueueID(0..<idEnd) {
-            return withQueueID(s, qid: 0..<idEnd, at: idEnd + 2, ctx, &c)
+        if s.has(": ", at: idEnd), s.smIsQueueID(alnum: 0..<idEnd) {
+            return withQueueID(s, qid: 0..<idEnd, at: idEnd + 2, ctx, line)
         }
-        return noQueue(s, from: 0, ctx, &c)
+        return noQueue(s, from: 0, ctx, line)
     }
 
     /// Lines without a queue ID (connection- and daemon-level).
-    static func noQueue(_ s: ByteScanner, from i: Int, _ ctx: LineContext, _ c: inout StringCache) -> ParseOutcome {
-        if s.has("STARTTLS=", at: i) { return tls(s, at: i, ctx, &c) }
-        if s.has("AUTH=", at: i) { return auth(s, at: i, ctx, &c) }
-        if s.has("ruleset=", at: i) { return ruleset(s, at: i, qid: nil, ctx) }
-        if let o = sessionNoise(s, at: i, qid: nil, ctx) { return o }
+    static func noQueue(_ s: ByteScanner, from i: Int, _ ctx: LineContext, _ line: SendmailLine) -> ParseStatus {
+        if s.has("STARTTLS=", at: i) { return tls(s, at: i, line) }
+        if s.has("AUTH=", at: i) { return auth(s, at: i, line) }
+        if s.has("ruleset=", at: i) { return other(ruleset(s, at: i, qid: nil, ctx), line) }
+        if let o = sessionNoise(s, at: i, qid: nil, ctx) { return other(o, line) }
         for p in daemonPrefixes where s.has(p, at: i) { return .ignored(category: "sendmail-daemon") }
         return .unparsed(reason: "unknown Sendmail line without queue ID")
     }
@@ -127,22 +164,22 @@ public struct SendmailParser: Sendable {
 
     @inline(__always)
     static func withQueueID(_ s: ByteScanner, qid: Range<Int>, at i: Int, _ ctx: LineContext,
-                            _ c: inout StringCache) -> ParseOutcome {
-        if s.has("from=", at: i) { return from(s, qid: qid, at: i, ctx, &c) }
-        if s.has("to=", at: i) { return to(s, qid: qid, at: i, ctx, &c) }
-        if s.has("ruleset=", at: i) { return ruleset(s, at: i, qid: qid, ctx) }
+                            _ line: SendmailLine) -> ParseStatus {
+        if s.has("from=", at: i) { return from(s, qid: qid, at: i, line) }
+        if s.has("to=", at: i) { return to(s, qid: qid, at: i, line) }
+        if s.has("ruleset=", at: i) { return other(ruleset(s, at: i, qid: qid, ctx), line) }
         // `OLD: NEW: KIND: text`
         let id2End = s.smIDEnd(from: i)
-        if s.has(": ", at: id2End), s.smIsQueueID(i..<id2End) {
-            return link(s, qid: qid, newQID: i..<id2End, at: id2End + 2, ctx)
+        if s.has(": ", at: id2End), s.smIsQueueID(alnum: i..<id2End) {
+            return other(link(s, qid: qid, newQID: i..<id2End, at: id2End + 2, ctx), line)
         }
-        if s.has("split: ", at: i) { return split(s, qid: qid, at: i + 7, ctx) }
-        if s.has("Milter", at: i) || s.has("milter=", at: i) { return milter(s, qid: qid, at: i, ctx) }
-        if s.has("STARTTLS=", at: i) { return tls(s, at: i, ctx, &c) }
-        if s.has("AUTH=", at: i) { return auth(s, at: i, ctx, &c) }
+        if s.has("split: ", at: i) { return other(split(s, qid: qid, at: i + 7, ctx), line) }
+        if s.has("Milter", at: i) || s.has("milter=", at: i) { return other(milter(s, qid: qid, at: i, ctx), line) }
+        if s.has("STARTTLS=", at: i) { return tls(s, at: i, line) }
+        if s.has("AUTH=", at: i) { return auth(s, at: i, line) }
         if s.has("done", at: i) { return .ignored(category: "sendmail-done") }
-        if s.has("<", at: i), let o = addressRefusal(s, qid: qid, at: i, ctx) { return o }
-        if let o = sessionNoise(s, at: i, qid: qid, ctx) { return o }
+        if s.has("<", at: i), let o = addressRefusal(s, qid: qid, at: i, ctx) { return other(o, line) }
+        if let o = sessionNoise(s, at: i, qid: qid, ctx) { return other(o, line) }
         for p in queueNoise where s.has(p, at: i) { return .ignored(category: "sendmail-message-note") }
         return .unparsed(reason: "unknown Sendmail line with queue ID")
     }
@@ -175,30 +212,28 @@ public struct SendmailParser: Sendable {
 
     // MARK: from= / to=
 
-    static func from(_ s: ByteScanner, qid: Range<Int>, at i: Int, _ ctx: LineContext,
-                     _ c: inout StringCache) -> ParseOutcome {
-        var f = SendmailFrom(sender: "")
+    static func from(_ s: ByteScanner, qid: Range<Int>, at i: Int, _ line: SendmailLine) -> ParseStatus {
+        line.beginFrom(queueID: Span(qid))
         var sawFrom = false
-        s.smFields(from: i, to: s.end) { k, v in
-            if s.equals(k, "from") { f.sender = s.cached(s.smAddress(v), &c); sawFrom = true }
-            else if s.equals(k, "size") { f.size = s.int(v).map(Int64.init) }
-            else if s.equals(k, "class") { f.msgClass = s.int(v) ?? intSigned(s, v) }
-            else if s.equals(k, "nrcpts") { f.nrcpts = s.int(v) }
-            else if s.equals(k, "msgid") {
-                let c = s.smAddress(v)
-                if !c.isEmpty { f.messageID = s.string(c) }
-            }
-            else if s.equals(k, "bodytype") { f.bodyType = s.cached(v, &c) }
-            else if s.equals(k, "proto") { f.proto = s.cached(v, &c) }
-            else if s.equals(k, "daemon") { f.daemon = s.cached(v, &c) }
-            else if s.equals(k, "auth") { f.auth = s.cached(v, &c) }
-            else if s.equals(k, "relay") {
-                let r = s.smRelay(v) { s.cached($0, &c) }
-                f.relay = r.peer; f.identUser = r.user; f.mayBeForged = r.forged
+        s.smFields(from: i, to: s.end) { (kw: UInt64, _: Range<Int>, v: Range<Int>, content: Range<Int>?) in
+            switch kw {
+            case SMKey.from_: line.f.sender = Span(content ?? s.smAddress(v)); sawFrom = true
+            case SMKey.size: line.f.size = s.int(v).map(Int64.init)
+            case SMKey.class_: line.f.msgClass = s.int(v) ?? intSigned(s, v)
+            case SMKey.nrcpts: line.f.nrcpts = s.int(v)
+            case SMKey.msgid:
+                let c = content ?? s.smAddress(v)
+                if !c.isEmpty { line.f.messageID = Span(c) }
+            case SMKey.bodytype: line.f.bodyType = Span(v)
+            case SMKey.proto: line.f.proto = Span(v)
+            case SMKey.daemon: line.f.daemon = Span(v)
+            case SMKey.auth: line.f.auth = Span(v)
+            case SMKey.relay: s.smRelay(v, into: line)
+            default: break
             }
         }
         guard sawFrom else { return .unparsed(reason: "from= line without a sender") }
-        return .sendmail(ctx, .from(queueID: s.string(qid), f))
+        return .event
     }
 
     private static func intSigned(_ s: ByteScanner, _ v: Range<Int>) -> Int? {
@@ -206,51 +241,56 @@ public struct SendmailParser: Sendable {
         return -n
     }
 
-    static func to(_ s: ByteScanner, qid: Range<Int>, at i: Int, _ ctx: LineContext,
-                   _ c: inout StringCache) -> ParseOutcome {
-        var t = SendmailTo(recipients: [], status: .deferred)
+    static func to(_ s: ByteScanner, qid: Range<Int>, at i: Int, _ line: SendmailLine) -> ParseStatus {
+        line.beginTo(queueID: Span(qid))
         var statRange: Range<Int>?
         var replyRange: Range<Int>?
-        s.smFields(from: i, to: s.end) { k, v in
-            if s.equals(k, "to") {
+        s.smFields(from: i, to: s.end) { (kw: UInt64, _: Range<Int>, v: Range<Int>) in
+            switch kw {
+            case SMKey.to_:
                 var list = v
                 if v.count >= 7, s.has(" [more]", at: v.upperBound - 7) {
-                    t.more = true
+                    line.f.more = true
                     list = v.lowerBound..<(v.upperBound - 7)
                 }
-                t.recipients = s.smRecipients(list).map { s.cached($0, &c) }
-            } else if s.equals(k, "ctladdr") {
+                line.f.recipients.removeAll(keepingCapacity: true)
+                s.smRecipients(list, into: &line.f.recipients)
+            case SMKey.ctladdr:
                 var e = v.upperBound
                 if let p = s.findLast(" (", from: v.lowerBound, to: v.upperBound) { e = p }
-                t.ctladdr = s.cached(s.smAddress(v.lowerBound..<e), &c)
-            } else if s.equals(k, "delay") { t.delay = s.smDelay(v) }
-            else if s.equals(k, "xdelay") { t.xdelay = s.smDelay(v) }
-            else if s.equals(k, "mailer") { t.mailer = s.cached(v, &c) }
-            else if s.equals(k, "pri") { t.priority = s.int(v).map(Int64.init) }
-            else if s.equals(k, "relay") { t.relay = s.smRelay(v) { s.cached($0, &c) }.peer }
-            else if s.equals(k, "dsn") { t.dsn = s.cached(v, &c) }
-            else if s.equals(k, "reply") { replyRange = v; t.reply = s.string(v) }
-            else if s.equals(k, "stat") { statRange = v; t.stat = s.string(v) }
-            else if s.equals(k, "ntries") { t.ntries = s.int(v) }
+                line.f.ctladdr = Span(s.smAddress(v.lowerBound..<e))
+            case SMKey.delay: line.f.delay = s.smDelay(v)
+            case SMKey.xdelay: line.f.xdelay = s.smDelay(v)
+            case SMKey.mailer: line.f.mailer = Span(v)
+            case SMKey.pri: line.f.priority = s.int(v).map(Int64.init)
+            case SMKey.relay: s.smRelay(v, into: line)
+            case SMKey.dsn: line.f.dsn = Span(v)
+            case SMKey.reply: replyRange = v; line.f.reply = Span(v)
+            case SMKey.stat: statRange = v; line.f.stat = Span(v)
+            case SMKey.ntries: line.f.ntries = s.int(v)
+            default: break
+            }
         }
-        guard !t.recipients.isEmpty else { return .unparsed(reason: "to= line without recipients") }
+        guard !line.f.recipients.isEmpty else { return .unparsed(reason: "to= line without recipients") }
+        let dsn = line.f.dsn
         if let st = statRange {
-            classify(s, st, &t)
-        } else if let d = t.dsn, let c = d.utf8.first {
+            classify(s, st, line)
+        } else if dsn.isPresent, !dsn.isEmpty {
             // Older/abbreviated lines without stat=: the DSN class decides.
-            t.status = c == UInt8(ascii: "2") ? .sent : c == UInt8(ascii: "4") ? .deferred : .bounced
+            let c = s[Int(dsn.lo)]
+            line.f.status = c == UInt8(ascii: "2") ? .sent : c == UInt8(ascii: "4") ? .deferred : .bounced
         } else {
             return .unparsed(reason: "to= line without stat= or dsn=")
         }
-        if t.status != .sent, let r = replyRange { t.response = s.string(r) }
-        return .sendmail(ctx, .to(queueID: s.string(qid), t))
+        if line.f.status != .sent, let r = replyRange { line.f.response = Span(r) }
+        return .event
     }
 
     /// stat= → status, response, next hop's queue ID. `Sent*` → sent; `Deferred*`, `queued`,
     /// `quarantined` and 4.x.x texts → deferred; anything else → bounced.
-    static func classify(_ s: ByteScanner, _ st: Range<Int>, _ t: inout SendmailTo) {
+    static func classify(_ s: ByteScanner, _ st: Range<Int>, _ line: SendmailLine) {
         if s.has("Sent", at: st.lowerBound) {
-            t.status = .sent
+            line.f.status = .sent
             var lo = st.lowerBound + 4
             while lo < st.upperBound, s[lo] == Byte.space { lo += 1 }
             if lo < st.upperBound, s[lo] == Byte.lparen {
@@ -258,25 +298,26 @@ public struct SendmailParser: Sendable {
                 if s[hi - 1] == Byte.rparen { hi -= 1 }
                 lo += 1
                 if hi > lo {
-                    t.response = s.string(lo..<hi)
-                    t.nextQueueID = RemoteQueueID.extract(s, lo..<hi)
+                    line.f.response = Span(lo..<hi)
+                    if let q = RemoteQueueID.extractRange(s, lo..<hi) { line.f.nextQueueID = Span(q) }
                 }
             }
             return
         }
         if s.has("Deferred", at: st.lowerBound) {
-            t.status = .deferred
+            line.f.status = .deferred
             var lo = st.lowerBound + 8
             if s.has(": ", at: lo) { lo += 2 }
-            if lo < st.upperBound { t.response = s.string(lo..<st.upperBound) }
+            if lo < st.upperBound { line.f.response = Span(lo..<st.upperBound) }
             return
         }
-        t.response = s.string(st)
+        line.f.response = Span(st)
+        let dsn = line.f.dsn
         if s.equals(st, "queued") || s.has("quarantined", at: st.lowerBound)
-            || (t.dsn?.utf8.first == UInt8(ascii: "4")) {
-            t.status = .deferred
+            || (dsn.isPresent && !dsn.isEmpty && s[Int(dsn.lo)] == UInt8(ascii: "4")) {
+            line.f.status = .deferred
         } else {
-            t.status = .bounced
+            line.f.status = .bounced
         }
     }
 
@@ -408,51 +449,42 @@ public struct SendmailParser: Sendable {
 
     // MARK: TLS / AUTH
 
-    static func tls(_ s: ByteScanner, at i: Int, _ ctx: LineContext, _ c: inout StringCache) -> ParseOutcome {
+    static func tls(_ s: ByteScanner, at i: Int, _ line: SendmailLine) -> ParseStatus {
         let dir: TLSDirection
         if s.has("STARTTLS=server, relay=", at: i) { dir = .inbound }
         else if s.has("STARTTLS=client, relay=", at: i) { dir = .outbound }
         else { return .ignored(category: "sendmail-tls-error") }
-        var peer = Peer()
-        var info = TLSInfo()
-        var verify: String?
-        s.smFields(from: i + 17, to: s.end) { k, v in
-            if s.equals(k, "relay") { peer = s.smRelay(v) { s.cached($0, &c) }.peer }
-            else if s.equals(k, "version") { info.proto = s.cached(v, &c) }
-            else if s.equals(k, "verify") { verify = s.cached(v, &c) }
-            else if s.equals(k, "cipher") { info.cipher = s.cached(v, &c) }
-            else if s.equals(k, "bits") {
+        line.beginTLS(direction: dir)
+        s.smFields(from: i + 17, to: s.end) { (kw: UInt64, _: Range<Int>, v: Range<Int>) in
+            switch kw {
+            case SMKey.relay: s.smRelay(v, into: line)
+            case SMKey.version: line.f.tlsProto = Span(v)
+            case SMKey.verify: line.f.verify = Span(v)
+            case SMKey.cipher: line.f.cipher = Span(v)
+            case SMKey.bits:
                 let slash = s.find(Byte.slash, from: v.lowerBound, to: v.upperBound) ?? v.upperBound
-                info.bits = s.int(v.lowerBound..<slash)
+                line.f.bits = s.int(v.lowerBound..<slash)
+            default: break
             }
         }
-        guard info.proto != nil || info.cipher != nil else { return .ignored(category: "sendmail-tls-error") }
-        info.trust = verify.map(trustWord)
-        return .sendmail(ctx, .tls(direction: dir, peer: peer, info: info, verify: verify))
+        guard line.f.tlsProto.isPresent || line.f.cipher.isPresent else { return .ignored(category: "sendmail-tls-error") }
+        return .event
     }
 
-    /// Sendmail's `verify=` in Postfix's trust words (TLSInfo.trust): TRUSTED (DANE) → Verified,
-    /// OK → Trusted, NO/NOT/NONE (no certificate asked or given) → Anonymous, other failures → Untrusted.
-    static func trustWord(_ v: String) -> String {
-        switch v {
-        case "TRUSTED": return "Verified"
-        case "OK": return "Trusted"
-        case "NO", "NOT", "NONE": return "Anonymous"
-        default: return "Untrusted"
-        }
-    }
-
-    static func auth(_ s: ByteScanner, at i: Int, _ ctx: LineContext, _ c: inout StringCache) -> ParseOutcome {
+    static func auth(_ s: ByteScanner, at i: Int, _ line: SendmailLine) -> ParseStatus {
         guard s.has("AUTH=server, ", at: i) else { return .ignored(category: "sendmail-auth") }
-        var peer = Peer()
-        var authid: String?
-        var mech: String?
-        s.smFields(from: i + 13, to: s.end) { k, v in
-            if s.equals(k, "relay") { peer = s.smRelay(v) { s.cached($0, &c) }.peer }
-            else if s.equals(k, "authid") { authid = s.cached(v, &c) }
-            else if s.equals(k, "mech") { mech = s.cached(v, &c) }
+        line.beginAuth()
+        s.smFields(from: i + 13, to: s.end) { (kw: UInt64, _: Range<Int>, v: Range<Int>) in
+            switch kw {
+            case SMKey.relay: s.smRelay(v, into: line)
+            case SMKey.authid: line.f.authid = Span(v)
+            case SMKey.mech: line.f.mechanism = Span(v)
+            default: break
+            }
         }
-        guard let authid, let mech else { return .unparsed(reason: "AUTH=server line without authid= or mech=") }
-        return .sendmail(ctx, .auth(peer: peer, authid: authid, mechanism: mech))
+        guard line.f.authid.isPresent, line.f.mechanism.isPresent else {
+            return .unparsed(reason: "AUTH=server line without authid= or mech=")
+        }
+        return .event
     }
 }

@@ -1,0 +1,299 @@
+/// SendmailLine: one parsed Sendmail line as spans into its bytes — the form
+/// in which the parser hands a line to the correlator on the hot path.
+///
+/// Contract: carries exactly the facts of the `SendmailEvent` of the same
+/// line. The four frequent kinds (`from=`, `to=`, `STARTTLS=`, `AUTH=`) hold
+/// their fields as `Span`s of `bytes` or numbers, so such a line costs no
+/// allocation until the correlator stores a value; every other kind (links,
+/// splits, refusals: a few per cent of lines) holds its `SendmailEvent` in
+/// `event` (`kind == .other`). Valid only while `bytes` is (one call).
+/// A `SendmailLine` is a view (one pointer) of `Fields` owned by a
+/// `SendmailLineBuffer`: passing it on copies nothing. `event` turns the view
+/// into a `SendmailEvent`; `withLine(_:_:)` goes the other way (the
+/// correlator's String API and its tests use it), so both feed one grammar
+/// and one state machine.
+/// Known limits: a relay address that is not its logged bytes (IPv6
+/// compressed, IPv4-mapped, `IPv6:` dropped) is carried as a String
+/// (`Fields.ipText`); the recipient list's storage is reused from line
+/// to line (it grows to the longest list seen).
+
+/// A Sendmail `relay=` value as spans: `[user@]name [ip]`, ` (may be forged)`.
+public struct RelaySpans: Sendable {
+    /// The host name (trailing dots dropped), absent when none.
+    public var name: Span = .absent
+    /// The address as logged, absent when none or when it had to be rewritten.
+    public var ip: Span = .absent
+    /// The address had to be rewritten (IPv6): its text is the line's `ipText`.
+    public var rewritten = false
+    /// The `user@` part (ident answer or local submitter).
+    public var user: Span = .absent
+    /// ` (may be forged)` followed the value.
+    public var forged = false
+    @inlinable public init() {}
+}
+
+/// One Sendmail line's fact (see `SendmailEvent` for the cases and the meaning of the fields).
+public struct SendmailLine: @unchecked Sendable {
+    /// Which `SendmailEvent` case the line is; `other` = the event is in `event`.
+    public enum Kind: UInt8, Sendable { case from, to, tls, auth, other }
+
+    /// The stored fields; only those of `kind` are meaningful (the parser sets each before use).
+    public struct Fields {
+        public var kind: Kind = .other
+        /// The bytes every span points into.
+        public var bytes: LineBytes
+        /// from= / to=: the queue ID.
+        public var queueID: Span = .absent
+        /// from= / to= / STARTTLS / AUTH: `relay=`.
+        public var relay = RelaySpans()
+        // from=
+        public var sender: Span = .absent
+        public var size: Int64? = nil
+        public var msgClass: Int? = nil
+        public var nrcpts: Int? = nil
+        public var messageID: Span = .absent
+        public var bodyType: Span = .absent
+        public var proto: Span = .absent
+        public var daemon: Span = .absent
+        public var auth: Span = .absent
+        // to=
+        /// The recipients' contents (without `<>`), in logged order; storage reused per line.
+        public var recipients: [Span] = []
+        public var more = false
+        public var ctladdr: Span = .absent
+        public var delay: Double? = nil
+        public var xdelay: Double? = nil
+        public var mailer: Span = .absent
+        public var priority: Int64? = nil
+        public var dsn: Span = .absent
+        public var reply: Span = .absent
+        public var stat: Span = .absent
+        public var status: DeliveryStatus = .deferred
+        public var response: Span = .absent
+        public var nextQueueID: Span = .absent
+        public var ntries: Int? = nil
+        // STARTTLS= / AUTH=
+        public var direction: TLSDirection = .inbound
+        public var tlsProto: Span = .absent
+        public var cipher: Span = .absent
+        public var verify: Span = .absent
+        public var bits: Int? = nil
+        public var authid: Span = .absent
+        public var mechanism: Span = .absent
+        /// The relay address when it had to be rewritten (`relay.rewritten`).
+        public var ipText: String? = nil
+        /// kind == .other: the event.
+        public var event: SendmailEvent? = nil
+        /// Whether `event` or `ipText` may hold a value (so clearing them is skipped when not).
+        public var holdsStrings = false
+
+        @inlinable public init(bytes: LineBytes) { self.bytes = bytes }
+    }
+
+    @usableFromInline let storage: UnsafeMutablePointer<Fields>
+    @inlinable public init(storage: UnsafeMutablePointer<Fields>) { self.storage = storage }
+
+    /// The fields, read and written in place.
+    @inlinable public var f: Fields {
+        unsafeAddress { UnsafePointer(storage) }
+        nonmutating unsafeMutableAddress { storage }
+    }
+
+    @inlinable public var kind: Kind { storage.pointee.kind }
+    @inlinable public var bytes: LineBytes { storage.pointee.bytes }
+
+    /// Points the spans at `bytes` and drops the previous line's event (the parser then sets
+    /// the fields of the kind it finds).
+    @inlinable public func reset(bytes: LineBytes) {
+        storage.pointee.bytes = bytes
+        storage.pointee.kind = .other
+        if storage.pointee.holdsStrings {
+            storage.pointee.event = nil
+            storage.pointee.ipText = nil
+            storage.pointee.holdsStrings = false
+        }
+    }
+
+    /// Sets the relay; `ipText` is its address when it had to be rewritten.
+    @inlinable public func setRelay(_ r: RelaySpans, ipText: String?) {
+        storage.pointee.relay = r
+        if let ipText {
+            storage.pointee.ipText = ipText
+            storage.pointee.holdsStrings = true
+        }
+    }
+
+    /// Clears the fields of a `from=` line.
+    @inlinable public func beginFrom(queueID: Span) {
+        let p = storage
+        p.pointee.kind = .from; p.pointee.queueID = queueID; p.pointee.relay = RelaySpans()
+        p.pointee.sender = .absent; p.pointee.size = nil; p.pointee.msgClass = nil; p.pointee.nrcpts = nil
+        p.pointee.messageID = .absent; p.pointee.bodyType = .absent; p.pointee.proto = .absent
+        p.pointee.daemon = .absent; p.pointee.auth = .absent
+    }
+
+    /// Clears the fields of a `to=` line (the recipient list keeps its storage).
+    @inlinable public func beginTo(queueID: Span) {
+        let p = storage
+        p.pointee.kind = .to; p.pointee.queueID = queueID; p.pointee.relay = RelaySpans()
+        p.pointee.recipients.removeAll(keepingCapacity: true)
+        p.pointee.more = false; p.pointee.ctladdr = .absent; p.pointee.delay = nil; p.pointee.xdelay = nil
+        p.pointee.mailer = .absent; p.pointee.priority = nil; p.pointee.dsn = .absent; p.pointee.reply = .absent
+        p.pointee.stat = .absent; p.pointee.status = .deferred; p.pointee.response = .absent
+        p.pointee.nextQueueID = .absent; p.pointee.ntries = nil
+    }
+
+    /// Clears the fields of a `STARTTLS=` line.
+    @inlinable public func beginTLS(direction: TLSDirection) {
+        let p = storage
+        p.pointee.kind = .tls; p.pointee.direction = direction; p.pointee.relay = RelaySpans()
+        p.pointee.tlsProto = .absent; p.pointee.cipher = .absent; p.pointee.verify = .absent; p.pointee.bits = nil
+    }
+
+    /// Clears the fields of an `AUTH=server` line.
+    @inlinable public func beginAuth() {
+        let p = storage
+        p.pointee.kind = .auth; p.pointee.relay = RelaySpans()
+        p.pointee.authid = .absent; p.pointee.mechanism = .absent
+    }
+
+    /// Makes the line an event of another kind.
+    @inlinable public func setOther(_ e: SendmailEvent) {
+        storage.pointee.kind = .other
+        storage.pointee.event = e
+        storage.pointee.holdsStrings = true
+    }
+
+    // MARK: - values, as stored
+
+    /// The relay as a `Peer`, its Strings made by `make` (e.g. through a `StringCache`).
+    @inlinable public func peer(_ r: RelaySpans, make: (Span) -> String?) -> Peer {
+        Peer(name: make(r.name), ip: r.rewritten ? storage.pointee.ipText : make(r.ip), port: nil)
+    }
+
+    /// The relay as a `Peer`.
+    public func peer(_ r: RelaySpans) -> Peer { peer(r) { bytes.optionalString($0) } }
+
+    /// Sendmail's `verify=` in Postfix's trust words (TLSInfo.trust): TRUSTED (DANE) → Verified,
+    /// OK → Trusted, NO/NOT/NONE (no certificate asked or given) → Anonymous, other failures → Untrusted.
+    @inlinable public func trustWord(_ v: Span) -> String? {
+        guard v.isPresent else { return nil }
+        let b = bytes
+        if b.equals(v, "TRUSTED") { return "Verified" }
+        if b.equals(v, "OK") { return "Trusted" }
+        if b.equals(v, "NO") || b.equals(v, "NOT") || b.equals(v, "NONE") { return "Anonymous" }
+        return "Untrusted"
+    }
+
+    /// The event of the line (Strings made for every field).
+    public var event: SendmailEvent {
+        let b = bytes
+        let p = storage.pointee
+        switch p.kind {
+        case .from:
+            return .from(queueID: b.string(p.queueID), SendmailFrom(
+                sender: b.string(p.sender), size: p.size, msgClass: p.msgClass, nrcpts: p.nrcpts,
+                messageID: b.optionalString(p.messageID), bodyType: b.optionalString(p.bodyType),
+                proto: b.optionalString(p.proto), daemon: b.optionalString(p.daemon), auth: b.optionalString(p.auth),
+                relay: peer(p.relay), identUser: b.optionalString(p.relay.user), mayBeForged: p.relay.forged))
+        case .to:
+            return .to(queueID: b.string(p.queueID), SendmailTo(
+                recipients: p.recipients.map { b.string($0) }, more: p.more, ctladdr: b.optionalString(p.ctladdr),
+                delay: p.delay, xdelay: p.xdelay, mailer: b.optionalString(p.mailer), priority: p.priority,
+                relay: peer(p.relay), dsn: b.optionalString(p.dsn), reply: b.optionalString(p.reply),
+                stat: b.optionalString(p.stat), status: p.status, response: b.optionalString(p.response),
+                nextQueueID: b.optionalString(p.nextQueueID), ntries: p.ntries))
+        case .tls:
+            let info = TLSInfo(proto: b.optionalString(p.tlsProto), cipher: b.optionalString(p.cipher), bits: p.bits,
+                               trust: trustWord(p.verify))
+            return .tls(direction: p.direction, peer: peer(p.relay), info: info, verify: b.optionalString(p.verify))
+        case .auth:
+            return .auth(peer: peer(p.relay), authid: b.string(p.authid), mechanism: b.string(p.mechanism))
+        case .other:
+            return p.event ?? .reject(queueID: nil, SendmailReject(action: "reject"))
+        }
+    }
+
+    // MARK: - from a SendmailEvent
+
+    /// Calls `body` with the line form of `event` (its strings copied into one buffer).
+    public static func withLine<R>(_ event: SendmailEvent, _ body: (SendmailLine) throws -> R) rethrows -> R {
+        var buf: [UInt8] = []
+        let holder = SendmailLineBuffer()
+        let line = holder.line
+        func add(_ s: String?) -> Span {
+            guard let s else { return .absent }
+            let lo = buf.count
+            buf.append(contentsOf: s.utf8)
+            return Span(lo..<buf.count)
+        }
+        func addRelay(_ p: Peer, user: String? = nil, forged: Bool = false) {
+            var r = RelaySpans()
+            r.name = add(p.name); r.rewritten = p.ip != nil; r.user = add(user); r.forged = forged
+            line.setRelay(r, ipText: p.ip)
+        }
+        switch event {
+        case .from(let q, let f):
+            line.beginFrom(queueID: add(q))
+            line.f.sender = add(f.sender); line.f.size = f.size; line.f.msgClass = f.msgClass; line.f.nrcpts = f.nrcpts
+            line.f.messageID = add(f.messageID); line.f.bodyType = add(f.bodyType); line.f.proto = add(f.proto)
+            line.f.daemon = add(f.daemon); line.f.auth = add(f.auth)
+            addRelay(f.relay, user: f.identUser, forged: f.mayBeForged)
+        case .to(let q, let t):
+            line.beginTo(queueID: add(q))
+            for r in t.recipients { line.f.recipients.append(add(r)) }
+            line.f.more = t.more; line.f.ctladdr = add(t.ctladdr); line.f.delay = t.delay; line.f.xdelay = t.xdelay
+            line.f.mailer = add(t.mailer); line.f.priority = t.priority; addRelay(t.relay)
+            line.f.dsn = add(t.dsn); line.f.reply = add(t.reply); line.f.stat = add(t.stat); line.f.status = t.status
+            line.f.response = add(t.response); line.f.nextQueueID = add(t.nextQueueID); line.f.ntries = t.ntries
+        case .tls(let d, let p, let info, let verify):
+            line.beginTLS(direction: d)
+            addRelay(p); line.f.tlsProto = add(info.proto); line.f.cipher = add(info.cipher)
+            line.f.bits = info.bits; line.f.verify = add(verify)
+        case .auth(let p, let authid, let mech):
+            line.beginAuth()
+            addRelay(p); line.f.authid = add(authid); line.f.mechanism = add(mech)
+        default:
+            line.setOther(event)
+        }
+        return try buf.withUnsafeBufferPointer { b in
+            line.storage.pointee.bytes = LineBytes(b)
+            return try withExtendedLifetime(holder) { try body(line) }
+        }
+    }
+}
+
+/// Owns the storage of one `SendmailLine` (a parser keeps one and refills it for every line),
+/// and a scratch buffer for records the parser reassembles from parts.
+public final class SendmailLineBuffer: @unchecked Sendable {
+    /// The view of this buffer's fields (valid while the buffer lives).
+    public let line: SendmailLine
+    /// Bytes of a reassembled record (the line's spans point here when it is one).
+    private var scratch: UnsafeMutablePointer<UInt8>
+    private var scratchCapacity: Int
+
+    public init() {
+        let p = UnsafeMutablePointer<SendmailLine.Fields>.allocate(capacity: 1)
+        p.initialize(to: SendmailLine.Fields(bytes: LineBytes(base: LineBytes.emptyBase, count: 0)))
+        line = SendmailLine(storage: p)
+        scratchCapacity = 256
+        scratch = .allocate(capacity: scratchCapacity)
+    }
+
+    /// Copies `bytes` into the scratch buffer and returns it (valid until the next call).
+    public func hold(_ bytes: UnsafeBufferPointer<UInt8>) -> UnsafeBufferPointer<UInt8> {
+        if bytes.count > scratchCapacity {
+            scratch.deallocate()
+            scratchCapacity = bytes.count
+            scratch = .allocate(capacity: scratchCapacity)
+        }
+        if let b = bytes.baseAddress, bytes.count > 0 { scratch.update(from: b, count: bytes.count) }
+        return UnsafeBufferPointer(start: scratch, count: bytes.count)
+    }
+
+    deinit {
+        line.storage.deinitialize(count: 1)
+        line.storage.deallocate()
+        scratch.deallocate()
+    }
+}
