@@ -32,6 +32,12 @@
 ///   requeue: C's origin is B, kind `.requeue`.
 /// - `Completed` ends a transaction; transactions, links and held rows are
 ///   dropped/emitted after `staleAfter`/`holdWindow` of log time.
+/// - Hot path: `receive(_:_: EximLine, into:)` reads the parser's spans and
+///   makes Strings only for stored values (repeated ones through a
+///   `StringCache`); transactions are keyed by the message ID inline
+///   (`QueueID`). The String API (`receive(_:_: EximEvent, into:)`) feeds the
+///   same state machine (arrivals and deliveries as `ArrivalFacts` /
+///   `DeliveryFacts`). Saved states keep their JSON layout.
 /// Limits: pid-only session lines (`SMTP connection from`, ACL `Warning:`,
 /// UTM `F=<..> R=<..> Accepted`) store nothing: no column takes their facts;
 /// they are counted as parsed. An smtpd stage or exim-out message whose
@@ -56,6 +62,14 @@ public struct EximCorrelator: Codable, Sendable {
     var connections: [String: Link]?
     public private(set) var now = Timestamp(micros: 0)
     var lastSweep = Timestamp(micros: 0)
+    /// Strings of stored values that repeat (not part of the saved state).
+    var strings = StringCache()
+    /// Strings of long repeated values (ciphers; not part of the saved state).
+    var longStrings = FewStrings()
+
+    enum CodingKeys: String, CodingKey {
+        case host, config, transactions, held, nextByOrigin, originByNext, sessionNotes, connections, now, lastSweep
+    }
 
     public init(host: String, config: CorrelatorConfig = CorrelatorConfig()) {
         self.host = host
@@ -65,19 +79,25 @@ public struct EximCorrelator: Codable, Sendable {
     /// Number of open transactions (for metrics and memory bounds).
     public var openTransactions: Int { transactions.count }
 
+    /// (instance, message ID); the ID inline (Exim's are 16 or 23 bytes; a longer one, which only a
+    /// UTM `R=` could bring, is kept as its first 24 bytes and a hash: see `QueueID`).
     struct TxKey: FastKey, Codable, Sendable {
         let instance: String
-        let queueID: String
-        /// Of the queue ID only (IDs are nearly unique across instances), computed once.
-        let fastHash: Int
+        let queueID: QueueID
 
-        init(instance: String, queueID: String) {
+        init(instance: String, queueID: QueueID) {
             self.instance = instance; self.queueID = queueID
-            fastHash = StrKey(queueID).fastHash
         }
 
+        init(instance: String, queueID: String) {
+            self.init(instance: instance, queueID: QueueID(queueID))
+        }
+
+        /// Of the queue ID only (IDs are nearly unique across instances).
+        var fastHash: Int { queueID.fastHash }
+
         static func == (a: TxKey, b: TxKey) -> Bool {
-            a.fastHash == b.fastHash && a.queueID == b.queueID && a.instance == b.instance
+            a.queueID == b.queueID && a.instance == b.instance
         }
 
         enum CodingKeys: String, CodingKey { case instance, queueID }
@@ -89,7 +109,7 @@ public struct EximCorrelator: Codable, Sendable {
         func encode(to encoder: Encoder) throws {
             var c = encoder.container(keyedBy: CodingKeys.self)
             try c.encode(instance, forKey: .instance)
-            try c.encode(queueID, forKey: .queueID)
+            try c.encode(queueID.string, forKey: .queueID)
         }
     }
 
@@ -156,6 +176,114 @@ public struct EximCorrelator: Codable, Sendable {
 
     // MARK: - Exim
 
+    /// The stored facts of an arrival (from an `EximLine` or an `EximArrival`).
+    struct ArrivalFacts {
+        var sender: String
+        var client: Peer
+        var helo: String?
+        var size: Int64?
+        var nrcpt: Int?
+        var proto: String?
+        var tls: TLSInfo?
+        var authenticator: String?
+        var authID: String?
+        var localUser: String?
+        var subject: String?
+        var messageIDHeader: String?
+        var dkimDomain: String?
+        var reference: String?
+
+        init(_ a: EximArrival) {
+            sender = a.sender; client = a.client; helo = a.helo; size = a.size
+            nrcpt = a.recipients.isEmpty ? nil : a.recipients.count
+            proto = a.proto; tls = a.tls; authenticator = a.authenticator; authID = a.authID
+            localUser = a.localUser; subject = a.subject; messageIDHeader = a.messageIDHeader
+            dkimDomain = a.dkimDomain; reference = a.reference
+        }
+
+        init(_ e: EximLine, _ c: inout StringCache, _ l: inout FewStrings) {
+            let b = e.bytes
+            sender = c.string(e.sender, in: b)
+            client = e.peer(e.client, cache: &c)
+            helo = c.optionalString(e.helo, in: b)
+            size = e.size
+            nrcpt = e.recipientCount == 0 ? nil : e.recipientCount
+            proto = c.optionalString(e.proto, in: b)
+            tls = e.tlsInfo(cache: &c, long: &l)
+            authenticator = c.optionalString(e.authenticator, in: b)
+            authID = c.optionalString(e.authID, in: b)
+            localUser = c.optionalString(e.localUser, in: b)
+            subject = e.subject.isPresent ? EximLine.unescaped(b, e.subject) : nil
+            messageIDHeader = b.optionalString(e.messageIDHeader)
+            dkimDomain = c.optionalString(e.dkimDomain, in: b)
+            reference = b.optionalString(e.reference)
+        }
+    }
+
+    /// The stored facts of a delivery (from an `EximLine` or an `EximDelivery`).
+    struct DeliveryFacts {
+        var flag: EximDeliveryFlag
+        var recipient: String
+        var origRecipient: String?
+        var router: String?
+        var transport: String?
+        var relay: Peer
+        var tls: TLSInfo?
+        var response: String?
+        var dsn: String?
+        var nextQueueID: String?
+        var queueTime: Double?
+        var deliveryTime: Double?
+
+        init(_ d: EximDelivery) {
+            flag = d.flag; recipient = d.recipient; origRecipient = d.origRecipient; router = d.router
+            transport = d.transport; relay = d.relay; tls = d.tls; response = d.response; dsn = d.dsn
+            nextQueueID = d.nextQueueID; queueTime = d.queueTime; deliveryTime = d.deliveryTime
+        }
+
+        init(_ e: EximLine, _ c: inout StringCache, _ l: inout FewStrings) {
+            let b = e.bytes
+            flag = e.flag
+            recipient = c.string(e.recipient, in: b)
+            origRecipient = b.optionalString(e.origRecipient)
+            router = c.optionalString(e.router, in: b)
+            transport = c.optionalString(e.transport, in: b)
+            relay = e.peer(e.relay, cache: &c)
+            tls = e.tlsInfo(cache: &c, long: &l)
+            response = e.response.isAbsent ? nil
+                : e.responseQuoted ? EximLine.unescaped(b, e.response) : b.string(e.response)
+            dsn = c.optionalString(e.dsn, in: b)
+            nextQueueID = b.optionalString(e.nextQueueID)
+            queueTime = e.queueTime
+            deliveryTime = e.deliveryTime
+        }
+    }
+
+    /// Feeds one parsed Exim line (any instance; the hot path); appends what it completes to `out`.
+    public mutating func receive(_ ctx: LineContext, _ line: EximLine, into out: inout CorrelatorOutput) {
+        tick(ctx.time)
+        let instance = ctx.program
+        let b = line.bytes
+        switch line.kind {
+        case .arrival:
+            let facts = ArrivalFacts(line, &strings, &longStrings)
+            arrival(ctx, instance: instance, TxKey(instance: instance, queueID: b.queueID(line.messageID)),
+                    b.string(line.messageID), facts, into: &out)
+        case .delivery:
+            let facts = DeliveryFacts(line, &strings, &longStrings)
+            delivery(ctx, instance: instance, TxKey(instance: instance, queueID: b.queueID(line.messageID)),
+                     { b.string(line.messageID) }, facts, into: &out)
+        case .completed:
+            finish(TxKey(instance: instance, queueID: b.queueID(line.messageID)), into: &out)
+        case .note:
+            let key = TxKey(instance: instance, queueID: b.queueID(line.messageID))
+            if let i = transactions.index(of: key) { transactions.withValue(at: i) { $0.lastSeen = ctx.time } }
+        case .other:
+            if let e = line.event { exim(ctx, instance: instance, e, into: &out) }
+        }
+        afterEvent(into: &out)
+    }
+
     /// Feeds one Exim event (any instance); appends what it completes to `out`.
     public mutating func receive(_ ctx: LineContext, _ event: EximEvent, into out: inout CorrelatorOutput) {
         tick(ctx.time)
@@ -167,14 +295,15 @@ public struct EximCorrelator: Codable, Sendable {
                                into out: inout CorrelatorOutput) {
         switch event {
         case .arrival(let id, let a):
-            arrival(ctx, instance: instance, id, a, into: &out)
+            arrival(ctx, instance: instance, TxKey(instance: instance, queueID: id), id, ArrivalFacts(a), into: &out)
         case .delivery(let id, let d):
-            delivery(ctx, instance: instance, id, d, into: &out)
+            delivery(ctx, instance: instance, TxKey(instance: instance, queueID: id), { id }, DeliveryFacts(d),
+                     into: &out)
         case .completed(let id):
             finish(TxKey(instance: instance, queueID: id), into: &out)
         case .dkim(let id, let domain, let result):
             let key = TxKey(instance: instance, queueID: id)
-            var tx = openTx(key, ctx.time)
+            var tx = openTx(key, id, ctx.time)
             if tx.dkimResult == nil || (tx.dkimResult != "pass" && result == "pass") {
                 tx.dkimResult = result
                 tx.dkimDomain = domain
@@ -182,7 +311,7 @@ public struct EximCorrelator: Codable, Sendable {
             transactions[key] = tx
         case .spamVerdict(let id, let verdict, let score):
             let key = TxKey(instance: instance, queueID: id)
-            var tx = openTx(key, ctx.time)
+            var tx = openTx(key, id, ctx.time)
             tx.spamVerdict = verdict
             tx.spamScore = score
             transactions[key] = tx
@@ -246,9 +375,8 @@ public struct EximCorrelator: Codable, Sendable {
         }
     }
 
-    private mutating func arrival(_ ctx: LineContext, instance: String, _ id: String, _ a: EximArrival,
-                                  into out: inout CorrelatorOutput) {
-        let key = TxKey(instance: instance, queueID: id)
+    private mutating func arrival(_ ctx: LineContext, instance: String, _ key: TxKey, _ id: String,
+                                  _ a: ArrivalFacts, into out: inout CorrelatorOutput) {
         if let i = transactions.index(of: key), transactions.values[i].arrived { finish(key, into: &out) }
         var connection: Link? = nil
         if let ip = a.client.ip, let port = a.client.port, let c = connections?.removeValue(forKey: "\(ip):\(port)") {
@@ -263,7 +391,7 @@ public struct EximCorrelator: Codable, Sendable {
             tx.client = a.client
             tx.helo = a.helo
             tx.size = a.size
-            tx.nrcpt = a.recipients.isEmpty ? nil : a.recipients.count
+            tx.nrcpt = a.nrcpt
             tx.proto = a.proto
             tx.tls = a.tls
             tx.saslMethod = a.authenticator
@@ -293,10 +421,11 @@ public struct EximCorrelator: Codable, Sendable {
         }
     }
 
-    private mutating func delivery(_ ctx: LineContext, instance: String, _ id: String, _ d: EximDelivery,
-                                   into out: inout CorrelatorOutput) {
-        let key = TxKey(instance: instance, queueID: id)
+    private mutating func delivery(_ ctx: LineContext, instance: String, _ key: TxKey, _ makeID: () -> String,
+                                   _ d: DeliveryFacts, into out: inout CorrelatorOutput) {
         let index = transactions.index(of: key)
+        // The ID's text: the transaction's when there is one (same bytes), else made once here.
+        let id = index.map { transactions.values[$0].queueID } ?? makeID()
         if let i = index, transactions.values[i].heldSince != nil { emit(at: i, into: &out) }
         var mk: Int64
         var receivedAt: Timestamp?
@@ -505,8 +634,8 @@ public struct EximCorrelator: Codable, Sendable {
         originByNext = originByNext.filter { $0.value.at.micros >= dayAgo }
     }
 
-    private func openTx(_ key: TxKey, _ at: Timestamp) -> Transaction {
-        var tx = transactions[key] ?? Transaction(instance: key.instance, queueID: key.queueID, at: at)
+    private func openTx(_ key: TxKey, _ id: String, _ at: Timestamp) -> Transaction {
+        var tx = transactions[key] ?? Transaction(instance: key.instance, queueID: id, at: at)
         tx.lastSeen = at
         return tx
     }

@@ -58,6 +58,12 @@ public struct HostCorrelator: Codable, Sendable {
         sendmail!.receive(ctx, event, into: &out)
     }
 
+    /// Feeds one parsed Exim line (the hot path; spans become Strings only where stored).
+    public mutating func receive(_ ctx: LineContext, _ line: EximLine, into out: inout CorrelatorOutput) {
+        if exim == nil { exim = EximCorrelator(host: host, config: config) }
+        exim!.receive(ctx, line, into: &out)
+    }
+
     public mutating func receive(_ ctx: LineContext, _ event: EximEvent, into out: inout CorrelatorOutput) {
         if exim == nil { exim = EximCorrelator(host: host, config: config) }
         exim!.receive(ctx, event, into: &out)

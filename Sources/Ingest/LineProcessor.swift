@@ -226,7 +226,11 @@ final class LineProcessor {
                 let s = parsed(parser)
                 let line = parser.sendmailLine
                 parser.framer.withContext { slots[s].machine!.receive($0, line, into: &output) }
-            case .exim, .utm:
+            case .exim:
+                let s = parsed(parser)
+                let line = parser.eximLine
+                parser.framer.withContext { slots[s].machine!.receive($0, line, into: &output) }
+            case .utm:
                 let s = parsed(parser)
                 parser.withOtherEvent(
                     sendmail: { slots[s].machine!.receive($0, $1, into: &output) },

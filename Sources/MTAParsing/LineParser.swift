@@ -20,7 +20,7 @@
 //   that are unparsed.
 // * Two entry points with the same decisions: `next(_:offset:truncated:)`
 //   (hot path: a Postfix line's event stays in `postfixLine`, a Sendmail
-//   line's in `sendmailLine`, spans into the
+//   line's in `sendmailLine`, an Exim line's in `eximLine`, spans into the
 //   caller's buffer, valid until the next call) and `parse(_:offset:)`, which
 //   returns the event as a `ParseOutcome` of Strings.
 // Known limits: one input stream per LineParser (year inference state).
@@ -71,7 +71,7 @@ public enum LineResult {
     case postfix
     /// A Sendmail event, in `sendmailLine`.
     case sendmail
-    /// An Exim event (see `withOtherEvent`).
+    /// An Exim event, in `eximLine`.
     case exim
     /// A Sophos UTM event (see `withOtherEvent`).
     case utm
@@ -100,6 +100,8 @@ public struct LineParser: Sendable {
     @usableFromInline var sendmailBuffer = SendmailLineBuffer()
     /// The last Sendmail event `next` found (its spans point into the line given to `next`).
     @inlinable public var sendmailLine: SendmailLine { sendmailBuffer.line }
+    /// The last Exim event `next` found (its spans point into the line given to `next`).
+    public var eximLine: EximLine { exim.line }
     /// The last Sendmail, Exim or UTM event `next` found (its context is a placeholder: see `withOtherEvent`).
     private var otherEvent: ParseOutcome = .ignored(category: "")
 
@@ -171,8 +173,11 @@ public struct LineParser: Sendable {
             }
         case .exim:
             lastLineKind = .exim
-            otherEvent = exim.parseEvent(body: bodyBytes, context: framer.current)
-            return LineParser.result(otherEvent)
+            switch exim.parseLine(body: bodyBytes, context: framer.current) {
+            case .event: return .exim
+            case .ignored: return .ignored
+            case .unparsed(let reason): return .unparsed(reason: reason)
+            }
         case .utm:
             lastLineKind = .utm
             otherEvent = utm.parse(body: bodyBytes, context: framer.current)

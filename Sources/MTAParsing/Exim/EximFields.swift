@@ -146,16 +146,25 @@ enum EximFields {
     static func host(_ s: ByteScanner, _ r: Range<Int>) -> (Peer, String?) { host(s, r) { s.string($0) } }
 
     /// As `host(_:_:)`, with the Strings made by `make` (e.g. from the parser's cache).
+    @inline(__always)
     static func host(_ s: ByteScanner, _ r: Range<Int>, make: (Range<Int>) -> String) -> (Peer, String?) {
-        var peer = Peer()
-        var helo: String?
+        let (p, h) = hostSpans(s, r)
+        return (Peer(name: p.name.isPresent ? make(p.name.range) : nil, ip: p.ip.isPresent ? make(p.ip.range) : nil,
+                     port: p.port),
+                h.isPresent ? make(h.range) : nil)
+    }
+
+    /// Splits an `H=` value into peer and HELO spans (the grammar of `host(_:_:)`).
+    static func hostSpans(_ s: ByteScanner, _ r: Range<Int>) -> (PeerSpans, Span) {
+        var peer = PeerSpans()
+        var helo = Span.absent
         var nameEnd = r.upperBound
         if let lb = s.findLast(Byte.lbracket, from: r.lowerBound, to: r.upperBound),
            lb == r.lowerBound || s[lb - 1] == Byte.space {
             let rb = s.find(Byte.rbracket, from: lb, to: r.upperBound) ?? r.upperBound
             var addr = (lb + 1)..<rb
             if !addr.isEmpty && s[addr.upperBound - 1] == Byte.colon { addr = addr.lowerBound..<(addr.upperBound - 1) }
-            if s.isIPAddress(addr) { peer.ip = make(addr) }
+            if s.isIPAddress(addr) { peer.ip = Span(addr) }
             if rb + 1 < r.upperBound, s[rb + 1] == Byte.colon {
                 peer.port = s.int((rb + 2)..<s.digitsEnd(from: rb + 2))
             }
@@ -165,12 +174,12 @@ enum EximFields {
         while !head.isEmpty && s[head.upperBound - 1] == Byte.space { head = head.lowerBound..<(head.upperBound - 1) }
         if let lp = s.find(Byte.lparen, from: head.lowerBound, to: head.upperBound),
            let rp = s.findLast(Byte.rparen, from: lp, to: head.upperBound) {
-            helo = make((lp + 1)..<rp)
+            helo = Span((lp + 1)..<rp)
             var n = head.lowerBound..<lp
             while !n.isEmpty && s[n.upperBound - 1] == Byte.space { n = n.lowerBound..<(n.upperBound - 1) }
-            if !n.isEmpty { peer.name = make(n) }
+            if !n.isEmpty { peer.name = Span(n) }
         } else if !head.isEmpty {
-            peer.name = make(head)
+            peer.name = Span(head)
         }
         return (peer, helo)
     }
@@ -179,28 +188,37 @@ enum EximFields {
     /// GnuTLS builds write the protocol as `TLS1.2`, OpenSSL builds as `TLSv1.2`; it is stored
     /// in OpenSSL's (and Postfix's) spelling so reports compare one vocabulary.
     @inline(__always)
-    static func tls(_ s: ByteScanner, _ r: Range<Int>) -> TLSInfo { tls(s, r) { s.string($0) } }
+    static func tls(_ s: ByteScanner, _ r: Range<Int>) -> TLSInfo {
+        EximLine.tlsInfo(tlsSpans(s, r), trust: nil, LineBytes(base: s.base, count: s.end)) {
+            String(decoding: UnsafeBufferPointer(start: s.base + Int($0.lo), count: $0.count), as: UTF8.self)
+        }
+    }
 
-    /// As `tls(_:_:)`, with the Strings made by `make` (e.g. from the parser's cache).
-    static func tls(_ s: ByteScanner, _ r: Range<Int>, make: (Range<Int>) -> String) -> TLSInfo {
+    /// The spans of an `X=` value (the grammar of `tls(_:_:)`).
+    static func tlsSpans(_ s: ByteScanner, _ r: Range<Int>) -> EximTLSSpans {
         var r = r
         if !r.isEmpty && s[r.upperBound - 1] == 0x2A { r = r.lowerBound..<(r.upperBound - 1) }
+        var t = EximTLSSpans()
         guard let c1 = s.find(Byte.colon, from: r.lowerBound, to: r.upperBound) else {
-            return TLSInfo(cipher: make(r))
+            t.cipher = Span(r)
+            return t
         }
-        let proto: String
-        if s.equals(r.lowerBound..<c1, "TLS1.2") { proto = "TLSv1.2" }        // the common ones without an allocation
-        else if s.equals(r.lowerBound..<c1, "TLS1.3") { proto = "TLSv1.3" }
-        else if c1 - r.lowerBound >= 4, s.has("TLS1", at: r.lowerBound) { proto = "TLSv" + s.string(r.lowerBound..<c1).dropFirst(3) }
-        else { proto = make(r.lowerBound..<c1) }
-        var info = TLSInfo(proto: proto)
+        t.proto = Span(r.lowerBound..<c1)
+        t.protoAddV = c1 - r.lowerBound >= 4 && s.has("TLS1", at: r.lowerBound)
         if let c2 = s.findLast(Byte.colon, from: c1 + 1, to: r.upperBound), let bits = s.int((c2 + 1)..<r.upperBound) {
-            info.cipher = make((c1 + 1)..<c2)
-            info.bits = bits
+            t.cipher = Span((c1 + 1)..<c2)
+            t.bits = bits
         } else {
-            info.cipher = make((c1 + 1)..<r.upperBound)
+            t.cipher = Span((c1 + 1)..<r.upperBound)
         }
-        return info
+        return t
+    }
+
+    /// `CV=` value as `EximLine.trust`'s code: yes/dane 1 (Verified), no 2 (Untrusted), else 0.
+    static func trustCode(_ s: ByteScanner, _ r: Range<Int>) -> UInt8 {
+        if s.equals(r, "yes") || s.equals(r, "dane") { return 1 }
+        if s.equals(r, "no") { return 2 }
+        return 0
     }
 
     /// `CV=` value as a trust word: yes/dane -> Verified, no -> Untrusted.
@@ -270,22 +288,27 @@ enum EximFields {
 
     /// The enhanced status code (`5.1.1`) after a 3-digit reply code at the start of `r`, or anywhere as `NNN d.d.d`.
     static func dsn(_ s: ByteScanner, _ r: Range<Int>) -> (code: String?, dsn: String?) {
+        let (c, d) = dsnRanges(s, r)
+        return (c.map { s.string($0) }, d.map { s.string($0) })
+    }
+
+    /// The ranges of `dsn(_:_:)`'s code and enhanced status.
+    static func dsnRanges(_ s: ByteScanner, _ r: Range<Int>) -> (code: Range<Int>?, dsn: Range<Int>?) {
         var k = r.lowerBound
         while k + 3 <= r.upperBound {
             if Byte.isDigit(s[k]) && Byte.isDigit(s[k + 1]) && Byte.isDigit(s[k + 2])
                 && (k == r.lowerBound || s[k - 1] == Byte.space)
                 && (k + 3 == r.upperBound || s[k + 3] == Byte.space || s[k + 3] == Byte.minus)
                 && (s[k] >= 0x32 && s[k] <= 0x35) {
-                let code = s.string(k..<(k + 3))
-                var d = k + 4
+                let code = k..<(k + 3)
+                let d = k + 4
                 if d < r.upperBound, Byte.isDigit(s[d]), d + 1 < r.upperBound, s[d + 1] == Byte.dot {
                     var e = d
                     while e < r.upperBound && (Byte.isDigit(s[e]) || s[e] == Byte.dot) { e += 1 }
                     if e < r.upperBound && (s[e] == Byte.space || s[e] == Byte.comma) || e == r.upperBound {
-                        return (code, s.string(d..<e))
+                        return (code, d..<e)
                     }
                 }
-                d = 0
                 return (code, nil)
             }
             k += 1

@@ -1,5 +1,5 @@
 // EximParser: the body of one Exim line (mainlog, syslog, Sophos UTM
-// exim-in/exim-out) -> ParseOutcome.
+// exim-in/exim-out) -> an EximLine (hot path) or a ParseOutcome.
 //
 // Contract: reads only the bytes it is given and the line's context; every
 // line ends as `.exim`, `.ignored` or `.unparsed(reason:)`. The framer has
@@ -9,8 +9,13 @@
 // `.ignored("exim:split-part")`); pieces `[n\m] ` (split at a newline: a
 // rejectlog header dump) keep piece 1 and ignore the rest. Line types: see
 // docs/log-formats/exim.md.
-// Values that repeat (message IDs, senders, recipients, hosts, routers,
-// transports, ciphers) are made through the parser's StringCache.
+// One grammar, two forms: `parse(body:context:into:)` fills an `EximLine`
+// (spans; the rare line kinds carry their String event), and
+// `parse(body:context:)` / `event(_:_:)` build the String `EximEvent` from
+// that same line. Values that repeat (message IDs, senders, recipients,
+// hosts, routers, transports, ciphers) are made through the parser's
+// StringCache. A joined split line's event is made at once (its bytes do not
+// outlive the call).
 // Known limits: a split whose pieces interleave with another split of the
 // same pid is joined wrongly (Exim writes a split entry in one go); a
 // pipe/file delivery address with spaces is cut at the first space; `T=` is
@@ -25,24 +30,35 @@ public struct EximParser: Sendable {
     /// one allocation per distinct value.
     private var strings = StringCache()
 
+    /// The line `parse(body:context:into:)` fills (one per parser; a copy gets its own on first use).
+    private var buffer = EximLineBuffer()
+
     public init() {}
 
+    /// The last line `parseLine` filled (its spans point into that call's body).
+    public var line: EximLine { buffer.line }
+
+    /// Parses a body into the parser's `line` (the hot path: spans, no Strings for the common kinds).
+    public mutating func parseLine(body: UnsafeBufferPointer<UInt8>, context ctx: LineContext) -> ParseStatus {
+        if !isKnownUniquelyReferenced(&buffer) { buffer = EximLineBuffer() }
+        return parse(body: body, context: ctx, into: buffer.line)
+    }
+
     public mutating func parse(body: UnsafeBufferPointer<UInt8>, context ctx: LineContext) -> ParseOutcome {
+        switch parseLine(body: body, context: ctx) {
+        case .event: return .exim(ctx, EximParser.event(buffer.line, &strings))
+        case .ignored(let c): return .ignored(category: c)
+        case .unparsed(let r): return .unparsed(reason: r)
+        }
+    }
+
+    /// Parses a body into `e` (see the file comment).
+    public mutating func parse(body: UnsafeBufferPointer<UInt8>, context ctx: LineContext, into e: EximLine) -> ParseStatus {
         let s = ByteScanner(body)
-        return EximParser.withContext(parseSplit(s, ctx), ctx)
-    }
-
-    /// As `parse(body:context:)`, with the placeholder context in the outcome (the caller has the real one).
-    @inline(__always)
-    mutating func parseEvent(body: UnsafeBufferPointer<UInt8>, context ctx: LineContext) -> ParseOutcome {
-        parseSplit(ByteScanner(body), ctx)
-    }
-
-    @inline(__always)
-    private mutating func parseSplit(_ s: ByteScanner, _ ctx: LineContext) -> ParseOutcome {
+        e.reset(bytes: LineBytes(body))
         if s.end > 5, s[0] == Byte.lbracket, let (n, m, newline, after) = EximParser.splitPrefix(s) {
             if newline {
-                if n == 1 { return EximParser.parseText(s, from: after, &strings) }
+                if n == 1 { return EximParser.parseText(s, from: after, &strings, into: e) }
                 return .ignored(category: "exim:rejectlog-continuation")
             }
             if n == 1 {
@@ -54,9 +70,73 @@ public struct EximParser: Sendable {
             }
             if n < m { return .ignored(category: "exim:split-part") }
             let joined = splits.removeValue(forKey: ctx.pid) ?? []
-            return joined.withUnsafeBufferPointer { EximParser.parseText(ByteScanner($0), from: 0, &strings) }
+            let status = joined.withUnsafeBufferPointer { j -> ParseStatus in
+                e.reset(bytes: LineBytes(j))
+                let st = EximParser.parseText(ByteScanner(j), from: 0, &strings, into: e)
+                if case .event = st, e.kind != .other { e.setOther(EximParser.event(e, &strings)) }
+                return st
+            }
+            e.storage.pointee.bytes = LineBytes(body)
+            return status
         }
-        return EximParser.parseText(s, from: 0, &strings)
+        return EximParser.parseText(s, from: 0, &strings, into: e)
+    }
+
+    /// The String event of a line `parse(body:context:into:)` filled with `.event`.
+    public static func event(_ e: EximLine, _ c: inout StringCache) -> EximEvent {
+        let b = e.bytes
+        switch e.kind {
+        case .other:
+            return e.event ?? .note(messageID: "", kind: "")
+        case .completed:
+            return .completed(messageID: c.string(e.messageID, in: b))
+        case .note:
+            return .note(messageID: c.string(e.messageID, in: b), kind: e.noteKind)
+        case .arrival:
+            let id = c.string(e.messageID, in: b)
+            var recipients: [String] = []
+            if e.recipientsFrom >= 0 {
+                let s = ByteScanner(UnsafeBufferPointer(start: b.base, count: b.count))
+                var i = Int(e.recipientsFrom)
+                while let r = EximFields.nextField(s, &i) {
+                    recipients.append(c.string(Span(EximFields.addressRange(s, r.value)), in: b))
+                }
+            }
+            let a = EximArrival(
+                sender: c.string(e.sender, in: b), client: EximLine.peer(e.client) { c.string($0, in: b) },
+                helo: c.optionalString(e.helo, in: b),
+                interface: e.interface.map { p in EximLine.peer(p) { c.string($0, in: b) } },
+                localUser: c.optionalString(e.localUser, in: b), proto: c.optionalString(e.proto, in: b),
+                tls: e.tlsInfo { c.string($0, in: b) }, authenticator: c.optionalString(e.authenticator, in: b),
+                authID: c.optionalString(e.authID, in: b), size: e.size,
+                messageIDHeader: b.optionalString(e.messageIDHeader),
+                subject: e.subject.isPresent ? EximLine.unescaped(b, e.subject) : nil,
+                reference: c.optionalString(e.reference, in: b), dkimDomain: c.optionalString(e.dkimDomain, in: b),
+                recipients: recipients, fakeReject: e.fakeReject)
+            return .arrival(messageID: id, a)
+        case .delivery:
+            let id = c.string(e.messageID, in: b)
+            let d = EximDelivery(
+                flag: e.flag, recipient: c.string(e.recipient, in: b), origRecipient: b.optionalString(e.origRecipient),
+                router: c.optionalString(e.router, in: b), transport: c.optionalString(e.transport, in: b),
+                relay: EximLine.peer(e.relay) { c.string($0, in: b) }, tls: e.tlsInfo { c.string($0, in: b) },
+                response: e.response.isAbsent ? nil
+                    : e.responseQuoted ? EximLine.unescaped(b, e.response) : b.string(e.response),
+                dsn: b.optionalString(e.dsn), nextQueueID: b.optionalString(e.nextQueueID),
+                queueTime: e.queueTime, deliveryTime: e.deliveryTime, errno: e.errno)
+            return .delivery(messageID: id, d)
+        }
+    }
+
+    /// Records a rare kind's outcome in `e` (kind `other`).
+    @inline(__always)
+    static func other(_ o: ParseOutcome, _ e: EximLine) -> ParseStatus {
+        switch o {
+        case .exim(_, let ev): e.setOther(ev); return .event
+        case .ignored(let c): return .ignored(category: c)
+        case .unparsed(let r): return .unparsed(reason: r)
+        default: return .ignored(category: "")       // not produced by this parser
+        }
     }
 
     /// `[n/m] ` or `[n\m] ` at the start: (n, m, split-at-newline, index after the space).
@@ -85,9 +165,9 @@ public struct EximParser: Sendable {
         return k
     }
 
-    /// Parses the text after envelope and timestamp.
+    /// Parses the text after envelope and timestamp into `e` (whose bytes are `s`'s).
     @inline(__always)
-    static func parseText(_ s: ByteScanner, from i0: Int, _ c: inout StringCache) -> ParseOutcome {
+    static func parseText(_ s: ByteScanner, from i0: Int, _ c: inout StringCache, into e: EximLine) -> ParseStatus {
         var i = skipStamp(s, i0)
         EximFields.skipSpaces(s, &i)
         guard i < s.end else { return .unparsed(reason: "exim: empty line") }
@@ -95,62 +175,62 @@ public struct EximParser: Sendable {
         if idLen > 0 {
             let idRange = i..<(i + idLen)
             let t = min(i + idLen + 1, s.end)
-            return parseMessageLine(s, idRange, t, &c)
+            return parseMessageLine(s, idRange, t, &c, e)
         }
-        return parseSessionLine(s, i)
+        return other(parseSessionLine(s, i), e)
     }
 
     // MARK: - lines with a message ID
 
     @inline(__always)
     static func parseMessageLine(_ s: ByteScanner, _ idRange: Range<Int>, _ t: Int,
-                                 _ c: inout StringCache) -> ParseOutcome {
-        let id = s.cached(idRange, &c)
+                                 _ c: inout StringCache, _ e: EximLine) -> ParseStatus {
+        e.storage.pointee.messageID = Span(idRange)
         guard t + 2 <= s.end else {
             return .unparsed(reason: "exim: message ID without text")
         }
         let a = s[t], b = s[t + 1]
         if t + 2 < s.end && s[t + 2] == Byte.space {
             switch (a, b) {
-            case (Byte.lt, Byte.equals): return arrival(s, id, t + 3, fake: false, &c)
-            case (Byte.lparen, Byte.equals): return arrival(s, id, t + 3, fake: true, &c)
-            case (Byte.equals, Byte.gt): return delivery(s, id, t + 3, .delivered, &c)
-            case (Byte.minus, Byte.gt): return delivery(s, id, t + 3, .additional, &c)
-            case (Byte.gt, Byte.gt): return delivery(s, id, t + 3, .cutthrough, &c)
-            case (0x2A, Byte.gt): return delivery(s, id, t + 3, .suppressed, &c)
-            case (0x2A, 0x2A): return delivery(s, id, t + 3, .failed, &c)
-            case (Byte.equals, Byte.equals): return delivery(s, id, t + 3, .deferred, &c)
+            case (Byte.lt, Byte.equals): return arrival(s, t + 3, fake: false, e)
+            case (Byte.lparen, Byte.equals): return arrival(s, t + 3, fake: true, e)
+            case (Byte.equals, Byte.gt): return delivery(s, t + 3, .delivered, e)
+            case (Byte.minus, Byte.gt): return delivery(s, t + 3, .additional, e)
+            case (Byte.gt, Byte.gt): return delivery(s, t + 3, .cutthrough, e)
+            case (0x2A, Byte.gt): return delivery(s, t + 3, .suppressed, e)
+            case (0x2A, 0x2A): return delivery(s, t + 3, .failed, e)
+            case (Byte.equals, Byte.equals): return delivery(s, t + 3, .deferred, e)
             default: break
             }
         }
-        if s.has("Completed", at: t) { return .exim(ctxPlaceholder, .completed(messageID: id)) }
-        if s.has("DKIM: signing failed", at: t) || s.has("DKIM: validation error", at: t) { return .exim(ctxPlaceholder, .note(messageID: id, kind: "dkim-signing")) }
-        if s.has("DKIM: ", at: t) { return dkim(s, id, t + 6) }
+        if s.has("Completed", at: t) { e.storage.pointee.kind = .completed; return .event }
+        if s.has("DKIM: signing failed", at: t) || s.has("DKIM: validation error", at: t) { return note(e, "dkim-signing") }
+        if s.has("DKIM: ", at: t) { return other(dkim(s, s.cached(idRange, &c), t + 6), e) }
         if s.has("ctasd reports '", at: t) {
             let v = t + 15
             guard let q = s.find(0x27, from: v) else { return .unparsed(reason: "exim: ctasd line without verdict") }
-            return .exim(ctxPlaceholder, .spamVerdict(messageID: id, verdict: s.string(v..<q), score: nil))
+            return other(.exim(ctxPlaceholder, .spamVerdict(messageID: s.cached(idRange, &c), verdict: s.string(v..<q), score: nil)), e)
         }
         if s.find(" rejected ", from: t) != nil || s.has("rejected ", at: t) {
-            if let r = reject(s, t) { return .exim(ctxPlaceholder, .reject(messageID: id, r)) }
+            if let r = reject(s, t) { return other(.exim(ctxPlaceholder, .reject(messageID: s.cached(idRange, &c), r)), e) }
         }
-        if let kind = messageNoteKind(s, t) { return .exim(ctxPlaceholder, .note(messageID: id, kind: kind)) }
+        if let kind = messageNoteKind(s, t) { return note(e, kind) }
         // `ID NAME [IP] Network is unreachable`: a connection error to one host.
         if let sp = s.find(Byte.space, from: t), sp + 1 < s.end, s[sp + 1] == Byte.lbracket,
            let rb = s.find(Byte.rbracket, from: sp), rb + 1 < s.end, s[rb + 1] == Byte.space || s[rb + 1] == Byte.colon {
-            return .exim(ctxPlaceholder, .note(messageID: id, kind: "host-error"))
+            return note(e, "host-error")
         }
         return .unparsed(reason: "exim: unknown line about a message")
     }
 
-    /// The outcome with the line's context (the static parsers use a placeholder).
     @inline(__always)
-    static func withContext(_ o: ParseOutcome, _ ctx: LineContext) -> ParseOutcome {
-        if case .exim(_, let e) = o { return .exim(ctx, e) }
-        return o
+    static func note(_ e: EximLine, _ kind: String) -> ParseStatus {
+        e.storage.pointee.kind = .note
+        e.storage.pointee.noteKind = kind
+        return .event
     }
 
-    /// Placeholder context: the outcome's context is filled by `EximParser.withContext`.
+    /// Placeholder context of the rare kinds' outcomes (the event is kept, the context is the caller's).
     static let ctxPlaceholder = LineContext(time: Timestamp(micros: 0), host: "", instance: "", program: "", pid: 0)
 
     static func messageNoteKind(_ s: ByteScanner, _ t: Int) -> String? {
@@ -184,17 +264,21 @@ public struct EximParser: Sendable {
 
     // MARK: - arrival
 
-    static func arrival(_ s: ByteScanner, _ id: String, _ i0: Int, fake: Bool, _ c: inout StringCache) -> ParseOutcome {
+    static func arrival(_ s: ByteScanner, _ i0: Int, fake: Bool, _ e: EximLine) -> ParseStatus {
         var i = i0
         guard let senderField = EximFields.plainWord(s, &i) else {
             return .unparsed(reason: "exim: arrival without sender")
         }
-        var a = EximArrival(sender: s.cached(EximFields.addressRange(s, senderField.value), &c), fakeReject: fake)
-        var verify: String?
+        e.beginArrival(fake: fake)
+        let a = e.storage
+        a.pointee.sender = Span(EximFields.addressRange(s, senderField.value))
         while let f = EximFields.nextField(s, &i) {
             guard let k = f.key else {
                 if s.equals(f.value, "for") {
-                    while let r = EximFields.nextField(s, &i) { a.recipients.append(s.cached(EximFields.addressRange(s, r.value), &c)) }
+                    a.pointee.recipientsFrom = Int32(i)
+                    var n = 0
+                    while EximFields.nextField(s, &i) != nil { n += 1 }
+                    a.pointee.recipientCount = n
                     break
                 }
                 if s.equals(f.value, "from") { _ = EximFields.nextField(s, &i) }
@@ -204,57 +288,57 @@ public struct EximParser: Sendable {
             switch k.count {
             case 1:
                 switch s[k.lowerBound] {
-                case 0x48: (a.client, a.helo) = EximFields.host(s, v) { s.cached($0, &c) } // H
-                case 0x49: a.interface = EximFields.host(s, v) { s.cached($0, &c) }.0     // I
-                case 0x55: a.localUser = s.cached(v, &c)                                  // U
-                case 0x50: a.proto = s.cached(v, &c)                                      // P
-                case 0x58: a.tls = EximFields.tls(s, v) { s.cached($0, &c) }              // X
-                case 0x41:                                                                // A
+                case 0x48: (a.pointee.client, a.pointee.helo) = EximFields.hostSpans(s, v)   // H
+                case 0x49: a.pointee.interface = EximFields.hostSpans(s, v).0                // I
+                case 0x55: a.pointee.localUser = Span(v)                                     // U
+                case 0x50: a.pointee.proto = Span(v)                                         // P
+                case 0x58: a.pointee.tls = EximFields.tlsSpans(s, v)                         // X
+                case 0x41:                                                                   // A
                     if let colon = s.find(Byte.colon, from: v.lowerBound, to: v.upperBound) {
-                        a.authenticator = s.cached(v.lowerBound..<colon, &c)
+                        a.pointee.authenticator = Span(v.lowerBound..<colon)
                         let rest = (colon + 1)..<v.upperBound
                         let c2 = s.find(Byte.colon, from: rest.lowerBound, to: rest.upperBound) ?? rest.upperBound
-                        a.authID = s.cached(rest.lowerBound..<c2, &c)
+                        a.pointee.authID = Span(rest.lowerBound..<c2)
                     } else {
-                        a.authenticator = s.cached(v, &c)
+                        a.pointee.authenticator = Span(v)
                     }
-                case 0x53: a.size = s.int(v).map(Int64.init)                              // S
-                case 0x54: a.subject = EximFields.unescaped(s, v)                         // T
-                case 0x52: a.reference = s.cached(v, &c)                                  // R
+                case 0x53: a.pointee.size = s.int(v).map(Int64.init)                        // S
+                case 0x54: a.pointee.subject = Span(v)                                       // T
+                case 0x52: a.pointee.reference = Span(v)                                     // R
                 default: break
                 }
             case 2:
-                if s.equals(k, "id") { a.messageIDHeader = stripAngles(s, v) }
-                else if s.equals(k, "CV") { verify = EximFields.trust(s, v) }
+                if s.equals(k, "id") { a.pointee.messageIDHeader = stripAngles(s, v) }
+                else if s.equals(k, "CV") { a.pointee.trust = EximFields.trustCode(s, v) }
             case 3:
-                if s.equals(k, "id*") { a.messageIDHeader = stripAngles(s, v) }
+                if s.equals(k, "id*") { a.pointee.messageIDHeader = stripAngles(s, v) }
             case 4:
-                if s.equals(k, "DKIM") { a.dkimDomain = s.cached(v, &c) }
+                if s.equals(k, "DKIM") { a.pointee.dkimDomain = Span(v) }
             default: break
             }
         }
-        if verify != nil { a.tls?.trust = verify }
-        return .exim(ctxPlaceholder, .arrival(messageID: id, a))
+        return .event
     }
 
-    static func stripAngles(_ s: ByteScanner, _ r: Range<Int>) -> String? {
+    /// `r` without enclosing angle brackets; absent when nothing is left.
+    static func stripAngles(_ s: ByteScanner, _ r: Range<Int>) -> Span {
         var r = r
         if !r.isEmpty && s[r.lowerBound] == Byte.lt { r = (r.lowerBound + 1)..<r.upperBound }
         if !r.isEmpty && s[r.upperBound - 1] == Byte.gt { r = r.lowerBound..<(r.upperBound - 1) }
-        return r.isEmpty ? nil : s.string(r)
+        return r.isEmpty ? .absent : Span(r)
     }
 
     // MARK: - deliveries
 
-    static func delivery(_ s: ByteScanner, _ id: String, _ i0: Int, _ flag: EximDeliveryFlag,
-                         _ c: inout StringCache) -> ParseOutcome {
+    static func delivery(_ s: ByteScanner, _ i0: Int, _ flag: EximDeliveryFlag, _ e: EximLine) -> ParseStatus {
         var i = i0
         guard let addr = EximFields.plainWord(s, &i), !addr.value.isEmpty else {
             return .unparsed(reason: "exim: delivery line without address")
         }
-        var d = EximDelivery(flag: flag, recipient: s.cached(addr.value, &c))
+        e.beginDelivery(flag)
+        let d = e.storage
+        d.pointee.recipient = Span(addr.value)
         var message: Range<Int>? = addr.colonAfter ? messageRange(s, i) : nil
-        var verify: String?
         var confirmation: Range<Int>?
         var quotedConfirmation = false
         while message == nil, let f = EximFields.nextField(s, &i) {
@@ -262,51 +346,51 @@ public struct EximParser: Sendable {
                 let v = f.value
                 if k.count == 1 {
                     switch s[k.lowerBound] {
-                    case 0x52: d.router = s.cached(v, &c)                               // R
-                    case 0x54: d.transport = s.cached(v, &c)                            // T
-                    case 0x48: d.relay = EximFields.host(s, v) { s.cached($0, &c) }.0   // H
-                    case 0x58: d.tls = EximFields.tls(s, v) { s.cached($0, &c) }        // X
-                    case 0x43: confirmation = v; quotedConfirmation = f.quoted          // C
+                    case 0x52: d.pointee.router = Span(v)                                   // R
+                    case 0x54: d.pointee.transport = Span(v)                                // T
+                    case 0x48: d.pointee.relay = EximFields.hostSpans(s, v).0               // H
+                    case 0x58: d.pointee.tls = EximFields.tlsSpans(s, v)                    // X
+                    case 0x43: confirmation = v; quotedConfirmation = f.quoted              // C
                     default: break
                     }
                 } else if s.equals(k, "CV") {
-                    verify = EximFields.trust(s, v)
+                    d.pointee.trust = EximFields.trustCode(s, v)
                 } else if s.equals(k, "QT") {
-                    d.queueTime = EximFields.duration(s, v)
+                    d.pointee.queueTime = EximFields.duration(s, v)
                 } else if s.equals(k, "DT") {
-                    d.deliveryTime = EximFields.duration(s, v)
+                    d.pointee.deliveryTime = EximFields.duration(s, v)
                 }
             } else {
                 let v = f.value
-                if !v.isEmpty && s[v.lowerBound] == Byte.lt && d.router == nil && d.transport == nil {
-                    d.origRecipient = EximFields.address(s, v)
+                if !v.isEmpty && s[v.lowerBound] == Byte.lt && d.pointee.router.isAbsent && d.pointee.transport.isAbsent {
+                    d.pointee.origRecipient = Span(EximFields.addressRange(s, v))
                 } else if v.count > 2, s[v.lowerBound] == Byte.lparen, s[v.upperBound - 1] == Byte.rparen {
                     let inner = (v.lowerBound + 1)..<(v.upperBound - 1)
                     if s[inner.lowerBound] == Byte.minus {
-                        d.errno = s.int((inner.lowerBound + 1)..<inner.upperBound).map { -$0 }
-                    } else if let e = s.int(inner) {
-                        d.errno = e
+                        d.pointee.errno = s.int((inner.lowerBound + 1)..<inner.upperBound).map { -$0 }
+                    } else if let en = s.int(inner) {
+                        d.pointee.errno = en
                     }
                 }
             }
             if f.colonAfter { message = messageRange(s, i) }
         }
-        if verify != nil { d.tls?.trust = verify }
         if let c = confirmation {
-            d.response = quotedConfirmation ? EximFields.unescaped(s, c) : s.string(c)
-            d.nextQueueID = RemoteQueueID.extract(s, c)
-            d.dsn = EximFields.dsn(s, c).dsn
+            d.pointee.response = Span(c)
+            d.pointee.responseQuoted = quotedConfirmation
+            if let q = RemoteQueueID.extractRange(s, c) { d.pointee.nextQueueID = Span(q) }
+            if let ds = EximFields.dsnRanges(s, c).dsn { d.pointee.dsn = Span(ds) }
         } else if let m = message, !m.isEmpty {
             // The message of a failure/deferral; a trailing ` DT=...` (4.99) is not part of it.
             var mr = m
             if let dt = s.findLast(" DT=", from: m.lowerBound, to: m.upperBound) {
-                d.deliveryTime = EximFields.duration(s, (dt + 4)..<m.upperBound)
-                if d.deliveryTime != nil { mr = m.lowerBound..<dt }
+                d.pointee.deliveryTime = EximFields.duration(s, (dt + 4)..<m.upperBound)
+                if d.pointee.deliveryTime != nil { mr = m.lowerBound..<dt }
             }
-            d.response = s.string(mr)
-            d.dsn = EximFields.dsn(s, mr).dsn
+            d.pointee.response = Span(mr)
+            if let ds = EximFields.dsnRanges(s, mr).dsn { d.pointee.dsn = Span(ds) }
         }
-        return .exim(ctxPlaceholder, .delivery(messageID: id, d))
+        return .event
     }
 
     /// The free text from `i` (after `: ` or ` : `) to the end.

@@ -18,6 +18,8 @@ import MailTrailModel
 public struct UTMParser: Sendable {
     /// Strings of values that repeat (see `EximParser`).
     private var strings = StringCache()
+    /// The line SCANNER's Exim-grammar text is parsed into before it becomes an `EximEvent`.
+    private var scratch = EximLineBuffer()
 
     public init() {}
 
@@ -35,10 +37,13 @@ public struct UTMParser: Sendable {
             guard let t = UTMParser.afterSubTag(s, 8) else { return .unparsed(reason: "utm: bad SCANNER tag") }
             if s.has("id=\"", at: t) { return UTMParser.secureMail(s, t, ctx) }
             if EximFields.messageIDLength(s, at: t) > 0 {
-                switch EximParser.parseText(s, from: t, &strings) {
-                case .exim(_, let e): return .utm(ctx, .scanner(e))
+                if !isKnownUniquelyReferenced(&scratch) { scratch = EximLineBuffer() }
+                let e = scratch.line
+                e.reset(bytes: LineBytes(body))
+                switch EximParser.parseText(s, from: t, &strings, into: e) {
+                case .event: return .utm(ctx, .scanner(EximParser.event(e, &strings)))
                 case .unparsed(let r): return .unparsed(reason: "utm scanner: " + r)
-                case let other: return other
+                case .ignored(let c): return .ignored(category: c)
                 }
             }
             return .ignored(category: "utm:scanner")

@@ -1,0 +1,290 @@
+/// EximLine: one parsed Exim line as spans into its bytes — the form in which
+/// the parser hands an Exim line to the correlator on the hot path.
+///
+/// Contract: carries exactly the facts of the `EximEvent` of the same line.
+/// The common kinds (`arrival`, `delivery`, `completed`, `note`) are spans of
+/// `bytes` (and numbers), so such a line costs no allocation until the
+/// correlator stores a value; the rare kinds (DKIM, ctasd verdict, refusals,
+/// session notes, listener connections, joined split lines) are `other`, with
+/// their String `EximEvent` in `event`. Fields of kinds other than `kind` hold
+/// stale values (each kind's fields are reset by the parser before it fills
+/// them). Valid only while `bytes` is (one call). `EximParser.event(_:)`
+/// turns a line into its `EximEvent` (the String API, tests and the fuzzer).
+/// Known limits: the arrival's ` for` recipients are kept as a count and the
+/// index where their list starts (`recipientsFrom`), not as spans; the String
+/// form re-reads them. Values are as logged: TLS protocol spelling, `\"`
+/// escapes and `<...>` are resolved by the readers here (`tlsInfo`,
+/// `unescaped`).
+
+#if canImport(Glibc)
+import Glibc
+#elseif canImport(Darwin)
+import Darwin
+#endif
+
+/// TLS facts of an Exim `X=` value as spans (present when `X=` was logged).
+public struct EximTLSSpans: Sendable {
+    /// The protocol (absent when `X=` holds no `:`).
+    public var proto: Span = .absent
+    /// The protocol is GnuTLS's `TLS1.x`, stored as OpenSSL's `TLSv1.x`.
+    public var protoAddV = false
+    public var cipher: Span = .absent
+    public var bits: Int? = nil
+    @inlinable public init() {}
+}
+
+/// One Exim line's fact (see `EximEvent` for the cases and the meaning of the fields).
+/// A view (one pointer) of `EximLine.Fields` held by an `EximLineBuffer`.
+public struct EximLine: @unchecked Sendable {
+    /// Which `EximEvent` case the line is; `other` = any other case, in `event`.
+    public enum Kind: UInt8, Sendable { case arrival, delivery, completed, note, other }
+
+    /// The stored fields (read through the accessors of `EximLine`).
+    public struct Fields {
+        public var kind: Kind = .other
+        public var bytes: LineBytes
+        public var messageID: Span = .absent
+        // arrival
+        public var sender: Span = .absent
+        public var client = PeerSpans()
+        public var helo: Span = .absent
+        public var interface: PeerSpans? = nil
+        public var localUser: Span = .absent
+        public var proto: Span = .absent
+        public var authenticator: Span = .absent
+        public var authID: Span = .absent
+        public var size: Int64? = nil
+        public var messageIDHeader: Span = .absent
+        /// `T=` of an arrival (escapes resolved by `unescaped`).
+        public var subject: Span = .absent
+        public var reference: Span = .absent
+        public var dkimDomain: Span = .absent
+        public var recipientCount = 0
+        /// Index of the first byte after ` for` (-1: no recipient list).
+        public var recipientsFrom: Int32 = -1
+        public var fakeReject = false
+        // arrival and delivery
+        public var tls: EximTLSSpans? = nil
+        /// `CV=`: 0 none, 1 Verified, 2 Untrusted (applied to `tls` only when present).
+        public var trust: UInt8 = 0
+        // delivery
+        public var flag: EximDeliveryFlag = .delivered
+        public var recipient: Span = .absent
+        public var origRecipient: Span = .absent
+        public var router: Span = .absent
+        public var transport: Span = .absent
+        public var relay = PeerSpans()
+        public var response: Span = .absent
+        /// The response is a quoted `C="..."` value (escapes resolved by `unescaped`).
+        public var responseQuoted = false
+        public var dsn: Span = .absent
+        public var nextQueueID: Span = .absent
+        public var queueTime: Double? = nil
+        public var deliveryTime: Double? = nil
+        public var errno: Int? = nil
+        // note
+        public var noteKind = ""
+        // other
+        public var event: EximEvent? = nil
+
+        @inlinable public init(bytes: LineBytes) { self.bytes = bytes }
+    }
+
+    public let storage: UnsafeMutablePointer<Fields>
+    @inlinable public init(storage: UnsafeMutablePointer<Fields>) { self.storage = storage }
+
+    /// Points the spans at `bytes`; drops the previous line's `event`.
+    @inlinable public func reset(bytes: LineBytes) {
+        storage.pointee.bytes = bytes
+        storage.pointee.messageID = .absent
+        // Only an `other` line holds an event (testing the optional itself would copy it).
+        if storage.pointee.kind == .other { storage.pointee.event = nil }
+    }
+
+    /// Clears the fields of an arrival.
+    @inlinable public func beginArrival(fake: Bool) {
+        let f = storage
+        f.pointee.kind = .arrival
+        f.pointee.sender = .absent; f.pointee.client = PeerSpans(); f.pointee.helo = .absent
+        f.pointee.interface = nil; f.pointee.localUser = .absent; f.pointee.proto = .absent
+        f.pointee.authenticator = .absent; f.pointee.authID = .absent; f.pointee.size = nil
+        f.pointee.messageIDHeader = .absent; f.pointee.subject = .absent; f.pointee.reference = .absent
+        f.pointee.dkimDomain = .absent; f.pointee.recipientCount = 0; f.pointee.recipientsFrom = -1
+        f.pointee.fakeReject = fake; f.pointee.tls = nil; f.pointee.trust = 0
+    }
+
+    /// Clears the fields of a delivery.
+    @inlinable public func beginDelivery(_ flag: EximDeliveryFlag) {
+        let f = storage
+        f.pointee.kind = .delivery
+        f.pointee.flag = flag; f.pointee.recipient = .absent; f.pointee.origRecipient = .absent
+        f.pointee.router = .absent; f.pointee.transport = .absent; f.pointee.relay = PeerSpans()
+        f.pointee.tls = nil; f.pointee.trust = 0; f.pointee.response = .absent; f.pointee.responseQuoted = false
+        f.pointee.dsn = .absent; f.pointee.nextQueueID = .absent; f.pointee.queueTime = nil
+        f.pointee.deliveryTime = nil; f.pointee.errno = nil
+    }
+
+    /// Makes the line an `other` line carrying `event`.
+    @inlinable public func setOther(_ event: EximEvent) {
+        storage.pointee.kind = .other
+        storage.pointee.event = event
+    }
+
+    @inlinable public var kind: Kind { storage.pointee.kind }
+    @inlinable public var bytes: LineBytes { storage.pointee.bytes }
+    @inlinable public var messageID: Span { storage.pointee.messageID }
+    @inlinable public var sender: Span { storage.pointee.sender }
+    @inlinable public var client: PeerSpans { storage.pointee.client }
+    @inlinable public var helo: Span { storage.pointee.helo }
+    @inlinable public var interface: PeerSpans? { storage.pointee.interface }
+    @inlinable public var localUser: Span { storage.pointee.localUser }
+    @inlinable public var proto: Span { storage.pointee.proto }
+    @inlinable public var authenticator: Span { storage.pointee.authenticator }
+    @inlinable public var authID: Span { storage.pointee.authID }
+    @inlinable public var size: Int64? { storage.pointee.size }
+    @inlinable public var messageIDHeader: Span { storage.pointee.messageIDHeader }
+    @inlinable public var subject: Span { storage.pointee.subject }
+    @inlinable public var reference: Span { storage.pointee.reference }
+    @inlinable public var dkimDomain: Span { storage.pointee.dkimDomain }
+    @inlinable public var recipientCount: Int { storage.pointee.recipientCount }
+    @inlinable public var recipientsFrom: Int32 { storage.pointee.recipientsFrom }
+    @inlinable public var fakeReject: Bool { storage.pointee.fakeReject }
+    @inlinable public var tls: EximTLSSpans? { storage.pointee.tls }
+    @inlinable public var trust: UInt8 { storage.pointee.trust }
+    @inlinable public var flag: EximDeliveryFlag { storage.pointee.flag }
+    @inlinable public var recipient: Span { storage.pointee.recipient }
+    @inlinable public var origRecipient: Span { storage.pointee.origRecipient }
+    @inlinable public var router: Span { storage.pointee.router }
+    @inlinable public var transport: Span { storage.pointee.transport }
+    @inlinable public var relay: PeerSpans { storage.pointee.relay }
+    @inlinable public var response: Span { storage.pointee.response }
+    @inlinable public var responseQuoted: Bool { storage.pointee.responseQuoted }
+    @inlinable public var dsn: Span { storage.pointee.dsn }
+    @inlinable public var nextQueueID: Span { storage.pointee.nextQueueID }
+    @inlinable public var queueTime: Double? { storage.pointee.queueTime }
+    @inlinable public var deliveryTime: Double? { storage.pointee.deliveryTime }
+    @inlinable public var errno: Int? { storage.pointee.errno }
+    @inlinable public var noteKind: String { storage.pointee.noteKind }
+    /// The event of an `other` line.
+    @inlinable public var event: EximEvent? { storage.pointee.event }
+
+    // MARK: - readers
+
+    /// The trust word of `CV=` (nil when none or not understood).
+    @inlinable public var trustWord: String? {
+        switch trust { case 1: return "Verified"; case 2: return "Untrusted"; default: return nil }
+    }
+
+    /// The line's TLS facts (`X=` with `CV=`), Strings made by `make`.
+    @inlinable public func tlsInfo(_ make: (Span) -> String) -> TLSInfo? {
+        guard let t = tls else { return nil }
+        return EximLine.tlsInfo(t, trust: trustWord, bytes, make)
+    }
+
+    /// The line's TLS facts, Strings through `c` and, for ciphers longer than `c` keeps, `long`
+    /// (the hot path's form of `tlsInfo(_:)`).
+    @inlinable public func tlsInfo(cache c: inout StringCache, long: inout FewStrings) -> TLSInfo? {
+        guard let t = tls else { return nil }
+        let b = bytes
+        var info = TLSInfo()
+        if t.proto.isPresent {
+            if t.protoAddV {
+                if b.equals(t.proto, "TLS1.2") { info.proto = "TLSv1.2" }
+                else if b.equals(t.proto, "TLS1.3") { info.proto = "TLSv1.3" }
+                else { info.proto = "TLSv" + String(decoding: b.buffer(t.proto).dropFirst(3), as: UTF8.self) }
+            } else {
+                info.proto = c.string(t.proto, in: b)
+            }
+        }
+        info.cipher = t.cipher.count > 32 ? long.string(t.cipher, in: b) : c.string(t.cipher, in: b)
+        info.bits = t.bits
+        if let w = trustWord { info.trust = w }
+        return info
+    }
+
+    /// The peer of `p` (spans of this line), Strings through `c`.
+    @inlinable public func peer(_ p: PeerSpans, cache c: inout StringCache) -> Peer {
+        let b = bytes
+        return Peer(name: c.optionalString(p.name, in: b), ip: c.optionalString(p.ip, in: b), port: p.port)
+    }
+
+    /// TLS facts of `t` (spans of `b`) with the trust word `trust`, Strings made by `make`.
+    @inlinable public static func tlsInfo(_ t: EximTLSSpans, trust: String?, _ b: LineBytes,
+                                          _ make: (Span) -> String) -> TLSInfo {
+        var info = TLSInfo()
+        if t.proto.isPresent {
+            if t.protoAddV {
+                if b.equals(t.proto, "TLS1.2") { info.proto = "TLSv1.2" }
+                else if b.equals(t.proto, "TLS1.3") { info.proto = "TLSv1.3" }
+                else { info.proto = "TLSv" + String(decoding: b.buffer(t.proto).dropFirst(3), as: UTF8.self) }
+            } else {
+                info.proto = make(t.proto)
+            }
+        }
+        info.cipher = make(t.cipher)
+        info.bits = t.bits
+        if let trust { info.trust = trust }
+        return info
+    }
+
+    /// The peer of `p`, Strings made by `make`.
+    @inlinable public static func peer(_ p: PeerSpans, _ make: (Span) -> String) -> Peer {
+        Peer(name: p.name.isPresent ? make(p.name) : nil, ip: p.ip.isPresent ? make(p.ip) : nil, port: p.port)
+    }
+
+    /// A quoted value's text with Exim's `\"` and `\\` escapes removed (other escapes kept as written).
+    public static func unescaped(_ b: LineBytes, _ s: Span) -> String {
+        let buf = b.buffer(s)
+        guard buf.count > 0, memchr(buf.baseAddress!, 0x5C, buf.count) != nil else {
+            return String(decoding: buf, as: UTF8.self)
+        }
+        var out: [UInt8] = []
+        out.reserveCapacity(buf.count)
+        var k = 0
+        while k < buf.count {
+            let c = buf[k]
+            if c == 0x5C, k + 1 < buf.count, buf[k + 1] == 0x22 || buf[k + 1] == 0x5C {
+                out.append(buf[k + 1]); k += 2
+            } else {
+                out.append(c); k += 1
+            }
+        }
+        return String(decoding: out, as: UTF8.self)
+    }
+}
+
+/// Strings of a few long values that repeat (TLS cipher names over `StringCache`'s 32 bytes, such
+/// as GnuTLS's `ECDHE_X25519__RSA_PSS_RSAE_SHA256__AES_128_GCM`): up to 16, found by comparing
+/// bytes, the oldest replaced first. Only saves allocations; not part of any saved state.
+public struct FewStrings: Sendable {
+    @usableFromInline var values: [String] = []
+    @usableFromInline var next = 0
+
+    public init() {}
+
+    /// The span's text (absent: "").
+    @inlinable public mutating func string(_ s: Span, in b: LineBytes) -> String {
+        let bytes = b.buffer(s)
+        for v in values where LineBytes.equal(bytes, v) { return v }
+        let v = b.string(s)
+        if values.count < 16 { values.append(v) } else { values[next] = v; next = (next + 1) & 15 }
+        return v
+    }
+}
+
+/// Owns the storage of one `EximLine` (the parser keeps one and refills it per line).
+public final class EximLineBuffer: @unchecked Sendable {
+    /// The view of this buffer's fields (valid while the buffer lives).
+    public let line: EximLine
+
+    public init() {
+        let p = UnsafeMutablePointer<EximLine.Fields>.allocate(capacity: 1)
+        p.initialize(to: EximLine.Fields(bytes: LineBytes(base: LineBytes.emptyBase, count: 0)))
+        line = EximLine(storage: p)
+    }
+
+    deinit {
+        line.storage.deinitialize(count: 1)
+        line.storage.deallocate()
+    }
+}
