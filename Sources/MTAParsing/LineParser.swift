@@ -100,7 +100,8 @@ public struct LineParser: Sendable {
     @usableFromInline var sendmailBuffer = SendmailLineBuffer()
     /// The last Sendmail event `next` found (its spans point into the line given to `next`).
     @inlinable public var sendmailLine: SendmailLine { sendmailBuffer.line }
-    /// The last Sendmail, Exim or UTM event `next` found (its context is a placeholder: see `withOtherEvent`).
+    /// The last Exim or UTM event `next` found (its context is a placeholder: see `withOtherEvent`;
+    /// Sendmail events stay in `sendmailLine`, so the `sendmail` closure below is no longer called).
     private var otherEvent: ParseOutcome = .ignored(category: "")
 
     /// Calls `body` with the context and the Sendmail, Exim or UTM event of the line `next` just read,
