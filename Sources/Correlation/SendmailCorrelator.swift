@@ -287,8 +287,11 @@ public struct SendmailCorrelator: Codable, Sendable {
             var tls: TLSInfo?, saslMethod: String?, saslUsername: String?
             if let proto, let si = sessions.index(of: ProcessKey(program: ctx.program, pid: ctx.pid)),
                sessions.values[si].client.ip == relay.ip {
-                // ESMTPS / ESMTPSA: TLS; ESMTPA / ESMTPSA: SASL (read from the end, no allocation).
-                let last = proto.utf8.last, beforeLast = proto.utf8.dropLast().last
+                // ESMTPS / ESMTPSA: TLS; ESMTPA / ESMTPSA: SASL (the span's last bytes: when ASCII,
+                // they are the String's).
+                let ps = line.f.proto
+                let last: UInt8? = ps.count >= 1 ? b[Int(ps.hi) - 1] : nil
+                let beforeLast: UInt8? = ps.count >= 2 ? b[Int(ps.hi) - 2] : nil
                 if last == UInt8(ascii: "S") || (last == UInt8(ascii: "A") && beforeLast == UInt8(ascii: "S")) {
                     useTLS = true
                     tls = sessions.values[si].tls

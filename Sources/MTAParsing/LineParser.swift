@@ -102,7 +102,8 @@ public struct LineParser: Sendable {
     @inlinable public var sendmailLine: SendmailLine { sendmailBuffer.line }
     /// The last Exim event `next` found (its spans point into the line given to `next`).
     public var eximLine: EximLine { exim.line }
-    /// The last Sendmail, Exim or UTM event `next` found (its context is a placeholder: see `withOtherEvent`).
+    /// The last UTM event `next` found (its context is a placeholder: see `withOtherEvent`;
+    /// Sendmail and Exim events stay in `sendmailLine` / `eximLine`).
     private var otherEvent: ParseOutcome = .ignored(category: "")
 
     /// Calls `body` with the context and the Sendmail, Exim or UTM event of the line `next` just read,
