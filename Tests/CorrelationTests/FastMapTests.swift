@@ -1,0 +1,77 @@
+// FastMapTests: the correlators' hash table against Swift's Dictionary under a long random
+// sequence of inserts, updates, removals and filters, with keys whose hashes collide on
+// purpose (long probe chains, wrap-around at the table's end); `filter` leaves a table whose
+// every kept key is still found and no dropped one.
+// Limits: one fixed seed (deterministic); values are plain integers.
+
+import Testing
+@testable import Correlation
+
+/// A key whose hash takes few values, so that chains form and cross the table's end.
+private struct CollidingKey: FastKey, Hashable {
+    let n: Int
+    var fastHash: Int { (n % 5) &* 0x3FFF_FFFF }
+}
+
+@Suite struct FastMapTests {
+    @Test func behavesAsADictionaryUnderRandomOperations() {
+        var map = FastMap<CollidingKey, Int>()
+        var model: [Int: Int] = [:]
+        var rng = SplitMix(seed: 42)
+        var mismatches: [String] = []
+        for step in 0..<20_000 {
+            let k = Int(rng.next() % 400)
+            switch rng.next() % 10 {
+            case 0...4:
+                map[CollidingKey(n: k)] = step; model[k] = step
+            case 5...7:
+                map[CollidingKey(n: k)] = nil; model[k] = nil
+            case 8:
+                let cut = Int(rng.next() % 20_000)
+                map.filter { $0 >= cut }
+                model = model.filter { $0.value >= cut }
+            default:
+                _ = map.withValue(CollidingKey(n: k), make: { -1 }) { v, _ in v += 1 }
+                model[k, default: -1] += 1
+            }
+            if map.count != model.count { mismatches.append("step \(step): count \(map.count) vs \(model.count)") }
+            if step % 97 == 0 {
+                for probe in 0..<400 where map[CollidingKey(n: probe)] != model[probe] {
+                    mismatches.append("step \(step): key \(probe) gives \(String(describing: map[CollidingKey(n: probe)])) vs \(String(describing: model[probe]))")
+                }
+            }
+            if mismatches.count > 5 { break }
+        }
+        #expect(mismatches.isEmpty, "\(mismatches)")
+        #expect(Dictionary(uniqueKeysWithValues: zip(map.keys.map(\.n), map.values)) == model)
+    }
+
+    @Test func filterKeepsExactlyTheKeptEntries() {
+        var map = FastMap<CollidingKey, Int>()
+        for n in 0..<100 { map[CollidingKey(n: n)] = n }
+        map.filter { $0 % 3 == 0 }
+        #expect(map.keys.map(\.n).sorted() == Array(stride(from: 0, to: 100, by: 3)))
+        #expect(map.values.sorted() == Array(stride(from: 0, to: 100, by: 3)))
+        for n in 0..<100 { #expect(map[CollidingKey(n: n)] == (n % 3 == 0 ? n : nil)) }
+        map.filter { $0 != 33 }
+        #expect(map.count == 33)
+        for n in 0..<100 { #expect(map[CollidingKey(n: n)] == (n % 3 == 0 && n != 33 ? n : nil)) }
+        map.filter { _ in false }
+        #expect(map.isEmpty)
+        map[CollidingKey(n: 7)] = 7
+        #expect(map[CollidingKey(n: 7)] == 7)
+    }
+}
+
+/// A small deterministic generator (SplitMix64).
+private struct SplitMix {
+    var state: UInt64
+    init(seed: UInt64) { state = seed }
+    mutating func next() -> UInt64 {
+        state &+= 0x9E37_79B9_7F4A_7C15
+        var z = state
+        z = (z ^ (z >> 30)) &* 0xBF58_476D_1CE4_E5B9
+        z = (z ^ (z >> 27)) &* 0x94D0_49BB_1331_11EB
+        return z ^ (z >> 31)
+    }
+}
