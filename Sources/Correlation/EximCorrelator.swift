@@ -201,22 +201,35 @@ public struct EximCorrelator: Codable, Sendable {
             dkimDomain = a.dkimDomain; reference = a.reference
         }
 
-        init(_ e: EximLine, _ c: inout StringCache, _ l: inout FewStrings) {
+        init(sender: String, client: Peer, helo: String?, size: Int64?, nrcpt: Int?, proto: String?, tls: TLSInfo?,
+             authenticator: String?, authID: String?, localUser: String?, subject: String?,
+             messageIDHeader: String?, dkimDomain: String?, reference: String?) {
+            self.sender = sender; self.client = client; self.helo = helo; self.size = size; self.nrcpt = nrcpt
+            self.proto = proto; self.tls = tls; self.authenticator = authenticator; self.authID = authID
+            self.localUser = localUser; self.subject = subject; self.messageIDHeader = messageIDHeader
+            self.dkimDomain = dkimDomain; self.reference = reference
+        }
+
+        /// The facts of an arrival line (values computed first, then stored once: no copy of the struct).
+        @inline(__always)
+        static func of(_ e: EximLine, _ c: inout StringCache, _ l: inout FewStrings) -> ArrivalFacts {
             let b = e.bytes
-            sender = c.string(e.sender, in: b)
-            client = e.peer(e.client, cache: &c)
-            helo = c.optionalString(e.helo, in: b)
-            size = e.size
-            nrcpt = e.recipientCount == 0 ? nil : e.recipientCount
-            proto = c.optionalString(e.proto, in: b)
-            tls = e.tlsInfo(cache: &c, long: &l)
-            authenticator = c.optionalString(e.authenticator, in: b)
-            authID = c.optionalString(e.authID, in: b)
-            localUser = c.optionalString(e.localUser, in: b)
-            subject = e.subject.isPresent ? EximLine.unescaped(b, e.subject) : nil
-            messageIDHeader = b.optionalString(e.messageIDHeader)
-            dkimDomain = c.optionalString(e.dkimDomain, in: b)
-            reference = b.optionalString(e.reference)
+            let sender = c.string(e.sender, in: b)
+            let client = e.peer(e.client, cache: &c)
+            let helo = c.optionalString(e.helo, in: b)
+            let proto = c.optionalString(e.proto, in: b)
+            let tls = e.tlsInfo(cache: &c, long: &l)
+            let authenticator = c.optionalString(e.authenticator, in: b)
+            let authID = c.optionalString(e.authID, in: b)
+            let localUser = c.optionalString(e.localUser, in: b)
+            let subject = e.subject.isPresent ? EximLine.unescaped(b, e.subject) : nil
+            let dkimDomain = c.optionalString(e.dkimDomain, in: b)
+            return ArrivalFacts(
+                sender: sender, client: client, helo: helo, size: e.size,
+                nrcpt: e.recipientCount == 0 ? nil : e.recipientCount, proto: proto, tls: tls,
+                authenticator: authenticator, authID: authID, localUser: localUser, subject: subject,
+                messageIDHeader: b.optionalString(e.messageIDHeader), dkimDomain: dkimDomain,
+                reference: b.optionalString(e.reference))
         }
     }
 
@@ -241,21 +254,30 @@ public struct EximCorrelator: Codable, Sendable {
             nextQueueID = d.nextQueueID; queueTime = d.queueTime; deliveryTime = d.deliveryTime
         }
 
-        init(_ e: EximLine, _ c: inout StringCache, _ l: inout FewStrings) {
+        init(flag: EximDeliveryFlag, recipient: String, origRecipient: String?, router: String?, transport: String?,
+             relay: Peer, tls: TLSInfo?, response: String?, dsn: String?, nextQueueID: String?,
+             queueTime: Double?, deliveryTime: Double?) {
+            self.flag = flag; self.recipient = recipient; self.origRecipient = origRecipient; self.router = router
+            self.transport = transport; self.relay = relay; self.tls = tls; self.response = response; self.dsn = dsn
+            self.nextQueueID = nextQueueID; self.queueTime = queueTime; self.deliveryTime = deliveryTime
+        }
+
+        /// The facts of a delivery line (values computed first, then stored once).
+        @inline(__always)
+        static func of(_ e: EximLine, _ c: inout StringCache, _ l: inout FewStrings) -> DeliveryFacts {
             let b = e.bytes
-            flag = e.flag
-            recipient = c.string(e.recipient, in: b)
-            origRecipient = b.optionalString(e.origRecipient)
-            router = c.optionalString(e.router, in: b)
-            transport = c.optionalString(e.transport, in: b)
-            relay = e.peer(e.relay, cache: &c)
-            tls = e.tlsInfo(cache: &c, long: &l)
-            response = e.response.isAbsent ? nil
+            let recipient = c.string(e.recipient, in: b)
+            let router = c.optionalString(e.router, in: b)
+            let transport = c.optionalString(e.transport, in: b)
+            let relay = e.peer(e.relay, cache: &c)
+            let tls = e.tlsInfo(cache: &c, long: &l)
+            let response: String? = e.response.isAbsent ? nil
                 : e.responseQuoted ? EximLine.unescaped(b, e.response) : b.string(e.response)
-            dsn = c.optionalString(e.dsn, in: b)
-            nextQueueID = b.optionalString(e.nextQueueID)
-            queueTime = e.queueTime
-            deliveryTime = e.deliveryTime
+            let dsn = c.optionalString(e.dsn, in: b)
+            return DeliveryFacts(
+                flag: e.flag, recipient: recipient, origRecipient: b.optionalString(e.origRecipient), router: router,
+                transport: transport, relay: relay, tls: tls, response: response, dsn: dsn,
+                nextQueueID: b.optionalString(e.nextQueueID), queueTime: e.queueTime, deliveryTime: e.deliveryTime)
         }
     }
 
@@ -266,18 +288,25 @@ public struct EximCorrelator: Codable, Sendable {
         let b = line.bytes
         switch line.kind {
         case .arrival:
-            let facts = ArrivalFacts(line, &strings, &longStrings)
+            var facts = ArrivalFacts.of(line, &strings, &longStrings)
             arrival(ctx, instance: instance, TxKey(instance: instance, queueID: b.queueID(line.messageID)),
-                    b.string(line.messageID), facts, into: &out)
+                    b.string(line.messageID), &facts, into: &out)
         case .delivery:
-            let facts = DeliveryFacts(line, &strings, &longStrings)
+            var facts = DeliveryFacts.of(line, &strings, &longStrings)
             delivery(ctx, instance: instance, TxKey(instance: instance, queueID: b.queueID(line.messageID)),
-                     { b.string(line.messageID) }, facts, into: &out)
+                     { b.string(line.messageID) }, &facts, into: &out)
         case .completed:
             finish(TxKey(instance: instance, queueID: b.queueID(line.messageID)), into: &out)
         case .note:
             let key = TxKey(instance: instance, queueID: b.queueID(line.messageID))
             if let i = transactions.index(of: key) { transactions.withValue(at: i) { $0.lastSeen = ctx.time } }
+        case .connection:
+            let c = line.client
+            if c.ip.isPresent, let port = c.port {
+                connections = connections ?? [:]
+                connections![Self.connectionKey(b.buffer(c.ip), port)] =
+                    Link(id: strings.optionalString(c.name, in: b) ?? "", at: ctx.time)
+            }
         case .other:
             if let e = line.event { exim(ctx, instance: instance, e, into: &out) }
         }
@@ -295,10 +324,11 @@ public struct EximCorrelator: Codable, Sendable {
                                into out: inout CorrelatorOutput) {
         switch event {
         case .arrival(let id, let a):
-            arrival(ctx, instance: instance, TxKey(instance: instance, queueID: id), id, ArrivalFacts(a), into: &out)
+            var facts = ArrivalFacts(a)
+            arrival(ctx, instance: instance, TxKey(instance: instance, queueID: id), id, &facts, into: &out)
         case .delivery(let id, let d):
-            delivery(ctx, instance: instance, TxKey(instance: instance, queueID: id), { id }, DeliveryFacts(d),
-                     into: &out)
+            var facts = DeliveryFacts(d)
+            delivery(ctx, instance: instance, TxKey(instance: instance, queueID: id), { id }, &facts, into: &out)
         case .completed(let id):
             finish(TxKey(instance: instance, queueID: id), into: &out)
         case .dkim(let id, let domain, let result):
@@ -349,9 +379,33 @@ public struct EximCorrelator: Codable, Sendable {
             // without one.
             if let ip = client.ip, let port = client.port {
                 connections = connections ?? [:]
-                connections!["\(ip):\(port)"] = Link(id: client.name ?? "", at: ctx.time)
+                connections![Self.connectionKey(ip, port)] = Link(id: client.name ?? "", at: ctx.time)
             }
         }
+    }
+
+    /// The `connections` key of a client: `ip:port` (the text of `"\(ip):\(port)"`, made in one allocation).
+    static func connectionKey(_ ip: UnsafeBufferPointer<UInt8>, _ port: Int) -> String {
+        var digits: (UInt64, UInt64, UInt64) = (0, 0, 0)
+        return withUnsafeMutableBytes(of: &digits) { d -> String in
+            var n = port.magnitude
+            var k = 24
+            repeat { k -= 1; d[k] = UInt8(truncatingIfNeeded: 0x30 &+ n % 10); n /= 10 } while n > 0
+            if port < 0 { k -= 1; d[k] = 0x2D }
+            let tail = UnsafeRawBufferPointer(rebasing: d[k..<24])
+            return String(unsafeUninitializedCapacity: ip.count + 1 + tail.count) { out in
+                var o = 0
+                for x in ip { out[o] = x; o += 1 }
+                out[o] = 0x3A; o += 1
+                for x in tail { out[o] = x; o += 1 }
+                return o
+            }
+        }
+    }
+
+    static func connectionKey(_ ip: String, _ port: Int) -> String {
+        var ip = ip
+        return ip.withUTF8 { connectionKey($0, port) }
     }
 
     /// Writes the pending notes of session `key` as policy rows: attached to the message
@@ -376,10 +430,11 @@ public struct EximCorrelator: Codable, Sendable {
     }
 
     private mutating func arrival(_ ctx: LineContext, instance: String, _ key: TxKey, _ id: String,
-                                  _ a: ArrivalFacts, into out: inout CorrelatorOutput) {
+                                  _ a: inout ArrivalFacts, into out: inout CorrelatorOutput) {
         if let i = transactions.index(of: key), transactions.values[i].arrived { finish(key, into: &out) }
         var connection: Link? = nil
-        if let ip = a.client.ip, let port = a.client.port, let c = connections?.removeValue(forKey: "\(ip):\(port)") {
+        if connections != nil, let ip = a.client.ip, let port = a.client.port,
+           let c = connections!.removeValue(forKey: Self.connectionKey(ip, port)) {
             if connections?.isEmpty == true { connections = nil }
             connection = c
         }
@@ -387,22 +442,24 @@ public struct EximCorrelator: Codable, Sendable {
             tx.receivedAt = ctx.time
             tx.lastSeen = ctx.time
             tx.arrived = true
-            tx.sender = a.sender
+            // The facts are moved, not copied (they are not read after this).
+            let bounce = a.sender.isEmpty
+            tx.sender = take(&a.sender)
             tx.client = a.client
-            tx.helo = a.helo
+            tx.helo = take(&a.helo)
             tx.size = a.size
             tx.nrcpt = a.nrcpt
-            tx.proto = a.proto
-            tx.tls = a.tls
-            tx.saslMethod = a.authenticator
-            tx.saslUsername = a.authID
-            tx.localUser = a.localUser
-            tx.subject = a.subject
-            if let m = a.messageIDHeader { tx.messageID = m; tx.msgKey = nil }
-            if tx.dkimResult == nil, let d = a.dkimDomain { tx.dkimResult = "pass"; tx.dkimDomain = d }
-            if let ref = a.reference {
+            tx.proto = take(&a.proto)
+            tx.tls = take(&a.tls)
+            tx.saslMethod = take(&a.authenticator)
+            tx.saslUsername = take(&a.authID)
+            tx.localUser = take(&a.localUser)
+            tx.subject = take(&a.subject)
+            if let m = take(&a.messageIDHeader) { tx.messageID = m; tx.msgKey = nil }
+            if tx.dkimResult == nil, let d = take(&a.dkimDomain) { tx.dkimResult = "pass"; tx.dkimDomain = d }
+            if let ref = take(&a.reference) {
                 tx.originQueueID = ref
-                tx.originKind = a.sender.isEmpty ? .bounce : .reinjection
+                tx.originKind = bounce ? .bounce : .reinjection
             }
             if let c = connection {
                 if ctx.time.micros - c.at.micros <= Self.noteWindowMicros, tx.client.name == nil, !c.id.isEmpty {
@@ -422,7 +479,7 @@ public struct EximCorrelator: Codable, Sendable {
     }
 
     private mutating func delivery(_ ctx: LineContext, instance: String, _ key: TxKey, _ makeID: () -> String,
-                                   _ d: DeliveryFacts, into out: inout CorrelatorOutput) {
+                                   _ d: inout DeliveryFacts, into out: inout CorrelatorOutput) {
         let index = transactions.index(of: key)
         // The ID's text: the transaction's when there is one (same bytes), else made once here.
         let id = index.map { transactions.values[$0].queueID } ?? makeID()
@@ -451,9 +508,9 @@ public struct EximCorrelator: Codable, Sendable {
         let (recipient, original) = LocalRecipient.resolve(logged: d.recipient, other: d.origRecipient)
         out.deliveries.append(DeliveryRecord(
             at: ctx.time, msgKey: mk, host: host, instance: instance, queueID: id, receivedAt: receivedAt,
-            recipient: recipient, origRecipient: original, status: status, dsn: d.dsn,
-            transport: d.transport, relay: d.relay, delay: d.queueTime ?? d.deliveryTime, tls: d.tls,
-            response: d.response, nextQueueID: next, router: d.router))
+            recipient: recipient, origRecipient: original, status: status, dsn: take(&d.dsn),
+            transport: take(&d.transport), relay: d.relay, delay: d.queueTime ?? d.deliveryTime, tls: take(&d.tls),
+            response: take(&d.response), nextQueueID: next, router: take(&d.router)))
     }
 
     // MARK: - Sophos UTM smtpd
@@ -648,4 +705,20 @@ public struct EximCorrelator: Codable, Sendable {
         tx.msgKey = k
         return k
     }
+}
+
+/// Moves the value out of `x`, leaving nil (no retain/release pair, unlike a copy and a reset).
+@inline(__always)
+private func take<T>(_ x: inout T?) -> T? {
+    var v: T? = nil
+    swap(&v, &x)
+    return v
+}
+
+/// Moves the String out of `x`, leaving "".
+@inline(__always)
+private func take(_ x: inout String) -> String {
+    var v = ""
+    swap(&v, &x)
+    return v
 }

@@ -2,7 +2,8 @@
 /// the parser hands an Exim line to the correlator on the hot path.
 ///
 /// Contract: carries exactly the facts of the `EximEvent` of the same line.
-/// The common kinds (`arrival`, `delivery`, `completed`, `note`) are spans of
+/// The common kinds (`arrival`, `delivery`, `completed`, `note`, the
+/// listener's `connection`, whose peer is in `client`) are spans of
 /// `bytes` (and numbers), so such a line costs no allocation until the
 /// correlator stores a value; the rare kinds (DKIM, ctasd verdict, refusals,
 /// session notes, listener connections, joined split lines) are `other`, with
@@ -37,7 +38,7 @@ public struct EximTLSSpans: Sendable {
 /// A view (one pointer) of `EximLine.Fields` held by an `EximLineBuffer`.
 public struct EximLine: @unchecked Sendable {
     /// Which `EximEvent` case the line is; `other` = any other case, in `event`.
-    public enum Kind: UInt8, Sendable { case arrival, delivery, completed, note, other }
+    public enum Kind: UInt8, Sendable { case arrival, delivery, completed, note, connection, other }
 
     /// The stored fields (read through the accessors of `EximLine`).
     public struct Fields {

@@ -131,4 +131,44 @@ private let A = "1haLqi-0002Mp-2G", B = "1haLql-0002Mh-MA", MID = "02ec01d51f9d@
         #expect(x.out.messages.map(\.client) == [Peer(name: "server.x.tld", ip: "192.0.2.7", port: 53500)])
         #expect(x.machine.connections?.keys.sorted() == ["192.0.2.7:53501"])
     }
+
+    /// A saved and restored state (transactions keyed by the inline message ID, a pre-arrival
+    /// DKIM result, a listener connection) resumes exactly where the uninterrupted run goes on.
+    @Test func stateRoundTripAtEveryLine() throws {
+        let tls = TLSInfo(proto: "TLSv1.3", cipher: "TLS_AES_256_GCM_SHA384", bits: 256, trust: "Verified")
+        let events: [(Int64, EximEvent)] = [
+            (0, .connection(client: Peer(name: "mx.x.tld", ip: "192.0.2.7", port: 41000))),
+            (1, .dkim(messageID: A, domain: "x.tld", result: "pass")),
+            (2, .arrival(messageID: A, EximArrival(sender: "s@x.tld", client: Peer(ip: "192.0.2.7", port: 41000),
+                                                   proto: "esmtps", tls: tls, size: 10, messageIDHeader: MID,
+                                                   recipients: ["r@y.tld", "q@y.tld"]))),
+            (3, .delivery(messageID: A, EximDelivery(flag: .delivered, recipient: "r@y.tld", router: "dnslookup",
+                                                     transport: "remote_smtp", response: "250 OK id=" + B,
+                                                     nextQueueID: B))),
+            (4, .delivery(messageID: A, EximDelivery(flag: .deferred, recipient: "q@y.tld", router: "dnslookup",
+                                                     transport: "remote_smtp", response: "451 try later",
+                                                     dsn: "4.0.0"))),
+            (5, .completed(messageID: A)),
+        ]
+        func run(restoreBefore: Int?) throws -> CorrelatorOutput {
+            var m = HostCorrelator(host: "defense")
+            var out = CorrelatorOutput()
+            for (k, (s, e)) in events.enumerated() {
+                if k == restoreBefore { m = try StateCoding.decode(StateCoding.encode(m)) }
+                m.receive(LineContext(time: t(s), host: "defense", instance: "", program: "exim", pid: 7), e, into: &out)
+            }
+            m.flushHeld(into: &out)
+            return out
+        }
+        let whole = try run(restoreBefore: nil)
+        #expect(whole.messages.map(\.client) == [Peer(name: "mx.x.tld", ip: "192.0.2.7", port: 41000)])
+        #expect(whole.messages.map(\.dkimResult) == ["pass"])
+        #expect(whole.messages.map(\.nrcpt) == [2])
+        #expect(whole.deliveries.map(\.status) == [.sent, .deferred])
+        for k in 1..<events.count {
+            let resumed = try run(restoreBefore: k)
+            #expect(resumed.messages == whole.messages)
+            #expect(resumed.deliveries == whole.deliveries)
+        }
+    }
 }

@@ -92,6 +92,8 @@ public struct EximParser: Sendable {
             return .completed(messageID: c.string(e.messageID, in: b))
         case .note:
             return .note(messageID: c.string(e.messageID, in: b), kind: e.noteKind)
+        case .connection:
+            return .connection(client: EximLine.peer(e.client) { b.string($0) })
         case .arrival:
             let id = c.string(e.messageID, in: b)
             var recipients: [String] = []
@@ -176,6 +178,15 @@ public struct EximParser: Sendable {
             let idRange = i..<(i + idLen)
             let t = min(i + idLen + 1, s.end)
             return parseMessageLine(s, idRange, t, &c, e)
+        }
+        if s.has("SMTP connection from ", at: i) {
+            if s.find("(TCP/IP connection count", from: i) != nil {
+                let h = i + 21
+                e.storage.pointee.kind = .connection
+                e.storage.pointee.client = EximFields.hostSpans(s, h..<EximFields.hostValueEnd(s, h)).0
+                return .event
+            }
+            return .ignored(category: "exim:session")
         }
         return other(parseSessionLine(s, i), e)
     }
@@ -433,15 +444,8 @@ public struct EximParser: Sendable {
 
     // MARK: - lines without a message ID
 
+    /// A line without a message ID (the listener's `SMTP connection from` lines are read by `parseText`).
     static func parseSessionLine(_ s: ByteScanner, _ i: Int) -> ParseOutcome {
-        if s.has("SMTP connection from ", at: i) {
-            if s.find("(TCP/IP connection count", from: i) != nil {
-                let h = i + 21
-                let e = EximFields.hostValueEnd(s, h)
-                return .exim(ctxPlaceholder, .connection(client: EximFields.host(s, h..<e).0))
-            }
-            return .ignored(category: "exim:session")
-        }
         if s.find(" authenticator failed for ", from: i) != nil { return authFailure(s, i) }
         if s.has("H=", at: i), let d = s.find(" dropped by ", from: i) {
             // `H=... dropped by 'connect' ACL: REASON` (drop verb): a refusal that closes the connection.
