@@ -232,10 +232,7 @@ final class LineProcessor {
                 parser.framer.withContext { slots[s].machine!.receive($0, line, into: &output) }
             case .utm:
                 let s = parsed(parser)
-                parser.withOtherEvent(
-                    sendmail: { slots[s].machine!.receive($0, $1, into: &output) },
-                    exim: { slots[s].machine!.receive($0, $1, into: &output) },
-                    utm: { slots[s].machine!.receive($0, $1, into: &output) })
+                parser.withUTMEvent { slots[s].machine!.receive($0, $1, into: &output) }
             case .ignored:
                 let s = slotOfLastContext(parser)
                 slots[s].counts.read += 1

@@ -73,7 +73,7 @@ public enum LineResult {
     case sendmail
     /// An Exim event, in `eximLine`.
     case exim
-    /// A Sophos UTM event (see `withOtherEvent`).
+    /// A Sophos UTM event (see `withUTMEvent`).
     case utm
     /// A known line that carries nothing stored.
     case ignored
@@ -102,21 +102,14 @@ public struct LineParser: Sendable {
     @inlinable public var sendmailLine: SendmailLine { sendmailBuffer.line }
     /// The last Exim event `next` found (its spans point into the line given to `next`).
     public var eximLine: EximLine { exim.line }
-    /// The last UTM event `next` found (its context is a placeholder: see `withOtherEvent`;
+    /// The last UTM event `next` found (its context is a placeholder: see `withUTMEvent`;
     /// Sendmail and Exim events stay in `sendmailLine` / `eximLine`).
     private var otherEvent: ParseOutcome = .ignored(category: "")
 
-    /// Calls `body` with the context and the Sendmail, Exim or UTM event of the line `next` just read,
+    /// Calls `body` with the context and the Sophos UTM event of the line `next` just read,
     /// both borrowed (no copy of their strings); does nothing when that line had none.
-    public func withOtherEvent(sendmail: (borrowing LineContext, borrowing SendmailEvent) -> Void,
-                               exim: (borrowing LineContext, borrowing EximEvent) -> Void,
-                               utm: (borrowing LineContext, borrowing UTMEvent) -> Void) {
-        switch otherEvent {
-        case .sendmail(_, let e): sendmail(framer.current, e)
-        case .exim(_, let e): exim(framer.current, e)
-        case .utm(_, let e): utm(framer.current, e)
-        default: break
-        }
+    public func withUTMEvent(_ body: (borrowing LineContext, borrowing UTMEvent) -> Void) {
+        if case .utm(_, let e) = otherEvent { body(framer.current, e) }
     }
 
     private enum Dispatch {
