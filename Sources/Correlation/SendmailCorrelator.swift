@@ -182,11 +182,14 @@ public struct SendmailCorrelator: Codable, Sendable {
         case .reject(let qid, let r):
             var mk: Int64
             var instance = SendmailCorrelator.instance(ctx.program)
-            if let qid, var tx = transactions[qid] {
-                mk = messageKey(&tx)
-                tx.lastSeen = ctx.time
-                instance = tx.instance
-                transactions[qid] = tx
+            if let qid, let ti = transactions.table.index(of: TxKey(qid)) {
+                // In place: a copy of the transaction would retain and release each of its strings.
+                let host = self.host
+                (mk, instance) = transactions.table.withValue(at: ti) { tx in
+                    let k = Self.messageKey(&tx, host: host)
+                    tx.lastSeen = ctx.time
+                    return (k, tx.instance)
+                }
             } else if let qid {
                 mk = MessageKey.forQueue(host: host, queueID: qid)
             } else {
@@ -257,9 +260,11 @@ public struct SendmailCorrelator: Codable, Sendable {
         if let found {
             i = found
         } else {
-            transactions.table[key] = Transaction(instance: SendmailCorrelator.instance(ctx.program),
-                                                  queueID: b.string(line.f.queueID),
-                                                  receivedAt: ctx.time, lastSeen: ctx.time)
+            // Made in place (the subscript's setter would copy the new transaction once more).
+            transactions.table.withValue(key, make: {
+                Transaction(instance: SendmailCorrelator.instance(ctx.program), queueID: b.string(line.f.queueID),
+                            receivedAt: ctx.time, lastSeen: ctx.time)
+            }) { _, _ in }
             i = transactions.table.count - 1
         }
         let nrcpts = line.f.nrcpts
@@ -452,7 +457,8 @@ public struct SendmailCorrelator: Codable, Sendable {
         guard !held.isEmpty else { return }
         let limit = now.micros - config.holdWindowSeconds * 1_000_000
         for qid in held {
-            if let since = transactions[qid]?.heldSince, since.micros <= limit { emit(qid, into: &out) }
+            guard let i = transactions.table.index(of: TxKey(qid)) else { continue }
+            if let since = transactions.table.values[i].heldSince, since.micros <= limit { emit(at: i, into: &out) }
         }
     }
 

@@ -34,6 +34,24 @@ func sm(_ line: String) -> SendmailEvent? { parseLine(line).sendmail }
             relay: Peer(name: "mail.example.org", ip: "203.0.113.5"))))
     }
 
+    /// A value ends only at `, key=` with a key of lowercase letters, digits and `_` (of any
+    /// length, classified eight bytes at a time): upper case, non-ASCII, a space or an empty key
+    /// keep the text in the value; a key of nine bytes or more still starts a field.
+    @Test func fieldKeysOfEveryLengthAndClass() {
+        #expect(sm("Mar  1 10:00:00 mx sm-mta[4012]: 56CF8Qni004012: from=<a@b.example>, size=7, x=1, nrcpts=2, msgid=<m@x>, bodytype=8BITMIME, unknown_key9=v, proto=ESMTP, Foo=bar, daemon=MTA, é1=2, zz zz=3, =4, relay=h.example [192.0.2.1], ab=1")
+                == .from(queueID: "56CF8Qni004012", SendmailFrom(
+                    sender: "a@b.example", size: 7, nrcpts: 2, messageID: "m@x", bodyType: "8BITMIME",
+                    proto: "ESMTP, Foo=bar", daemon: "MTA, é1=2, zz zz=3, =4",
+                    relay: Peer(name: "h.example", ip: "192.0.2.1"))))
+        // Keys near the end of the line (fewer than eight bytes left) and a key right at the end.
+        #expect(sm("Mar  1 10:00:00 mx sm-mta[4012]: 56CF8Qni004012: to=<b@c.example>, mailer=local, dsn=2.0.0, stat=Sent, x=")
+                == .to(queueID: "56CF8Qni004012", SendmailTo(
+                    recipients: ["b@c.example"], mailer: "local", dsn: "2.0.0", stat: "Sent, x=", status: .sent)))
+        #expect(sm("Mar  1 10:00:00 mx sm-mta[4012]: 56CF8Qni004012: to=<b@c.example>, mailer=local, stat=Sent, dsn=2.0.0, a1=")
+                == .to(queueID: "56CF8Qni004012", SendmailTo(
+                    recipients: ["b@c.example"], mailer: "local", dsn: nil, stat: "Sent, dsn=2.0.0, a1=", status: .sent)))
+    }
+
     @Test func fromLineLocalSubmissionForgedAndIPv6() {
         #expect(sm("Jan  6 01:37:32 jupiter sendmail[809]: j061bW9V000809: from=maddingue, size=2039, class=0, nrcpts=1, msgid=<200501060137.j061bW9V000809@jupiter.maddingue.net>, relay=maddingue@localhost")
                 == .from(queueID: "j061bW9V000809", SendmailFrom(

@@ -62,12 +62,35 @@ extension ByteScanner {
     @inline(__always)
     func smKeyEnd(_ i: Int, to: Int) -> Int? {
         var k = i
+        // Keys are short: the first eight bytes are classified at once (`smKeyBytes`), and the
+        // first byte outside the class must be the `=`; longer keys go on byte by byte.
+        if i + 8 <= to {
+            let w = UInt64(littleEndian: UnsafeRawPointer(base + i).loadUnaligned(as: UInt64.self))
+            let other = ~ByteScanner.smKeyBytes(w) & ByteScanner.highs
+            if other != 0 {
+                let p = other.trailingZeroBitCount &>> 3
+                return p > 0 && base[i + p] == Byte.equals ? i + p : nil
+            }
+            k = i + 8
+        }
         while k < to {
             let b = base[k]
             guard b &- 0x61 < 26 || b &- 0x30 < 10 || b == Byte.underscore else { break }
             k += 1
         }
         return k > i && k < to && base[k] == Byte.equals ? k : nil
+    }
+
+    /// The high bit of every byte of `w` that is a key byte (`a`-`z`, `0`-`9`, `_`), exactly: the
+    /// range tests add to the bytes with their high bit cleared, so no carry crosses a byte, and
+    /// bytes of 0x80 and above are masked out at the end.
+    @inline(__always)
+    static func smKeyBytes(_ w: UInt64) -> UInt64 {
+        let x = w & lows
+        let lower = (x &+ 0x1F1F_1F1F_1F1F_1F1F) & ~(x &+ 0x0505_0505_0505_0505)      // >= 'a', < '{'
+        let digit = (x &+ 0x5050_5050_5050_5050) & ~(x &+ 0x4646_4646_4646_4646)      // >= '0', < ':'
+        let under = zeroBytes(w ^ 0x5F5F_5F5F_5F5F_5F5F)
+        return (lower | digit | under) & ~w & highs
     }
 
     /// Whether `[i, to)` is one lowercase word (a trailing item such as `discard`).
@@ -83,6 +106,7 @@ extension ByteScanner {
     func smValueEnd(from: Int, to: Int) -> Int { smValueEnd(from: from, to: to).end }
 
     /// As `smValueEnd(from:to:)`, with the `=` of the next key when one follows (so it is not scanned twice).
+    @inline(__always)
     func smValueEnd(from: Int, to: Int) -> (end: Int, nextEq: Int?) {
         var j = from
         while let c = find(Byte.comma, from: j, to: to) {
@@ -110,7 +134,7 @@ extension ByteScanner {
 
     /// As `smFields(from:to:_:)`, with each key as a word and, for `from=<...>` and `msgid=<...>`,
     /// the address's content (what `smAddress(value)` returns, found while ending the value).
-    @discardableResult
+    @discardableResult @inline(__always)
     func smFields(from: Int, to: Int, _ body: (UInt64, Range<Int>, Range<Int>, Range<Int>?) -> Void) -> Int {
         var i = from
         var known: Int?        // the `=` of the key at `i`, found while ending the previous value
