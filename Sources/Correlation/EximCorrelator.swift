@@ -31,13 +31,17 @@
 ///   trace. `SCANNER: C <= sender R=B` where B is an exim-out message is a
 ///   requeue: C's origin is B, kind `.requeue`.
 /// - `Completed` ends a transaction; transactions, links and held rows are
-///   dropped/emitted after `staleAfter`/`holdWindow` of log time.
+///   dropped/emitted after `staleAfter`/`holdWindow` of log time. An emitted
+///   transaction keeps only what later lines read (IDs, times, Message-ID,
+///   sender, size, message key): its other facts move into the message row,
+///   so a saved state holds them only for transactions not yet emitted.
 /// - Hot path: `receive(_:_: EximLine, into:)` reads the parser's spans and
 ///   makes Strings only for stored values (repeated ones through a
 ///   `StringCache`); transactions are keyed by the message ID inline
 ///   (`QueueID`). The String API (`receive(_:_: EximEvent, into:)`) feeds the
-///   same state machine (arrivals and deliveries as `ArrivalFacts` /
-///   `DeliveryFacts`). Saved states keep their JSON layout.
+///   same state machine (an arrival's facts are stored into its transaction
+///   in place by `fillArrival`, a delivery's straight into its record).
+///   Saved states keep their JSON layout.
 /// Limits: pid-only session lines (`SMTP connection from`, ACL `Warning:`,
 /// UTM `F=<..> R=<..> Accepted`) store nothing: no column takes their facts;
 /// they are counted as parsed. An smtpd stage or exim-out message whose
@@ -62,10 +66,59 @@ public struct EximCorrelator: Codable, Sendable {
     var connections: [String: Link]?
     public private(set) var now = Timestamp(micros: 0)
     var lastSweep = Timestamp(micros: 0)
-    /// Strings of stored values that repeat (not part of the saved state).
-    var strings = StringCache()
-    /// Strings of long repeated values (ciphers; not part of the saved state).
-    var longStrings = FewStrings()
+    /// Strings of stored values that repeat (not part of the saved state). Optional so that the hot
+    /// path can move them out of `self` (no copy, no retain) while it fills a transaction in place.
+    var caches: Caches? = Caches()
+
+    /// The hot path's String caches.
+    struct Caches {
+        /// Values that repeat (up to 32 bytes).
+        var strings = StringCache()
+        /// Long repeated values (ciphers).
+        var long = FewStrings()
+        /// The last few distinct TLS facts (`X=` with `CV=`: a handful per host, one per TLS stack
+        /// and trust result), found by comparing their bytes, so that a line's `TLSInfo` is a copy.
+        var tlsKeys: [TLSKey] = []
+        var tlsInfos: [TLSInfo] = []
+        var nextTLS = 0
+
+        /// What tells two `X=`/`CV=` values apart besides the cipher's bytes.
+        struct TLSKey: Equatable {
+            /// The protocol as logged (up to 8 bytes, little-endian).
+            var proto: UInt64
+            var protoCount: Int
+            var cipherCount: Int
+            var bits: Int?
+            var trust: UInt8
+        }
+
+        /// The line's TLS facts: `EximLine.tlsInfo(cache:long:)`, reused from the entries when
+        /// the same protocol, cipher, bits and trust were seen lately.
+        @inline(__always)
+        mutating func tlsInfo(_ e: EximLine) -> TLSInfo? {
+            guard let t = e.tls else { return nil }
+            guard t.proto.isPresent, t.proto.count <= 8, t.cipher.isPresent else {
+                return e.tlsInfo(cache: &strings, long: &long)
+            }
+            let b = e.bytes
+            var word: UInt64 = 0
+            var shift: UInt64 = 0
+            for x in b.buffer(t.proto) { word |= UInt64(x) << shift; shift += 8 }
+            let key = TLSKey(proto: word, protoCount: t.proto.count, cipherCount: t.cipher.count, bits: t.bits,
+                             trust: e.trust)
+            let cipher = b.buffer(t.cipher)
+            for i in 0..<tlsKeys.count where tlsKeys[i] == key {
+                if let c = tlsInfos[i].cipher, LineBytes.equal(cipher, c) { return tlsInfos[i] }
+            }
+            let info = e.tlsInfo(cache: &strings, long: &long)!
+            if tlsKeys.count < 16 {
+                tlsKeys.append(key); tlsInfos.append(info)
+            } else {
+                tlsKeys[nextTLS] = key; tlsInfos[nextTLS] = info; nextTLS = (nextTLS + 1) & 15
+            }
+            return info
+        }
+    }
 
     enum CodingKeys: String, CodingKey {
         case host, config, transactions, held, nextByOrigin, originByNext, sessionNotes, connections, now, lastSweep
@@ -176,108 +229,63 @@ public struct EximCorrelator: Codable, Sendable {
 
     // MARK: - Exim
 
-    /// The stored facts of an arrival (from an `EximLine` or an `EximArrival`).
-    struct ArrivalFacts {
-        var sender: String
-        var client: Peer
-        var helo: String?
-        var size: Int64?
-        var nrcpt: Int?
-        var proto: String?
-        var tls: TLSInfo?
-        var authenticator: String?
-        var authID: String?
-        var localUser: String?
-        var subject: String?
-        var messageIDHeader: String?
-        var dkimDomain: String?
-        var reference: String?
-
-        init(_ a: EximArrival) {
-            sender = a.sender; client = a.client; helo = a.helo; size = a.size
-            nrcpt = a.recipients.isEmpty ? nil : a.recipients.count
-            proto = a.proto; tls = a.tls; authenticator = a.authenticator; authID = a.authID
-            localUser = a.localUser; subject = a.subject; messageIDHeader = a.messageIDHeader
-            dkimDomain = a.dkimDomain; reference = a.reference
+    /// Stores an arrival line's facts in `tx` (values made once and stored once; repeated ones
+    /// through the caches `cs`).
+    @inline(__always)
+    static func fillArrival(_ tx: inout Transaction, _ e: EximLine, _ cs: inout Caches) {
+        let b = e.bytes
+        let tls = cs.tlsInfo(e)
+        let sender = cs.strings.string(e.sender, in: b)
+        let bounce = sender.isEmpty
+        tx.sender = sender
+        tx.client = e.peer(e.client, cache: &cs.strings)
+        tx.helo = cs.strings.optionalString(e.helo, in: b)
+        tx.size = e.size
+        tx.nrcpt = e.recipientCount == 0 ? nil : e.recipientCount
+        tx.proto = cs.strings.optionalString(e.proto, in: b)
+        tx.tls = tls
+        tx.saslMethod = cs.strings.optionalString(e.authenticator, in: b)
+        tx.saslUsername = cs.strings.optionalString(e.authID, in: b)
+        tx.localUser = cs.strings.optionalString(e.localUser, in: b)
+        tx.subject = e.subject.isPresent ? EximLine.unescaped(b, e.subject) : nil
+        if e.messageIDHeader.isPresent { tx.messageID = b.string(e.messageIDHeader); tx.msgKey = nil }
+        if tx.dkimResult == nil, e.dkimDomain.isPresent {
+            tx.dkimResult = "pass"; tx.dkimDomain = cs.strings.string(e.dkimDomain, in: b)
         }
-
-        init(sender: String, client: Peer, helo: String?, size: Int64?, nrcpt: Int?, proto: String?, tls: TLSInfo?,
-             authenticator: String?, authID: String?, localUser: String?, subject: String?,
-             messageIDHeader: String?, dkimDomain: String?, reference: String?) {
-            self.sender = sender; self.client = client; self.helo = helo; self.size = size; self.nrcpt = nrcpt
-            self.proto = proto; self.tls = tls; self.authenticator = authenticator; self.authID = authID
-            self.localUser = localUser; self.subject = subject; self.messageIDHeader = messageIDHeader
-            self.dkimDomain = dkimDomain; self.reference = reference
-        }
-
-        /// The facts of an arrival line (values computed first, then stored once: no copy of the struct).
-        @inline(__always)
-        static func of(_ e: EximLine, _ c: inout StringCache, _ l: inout FewStrings) -> ArrivalFacts {
-            let b = e.bytes
-            let sender = c.string(e.sender, in: b)
-            let client = e.peer(e.client, cache: &c)
-            let helo = c.optionalString(e.helo, in: b)
-            let proto = c.optionalString(e.proto, in: b)
-            let tls = e.tlsInfo(cache: &c, long: &l)
-            let authenticator = c.optionalString(e.authenticator, in: b)
-            let authID = c.optionalString(e.authID, in: b)
-            let localUser = c.optionalString(e.localUser, in: b)
-            let subject = e.subject.isPresent ? EximLine.unescaped(b, e.subject) : nil
-            let dkimDomain = c.optionalString(e.dkimDomain, in: b)
-            return ArrivalFacts(
-                sender: sender, client: client, helo: helo, size: e.size,
-                nrcpt: e.recipientCount == 0 ? nil : e.recipientCount, proto: proto, tls: tls,
-                authenticator: authenticator, authID: authID, localUser: localUser, subject: subject,
-                messageIDHeader: b.optionalString(e.messageIDHeader), dkimDomain: dkimDomain,
-                reference: b.optionalString(e.reference))
+        if e.reference.isPresent {
+            tx.originQueueID = b.string(e.reference)
+            tx.originKind = bounce ? .bounce : .reinjection
         }
     }
 
-    /// The stored facts of a delivery (from an `EximLine` or an `EximDelivery`).
-    struct DeliveryFacts {
-        var flag: EximDeliveryFlag
-        var recipient: String
-        var origRecipient: String?
-        var router: String?
-        var transport: String?
-        var relay: Peer
-        var tls: TLSInfo?
-        var response: String?
-        var dsn: String?
-        var nextQueueID: String?
-        var queueTime: Double?
-        var deliveryTime: Double?
-
-        init(_ d: EximDelivery) {
-            flag = d.flag; recipient = d.recipient; origRecipient = d.origRecipient; router = d.router
-            transport = d.transport; relay = d.relay; tls = d.tls; response = d.response; dsn = d.dsn
-            nextQueueID = d.nextQueueID; queueTime = d.queueTime; deliveryTime = d.deliveryTime
+    /// Stores an arrival event's facts in `tx` (the String API's form of `fillArrival`).
+    static func fillArrival(_ tx: inout Transaction, _ a: EximArrival) {
+        tx.sender = a.sender
+        tx.client = a.client
+        tx.helo = a.helo
+        tx.size = a.size
+        tx.nrcpt = a.recipients.isEmpty ? nil : a.recipients.count
+        tx.proto = a.proto
+        tx.tls = a.tls
+        tx.saslMethod = a.authenticator
+        tx.saslUsername = a.authID
+        tx.localUser = a.localUser
+        tx.subject = a.subject
+        if let m = a.messageIDHeader { tx.messageID = m; tx.msgKey = nil }
+        if tx.dkimResult == nil, let d = a.dkimDomain { tx.dkimResult = "pass"; tx.dkimDomain = d }
+        if let ref = a.reference {
+            tx.originQueueID = ref
+            tx.originKind = a.sender.isEmpty ? .bounce : .reinjection
         }
+    }
 
-        init(flag: EximDeliveryFlag, recipient: String, origRecipient: String?, router: String?, transport: String?,
-             relay: Peer, tls: TLSInfo?, response: String?, dsn: String?, nextQueueID: String?,
-             queueTime: Double?, deliveryTime: Double?) {
-            self.flag = flag; self.recipient = recipient; self.origRecipient = origRecipient; self.router = router
-            self.transport = transport; self.relay = relay; self.tls = tls; self.response = response; self.dsn = dsn
-            self.nextQueueID = nextQueueID; self.queueTime = queueTime; self.deliveryTime = deliveryTime
-        }
-
-        /// The facts of a delivery line (values computed first, then stored once).
-        @inline(__always)
-        static func of(_ e: EximLine, _ c: inout StringCache, _ l: inout FewStrings) -> DeliveryFacts {
-            let b = e.bytes
-            let recipient = c.string(e.recipient, in: b)
-            let router = c.optionalString(e.router, in: b)
-            let transport = c.optionalString(e.transport, in: b)
-            let relay = e.peer(e.relay, cache: &c)
-            let tls = e.tlsInfo(cache: &c, long: &l)
-            let response: String? = e.response.isAbsent ? nil
-                : e.responseQuoted ? EximLine.unescaped(b, e.response) : b.string(e.response)
-            let dsn = c.optionalString(e.dsn, in: b)
-            return DeliveryFacts(
-                flag: e.flag, recipient: recipient, origRecipient: b.optionalString(e.origRecipient), router: router,
-                transport: transport, relay: relay, tls: tls, response: response, dsn: dsn,
-                nextQueueID: b.optionalString(e.nextQueueID), queueTime: e.queueTime, deliveryTime: e.deliveryTime)
+    /// The delivery status of an Exim delivery flag.
+    static func status(_ flag: EximDeliveryFlag) -> DeliveryStatus {
+        switch flag {
+        case .delivered, .additional, .cutthrough: return .sent
+        case .suppressed: return .discarded
+        case .failed: return .bounced
+        case .deferred: return .deferred
         }
     }
 
@@ -288,13 +296,43 @@ public struct EximCorrelator: Codable, Sendable {
         let b = line.bytes
         switch line.kind {
         case .arrival:
-            var facts = ArrivalFacts.of(line, &strings, &longStrings)
-            arrival(ctx, instance: instance, TxKey(instance: instance, queueID: b.queueID(line.messageID)),
-                    b.string(line.messageID), &facts, into: &out)
+            let key = TxKey(instance: instance, queueID: b.queueID(line.messageID))
+            let c = line.client
+            let connection = connections != nil && c.ip.isPresent && c.port != nil
+                ? takeConnection(Self.connectionKey(b.buffer(c.ip), c.port!)) : nil
+            // The caches leave `self` while the transaction is filled in place (values made once,
+            // stored once: no facts struct to copy and destroy).
+            var cs = take(&caches)!
+            arrival(ctx, instance: instance, key, b.string(line.messageID), connection: connection, into: &out) { tx in
+                Self.fillArrival(&tx, line, &cs)
+            }
+            caches = cs
         case .delivery:
-            var facts = DeliveryFacts.of(line, &strings, &longStrings)
-            delivery(ctx, instance: instance, TxKey(instance: instance, queueID: b.queueID(line.messageID)),
-                     { b.string(line.messageID) }, &facts, into: &out)
+            let key = TxKey(instance: instance, queueID: b.queueID(line.messageID))
+            let (id, mk, receivedAt) = deliveryTarget(ctx, key, into: &out) { b.string(line.messageID) }
+            let status = Self.status(line.flag)
+            var next = b.optionalString(line.nextQueueID)
+            if next == nil, instance == EximCorrelator.smtpdInstance, status == .sent { next = nextByOrigin[id]?.id }
+            var cs = take(&caches)!
+            let logged = cs.strings.string(line.recipient, in: b)
+            let other = b.optionalString(line.origRecipient)
+            // `=> alice <alice@example.com>`: LocalRecipient's rule, read on the bytes.
+            let local = line.origRecipient.isPresent && !b.buffer(line.recipient).contains(0x40)
+                && b.buffer(line.origRecipient).contains(0x40)
+            let (recipient, original) = local ? (other!, logged) : (logged, other)
+            let router = cs.strings.optionalString(line.router, in: b)
+            let transport = cs.strings.optionalString(line.transport, in: b)
+            let relay = line.peer(line.relay, cache: &cs.strings)
+            let tls = cs.tlsInfo(line)
+            let response: String? = line.response.isAbsent ? nil
+                : line.responseQuoted ? EximLine.unescaped(b, line.response) : b.string(line.response)
+            let dsn = cs.strings.optionalString(line.dsn, in: b)
+            caches = cs
+            out.deliveries.append(DeliveryRecord(
+                at: ctx.time, msgKey: mk, host: host, instance: instance, queueID: id, receivedAt: receivedAt,
+                recipient: recipient, origRecipient: original, status: status, dsn: dsn,
+                transport: transport, relay: relay, delay: line.queueTime ?? line.deliveryTime, tls: tls,
+                response: response, nextQueueID: next, router: router))
         case .completed:
             finish(TxKey(instance: instance, queueID: b.queueID(line.messageID)), into: &out)
         case .note:
@@ -305,7 +343,7 @@ public struct EximCorrelator: Codable, Sendable {
             if c.ip.isPresent, let port = c.port {
                 connections = connections ?? [:]
                 connections![Self.connectionKey(b.buffer(c.ip), port)] =
-                    Link(id: strings.optionalString(c.name, in: b) ?? "", at: ctx.time)
+                    Link(id: caches!.strings.optionalString(c.name, in: b) ?? "", at: ctx.time)
             }
         case .other:
             if let e = line.event { exim(ctx, instance: instance, e, into: &out) }
@@ -324,11 +362,22 @@ public struct EximCorrelator: Codable, Sendable {
                                into out: inout CorrelatorOutput) {
         switch event {
         case .arrival(let id, let a):
-            var facts = ArrivalFacts(a)
-            arrival(ctx, instance: instance, TxKey(instance: instance, queueID: id), id, &facts, into: &out)
+            let connection = connections != nil && a.client.ip != nil && a.client.port != nil
+                ? takeConnection(Self.connectionKey(a.client.ip!, a.client.port!)) : nil
+            arrival(ctx, instance: instance, TxKey(instance: instance, queueID: id), id, connection: connection,
+                    into: &out) { tx in Self.fillArrival(&tx, a) }
         case .delivery(let id, let d):
-            var facts = DeliveryFacts(d)
-            delivery(ctx, instance: instance, TxKey(instance: instance, queueID: id), { id }, &facts, into: &out)
+            let (_, mk, receivedAt) = deliveryTarget(ctx, TxKey(instance: instance, queueID: id), into: &out) { id }
+            let status = Self.status(d.flag)
+            var next = d.nextQueueID
+            if next == nil, instance == EximCorrelator.smtpdInstance, status == .sent { next = nextByOrigin[id]?.id }
+            // `=> alice <alice@example.com>`: see LocalRecipient.
+            let (recipient, original) = LocalRecipient.resolve(logged: d.recipient, other: d.origRecipient)
+            out.deliveries.append(DeliveryRecord(
+                at: ctx.time, msgKey: mk, host: host, instance: instance, queueID: id, receivedAt: receivedAt,
+                recipient: recipient, origRecipient: original, status: status, dsn: d.dsn,
+                transport: d.transport, relay: d.relay, delay: d.queueTime ?? d.deliveryTime, tls: d.tls,
+                response: d.response, nextQueueID: next, router: d.router))
         case .completed(let id):
             finish(TxKey(instance: instance, queueID: id), into: &out)
         case .dkim(let id, let domain, let result):
@@ -429,88 +478,61 @@ public struct EximCorrelator: Codable, Sendable {
         }
     }
 
+    /// Removes and returns the listener connection of client `key` (`ip:port`), if one waits.
+    private mutating func takeConnection(_ key: String) -> Link? {
+        guard connections != nil, let c = connections!.removeValue(forKey: key) else { return nil }
+        if connections?.isEmpty == true { connections = nil }
+        return c
+    }
+
+    /// An arrival of message `key`: `fill` stores the line's facts in its transaction, which is
+    /// then emitted; `connection` is the client's listener line, if one waited.
     private mutating func arrival(_ ctx: LineContext, instance: String, _ key: TxKey, _ id: String,
-                                  _ a: inout ArrivalFacts, into out: inout CorrelatorOutput) {
+                                  connection: Link?, into out: inout CorrelatorOutput,
+                                  fill: (inout Transaction) -> Void) {
         if let i = transactions.index(of: key), transactions.values[i].arrived { finish(key, into: &out) }
-        var connection: Link? = nil
-        if connections != nil, let ip = a.client.ip, let port = a.client.port,
-           let c = connections!.removeValue(forKey: Self.connectionKey(ip, port)) {
-            if connections?.isEmpty == true { connections = nil }
-            connection = c
-        }
-        transactions.withValue(key, make: { Transaction(instance: instance, queueID: id, at: ctx.time) }) { tx, _ in
+        let wantIP = sessionNotes != nil
+        let clientIP = transactions.withValue(key, make: { Transaction(instance: instance, queueID: id, at: ctx.time) }) {
+            tx, _ -> String? in
             tx.receivedAt = ctx.time
             tx.lastSeen = ctx.time
             tx.arrived = true
-            // The facts are moved, not copied (they are not read after this).
-            let bounce = a.sender.isEmpty
-            tx.sender = take(&a.sender)
-            tx.client = a.client
-            tx.helo = take(&a.helo)
-            tx.size = a.size
-            tx.nrcpt = a.nrcpt
-            tx.proto = take(&a.proto)
-            tx.tls = take(&a.tls)
-            tx.saslMethod = take(&a.authenticator)
-            tx.saslUsername = take(&a.authID)
-            tx.localUser = take(&a.localUser)
-            tx.subject = take(&a.subject)
-            if let m = take(&a.messageIDHeader) { tx.messageID = m; tx.msgKey = nil }
-            if tx.dkimResult == nil, let d = take(&a.dkimDomain) { tx.dkimResult = "pass"; tx.dkimDomain = d }
-            if let ref = take(&a.reference) {
-                tx.originQueueID = ref
-                tx.originKind = bounce ? .bounce : .reinjection
-            }
+            fill(&tx)
             if let c = connection {
                 if ctx.time.micros - c.at.micros <= Self.noteWindowMicros, tx.client.name == nil, !c.id.isEmpty {
                     tx.client.name = c.id
                 }
             }
+            return wantIP ? tx.client.ip : nil
         }
         emit(key, into: &out)
         // ACL notes logged by this session before the message arrived belong to it, when they
         // are recent and of the same client (a reused pid serves another client).
+        guard wantIP else { return }
         let skey = SessionKey(instance: instance, pid: ctx.pid)
         if let notes = sessionNotes?[skey], let first = notes.first {
-            let sameClient = notes.allSatisfy { $0.client.ip == nil || a.client.ip == nil || $0.client.ip == a.client.ip }
+            let sameClient = notes.allSatisfy { $0.client.ip == nil || clientIP == nil || $0.client.ip == clientIP }
             let recent = ctx.time.micros - first.at.micros <= Self.noteWindowMicros
             flushNotes(skey, queueID: sameClient && recent ? id : nil, instance: instance, into: &out)
         }
     }
 
-    private mutating func delivery(_ ctx: LineContext, instance: String, _ key: TxKey, _ makeID: () -> String,
-                                   _ d: inout DeliveryFacts, into out: inout CorrelatorOutput) {
+    /// The transaction a delivery of `key` belongs to: its ID's text (the transaction's when there
+    /// is one, else made by `makeID`), message key and arrival time; emits it if it was held.
+    private mutating func deliveryTarget(_ ctx: LineContext, _ key: TxKey, into out: inout CorrelatorOutput,
+                                         _ makeID: () -> String) -> (String, Int64, Timestamp?) {
         let index = transactions.index(of: key)
-        // The ID's text: the transaction's when there is one (same bytes), else made once here.
         let id = index.map { transactions.values[$0].queueID } ?? makeID()
         if let i = index, transactions.values[i].heldSince != nil { emit(at: i, into: &out) }
-        var mk: Int64
-        var receivedAt: Timestamp?
         if let i = index, transactions.values[i].arrived {
             let host = self.host
-            (mk, receivedAt) = transactions.withValue(at: i) { tx in
+            let (mk, receivedAt) = transactions.withValue(at: i) { tx in
                 tx.lastSeen = ctx.time
                 return (Self.messageKey(&tx, host: host), tx.receivedAt)
             }
-        } else {
-            mk = MessageKey.forQueue(host: host, queueID: id)
+            return (id, mk, receivedAt)
         }
-        let status: DeliveryStatus
-        switch d.flag {
-        case .delivered, .additional, .cutthrough: status = .sent
-        case .suppressed: status = .discarded
-        case .failed: status = .bounced
-        case .deferred: status = .deferred
-        }
-        var next = d.nextQueueID
-        if next == nil, instance == EximCorrelator.smtpdInstance, status == .sent { next = nextByOrigin[id]?.id }
-        // `=> alice <alice@example.com>`: see LocalRecipient.
-        let (recipient, original) = LocalRecipient.resolve(logged: d.recipient, other: d.origRecipient)
-        out.deliveries.append(DeliveryRecord(
-            at: ctx.time, msgKey: mk, host: host, instance: instance, queueID: id, receivedAt: receivedAt,
-            recipient: recipient, origRecipient: original, status: status, dsn: take(&d.dsn),
-            transport: take(&d.transport), relay: d.relay, delay: d.queueTime ?? d.deliveryTime, tls: take(&d.tls),
-            response: take(&d.response), nextQueueID: next, router: take(&d.router)))
+        return (id, MessageKey.forQueue(host: host, queueID: id), nil)
     }
 
     // MARK: - Sophos UTM smtpd
@@ -633,13 +655,18 @@ public struct EximCorrelator: Codable, Sendable {
             tx.emitted = true
             let wasHeld = tx.heldSince != nil
             tx.heldSince = nil
+            // Facts no later line reads move into the record (no retain now, no release when the
+            // transaction ends); the IDs, sender and size stay (deliveries, UTM stages read them).
+            var client = Peer()
+            swap(&client, &tx.client)
             out.messages.append(MessageRecord(
                 receivedAt: tx.receivedAt, msgKey: mk, host: host, mta: "exim", instance: tx.instance,
-                queueID: tx.queueID, messageID: tx.messageID, sender: tx.sender, client: tx.client, size: tx.size,
-                nrcpt: tx.nrcpt, proto: tx.proto, helo: tx.helo, tls: tx.tls, saslMethod: tx.saslMethod,
-                saslUsername: tx.saslUsername, originQueueID: tx.originQueueID, originKind: tx.originKind,
-                subject: tx.subject, localUser: tx.localUser, dkimResult: tx.dkimResult, dkimDomain: tx.dkimDomain,
-                spamVerdict: tx.spamVerdict, spamScore: tx.spamScore))
+                queueID: tx.queueID, messageID: tx.messageID, sender: tx.sender, client: client, size: tx.size,
+                nrcpt: tx.nrcpt, proto: take(&tx.proto), helo: take(&tx.helo), tls: take(&tx.tls),
+                saslMethod: take(&tx.saslMethod), saslUsername: take(&tx.saslUsername),
+                originQueueID: take(&tx.originQueueID), originKind: tx.originKind, subject: take(&tx.subject),
+                localUser: take(&tx.localUser), dkimResult: take(&tx.dkimResult), dkimDomain: take(&tx.dkimDomain),
+                spamVerdict: take(&tx.spamVerdict), spamScore: tx.spamScore))
             return wasHeld
         }
         if wasHeld {
