@@ -62,8 +62,9 @@ public struct EximCorrelator: Codable, Sendable {
     /// Optional so that states saved before it existed still decode.
     var sessionNotes: [SessionKey: [SessionNote]]?
     /// Listener `SMTP connection from` lines by client `ip:port`, waiting for their session's
-    /// arrival (the listener logs before it forks, so the pid differs). Optional for old states.
-    var connections: [String: Link]?
+    /// arrival (the listener logs before it forks, so the pid differs). Kept when empty (its
+    /// storage is reused by the next connection); saved only when not empty, absent in old states.
+    var connections: [String: Link] = [:]
     public private(set) var now = Timestamp(micros: 0)
     var lastSweep = Timestamp(micros: 0)
     /// Strings of stored values that repeat (not part of the saved state). Optional so that the hot
@@ -122,6 +123,35 @@ public struct EximCorrelator: Codable, Sendable {
 
     enum CodingKeys: String, CodingKey {
         case host, config, transactions, held, nextByOrigin, originByNext, sessionNotes, connections, now, lastSweep
+    }
+
+    public init(from decoder: Decoder) throws {
+        let c = try decoder.container(keyedBy: CodingKeys.self)
+        host = try c.decode(String.self, forKey: .host)
+        config = try c.decode(CorrelatorConfig.self, forKey: .config)
+        transactions = try c.decode(FastMap<TxKey, Transaction>.self, forKey: .transactions)
+        held = try c.decode([TxKey].self, forKey: .held)
+        nextByOrigin = try c.decode([String: Link].self, forKey: .nextByOrigin)
+        originByNext = try c.decode([String: Link].self, forKey: .originByNext)
+        sessionNotes = try c.decodeIfPresent([SessionKey: [SessionNote]].self, forKey: .sessionNotes)
+        connections = try c.decodeIfPresent([String: Link].self, forKey: .connections) ?? [:]
+        now = try c.decode(Timestamp.self, forKey: .now)
+        lastSweep = try c.decode(Timestamp.self, forKey: .lastSweep)
+    }
+
+    /// The layout of the former synthesized form (`connections` absent when empty).
+    public func encode(to encoder: Encoder) throws {
+        var c = encoder.container(keyedBy: CodingKeys.self)
+        try c.encode(host, forKey: .host)
+        try c.encode(config, forKey: .config)
+        try c.encode(transactions, forKey: .transactions)
+        try c.encode(held, forKey: .held)
+        try c.encode(nextByOrigin, forKey: .nextByOrigin)
+        try c.encode(originByNext, forKey: .originByNext)
+        try c.encodeIfPresent(sessionNotes, forKey: .sessionNotes)
+        if !connections.isEmpty { try c.encode(connections, forKey: .connections) }
+        try c.encode(now, forKey: .now)
+        try c.encode(lastSweep, forKey: .lastSweep)
     }
 
     public init(host: String, config: CorrelatorConfig = CorrelatorConfig()) {
@@ -298,7 +328,7 @@ public struct EximCorrelator: Codable, Sendable {
         case .arrival:
             let key = TxKey(instance: instance, queueID: b.queueID(line.messageID))
             let c = line.client
-            let connection = connections != nil && c.ip.isPresent && c.port != nil
+            let connection = !connections.isEmpty && c.ip.isPresent && c.port != nil
                 ? takeConnection(Self.connectionKey(b.buffer(c.ip), c.port!)) : nil
             // The caches leave `self` while the transaction is filled in place (values made once,
             // stored once: no facts struct to copy and destroy).
@@ -341,8 +371,7 @@ public struct EximCorrelator: Codable, Sendable {
         case .connection:
             let c = line.client
             if c.ip.isPresent, let port = c.port {
-                connections = connections ?? [:]
-                connections![Self.connectionKey(b.buffer(c.ip), port)] =
+                connections[Self.connectionKey(b.buffer(c.ip), port)] =
                     Link(id: caches!.strings.optionalString(c.name, in: b) ?? "", at: ctx.time)
             }
         case .other:
@@ -362,7 +391,7 @@ public struct EximCorrelator: Codable, Sendable {
                                into out: inout CorrelatorOutput) {
         switch event {
         case .arrival(let id, let a):
-            let connection = connections != nil && a.client.ip != nil && a.client.port != nil
+            let connection = !connections.isEmpty && a.client.ip != nil && a.client.port != nil
                 ? takeConnection(Self.connectionKey(a.client.ip!, a.client.port!)) : nil
             arrival(ctx, instance: instance, TxKey(instance: instance, queueID: id), id, connection: connection,
                     into: &out) { tx in Self.fillArrival(&tx, a) }
@@ -427,8 +456,7 @@ public struct EximCorrelator: Codable, Sendable {
             // client's ip:port joins it to the session; its name fills in an arrival logged
             // without one.
             if let ip = client.ip, let port = client.port {
-                connections = connections ?? [:]
-                connections![Self.connectionKey(ip, port)] = Link(id: client.name ?? "", at: ctx.time)
+                connections[Self.connectionKey(ip, port)] = Link(id: client.name ?? "", at: ctx.time)
             }
         }
     }
@@ -480,9 +508,7 @@ public struct EximCorrelator: Codable, Sendable {
 
     /// Removes and returns the listener connection of client `key` (`ip:port`), if one waits.
     private mutating func takeConnection(_ key: String) -> Link? {
-        guard connections != nil, let c = connections!.removeValue(forKey: key) else { return nil }
-        if connections?.isEmpty == true { connections = nil }
-        return c
+        connections.removeValue(forKey: key)
     }
 
     /// An arrival of message `key`: `fill` stores the line's facts in its transaction, which is
@@ -709,8 +735,7 @@ public struct EximCorrelator: Codable, Sendable {
         let dayAgo = now.micros - 86_400_000_000
         nextByOrigin = nextByOrigin.filter { $0.value.at.micros >= dayAgo }
         let noteLimit = now.micros - Self.noteWindowMicros
-        connections = connections?.filter { $0.value.at.micros >= noteLimit }
-        if connections?.isEmpty == true { connections = nil }
+        if !connections.isEmpty { connections = connections.filter { $0.value.at.micros >= noteLimit } }
         let expired = (sessionNotes ?? [:]).filter { ($0.value.last?.at.micros ?? 0) < noteLimit }.keys
         for key in expired.sorted(by: { ($0.instance, $0.pid) < ($1.instance, $1.pid) }) {
             flushNotes(key, queueID: nil, instance: key.instance, into: &out)

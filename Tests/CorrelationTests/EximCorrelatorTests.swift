@@ -1,4 +1,5 @@
 // Transcript tests of the Exim correlator (Exim and Sophos UTM): events in, exact records out.
+import Foundation
 import Testing
 import MailTrailModel
 @testable import Correlation
@@ -129,7 +130,25 @@ private let A = "1haLqi-0002Mp-2G", B = "1haLql-0002Mh-MA", MID = "02ec01d51f9d@
         x.exim(1, "exim-in", .arrival(messageID: A, EximArrival(sender: "s@x.tld", client: Peer(ip: "192.0.2.7", port: 53500))),
                pid: 9103)
         #expect(x.out.messages.map(\.client) == [Peer(name: "server.x.tld", ip: "192.0.2.7", port: 53500)])
-        #expect(x.machine.connections?.keys.sorted() == ["192.0.2.7:53501"])
+        #expect(x.machine.connections.keys.sorted() == ["192.0.2.7:53501"])
+    }
+
+    /// Waiting listener connections are saved as a JSON object, and left out of the state when
+    /// none waits (the layout of the former optional, set to nil once empty).
+    @Test func savedConnectionsOnlyWhileOneWaits() throws {
+        var x = Transcript()
+        let encoder = JSONEncoder()
+        encoder.outputFormatting = [.sortedKeys]
+        x.exim(0, "exim-in", .connection(client: Peer(name: "server.x.tld", ip: "192.0.2.7", port: 53500)), pid: 6854)
+        let waiting = String(decoding: try encoder.encode(x.machine), as: UTF8.self)
+        #expect(waiting.contains("\"connections\":{\"192.0.2.7:53500\":{"))
+        let restored = try JSONDecoder().decode(EximCorrelator.self, from: Data(waiting.utf8))
+        #expect(restored.connections.keys.sorted() == ["192.0.2.7:53500"])
+        x.exim(1, "exim-in", .arrival(messageID: A, EximArrival(sender: "s@x.tld", client: Peer(ip: "192.0.2.7", port: 53500))),
+               pid: 9103)
+        let none = String(decoding: try encoder.encode(x.machine), as: UTF8.self)
+        #expect(!none.contains("connections"))
+        #expect(try JSONDecoder().decode(EximCorrelator.self, from: Data(none.utf8)).connections.isEmpty)
     }
 
     /// A saved and restored state (transactions keyed by the inline message ID, a pre-arrival
