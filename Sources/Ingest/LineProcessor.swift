@@ -219,7 +219,7 @@ final class LineProcessor {
         }
 
         /// Records of each kind the first batch has room for before its arrays grow.
-        static let firstBatchCapacity = 4096
+        static let firstBatchCapacity = 8192
 
         var lastHost: String? { lastSlot >= 0 ? slots[lastSlot].host : nil }
 
