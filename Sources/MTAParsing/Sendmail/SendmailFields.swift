@@ -153,7 +153,12 @@ extension ByteScanner {
                 else { (vEnd, known) = smValueEnd(from: v0, to: to) }
             } else if v0 < to, base[v0] == Byte.lt, kw == SMKey.msgid || kw == SMKey.from_,
                       let a = scanAddress(at: v0), a.next <= to {
-                if a.next < to { (vEnd, known) = smValueEnd(from: a.next, to: to) } else { vEnd = to }
+                // The usual `<...>, key=`: the `, key=` right after the address is the value's end
+                // (what `smValueEnd(from: a.next)` finds first), so no scan for it.
+                if a.next + 2 < to, base[a.next] == Byte.comma, base[a.next + 1] == Byte.space,
+                   let eq = smKeyEnd(a.next + 2, to: to) {
+                    vEnd = a.next; known = eq
+                } else if a.next < to { (vEnd, known) = smValueEnd(from: a.next, to: to) } else { vEnd = to }
                 content = a.content
             } else {
                 (vEnd, known) = smValueEnd(from: v0, to: to)
@@ -393,7 +398,26 @@ extension ByteScanner {
     @inline(__always)
     func smIDEnd(from i: Int) -> Int {
         var j = i
+        // Eight bytes at a time (`alnumBytes`): the first byte outside the class ends the ID.
+        while j + 8 <= end {
+            let w = UInt64(littleEndian: UnsafeRawPointer(base + j).loadUnaligned(as: UInt64.self))
+            let other = ~ByteScanner.alnumBytes(w) & ByteScanner.highs
+            if other != 0 { return j + other.trailingZeroBitCount &>> 3 }
+            j += 8
+        }
         while j < end && Byte.isAlnum(base[j]) { j += 1 }
         return j
+    }
+
+    /// The high bit of every byte of `w` that is a letter or digit (`A`-`Z`, `a`-`z`, `0`-`9`),
+    /// exactly: as `smKeyBytes`, the range tests add to the bytes with their high bit cleared
+    /// (no carry crosses a byte) and bytes of 0x80 and above are masked out at the end.
+    @inline(__always)
+    static func alnumBytes(_ w: UInt64) -> UInt64 {
+        let x = w & lows
+        let lower = (x &+ 0x1F1F_1F1F_1F1F_1F1F) & ~(x &+ 0x0505_0505_0505_0505)      // >= 'a', < '{'
+        let upper = (x &+ 0x3F3F_3F3F_3F3F_3F3F) & ~(x &+ 0x2525_2525_2525_2525)      // >= 'A', < '['
+        let digit = (x &+ 0x5050_5050_5050_5050) & ~(x &+ 0x4646_4646_4646_4646)      // >= '0', < ':'
+        return (lower | upper | digit) & ~w & highs
     }
 }

@@ -50,7 +50,7 @@ public struct SendmailParser: Sendable {
         if idEnd < s.end, s[idEnd] == Byte.lbracket, s.smIsQueueID(alnum: 0..<idEnd) {
             return part(s, idEnd: idEnd, ctx, buffer)
         }
-        return SendmailParser.parseRecord(s, ctx, line)
+        return SendmailParser.parseRecord(s, idEnd: idEnd, ctx, line)
     }
 
     /// Parses one body into a `ParseOutcome` of Strings (tests, fuzzer): the same grammar as
@@ -104,7 +104,8 @@ public struct SendmailParser: Sendable {
     private static func parseHeld(_ record: [UInt8], _ ctx: LineContext, _ buffer: SendmailLineBuffer) -> ParseStatus {
         let held = record.withUnsafeBufferPointer { buffer.hold($0) }
         buffer.line.reset(bytes: LineBytes(held))
-        return parseRecord(ByteScanner(held), ctx, buffer.line)
+        let s = ByteScanner(held)
+        return parseRecord(s, idEnd: s.smIDEnd(from: 0), ctx, buffer.line)
     }
 
     private mutating func store(_ key: PartKey, _ buf: [UInt8]) {
@@ -131,12 +132,12 @@ public struct SendmailParser: Sendable {
         }
     }
 
-    /// Parses one whole record `[QID: |NOQUEUE: ]TEXT`.
+    /// Parses one whole record `[QID: |NOQUEUE: ]TEXT`; `idEnd` is `s.smIDEnd(from: 0)` (the
+    /// caller has it already).
     @inline(__always)
-    static func parseRecord(_ s: ByteScanner, _ ctx: LineContext, _ line: SendmailLine) -> ParseStatus {
+    static func parseRecord(_ s: ByteScanner, idEnd: Int, _ ctx: LineContext, _ line: SendmailLine) -> ParseStatus {
         guard s.end > 0 else { return .unparsed(reason: "empty Sendmail line") }
         if s.has("NOQUEUE: ", at: 0) { return noQueue(s, from: 9, ctx, line) }
-        let idEnd = s.smIDEnd(from: 0)
         if s.has(": ", at: idEnd), s.smIsQueueID(alnum: 0..<idEnd) {
             return withQueueID(s, qid: 0..<idEnd, at: idEnd + 2, ctx, line)
         }

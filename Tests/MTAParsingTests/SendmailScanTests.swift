@@ -1,0 +1,132 @@
+// SendmailScanTests: the word-at-a-time Sendmail scanners against their byte-by-byte
+// definitions: `smIDEnd` (letters and digits, eight at a time) on every byte value at every
+// position, and `smFields` (whose `<addr>, key=` shortcut must end values where
+// `smValueEnd` does) on generated and malformed `from=` records.
+// Limits: generated forms only (seeded, deterministic), not a fuzzer.
+
+import Testing
+@testable import MTAParsing
+
+@Suite struct SendmailScanTests {
+    /// `smIDEnd` by its definition: the first byte at or after `i` that is not a letter or digit.
+    static func idEndByBytes(_ b: [UInt8], from i: Int) -> Int {
+        var j = i
+        while j < b.count && Byte.isAlnum(b[j]) { j += 1 }
+        return j
+    }
+
+    @Test func idEndAgreesWithByteLoopForEveryByte() {
+        var wrong: [String] = []
+        for v in 0...255 {
+            for pos in 0..<20 {
+                var bytes = Array("42100bwA020177AbCdEfGh".utf8)
+                guard pos < bytes.count else { continue }
+                bytes[pos] = UInt8(v)
+                for from in [0, 1, 3] {
+                    bytes.withUnsafeBufferPointer { buf in
+                        let got = ByteScanner(buf).smIDEnd(from: from)
+                        let want = Self.idEndByBytes(bytes, from: from)
+                        if got != want { wrong.append("byte \(v) at \(pos) from \(from): \(got) != \(want)") }
+                    }
+                }
+            }
+        }
+        #expect(wrong.isEmpty, "\(wrong.prefix(5))")
+        // Short bodies (no whole word) and an ID running to the end.
+        for s in ["", "a", "abc:", "42100bwA020177", "42100bwA020177: x"] {
+            let bytes = Array(s.utf8)
+            bytes.withUnsafeBufferPointer { buf in
+                #expect(ByteScanner(buf).smIDEnd(from: 0) == Self.idEndByBytes(bytes, from: 0))
+            }
+        }
+    }
+
+    /// The fields of a record as (key, value, content) through `smFields`, and the same through
+    /// the general value scan (each value ended by `smValueEnd`, each address by `smAddress`).
+    static func fields(_ text: String) -> (fast: [String], general: [String]) {
+        let bytes = Array(text.utf8)
+        return bytes.withUnsafeBufferPointer { buf in
+            let s = ByteScanner(buf)
+            func str(_ r: Range<Int>) -> String { String(decoding: bytes[r], as: UTF8.self) }
+            var fast: [String] = []
+            let stop = s.smFields(from: 0, to: s.end) { (kw: UInt64, k: Range<Int>, v: Range<Int>, c: Range<Int>?) in
+                let content = (kw == SMKey.from_ || kw == SMKey.msgid) ? (c ?? s.smAddress(v)) : v
+                fast.append("\(str(k))=\(str(v))|\(str(content))")
+            }
+            fast.append("stop \(stop)")
+            var general: [String] = []
+            var i = 0
+            var end = s.end
+            while i < s.end {
+                guard let eq = s.smKeyEnd(i, to: s.end) else { end = i; break }
+                let kw = s.smKeyWord(i..<eq)
+                let v0 = eq + 1
+                let vEnd: Int
+                if kw == SMKey.stat || kw == SMKey.reject {
+                    vEnd = s.end
+                } else if kw == SMKey.reply, let st = s.findLast(", stat=", from: v0, to: s.end) {
+                    vEnd = st
+                } else if v0 < s.end, s[v0] == Byte.lt, kw == SMKey.msgid || kw == SMKey.from_,
+                          let a = s.scanAddress(at: v0), a.next <= s.end {
+                    vEnd = a.next < s.end ? s.smValueEnd(from: a.next, to: s.end) : s.end
+                } else {
+                    vEnd = s.smValueEnd(from: v0, to: s.end)
+                }
+                let v = v0..<vEnd
+                let content = (kw == SMKey.from_ || kw == SMKey.msgid) ? s.smAddress(v) : v
+                general.append("\(str(i..<eq))=\(str(v))|\(str(content))")
+                i = vEnd + 2
+            }
+            general.append("stop \(i >= s.end ? s.end : end)")
+            return (fast, general)
+        }
+    }
+
+    @Test func addressShortcutEndsValuesAsTheGeneralScan() {
+        let addresses = ["<a@b.example>", "<>", "<\"x, y=z\"@b.example>", "<a@b>x", "<a@b", "<a>b@c>", "a@b",
+                         "<\"a@b>", "<a@b>,", "<a@b>, ", "<a@b> , size=1", "<a@b>,size=1", "<a@b>;"]
+        let tails = ["", ", size=10561, class=0", ", ", ", x", ", discard", ", Size=1", ", size", ", =1",
+                     ", msgid=<m@h>, relay=[10.0.0.1]", ",, size=1", ", size=1, x=<a>, y=2", " (x), size=1"]
+        var wrong: [String] = []
+        var n = 0
+        for key in ["from", "msgid"] {
+            for a in addresses {
+                for t in tails {
+                    let text = "\(key)=\(a)\(t)"
+                    let (fast, general) = Self.fields(text)
+                    if fast != general { wrong.append("\(text): \(fast) != \(general)") }
+                    n += 1
+                }
+            }
+        }
+        // Seeded random records from the same pieces, several fields long.
+        var rng = SplitMix(seed: 42)
+        let pieces = addresses + ["10561", "ESMTP", "[10.1.9.15]", "a, b", "\"q\"", ""]
+        let keys = ["from", "msgid", "size", "relay", "to"]
+        for _ in 0..<2000 {
+            var text = ""
+            for f in 0..<(1 + Int(rng.next() % 4)) {
+                if f > 0 { text += ", " }
+                text += keys[Int(rng.next() % UInt64(keys.count))] + "=" + pieces[Int(rng.next() % UInt64(pieces.count))]
+            }
+            let (fast, general) = Self.fields(text)
+            if fast != general { wrong.append("\(text): \(fast) != \(general)") }
+            n += 1
+        }
+        #expect(n == 2 * addresses.count * tails.count + 2000)
+        #expect(wrong.isEmpty, "\(wrong.prefix(5))")
+    }
+}
+
+/// A small seeded generator (SplitMix64) so the generated forms are the same on every run.
+private struct SplitMix {
+    var state: UInt64
+    init(seed: UInt64) { state = seed }
+    mutating func next() -> UInt64 {
+        state &+= 0x9E37_79B9_7F4A_7C15
+        var z = state
+        z = (z ^ (z >> 30)) &* 0xBF58_476D_1CE4_E5B9
+        z = (z ^ (z >> 27)) &* 0x94D0_49BB_1331_11EB
+        return z ^ (z >> 31)
+    }
+}
