@@ -209,4 +209,38 @@ private func utm(_ line: String) -> UTMEvent? {
         guard case .exim(_, let e) = o else { Issue.record("not an Exim event: \(o)"); return }
         #expect(e == .note(messageID: "1xUqzA-0002d3-1l", kind: "transport-output"))
     }
+
+    /// `H=` values as `nextField` cuts them and `hostSpans` splits them, with the port read in
+    /// one pass (no digits or more than 18: none), also for malformed values.
+    @Test func hostValuesSplitIntoPeerAndHelo() {
+        let cases: [(String, String?, String?, Int?, String?)] = [
+            // line, name, ip, port, helo
+            ("H=mx.example.org (helo.example) [192.0.2.1]:25 X=a", "mx.example.org", "192.0.2.1", 25, "helo.example"),
+            ("H=[192.0.2.1] X=a", nil, "192.0.2.1", nil, nil),
+            ("H=(helo) [2001:db8::1]:587* X=a", nil, "2001:db8::1", 587, "helo"),
+            ("H=[192.0.2.1]:65535", nil, "192.0.2.1", 65535, nil),
+            ("H=[192.0.2.1]:1234567890123456789 X=a", nil, "192.0.2.1", nil, nil),   // 19 digits
+            ("H=[192.0.2.1]:x X=a", nil, "192.0.2.1", nil, nil),
+            ("H=name [[192.0.2.1] X=a", "name [[192.0.2.1]", nil, nil, nil),           // second `[` in the group
+            ("H=(he [x]) [192.0.2.1] X=a", nil, "192.0.2.1", nil, "he [x]"),
+            ("H=(he [x]) X=a", "(he", nil, nil, nil),                                  // `[` only inside the HELO
+            ("H=name [192.0.2.1 X=a", "name", "192.0.2.1", nil, nil),                  // no `]`
+            ("H=name: rest", "name", nil, nil, nil),
+            ("H=n[1.2.3.4] X=a", "n[1.2.3.4]", nil, nil, nil),
+        ]
+        for (line, name, ip, port, helo) in cases {
+            let bytes = Array(line.utf8)
+            bytes.withUnsafeBufferPointer { buf in
+                let s = ByteScanner(buf)
+                var i = 0
+                guard let f = EximFields.nextField(s, &i) else { Issue.record("no field: \(line)"); return }
+                let (p, h) = EximFields.hostSpans(s, f.value)
+                func str(_ sp: Span) -> String? { sp.isPresent ? s.string(Int(sp.lo)..<Int(sp.hi)) : nil }
+                #expect(str(p.name) == name, "\(line)")
+                #expect(str(p.ip) == ip, "\(line)")
+                #expect(p.port == port, "\(line)")
+                #expect(str(h) == helo, "\(line)")
+            }
+        }
+    }
 }

@@ -166,7 +166,10 @@ enum EximFields {
             if !addr.isEmpty && s[addr.upperBound - 1] == Byte.colon { addr = addr.lowerBound..<(addr.upperBound - 1) }
             if s.isIPAddress(addr) { peer.ip = Span(addr) }
             if rb + 1 < r.upperBound, s[rb + 1] == Byte.colon {
-                peer.port = s.int((rb + 2)..<s.digitsEnd(from: rb + 2))
+                // `s.int` of the digits at rb + 2 in one pass: nil when there are none or more than 18.
+                var j = rb + 2, n = 0
+                while j < s.end && Byte.isDigit(s[j]) { n = n &* 10 &+ Int(s[j] &- Byte.zero); j += 1 }
+                peer.port = j > rb + 2 && j - (rb + 2) <= 18 ? n : nil
             }
             nameEnd = lb
         }
