@@ -50,6 +50,14 @@ func sm(_ line: String) -> SendmailEvent? { parseLine(line).sendmail }
         #expect(sm("Mar  1 10:00:00 mx sm-mta[4012]: 56CF8Qni004012: to=<b@c.example>, mailer=local, stat=Sent, dsn=2.0.0, a1=")
                 == .to(queueID: "56CF8Qni004012", SendmailTo(
                     recipients: ["b@c.example"], mailer: "local", dsn: nil, stat: "Sent, dsn=2.0.0, a1=", status: .sent)))
+        // A second `to=` in one record replaces the first list.
+        let lines = ["Mar  1 10:00:00 mx sm-mta[4012]: 56CF8Qni004012: to=<x@c.example>,<y@c.example>, mailer=local, stat=Sent",
+                     "Mar  1 10:00:00 mx sm-mta[4012]: 56CF8Qni004012: to=<a@c.example>, mailer=local, to=<b@c.example>, stat=Sent"]
+        #expect(parseLines(lines).map(\.sendmail) == [
+            .to(queueID: "56CF8Qni004012", SendmailTo(recipients: ["x@c.example", "y@c.example"], mailer: "local",
+                                                      stat: "Sent", status: .sent)),
+            .to(queueID: "56CF8Qni004012", SendmailTo(recipients: ["b@c.example"], mailer: "local", stat: "Sent",
+                                                      status: .sent))])
     }
 
     @Test func fromLineLocalSubmissionForgedAndIPv6() {
