@@ -243,4 +243,33 @@ private func utm(_ line: String) -> UTMEvent? {
             }
         }
     }
+
+    /// `EximParser.find(_:_:anchor:from:)` (a literal searched by a rarer byte) finds what
+    /// `ByteScanner.find(_:from:)` finds: the first whole match at or after `from`.
+    @Test func literalSearchByRareAnchor() {
+        let cases: [(String, Int, Int?)] = [
+            // line, from, index of "rejected "
+            ("H=x rejected RCPT <a@b>: no", 0, 4),
+            ("rejected x", 0, 0),
+            ("rejected x", 1, nil),
+            ("jjj rejected ", 0, 4),
+            ("rejrejected ", 0, 3),
+            ("xx rejected", 0, nil),                  // no space after: no whole match
+            ("ej", 0, nil),
+            ("", 0, nil),
+            ("a rejected b rejected c", 3, 13),
+        ]
+        for (line, from, want) in cases {
+            Array(line.utf8).withUnsafeBufferPointer { buf in
+                let s = ByteScanner(buf)
+                #expect(EximParser.find(s, "rejected ", anchor: 2, from: from) == want, "\(line)")
+                #expect(s.find("rejected ", from: from) == want, "\(line)")
+            }
+        }
+        Array("login authenticator failed for H: 535".utf8).withUnsafeBufferPointer { buf in
+            let s = ByteScanner(buf)
+            #expect(EximParser.find(s, " authenticator failed for ", anchor: 15, from: 0) == 5)
+            #expect(EximParser.find(s, " dropped by ", anchor: 10, from: 0) == nil)
+        }
+    }
 }

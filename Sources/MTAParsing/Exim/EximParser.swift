@@ -222,7 +222,7 @@ public struct EximParser: Sendable {
             guard let q = s.find(0x27, from: v) else { return .unparsed(reason: "exim: ctasd line without verdict") }
             return other(.exim(ctxPlaceholder, .spamVerdict(messageID: s.cached(idRange, &c), verdict: s.string(v..<q), score: nil)), e)
         }
-        if s.find(" rejected ", from: t) != nil || s.has("rejected ", at: t) {
+        if find(s, " rejected ", anchor: 3, from: t) != nil || s.has("rejected ", at: t) {
             if let r = reject(s, t) { return other(.exim(ctxPlaceholder, .reject(messageID: s.cached(idRange, &c), r)), e) }
         }
         if let kind = messageNoteKind(s, t) { return note(e, kind) }
@@ -446,8 +446,8 @@ public struct EximParser: Sendable {
 
     /// A line without a message ID (the listener's `SMTP connection from` lines are read by `parseText`).
     static func parseSessionLine(_ s: ByteScanner, _ i: Int) -> ParseOutcome {
-        if s.find(" authenticator failed for ", from: i) != nil { return authFailure(s, i) }
-        if s.has("H=", at: i), let d = s.find(" dropped by ", from: i) {
+        if find(s, " authenticator failed for ", anchor: 15, from: i) != nil { return authFailure(s, i) }
+        if s.has("H=", at: i), let d = find(s, " dropped by ", anchor: 10, from: i) {
             // `H=... dropped by 'connect' ACL: REASON` (drop verb): a refusal that closes the connection.
             var r = EximReject(action: "dropped", stage: "CONNECT")
             var k = i
@@ -459,7 +459,7 @@ public struct EximParser: Sendable {
         if s.find(": discarded by ", from: i) != nil { return .ignored(category: "exim:acl-discard") }
         if s.has("H=", at: i) || s.has("F=", at: i) || s.has("rejected ", at: i) || s.has("temporarily rejected", at: i)
             || s.has("U=", at: i) {
-            if s.find("rejected ", from: i) != nil, let r = reject(s, i) {
+            if find(s, "rejected ", anchor: 2, from: i) != nil, let r = reject(s, i) {
                 return .exim(ctxPlaceholder, .reject(messageID: nil, r))
             }
             if let w = s.find("Warning: ", from: i) {
@@ -488,6 +488,24 @@ public struct EximParser: Sendable {
         }
         if let kind = sessionIgnoreKind(s, i) { return .ignored(category: kind) }
         return .unparsed(reason: "exim: unknown line")
+    }
+
+    /// `s.find(lit, from:)` searching for the byte `lit[anchor]` (a letter rarer in log lines than
+    /// the first, e.g. the `j` of `rejected`): fewer candidates to compare.
+    static func find(_ s: ByteScanner, _ lit: StaticString, anchor a: Int, from: Int) -> Int? {
+        let n = lit.utf8CodeUnitCount
+        let p = lit.utf8Start
+        let b = p[a]
+        var i = from + a
+        while i + (n - a) <= s.end {
+            guard let j = s.find(b, from: i, to: s.end - (n - a) + 1) else { return nil }
+            let start = j - a
+            var k = 0
+            while k < n && s.base[start + k] == p[k] { k += 1 }
+            if k == n { return start }
+            i = j + 1
+        }
+        return nil
     }
 
     static func sessionIgnoreKind(_ s: ByteScanner, _ i: Int) -> String? {
