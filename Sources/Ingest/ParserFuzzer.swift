@@ -52,16 +52,10 @@ public struct FuzzReport: Sendable, CustomStringConvertible {
     }
 }
 
-/// SplitMix64: small, fast, deterministic.
-struct FuzzRandom {
-    var state: UInt64
-    mutating func next() -> UInt64 {
-        state &+= 0x9E37_79B9_7F4A_7C15
-        var z = state
-        z = (z ^ (z >> 30)) &* 0xBF58_476D_1CE4_E5B9
-        z = (z ^ (z >> 27)) &* 0x94D0_49BB_1331_11EB
-        return z ^ (z >> 31)
-    }
+/// The fuzzer's generator: SplitMix64 with the two draws the mutations use.
+typealias FuzzRandom = SplitMix64
+
+extension SplitMix64 {
     mutating func below(_ n: Int) -> Int { n <= 1 ? 0 : Int(next() % UInt64(n)) }
     mutating func byte() -> UInt8 { UInt8(truncatingIfNeeded: next()) }
 }
@@ -96,7 +90,7 @@ public enum ParserFuzzer {
 
     /// Runs the fuzzer; see the file header.
     public static func run(count: Int, seed: UInt64, corpus: [[UInt8]], linesPerProcessor: Int = 20_000) -> FuzzReport {
-        var rng = FuzzRandom(state: seed)
+        var rng = FuzzRandom(seed: seed)
         var pool = corpus.filter { !$0.contains(0x0A) }
         pool.append(contentsOf: builtinCorpus.map { Array($0.utf8) })
         var report = FuzzReport()

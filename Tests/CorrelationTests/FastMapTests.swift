@@ -6,6 +6,7 @@
 
 import Testing
 @testable import Correlation
+import MailTrailModel
 
 /// A key whose hash takes few values, so that chains form and cross the table's end.
 private struct CollidingKey: FastKey, Hashable {
@@ -17,7 +18,7 @@ private struct CollidingKey: FastKey, Hashable {
     @Test func behavesAsADictionaryUnderRandomOperations() {
         var map = FastMap<CollidingKey, Int>()
         var model: [Int: Int] = [:]
-        var rng = SplitMix(seed: 42)
+        var rng = SplitMix64(seed: 42)
         var mismatches: [String] = []
         for step in 0..<20_000 {
             let k = Int(rng.next() % 400)
@@ -60,18 +61,5 @@ private struct CollidingKey: FastKey, Hashable {
         #expect(map.isEmpty)
         map[CollidingKey(n: 7)] = 7
         #expect(map[CollidingKey(n: 7)] == 7)
-    }
-}
-
-/// A small deterministic generator (SplitMix64).
-private struct SplitMix {
-    var state: UInt64
-    init(seed: UInt64) { state = seed }
-    mutating func next() -> UInt64 {
-        state &+= 0x9E37_79B9_7F4A_7C15
-        var z = state
-        z = (z ^ (z >> 30)) &* 0xBF58_476D_1CE4_E5B9
-        z = (z ^ (z >> 27)) &* 0x94D0_49BB_1331_11EB
-        return z ^ (z >> 31)
     }
 }

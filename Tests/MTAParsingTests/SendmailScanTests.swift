@@ -6,6 +6,7 @@
 
 import Testing
 @testable import MTAParsing
+import MailTrailModel
 
 @Suite struct SendmailScanTests {
     /// `smIDEnd` by its definition: the first byte at or after `i` that is not a letter or digit.
@@ -100,7 +101,7 @@ import Testing
             }
         }
         // Seeded random records from the same pieces, several fields long.
-        var rng = SplitMix(seed: 42)
+        var rng = SplitMix64(seed: 42)
         let pieces = addresses + ["10561", "ESMTP", "[10.1.9.15]", "a, b", "\"q\"", ""]
         let keys = ["from", "msgid", "size", "relay", "to"]
         for _ in 0..<2000 {
@@ -115,18 +116,5 @@ import Testing
         }
         #expect(n == 2 * addresses.count * tails.count + 2000)
         #expect(wrong.isEmpty, "\(wrong.prefix(5))")
-    }
-}
-
-/// A small seeded generator (SplitMix64) so the generated forms are the same on every run.
-private struct SplitMix {
-    var state: UInt64
-    init(seed: UInt64) { state = seed }
-    mutating func next() -> UInt64 {
-        state &+= 0x9E37_79B9_7F4A_7C15
-        var z = state
-        z = (z ^ (z >> 30)) &* 0xBF58_476D_1CE4_E5B9
-        z = (z ^ (z >> 27)) &* 0x94D0_49BB_1331_11EB
-        return z ^ (z >> 31)
     }
 }
