@@ -6,11 +6,13 @@ import PostgresLoading
 extension MailTrailCommand {
     struct DB: ParsableCommand {
         static let configuration = CommandConfiguration(
+            commandName: "db",
             abstract: "Manage the database schema, its roles and the ingest agents.",
             subcommands: [Migrate.self, GrantAgent.self, RevokeAgent.self])
 
         struct Migrate: ParsableCommand {
             static let configuration = CommandConfiguration(
+                commandName: "migrate",
                 abstract: "Create or upgrade the mailtrail schema.",
                 discussion: """
                     Applies the numbered migrations of sql/migrations that the database lacks (each in

@@ -5,6 +5,7 @@ import Ingest
 extension MailTrailCommand {
     struct Ingest: ParsableCommand {
         static let configuration = CommandConfiguration(
+            commandName: "ingest",
             abstract: "Load log files into PostgreSQL.",
             discussion: """
                 Files may be plain or gzip'd; '-' reads standard input. Give rotated files oldest

@@ -5,6 +5,7 @@ import PostgresLoading
 extension MailTrailCommand {
     struct Maintain: ParsableCommand {
         static let configuration = CommandConfiguration(
+            commandName: "maintain",
             abstract: "Create partitions ahead and drop whole day partitions past the retention window.",
             discussion: """
                 The same as SELECT * FROM mailtrail.run_maintenance(retention, premake) in psql or

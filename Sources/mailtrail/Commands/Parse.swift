@@ -5,6 +5,7 @@ import Ingest
 extension MailTrailCommand {
     struct Parse: ParsableCommand {
         static let configuration = CommandConfiguration(
+            commandName: "parse",
             abstract: "Parse and correlate log files without a database; print JSON lines.",
             discussion: """
                 One JSON object per record (kind: message, delivery, rejection) and one

@@ -5,6 +5,7 @@ import Query
 extension MailTrailCommand {
     struct Report: ParsableCommand {
         static let configuration = CommandConfiguration(
+            commandName: "report",
             abstract: "Run a report: " + Query.Report.names + ".",
             discussion: Query.Report.all.map { "  \($0.name): \($0.summary) (mailtrail.\($0.function))" }
                 .joined(separator: "\n") + "\nSee docs/querying.md.")

@@ -5,6 +5,7 @@ import Query
 extension MailTrailCommand {
     struct Search: ParsableCommand {
         static let configuration = CommandConfiguration(
+            commandName: "search",
             abstract: "Find transactions, newest first.",
             discussion: """
                 All filters combine (AND). --from/--to take an address, @domain or <> (null sender).

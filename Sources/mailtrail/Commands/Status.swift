@@ -5,6 +5,7 @@ import ArgumentParser
 extension MailTrailCommand {
     struct Status: ParsableCommand {
         static let configuration = CommandConfiguration(
+            commandName: "status",
             abstract: "Show what the agents follow: host, file, offset, lag, last commit, lines parsed/unparsed.",
             discussion: "Reads the view mailtrail.report_agent_status (values as of each file's last commit).")
 

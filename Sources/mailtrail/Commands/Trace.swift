@@ -6,6 +6,7 @@ import Query
 extension MailTrailCommand {
     struct Trace: ParsableCommand {
         static let configuration = CommandConfiguration(
+            commandName: "trace",
             abstract: "Show the path of a message across hosts.",
             discussion: """
                 Give a Message-ID (with or without angle brackets), or --queue-id (and --host) to
