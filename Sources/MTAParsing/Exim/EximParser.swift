@@ -183,7 +183,8 @@ public struct EximParser: Sendable {
             if s.find("(TCP/IP connection count", from: i) != nil {
                 let h = i + 21
                 e.storage.pointee.kind = .connection
-                e.storage.pointee.client = EximFields.hostSpans(s, h..<EximFields.hostValueEnd(s, h)).0
+                e.storage.pointee.client = EximFields.hostOnePass(s, h)?.0
+                    ?? EximFields.hostSpans(s, h..<EximFields.hostValueEnd(s, h)).0
                 return .event
             }
             return .ignored(category: "exim:session")
@@ -283,7 +284,15 @@ public struct EximParser: Sendable {
         e.beginArrival(fake: fake)
         let a = e.storage
         a.pointee.sender = Span(EximFields.addressRange(s, senderField.value))
-        while let f = EximFields.nextField(s, &i) {
+        while true {
+            EximFields.skipSpaces(s, &i)
+            if i + 1 < s.end && s[i] == 0x48 && s[i + 1] == Byte.equals {                  // H= (read in one pass)
+                let h = EximFields.hostField(s, &i)
+                a.pointee.client = h.peer
+                a.pointee.helo = h.helo
+                continue
+            }
+            guard let f = EximFields.nextField(s, &i) else { break }
             guard let k = f.key else {
                 if s.equals(f.value, "for") {
                     a.pointee.recipientsFrom = Int32(i)
@@ -299,7 +308,6 @@ public struct EximParser: Sendable {
             switch k.count {
             case 1:
                 switch s[k.lowerBound] {
-                case 0x48: (a.pointee.client, a.pointee.helo) = EximFields.hostSpans(s, v)   // H
                 case 0x49: a.pointee.interface = EximFields.hostSpans(s, v).0                // I
                 case 0x55: a.pointee.localUser = Span(v)                                     // U
                 case 0x50: a.pointee.proto = Span(v)                                         // P
@@ -352,14 +360,21 @@ public struct EximParser: Sendable {
         var message: Range<Int>? = addr.colonAfter ? messageRange(s, i) : nil
         var confirmation: Range<Int>?
         var quotedConfirmation = false
-        while message == nil, let f = EximFields.nextField(s, &i) {
+        while message == nil {
+            EximFields.skipSpaces(s, &i)
+            if i + 1 < s.end && s[i] == 0x48 && s[i + 1] == Byte.equals {                  // H= (read in one pass)
+                let h = EximFields.hostField(s, &i)
+                d.pointee.relay = h.peer
+                if h.colonAfter { message = messageRange(s, i) }
+                continue
+            }
+            guard let f = EximFields.nextField(s, &i) else { break }
             if let k = f.key {
                 let v = f.value
                 if k.count == 1 {
                     switch s[k.lowerBound] {
                     case 0x52: d.pointee.router = Span(v)                                   // R
                     case 0x54: d.pointee.transport = Span(v)                                // T
-                    case 0x48: d.pointee.relay = EximFields.hostSpans(s, v).0               // H
                     case 0x58: d.pointee.tls = EximFields.tlsSpans(s, v)                    // X
                     case 0x43: confirmation = v; quotedConfirmation = f.quoted              // C
                     default: break

@@ -1,0 +1,218 @@
+// EximScanTests: the shortcuts of the Exim field scanners against their plain forms:
+// `EximFields.nextField` (keys recognised by the `=` at the second or third byte, key bytes
+// by a bit mask) against the byte loop it replaced, and `EximFields.duration` (numbers read
+// in the pass that finds their end) against `ByteScanner.double` per number, and
+// `EximFields.hostField` (an `H=` value read in one pass) against `nextField` then
+// `hostSpans`, on edge cases
+// and on seeded random lines built from the bytes that matter (`=`, `*`, quotes, spaces,
+// colons, brackets, high bytes).
+// Limits: generated forms only (seeded, deterministic), not a fuzzer.
+
+import Testing
+@testable import MTAParsing
+import MailTrailModel
+
+@Suite struct EximScanTests {
+    /// `nextField` as it was before the shortcuts (the definition).
+    static func plainNextField(_ s: ByteScanner, _ i: inout Int) -> EximField? {
+        EximFields.skipSpaces(s, &i)
+        guard i < s.end else { return nil }
+        var j = i
+        while j < s.end && j - i <= 5 && (Byte.isAlnum(s[j]) || s[j] == 0x2A) { j += 1 }
+        if j > i, j < s.end, s[j] == Byte.equals {
+            let key = i..<j
+            let v = j + 1
+            if key.count == 1 && s[i] == 0x48 {
+                let end = EximFields.hostValueEnd(s, v)
+                var f = EximField(key: key, value: v..<end, quoted: false, colonAfter: false)
+                i = end
+                if i < s.end && s[i] == Byte.colon { f.colonAfter = true; i += 1 }
+                else if end > v && s[end - 1] == Byte.colon { f.value = v..<(end - 1); f.colonAfter = true }
+                return f
+            }
+            if v < s.end && s[v] == Byte.quote {
+                var q = v + 1
+                while q < s.end && s[q] != Byte.quote { q += s[q] == Byte.backslash ? 2 : 1 }
+                let close = min(q, s.end)
+                var f = EximField(key: key, value: (v + 1)..<close, quoted: true, colonAfter: false)
+                i = min(close + 1, s.end)
+                if i < s.end && s[i] == Byte.colon { f.colonAfter = true; i += 1 }
+                return f
+            }
+            return plainWord(s, &i, from: v, key: key)
+        }
+        return plainWord(s, &i, from: i, key: nil)
+    }
+
+    static func plainWord(_ s: ByteScanner, _ i: inout Int, from v: Int, key: Range<Int>?) -> EximField {
+        var e = v
+        while e < s.end && s[e] != Byte.space { e += 1 }
+        i = e
+        if e > v && s[e - 1] == Byte.colon {
+            return EximField(key: key, value: v..<(e - 1), quoted: false, colonAfter: true)
+        }
+        return EximField(key: key, value: v..<e, quoted: false, colonAfter: false)
+    }
+
+    /// Every item of `text` as "key|value|quoted|colon@index", by both scanners.
+    static func items(_ text: [UInt8]) -> (fast: [String], plain: [String]) {
+        text.withUnsafeBufferPointer { buf in
+            let s = ByteScanner(buf)
+            func describe(_ f: EximField?, _ i: Int) -> String {
+                guard let f else { return "nil@\(i)" }
+                return "\(f.key.map { "\($0)" } ?? "-")|\(f.value)|\(f.quoted)|\(f.colonAfter)@\(i)"
+            }
+            var fast: [String] = [], plain: [String] = []
+            var i = 0
+            while true {
+                let f = EximFields.nextField(s, &i)
+                fast.append(describe(f, i))
+                if f == nil || fast.count > 200 { break }
+            }
+            i = 0
+            while true {
+                let f = plainNextField(s, &i)
+                plain.append(describe(f, i))
+                if f == nil || plain.count > 200 { break }
+            }
+            return (fast, plain)
+        }
+    }
+
+    @Test func nextFieldAgreesWithPlainFormOnEdgeCases() {
+        let cases = [
+            "", " ", "   ", "a", "=", "==", "a=", "ab=", "H=", "H=x", "X=", "CV=", "CV=yes", "id=<a@b>",
+            "id*=x", "DKIM=d", "abcdef=x", "abcdefg=x", "*=x", "**=x", "a*=x", "é=x", "a\u{80}=x",
+            "R=a T=b H=mx [192.0.2.1]:25 X=TLS1.3:C:256 CV=no C=\"250 OK id=1\" QT=1s",
+            "<a@b> R=r T=t: message text", "a: b", "K=\"unterminated", "K=\"esc\\\"aped\" x",
+            "K=\"q\":rest", "H=name: rest", "H=(he [x]) [192.0.2.1] X=a", "=x y=z", "A= B=",
+            "a=b=c", "0=1", "  R=x  ", "P=esmtpsa S=1 id=x@y T=\"a b\" from <x> for a b c",
+        ]
+        for c in cases {
+            let (fast, plain) = Self.items(Array(c.utf8))
+            #expect(fast == plain, "\(c)")
+        }
+    }
+
+    @Test func nextFieldAgreesWithPlainFormOnRandomLines() {
+        let alphabet: [UInt8] = Array("HRXCVQTaz09=*\" :[]()\\<>@.".utf8) + [0x80, 0xFF, 0x09]
+        var rng = SplitMix64(seed: 8)
+        var wrong: [String] = []
+        for _ in 0..<20_000 {
+            let n = Int(rng.next() % 24)
+            var bytes: [UInt8] = []
+            for _ in 0..<n { bytes.append(alphabet[Int(rng.next() % UInt64(alphabet.count))]) }
+            let (fast, plain) = Self.items(bytes)
+            if fast != plain { wrong.append(String(decoding: bytes, as: UTF8.self)) }
+        }
+        #expect(wrong.isEmpty, "\(wrong.prefix(5))")
+    }
+
+    /// `duration` by its definition: each run of digits and dots read by `ByteScanner.double`.
+    static func plainDuration(_ s: ByteScanner, _ r: Range<Int>) -> Double? {
+        var total = 0.0
+        var k = r.lowerBound
+        var any = false
+        while k < r.upperBound {
+            var e = k
+            while e < r.upperBound && (Byte.isDigit(s[e]) || s[e] == Byte.dot) { e += 1 }
+            guard e > k, let v = s.double(k..<e) else { return nil }
+            let unit: Double
+            if e == r.upperBound { unit = 1 } else {
+                switch s[e] {
+                case 0x73: unit = 1
+                case 0x6D: unit = 60
+                case 0x68: unit = 3600
+                case 0x64: unit = 86_400
+                case 0x77: unit = 604_800
+                default: return nil
+                }
+                e += 1
+            }
+            total += v * unit
+            any = true
+            k = e
+        }
+        return any ? total : nil
+    }
+
+    static func durations(_ text: String) -> (Double?, Double?) {
+        let bytes = Array(text.utf8)
+        return bytes.withUnsafeBufferPointer { buf in
+            let s = ByteScanner(buf)
+            return (EximFields.duration(s, 0..<s.end), plainDuration(s, 0..<s.end))
+        }
+    }
+
+    @Test func durationAgreesWithPlainForm() {
+        let cases = [
+            "", "1s", "0.304s", "3m45s", "2d3h", "1w", "5", ".", "..", "1.2.3s", ".5s", "5.s", "1x",
+            "1234567890123456s", "123456789012345s", "0.0000000000000000000001s",
+            "0.00000000000000000000001s", "1e3s", "1s2", "1s.", "m", "99999999999999999999d",
+        ]
+        for c in cases {
+            let (fast, plain) = Self.durations(c)
+            #expect(fast?.bitPattern == plain?.bitPattern, "\(c)")
+        }
+        let alphabet: [UInt8] = Array("0123456789..smhdwx".utf8)
+        var rng = SplitMix64(seed: 9)
+        var wrong: [String] = []
+        for _ in 0..<20_000 {
+            let n = Int(rng.next() % 20)
+            var bytes: [UInt8] = []
+            for _ in 0..<n { bytes.append(alphabet[Int(rng.next() % UInt64(alphabet.count))]) }
+            let text = String(decoding: bytes, as: UTF8.self)
+            let (fast, plain) = Self.durations(text)
+            if fast?.bitPattern != plain?.bitPattern { wrong.append(text) }
+        }
+        #expect(wrong.isEmpty, "\(wrong.prefix(5))")
+    }
+
+    /// An `H=` item by `hostField` and by `nextField` + `hostSpans`, as text (spans, port,
+    /// colon, index after).
+    static func hosts(_ bytes: [UInt8]) -> (fast: String, plain: String) {
+        bytes.withUnsafeBufferPointer { buf in
+            let s = ByteScanner(buf)
+            func str(_ sp: Span) -> String { sp.isPresent ? "\(sp.lo)..<\(sp.hi)" : "-" }
+            var i = 0
+            let h = EximFields.hostField(s, &i)
+            let fast = "\(str(h.peer.name)) \(str(h.peer.ip)) \(h.peer.port.map(String.init) ?? "-") \(str(h.helo)) \(h.colonAfter)@\(i)"
+            var j = 0
+            guard let f = EximFields.nextField(s, &j) else { return (fast, "no field") }
+            let (p, helo) = EximFields.hostSpans(s, f.value)
+            let plain = "\(str(p.name)) \(str(p.ip)) \(p.port.map(String.init) ?? "-") \(str(helo)) \(f.colonAfter)@\(j)"
+            return (fast, plain)
+        }
+    }
+
+    @Test func hostFieldAgreesWithTwoScansOnEdgeCases() {
+        let cases = [
+            "H=", "H= ", "H= [1.2.3.4]", "H=[1.2.3.4]", "H=[1.2.3.4]:25", "H=[1.2.3.4]:25*", "H=[1.2.3.4]*",
+            "H=[1.2.3.4]: x", "H=[1.2.3.4]:x", "H=[1.2.3.4]:1234567890123456789 X=a", "H=[]", "H=[1.2.3.4",
+            "H=[1.2 .3.4]", "H=[[1.2.3.4]", "H=name [1.2.3.4]:46054 P=esmtp", "H=localhost [127.0.0.1]",
+            "H=mx.example.org (helo.example) [192.0.2.1]:25 X=a", "H=(helo) [2001:db8::1]:587* X=a",
+            "H=(he [x]) [192.0.2.1] X=a", "H=(he [x]) X=a", "H=(a) (b) [1.2.3.4]", "H=(a (b)) [1.2.3.4]",
+            "H=(unclosed [1.2.3.4]", "H=na(me [1.2.3.4]", "H=na)me [1.2.3.4]", "H=n[x] [1.2.3.4]",
+            "H=name  [1.2.3.4]", "H=name: rest", "H=name [1.2.3.4]: rest", "H=name", "H=name X=a",
+            "H=(helo)", "H=(helo) X=a", "H=([10.27.27.12]) [10.27.27.12]", "H=n (h) [1.2.3.4]:",
+            "H=[1.2.3.4:] X", "H=[::1]:25", "H=name [1.2.3.4]x", "H=name (h)[1.2.3.4]",
+        ]
+        for c in cases {
+            let (fast, plain) = Self.hosts(Array(c.utf8))
+            #expect(fast == plain, "\(c)")
+        }
+    }
+
+    @Test func hostFieldAgreesWithTwoScansOnRandomValues() {
+        let pieces = ["a", "mx.example", " ", "(", ")", "[", "]", ":", "25", "*", "1.2.3.4", "::1", "X=a", "\u{80}"]
+        var rng = SplitMix64(seed: 10)
+        var wrong: [String] = []
+        for _ in 0..<20_000 {
+            var text = "H="
+            for _ in 0..<Int(rng.next() % 10) { text += pieces[Int(rng.next() % UInt64(pieces.count))] }
+            let (fast, plain) = Self.hosts(Array(text.utf8))
+            if fast != plain { wrong.append(text) }
+        }
+        #expect(wrong.isEmpty, "\(wrong.prefix(5))")
+    }
+}
