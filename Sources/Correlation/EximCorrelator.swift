@@ -63,8 +63,9 @@ public struct EximCorrelator: Codable, Sendable {
     var sessionNotes: [SessionKey: [SessionNote]]?
     /// Listener `SMTP connection from` lines by client `ip:port`, waiting for their session's
     /// arrival (the listener logs before it forks, so the pid differs). Kept when empty (its
-    /// storage is reused by the next connection); saved only when not empty, absent in old states.
-    var connections: [String: Link] = [:]
+    /// storage is reused by the next connection); saved only when not empty, absent in old states,
+    /// as a JSON object keyed by the `ip:port` text (the former `[String: Link]`).
+    var connections = FastMap<ConnectionKey, Link>()
     public private(set) var now = Timestamp(micros: 0)
     var lastSweep = Timestamp(micros: 0)
     /// Strings of stored values that repeat (not part of the saved state). Optional so that the hot
@@ -134,7 +135,9 @@ public struct EximCorrelator: Codable, Sendable {
         nextByOrigin = try c.decode([String: Link].self, forKey: .nextByOrigin)
         originByNext = try c.decode([String: Link].self, forKey: .originByNext)
         sessionNotes = try c.decodeIfPresent([SessionKey: [SessionNote]].self, forKey: .sessionNotes)
-        connections = try c.decodeIfPresent([String: Link].self, forKey: .connections) ?? [:]
+        for (k, v) in try c.decodeIfPresent([String: Link].self, forKey: .connections) ?? [:] {
+            connections[ConnectionKey(k)] = v
+        }
         now = try c.decode(Timestamp.self, forKey: .now)
         lastSweep = try c.decode(Timestamp.self, forKey: .lastSweep)
     }
@@ -149,7 +152,11 @@ public struct EximCorrelator: Codable, Sendable {
         try c.encode(nextByOrigin, forKey: .nextByOrigin)
         try c.encode(originByNext, forKey: .originByNext)
         try c.encodeIfPresent(sessionNotes, forKey: .sessionNotes)
-        if !connections.isEmpty { try c.encode(connections, forKey: .connections) }
+        if !connections.isEmpty {
+            var text: [String: Link] = [:]
+            for (k, v) in zip(connections.keys, connections.values) { text[k.string] = v }
+            try c.encode(text, forKey: .connections)
+        }
         try c.encode(now, forKey: .now)
         try c.encode(lastSweep, forKey: .lastSweep)
     }
@@ -194,6 +201,41 @@ public struct EximCorrelator: Codable, Sendable {
             try c.encode(instance, forKey: .instance)
             try c.encode(queueID.string, forKey: .queueID)
         }
+    }
+
+    /// The key of a waiting listener connection: the client's `ip:port` text, held inline when it
+    /// is at most 32 ASCII bytes without a NUL (every well-formed address), else as its String;
+    /// two keys are equal exactly when their texts are equal Strings (as the former String keys).
+    struct ConnectionKey: FastKey, Sendable {
+        /// The text's bytes (all zero when `text` holds it).
+        let id: QueueID
+        /// The text, for keys that are not held inline.
+        let text: String?
+
+        init(_ bytes: UnsafeBufferPointer<UInt8>) {
+            var inline = bytes.count <= 32
+            if inline { for b in bytes where b == 0 || b >= 0x80 { inline = false; break } }
+            if inline {
+                id = QueueID(bytes); text = nil
+            } else {
+                id = QueueID(UnsafeBufferPointer(start: nil, count: 0)); text = String(decoding: bytes, as: UTF8.self)
+            }
+        }
+
+        init(_ s: String) {
+            var copy = s
+            self = copy.withUTF8 { ConnectionKey($0) }
+        }
+
+        /// An inline key (its bytes: at most 32, ASCII, no NUL).
+        init(id: QueueID) { self.id = id; text = nil }
+
+        /// The `ip:port` text.
+        var string: String { text ?? id.string }
+
+        var fastHash: Int { text?.hashValue ?? id.fastHash }
+
+        static func == (a: ConnectionKey, b: ConnectionKey) -> Bool { a.id == b.id && a.text == b.text }
     }
 
     /// An Exim process: notes and the arrival they belong to are logged by the same session pid.
@@ -461,8 +503,37 @@ public struct EximCorrelator: Codable, Sendable {
         }
     }
 
-    /// The `connections` key of a client: `ip:port` (the text of `"\(ip):\(port)"`, made in one allocation).
-    static func connectionKey(_ ip: UnsafeBufferPointer<UInt8>, _ port: Int) -> String {
+    /// The `connections` key of a client: `ip:port` (the text of `"\(ip):\(port)"`), written
+    /// straight into the inline words when it fits them (no allocation), else made as a String.
+    static func connectionKey(_ ip: UnsafeBufferPointer<UInt8>, _ port: Int) -> ConnectionKey {
+        var m = port.magnitude, digits = 1
+        while m >= 10 { m /= 10; digits += 1 }
+        let sign = port < 0 ? 1 : 0
+        if ip.count + 1 + sign + digits <= 32 {
+            var words: (UInt64, UInt64, UInt64, UInt64) = (0, 0, 0, 0)      // QueueID's bytes
+            let inline = withUnsafeMutableBytes(of: &words) { w -> Bool in
+                var o = 0
+                for x in ip {
+                    if x == 0 || x >= 0x80 { return false }
+                    w[o] = x; o += 1
+                }
+                w[o] = 0x3A; o += 1
+                if sign == 1 { w[o] = 0x2D; o += 1 }
+                var n = port.magnitude, k = o + digits
+                repeat { k -= 1; w[k] = UInt8(truncatingIfNeeded: 0x30 &+ n % 10); n /= 10 } while n > 0
+                return true
+            }
+            if inline {
+                var id = QueueID(UnsafeBufferPointer(start: nil, count: 0))
+                id.w0 = words.0; id.w1 = words.1; id.w2 = words.2; id.w3 = words.3
+                return ConnectionKey(id: id)
+            }
+        }
+        return ConnectionKey(connectionText(ip, port))
+    }
+
+    /// The text of `"\(ip):\(port)"` (the key's String, for keys not held inline).
+    static func connectionText(_ ip: UnsafeBufferPointer<UInt8>, _ port: Int) -> String {
         var digits: (UInt64, UInt64, UInt64) = (0, 0, 0)
         return withUnsafeMutableBytes(of: &digits) { d -> String in
             var n = port.magnitude
@@ -480,7 +551,7 @@ public struct EximCorrelator: Codable, Sendable {
         }
     }
 
-    static func connectionKey(_ ip: String, _ port: Int) -> String {
+    static func connectionKey(_ ip: String, _ port: Int) -> ConnectionKey {
         var ip = ip
         return ip.withUTF8 { connectionKey($0, port) }
     }
@@ -507,8 +578,11 @@ public struct EximCorrelator: Codable, Sendable {
     }
 
     /// Removes and returns the listener connection of client `key` (`ip:port`), if one waits.
-    private mutating func takeConnection(_ key: String) -> Link? {
-        connections.removeValue(forKey: key)
+    private mutating func takeConnection(_ key: ConnectionKey) -> Link? {
+        guard let i = connections.index(of: key) else { return nil }
+        let link = connections.value(at: i)
+        connections.remove(at: i)
+        return link
     }
 
     /// An arrival of message `key`: `fill` stores the line's facts in its transaction, which is
@@ -735,7 +809,7 @@ public struct EximCorrelator: Codable, Sendable {
         let dayAgo = now.micros - 86_400_000_000
         nextByOrigin = nextByOrigin.filter { $0.value.at.micros >= dayAgo }
         let noteLimit = now.micros - Self.noteWindowMicros
-        if !connections.isEmpty { connections = connections.filter { $0.value.at.micros >= noteLimit } }
+        if !connections.isEmpty { connections.filter { $0.at.micros >= noteLimit } }
         let expired = (sessionNotes ?? [:]).filter { ($0.value.last?.at.micros ?? 0) < noteLimit }.keys
         for key in expired.sorted(by: { ($0.instance, $0.pid) < ($1.instance, $1.pid) }) {
             flushNotes(key, queueID: nil, instance: key.instance, into: &out)
