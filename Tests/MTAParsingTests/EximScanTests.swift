@@ -3,7 +3,8 @@
 // by a bit mask) against the byte loop it replaced, and `EximFields.duration` (numbers read
 // in the pass that finds their end) against `ByteScanner.double` per number, and
 // `EximFields.hostField` (an `H=` value read in one pass) against `nextField` then
-// `hostSpans`, on edge cases
+// `hostSpans`, `countItems` against counting `nextField`'s items, and `tlsSpans` (bits read
+// backwards from the end) against its former form, on edge cases
 // and on seeded random lines built from the bytes that matter (`=`, `*`, quotes, spaces,
 // colons, brackets, high bytes).
 // Limits: generated forms only (seeded, deterministic), not a fuzzer.
@@ -212,6 +213,74 @@ import MailTrailModel
             for _ in 0..<Int(rng.next() % 10) { text += pieces[Int(rng.next() % UInt64(pieces.count))] }
             let (fast, plain) = Self.hosts(Array(text.utf8))
             if fast != plain { wrong.append(text) }
+        }
+        #expect(wrong.isEmpty, "\(wrong.prefix(5))")
+    }
+
+    @Test func countItemsAgreesWithNextField() {
+        let alphabet: [UInt8] = Array("ab=H\" [](): <>@.*".utf8)
+        var rng = SplitMix64(seed: 11)
+        var texts = ["", " ", "a", "a b c", "a@b.c d@e.f", "H=x [1.2.3.4] b", "K=\"a b\" c", "x=y z=", "  a  "]
+        for _ in 0..<20_000 {
+            var bytes: [UInt8] = []
+            for _ in 0..<Int(rng.next() % 24) { bytes.append(alphabet[Int(rng.next() % UInt64(alphabet.count))]) }
+            texts.append(String(decoding: bytes, as: UTF8.self))
+        }
+        var wrong: [String] = []
+        for text in texts {
+            let bytes = Array(text.utf8)
+            bytes.withUnsafeBufferPointer { buf in
+                let s = ByteScanner(buf)
+                var i = 0, j = 0, n = 0
+                let fast = EximFields.countItems(s, &i)
+                while EximFields.nextField(s, &j) != nil { n += 1 }
+                if fast != n || i != j { wrong.append(text) }
+            }
+        }
+        #expect(wrong.isEmpty, "\(wrong.prefix(5))")
+    }
+
+    /// `tlsSpans` as it was (the bits after the last `:` found by `findLast`).
+    static func plainTLSSpans(_ s: ByteScanner, _ r: Range<Int>) -> EximTLSSpans {
+        var r = r
+        if !r.isEmpty && s[r.upperBound - 1] == 0x2A { r = r.lowerBound..<(r.upperBound - 1) }
+        var t = EximTLSSpans()
+        guard let c1 = s.find(Byte.colon, from: r.lowerBound, to: r.upperBound) else {
+            t.cipher = Span(r)
+            return t
+        }
+        t.proto = Span(r.lowerBound..<c1)
+        t.protoAddV = c1 - r.lowerBound >= 4 && s.has("TLS1", at: r.lowerBound)
+        if let c2 = s.findLast(Byte.colon, from: c1 + 1, to: r.upperBound), let bits = s.int((c2 + 1)..<r.upperBound) {
+            t.cipher = Span((c1 + 1)..<c2)
+            t.bits = bits
+        } else {
+            t.cipher = Span((c1 + 1)..<r.upperBound)
+        }
+        return t
+    }
+
+    @Test func tlsSpansAgreeWithPlainForm() {
+        var texts = ["", "*", "TLS1.2:C:256", "TLS1.3:C:256*", "TLSv1.3:C:128", "TLS1:C:1", "TLS:C:1", "T:C",
+                     "TLS1.2::256", "TLS1.2:C:", "TLS1.2:C:x1", "TLS1.2:C:1234567890123456789", "TLS1.2:C",
+                     "TLS1.2", ":", "::", ":::1", "a:b:c:2", "TLS1.2:C:2:", "TLS1.2:A:B:256"]
+        let alphabet: [UInt8] = Array("TLS1.2v:C9*x".utf8)
+        var rng = SplitMix64(seed: 12)
+        for _ in 0..<20_000 {
+            var bytes: [UInt8] = []
+            for _ in 0..<Int(rng.next() % 16) { bytes.append(alphabet[Int(rng.next() % UInt64(alphabet.count))]) }
+            texts.append(String(decoding: bytes, as: UTF8.self))
+        }
+        var wrong: [String] = []
+        for text in texts {
+            let bytes = Array(text.utf8)
+            bytes.withUnsafeBufferPointer { buf in
+                let s = ByteScanner(buf)
+                let a = EximFields.tlsSpans(s, 0..<s.end), b = Self.plainTLSSpans(s, 0..<s.end)
+                if a.proto != b.proto || a.protoAddV != b.protoAddV || a.cipher != b.cipher || a.bits != b.bits {
+                    wrong.append(text)
+                }
+            }
         }
         #expect(wrong.isEmpty, "\(wrong.prefix(5))")
     }

@@ -107,6 +107,26 @@ enum EximFields {
         return word(s, &i, from: v, key: key)
     }
 
+    /// The number of items `nextField` reads from `i` to the end (`i` moves to the end): an
+    /// item that cannot be `KEY=value` is one word, read without making its field.
+    static func countItems(_ s: ByteScanner, _ i: inout Int) -> Int {
+        var n = 0
+        while true {
+            var p = i
+            while p < s.end && s[p] == Byte.space { p += 1 }
+            guard p < s.end else { i = p; return n }
+            var j = p
+            while j < s.end && j - p <= 5 && isKeyByte(s[j]) { j += 1 }
+            if j > p, j < s.end, s[j] == Byte.equals {
+                i = p
+                _ = nextField(s, &i)
+            } else {
+                i = s.find(Byte.space, from: p) ?? s.end
+            }
+            n += 1
+        }
+    }
+
     /// Reads the next space-delimited word at `i` as a bare word (an address may contain `=`).
     static func plainWord(_ s: ByteScanner, _ i: inout Int) -> EximField? {
         skipSpaces(s, &i)
@@ -202,14 +222,14 @@ enum EximFields {
         }
         if s[k] == Byte.lparen {
             lp = k
+            // To the `)` that closes it, from paren to paren.
             var depth = 0
-            while k < s.end {
-                let b = s[k]
-                if b == Byte.lparen { depth += 1 }
-                else if b == Byte.rparen { depth -= 1; if depth == 0 { break } }
+            while true {
+                k = firstOf(s, Byte.lparen, Byte.rparen, Byte.rparen, from: k)
+                guard k < s.end else { return nil }
+                if s[k] == Byte.lparen { depth += 1 } else { depth -= 1; if depth == 0 { break } }
                 k += 1
             }
-            guard k < s.end else { return nil }
             rp = k
             k += 1
             guard k + 1 < s.end, s[k] == Byte.space, s[k + 1] == Byte.lbracket else { return nil }
@@ -316,20 +336,24 @@ enum EximFields {
 
     /// The spans of an `X=` value (the grammar of `tls(_:_:)`).
     static func tlsSpans(_ s: ByteScanner, _ r: Range<Int>) -> EximTLSSpans {
-        var r = r
-        if !r.isEmpty && s[r.upperBound - 1] == 0x2A { r = r.lowerBound..<(r.upperBound - 1) }
+        let lo = r.lowerBound
+        var hi = r.upperBound
+        if hi > lo && s[hi - 1] == 0x2A { hi -= 1 }
         var t = EximTLSSpans()
-        guard let c1 = s.find(Byte.colon, from: r.lowerBound, to: r.upperBound) else {
-            t.cipher = Span(r)
+        guard let c1 = s.find(Byte.colon, from: lo, to: hi) else {
+            t.cipher = Span(lo..<hi)
             return t
         }
-        t.proto = Span(r.lowerBound..<c1)
-        t.protoAddV = c1 - r.lowerBound >= 4 && s.has("TLS1", at: r.lowerBound)
-        if let c2 = s.findLast(Byte.colon, from: c1 + 1, to: r.upperBound), let bits = s.int((c2 + 1)..<r.upperBound) {
-            t.cipher = Span((c1 + 1)..<c2)
+        t.proto = Span(lo..<c1)
+        t.protoAddV = c1 - lo >= 4 && s[lo] == 0x54 && s[lo + 1] == 0x4C && s[lo + 2] == 0x53 && s[lo + 3] == 0x31  // TLS1
+        // The bits: the digits after the last `:` (the digits before `hi`, then that `:`).
+        var j = hi
+        while j > c1 + 1 && Byte.isDigit(s[j - 1]) { j -= 1 }
+        if j > c1 + 1, s[j - 1] == Byte.colon, let bits = s.int(j..<hi) {
+            t.cipher = Span((c1 + 1)..<(j - 1))
             t.bits = bits
         } else {
-            t.cipher = Span((c1 + 1)..<r.upperBound)
+            t.cipher = Span((c1 + 1)..<hi)
         }
         return t
     }

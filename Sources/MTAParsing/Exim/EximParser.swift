@@ -296,9 +296,7 @@ public struct EximParser: Sendable {
             guard let k = f.key else {
                 if s.equals(f.value, "for") {
                     a.pointee.recipientsFrom = Int32(i)
-                    var n = 0
-                    while EximFields.nextField(s, &i) != nil { n += 1 }
-                    a.pointee.recipientCount = n
+                    a.pointee.recipientCount = EximFields.countItems(s, &i)
                     break
                 }
                 if s.equals(f.value, "from") { _ = EximFields.nextField(s, &i) }
