@@ -416,6 +416,37 @@ public struct EximCorrelator: Codable, Sendable {
                 connections[Self.connectionKey(b.buffer(c.ip), port)] =
                     Link(id: caches!.strings.optionalString(c.name, in: b) ?? "", at: ctx.time)
             }
+        case .reject:
+            // As `exim`'s `.reject` (Strings of repeated values through the cache).
+            var id: String? = nil
+            let mk: Int64
+            if line.messageID.isPresent {
+                let key = TxKey(instance: instance, queueID: b.queueID(line.messageID))
+                if let i = transactions.index(of: key) {
+                    id = transactions.values[i].queueID
+                    let host = self.host
+                    mk = transactions.withValue(at: i) { Self.messageKey(&$0, host: host) }
+                } else {
+                    let s = caches!.strings.string(line.messageID, in: b)
+                    id = s
+                    mk = MessageKey.forQueue(host: host, queueID: s)
+                }
+            } else {
+                let c = line.client
+                mk = MessageKey.forQueue(host: host, prefix: "NOQUEUE/",
+                                         bytes: c.ip.isPresent ? b.buffer(c.ip) : UnsafeBufferPointer(start: nil, count: 0))
+            }
+            var cs = take(&caches)!
+            let record = RejectionRecord(
+                at: ctx.time, msgKey: mk, host: host, instance: instance, queueID: id, program: ctx.program,
+                action: line.rejectTemporary ? "temporarily rejected" : "rejected", stage: line.rejectStage,
+                client: line.peer(line.client, cache: &cs.strings), helo: cs.strings.optionalString(line.helo, in: b),
+                sender: cs.strings.optionalString(line.sender, in: b),
+                recipient: cs.strings.optionalString(line.recipient, in: b),
+                code: cs.strings.optionalString(line.code, in: b), dsn: cs.strings.optionalString(line.dsn, in: b),
+                reason: b.optionalString(line.reason))
+            caches = cs
+            out.rejections.append(record)
         case .other:
             if let e = line.event { exim(ctx, instance: instance, e, into: &out) }
         }

@@ -3,8 +3,10 @@
 // by a bit mask) against the byte loop it replaced, and `EximFields.duration` (numbers read
 // in the pass that finds their end) against `ByteScanner.double` per number, and
 // `EximFields.hostField` (an `H=` value read in one pass) against `nextField` then
-// `hostSpans`, `countItems` against counting `nextField`'s items, and `tlsSpans` (bits read
-// backwards from the end) against its former form, on edge cases
+// `hostSpans`, `countItems` against counting `nextField`'s items, `tlsSpans` (bits read
+// backwards from the end) against its former form, and the refusal reader (spans into an
+// `EximLine`, turned into its event) against the String `EximReject` reader it replaced,
+// on edge cases
 // and on seeded random lines built from the bytes that matter (`=`, `*`, quotes, spaces,
 // colons, brackets, high bytes).
 // Limits: generated forms only (seeded, deterministic), not a fuzzer.
@@ -281,6 +283,109 @@ import MailTrailModel
                     wrong.append(text)
                 }
             }
+        }
+        #expect(wrong.isEmpty, "\(wrong.prefix(5))")
+    }
+
+    /// The refusal reader as it was: Strings into an `EximReject` (the definition).
+    static func plainReject(_ s: ByteScanner, _ i0: Int) -> EximReject? {
+        var i = i0
+        var r = EximReject(action: "rejected")
+        var verify: String?
+        while true {
+            EximFields.skipSpaces(s, &i)
+            if s.has("temporarily rejected ", at: i) { r.action = "temporarily rejected"; i += 21; break }
+            if s.has("rejected ", at: i) { i += 9; break }
+            guard let f = EximFields.nextField(s, &i) else { return nil }
+            guard let k = f.key else { return nil }
+            if s.equals(k, "H") { (r.client, r.helo) = EximFields.host(s, f.value) }
+            else if s.equals(k, "F") { r.sender = EximFields.address(s, f.value) }
+            else if s.equals(k, "X") { r.tls = EximFields.tls(s, f.value) }
+            else if s.equals(k, "CV") { verify = EximFields.trust(s, f.value) }
+        }
+        if verify != nil { r.tls?.trust = verify }
+        var reasonStart: Int?
+        if s.has("RCPT ", at: i) {
+            r.stage = "RCPT"
+            if let (c, next) = s.scanAddress(at: i + 5) { r.recipient = s.string(c); reasonStart = next }
+        } else if s.has("MAIL ", at: i) {
+            r.stage = "MAIL"
+            if let (c, next) = s.scanAddress(at: i + 5) { if r.sender == nil { r.sender = s.string(c) }; reasonStart = next }
+        } else if s.has("EHLO or HELO ", at: i) {
+            r.stage = "EHLO"
+            let e = s.find(Byte.colon, from: i + 13) ?? s.end
+            r.helo = r.helo ?? s.string((i + 13)..<e)
+            reasonStart = e
+        } else if s.has("connection", at: i) {
+            r.stage = "CONNECT"
+        } else if s.has("after DATA", at: i) {
+            r.stage = "END-OF-MESSAGE"
+        } else if s.has("DATA", at: i) {
+            r.stage = "DATA"
+        } else if s.has("during MIME ACL checks", at: i) {
+            r.stage = "MIME"
+        } else if s.has("VRFY", at: i) {
+            r.stage = "VRFY"
+        } else if s.has("ETRN", at: i) {
+            r.stage = "ETRN"
+        } else if s.has("AUTH", at: i) {
+            r.stage = "AUTH"
+        } else if s.has("after", at: i) {
+            r.stage = "DATA"
+        }
+        let from = reasonStart ?? i
+        if let c = s.find(": ", from: from) {
+            var rs = c + 2
+            EximFields.skipSpaces(s, &rs)
+            var re = s.end
+            if re - rs >= 2, s[rs] == Byte.quote, s[re - 1] == Byte.quote { rs += 1; re -= 1 }
+            if rs < re { r.reason = s.string(rs..<re) }
+            let cd = EximFields.dsn(s, rs..<min(re, rs + 12))
+            r.code = cd.code; r.dsn = cd.dsn
+        }
+        return r
+    }
+
+    /// The refusal of `text` by the span reader (as its event's `EximReject`) and by `plainReject`.
+    static func refusals(_ text: String) -> (EximReject?, EximReject?) {
+        let bytes = Array(text.utf8)
+        return bytes.withUnsafeBufferPointer { buf in
+            let s = ByteScanner(buf)
+            let storage = EximLineBuffer()
+            let e = storage.line
+            e.reset(bytes: LineBytes(buf))
+            var cache = StringCache()
+            var fast: EximReject?
+            if EximParser.reject(s, 0, e), case .reject(nil, let r) = EximParser.event(e, &cache) { fast = r }
+            return (fast, plainReject(s, 0))
+        }
+    }
+
+    @Test func refusalSpansAgreeWithStringReader() {
+        var texts = [
+            "H=(User) [213.233.45.228] F=<j@l.se> rejected RCPT <r@example.com>: Unrouteable address",
+            "H=mx.x (helo) [1.2.3.4]:25 X=TLS1.3:C:256 CV=yes F=<a@b> temporarily rejected RCPT <c@d>: 451 4.7.1 Greylisted",
+            "H=[1.2.3.4] rejected EHLO or HELO bad.helo: 550 5.7.1 no", "H=(h) [1.2.3.4] rejected EHLO or HELO x",
+            "H=[1.2.3.4] F=<> rejected MAIL <a@b>: no", "H=[1.2.3.4] rejected MAIL <a@b>: \"quoted reason\"",
+            "H=[1.2.3.4] rejected connection in \"connect\" ACL", "H=[1.2.3.4] rejected after DATA: 550 5.7.1 spam",
+            "rejected DATA: x", "rejected VRFY", "rejected ETRN x", "rejected AUTH: y", "rejected after x: z",
+            "rejected during MIME ACL checks: m", "rejected ", "H=x rejected", "bare rejected RCPT <a>: x",
+            "X=TLS1.2:C:128 CV=no rejected RCPT <a@b>: 550", "CV=yes CV=maybe X=T:C rejected RCPT <a@b>: 550 5.1.1 u",
+            "F=<a@b> F=<c@d> rejected MAIL <e@f>: 553", "H=[1.2.3.4] rejected RCPT: : :", "H=[1.2.3.4] rejected RCPT <a",
+            "H=name: rejected RCPT <a@b>: x", "rejected RCPT <a@b>:  \"\"", "rejected RCPT <a@b>: \"",
+        ]
+        let pieces = ["H=", "(h)", "[1.2.3.4]", ":25", " ", "F=<a@b>", "X=TLS1.3:C:256", "CV=yes", "rejected ",
+                      "temporarily rejected ", "RCPT ", "MAIL ", "<x@y>", ": ", "550 5.7.1 ", "EHLO or HELO ", "\"", "w"]
+        var rng = SplitMix64(seed: 13)
+        for _ in 0..<20_000 {
+            var t = ""
+            for _ in 0..<Int(rng.next() % 9) { t += pieces[Int(rng.next() % UInt64(pieces.count))] }
+            texts.append(t)
+        }
+        var wrong: [String] = []
+        for t in texts {
+            let (fast, plain) = Self.refusals(t)
+            if fast != plain { wrong.append(t) }
         }
         #expect(wrong.isEmpty, "\(wrong.prefix(5))")
     }
