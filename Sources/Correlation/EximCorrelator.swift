@@ -319,7 +319,7 @@ public struct EximCorrelator: Codable, Sendable {
         tx.saslMethod = cs.strings.optionalString(e.authenticator, in: b)
         tx.saslUsername = cs.strings.optionalString(e.authID, in: b)
         tx.localUser = cs.strings.optionalString(e.localUser, in: b)
-        tx.subject = e.subject.isPresent ? EximLine.unescaped(b, e.subject) : nil
+        tx.subject = e.subject.isAbsent ? nil : e.subjectEscapeFree ? b.string(e.subject) : EximLine.unescaped(b, e.subject)
         if e.messageIDHeader.isPresent { tx.messageID = b.string(e.messageIDHeader); tx.msgKey = nil }
         if tx.dkimResult == nil, e.dkimDomain.isPresent {
             tx.dkimResult = "pass"; tx.dkimDomain = cs.strings.string(e.dkimDomain, in: b)
@@ -397,7 +397,8 @@ public struct EximCorrelator: Codable, Sendable {
             let relay = line.peer(line.relay, cache: &cs.strings)
             let tls = cs.tlsInfo(line)
             let response: String? = line.response.isAbsent ? nil
-                : line.responseQuoted ? EximLine.unescaped(b, line.response) : b.string(line.response)
+                : line.responseQuoted && !line.responseEscapeFree ? EximLine.unescaped(b, line.response)
+                : b.string(line.response)
             let dsn = cs.strings.optionalString(line.dsn, in: b)
             caches = cs
             out.deliveries.append(DeliveryRecord(

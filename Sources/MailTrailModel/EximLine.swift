@@ -59,6 +59,8 @@ public struct EximLine: @unchecked Sendable {
         public var messageIDHeader: Span = .absent
         /// `T=` of an arrival (escapes resolved by `unescaped`).
         public var subject: Span = .absent
+        /// `subject` is quoted and holds no backslash (its text needs no `unescaped`).
+        public var subjectEscapeFree = false
         public var reference: Span = .absent
         public var dkimDomain: Span = .absent
         public var recipientCount = 0
@@ -79,6 +81,8 @@ public struct EximLine: @unchecked Sendable {
         public var response: Span = .absent
         /// The response is a quoted `C="..."` value (escapes resolved by `unescaped`).
         public var responseQuoted = false
+        /// `response` is quoted and holds no backslash (its text needs no `unescaped`).
+        public var responseEscapeFree = false
         public var dsn: Span = .absent
         public var nextQueueID: Span = .absent
         public var queueTime: Double? = nil
@@ -168,6 +172,8 @@ public struct EximLine: @unchecked Sendable {
     @inlinable public var relay: PeerSpans { storage.pointee.relay }
     @inlinable public var response: Span { storage.pointee.response }
     @inlinable public var responseQuoted: Bool { storage.pointee.responseQuoted }
+    @inlinable public var responseEscapeFree: Bool { storage.pointee.responseEscapeFree }
+    @inlinable public var subjectEscapeFree: Bool { storage.pointee.subjectEscapeFree }
     @inlinable public var dsn: Span { storage.pointee.dsn }
     @inlinable public var nextQueueID: Span { storage.pointee.nextQueueID }
     @inlinable public var queueTime: Double? { storage.pointee.queueTime }

@@ -1,14 +1,17 @@
-// EximScanTests: the shortcuts of the Exim field scanners against their plain forms:
-// `EximFields.nextField` (keys recognised by the `=` at the second or third byte, key bytes
-// by a bit mask) against the byte loop it replaced, and `EximFields.duration` (numbers read
-// in the pass that finds their end) against `ByteScanner.double` per number, and
-// `EximFields.hostField` (an `H=` value read in one pass) against `nextField` then
-// `hostSpans`, `countItems` against counting `nextField`'s items, `tlsSpans` (bits read
-// backwards from the end) against its former form, and the refusal reader (spans into an
-// `EximLine`, turned into its event) against the String `EximReject` reader it replaced,
-// on edge cases
-// and on seeded random lines built from the bytes that matter (`=`, `*`, quotes, spaces,
-// colons, brackets, high bytes).
+// EximScanTests: the shortcuts of the Exim field scanners against their plain forms, on
+// edge cases and on seeded random inputs built from the bytes that matter (`=`, `*`,
+// quotes, spaces, colons, brackets, high bytes):
+// - `EximFields.nextField` (keys found by the `=` at their second or third byte, key bytes
+//   by a bit mask; `escapeFree` only on quoted values without a backslash) against the
+//   byte loop it replaced;
+// - `EximFields.duration` (numbers read in the pass that finds their end) against
+//   `ByteScanner.double` per number;
+// - `EximFields.hostField` (an `H=` item read in one pass) against `nextField` then
+//   `hostSpans`;
+// - `countItems` against counting `nextField`'s items; `tlsSpans` (bits read back from
+//   the end) against its former form;
+// - the refusal reader (spans into an `EximLine`, turned into its event) against the
+//   String `EximReject` reader it replaced.
 // Limits: generated forms only (seeded, deterministic), not a fuzzer.
 
 import Testing
@@ -106,9 +109,22 @@ import MailTrailModel
             var bytes: [UInt8] = []
             for _ in 0..<n { bytes.append(alphabet[Int(rng.next() % UInt64(alphabet.count))]) }
             let (fast, plain) = Self.items(bytes)
-            if fast != plain { wrong.append(String(decoding: bytes, as: UTF8.self)) }
+            if fast != plain || !Self.escapeFreeHolds(bytes) { wrong.append(String(decoding: bytes, as: UTF8.self)) }
         }
         #expect(wrong.isEmpty, "\(wrong.prefix(5))")
+    }
+
+    /// Every field `nextField` marks `escapeFree` is quoted and holds no backslash.
+    static func escapeFreeHolds(_ bytes: [UInt8]) -> Bool {
+        bytes.withUnsafeBufferPointer { buf in
+            let s = ByteScanner(buf)
+            var i = 0, n = 0
+            while let f = EximFields.nextField(s, &i), n < 200 {
+                n += 1
+                if f.escapeFree && (!f.quoted || buf[f.value].contains(Byte.backslash)) { return false }
+            }
+            return true
+        }
     }
 
     /// `duration` by its definition: each run of digits and dots read by `ByteScanner.double`.

@@ -26,6 +26,8 @@ struct EximField {
     var quoted: Bool
     /// The item was followed by `:` (a message follows).
     var colonAfter: Bool
+    /// A quoted value known to hold no backslash (so no escape to resolve); false when unknown.
+    var escapeFree = false
 }
 
 enum EximFields {
@@ -95,11 +97,15 @@ enum EximFields {
         }
         if v < s.end && s[v] == Byte.quote {
             var q = v + 1
+            var escapeFree = false
             // Common case: no backslash before the next quote, so that quote closes the value.
-            if let nq = s.find(Byte.quote, from: q), s.find(Byte.backslash, from: q, to: nq) == nil { q = nq }
+            if let nq = s.find(Byte.quote, from: q), s.find(Byte.backslash, from: q, to: nq) == nil {
+                q = nq
+                escapeFree = true
+            }
             while q < s.end && s[q] != Byte.quote { q += s[q] == Byte.backslash ? 2 : 1 }
             let close = min(q, s.end)
-            var f = EximField(key: key, value: (v + 1)..<close, quoted: true, colonAfter: false)
+            var f = EximField(key: key, value: (v + 1)..<close, quoted: true, colonAfter: false, escapeFree: escapeFree)
             i = min(close + 1, s.end)
             if i < s.end && s[i] == Byte.colon { f.colonAfter = true; i += 1 }
             return f

@@ -329,7 +329,7 @@ public struct EximParser: Sendable {
                         a.pointee.authenticator = Span(v)
                     }
                 case 0x53: a.pointee.size = s.int(v).map(Int64.init)                        // S
-                case 0x54: a.pointee.subject = Span(v)                                       // T
+                case 0x54: a.pointee.subject = Span(v); a.pointee.subjectEscapeFree = f.escapeFree  // T
                 case 0x52: a.pointee.reference = Span(v)                                     // R
                 default: break
                 }
@@ -367,6 +367,7 @@ public struct EximParser: Sendable {
         var message: Range<Int>? = addr.colonAfter ? messageRange(s, i) : nil
         var confirmation: Range<Int>?
         var quotedConfirmation = false
+        var confirmationEscapeFree = false
         while message == nil {
             EximFields.skipSpaces(s, &i)
             if i + 1 < s.end && s[i] == 0x48 && s[i + 1] == Byte.equals {                  // H= (read in one pass)
@@ -383,7 +384,8 @@ public struct EximParser: Sendable {
                     case 0x52: d.pointee.router = Span(v)                                   // R
                     case 0x54: d.pointee.transport = Span(v)                                // T
                     case 0x58: d.pointee.tls = EximFields.tlsSpans(s, v)                    // X
-                    case 0x43: confirmation = v; quotedConfirmation = f.quoted              // C
+                    case 0x43:                                                              // C
+                        confirmation = v; quotedConfirmation = f.quoted; confirmationEscapeFree = f.escapeFree
                     default: break
                     }
                 } else if s.equals(k, "CV") {
@@ -411,6 +413,7 @@ public struct EximParser: Sendable {
         if let c = confirmation {
             d.pointee.response = Span(c)
             d.pointee.responseQuoted = quotedConfirmation
+            d.pointee.responseEscapeFree = confirmationEscapeFree
             if let q = RemoteQueueID.extractRange(s, c) { d.pointee.nextQueueID = Span(q) }
             if let ds = EximFields.dsnRanges(s, c).dsn { d.pointee.dsn = Span(ds) }
         } else if let m = message, !m.isEmpty {
