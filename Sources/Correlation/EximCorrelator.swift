@@ -622,22 +622,23 @@ public struct EximCorrelator: Codable, Sendable {
     private mutating func arrival(_ ctx: LineContext, instance: String, _ key: TxKey, _ id: String,
                                   connection: Link?, into out: inout CorrelatorOutput,
                                   fill: (inout Transaction) -> Void) {
-        if let i = transactions.index(of: key), transactions.values[i].arrived { finish(key, into: &out) }
+        var index = transactions.index(of: key)
+        if let i = index, transactions.values[i].arrived { finish(key, into: &out); index = nil }
         let wantIP = sessionNotes != nil
-        let clientIP = transactions.withValue(key, make: { Transaction(instance: instance, queueID: id, at: ctx.time) }) {
-            tx, _ -> String? in
-            tx.receivedAt = ctx.time
-            tx.lastSeen = ctx.time
-            tx.arrived = true
-            fill(&tx)
-            if let c = connection {
-                if ctx.time.micros - c.at.micros <= Self.noteWindowMicros, tx.client.name == nil, !c.id.isEmpty {
-                    tx.client.name = c.id
-                }
+        // The transaction's dense index is known (found, or appended last): emitted without a
+        // second lookup.
+        let clientIP: String?
+        let at: Int
+        if let i = index {
+            at = i
+            clientIP = transactions.withValue(at: i) { Self.arrive(&$0, ctx, connection, wantIP, fill) }
+        } else {
+            clientIP = transactions.withValue(key, make: { Transaction(instance: instance, queueID: id, at: ctx.time) }) {
+                tx, _ in Self.arrive(&tx, ctx, connection, wantIP, fill)
             }
-            return wantIP ? tx.client.ip : nil
+            at = transactions.count - 1
         }
-        emit(key, into: &out)
+        emit(at: at, into: &out)
         // ACL notes logged by this session before the message arrived belong to it, when they
         // are recent and of the same client (a reused pid serves another client).
         guard wantIP else { return }
@@ -647,6 +648,23 @@ public struct EximCorrelator: Codable, Sendable {
             let recent = ctx.time.micros - first.at.micros <= Self.noteWindowMicros
             flushNotes(skey, queueID: sameClient && recent ? id : nil, instance: instance, into: &out)
         }
+    }
+
+    /// Marks `tx` arrived at `ctx.time`, stores the line's facts (`fill`) and the waiting listener
+    /// connection's name; the client IP when `wantIP`.
+    @inline(__always)
+    private static func arrive(_ tx: inout Transaction, _ ctx: LineContext, _ connection: Link?, _ wantIP: Bool,
+                               _ fill: (inout Transaction) -> Void) -> String? {
+        tx.receivedAt = ctx.time
+        tx.lastSeen = ctx.time
+        tx.arrived = true
+        fill(&tx)
+        if let c = connection {
+            if ctx.time.micros - c.at.micros <= Self.noteWindowMicros, tx.client.name == nil, !c.id.isEmpty {
+                tx.client.name = c.id
+            }
+        }
+        return wantIP ? tx.client.ip : nil
     }
 
     /// The transaction a delivery of `key` belongs to: its ID's text (the transaction's when there
