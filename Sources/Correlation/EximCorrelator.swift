@@ -63,8 +63,9 @@ public struct EximCorrelator: Codable, Sendable {
     var sessionNotes: [SessionKey: [SessionNote]]?
     /// Listener `SMTP connection from` lines by client `ip:port`, waiting for their session's
     /// arrival (the listener logs before it forks, so the pid differs). Kept when empty (its
-    /// storage is reused by the next connection); saved only when not empty, absent in old states.
-    var connections: [String: Link] = [:]
+    /// storage is reused by the next connection); saved only when not empty, absent in old states,
+    /// as a JSON object keyed by the `ip:port` text (the former `[String: Link]`).
+    var connections = FastMap<ConnectionKey, Link>()
     public private(set) var now = Timestamp(micros: 0)
     var lastSweep = Timestamp(micros: 0)
     /// Strings of stored values that repeat (not part of the saved state). Optional so that the hot
@@ -134,7 +135,9 @@ public struct EximCorrelator: Codable, Sendable {
         nextByOrigin = try c.decode([String: Link].self, forKey: .nextByOrigin)
         originByNext = try c.decode([String: Link].self, forKey: .originByNext)
         sessionNotes = try c.decodeIfPresent([SessionKey: [SessionNote]].self, forKey: .sessionNotes)
-        connections = try c.decodeIfPresent([String: Link].self, forKey: .connections) ?? [:]
+        for (k, v) in try c.decodeIfPresent([String: Link].self, forKey: .connections) ?? [:] {
+            connections[ConnectionKey(k)] = v
+        }
         now = try c.decode(Timestamp.self, forKey: .now)
         lastSweep = try c.decode(Timestamp.self, forKey: .lastSweep)
     }
@@ -149,7 +152,11 @@ public struct EximCorrelator: Codable, Sendable {
         try c.encode(nextByOrigin, forKey: .nextByOrigin)
         try c.encode(originByNext, forKey: .originByNext)
         try c.encodeIfPresent(sessionNotes, forKey: .sessionNotes)
-        if !connections.isEmpty { try c.encode(connections, forKey: .connections) }
+        if !connections.isEmpty {
+            var text: [String: Link] = [:]
+            for (k, v) in zip(connections.keys, connections.values) { text[k.string] = v }
+            try c.encode(text, forKey: .connections)
+        }
         try c.encode(now, forKey: .now)
         try c.encode(lastSweep, forKey: .lastSweep)
     }
@@ -194,6 +201,41 @@ public struct EximCorrelator: Codable, Sendable {
             try c.encode(instance, forKey: .instance)
             try c.encode(queueID.string, forKey: .queueID)
         }
+    }
+
+    /// The key of a waiting listener connection: the client's `ip:port` text, held inline when it
+    /// is at most 32 ASCII bytes without a NUL (every well-formed address), else as its String;
+    /// two keys are equal exactly when their texts are equal Strings (as the former String keys).
+    struct ConnectionKey: FastKey, Sendable {
+        /// The text's bytes (all zero when `text` holds it).
+        let id: QueueID
+        /// The text, for keys that are not held inline.
+        let text: String?
+
+        init(_ bytes: UnsafeBufferPointer<UInt8>) {
+            var inline = bytes.count <= 32
+            if inline { for b in bytes where b == 0 || b >= 0x80 { inline = false; break } }
+            if inline {
+                id = QueueID(bytes); text = nil
+            } else {
+                id = QueueID(UnsafeBufferPointer(start: nil, count: 0)); text = String(decoding: bytes, as: UTF8.self)
+            }
+        }
+
+        init(_ s: String) {
+            var copy = s
+            self = copy.withUTF8 { ConnectionKey($0) }
+        }
+
+        /// An inline key (its bytes: at most 32, ASCII, no NUL).
+        init(id: QueueID) { self.id = id; text = nil }
+
+        /// The `ip:port` text.
+        var string: String { text ?? id.string }
+
+        var fastHash: Int { text?.hashValue ?? id.fastHash }
+
+        static func == (a: ConnectionKey, b: ConnectionKey) -> Bool { a.id == b.id && a.text == b.text }
     }
 
     /// An Exim process: notes and the arrival they belong to are logged by the same session pid.
@@ -277,7 +319,7 @@ public struct EximCorrelator: Codable, Sendable {
         tx.saslMethod = cs.strings.optionalString(e.authenticator, in: b)
         tx.saslUsername = cs.strings.optionalString(e.authID, in: b)
         tx.localUser = cs.strings.optionalString(e.localUser, in: b)
-        tx.subject = e.subject.isPresent ? EximLine.unescaped(b, e.subject) : nil
+        tx.subject = e.subject.isAbsent ? nil : e.subjectEscapeFree ? b.string(e.subject) : EximLine.unescaped(b, e.subject)
         if e.messageIDHeader.isPresent { tx.messageID = b.string(e.messageIDHeader); tx.msgKey = nil }
         if tx.dkimResult == nil, e.dkimDomain.isPresent {
             tx.dkimResult = "pass"; tx.dkimDomain = cs.strings.string(e.dkimDomain, in: b)
@@ -355,7 +397,8 @@ public struct EximCorrelator: Codable, Sendable {
             let relay = line.peer(line.relay, cache: &cs.strings)
             let tls = cs.tlsInfo(line)
             let response: String? = line.response.isAbsent ? nil
-                : line.responseQuoted ? EximLine.unescaped(b, line.response) : b.string(line.response)
+                : line.responseQuoted && !line.responseEscapeFree ? EximLine.unescaped(b, line.response)
+                : b.string(line.response)
             let dsn = cs.strings.optionalString(line.dsn, in: b)
             caches = cs
             out.deliveries.append(DeliveryRecord(
@@ -374,6 +417,37 @@ public struct EximCorrelator: Codable, Sendable {
                 connections[Self.connectionKey(b.buffer(c.ip), port)] =
                     Link(id: caches!.strings.optionalString(c.name, in: b) ?? "", at: ctx.time)
             }
+        case .reject:
+            // As `exim`'s `.reject` (Strings of repeated values through the cache).
+            var id: String? = nil
+            let mk: Int64
+            if line.messageID.isPresent {
+                let key = TxKey(instance: instance, queueID: b.queueID(line.messageID))
+                if let i = transactions.index(of: key) {
+                    id = transactions.values[i].queueID
+                    let host = self.host
+                    mk = transactions.withValue(at: i) { Self.messageKey(&$0, host: host) }
+                } else {
+                    let s = caches!.strings.string(line.messageID, in: b)
+                    id = s
+                    mk = MessageKey.forQueue(host: host, queueID: s)
+                }
+            } else {
+                let c = line.client
+                mk = MessageKey.forQueue(host: host, prefix: "NOQUEUE/",
+                                         bytes: c.ip.isPresent ? b.buffer(c.ip) : UnsafeBufferPointer(start: nil, count: 0))
+            }
+            var cs = take(&caches)!
+            let record = RejectionRecord(
+                at: ctx.time, msgKey: mk, host: host, instance: instance, queueID: id, program: ctx.program,
+                action: line.rejectTemporary ? "temporarily rejected" : "rejected", stage: line.rejectStage,
+                client: line.peer(line.client, cache: &cs.strings), helo: cs.strings.optionalString(line.helo, in: b),
+                sender: cs.strings.optionalString(line.sender, in: b),
+                recipient: cs.strings.optionalString(line.recipient, in: b),
+                code: cs.strings.optionalString(line.code, in: b), dsn: cs.strings.optionalString(line.dsn, in: b),
+                reason: b.optionalString(line.reason))
+            caches = cs
+            out.rejections.append(record)
         case .other:
             if let e = line.event { exim(ctx, instance: instance, e, into: &out) }
         }
@@ -461,8 +535,37 @@ public struct EximCorrelator: Codable, Sendable {
         }
     }
 
-    /// The `connections` key of a client: `ip:port` (the text of `"\(ip):\(port)"`, made in one allocation).
-    static func connectionKey(_ ip: UnsafeBufferPointer<UInt8>, _ port: Int) -> String {
+    /// The `connections` key of a client: `ip:port` (the text of `"\(ip):\(port)"`), written
+    /// straight into the inline words when it fits them (no allocation), else made as a String.
+    static func connectionKey(_ ip: UnsafeBufferPointer<UInt8>, _ port: Int) -> ConnectionKey {
+        var m = port.magnitude, digits = 1
+        while m >= 10 { m /= 10; digits += 1 }
+        let sign = port < 0 ? 1 : 0
+        if ip.count + 1 + sign + digits <= 32 {
+            var words: (UInt64, UInt64, UInt64, UInt64) = (0, 0, 0, 0)      // QueueID's bytes
+            let inline = withUnsafeMutableBytes(of: &words) { w -> Bool in
+                var o = 0
+                for x in ip {
+                    if x == 0 || x >= 0x80 { return false }
+                    w[o] = x; o += 1
+                }
+                w[o] = 0x3A; o += 1
+                if sign == 1 { w[o] = 0x2D; o += 1 }
+                var n = port.magnitude, k = o + digits
+                repeat { k -= 1; w[k] = UInt8(truncatingIfNeeded: 0x30 &+ n % 10); n /= 10 } while n > 0
+                return true
+            }
+            if inline {
+                var id = QueueID(UnsafeBufferPointer(start: nil, count: 0))
+                id.w0 = words.0; id.w1 = words.1; id.w2 = words.2; id.w3 = words.3
+                return ConnectionKey(id: id)
+            }
+        }
+        return ConnectionKey(connectionText(ip, port))
+    }
+
+    /// The text of `"\(ip):\(port)"` (the key's String, for keys not held inline).
+    static func connectionText(_ ip: UnsafeBufferPointer<UInt8>, _ port: Int) -> String {
         var digits: (UInt64, UInt64, UInt64) = (0, 0, 0)
         return withUnsafeMutableBytes(of: &digits) { d -> String in
             var n = port.magnitude
@@ -480,7 +583,7 @@ public struct EximCorrelator: Codable, Sendable {
         }
     }
 
-    static func connectionKey(_ ip: String, _ port: Int) -> String {
+    static func connectionKey(_ ip: String, _ port: Int) -> ConnectionKey {
         var ip = ip
         return ip.withUTF8 { connectionKey($0, port) }
     }
@@ -507,8 +610,11 @@ public struct EximCorrelator: Codable, Sendable {
     }
 
     /// Removes and returns the listener connection of client `key` (`ip:port`), if one waits.
-    private mutating func takeConnection(_ key: String) -> Link? {
-        connections.removeValue(forKey: key)
+    private mutating func takeConnection(_ key: ConnectionKey) -> Link? {
+        guard let i = connections.index(of: key) else { return nil }
+        let link = connections.value(at: i)
+        connections.remove(at: i)
+        return link
     }
 
     /// An arrival of message `key`: `fill` stores the line's facts in its transaction, which is
@@ -516,22 +622,23 @@ public struct EximCorrelator: Codable, Sendable {
     private mutating func arrival(_ ctx: LineContext, instance: String, _ key: TxKey, _ id: String,
                                   connection: Link?, into out: inout CorrelatorOutput,
                                   fill: (inout Transaction) -> Void) {
-        if let i = transactions.index(of: key), transactions.values[i].arrived { finish(key, into: &out) }
+        var index = transactions.index(of: key)
+        if let i = index, transactions.values[i].arrived { finish(key, into: &out); index = nil }
         let wantIP = sessionNotes != nil
-        let clientIP = transactions.withValue(key, make: { Transaction(instance: instance, queueID: id, at: ctx.time) }) {
-            tx, _ -> String? in
-            tx.receivedAt = ctx.time
-            tx.lastSeen = ctx.time
-            tx.arrived = true
-            fill(&tx)
-            if let c = connection {
-                if ctx.time.micros - c.at.micros <= Self.noteWindowMicros, tx.client.name == nil, !c.id.isEmpty {
-                    tx.client.name = c.id
-                }
+        // The transaction's dense index is known (found, or appended last): emitted without a
+        // second lookup.
+        let clientIP: String?
+        let at: Int
+        if let i = index {
+            at = i
+            clientIP = transactions.withValue(at: i) { Self.arrive(&$0, ctx, connection, wantIP, fill) }
+        } else {
+            clientIP = transactions.withValue(key, make: { Transaction(instance: instance, queueID: id, at: ctx.time) }) {
+                tx, _ in Self.arrive(&tx, ctx, connection, wantIP, fill)
             }
-            return wantIP ? tx.client.ip : nil
+            at = transactions.count - 1
         }
-        emit(key, into: &out)
+        emit(at: at, into: &out)
         // ACL notes logged by this session before the message arrived belong to it, when they
         // are recent and of the same client (a reused pid serves another client).
         guard wantIP else { return }
@@ -541,6 +648,23 @@ public struct EximCorrelator: Codable, Sendable {
             let recent = ctx.time.micros - first.at.micros <= Self.noteWindowMicros
             flushNotes(skey, queueID: sameClient && recent ? id : nil, instance: instance, into: &out)
         }
+    }
+
+    /// Marks `tx` arrived at `ctx.time`, stores the line's facts (`fill`) and the waiting listener
+    /// connection's name; the client IP when `wantIP`.
+    @inline(__always)
+    private static func arrive(_ tx: inout Transaction, _ ctx: LineContext, _ connection: Link?, _ wantIP: Bool,
+                               _ fill: (inout Transaction) -> Void) -> String? {
+        tx.receivedAt = ctx.time
+        tx.lastSeen = ctx.time
+        tx.arrived = true
+        fill(&tx)
+        if let c = connection {
+            if ctx.time.micros - c.at.micros <= Self.noteWindowMicros, tx.client.name == nil, !c.id.isEmpty {
+                tx.client.name = c.id
+            }
+        }
+        return wantIP ? tx.client.ip : nil
     }
 
     /// The transaction a delivery of `key` belongs to: its ID's text (the transaction's when there
@@ -735,7 +859,7 @@ public struct EximCorrelator: Codable, Sendable {
         let dayAgo = now.micros - 86_400_000_000
         nextByOrigin = nextByOrigin.filter { $0.value.at.micros >= dayAgo }
         let noteLimit = now.micros - Self.noteWindowMicros
-        if !connections.isEmpty { connections = connections.filter { $0.value.at.micros >= noteLimit } }
+        if !connections.isEmpty { connections.filter { $0.at.micros >= noteLimit } }
         let expired = (sessionNotes ?? [:]).filter { ($0.value.last?.at.micros ?? 0) < noteLimit }.keys
         for key in expired.sorted(by: { ($0.instance, $0.pid) < ($1.instance, $1.pid) }) {
             flushNotes(key, queueID: nil, instance: key.instance, into: &out)

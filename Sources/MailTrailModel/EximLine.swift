@@ -3,11 +3,12 @@
 ///
 /// Contract: carries exactly the facts of the `EximEvent` of the same line.
 /// The common kinds (`arrival`, `delivery`, `completed`, `note`, the
-/// listener's `connection`, whose peer is in `client`) are spans of
-/// `bytes` (and numbers), so such a line costs no allocation until the
-/// correlator stores a value; the rare kinds (DKIM, ctasd verdict, refusals,
-/// session notes, listener connections, joined split lines) are `other`, with
-/// their String `EximEvent` in `event`. Fields of kinds other than `kind` hold
+/// listener's `connection`, whose peer is in `client`, and `reject`, an ACL
+/// refusal `... [temporarily ]rejected ...`) are spans of `bytes` (and
+/// numbers), so such a line costs no allocation until the correlator stores a
+/// value; the rare kinds (DKIM, ctasd verdict, `dropped by` and authenticator
+/// refusals, session notes, joined split lines) are `other`, with their String
+/// `EximEvent` in `event`. Fields of kinds other than `kind` hold
 /// stale values (each kind's fields are reset by the parser before it fills
 /// them). Valid only while `bytes` is (one call). `EximParser.event(_:)`
 /// turns a line into its `EximEvent` (the String API, tests and the fuzzer).
@@ -38,7 +39,7 @@ public struct EximTLSSpans: Sendable {
 /// A view (one pointer) of `EximLine.Fields` held by an `EximLineBuffer`.
 public struct EximLine: @unchecked Sendable {
     /// Which `EximEvent` case the line is; `other` = any other case, in `event`.
-    public enum Kind: UInt8, Sendable { case arrival, delivery, completed, note, connection, other }
+    public enum Kind: UInt8, Sendable { case arrival, delivery, completed, note, connection, reject, other }
 
     /// The stored fields (read through the accessors of `EximLine`).
     public struct Fields {
@@ -58,6 +59,8 @@ public struct EximLine: @unchecked Sendable {
         public var messageIDHeader: Span = .absent
         /// `T=` of an arrival (escapes resolved by `unescaped`).
         public var subject: Span = .absent
+        /// `subject` is quoted and holds no backslash (its text needs no `unescaped`).
+        public var subjectEscapeFree = false
         public var reference: Span = .absent
         public var dkimDomain: Span = .absent
         public var recipientCount = 0
@@ -78,11 +81,20 @@ public struct EximLine: @unchecked Sendable {
         public var response: Span = .absent
         /// The response is a quoted `C="..."` value (escapes resolved by `unescaped`).
         public var responseQuoted = false
+        /// `response` is quoted and holds no backslash (its text needs no `unescaped`).
+        public var responseEscapeFree = false
         public var dsn: Span = .absent
         public var nextQueueID: Span = .absent
         public var queueTime: Double? = nil
         public var deliveryTime: Double? = nil
         public var errno: Int? = nil
+        // refusal (`reject`; also `client`, `helo`, `sender`, `tls`/`trust`, `recipient`, `dsn`)
+        /// `temporarily rejected` (else `rejected`).
+        public var rejectTemporary = false
+        /// The SMTP stage (a literal: `RCPT`, `MAIL`, `EHLO`, `CONNECT`, ...).
+        public var rejectStage: String? = nil
+        public var code: Span = .absent
+        public var reason: Span = .absent
         // note
         public var noteKind = ""
         // other
@@ -160,12 +172,18 @@ public struct EximLine: @unchecked Sendable {
     @inlinable public var relay: PeerSpans { storage.pointee.relay }
     @inlinable public var response: Span { storage.pointee.response }
     @inlinable public var responseQuoted: Bool { storage.pointee.responseQuoted }
+    @inlinable public var responseEscapeFree: Bool { storage.pointee.responseEscapeFree }
+    @inlinable public var subjectEscapeFree: Bool { storage.pointee.subjectEscapeFree }
     @inlinable public var dsn: Span { storage.pointee.dsn }
     @inlinable public var nextQueueID: Span { storage.pointee.nextQueueID }
     @inlinable public var queueTime: Double? { storage.pointee.queueTime }
     @inlinable public var deliveryTime: Double? { storage.pointee.deliveryTime }
     @inlinable public var errno: Int? { storage.pointee.errno }
     @inlinable public var noteKind: String { storage.pointee.noteKind }
+    @inlinable public var rejectTemporary: Bool { storage.pointee.rejectTemporary }
+    @inlinable public var rejectStage: String? { storage.pointee.rejectStage }
+    @inlinable public var code: Span { storage.pointee.code }
+    @inlinable public var reason: Span { storage.pointee.reason }
     /// The event of an `other` line.
     @inlinable public var event: EximEvent? { storage.pointee.event }
 

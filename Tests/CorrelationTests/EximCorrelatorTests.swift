@@ -130,7 +130,38 @@ private let A = "1haLqi-0002Mp-2G", B = "1haLql-0002Mh-MA", MID = "02ec01d51f9d@
         x.exim(1, "exim-in", .arrival(messageID: A, EximArrival(sender: "s@x.tld", client: Peer(ip: "192.0.2.7", port: 53500))),
                pid: 9103)
         #expect(x.out.messages.map(\.client) == [Peer(name: "server.x.tld", ip: "192.0.2.7", port: 53500)])
-        #expect(x.machine.connections.keys.sorted() == ["192.0.2.7:53501"])
+        #expect(x.machine.connections.keys.map(\.string).sorted() == ["192.0.2.7:53501"])
+    }
+
+    /// `connectionKey` (the `ip:port` text written into the key's inline words) against the key
+    /// of its String (`connectionText`, the former dictionary key): the same text, and equal
+    /// exactly when the Strings are equal, also for addresses too long to be inline, with a NUL
+    /// or invalid UTF-8 (bytes an `[ip]` may hold after a NUL), and negative or long ports.
+    @Test func connectionKeysAreTheirText() {
+        let ips: [[UInt8]] = [
+            Array("192.0.2.7".utf8), Array("255.255.255.255".utf8), Array("2001:db8::1".utf8), [],
+            Array("2001:0db8:85a3:0000:0000:8a2e:0370:7334".utf8), Array("1.2.3.4".utf8) + [0, 0x78],
+            Array("1.2.3.4".utf8) + [0, 0xFF], Array("1.2.3.4".utf8) + [0, 0xE2, 0x84, 0xAA],
+            Array("1.2.3.4".utf8) + [0, 0x4B], Array("0123456789012345678901234567".utf8),
+            Array("01234567890123456789012345678901".utf8),
+        ]
+        let ports = [0, 7, 25, 53500, 65535, -1, -25, 1_234_567, 999_999_999_999_999_999]
+        var keys: [(EximCorrelator.ConnectionKey, String)] = []
+        for ip in ips {
+            for port in ports {
+                ip.withUnsafeBufferPointer { b in
+                    let key = EximCorrelator.connectionKey(b, port)
+                    let text = EximCorrelator.connectionText(b, port)
+                    #expect(key.string == text, "\(ip) \(port)")
+                    #expect(key == EximCorrelator.ConnectionKey(text), "\(ip) \(port)")
+                    #expect(key.fastHash == EximCorrelator.ConnectionKey(text).fastHash, "\(ip) \(port)")
+                    keys.append((key, text))
+                }
+            }
+        }
+        for (a, ta) in keys {
+            for (b, tb) in keys { #expect((a == b) == (ta == tb), "\(ta) \(tb)") }
+        }
     }
 
     /// Waiting listener connections are saved as a JSON object, and left out of the state when
@@ -143,7 +174,7 @@ private let A = "1haLqi-0002Mp-2G", B = "1haLql-0002Mh-MA", MID = "02ec01d51f9d@
         let waiting = String(decoding: try encoder.encode(x.machine), as: UTF8.self)
         #expect(waiting.contains("\"connections\":{\"192.0.2.7:53500\":{"))
         let restored = try JSONDecoder().decode(EximCorrelator.self, from: Data(waiting.utf8))
-        #expect(restored.connections.keys.sorted() == ["192.0.2.7:53500"])
+        #expect(restored.connections.keys.map(\.string).sorted() == ["192.0.2.7:53500"])
         x.exim(1, "exim-in", .arrival(messageID: A, EximArrival(sender: "s@x.tld", client: Peer(ip: "192.0.2.7", port: 53500))),
                pid: 9103)
         let none = String(decoding: try encoder.encode(x.machine), as: UTF8.self)

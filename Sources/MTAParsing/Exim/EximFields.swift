@@ -7,7 +7,10 @@
 // value or word that ends with `:` before a space (or the end) marks the
 // start of a free-text message (`** addr R=r T=t: message`); a bare `:`
 // word does the same (Exim 4.99's ` : ` separator). Exim message IDs are
-// recognised in both forms (6-6-2, 6-11-4).
+// recognised in both forms (6-6-2, 6-11-4). `hostField` reads an `H=` item
+// and splits it (peer, HELO) in one pass where the value has the usual shape,
+// with exactly the result of `nextField` then `hostSpans` (which decide
+// every other shape).
 // Known limits: a quoted value whose closing quote is missing runs to the
 // end of the line; `H=` values that break the `[ip]` convention end at the
 // next space.
@@ -23,6 +26,8 @@ struct EximField {
     var quoted: Bool
     /// The item was followed by `:` (a message follows).
     var colonAfter: Bool
+    /// A quoted value known to hold no backslash (so no escape to resolve); false when unknown.
+    var escapeFree = false
 }
 
 enum EximFields {
@@ -54,37 +59,78 @@ enum EximFields {
         while i < s.end && s[i] == Byte.space { i += 1 }
     }
 
+    /// Whether `b` may be part of a key (`A-Z a-z 0-9 *`): one shift of a 128-bit mask.
+    @inline(__always)
+    static func isKeyByte(_ b: UInt8) -> Bool {
+        let low: UInt64 = (1 << 0x2A) | (0x3FF << 0x30)           // `*`, `0`-`9`
+        let high: UInt64 = (0x3FF_FFFF << 1) | (0x3FF_FFFF << 33)  // `A`-`Z`, `a`-`z` (minus 64)
+        return b < 128 && ((b < 64 ? low : high) &>> UInt64(b & 63)) & 1 != 0
+    }
+
     /// Reads the next item at `i` (spaces skipped); nil at the end.
+    ///
+    /// The key is up to six key bytes followed by `=`; the usual one- and two-byte keys are
+    /// recognised by the `=` at the second or third byte before the byte loop (which decides
+    /// every other case, as it did alone).
     static func nextField(_ s: ByteScanner, _ i: inout Int) -> EximField? {
-        skipSpaces(s, &i)
-        guard i < s.end else { return nil }
-        var j = i
-        while j < s.end && j - i <= 5 && (Byte.isAlnum(s[j]) || s[j] == 0x2A) { j += 1 }
-        if j > i, j < s.end, s[j] == Byte.equals {
-            let key = i..<j
-            let v = j + 1
-            if key.count == 1 && s[i] == 0x48 {           // H=
-                let end = hostValueEnd(s, v)
-                var f = EximField(key: key, value: v..<end, quoted: false, colonAfter: false)
-                i = end
-                if i < s.end && s[i] == Byte.colon { f.colonAfter = true; i += 1 }
-                else if end > v && s[end - 1] == Byte.colon { f.value = v..<(end - 1); f.colonAfter = true }
-                return f
-            }
-            if v < s.end && s[v] == Byte.quote {
-                var q = v + 1
-                // Common case: no backslash before the next quote, so that quote closes the value.
-                if let nq = s.find(Byte.quote, from: q), s.find(Byte.backslash, from: q, to: nq) == nil { q = nq }
-                while q < s.end && s[q] != Byte.quote { q += s[q] == Byte.backslash ? 2 : 1 }
-                let close = min(q, s.end)
-                var f = EximField(key: key, value: (v + 1)..<close, quoted: true, colonAfter: false)
-                i = min(close + 1, s.end)
-                if i < s.end && s[i] == Byte.colon { f.colonAfter = true; i += 1 }
-                return f
-            }
-            return word(s, &i, from: v, key: key)
+        var p = i
+        while p < s.end && s[p] == Byte.space { p += 1 }
+        guard p < s.end else { i = p; return nil }
+        var j = p
+        if p + 2 < s.end, s[p + 1] == Byte.equals, isKeyByte(s[p]) {
+            j = p + 1
+        } else if p + 3 < s.end, s[p + 2] == Byte.equals, isKeyByte(s[p]), isKeyByte(s[p + 1]) {
+            j = p + 2
+        } else {
+            while j < s.end && j - p <= 5 && isKeyByte(s[j]) { j += 1 }
+            guard j > p, j < s.end, s[j] == Byte.equals else { return word(s, &i, from: p, key: nil) }
         }
-        return word(s, &i, from: i, key: nil)
+        let key = p..<j
+        let v = j + 1
+        if j == p + 1 && s[p] == 0x48 {           // H=
+            let end = hostValueEnd(s, v)
+            var f = EximField(key: key, value: v..<end, quoted: false, colonAfter: false)
+            i = end
+            if i < s.end && s[i] == Byte.colon { f.colonAfter = true; i += 1 }
+            else if end > v && s[end - 1] == Byte.colon { f.value = v..<(end - 1); f.colonAfter = true }
+            return f
+        }
+        if v < s.end && s[v] == Byte.quote {
+            var q = v + 1
+            var escapeFree = false
+            // Common case: no backslash before the next quote, so that quote closes the value.
+            if let nq = s.find(Byte.quote, from: q), s.find(Byte.backslash, from: q, to: nq) == nil {
+                q = nq
+                escapeFree = true
+            }
+            while q < s.end && s[q] != Byte.quote { q += s[q] == Byte.backslash ? 2 : 1 }
+            let close = min(q, s.end)
+            var f = EximField(key: key, value: (v + 1)..<close, quoted: true, colonAfter: false, escapeFree: escapeFree)
+            i = min(close + 1, s.end)
+            if i < s.end && s[i] == Byte.colon { f.colonAfter = true; i += 1 }
+            return f
+        }
+        return word(s, &i, from: v, key: key)
+    }
+
+    /// The number of items `nextField` reads from `i` to the end (`i` moves to the end): an
+    /// item that cannot be `KEY=value` is one word, read without making its field.
+    static func countItems(_ s: ByteScanner, _ i: inout Int) -> Int {
+        var n = 0
+        while true {
+            var p = i
+            while p < s.end && s[p] == Byte.space { p += 1 }
+            guard p < s.end else { i = p; return n }
+            var j = p
+            while j < s.end && j - p <= 5 && isKeyByte(s[j]) { j += 1 }
+            if j > p, j < s.end, s[j] == Byte.equals {
+                i = p
+                _ = nextField(s, &i)
+            } else {
+                i = s.find(Byte.space, from: p) ?? s.end
+            }
+            n += 1
+        }
     }
 
     /// Reads the next space-delimited word at `i` as a bare word (an address may contain `=`).
@@ -94,6 +140,7 @@ enum EximFields {
         return word(s, &i, from: i, key: nil)
     }
 
+    @inline(__always)
     private static func word(_ s: ByteScanner, _ i: inout Int, from v: Int, key: Range<Int>?) -> EximField {
         let e = s.find(Byte.space, from: v) ?? s.end
         i = e
@@ -139,6 +186,102 @@ enum EximFields {
             k += 1
         }
         return k
+    }
+
+    /// Reads an `H=` item at `i` (which holds `H=`): its peer and HELO, as `nextField` then
+    /// `hostSpans` give them, and whether a `:` followed (`colonAfter`); `i` moves past it.
+    ///
+    /// The usual values (`[ip]`, `name [ip]`, `(helo) [ip]`, `name (helo) [ip]`, each `[ip]`
+    /// with an optional `:port` and `*`) are read in one pass; the pass gives up, and the two
+    /// scans decide, on anything else: no `[ip]` at the end, a second `(helo)`, a `(` in the
+    /// name, a `[` inside `[ip]`, a value starting with a space.
+    @inline(__always)
+    static func hostField(_ s: ByteScanner, _ i: inout Int) -> (peer: PeerSpans, helo: Span, colonAfter: Bool) {
+        let v = i + 2
+        if let (peer, helo, end) = hostOnePass(s, v) {
+            if end < s.end && s[end] == Byte.colon { i = end + 1; return (peer, helo, true) }
+            i = end
+            return (peer, helo, false)
+        }
+        let end = hostValueEnd(s, v)
+        var value = v..<end
+        var colonAfter = false
+        i = end
+        if i < s.end && s[i] == Byte.colon { colonAfter = true; i += 1 }
+        else if end > v && s[end - 1] == Byte.colon { value = v..<(end - 1); colonAfter = true }
+        let (peer, helo) = hostSpans(s, value)
+        return (peer, helo, colonAfter)
+    }
+
+    /// `hostField`'s single pass over `[name ][(helo) ][ip]][:port][*]` at `v`: peer, HELO and
+    /// the value's end, or nil when the value is not of that shape (see `hostField`).
+    static func hostOnePass(_ s: ByteScanner, _ v: Int) -> (PeerSpans, Span, Int)? {
+        var k = v
+        guard k < s.end, s[k] != Byte.space else { return nil }
+        var nameEnd = -1, lp = -1, rp = -1
+        if s[k] != Byte.lbracket && s[k] != Byte.lparen {
+            k = firstOf(s, Byte.space, Byte.lparen, Byte.space, from: k)
+            guard k == s.end || s[k] == Byte.space else { return nil }
+            nameEnd = k
+            guard k + 1 < s.end, s[k + 1] == Byte.lbracket || s[k + 1] == Byte.lparen else { return nil }
+            k += 1
+        }
+        if s[k] == Byte.lparen {
+            lp = k
+            // To the `)` that closes it, from paren to paren.
+            var depth = 0
+            while true {
+                k = firstOf(s, Byte.lparen, Byte.rparen, Byte.rparen, from: k)
+                guard k < s.end else { return nil }
+                if s[k] == Byte.lparen { depth += 1 } else { depth -= 1; if depth == 0 { break } }
+                k += 1
+            }
+            rp = k
+            k += 1
+            guard k + 1 < s.end, s[k] == Byte.space, s[k + 1] == Byte.lbracket else { return nil }
+            k += 1
+        }
+        // `[ip]`: up to the first `]` before a space, with no other `[` in it.
+        let lb = k
+        k = firstOf(s, Byte.rbracket, Byte.space, Byte.lbracket, from: k + 1)
+        guard k < s.end, s[k] == Byte.rbracket else { return nil }
+        let rb = k
+        var end = rb + 1
+        var peer = PeerSpans()
+        if end < s.end && s[end] == Byte.colon && end + 1 < s.end && Byte.isDigit(s[end + 1]) {
+            // The port (`s.int` of the digits: nil when more than 18).
+            var j = end + 1, n = 0
+            while j < s.end && Byte.isDigit(s[j]) { n = n &* 10 &+ Int(s[j] &- Byte.zero); j += 1 }
+            peer.port = j - (end + 1) <= 18 ? n : nil
+            end = j
+        }
+        if end < s.end && s[end] == 0x2A { end += 1 }
+        var addr = (lb + 1)..<rb
+        if !addr.isEmpty && s[addr.upperBound - 1] == Byte.colon { addr = addr.lowerBound..<(addr.upperBound - 1) }
+        if s.isIPAddress(addr) { peer.ip = Span(addr) }
+        if nameEnd > v { peer.name = Span(v..<nameEnd) }
+        return (peer, lp >= 0 ? Span((lp + 1)..<rp) : .absent, end)
+    }
+
+    /// Index of the first byte at or after `from` that is `a`, `b` or `c` (`s.end` if none),
+    /// eight bytes at a time.
+    @inline(__always)
+    static func firstOf(_ s: ByteScanner, _ a: UInt8, _ b: UInt8, _ c: UInt8, from: Int) -> Int {
+        var i = from
+        let raw = UnsafeRawPointer(s.base)
+        let pa = ByteScanner.ones &* UInt64(a), pb = ByteScanner.ones &* UInt64(b), pc = ByteScanner.ones &* UInt64(c)
+        while i + 8 <= s.end {
+            let x = UInt64(littleEndian: raw.loadUnaligned(fromByteOffset: i, as: UInt64.self))
+            let m = ByteScanner.zeroBytes(x ^ pa) | ByteScanner.zeroBytes(x ^ pb) | ByteScanner.zeroBytes(x ^ pc)
+            if m != 0 { return i + m.trailingZeroBitCount >> 3 }
+            i += 8
+        }
+        while i < s.end {
+            let x = s[i]
+            if x == a || x == b || x == c { return i }
+            i += 1
+        }
+        return s.end
     }
 
     /// Splits an `H=` value into peer and HELO.
@@ -199,20 +342,24 @@ enum EximFields {
 
     /// The spans of an `X=` value (the grammar of `tls(_:_:)`).
     static func tlsSpans(_ s: ByteScanner, _ r: Range<Int>) -> EximTLSSpans {
-        var r = r
-        if !r.isEmpty && s[r.upperBound - 1] == 0x2A { r = r.lowerBound..<(r.upperBound - 1) }
+        let lo = r.lowerBound
+        var hi = r.upperBound
+        if hi > lo && s[hi - 1] == 0x2A { hi -= 1 }
         var t = EximTLSSpans()
-        guard let c1 = s.find(Byte.colon, from: r.lowerBound, to: r.upperBound) else {
-            t.cipher = Span(r)
+        guard let c1 = s.find(Byte.colon, from: lo, to: hi) else {
+            t.cipher = Span(lo..<hi)
             return t
         }
-        t.proto = Span(r.lowerBound..<c1)
-        t.protoAddV = c1 - r.lowerBound >= 4 && s.has("TLS1", at: r.lowerBound)
-        if let c2 = s.findLast(Byte.colon, from: c1 + 1, to: r.upperBound), let bits = s.int((c2 + 1)..<r.upperBound) {
-            t.cipher = Span((c1 + 1)..<c2)
+        t.proto = Span(lo..<c1)
+        t.protoAddV = c1 - lo >= 4 && s[lo] == 0x54 && s[lo + 1] == 0x4C && s[lo + 2] == 0x53 && s[lo + 3] == 0x31  // TLS1
+        // The bits: the digits after the last `:` (the digits before `hi`, then that `:`).
+        var j = hi
+        while j > c1 + 1 && Byte.isDigit(s[j - 1]) { j -= 1 }
+        if j > c1 + 1, s[j - 1] == Byte.colon, let bits = s.int(j..<hi) {
+            t.cipher = Span((c1 + 1)..<(j - 1))
             t.bits = bits
         } else {
-            t.cipher = Span((c1 + 1)..<r.upperBound)
+            t.cipher = Span((c1 + 1)..<hi)
         }
         return t
     }
@@ -249,14 +396,39 @@ enum EximFields {
     }
 
     /// An Exim duration (`3m45s`, `1s`, `0.304s`, `2d3h`) in seconds.
+    ///
+    /// Each number is read in the pass that finds its end: `ByteScanner.double`'s simple form
+    /// (at most one dot, 1-15 digits, at most 22 after the dot: the same division, so the same
+    /// value); any other run of digits and dots is handed to `double` itself.
     static func duration(_ s: ByteScanner, _ r: Range<Int>) -> Double? {
         var total = 0.0
         var k = r.lowerBound
         var any = false
         while k < r.upperBound {
             var e = k
-            while e < r.upperBound && (Byte.isDigit(s[e]) || s[e] == Byte.dot) { e += 1 }
-            guard e > k, let v = s.double(k..<e) else { return nil }
+            var mantissa: UInt64 = 0
+            var digits = 0, fraction = 0, dots = 0
+            while e < r.upperBound {
+                let b = s[e]
+                if Byte.isDigit(b) {
+                    mantissa = mantissa &* 10 &+ UInt64(b &- Byte.zero)
+                    digits += 1
+                    fraction += dots
+                } else if b == Byte.dot {
+                    dots += 1
+                } else {
+                    break
+                }
+                e += 1
+            }
+            guard e > k else { return nil }
+            let v: Double
+            if dots <= 1 && digits > 0 && digits <= 15 && fraction <= 22 {
+                v = Double(mantissa) / ByteScanner.pow10[fraction]
+            } else {
+                guard let d = s.double(k..<e) else { return nil }
+                v = d
+            }
             let unit: Double
             if e == r.upperBound { unit = 1 } else {
                 switch s[e] {

@@ -116,6 +116,14 @@ public struct EximParser: Sendable {
                 reference: c.optionalString(e.reference, in: b), dkimDomain: c.optionalString(e.dkimDomain, in: b),
                 recipients: recipients, fakeReject: e.fakeReject)
             return .arrival(messageID: id, a)
+        case .reject:
+            let r = EximReject(
+                action: e.rejectTemporary ? "temporarily rejected" : "rejected", stage: e.rejectStage,
+                client: EximLine.peer(e.client) { b.string($0) }, helo: b.optionalString(e.helo),
+                sender: b.optionalString(e.sender), recipient: b.optionalString(e.recipient),
+                tls: e.tlsInfo { b.string($0) }, code: b.optionalString(e.code), dsn: b.optionalString(e.dsn),
+                reason: b.optionalString(e.reason))
+            return .reject(messageID: e.messageID.isPresent ? c.string(e.messageID, in: b) : nil, r)
         case .delivery:
             let id = c.string(e.messageID, in: b)
             let d = EximDelivery(
@@ -183,12 +191,14 @@ public struct EximParser: Sendable {
             if s.find("(TCP/IP connection count", from: i) != nil {
                 let h = i + 21
                 e.storage.pointee.kind = .connection
-                e.storage.pointee.client = EximFields.hostSpans(s, h..<EximFields.hostValueEnd(s, h)).0
+                e.storage.pointee.client = EximFields.hostOnePass(s, h)?.0
+                    ?? EximFields.hostSpans(s, h..<EximFields.hostValueEnd(s, h)).0
                 return .event
             }
             return .ignored(category: "exim:session")
         }
-        return other(parseSessionLine(s, i), e)
+        guard let o = parseSessionLine(s, i, e) else { return .event }     // a refusal, filled in `e`
+        return other(o, e)
     }
 
     // MARK: - lines with a message ID
@@ -223,7 +233,7 @@ public struct EximParser: Sendable {
             return other(.exim(ctxPlaceholder, .spamVerdict(messageID: s.cached(idRange, &c), verdict: s.string(v..<q), score: nil)), e)
         }
         if find(s, " rejected ", anchor: 3, from: t) != nil || s.has("rejected ", at: t) {
-            if let r = reject(s, t) { return other(.exim(ctxPlaceholder, .reject(messageID: s.cached(idRange, &c), r)), e) }
+            if reject(s, t, e) { return .event }
         }
         if let kind = messageNoteKind(s, t) { return note(e, kind) }
         // `ID NAME [IP] Network is unreachable`: a connection error to one host.
@@ -283,13 +293,19 @@ public struct EximParser: Sendable {
         e.beginArrival(fake: fake)
         let a = e.storage
         a.pointee.sender = Span(EximFields.addressRange(s, senderField.value))
-        while let f = EximFields.nextField(s, &i) {
+        while true {
+            EximFields.skipSpaces(s, &i)
+            if i + 1 < s.end && s[i] == 0x48 && s[i + 1] == Byte.equals {                  // H= (read in one pass)
+                let h = EximFields.hostField(s, &i)
+                a.pointee.client = h.peer
+                a.pointee.helo = h.helo
+                continue
+            }
+            guard let f = EximFields.nextField(s, &i) else { break }
             guard let k = f.key else {
                 if s.equals(f.value, "for") {
                     a.pointee.recipientsFrom = Int32(i)
-                    var n = 0
-                    while EximFields.nextField(s, &i) != nil { n += 1 }
-                    a.pointee.recipientCount = n
+                    a.pointee.recipientCount = EximFields.countItems(s, &i)
                     break
                 }
                 if s.equals(f.value, "from") { _ = EximFields.nextField(s, &i) }
@@ -299,7 +315,6 @@ public struct EximParser: Sendable {
             switch k.count {
             case 1:
                 switch s[k.lowerBound] {
-                case 0x48: (a.pointee.client, a.pointee.helo) = EximFields.hostSpans(s, v)   // H
                 case 0x49: a.pointee.interface = EximFields.hostSpans(s, v).0                // I
                 case 0x55: a.pointee.localUser = Span(v)                                     // U
                 case 0x50: a.pointee.proto = Span(v)                                         // P
@@ -314,7 +329,7 @@ public struct EximParser: Sendable {
                         a.pointee.authenticator = Span(v)
                     }
                 case 0x53: a.pointee.size = s.int(v).map(Int64.init)                        // S
-                case 0x54: a.pointee.subject = Span(v)                                       // T
+                case 0x54: a.pointee.subject = Span(v); a.pointee.subjectEscapeFree = f.escapeFree  // T
                 case 0x52: a.pointee.reference = Span(v)                                     // R
                 default: break
                 }
@@ -352,16 +367,25 @@ public struct EximParser: Sendable {
         var message: Range<Int>? = addr.colonAfter ? messageRange(s, i) : nil
         var confirmation: Range<Int>?
         var quotedConfirmation = false
-        while message == nil, let f = EximFields.nextField(s, &i) {
+        var confirmationEscapeFree = false
+        while message == nil {
+            EximFields.skipSpaces(s, &i)
+            if i + 1 < s.end && s[i] == 0x48 && s[i + 1] == Byte.equals {                  // H= (read in one pass)
+                let h = EximFields.hostField(s, &i)
+                d.pointee.relay = h.peer
+                if h.colonAfter { message = messageRange(s, i) }
+                continue
+            }
+            guard let f = EximFields.nextField(s, &i) else { break }
             if let k = f.key {
                 let v = f.value
                 if k.count == 1 {
                     switch s[k.lowerBound] {
                     case 0x52: d.pointee.router = Span(v)                                   // R
                     case 0x54: d.pointee.transport = Span(v)                                // T
-                    case 0x48: d.pointee.relay = EximFields.hostSpans(s, v).0               // H
                     case 0x58: d.pointee.tls = EximFields.tlsSpans(s, v)                    // X
-                    case 0x43: confirmation = v; quotedConfirmation = f.quoted              // C
+                    case 0x43:                                                              // C
+                        confirmation = v; quotedConfirmation = f.quoted; confirmationEscapeFree = f.escapeFree
                     default: break
                     }
                 } else if s.equals(k, "CV") {
@@ -389,6 +413,7 @@ public struct EximParser: Sendable {
         if let c = confirmation {
             d.pointee.response = Span(c)
             d.pointee.responseQuoted = quotedConfirmation
+            d.pointee.responseEscapeFree = confirmationEscapeFree
             if let q = RemoteQueueID.extractRange(s, c) { d.pointee.nextQueueID = Span(q) }
             if let ds = EximFields.dsnRanges(s, c).dsn { d.pointee.dsn = Span(ds) }
         } else if let m = message, !m.isEmpty {
@@ -444,8 +469,9 @@ public struct EximParser: Sendable {
 
     // MARK: - lines without a message ID
 
-    /// A line without a message ID (the listener's `SMTP connection from` lines are read by `parseText`).
-    static func parseSessionLine(_ s: ByteScanner, _ i: Int) -> ParseOutcome {
+    /// A line without a message ID (the listener's `SMTP connection from` lines are read by `parseText`);
+    /// nil when it is a refusal, filled in `e` as a `reject` line.
+    static func parseSessionLine(_ s: ByteScanner, _ i: Int, _ e: EximLine) -> ParseOutcome? {
         if find(s, " authenticator failed for ", anchor: 15, from: i) != nil { return authFailure(s, i) }
         if s.has("H=", at: i), let d = find(s, " dropped by ", anchor: 10, from: i) {
             // `H=... dropped by 'connect' ACL: REASON` (drop verb): a refusal that closes the connection.
@@ -459,9 +485,7 @@ public struct EximParser: Sendable {
         if s.find(": discarded by ", from: i) != nil { return .ignored(category: "exim:acl-discard") }
         if s.has("H=", at: i) || s.has("F=", at: i) || s.has("rejected ", at: i) || s.has("temporarily rejected", at: i)
             || s.has("U=", at: i) {
-            if find(s, "rejected ", anchor: 2, from: i) != nil, let r = reject(s, i) {
-                return .exim(ctxPlaceholder, .reject(messageID: nil, r))
-            }
+            if find(s, "rejected ", anchor: 2, from: i) != nil, reject(s, i, e) { return nil }
             if let w = s.find("Warning: ", from: i) {
                 var k = i
                 var peer = Peer()
@@ -533,52 +557,63 @@ public struct EximParser: Sendable {
         return nil
     }
 
-    /// `[H=HOSTINFO] [X=..] [CV=..] [F=<s> [A=..]] [temporarily ]rejected WHAT: MESSAGE` starting at `i`.
-    static func reject(_ s: ByteScanner, _ i0: Int) -> EximReject? {
+    /// `[H=HOSTINFO] [X=..] [CV=..] [F=<s> [A=..]] [temporarily ]rejected WHAT: MESSAGE` starting at `i`,
+    /// into `e` as a `reject` line (spans; the message ID is the caller's); false when the text is
+    /// not of that form (`e`'s refusal fields then mean nothing).
+    static func reject(_ s: ByteScanner, _ i0: Int, _ e: EximLine) -> Bool {
         var i = i0
-        var r = EximReject(action: "rejected")
-        var verify: String?
+        let r = e.storage
+        r.pointee.rejectTemporary = false; r.pointee.rejectStage = nil
+        r.pointee.client = PeerSpans(); r.pointee.helo = .absent; r.pointee.sender = .absent
+        r.pointee.recipient = .absent; r.pointee.tls = nil; r.pointee.trust = 0
+        r.pointee.code = .absent; r.pointee.dsn = .absent; r.pointee.reason = .absent
         while true {
             EximFields.skipSpaces(s, &i)
-            if s.has("temporarily rejected ", at: i) { r.action = "temporarily rejected"; i += 21; break }
+            if s.has("temporarily rejected ", at: i) { r.pointee.rejectTemporary = true; i += 21; break }
             if s.has("rejected ", at: i) { i += 9; break }
-            guard let f = EximFields.nextField(s, &i) else { return nil }
-            guard let k = f.key else { return nil }
-            if s.equals(k, "H") { (r.client, r.helo) = EximFields.host(s, f.value) }
-            else if s.equals(k, "F") { r.sender = EximFields.address(s, f.value) }
-            else if s.equals(k, "X") { r.tls = EximFields.tls(s, f.value) }
-            else if s.equals(k, "CV") { verify = EximFields.trust(s, f.value) }
+            if i + 1 < s.end && s[i] == 0x48 && s[i + 1] == Byte.equals {                  // H=
+                let h = EximFields.hostField(s, &i)
+                r.pointee.client = h.peer
+                r.pointee.helo = h.helo
+                continue
+            }
+            guard let f = EximFields.nextField(s, &i) else { return false }
+            guard let k = f.key else { return false }
+            if s.equals(k, "F") { r.pointee.sender = Span(EximFields.addressRange(s, f.value)) }
+            else if s.equals(k, "X") { r.pointee.tls = EximFields.tlsSpans(s, f.value) }
+            else if s.equals(k, "CV") { r.pointee.trust = EximFields.trustCode(s, f.value) }
         }
-        if verify != nil { r.tls?.trust = verify }
         var reasonStart: Int?
         if s.has("RCPT ", at: i) {
-            r.stage = "RCPT"
-            let a = i + 5
-            if let (c, next) = s.scanAddress(at: a) { r.recipient = s.string(c); reasonStart = next }
+            r.pointee.rejectStage = "RCPT"
+            if let (c, next) = s.scanAddress(at: i + 5) { r.pointee.recipient = Span(c); reasonStart = next }
         } else if s.has("MAIL ", at: i) {
-            r.stage = "MAIL"
-            if let (c, next) = s.scanAddress(at: i + 5) { if r.sender == nil { r.sender = s.string(c) }; reasonStart = next }
+            r.pointee.rejectStage = "MAIL"
+            if let (c, next) = s.scanAddress(at: i + 5) {
+                if r.pointee.sender.isAbsent { r.pointee.sender = Span(c) }
+                reasonStart = next
+            }
         } else if s.has("EHLO or HELO ", at: i) {
-            r.stage = "EHLO"
-            let e = s.find(Byte.colon, from: i + 13) ?? s.end
-            r.helo = r.helo ?? s.string((i + 13)..<e)
-            reasonStart = e
+            r.pointee.rejectStage = "EHLO"
+            let c = s.find(Byte.colon, from: i + 13) ?? s.end
+            if r.pointee.helo.isAbsent { r.pointee.helo = Span((i + 13)..<c) }
+            reasonStart = c
         } else if s.has("connection", at: i) {
-            r.stage = "CONNECT"
+            r.pointee.rejectStage = "CONNECT"
         } else if s.has("after DATA", at: i) {
-            r.stage = "END-OF-MESSAGE"
+            r.pointee.rejectStage = "END-OF-MESSAGE"
         } else if s.has("DATA", at: i) {
-            r.stage = "DATA"
+            r.pointee.rejectStage = "DATA"
         } else if s.has("during MIME ACL checks", at: i) {
-            r.stage = "MIME"
+            r.pointee.rejectStage = "MIME"
         } else if s.has("VRFY", at: i) {
-            r.stage = "VRFY"
+            r.pointee.rejectStage = "VRFY"
         } else if s.has("ETRN", at: i) {
-            r.stage = "ETRN"
+            r.pointee.rejectStage = "ETRN"
         } else if s.has("AUTH", at: i) {
-            r.stage = "AUTH"
+            r.pointee.rejectStage = "AUTH"
         } else if s.has("after", at: i) {
-            r.stage = "DATA"
+            r.pointee.rejectStage = "DATA"
         }
         let from = reasonStart ?? i
         if let c = s.find(": ", from: from) {
@@ -586,11 +621,13 @@ public struct EximParser: Sendable {
             EximFields.skipSpaces(s, &rs)
             var re = s.end
             if re - rs >= 2, s[rs] == Byte.quote, s[re - 1] == Byte.quote { rs += 1; re -= 1 }
-            if rs < re { r.reason = s.string(rs..<re) }
-            let cd = EximFields.dsn(s, rs..<min(re, rs + 12))
-            r.code = cd.code; r.dsn = cd.dsn
+            if rs < re { r.pointee.reason = Span(rs..<re) }
+            let cd = EximFields.dsnRanges(s, rs..<min(re, rs + 12))
+            if let code = cd.code { r.pointee.code = Span(code) }
+            if let dsn = cd.dsn { r.pointee.dsn = Span(dsn) }
         }
-        return r
+        r.pointee.kind = .reject
+        return true
     }
 
     /// `NAME authenticator failed for HOSTINFO: 535 Incorrect authentication data (set_id=U)`.

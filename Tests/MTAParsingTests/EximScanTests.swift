@@ -1,0 +1,408 @@
+// EximScanTests: the shortcuts of the Exim field scanners against their plain forms, on
+// edge cases and on seeded random inputs built from the bytes that matter (`=`, `*`,
+// quotes, spaces, colons, brackets, high bytes):
+// - `EximFields.nextField` (keys found by the `=` at their second or third byte, key bytes
+//   by a bit mask; `escapeFree` only on quoted values without a backslash) against the
+//   byte loop it replaced;
+// - `EximFields.duration` (numbers read in the pass that finds their end) against
+//   `ByteScanner.double` per number;
+// - `EximFields.hostField` (an `H=` item read in one pass) against `nextField` then
+//   `hostSpans`;
+// - `countItems` against counting `nextField`'s items; `tlsSpans` (bits read back from
+//   the end) against its former form;
+// - the refusal reader (spans into an `EximLine`, turned into its event) against the
+//   String `EximReject` reader it replaced.
+// Limits: generated forms only (seeded, deterministic), not a fuzzer.
+
+import Testing
+@testable import MTAParsing
+import MailTrailModel
+
+@Suite struct EximScanTests {
+    /// `nextField` as it was before the shortcuts (the definition).
+    static func plainNextField(_ s: ByteScanner, _ i: inout Int) -> EximField? {
+        EximFields.skipSpaces(s, &i)
+        guard i < s.end else { return nil }
+        var j = i
+        while j < s.end && j - i <= 5 && (Byte.isAlnum(s[j]) || s[j] == 0x2A) { j += 1 }
+        if j > i, j < s.end, s[j] == Byte.equals {
+            let key = i..<j
+            let v = j + 1
+            if key.count == 1 && s[i] == 0x48 {
+                let end = EximFields.hostValueEnd(s, v)
+                var f = EximField(key: key, value: v..<end, quoted: false, colonAfter: false)
+                i = end
+                if i < s.end && s[i] == Byte.colon { f.colonAfter = true; i += 1 }
+                else if end > v && s[end - 1] == Byte.colon { f.value = v..<(end - 1); f.colonAfter = true }
+                return f
+            }
+            if v < s.end && s[v] == Byte.quote {
+                var q = v + 1
+                while q < s.end && s[q] != Byte.quote { q += s[q] == Byte.backslash ? 2 : 1 }
+                let close = min(q, s.end)
+                var f = EximField(key: key, value: (v + 1)..<close, quoted: true, colonAfter: false)
+                i = min(close + 1, s.end)
+                if i < s.end && s[i] == Byte.colon { f.colonAfter = true; i += 1 }
+                return f
+            }
+            return plainWord(s, &i, from: v, key: key)
+        }
+        return plainWord(s, &i, from: i, key: nil)
+    }
+
+    static func plainWord(_ s: ByteScanner, _ i: inout Int, from v: Int, key: Range<Int>?) -> EximField {
+        var e = v
+        while e < s.end && s[e] != Byte.space { e += 1 }
+        i = e
+        if e > v && s[e - 1] == Byte.colon {
+            return EximField(key: key, value: v..<(e - 1), quoted: false, colonAfter: true)
+        }
+        return EximField(key: key, value: v..<e, quoted: false, colonAfter: false)
+    }
+
+    /// Every item of `text` as "key|value|quoted|colon@index", by both scanners.
+    static func items(_ text: [UInt8]) -> (fast: [String], plain: [String]) {
+        text.withUnsafeBufferPointer { buf in
+            let s = ByteScanner(buf)
+            func describe(_ f: EximField?, _ i: Int) -> String {
+                guard let f else { return "nil@\(i)" }
+                return "\(f.key.map { "\($0)" } ?? "-")|\(f.value)|\(f.quoted)|\(f.colonAfter)@\(i)"
+            }
+            var fast: [String] = [], plain: [String] = []
+            var i = 0
+            while true {
+                let f = EximFields.nextField(s, &i)
+                fast.append(describe(f, i))
+                if f == nil || fast.count > 200 { break }
+            }
+            i = 0
+            while true {
+                let f = plainNextField(s, &i)
+                plain.append(describe(f, i))
+                if f == nil || plain.count > 200 { break }
+            }
+            return (fast, plain)
+        }
+    }
+
+    @Test func nextFieldAgreesWithPlainFormOnEdgeCases() {
+        let cases = [
+            "", " ", "   ", "a", "=", "==", "a=", "ab=", "H=", "H=x", "X=", "CV=", "CV=yes", "id=<a@b>",
+            "id*=x", "DKIM=d", "abcdef=x", "abcdefg=x", "*=x", "**=x", "a*=x", "é=x", "a\u{80}=x",
+            "R=a T=b H=mx [192.0.2.1]:25 X=TLS1.3:C:256 CV=no C=\"250 OK id=1\" QT=1s",
+            "<a@b> R=r T=t: message text", "a: b", "K=\"unterminated", "K=\"esc\\\"aped\" x",
+            "K=\"q\":rest", "H=name: rest", "H=(he [x]) [192.0.2.1] X=a", "=x y=z", "A= B=",
+            "a=b=c", "0=1", "  R=x  ", "P=esmtpsa S=1 id=x@y T=\"a b\" from <x> for a b c",
+        ]
+        for c in cases {
+            let (fast, plain) = Self.items(Array(c.utf8))
+            #expect(fast == plain, "\(c)")
+        }
+    }
+
+    @Test func nextFieldAgreesWithPlainFormOnRandomLines() {
+        let alphabet: [UInt8] = Array("HRXCVQTaz09=*\" :[]()\\<>@.".utf8) + [0x80, 0xFF, 0x09]
+        var rng = SplitMix64(seed: 8)
+        var wrong: [String] = []
+        for _ in 0..<20_000 {
+            let n = Int(rng.next() % 24)
+            var bytes: [UInt8] = []
+            for _ in 0..<n { bytes.append(alphabet[Int(rng.next() % UInt64(alphabet.count))]) }
+            let (fast, plain) = Self.items(bytes)
+            if fast != plain || !Self.escapeFreeHolds(bytes) { wrong.append(String(decoding: bytes, as: UTF8.self)) }
+        }
+        #expect(wrong.isEmpty, "\(wrong.prefix(5))")
+    }
+
+    /// Every field `nextField` marks `escapeFree` is quoted and holds no backslash.
+    static func escapeFreeHolds(_ bytes: [UInt8]) -> Bool {
+        bytes.withUnsafeBufferPointer { buf in
+            let s = ByteScanner(buf)
+            var i = 0, n = 0
+            while let f = EximFields.nextField(s, &i), n < 200 {
+                n += 1
+                if f.escapeFree && (!f.quoted || buf[f.value].contains(Byte.backslash)) { return false }
+            }
+            return true
+        }
+    }
+
+    /// `duration` by its definition: each run of digits and dots read by `ByteScanner.double`.
+    static func plainDuration(_ s: ByteScanner, _ r: Range<Int>) -> Double? {
+        var total = 0.0
+        var k = r.lowerBound
+        var any = false
+        while k < r.upperBound {
+            var e = k
+            while e < r.upperBound && (Byte.isDigit(s[e]) || s[e] == Byte.dot) { e += 1 }
+            guard e > k, let v = s.double(k..<e) else { return nil }
+            let unit: Double
+            if e == r.upperBound { unit = 1 } else {
+                switch s[e] {
+                case 0x73: unit = 1
+                case 0x6D: unit = 60
+                case 0x68: unit = 3600
+                case 0x64: unit = 86_400
+                case 0x77: unit = 604_800
+                default: return nil
+                }
+                e += 1
+            }
+            total += v * unit
+            any = true
+            k = e
+        }
+        return any ? total : nil
+    }
+
+    static func durations(_ text: String) -> (Double?, Double?) {
+        let bytes = Array(text.utf8)
+        return bytes.withUnsafeBufferPointer { buf in
+            let s = ByteScanner(buf)
+            return (EximFields.duration(s, 0..<s.end), plainDuration(s, 0..<s.end))
+        }
+    }
+
+    @Test func durationAgreesWithPlainForm() {
+        let cases = [
+            "", "1s", "0.304s", "3m45s", "2d3h", "1w", "5", ".", "..", "1.2.3s", ".5s", "5.s", "1x",
+            "1234567890123456s", "123456789012345s", "0.0000000000000000000001s",
+            "0.00000000000000000000001s", "1e3s", "1s2", "1s.", "m", "99999999999999999999d",
+        ]
+        for c in cases {
+            let (fast, plain) = Self.durations(c)
+            #expect(fast?.bitPattern == plain?.bitPattern, "\(c)")
+        }
+        let alphabet: [UInt8] = Array("0123456789..smhdwx".utf8)
+        var rng = SplitMix64(seed: 9)
+        var wrong: [String] = []
+        for _ in 0..<20_000 {
+            let n = Int(rng.next() % 20)
+            var bytes: [UInt8] = []
+            for _ in 0..<n { bytes.append(alphabet[Int(rng.next() % UInt64(alphabet.count))]) }
+            let text = String(decoding: bytes, as: UTF8.self)
+            let (fast, plain) = Self.durations(text)
+            if fast?.bitPattern != plain?.bitPattern { wrong.append(text) }
+        }
+        #expect(wrong.isEmpty, "\(wrong.prefix(5))")
+    }
+
+    /// An `H=` item by `hostField` and by `nextField` + `hostSpans`, as text (spans, port,
+    /// colon, index after).
+    static func hosts(_ bytes: [UInt8]) -> (fast: String, plain: String) {
+        bytes.withUnsafeBufferPointer { buf in
+            let s = ByteScanner(buf)
+            func str(_ sp: Span) -> String { sp.isPresent ? "\(sp.lo)..<\(sp.hi)" : "-" }
+            var i = 0
+            let h = EximFields.hostField(s, &i)
+            let fast = "\(str(h.peer.name)) \(str(h.peer.ip)) \(h.peer.port.map(String.init) ?? "-") \(str(h.helo)) \(h.colonAfter)@\(i)"
+            var j = 0
+            guard let f = EximFields.nextField(s, &j) else { return (fast, "no field") }
+            let (p, helo) = EximFields.hostSpans(s, f.value)
+            let plain = "\(str(p.name)) \(str(p.ip)) \(p.port.map(String.init) ?? "-") \(str(helo)) \(f.colonAfter)@\(j)"
+            return (fast, plain)
+        }
+    }
+
+    @Test func hostFieldAgreesWithTwoScansOnEdgeCases() {
+        let cases = [
+            "H=", "H= ", "H= [1.2.3.4]", "H=[1.2.3.4]", "H=[1.2.3.4]:25", "H=[1.2.3.4]:25*", "H=[1.2.3.4]*",
+            "H=[1.2.3.4]: x", "H=[1.2.3.4]:x", "H=[1.2.3.4]:1234567890123456789 X=a", "H=[]", "H=[1.2.3.4",
+            "H=[1.2 .3.4]", "H=[[1.2.3.4]", "H=name [1.2.3.4]:46054 P=esmtp", "H=localhost [127.0.0.1]",
+            "H=mx.example.org (helo.example) [192.0.2.1]:25 X=a", "H=(helo) [2001:db8::1]:587* X=a",
+            "H=(he [x]) [192.0.2.1] X=a", "H=(he [x]) X=a", "H=(a) (b) [1.2.3.4]", "H=(a (b)) [1.2.3.4]",
+            "H=(unclosed [1.2.3.4]", "H=na(me [1.2.3.4]", "H=na)me [1.2.3.4]", "H=n[x] [1.2.3.4]",
+            "H=name  [1.2.3.4]", "H=name: rest", "H=name [1.2.3.4]: rest", "H=name", "H=name X=a",
+            "H=(helo)", "H=(helo) X=a", "H=([10.27.27.12]) [10.27.27.12]", "H=n (h) [1.2.3.4]:",
+            "H=[1.2.3.4:] X", "H=[::1]:25", "H=name [1.2.3.4]x", "H=name (h)[1.2.3.4]",
+        ]
+        for c in cases {
+            let (fast, plain) = Self.hosts(Array(c.utf8))
+            #expect(fast == plain, "\(c)")
+        }
+    }
+
+    @Test func hostFieldAgreesWithTwoScansOnRandomValues() {
+        let pieces = ["a", "mx.example", " ", "(", ")", "[", "]", ":", "25", "*", "1.2.3.4", "::1", "X=a", "\u{80}"]
+        var rng = SplitMix64(seed: 10)
+        var wrong: [String] = []
+        for _ in 0..<20_000 {
+            var text = "H="
+            for _ in 0..<Int(rng.next() % 10) { text += pieces[Int(rng.next() % UInt64(pieces.count))] }
+            let (fast, plain) = Self.hosts(Array(text.utf8))
+            if fast != plain { wrong.append(text) }
+        }
+        #expect(wrong.isEmpty, "\(wrong.prefix(5))")
+    }
+
+    @Test func countItemsAgreesWithNextField() {
+        let alphabet: [UInt8] = Array("ab=H\" [](): <>@.*".utf8)
+        var rng = SplitMix64(seed: 11)
+        var texts = ["", " ", "a", "a b c", "a@b.c d@e.f", "H=x [1.2.3.4] b", "K=\"a b\" c", "x=y z=", "  a  "]
+        for _ in 0..<20_000 {
+            var bytes: [UInt8] = []
+            for _ in 0..<Int(rng.next() % 24) { bytes.append(alphabet[Int(rng.next() % UInt64(alphabet.count))]) }
+            texts.append(String(decoding: bytes, as: UTF8.self))
+        }
+        var wrong: [String] = []
+        for text in texts {
+            let bytes = Array(text.utf8)
+            bytes.withUnsafeBufferPointer { buf in
+                let s = ByteScanner(buf)
+                var i = 0, j = 0, n = 0
+                let fast = EximFields.countItems(s, &i)
+                while EximFields.nextField(s, &j) != nil { n += 1 }
+                if fast != n || i != j { wrong.append(text) }
+            }
+        }
+        #expect(wrong.isEmpty, "\(wrong.prefix(5))")
+    }
+
+    /// `tlsSpans` as it was (the bits after the last `:` found by `findLast`).
+    static func plainTLSSpans(_ s: ByteScanner, _ r: Range<Int>) -> EximTLSSpans {
+        var r = r
+        if !r.isEmpty && s[r.upperBound - 1] == 0x2A { r = r.lowerBound..<(r.upperBound - 1) }
+        var t = EximTLSSpans()
+        guard let c1 = s.find(Byte.colon, from: r.lowerBound, to: r.upperBound) else {
+            t.cipher = Span(r)
+            return t
+        }
+        t.proto = Span(r.lowerBound..<c1)
+        t.protoAddV = c1 - r.lowerBound >= 4 && s.has("TLS1", at: r.lowerBound)
+        if let c2 = s.findLast(Byte.colon, from: c1 + 1, to: r.upperBound), let bits = s.int((c2 + 1)..<r.upperBound) {
+            t.cipher = Span((c1 + 1)..<c2)
+            t.bits = bits
+        } else {
+            t.cipher = Span((c1 + 1)..<r.upperBound)
+        }
+        return t
+    }
+
+    @Test func tlsSpansAgreeWithPlainForm() {
+        var texts = ["", "*", "TLS1.2:C:256", "TLS1.3:C:256*", "TLSv1.3:C:128", "TLS1:C:1", "TLS:C:1", "T:C",
+                     "TLS1.2::256", "TLS1.2:C:", "TLS1.2:C:x1", "TLS1.2:C:1234567890123456789", "TLS1.2:C",
+                     "TLS1.2", ":", "::", ":::1", "a:b:c:2", "TLS1.2:C:2:", "TLS1.2:A:B:256"]
+        let alphabet: [UInt8] = Array("TLS1.2v:C9*x".utf8)
+        var rng = SplitMix64(seed: 12)
+        for _ in 0..<20_000 {
+            var bytes: [UInt8] = []
+            for _ in 0..<Int(rng.next() % 16) { bytes.append(alphabet[Int(rng.next() % UInt64(alphabet.count))]) }
+            texts.append(String(decoding: bytes, as: UTF8.self))
+        }
+        var wrong: [String] = []
+        for text in texts {
+            let bytes = Array(text.utf8)
+            bytes.withUnsafeBufferPointer { buf in
+                let s = ByteScanner(buf)
+                let a = EximFields.tlsSpans(s, 0..<s.end), b = Self.plainTLSSpans(s, 0..<s.end)
+                if a.proto != b.proto || a.protoAddV != b.protoAddV || a.cipher != b.cipher || a.bits != b.bits {
+                    wrong.append(text)
+                }
+            }
+        }
+        #expect(wrong.isEmpty, "\(wrong.prefix(5))")
+    }
+
+    /// The refusal reader as it was: Strings into an `EximReject` (the definition).
+    static func plainReject(_ s: ByteScanner, _ i0: Int) -> EximReject? {
+        var i = i0
+        var r = EximReject(action: "rejected")
+        var verify: String?
+        while true {
+            EximFields.skipSpaces(s, &i)
+            if s.has("temporarily rejected ", at: i) { r.action = "temporarily rejected"; i += 21; break }
+            if s.has("rejected ", at: i) { i += 9; break }
+            guard let f = EximFields.nextField(s, &i) else { return nil }
+            guard let k = f.key else { return nil }
+            if s.equals(k, "H") { (r.client, r.helo) = EximFields.host(s, f.value) }
+            else if s.equals(k, "F") { r.sender = EximFields.address(s, f.value) }
+            else if s.equals(k, "X") { r.tls = EximFields.tls(s, f.value) }
+            else if s.equals(k, "CV") { verify = EximFields.trust(s, f.value) }
+        }
+        if verify != nil { r.tls?.trust = verify }
+        var reasonStart: Int?
+        if s.has("RCPT ", at: i) {
+            r.stage = "RCPT"
+            if let (c, next) = s.scanAddress(at: i + 5) { r.recipient = s.string(c); reasonStart = next }
+        } else if s.has("MAIL ", at: i) {
+            r.stage = "MAIL"
+            if let (c, next) = s.scanAddress(at: i + 5) { if r.sender == nil { r.sender = s.string(c) }; reasonStart = next }
+        } else if s.has("EHLO or HELO ", at: i) {
+            r.stage = "EHLO"
+            let e = s.find(Byte.colon, from: i + 13) ?? s.end
+            r.helo = r.helo ?? s.string((i + 13)..<e)
+            reasonStart = e
+        } else if s.has("connection", at: i) {
+            r.stage = "CONNECT"
+        } else if s.has("after DATA", at: i) {
+            r.stage = "END-OF-MESSAGE"
+        } else if s.has("DATA", at: i) {
+            r.stage = "DATA"
+        } else if s.has("during MIME ACL checks", at: i) {
+            r.stage = "MIME"
+        } else if s.has("VRFY", at: i) {
+            r.stage = "VRFY"
+        } else if s.has("ETRN", at: i) {
+            r.stage = "ETRN"
+        } else if s.has("AUTH", at: i) {
+            r.stage = "AUTH"
+        } else if s.has("after", at: i) {
+            r.stage = "DATA"
+        }
+        let from = reasonStart ?? i
+        if let c = s.find(": ", from: from) {
+            var rs = c + 2
+            EximFields.skipSpaces(s, &rs)
+            var re = s.end
+            if re - rs >= 2, s[rs] == Byte.quote, s[re - 1] == Byte.quote { rs += 1; re -= 1 }
+            if rs < re { r.reason = s.string(rs..<re) }
+            let cd = EximFields.dsn(s, rs..<min(re, rs + 12))
+            r.code = cd.code; r.dsn = cd.dsn
+        }
+        return r
+    }
+
+    /// The refusal of `text` by the span reader (as its event's `EximReject`) and by `plainReject`.
+    static func refusals(_ text: String) -> (EximReject?, EximReject?) {
+        let bytes = Array(text.utf8)
+        return bytes.withUnsafeBufferPointer { buf in
+            let s = ByteScanner(buf)
+            let storage = EximLineBuffer()
+            let e = storage.line
+            e.reset(bytes: LineBytes(buf))
+            var cache = StringCache()
+            var fast: EximReject?
+            if EximParser.reject(s, 0, e), case .reject(nil, let r) = EximParser.event(e, &cache) { fast = r }
+            return (fast, plainReject(s, 0))
+        }
+    }
+
+    @Test func refusalSpansAgreeWithStringReader() {
+        var texts = [
+            "H=(User) [213.233.45.228] F=<j@l.se> rejected RCPT <r@example.com>: Unrouteable address",
+            "H=mx.x (helo) [1.2.3.4]:25 X=TLS1.3:C:256 CV=yes F=<a@b> temporarily rejected RCPT <c@d>: 451 4.7.1 Greylisted",
+            "H=[1.2.3.4] rejected EHLO or HELO bad.helo: 550 5.7.1 no", "H=(h) [1.2.3.4] rejected EHLO or HELO x",
+            "H=[1.2.3.4] F=<> rejected MAIL <a@b>: no", "H=[1.2.3.4] rejected MAIL <a@b>: \"quoted reason\"",
+            "H=[1.2.3.4] rejected connection in \"connect\" ACL", "H=[1.2.3.4] rejected after DATA: 550 5.7.1 spam",
+            "rejected DATA: x", "rejected VRFY", "rejected ETRN x", "rejected AUTH: y", "rejected after x: z",
+            "rejected during MIME ACL checks: m", "rejected ", "H=x rejected", "bare rejected RCPT <a>: x",
+            "X=TLS1.2:C:128 CV=no rejected RCPT <a@b>: 550", "CV=yes CV=maybe X=T:C rejected RCPT <a@b>: 550 5.1.1 u",
+            "F=<a@b> F=<c@d> rejected MAIL <e@f>: 553", "H=[1.2.3.4] rejected RCPT: : :", "H=[1.2.3.4] rejected RCPT <a",
+            "H=name: rejected RCPT <a@b>: x", "rejected RCPT <a@b>:  \"\"", "rejected RCPT <a@b>: \"",
+        ]
+        let pieces = ["H=", "(h)", "[1.2.3.4]", ":25", " ", "F=<a@b>", "X=TLS1.3:C:256", "CV=yes", "rejected ",
+                      "temporarily rejected ", "RCPT ", "MAIL ", "<x@y>", ": ", "550 5.7.1 ", "EHLO or HELO ", "\"", "w"]
+        var rng = SplitMix64(seed: 13)
+        for _ in 0..<20_000 {
+            var t = ""
+            for _ in 0..<Int(rng.next() % 9) { t += pieces[Int(rng.next() % UInt64(pieces.count))] }
+            texts.append(t)
+        }
+        var wrong: [String] = []
+        for t in texts {
+            let (fast, plain) = Self.refusals(t)
+            if fast != plain { wrong.append(t) }
+        }
+        #expect(wrong.isEmpty, "\(wrong.prefix(5))")
+    }
+}
