@@ -199,8 +199,10 @@ extension LineBytes {
 /// from the cache when the same bytes were seen lately (compared word by word with a key kept
 /// in the entry), else made and cached. Direct-mapped, 512 entries of values up to 32 bytes
 /// (longer ones are made every time): memory is bounded whatever the input. The entries live in
-/// one buffer owned by a class; a copy of the cache that finds the buffer shared starts an empty
-/// one (the cache only saves work, so it never has to be shared). Not part of any saved state.
+/// one buffer owned by a class; a copy of the cache that finds the buffer shared when it is about
+/// to write starts an empty one (the cache only saves work, so it never has to be shared). So a
+/// buffer is written only while one cache holds it, and a hit, which only reads, needs no check:
+/// no other holder can be writing it. Not part of any saved state.
 public struct StringCache: @unchecked Sendable {
     @usableFromInline
     final class Storage {
@@ -260,13 +262,14 @@ public struct StringCache: @unchecked Sendable {
         var h = (words.0 ^ UInt64(n)) &* 0x9E37_79B9_7F4A_7C15
         h ^= (words.1 &* 0xC2B2_AE3D_27D4_EB4F) ^ (words.2 &* 0x1656_67B1_9E37_79F9) ^ (words.3 &* 0x27D4_EB2F_1656_67C5)
         let i = Int(truncatingIfNeeded: (h ^ (h >> 31)) & 511)
-        if !isKnownUniquelyReferenced(&storage) { storage = Storage() }
-        let e = storage.entries + i
+        // A hit only reads; only a write needs the buffer to itself (see the contract).
+        var e = storage.entries + i
         if e.pointee.length == n && e.pointee.w0 == words.0 && e.pointee.w1 == words.1 && e.pointee.w2 == words.2
             && e.pointee.w3 == words.3 {
             return e.pointee.value
         }
         let v = String(decoding: bytes, as: UTF8.self)
+        if !isKnownUniquelyReferenced(&storage) { storage = Storage(); e = storage.entries + i }
         e.pointee.length = n
         e.pointee.w0 = words.0; e.pointee.w1 = words.1; e.pointee.w2 = words.2; e.pointee.w3 = words.3
         e.pointee.value = v

@@ -45,4 +45,22 @@ import MailTrailModel
         #expect(cached(&cache, [0x61, 0xFE, 0x62]) == "a\u{FFFD}b")
         #expect(cached(&cache, [0x61, 0x62, 0x62]) == "abb")
     }
+
+    /// Two copies of a cache share its buffer until one of them writes (a miss): then that copy
+    /// starts its own, so neither sees the other's values, and hits read the shared buffer.
+    @Test func copiesNeverSeeEachOthersWrites() {
+        var a = StringCache()
+        let words = (0..<600).map { "v\($0)-" + String(repeating: "x", count: $0 % 20) }
+        for w in words { _ = cached(&a, Array(w.utf8)) }
+        var b = a                                   // shares a's buffer
+        var wrong: [String] = []
+        for (k, w) in words.enumerated().reversed() {
+            // Interleaved: b hits and misses (its first miss gives it its own buffer), a reads on.
+            let other = Array((w + "!").utf8)
+            if cached(&b, other) != w + "!" { wrong.append("b \(k)") }
+            if cached(&a, Array(w.utf8)) != w { wrong.append("a \(k)") }
+            if cached(&b, Array(w.utf8)) != w { wrong.append("b2 \(k)") }
+        }
+        #expect(wrong == [])
+    }
 }
