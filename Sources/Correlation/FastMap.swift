@@ -48,10 +48,12 @@ struct FastMap<Key: FastKey, Value> {
     subscript(key: Key) -> Value? {
         get { index(of: key).map { values[$0] } }
         set {
-            if let v = newValue {
+            // Consumed, not bound: `if let` copied the value (a retain per reference it holds).
+            switch consume newValue {
+            case .some(let v):
                 if let i = index(of: key) { values[i] = v } else { append(key, v, hash: key.fastHash) }
-            } else if let i = index(of: key) {
-                remove(at: i)
+            case .none:
+                if let i = index(of: key) { remove(at: i) }
             }
         }
     }
