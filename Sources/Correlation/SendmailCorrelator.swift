@@ -26,7 +26,8 @@
 ///   final status, or after `staleAfter` of log time without a line.
 /// - Lines arrive as `SendmailLine`s (spans of the line's bytes): Strings are
 ///   made only for stored values, repeated ones (senders, recipients, relays,
-///   mailers, ciphers) through a `StringCache`; transactions are keyed by the
+///   mailers, ciphers) through a `StringCache`, a `STARTTLS=` line's `TLSInfo` through a
+///   `SendmailMemo` of recent ones; transactions are keyed by the
 ///   queue ID's bytes held inline (`QueueID`). `receive(_:_: SendmailEvent:into:)`
 ///   feeds the same machine (the frequent kinds through `SendmailLine.withLine`).
 /// Limits: an RCPT-time refusal (`QID: <addr>... User unknown`) precedes its
@@ -55,6 +56,8 @@ public struct SendmailCorrelator: Codable, Sendable {
     var lastSweep: Timestamp = Timestamp(micros: 0)
     /// Strings of values that repeat (senders, recipients, relays, mailers, TLS); not saved.
     var strings = StringCache()
+    /// `TLSInfo`s of recent `STARTTLS=` lines by their bytes; not saved.
+    var tlsInfos = SendmailMemo<TLSInfo>(bits: 6, maxKey: 128)
 
     enum CodingKeys: String, CodingKey {
         case host, config, transactions, sessions, outboundTLS, held, now, lastSweep
@@ -223,15 +226,23 @@ public struct SendmailCorrelator: Codable, Sendable {
     private mutating func tls(_ ctx: LineContext, _ line: SendmailLine) {
         let b = line.bytes
         let peer = peer(line.f.relay, b, ipText: line.f.ipText)
-        let info = TLSInfo(proto: strings.optionalString(line.f.tlsProto, in: b),
-                           cipher: strings.optionalString(line.f.cipher, in: b), bits: line.f.bits,
-                           trust: line.trustWord(line.f.verify))
+        let info = tlsInfos.value(for: line.f.tlsKey, in: b) {
+            TLSInfo(proto: strings.optionalString(line.f.tlsProto, in: b),
+                    cipher: strings.optionalString(line.f.cipher, in: b), bits: line.f.bits,
+                    trust: line.trustWord(line.f.verify))
+        }
         let key = ProcessKey(program: ctx.program, pid: ctx.pid)
+        // Stored in place (the subscript's setter would copy the new entry once more).
+        let time = ctx.time
         switch line.f.direction {
         case .inbound:
-            sessions[key] = Session(client: peer, started: ctx.time, tls: info)
+            sessions.withValue(key, make: { Session(client: peer, started: time, tls: info) }) { s, created in
+                if !created { s = Session(client: peer, started: time, tls: info) }
+            }
         case .outbound:
-            outboundTLS[key] = OutboundTLS(peer: peer, info: info, at: ctx.time)
+            outboundTLS.withValue(key, make: { OutboundTLS(peer: peer, info: info, at: time) }) { o, created in
+                if !created { o = OutboundTLS(peer: peer, info: info, at: time) }
+            }
         }
     }
 
@@ -241,10 +252,16 @@ public struct SendmailCorrelator: Codable, Sendable {
         let mech = strings.string(line.f.mechanism, in: b)
         let authid = strings.string(line.f.authid, in: b)
         let key = ProcessKey(program: ctx.program, pid: ctx.pid)
-        if let i = sessions.index(of: key), sessions.values[i].client.ip == peer.ip {
-            sessions.withValue(at: i) { s in s.saslMethod = mech; s.saslUsername = authid }
+        if let i = sessions.index(of: key) {
+            let time = ctx.time
+            sessions.withValue(at: i) { s in
+                if s.client.ip == peer.ip { s.saslMethod = mech; s.saslUsername = authid }
+                else { s = Session(client: peer, started: time, tls: nil, saslMethod: mech, saslUsername: authid) }
+            }
         } else {
-            sessions[key] = Session(client: peer, started: ctx.time, tls: nil, saslMethod: mech, saslUsername: authid)
+            sessions.withValue(key, make: {
+                Session(client: peer, started: ctx.time, tls: nil, saslMethod: mech, saslUsername: authid)
+            }) { _, _ in }
         }
     }
 

@@ -78,6 +78,10 @@ public struct SendmailLine: @unchecked Sendable {
         public var cipher: Span = .absent
         public var verify: Span = .absent
         public var bits: Int? = nil
+        /// STARTTLS: the bytes that decide the four TLS values (`version=`'s value to the line's
+        /// end, when `verify=`, `cipher=` and `bits=` are not before it), so equal bytes mean an
+        /// equal `TLSInfo`; absent otherwise (the correlator then builds it field by field).
+        public var tlsKey: Span = .absent
         public var authid: Span = .absent
         public var mechanism: Span = .absent
         /// The relay address when it had to be rewritten (`relay.rewritten`).
@@ -148,6 +152,7 @@ public struct SendmailLine: @unchecked Sendable {
         let p = storage
         p.pointee.kind = .tls; p.pointee.direction = direction; p.pointee.relay = RelaySpans()
         p.pointee.tlsProto = .absent; p.pointee.cipher = .absent; p.pointee.verify = .absent; p.pointee.bits = nil
+        p.pointee.tlsKey = .absent
     }
 
     /// Clears the fields of an `AUTH=server` line.

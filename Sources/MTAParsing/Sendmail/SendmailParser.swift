@@ -301,7 +301,9 @@ public struct SendmailParser: Sendable {
                 lo += 1
                 if hi > lo {
                     line.f.response = Span(lo..<hi)
-                    if let q = RemoteQueueID.extractRange(s, lo..<hi) { line.f.nextQueueID = Span(q) }
+                    if let q = s.smAcceptedID(lo..<hi) ?? RemoteQueueID.extractRange(s, lo..<hi) {
+                        line.f.nextQueueID = Span(q)
+                    }
                 }
             }
             return
@@ -457,6 +459,7 @@ public struct SendmailParser: Sendable {
         else if s.has("STARTTLS=client, relay=", at: i) { dir = .outbound }
         else { return .ignored(category: "sendmail-tls-error") }
         line.beginTLS(direction: dir)
+        var bitsAt = -1
         s.smFields(from: i + 17, to: s.end) { (kw: UInt64, _: Range<Int>, v: Range<Int>) in
             switch kw {
             case SMKey.relay: s.smRelay(v, into: line)
@@ -464,12 +467,21 @@ public struct SendmailParser: Sendable {
             case SMKey.verify: line.f.verify = Span(v)
             case SMKey.cipher: line.f.cipher = Span(v)
             case SMKey.bits:
+                bitsAt = v.lowerBound
                 let slash = s.find(Byte.slash, from: v.lowerBound, to: v.upperBound) ?? v.upperBound
                 line.f.bits = s.int(v.lowerBound..<slash)
             default: break
             }
         }
-        guard line.f.tlsProto.isPresent || line.f.cipher.isPresent else { return .ignored(category: "sendmail-tls-error") }
+        let p = line.f.tlsProto
+        guard p.isPresent || line.f.cipher.isPresent else { return .ignored(category: "sendmail-tls-error") }
+        // The fields after `version=` are read from its value on without a look back, so when the
+        // last `version=` comes before the last `verify=`, `cipher=` and `bits=`, its value up to
+        // the end decides all four (the correlator reuses a `TLSInfo` for equal bytes).
+        if p.isPresent, line.f.cipher.isAbsent || line.f.cipher.lo >= p.lo,
+           line.f.verify.isAbsent || line.f.verify.lo >= p.lo, bitsAt < 0 || bitsAt >= Int(p.lo) {
+            line.f.tlsKey = Span(Int(p.lo)..<s.end)
+        }
         return .event
     }
 
