@@ -116,6 +116,27 @@ import MailTrailModel
     }
 }
 
+@Suite struct SendmailSpanListTests {
+    @Test func growsKeepsOrderAndEmpties() {
+        let buffer = SendmailLineBuffer()
+        let line = buffer.line
+        for round in 0..<3 {
+            line.f.recipients.removeAll()
+            #expect(line.f.recipients.isEmpty)
+            let n = 5 + round * 20         // past the first capacity (8) and its doublings
+            for k in 0..<n { line.f.recipients.append(Span(lo: Int32(k), hi: Int32(k + round))) }
+            #expect(line.f.recipients.count == n)
+            #expect(line.f.recipients[n - 1] == Span(lo: Int32(n - 1), hi: Int32(n - 1 + round)))
+            #expect(line.f.recipients.map { Int($0.lo) } == Array(0..<n))
+        }
+        // A long to= list through the parser: every recipient, in order.
+        let list = (0..<30).map { "<r\($0)@example.org>" }.joined(separator: ",")
+        let e = sm("Mar  1 00:00:38 smtp1 sm-mta[20192]: 42100bwA020177: to=\(list), delay=00:00:00, mailer=esmtp, pri=1, dsn=2.0.0, stat=Sent")
+        guard case .to(_, let t)? = e else { Issue.record("not a to= line"); return }
+        #expect(t.recipients == (0..<30).map { "r\($0)@example.org" })
+    }
+}
+
 #if canImport(Glibc)
 import Glibc
 #elseif canImport(Darwin)

@@ -193,7 +193,7 @@ extension ByteScanner {
 
     /// Splits a recipient list `<a>,<b>` / `a,b` (quote- and bracket-aware) into content spans,
     /// appended to `out`.
-    func smRecipients(_ r: Range<Int>, into out: inout [Span]) {
+    func smRecipients(_ r: Range<Int>, into out: inout SpanList) {
         var i = r.lowerBound
         while i < r.upperBound {
             if base[i] == Byte.comma || base[i] == Byte.space { i += 1; continue }

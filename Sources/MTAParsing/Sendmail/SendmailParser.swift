@@ -254,8 +254,8 @@ public struct SendmailParser: Sendable {
                     line.f.more = true
                     list = v.lowerBound..<(v.upperBound - 7)
                 }
-                // Emptied by `beginTo`; only a second `to=` in one record has any to drop.
-                if !line.f.recipients.isEmpty { line.f.recipients.removeAll(keepingCapacity: true) }
+                // Emptied by `beginTo` already, unless a second `to=` comes in one record.
+                line.f.recipients.removeAll()
                 s.smRecipients(list, into: &line.f.recipients)
             case SMKey.ctladdr:
                 var e = v.upperBound
