@@ -1,5 +1,5 @@
 // SendmailFastPathTests: the Sendmail parser's shortcuts against the general code they skip:
-// `smIsDottedQuad` against `isIPAddress` (relay addresses), `smAcceptedID` against
+// `smIsDottedQuad` against `isIPAddress` (relay addresses), `smInt` against `int`, `smAcceptedID` against
 // `RemoteQueueID.extractRange` (`stat=Sent (ID Message accepted for delivery)`), and the
 // STARTTLS `tlsKey` (equal key bytes must mean an equal TLSInfo, since the correlator reuses
 // one per key) on reordered and repeated fields.
@@ -35,6 +35,23 @@ import MailTrailModel
         }
         #expect(wrong.isEmpty, "\(wrong.prefix(5))")
         #expect(Self.scan("10.2.6.14") { s, r in s.smIsDottedQuad(r) })
+    }
+
+    @Test func smIntAgreesWithInt() {
+        var cases = ["", "0", "7", "40561", "0042", "-1", "1a", "a1", " 1", "1 ", "999999999999999999",
+                     "1000000000000000000", "123456789012345678", "12345678901234567890", "256/256", "+1"]
+        var rng = SplitMix64(seed: 13)
+        let alphabet = Array("0123456789012345678/-a ".utf8)
+        for _ in 0..<20_000 {
+            let n = Int(rng.next() % 21)
+            cases.append(String(decoding: (0..<n).map { _ in alphabet[Int(rng.next() % UInt64(alphabet.count))] }, as: UTF8.self))
+        }
+        var wrong: [String] = []
+        for c in cases {
+            let (fast, general) = Self.scan(c) { s, r in (s.smInt(r), s.int(r)) }
+            if fast != general { wrong.append("\(c): \(String(describing: fast)) != \(String(describing: general))") }
+        }
+        #expect(wrong.isEmpty, "\(wrong.prefix(5))")
     }
 
     @Test func acceptedIDAgreesWithExtractRange() {

@@ -394,6 +394,24 @@ extension ByteScanner {
         return r.lowerBound..<p
     }
 
+    /// `int(_:)` read in place: a non-negative decimal integer filling `r` exactly; nil if
+    /// empty, not digits or longer than 18 digits (so it cannot overflow).
+    @inline(__always)
+    func smInt(_ r: Range<Int>) -> Int? {
+        let n = r.count
+        guard n > 0, n <= 18 else { return nil }
+        var p = base + r.lowerBound
+        let e = p + n
+        var v = 0
+        repeat {
+            let d = p.pointee &- Byte.zero
+            guard d < 10 else { return nil }
+            v = v &* 10 &+ Int(d)
+            p += 1
+        } while p < e
+        return v
+    }
+
     /// Whether `r` is exactly a dotted-quad IPv4 address as inet_pton reads one: four decimal
     /// octets of at most 255 without leading zeros, three dots, nothing else (`isIPAddress`'s
     /// IPv4 rule on a range that holds no NUL and no `:`). A false answer decides nothing: the

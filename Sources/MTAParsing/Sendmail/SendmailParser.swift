@@ -219,9 +219,9 @@ public struct SendmailParser: Sendable {
         s.smFields(from: i, to: s.end) { (kw: UInt64, _: Range<Int>, v: Range<Int>, content: Range<Int>?) in
             switch kw {
             case SMKey.from_: line.f.sender = Span(content ?? s.smAddress(v)); sawFrom = true
-            case SMKey.size: line.f.size = s.int(v).map(Int64.init)
-            case SMKey.class_: line.f.msgClass = s.int(v) ?? intSigned(s, v)
-            case SMKey.nrcpts: line.f.nrcpts = s.int(v)
+            case SMKey.size: line.f.size = s.smInt(v).map(Int64.init)
+            case SMKey.class_: line.f.msgClass = s.smInt(v) ?? intSigned(s, v)
+            case SMKey.nrcpts: line.f.nrcpts = s.smInt(v)
             case SMKey.msgid:
                 let c = content ?? s.smAddress(v)
                 if !c.isEmpty { line.f.messageID = Span(c) }
@@ -264,12 +264,12 @@ public struct SendmailParser: Sendable {
             case SMKey.delay: line.f.delay = s.smDelay(v)
             case SMKey.xdelay: line.f.xdelay = s.smDelay(v)
             case SMKey.mailer: line.f.mailer = Span(v)
-            case SMKey.pri: line.f.priority = s.int(v).map(Int64.init)
+            case SMKey.pri: line.f.priority = s.smInt(v).map(Int64.init)
             case SMKey.relay: s.smRelay(v, into: line)
             case SMKey.dsn: line.f.dsn = Span(v)
             case SMKey.reply: replyRange = v; line.f.reply = Span(v)
             case SMKey.stat: statRange = v; line.f.stat = Span(v)
-            case SMKey.ntries: line.f.ntries = s.int(v)
+            case SMKey.ntries: line.f.ntries = s.smInt(v)
             default: break
             }
         }
@@ -469,7 +469,7 @@ public struct SendmailParser: Sendable {
             case SMKey.bits:
                 bitsAt = v.lowerBound
                 let slash = s.find(Byte.slash, from: v.lowerBound, to: v.upperBound) ?? v.upperBound
-                line.f.bits = s.int(v.lowerBound..<slash)
+                line.f.bits = s.smInt(v.lowerBound..<slash)
             default: break
             }
         }
