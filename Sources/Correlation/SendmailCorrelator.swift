@@ -167,7 +167,7 @@ public struct SendmailCorrelator: Codable, Sendable {
 
     @inline(__always)
     private mutating func afterLine(into out: inout CorrelatorOutput) {
-        releaseHeld(into: &out)
+        if !held.isEmpty { releaseHeld(into: &out) }   // tested here: the call is not inlined
         if now.micros - lastSweep.micros > 3_600_000_000 { sweep(into: &out) }
     }
 
