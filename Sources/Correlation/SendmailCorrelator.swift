@@ -225,8 +225,9 @@ public struct SendmailCorrelator: Codable, Sendable {
 
     private mutating func tls(_ ctx: LineContext, _ line: SendmailLine) {
         let b = line.bytes
-        let peer = peer(line.f.relay, b, ipText: line.f.ipText)
-        let info = tlsInfos.value(for: line.f.tlsKey, in: b) {
+        // Optionals so that the one entry made below takes them (`take()`: moved, not copied).
+        var peer: Peer? = peer(line.f.relay, b, ipText: line.f.ipText)
+        var info: TLSInfo? = tlsInfos.value(for: line.f.tlsKey, in: b) {
             TLSInfo(proto: strings.optionalString(line.f.tlsProto, in: b),
                     cipher: strings.optionalString(line.f.cipher, in: b), bits: line.f.bits,
                     trust: line.trustWord(line.f.verify))
@@ -236,12 +237,12 @@ public struct SendmailCorrelator: Codable, Sendable {
         let time = ctx.time
         switch line.f.direction {
         case .inbound:
-            sessions.withValue(key, make: { Session(client: peer, started: time, tls: info) }) { s, created in
-                if !created { s = Session(client: peer, started: time, tls: info) }
+            sessions.withValue(key, make: { Session(client: peer.take()!, started: time, tls: info.take()) }) { s, created in
+                if !created { s = Session(client: peer.take()!, started: time, tls: info.take()) }
             }
         case .outbound:
-            outboundTLS.withValue(key, make: { OutboundTLS(peer: peer, info: info, at: time) }) { o, created in
-                if !created { o = OutboundTLS(peer: peer, info: info, at: time) }
+            outboundTLS.withValue(key, make: { OutboundTLS(peer: peer.take()!, info: info.take()!, at: time) }) { o, created in
+                if !created { o = OutboundTLS(peer: peer.take()!, info: info.take()!, at: time) }
             }
         }
     }
@@ -360,20 +361,21 @@ public struct SendmailCorrelator: Codable, Sendable {
             mk = MessageKey.forQueue(host: host, queueID: qid)
             instance = SendmailCorrelator.instance(ctx.program)
         }
-        let relay = peer(line.f.relay, b, ipText: line.f.ipText)
+        // Optionals: the last (usually the only) delivery row takes them (`take()`: moved, not copied).
+        var relay: Peer? = peer(line.f.relay, b, ipText: line.f.ipText)
         // Outbound TLS of this process's connection to this relay.
         var tls: TLSInfo?
         let pkey = ProcessKey(program: ctx.program, pid: ctx.pid)
         if let oi = outboundTLS.index(of: pkey) {
             // Read in place: a copy of the entry would retain and release each of its strings.
-            if SendmailCorrelator.sameHost(outboundTLS.values[oi].peer, relay) { tls = outboundTLS.values[oi].info }
+            if SendmailCorrelator.sameHost(outboundTLS.values[oi].peer, relay!) { tls = outboundTLS.values[oi].info }
             else { outboundTLS.remove(at: oi) }
         }
         let ctladdr = strings.optionalString(line.f.ctladdr, in: b)
-        let dsn = strings.optionalString(line.f.dsn, in: b)
-        let mailer = strings.optionalString(line.f.mailer, in: b)
-        let response = b.optionalString(line.f.response)
-        let next = b.optionalString(line.f.nextQueueID)
+        var dsn = strings.optionalString(line.f.dsn, in: b)
+        var mailer = strings.optionalString(line.f.mailer, in: b)
+        var response = b.optionalString(line.f.response)
+        var next = b.optionalString(line.f.nextQueueID)
         let status = line.f.status
         let delay = line.f.delay
         let n = line.f.recipients.count
@@ -381,6 +383,7 @@ public struct SendmailCorrelator: Codable, Sendable {
         // search for `@` per recipient instead of one over each String). A ctladdr beside a
         // full address is only the controlling user, not an original recipient.
         let ctlHasAt = ctladdr != nil && Self.hasAt(b, line.f.ctladdr)
+        var instanceRow: String? = instance, qidRow: String? = qid
         for k in 0..<n {
             let span = line.f.recipients[k]
             let r = strings.string(span, in: b)
@@ -388,10 +391,18 @@ public struct SendmailCorrelator: Codable, Sendable {
             var original: String?
             if ctlHasAt, !Self.hasAt(b, span) { recipient = ctladdr!; original = r } else { recipient = r; original = ctladdr }
             if original == ctladdr { original = nil }
-            out.deliveries.append(DeliveryRecord(
-                at: ctx.time, msgKey: mk, host: host, instance: instance, queueID: qid,
-                receivedAt: receivedAt, recipient: recipient, origRecipient: original, status: status, dsn: dsn,
-                transport: mailer, relay: relay, delay: delay, tls: tls, response: response, nextQueueID: next))
+            if k == n - 1 {
+                out.deliveries.append(DeliveryRecord(
+                    at: ctx.time, msgKey: mk, host: host, instance: instanceRow.take()!, queueID: qidRow.take()!,
+                    receivedAt: receivedAt, recipient: recipient, origRecipient: original, status: status,
+                    dsn: dsn.take(), transport: mailer.take(), relay: relay.take()!, delay: delay, tls: tls.take(),
+                    response: response.take(), nextQueueID: next.take()))
+            } else {
+                out.deliveries.append(DeliveryRecord(
+                    at: ctx.time, msgKey: mk, host: host, instance: instanceRow!, queueID: qidRow!,
+                    receivedAt: receivedAt, recipient: recipient, origRecipient: original, status: status, dsn: dsn,
+                    transport: mailer, relay: relay!, delay: delay, tls: tls, response: response, nextQueueID: next))
+            }
         }
         guard let j = index else { return }
         let done = transactions.table.withValue(at: j) { tx -> Bool in
