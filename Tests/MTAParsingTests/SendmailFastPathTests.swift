@@ -1,5 +1,5 @@
 // SendmailFastPathTests: the Sendmail parser's shortcuts against the general code they skip:
-// `smIsDottedQuad` against `isIPAddress` (relay addresses), `smInt` against `int`, `smAcceptedID` against
+// `smIsDottedQuad` against `isIPAddress` (relay addresses), `smInt` against `int`, `smLastSpaceParen` against `findLast`, `smAcceptedID` against
 // `RemoteQueueID.extractRange` (`stat=Sent (ID Message accepted for delivery)`), and the
 // STARTTLS `tlsKey` (equal key bytes must mean an equal TLSInfo, since the correlator reuses
 // one per key) on reordered and repeated fields.
@@ -50,6 +50,28 @@ import MailTrailModel
         for c in cases {
             let (fast, general) = Self.scan(c) { s, r in (s.smInt(r), s.int(r)) }
             if fast != general { wrong.append("\(c): \(String(describing: fast)) != \(String(describing: general))") }
+        }
+        #expect(wrong.isEmpty, "\(wrong.prefix(5))")
+    }
+
+    @Test func lastSpaceParenAgreesWithFindLast() {
+        var cases = ["", " ", "(", " (", "  (", "<a@b> (1/1)", "<a@b> (1/1) (2/2)", "a (", "( ", "x ( (", "<a (b)>",
+                     "<marie@example.org> (3234/3234)"]
+        var rng = SplitMix64(seed: 17)
+        let alphabet = Array(" (a)".utf8)
+        for _ in 0..<20_000 {
+            let n = Int(rng.next() % 12)
+            cases.append(String(decoding: (0..<n).map { _ in alphabet[Int(rng.next() % UInt64(alphabet.count))] }, as: UTF8.self))
+        }
+        var wrong: [String] = []
+        for c in cases {
+            for cut in [0, 1] {
+                let (fast, general) = Self.scan(c) { s, r -> (Int?, Int?) in
+                    let sub = Swift.min(r.lowerBound + cut, r.upperBound)..<r.upperBound
+                    return (s.smLastSpaceParen(sub), s.findLast(" (", from: sub.lowerBound, to: sub.upperBound))
+                }
+                if fast != general { wrong.append("\(c) cut \(cut): \(String(describing: fast)) != \(String(describing: general))") }
+            }
         }
         #expect(wrong.isEmpty, "\(wrong.prefix(5))")
     }

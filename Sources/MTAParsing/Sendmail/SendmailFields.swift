@@ -387,9 +387,12 @@ extension ByteScanner {
     func smAcceptedID(_ r: Range<Int>) -> Range<Int>? {
         let p = r.upperBound - 30
         guard p > r.lowerBound, has(" Message accepted for delivery", at: p) else { return nil }
-        for j in r.lowerBound..<p {
+        // Usually letters and digits only (a queue ID): eight bytes at a time, then the rest.
+        var j = smIDEnd(from: r.lowerBound)
+        while j < p {
             let b = base[j]
             guard Byte.isAlnum(b) || b == Byte.dot || b == Byte.minus || b == Byte.underscore else { return nil }
+            j += 1
         }
         return r.lowerBound..<p
     }
@@ -410,6 +413,18 @@ extension ByteScanner {
             p += 1
         } while p < e
         return v
+    }
+
+    /// `findLast(" (", from: r.lowerBound, to: r.upperBound)` as a byte loop from the end (the
+    /// ` (uid/gid)` after a `ctladdr=` address is a few bytes from it).
+    @inline(__always)
+    func smLastSpaceParen(_ r: Range<Int>) -> Int? {
+        var j = r.upperBound - 2
+        while j >= r.lowerBound {
+            if base[j] == Byte.space && base[j + 1] == Byte.lparen { return j }
+            j -= 1
+        }
+        return nil
     }
 
     /// Whether `r` is exactly a dotted-quad IPv4 address as inet_pton reads one: four decimal

@@ -259,7 +259,7 @@ public struct SendmailParser: Sendable {
                 s.smRecipients(list, into: &line.f.recipients)
             case SMKey.ctladdr:
                 var e = v.upperBound
-                if let p = s.findLast(" (", from: v.lowerBound, to: v.upperBound) { e = p }
+                if let p = s.smLastSpaceParen(v) { e = p }
                 line.f.ctladdr = Span(s.smAddress(v.lowerBound..<e))
             case SMKey.delay: line.f.delay = s.smDelay(v)
             case SMKey.xdelay: line.f.xdelay = s.smDelay(v)
