@@ -26,7 +26,8 @@
 ///   final status, or after `staleAfter` of log time without a line.
 /// - Lines arrive as `SendmailLine`s (spans of the line's bytes): Strings are
 ///   made only for stored values, repeated ones (senders, recipients, relays,
-///   mailers, ciphers) through a `StringCache`; transactions are keyed by the
+///   mailers, ciphers) through a `StringCache`, a `STARTTLS=` line's `TLSInfo` through a
+///   `SendmailMemo` of recent ones; transactions are keyed by the
 ///   queue ID's bytes held inline (`QueueID`). `receive(_:_: SendmailEvent:into:)`
 ///   feeds the same machine (the frequent kinds through `SendmailLine.withLine`).
 /// Limits: an RCPT-time refusal (`QID: <addr>... User unknown`) precedes its
@@ -55,6 +56,8 @@ public struct SendmailCorrelator: Codable, Sendable {
     var lastSweep: Timestamp = Timestamp(micros: 0)
     /// Strings of values that repeat (senders, recipients, relays, mailers, TLS); not saved.
     var strings = StringCache()
+    /// `TLSInfo`s of recent `STARTTLS=` lines by their bytes; not saved.
+    var tlsInfos = SendmailMemo<TLSInfo>(bits: 6, maxKey: 128)
 
     enum CodingKeys: String, CodingKey {
         case host, config, transactions, sessions, outboundTLS, held, now, lastSweep
@@ -164,7 +167,7 @@ public struct SendmailCorrelator: Codable, Sendable {
 
     @inline(__always)
     private mutating func afterLine(into out: inout CorrelatorOutput) {
-        releaseHeld(into: &out)
+        if !held.isEmpty { releaseHeld(into: &out) }   // tested here: the call is not inlined
         if now.micros - lastSweep.micros > 3_600_000_000 { sweep(into: &out) }
     }
 
@@ -222,16 +225,25 @@ public struct SendmailCorrelator: Codable, Sendable {
 
     private mutating func tls(_ ctx: LineContext, _ line: SendmailLine) {
         let b = line.bytes
-        let peer = peer(line.f.relay, b, ipText: line.f.ipText)
-        let info = TLSInfo(proto: strings.optionalString(line.f.tlsProto, in: b),
-                           cipher: strings.optionalString(line.f.cipher, in: b), bits: line.f.bits,
-                           trust: line.trustWord(line.f.verify))
+        // Optionals so that the one entry made below takes them (`take()`: moved, not copied).
+        var peer: Peer? = peer(line.f.relay, b, ipText: line.f.ipText)
+        var info: TLSInfo? = tlsInfos.value(for: line.f.tlsKey, in: b) {
+            TLSInfo(proto: strings.optionalString(line.f.tlsProto, in: b),
+                    cipher: strings.optionalString(line.f.cipher, in: b), bits: line.f.bits,
+                    trust: line.trustWord(line.f.verify))
+        }
         let key = ProcessKey(program: ctx.program, pid: ctx.pid)
+        // Stored in place (the subscript's setter would copy the new entry once more).
+        let time = ctx.time
         switch line.f.direction {
         case .inbound:
-            sessions[key] = Session(client: peer, started: ctx.time, tls: info)
+            sessions.withValue(key, make: { Session(client: peer.take()!, started: time, tls: info.take()) }) { s, created in
+                if !created { s = Session(client: peer.take()!, started: time, tls: info.take()) }
+            }
         case .outbound:
-            outboundTLS[key] = OutboundTLS(peer: peer, info: info, at: ctx.time)
+            outboundTLS.withValue(key, make: { OutboundTLS(peer: peer.take()!, info: info.take()!, at: time) }) { o, created in
+                if !created { o = OutboundTLS(peer: peer.take()!, info: info.take()!, at: time) }
+            }
         }
     }
 
@@ -241,10 +253,16 @@ public struct SendmailCorrelator: Codable, Sendable {
         let mech = strings.string(line.f.mechanism, in: b)
         let authid = strings.string(line.f.authid, in: b)
         let key = ProcessKey(program: ctx.program, pid: ctx.pid)
-        if let i = sessions.index(of: key), sessions.values[i].client.ip == peer.ip {
-            sessions.withValue(at: i) { s in s.saslMethod = mech; s.saslUsername = authid }
+        if let i = sessions.index(of: key) {
+            let time = ctx.time
+            sessions.withValue(at: i) { s in
+                if s.client.ip == peer.ip { s.saslMethod = mech; s.saslUsername = authid }
+                else { s = Session(client: peer, started: time, tls: nil, saslMethod: mech, saslUsername: authid) }
+            }
         } else {
-            sessions[key] = Session(client: peer, started: ctx.time, tls: nil, saslMethod: mech, saslUsername: authid)
+            sessions.withValue(key, make: {
+                Session(client: peer, started: ctx.time, tls: nil, saslMethod: mech, saslUsername: authid)
+            }) { _, _ in }
         }
     }
 
@@ -343,20 +361,21 @@ public struct SendmailCorrelator: Codable, Sendable {
             mk = MessageKey.forQueue(host: host, queueID: qid)
             instance = SendmailCorrelator.instance(ctx.program)
         }
-        let relay = peer(line.f.relay, b, ipText: line.f.ipText)
+        // Optionals: the last (usually the only) delivery row takes them (`take()`: moved, not copied).
+        var relay: Peer? = peer(line.f.relay, b, ipText: line.f.ipText)
         // Outbound TLS of this process's connection to this relay.
         var tls: TLSInfo?
         let pkey = ProcessKey(program: ctx.program, pid: ctx.pid)
         if let oi = outboundTLS.index(of: pkey) {
             // Read in place: a copy of the entry would retain and release each of its strings.
-            if SendmailCorrelator.sameHost(outboundTLS.values[oi].peer, relay) { tls = outboundTLS.values[oi].info }
+            if SendmailCorrelator.sameHost(outboundTLS.values[oi].peer, relay!) { tls = outboundTLS.values[oi].info }
             else { outboundTLS.remove(at: oi) }
         }
         let ctladdr = strings.optionalString(line.f.ctladdr, in: b)
-        let dsn = strings.optionalString(line.f.dsn, in: b)
-        let mailer = strings.optionalString(line.f.mailer, in: b)
-        let response = b.optionalString(line.f.response)
-        let next = b.optionalString(line.f.nextQueueID)
+        var dsn = strings.optionalString(line.f.dsn, in: b)
+        var mailer = strings.optionalString(line.f.mailer, in: b)
+        var response = b.optionalString(line.f.response)
+        var next = b.optionalString(line.f.nextQueueID)
         let status = line.f.status
         let delay = line.f.delay
         let n = line.f.recipients.count
@@ -364,6 +383,7 @@ public struct SendmailCorrelator: Codable, Sendable {
         // search for `@` per recipient instead of one over each String). A ctladdr beside a
         // full address is only the controlling user, not an original recipient.
         let ctlHasAt = ctladdr != nil && Self.hasAt(b, line.f.ctladdr)
+        var instanceRow: String? = instance, qidRow: String? = qid
         for k in 0..<n {
             let span = line.f.recipients[k]
             let r = strings.string(span, in: b)
@@ -371,10 +391,18 @@ public struct SendmailCorrelator: Codable, Sendable {
             var original: String?
             if ctlHasAt, !Self.hasAt(b, span) { recipient = ctladdr!; original = r } else { recipient = r; original = ctladdr }
             if original == ctladdr { original = nil }
-            out.deliveries.append(DeliveryRecord(
-                at: ctx.time, msgKey: mk, host: host, instance: instance, queueID: qid,
-                receivedAt: receivedAt, recipient: recipient, origRecipient: original, status: status, dsn: dsn,
-                transport: mailer, relay: relay, delay: delay, tls: tls, response: response, nextQueueID: next))
+            if k == n - 1 {
+                out.deliveries.append(DeliveryRecord(
+                    at: ctx.time, msgKey: mk, host: host, instance: instanceRow.take()!, queueID: qidRow.take()!,
+                    receivedAt: receivedAt, recipient: recipient, origRecipient: original, status: status,
+                    dsn: dsn.take(), transport: mailer.take(), relay: relay.take()!, delay: delay, tls: tls.take(),
+                    response: response.take(), nextQueueID: next.take()))
+            } else {
+                out.deliveries.append(DeliveryRecord(
+                    at: ctx.time, msgKey: mk, host: host, instance: instanceRow!, queueID: qidRow!,
+                    receivedAt: receivedAt, recipient: recipient, origRecipient: original, status: status, dsn: dsn,
+                    transport: mailer, relay: relay!, delay: delay, tls: tls, response: response, nextQueueID: next))
+            }
         }
         guard let j = index else { return }
         let done = transactions.table.withValue(at: j) { tx -> Bool in

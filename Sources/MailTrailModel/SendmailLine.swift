@@ -14,8 +14,61 @@
 /// and one state machine.
 /// Known limits: a relay address that is not its logged bytes (IPv6
 /// compressed, IPv4-mapped, `IPv6:` dropped) is carried as a String
-/// (`Fields.ipText`); the recipient list's storage is reused from line
-/// to line (it grows to the longest list seen).
+/// (`Fields.ipText`); the recipient list's storage (`SpanList`) is reused
+/// from line to line (it grows to the longest list seen).
+
+/// A list of spans whose storage is reused from line to line: kept in the `SendmailLineBuffer`'s
+/// fields and freed with it, it grows to the longest list seen and is emptied by setting its count
+/// (an Array's `removeAll(keepingCapacity:)` and `append` cost a uniqueness check each). Only the
+/// buffer's own fields may grow it; a copy of the fields only reads.
+public struct SpanList: @unchecked Sendable {
+    public var base: UnsafeMutablePointer<Span>?
+    public var capacity = 0
+    public var count = 0
+
+    @inlinable public init() {}
+
+    @inlinable public var isEmpty: Bool { count == 0 }
+
+    @inlinable public subscript(i: Int) -> Span {
+        precondition(i >= 0 && i < count, "SpanList index out of range")
+        return base![i]
+    }
+
+    @inlinable public mutating func append(_ s: Span) {
+        if count == capacity { grow() }
+        base![count] = s
+        count += 1
+    }
+
+    @inlinable public mutating func removeAll() { count = 0 }
+
+    public func map<T>(_ f: (Span) throws -> T) rethrows -> [T] {
+        var out: [T] = []
+        out.reserveCapacity(count)
+        for i in 0..<count { out.append(try f(base![i])) }
+        return out
+    }
+
+    @usableFromInline mutating func grow() {
+        let n = Swift.max(8, capacity * 2)
+        let p = UnsafeMutablePointer<Span>.allocate(capacity: n)
+        if let old = base {
+            p.initialize(from: old, count: count)
+            old.deallocate()
+        }
+        base = p
+        capacity = n
+    }
+
+    /// Frees the storage (by the buffer that owns it, once).
+    mutating func deallocate() {
+        base?.deallocate()
+        base = nil
+        capacity = 0
+        count = 0
+    }
+}
 
 /// A Sendmail `relay=` value as spans: `[user@]name [ip]`, ` (may be forged)`.
 public struct RelaySpans: Sendable {
@@ -58,7 +111,7 @@ public struct SendmailLine: @unchecked Sendable {
         public var auth: Span = .absent
         // to=
         /// The recipients' contents (without `<>`), in logged order; storage reused per line.
-        public var recipients: [Span] = []
+        public var recipients = SpanList()
         public var more = false
         public var ctladdr: Span = .absent
         public var delay: Double? = nil
@@ -78,6 +131,10 @@ public struct SendmailLine: @unchecked Sendable {
         public var cipher: Span = .absent
         public var verify: Span = .absent
         public var bits: Int? = nil
+        /// STARTTLS: the bytes that decide the four TLS values (`version=`'s value to the line's
+        /// end, when `verify=`, `cipher=` and `bits=` are not before it), so equal bytes mean an
+        /// equal `TLSInfo`; absent otherwise (the correlator then builds it field by field).
+        public var tlsKey: Span = .absent
         public var authid: Span = .absent
         public var mechanism: Span = .absent
         /// The relay address when it had to be rewritten (`relay.rewritten`).
@@ -136,7 +193,7 @@ public struct SendmailLine: @unchecked Sendable {
     @inlinable public func beginTo(queueID: Span) {
         let p = storage
         p.pointee.kind = .to; p.pointee.queueID = queueID; p.pointee.relay = RelaySpans()
-        p.pointee.recipients.removeAll(keepingCapacity: true)
+        p.pointee.recipients.removeAll()
         p.pointee.more = false; p.pointee.ctladdr = .absent; p.pointee.delay = nil; p.pointee.xdelay = nil
         p.pointee.mailer = .absent; p.pointee.priority = nil; p.pointee.dsn = .absent; p.pointee.reply = .absent
         p.pointee.stat = .absent; p.pointee.status = .deferred; p.pointee.response = .absent
@@ -148,6 +205,7 @@ public struct SendmailLine: @unchecked Sendable {
         let p = storage
         p.pointee.kind = .tls; p.pointee.direction = direction; p.pointee.relay = RelaySpans()
         p.pointee.tlsProto = .absent; p.pointee.cipher = .absent; p.pointee.verify = .absent; p.pointee.bits = nil
+        p.pointee.tlsKey = .absent
     }
 
     /// Clears the fields of an `AUTH=server` line.
@@ -292,6 +350,7 @@ public final class SendmailLineBuffer: @unchecked Sendable {
     }
 
     deinit {
+        line.storage.pointee.recipients.deallocate()
         line.storage.deinitialize(count: 1)
         line.storage.deallocate()
         scratch.deallocate()

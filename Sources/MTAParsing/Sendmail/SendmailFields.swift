@@ -193,7 +193,7 @@ extension ByteScanner {
 
     /// Splits a recipient list `<a>,<b>` / `a,b` (quote- and bracket-aware) into content spans,
     /// appended to `out`.
-    func smRecipients(_ r: Range<Int>, into out: inout [Span]) {
+    func smRecipients(_ r: Range<Int>, into out: inout SpanList) {
         var i = r.lowerBound
         while i < r.upperBound {
             if base[i] == Byte.comma || base[i] == Byte.space { i += 1; continue }
@@ -268,16 +268,22 @@ extension ByteScanner {
         var nameEnd = hi
         if hi > lo, base[hi - 1] == Byte.rbracket, let lb = findLast(Byte.lbracket, from: lo, to: hi) {
             let r0 = (lb + 1)..<(hi - 1)
-            var a = r0
-            if a.count > 5, (has("IPv6:", at: a.lowerBound) || has("ipv6:", at: a.lowerBound)) {
-                a = (a.lowerBound + 5)..<a.upperBound
-            }
-            if a.count >= 2, a.count <= 45 {
-                if find(Byte.colon, from: a.lowerBound, to: a.upperBound) == nil {
-                    if isIPAddress(a) { out.ip = Span(a) }
-                } else {
-                    out.rewritten = true
-                    ipText = smIP(r0)
+            if smIsDottedQuad(r0) {
+                // The usual IPv4 address: what the general path below accepts as logged, without
+                // its prefix tests and `:` search.
+                out.ip = Span(r0)
+            } else {
+                var a = r0
+                if a.count > 5, (has("IPv6:", at: a.lowerBound) || has("ipv6:", at: a.lowerBound)) {
+                    a = (a.lowerBound + 5)..<a.upperBound
+                }
+                if a.count >= 2, a.count <= 45 {
+                    if find(Byte.colon, from: a.lowerBound, to: a.upperBound) == nil {
+                        if isIPAddress(a) { out.ip = Span(a) }
+                    } else {
+                        out.rewritten = true
+                        ipText = smIP(r0)
+                    }
                 }
             }
             nameEnd = lb
@@ -318,15 +324,144 @@ extension ByteScanner {
                 var mapped = bin[10] == 0xff && bin[11] == 0xff
                 for j in 0..<10 where bin[j] != 0 { mapped = false }
                 if mapped { return "\(bin[12]).\(bin[13]).\(bin[14]).\(bin[15])" }
-                return withUnsafeTemporaryAllocation(of: CChar.self, capacity: 64) { outBuf -> String? in
-                    guard inet_ntop(AF_INET6, bin.baseAddress!, outBuf.baseAddress!, 64) != nil else { return nil }
-                    return String(cString: outBuf.baseAddress!)
-                }
+                return ByteScanner.smIPv6Text(UnsafeBufferPointer(bin))
             }
         }
     }
 
+    /// inet_ntop(AF_INET6)'s text of 16 address bytes, exactly (glibc's rules: lowercase hex
+    /// words without leading zeros, the first longest run of two or more zero words as `::`,
+    /// `::a.b.c.d` and `::ffff:a.b.c.d` for the IPv4-compatible and -mapped forms), without its
+    /// `sprintf` per word.
+    static func smIPv6Text(_ bin: UnsafeBufferPointer<UInt8>) -> String {
+        @inline(__always) func word(_ i: Int) -> Int { Int(bin[2 * i]) << 8 | Int(bin[2 * i + 1]) }
+        var bestBase = -1, bestLen = 0, curBase = -1, curLen = 0
+        for i in 0..<8 {
+            if word(i) == 0 {
+                if curBase == -1 { curBase = i; curLen = 1 } else { curLen += 1 }
+            } else if curBase != -1 {
+                if bestBase == -1 || curLen > bestLen { bestBase = curBase; bestLen = curLen }
+                curBase = -1
+            }
+        }
+        if curBase != -1, bestBase == -1 || curLen > bestLen { bestBase = curBase; bestLen = curLen }
+        if bestBase != -1 && bestLen < 2 { bestBase = -1 }
+        return withUnsafeTemporaryAllocation(of: UInt8.self, capacity: 48) { out -> String in
+            var n = 0
+            for i in 0..<8 {
+                if bestBase != -1 && i >= bestBase && i < bestBase + bestLen {
+                    if i == bestBase { out[n] = Byte.colon; n += 1 }
+                    continue
+                }
+                if i != 0 { out[n] = Byte.colon; n += 1 }
+                if i == 6 && bestBase == 0 && (bestLen == 6 || (bestLen == 5 && word(5) == 0xffff)) {
+                    for k in 12..<16 {
+                        if k > 12 { out[n] = Byte.dot; n += 1 }
+                        let v = Int(bin[k])
+                        if v >= 100 { out[n] = Byte.zero &+ UInt8(v / 100); n += 1 }
+                        if v >= 10 { out[n] = Byte.zero &+ UInt8(v / 10 % 10); n += 1 }
+                        out[n] = Byte.zero &+ UInt8(v % 10); n += 1
+                    }
+                    break
+                }
+                let v = word(i)
+                var started = false
+                for shift in stride(from: 12, through: 0, by: -4) {
+                    let d = (v >> shift) & 15
+                    if d != 0 || started || shift == 0 {
+                        out[n] = d < 10 ? Byte.zero &+ UInt8(d) : UInt8(ascii: "a") &+ UInt8(d - 10)
+                        n += 1; started = true
+                    }
+                }
+            }
+            if bestBase != -1 && bestBase + bestLen == 8 { out[n] = Byte.colon; n += 1 }
+            return String(decoding: UnsafeBufferPointer(rebasing: out[0..<n]), as: UTF8.self)
+        }
+    }
+
+    /// The ID of a response that is exactly `ID Message accepted for delivery` (sendmail's own
+    /// reply, ID = one or more of `[A-Za-z0-9._-]`): what `RemoteQueueID.extractRange` returns
+    /// for it (no other form can match a response with no space before ` Message`), found
+    /// without its scan. nil decides nothing: the caller then asks `extractRange`.
+    @inline(__always)
+    func smAcceptedID(_ r: Range<Int>) -> Range<Int>? {
+        let p = r.upperBound - 30
+        guard p > r.lowerBound, has(" Message accepted for delivery", at: p) else { return nil }
+        // Usually letters and digits only (a queue ID): eight bytes at a time, then the rest.
+        var j = smIDEnd(from: r.lowerBound)
+        while j < p {
+            let b = base[j]
+            guard Byte.isAlnum(b) || b == Byte.dot || b == Byte.minus || b == Byte.underscore else { return nil }
+            j += 1
+        }
+        return r.lowerBound..<p
+    }
+
+    /// `int(_:)` read in place: a non-negative decimal integer filling `r` exactly; nil if
+    /// empty, not digits or longer than 18 digits (so it cannot overflow).
+    @inline(__always)
+    func smInt(_ r: Range<Int>) -> Int? {
+        let n = r.count
+        guard n > 0, n <= 18 else { return nil }
+        var p = base + r.lowerBound
+        let e = p + n
+        var v = 0
+        repeat {
+            let d = p.pointee &- Byte.zero
+            guard d < 10 else { return nil }
+            v = v &* 10 &+ Int(d)
+            p += 1
+        } while p < e
+        return v
+    }
+
+    /// `findLast(" (", from: r.lowerBound, to: r.upperBound)` as a byte loop from the end (the
+    /// ` (uid/gid)` after a `ctladdr=` address is a few bytes from it).
+    @inline(__always)
+    func smLastSpaceParen(_ r: Range<Int>) -> Int? {
+        var j = r.upperBound - 2
+        while j >= r.lowerBound {
+            if base[j] == Byte.space && base[j + 1] == Byte.lparen { return j }
+            j -= 1
+        }
+        return nil
+    }
+
+    /// Whether `r` is exactly a dotted-quad IPv4 address as inet_pton reads one: four decimal
+    /// octets of at most 255 without leading zeros, three dots, nothing else (`isIPAddress`'s
+    /// IPv4 rule on a range that holds no NUL and no `:`). A false answer decides nothing: the
+    /// caller then takes the general path.
+    @inline(__always)
+    func smIsDottedQuad(_ r: Range<Int>) -> Bool {
+        guard r.count >= 7, r.count <= 15 else { return false }
+        var p = r.lowerBound
+        let e = r.upperBound
+        var octet = 0
+        while true {
+            let d0 = base[p] &- Byte.zero
+            guard d0 < 10 else { return false }
+            p += 1
+            if d0 != 0 {
+                var v = Int(d0)
+                var k = 0
+                while p < e, k < 2 {
+                    let d = base[p] &- Byte.zero
+                    if d >= 10 { break }
+                    v = v &* 10 &+ Int(d)
+                    p += 1; k += 1
+                }
+                guard v <= 255 else { return false }
+            }
+            octet += 1
+            if octet == 4 { return p == e }
+            guard p < e, base[p] == Byte.dot else { return false }
+            p += 1
+            guard p < e else { return false }
+        }
+    }
+
     /// `[D+]HH:MM:SS` in seconds.
+    @inline(__always)
     func smDelay(_ r: Range<Int>) -> Double? {
         // The usual `HH:MM:SS`, read in place; anything else takes the general path below.
         if r.count == 8 {
@@ -338,6 +473,11 @@ extension ByteScanner {
                 return Double((h * 60 + m) * 60 + sec)
             }
         }
+        return smDelayGeneral(r)
+    }
+
+    /// `smDelay`'s general path (days, or a form that is not `HH:MM:SS`).
+    func smDelayGeneral(_ r: Range<Int>) -> Double? {
         var i = r.lowerBound
         var days = 0
         if let plus = find(UInt8(ascii: "+"), from: i, to: r.upperBound) {

@@ -219,9 +219,9 @@ public struct SendmailParser: Sendable {
         s.smFields(from: i, to: s.end) { (kw: UInt64, _: Range<Int>, v: Range<Int>, content: Range<Int>?) in
             switch kw {
             case SMKey.from_: line.f.sender = Span(content ?? s.smAddress(v)); sawFrom = true
-            case SMKey.size: line.f.size = s.int(v).map(Int64.init)
-            case SMKey.class_: line.f.msgClass = s.int(v) ?? intSigned(s, v)
-            case SMKey.nrcpts: line.f.nrcpts = s.int(v)
+            case SMKey.size: line.f.size = s.smInt(v).map(Int64.init)
+            case SMKey.class_: line.f.msgClass = s.smInt(v) ?? intSigned(s, v)
+            case SMKey.nrcpts: line.f.nrcpts = s.smInt(v)
             case SMKey.msgid:
                 let c = content ?? s.smAddress(v)
                 if !c.isEmpty { line.f.messageID = Span(c) }
@@ -254,22 +254,22 @@ public struct SendmailParser: Sendable {
                     line.f.more = true
                     list = v.lowerBound..<(v.upperBound - 7)
                 }
-                // Emptied by `beginTo`; only a second `to=` in one record has any to drop.
-                if !line.f.recipients.isEmpty { line.f.recipients.removeAll(keepingCapacity: true) }
+                // Emptied by `beginTo` already, unless a second `to=` comes in one record.
+                line.f.recipients.removeAll()
                 s.smRecipients(list, into: &line.f.recipients)
             case SMKey.ctladdr:
                 var e = v.upperBound
-                if let p = s.findLast(" (", from: v.lowerBound, to: v.upperBound) { e = p }
+                if let p = s.smLastSpaceParen(v) { e = p }
                 line.f.ctladdr = Span(s.smAddress(v.lowerBound..<e))
             case SMKey.delay: line.f.delay = s.smDelay(v)
             case SMKey.xdelay: line.f.xdelay = s.smDelay(v)
             case SMKey.mailer: line.f.mailer = Span(v)
-            case SMKey.pri: line.f.priority = s.int(v).map(Int64.init)
+            case SMKey.pri: line.f.priority = s.smInt(v).map(Int64.init)
             case SMKey.relay: s.smRelay(v, into: line)
             case SMKey.dsn: line.f.dsn = Span(v)
             case SMKey.reply: replyRange = v; line.f.reply = Span(v)
             case SMKey.stat: statRange = v; line.f.stat = Span(v)
-            case SMKey.ntries: line.f.ntries = s.int(v)
+            case SMKey.ntries: line.f.ntries = s.smInt(v)
             default: break
             }
         }
@@ -301,7 +301,9 @@ public struct SendmailParser: Sendable {
                 lo += 1
                 if hi > lo {
                     line.f.response = Span(lo..<hi)
-                    if let q = RemoteQueueID.extractRange(s, lo..<hi) { line.f.nextQueueID = Span(q) }
+                    if let q = s.smAcceptedID(lo..<hi) ?? RemoteQueueID.extractRange(s, lo..<hi) {
+                        line.f.nextQueueID = Span(q)
+                    }
                 }
             }
             return
@@ -457,6 +459,7 @@ public struct SendmailParser: Sendable {
         else if s.has("STARTTLS=client, relay=", at: i) { dir = .outbound }
         else { return .ignored(category: "sendmail-tls-error") }
         line.beginTLS(direction: dir)
+        var bitsAt = -1
         s.smFields(from: i + 17, to: s.end) { (kw: UInt64, _: Range<Int>, v: Range<Int>) in
             switch kw {
             case SMKey.relay: s.smRelay(v, into: line)
@@ -464,12 +467,21 @@ public struct SendmailParser: Sendable {
             case SMKey.verify: line.f.verify = Span(v)
             case SMKey.cipher: line.f.cipher = Span(v)
             case SMKey.bits:
+                bitsAt = v.lowerBound
                 let slash = s.find(Byte.slash, from: v.lowerBound, to: v.upperBound) ?? v.upperBound
-                line.f.bits = s.int(v.lowerBound..<slash)
+                line.f.bits = s.smInt(v.lowerBound..<slash)
             default: break
             }
         }
-        guard line.f.tlsProto.isPresent || line.f.cipher.isPresent else { return .ignored(category: "sendmail-tls-error") }
+        let p = line.f.tlsProto
+        guard p.isPresent || line.f.cipher.isPresent else { return .ignored(category: "sendmail-tls-error") }
+        // The fields after `version=` are read from its value on without a look back, so when the
+        // last `version=` comes before the last `verify=`, `cipher=` and `bits=`, its value up to
+        // the end decides all four (the correlator reuses a `TLSInfo` for equal bytes).
+        if p.isPresent, line.f.cipher.isAbsent || line.f.cipher.lo >= p.lo,
+           line.f.verify.isAbsent || line.f.verify.lo >= p.lo, bitsAt < 0 || bitsAt >= Int(p.lo) {
+            line.f.tlsKey = Span(Int(p.lo)..<s.end)
+        }
         return .event
     }
 
