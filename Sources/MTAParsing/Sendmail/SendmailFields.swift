@@ -501,6 +501,22 @@ extension ByteScanner {
 
     /// `smReply` as ranges of the line.
     func smReplyRanges(_ r: Range<Int>) -> (code: Range<Int>?, dsn: Range<Int>?, text: Range<Int>) {
+        // The usual `NNN D.D.D TEXT`, read in place (what the general path gives for it); any
+        // other form takes the general path.
+        if r.count >= 10 {
+            let p = base + r.lowerBound
+            if p[0] &- Byte.zero < 10, p[1] &- Byte.zero < 10, p[2] &- Byte.zero < 10, p[3] == Byte.space,
+               p[4] &- Byte.zero < 10, p[5] == Byte.dot, p[6] &- Byte.zero < 10, p[7] == Byte.dot,
+               p[8] &- Byte.zero < 10, p[9] == Byte.space {
+                let lo = r.lowerBound
+                return (lo..<(lo + 3), (lo + 4)..<(lo + 9), (lo + 10)..<r.upperBound)
+            }
+        }
+        return smReplyGeneral(r)
+    }
+
+    /// `smReplyRanges`'s general path.
+    func smReplyGeneral(_ r: Range<Int>) -> (code: Range<Int>?, dsn: Range<Int>?, text: Range<Int>) {
         var i = r.lowerBound
         var code: Range<Int>?
         var dsn: Range<Int>?
