@@ -26,10 +26,13 @@
 ///   final status, or after `staleAfter` of log time without a line.
 /// - Lines arrive as `SendmailLine`s (spans of the line's bytes): Strings are
 ///   made only for stored values, repeated ones (senders, recipients, relays,
-///   mailers, ciphers) through a `StringCache`, a `STARTTLS=` line's `TLSInfo` through a
-///   `SendmailMemo` of recent ones; transactions are keyed by the
-///   queue ID's bytes held inline (`QueueID`). `receive(_:_: SendmailEvent:into:)`
-///   feeds the same machine (the frequent kinds through `SendmailLine.withLine`).
+///   mailers, ciphers, a `ruleset=` refusal's stage and codes) through a
+///   `StringCache`, a `STARTTLS=` line's `TLSInfo` through a `SendmailMemo` of
+///   recent ones; transactions are keyed by the queue ID's bytes held inline
+///   (`QueueID`). `receive(_:_: SendmailEvent:into:)` feeds the same machine
+///   (the frequent kinds through `SendmailLine.withLine`; a `.reject` event,
+///   whichever line made it, through `other`, which makes the row a `ruleset`
+///   line makes).
 /// Limits: an RCPT-time refusal (`QID: <addr>... User unknown`) precedes its
 /// `from=` line, so its client is unknown; xdelay, pri and class are parsed
 /// but not stored.
@@ -148,6 +151,7 @@ public struct SendmailCorrelator: Codable, Sendable {
         case .to: to(ctx, line, into: &out)
         case .tls: tls(ctx, line)
         case .auth: auth(ctx, line)
+        case .ruleset: ruleset(ctx, line, into: &out)
         case .other: if let e = line.f.event { other(ctx, e, into: &out) }
         }
         afterLine(into: &out)
@@ -171,7 +175,8 @@ public struct SendmailCorrelator: Codable, Sendable {
         if now.micros - lastSweep.micros > 3_600_000_000 { sweep(into: &out) }
     }
 
-    /// The events without a span form: links, splits, refusals.
+    /// The events without a span form: links, splits, milter and address refusals (and, from the
+    /// String API, `ruleset=` refusals: the row `ruleset(_:_:into:)` makes from the line).
     private mutating func other(_ ctx: LineContext, _ event: SendmailEvent, into out: inout CorrelatorOutput) {
         switch event {
         case .notification(let qid, let newQID, _, _):
@@ -264,6 +269,49 @@ public struct SendmailCorrelator: Codable, Sendable {
                 Session(client: peer, started: ctx.time, tls: nil, saslMethod: mech, saslUsername: authid)
             }) { _, _ in }
         }
+    }
+
+    /// A `ruleset=` refusal: `other`'s `.reject` row, its Strings made from the spans (repeated
+    /// values through the cache) and a NOQUEUE key hashed from the relay address's bytes.
+    private mutating func ruleset(_ ctx: LineContext, _ line: SendmailLine, into out: inout CorrelatorOutput) {
+        let b = line.bytes
+        let mk: Int64
+        var instance: String
+        var qid: String? = nil
+        if line.f.queueID.isPresent {
+            if let ti = transactions.table.index(of: TxKey(b.queueID(line.f.queueID))) {
+                // In place: a copy of the transaction would retain and release each of its strings.
+                let host = self.host
+                let time = ctx.time
+                (mk, instance, qid) = transactions.table.withValue(at: ti) { tx in
+                    let k = Self.messageKey(&tx, host: host)
+                    tx.lastSeen = time
+                    return (k, tx.instance, tx.queueID)
+                }
+            } else {
+                let s = b.string(line.f.queueID)
+                qid = s
+                mk = MessageKey.forQueue(host: host, queueID: s)
+                instance = SendmailCorrelator.instance(ctx.program)
+            }
+        } else {
+            instance = SendmailCorrelator.instance(ctx.program)
+            let r = line.f.relay
+            if r.rewritten {
+                mk = MessageKey.forQueue(host: host, queueID: "NOQUEUE/" + (line.f.ipText ?? ""))
+            } else {
+                mk = MessageKey.forQueue(host: host, prefix: "NOQUEUE/",
+                                         bytes: r.ip.isPresent ? b.buffer(r.ip) : UnsafeBufferPointer(start: nil, count: 0))
+            }
+        }
+        let client = peer(line.f.relay, b, ipText: line.f.ipText)
+        let stage = line.f.stage.text ?? strings.string(line.f.ruleset, in: b)
+        out.rejections.append(RejectionRecord(
+            at: ctx.time, msgKey: mk, host: host, instance: instance, queueID: qid, program: ctx.program,
+            action: line.f.rulesetAction.text, stage: stage, client: client,
+            sender: strings.optionalString(line.f.sender, in: b), recipient: strings.optionalString(line.f.recipient, in: b),
+            code: strings.optionalString(line.f.code, in: b), dsn: strings.optionalString(line.f.dsn, in: b),
+            reason: b.optionalString(line.f.reason)))
     }
 
     private mutating func from(_ ctx: LineContext, _ line: SendmailLine, into out: inout CorrelatorOutput) {

@@ -2,16 +2,19 @@
 /// in which the parser hands a line to the correlator on the hot path.
 ///
 /// Contract: carries exactly the facts of the `SendmailEvent` of the same
-/// line. The four frequent kinds (`from=`, `to=`, `STARTTLS=`, `AUTH=`) hold
-/// their fields as `Span`s of `bytes` or numbers, so such a line costs no
-/// allocation until the correlator stores a value; every other kind (links,
-/// splits, refusals: a few per cent of lines) holds its `SendmailEvent` in
+/// line. The frequent kinds (`from=`, `to=`, `STARTTLS=`, `AUTH=` and the
+/// `ruleset=` refusals, kind `ruleset`) hold their fields as `Span`s of
+/// `bytes` or numbers, so such a line costs no allocation until the
+/// correlator stores a value; every other kind (links, splits, milter and
+/// address refusals: a few per cent of lines) holds its `SendmailEvent` in
 /// `event` (`kind == .other`). Valid only while `bytes` is (one call).
 /// A `SendmailLine` is a view (one pointer) of `Fields` owned by a
 /// `SendmailLineBuffer`: passing it on copies nothing. `event` turns the view
 /// into a `SendmailEvent`; `withLine(_:_:)` goes the other way (the
 /// correlator's String API and its tests use it), so both feed one grammar
-/// and one state machine.
+/// and one state machine. A `.reject` event (which does not say whether a
+/// `ruleset=` line made it) goes back as an `other` line; the correlator makes
+/// the same rejection row from either form.
 /// Known limits: a relay address that is not its logged bytes (IPv6
 /// compressed, IPv4-mapped, `IPv6:` dropped) is carried as a String
 /// (`Fields.ipText`); the recipient list's storage (`SpanList`) is reused
@@ -85,21 +88,59 @@ public struct RelaySpans: Sendable {
     @inlinable public init() {}
 }
 
+/// What a `ruleset=` line says was done: `reject=`, a trailing `discard`, or `quarantine=`.
+public enum SendmailRulesetAction: UInt8, Sendable {
+    case reject, discard, quarantine
+
+    /// The action as stored (`SendmailReject.action`).
+    @inlinable public var text: String {
+        switch self {
+        case .reject: return "reject"
+        case .discard: return "discard"
+        case .quarantine: return "quarantine"
+        }
+    }
+}
+
+/// The SMTP stage a ruleset (or milter stage) guards; `ruleset` = none known, the ruleset's own
+/// name is the stage.
+public enum SendmailStage: UInt8, Sendable {
+    case connect, mail, rcpt, endOfMessage, data, starttls, helo, etrn, expn, vrfy, ruleset
+
+    /// The stage as stored (`SendmailReject.stage`); nil for `ruleset` (the caller uses the name).
+    @inlinable public var text: String? {
+        switch self {
+        case .connect: return "CONNECT"
+        case .mail: return "MAIL"
+        case .rcpt: return "RCPT"
+        case .endOfMessage: return "END-OF-MESSAGE"
+        case .data: return "DATA"
+        case .starttls: return "STARTTLS"
+        case .helo: return "HELO"
+        case .etrn: return "ETRN"
+        case .expn: return "EXPN"
+        case .vrfy: return "VRFY"
+        case .ruleset: return nil
+        }
+    }
+}
+
 /// One Sendmail line's fact (see `SendmailEvent` for the cases and the meaning of the fields).
 public struct SendmailLine: @unchecked Sendable {
-    /// Which `SendmailEvent` case the line is; `other` = the event is in `event`.
-    public enum Kind: UInt8, Sendable { case from, to, tls, auth, other }
+    /// Which `SendmailEvent` case the line is (`ruleset`: a `.reject` of a `ruleset=` line);
+    /// `other` = the event is in `event`.
+    public enum Kind: UInt8, Sendable { case from, to, tls, auth, ruleset, other }
 
     /// The stored fields; only those of `kind` are meaningful (the parser sets each before use).
     public struct Fields {
         public var kind: Kind = .other
         /// The bytes every span points into.
         public var bytes: LineBytes
-        /// from= / to=: the queue ID.
+        /// from= / to= / ruleset= (absent without one): the queue ID.
         public var queueID: Span = .absent
-        /// from= / to= / STARTTLS / AUTH: `relay=`.
+        /// from= / to= / STARTTLS / AUTH / ruleset=: `relay=`.
         public var relay = RelaySpans()
-        // from=
+        // from= (ruleset=: `sender`, the address of `arg1=` of `check_mail`)
         public var sender: Span = .absent
         public var size: Int64? = nil
         public var msgClass: Int? = nil
@@ -137,6 +178,17 @@ public struct SendmailLine: @unchecked Sendable {
         public var tlsKey: Span = .absent
         public var authid: Span = .absent
         public var mechanism: Span = .absent
+        // ruleset= (also `queueID`, `relay`, `sender`, `dsn`)
+        public var ruleset: Span = .absent
+        public var arg1: Span = .absent
+        public var arg2: Span = .absent
+        /// The address of `arg1=` of `check_rcpt` / `tls_rcpt`.
+        public var recipient: Span = .absent
+        public var rulesetAction: SendmailRulesetAction = .reject
+        public var stage: SendmailStage = .ruleset
+        /// The reply's `NNN`, and its text after the code and enhanced status (`dsn`).
+        public var code: Span = .absent
+        public var reason: Span = .absent
         /// The relay address when it had to be rewritten (`relay.rewritten`).
         public var ipText: String? = nil
         /// kind == .other: the event.
@@ -177,6 +229,8 @@ public struct SendmailLine: @unchecked Sendable {
         if let ipText {
             storage.pointee.ipText = ipText
             storage.pointee.holdsStrings = true
+        } else if r.rewritten {
+            storage.pointee.ipText = nil      // not an address: no earlier `relay=`'s text stays
         }
     }
 
@@ -213,6 +267,15 @@ public struct SendmailLine: @unchecked Sendable {
         let p = storage
         p.pointee.kind = .auth; p.pointee.relay = RelaySpans()
         p.pointee.authid = .absent; p.pointee.mechanism = .absent
+    }
+
+    /// Clears the fields of a `ruleset=` line (`queueID` absent when it has none).
+    @inlinable public func beginRuleset(queueID: Span) {
+        let p = storage
+        p.pointee.kind = .ruleset; p.pointee.queueID = queueID; p.pointee.relay = RelaySpans()
+        p.pointee.ruleset = .absent; p.pointee.arg1 = .absent; p.pointee.arg2 = .absent
+        p.pointee.sender = .absent; p.pointee.recipient = .absent; p.pointee.rulesetAction = .reject
+        p.pointee.stage = .ruleset; p.pointee.code = .absent; p.pointee.dsn = .absent; p.pointee.reason = .absent
     }
 
     /// Makes the line an event of another kind.
@@ -267,6 +330,13 @@ public struct SendmailLine: @unchecked Sendable {
             return .tls(direction: p.direction, peer: peer(p.relay), info: info, verify: b.optionalString(p.verify))
         case .auth:
             return .auth(peer: peer(p.relay), authid: b.string(p.authid), mechanism: b.string(p.mechanism))
+        case .ruleset:
+            let ruleset = b.string(p.ruleset)
+            return .reject(queueID: b.optionalString(p.queueID), SendmailReject(
+                action: p.rulesetAction.text, stage: p.stage.text ?? ruleset, ruleset: ruleset,
+                arg1: b.optionalString(p.arg1), arg2: b.optionalString(p.arg2), client: peer(p.relay),
+                sender: b.optionalString(p.sender), recipient: b.optionalString(p.recipient),
+                code: b.optionalString(p.code), dsn: b.optionalString(p.dsn), reason: b.optionalString(p.reason)))
         case .other:
             return p.event ?? .reject(queueID: nil, SendmailReject(action: "reject"))
         }

@@ -1,5 +1,6 @@
 // SendmailFastPathTests: the Sendmail parser's shortcuts against the general code they skip:
-// `smIsDottedQuad` against `isIPAddress` (relay addresses), `smInt` against `int`, `smLastSpaceParen` against `findLast`, `smAcceptedID` against
+// `smIsDottedQuad` against `isIPAddress` (relay addresses), `smInt` against `int`, `smLastSpaceParen` against `findLast`,
+// `smReplyRanges` (the usual `NNN D.D.D TEXT` read in place) against `smReplyGeneral`, `smAcceptedID` against
 // `RemoteQueueID.extractRange` (`stat=Sent (ID Message accepted for delivery)`), and the
 // STARTTLS `tlsKey` (equal key bytes must mean an equal TLSInfo, since the correlator reuses
 // one per key) on reordered and repeated fields.
@@ -50,6 +51,42 @@ import MailTrailModel
         for c in cases {
             let (fast, general) = Self.scan(c) { s, r in (s.smInt(r), s.int(r)) }
             if fast != general { wrong.append("\(c): \(String(describing: fast)) != \(String(describing: general))") }
+        }
+        #expect(wrong.isEmpty, "\(wrong.prefix(5))")
+    }
+
+    @Test func replyFastPathAgreesWithGeneral() {
+        var cases = ["550 5.7.1 <a@b>... Relaying denied", "550 5.7.1 ", "550 5.7.1", "550 5.7.1x", "550 5.7.10 x",
+                     "550 5.7.1  x", "421 4.3.2 Connection rate limit exceeded.", "5500 5.7.1 x", "55 5.7.1 x",
+                     "550 a.7.1 x", "550 5,7.1 x", "550 5.7,1 x", "550 5.x.1 x", "550 5.7.x x", "550 5.7.1.1 x",
+                     "550 15.7.1 x", "5.7.1 x", "550", "550 ", "", "ab5 5.7.1 x", "550\t5.7.1 x", "550 5.17.1 x",
+                     "550 5.7.1\u{FF} x", "\u{FF}550 5.7.1 x"]
+        var rng = SplitMix64(seed: 19)
+        let alphabet = Array("0123456789. . x".utf8) + [0xFF]
+        for _ in 0..<20_000 {
+            var b = Array("550 5.7.1 text".utf8)
+            for _ in 0..<(1 + Int(rng.next() % 3)) {
+                let at = Int(rng.next() % UInt64(b.count))
+                let c = alphabet[Int(rng.next() % UInt64(alphabet.count))]
+                switch rng.next() % 3 {
+                case 0: b[at] = c
+                case 1: b.insert(c, at: at)
+                default: b.remove(at: at)
+                }
+            }
+            cases.append(String(decoding: b, as: UTF8.self))
+        }
+        var wrong: [String] = []
+        for c in cases {
+            // The whole text, and the text without its last byte (a range that ends before the line does).
+            for cut in [0, 1] where c.utf8.count >= cut {
+                let same = Self.scan(c) { s, r0 -> Bool in
+                    let r = r0.lowerBound..<(r0.upperBound - cut)
+                    let f = s.smReplyRanges(r), g = s.smReplyGeneral(r)
+                    return f.code == g.code && f.dsn == g.dsn && f.text == g.text
+                }
+                if !same { wrong.append("\(c) cut \(cut)") }
+            }
         }
         #expect(wrong.isEmpty, "\(wrong.prefix(5))")
     }

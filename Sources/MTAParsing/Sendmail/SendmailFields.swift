@@ -51,6 +51,9 @@ enum SMKey {
     static let authid: UInt64 = 0x646968747561  // authid
     static let mech: UInt64 = 0x6863656d  // mech
     static let reject: UInt64 = 0x7463656a6572  // reject
+    static let ruleset: UInt64 = 0x746573656c7572  // ruleset
+    static let arg1: UInt64 = 0x31677261  // arg1
+    static let arg2: UInt64 = 0x32677261  // arg2
 }
 
 extension ByteScanner {
@@ -492,11 +495,33 @@ extension ByteScanner {
 
     /// Splits `NNN X.Y.Z TEXT` into code, enhanced status and text (each optional).
     func smReply(_ r: Range<Int>) -> (code: String?, dsn: String?, text: Range<Int>) {
+        let p = smReplyRanges(r)
+        return (p.code.map(string), p.dsn.map(string), p.text)
+    }
+
+    /// `smReply` as ranges of the line.
+    func smReplyRanges(_ r: Range<Int>) -> (code: Range<Int>?, dsn: Range<Int>?, text: Range<Int>) {
+        // The usual `NNN D.D.D TEXT`, read in place (what the general path gives for it); any
+        // other form takes the general path.
+        if r.count >= 10 {
+            let p = base + r.lowerBound
+            if p[0] &- Byte.zero < 10, p[1] &- Byte.zero < 10, p[2] &- Byte.zero < 10, p[3] == Byte.space,
+               p[4] &- Byte.zero < 10, p[5] == Byte.dot, p[6] &- Byte.zero < 10, p[7] == Byte.dot,
+               p[8] &- Byte.zero < 10, p[9] == Byte.space {
+                let lo = r.lowerBound
+                return (lo..<(lo + 3), (lo + 4)..<(lo + 9), (lo + 10)..<r.upperBound)
+            }
+        }
+        return smReplyGeneral(r)
+    }
+
+    /// `smReplyRanges`'s general path.
+    func smReplyGeneral(_ r: Range<Int>) -> (code: Range<Int>?, dsn: Range<Int>?, text: Range<Int>) {
         var i = r.lowerBound
-        var code: String?
-        var dsn: String?
+        var code: Range<Int>?
+        var dsn: Range<Int>?
         if r.upperBound - i >= 3, digitsEnd(from: i) == i + 3, i + 3 == r.upperBound || base[i + 3] == Byte.space {
-            code = string(i..<(i + 3))
+            code = i..<(i + 3)
             i = min(i + 4, r.upperBound)
         }
         // Enhanced status code: d.d{1,3}.d{1,3}
@@ -509,7 +534,7 @@ extension ByteScanner {
                 if base[j] == Byte.dot { dots += 1 } else if !Byte.isDigit(base[j]) { ok = false; break }
             }
             if ok && dots == 2 {
-                dsn = string(i..<tokEnd)
+                dsn = i..<tokEnd
                 i = min(tokEnd + 1, r.upperBound)
             }
         }

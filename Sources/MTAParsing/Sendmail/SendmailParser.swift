@@ -11,8 +11,8 @@
 //   refusals, pre-greeting refusals, `STARTTLS=server|client, ...`,
 //   `AUTH=server, ...`; lines that carry nothing stored (daemon status,
 //   session noise, milter header edits, TLS/AUTH errors) are `.ignored`.
-// `from=`, `to=`, `STARTTLS=` and `AUTH=` lines are filled into the
-// `SendmailLine` as spans (no String made); the rarer kinds are built as
+// `from=`, `to=`, `STARTTLS=`, `AUTH=` and `ruleset=` lines are filled into
+// the `SendmailLine` as spans (no String made); the rarer kinds are built as
 // their `SendmailEvent` and carried in the line. `parse(body:context:)`
 // returns the line's event as a `ParseOutcome` (tests, fuzzer): one grammar.
 // The one exception to "one line, one fact": sm_syslog cuts records longer
@@ -148,7 +148,7 @@ public struct SendmailParser: Sendable {
     static func noQueue(_ s: ByteScanner, from i: Int, _ ctx: LineContext, _ line: SendmailLine) -> ParseStatus {
         if s.has("STARTTLS=", at: i) { return tls(s, at: i, line) }
         if s.has("AUTH=", at: i) { return auth(s, at: i, line) }
-        if s.has("ruleset=", at: i) { return other(ruleset(s, at: i, qid: nil, ctx), line) }
+        if s.has("ruleset=", at: i) { return ruleset(s, at: i, qid: nil, line) }
         if let o = sessionNoise(s, at: i, qid: nil, ctx) { return other(o, line) }
         for p in daemonPrefixes where s.has(p, at: i) { return .ignored(category: "sendmail-daemon") }
         return .unparsed(reason: "unknown Sendmail line without queue ID")
@@ -168,7 +168,7 @@ public struct SendmailParser: Sendable {
                             _ line: SendmailLine) -> ParseStatus {
         if s.has("from=", at: i) { return from(s, qid: qid, at: i, line) }
         if s.has("to=", at: i) { return to(s, qid: qid, at: i, line) }
-        if s.has("ruleset=", at: i) { return other(ruleset(s, at: i, qid: qid, ctx), line) }
+        if s.has("ruleset=", at: i) { return ruleset(s, at: i, qid: qid, line) }
         // `OLD: NEW: KIND: text`
         let id2End = s.smIDEnd(from: i)
         if s.has(": ", at: id2End), s.smIsQueueID(alnum: i..<id2End) {
@@ -362,51 +362,67 @@ public struct SendmailParser: Sendable {
 
     // MARK: refusals
 
-    /// Maps a ruleset (or milter stage) to the SMTP stage it guards.
+    /// Maps a ruleset (or milter stage) to the SMTP stage it guards; the name itself when none.
     static func stage(_ s: ByteScanner, _ r: Range<Int>) -> String {
-        if s.equals(r, "check_relay") || s.equals(r, "connect") { return "CONNECT" }
-        if s.equals(r, "check_mail") || s.equals(r, "mail") || s.equals(r, "envfrom") { return "MAIL" }
-        if s.equals(r, "check_rcpt") || s.equals(r, "check_compat") || s.equals(r, "tls_rcpt")
-            || s.equals(r, "rcpt") || s.equals(r, "envrcpt") { return "RCPT" }
-        if s.equals(r, "check_eoh") || s.equals(r, "check_eom") || s.equals(r, "data") || s.equals(r, "eom")
-            || s.equals(r, "eoh") || s.equals(r, "body") { return "END-OF-MESSAGE" }
-        if s.equals(r, "check_data") { return "DATA" }
-        if s.equals(r, "tls_server") || s.equals(r, "tls_client") { return "STARTTLS" }
-        if s.equals(r, "helo") || s.equals(r, "check_helo") { return "HELO" }
-        if s.equals(r, "check_etrn") { return "ETRN" }
-        if s.equals(r, "check_expn") { return "EXPN" }
-        if s.equals(r, "check_vrfy") { return "VRFY" }
-        return s.string(r)
+        stageKind(s, r).text ?? s.string(r)
     }
 
-    static func ruleset(_ s: ByteScanner, at i: Int, qid: Range<Int>?, _ ctx: LineContext) -> ParseOutcome {
-        var r = SendmailReject(action: "reject")
-        var rs: Range<Int>?
-        var a1: Range<Int>?
+    /// The SMTP stage a ruleset (or milter stage) guards; `.ruleset` when none is known.
+    static func stageKind(_ s: ByteScanner, _ r: Range<Int>) -> SendmailStage {
+        if s.equals(r, "check_relay") || s.equals(r, "connect") { return .connect }
+        if s.equals(r, "check_mail") || s.equals(r, "mail") || s.equals(r, "envfrom") { return .mail }
+        if s.equals(r, "check_rcpt") || s.equals(r, "check_compat") || s.equals(r, "tls_rcpt")
+            || s.equals(r, "rcpt") || s.equals(r, "envrcpt") { return .rcpt }
+        if s.equals(r, "check_eoh") || s.equals(r, "check_eom") || s.equals(r, "data") || s.equals(r, "eom")
+            || s.equals(r, "eoh") || s.equals(r, "body") { return .endOfMessage }
+        if s.equals(r, "check_data") { return .data }
+        if s.equals(r, "tls_server") || s.equals(r, "tls_client") { return .starttls }
+        if s.equals(r, "helo") || s.equals(r, "check_helo") { return .helo }
+        if s.equals(r, "check_etrn") { return .etrn }
+        if s.equals(r, "check_expn") { return .expn }
+        if s.equals(r, "check_vrfy") { return .vrfy }
+        return .ruleset
+    }
+
+    /// `ruleset=R, arg1=A[, arg2=B], relay=H, reject=NNN X.Y.Z TEXT` (or a trailing `discard`, or
+    /// `quarantine=TEXT`), into `line` as a `ruleset` line (spans; the last of a repeated key wins).
+    static func ruleset(_ s: ByteScanner, at i: Int, qid: Range<Int>?, _ line: SendmailLine) -> ParseStatus {
+        line.beginRuleset(queueID: qid.map { Span($0) } ?? .absent)
         var rejectText: Range<Int>?
-        let stop = s.smFields(from: i, to: s.end) { k, v in
-            if s.equals(k, "ruleset") { rs = v; r.ruleset = s.string(v) }
-            else if s.equals(k, "arg1") { a1 = v; r.arg1 = s.string(v) }
-            else if s.equals(k, "arg2") { r.arg2 = s.string(v) }
-            else if s.equals(k, "relay") { r.client = s.smRelay(v).peer }
-            else if s.equals(k, "reject") { rejectText = v }
-            else if s.equals(k, "quarantine") { r.action = "quarantine"; r.reason = s.string(v) }
+        var quarantine = false
+        let stop = s.smFields(from: i, to: s.end) { (kw: UInt64, k: Range<Int>, v: Range<Int>) in
+            switch kw {
+            case SMKey.ruleset: line.f.ruleset = Span(v)
+            case SMKey.arg1: line.f.arg1 = Span(v)
+            case SMKey.arg2: line.f.arg2 = Span(v)
+            case SMKey.relay: s.smRelay(v, into: line)
+            case SMKey.reject: rejectText = v
+            case 0: if s.equals(k, "quarantine") { quarantine = true; line.f.reason = Span(v) }
+            default: break
+            }
         }
-        guard let rs else { return .unparsed(reason: "ruleset= line without a ruleset") }
+        let rs = line.f.ruleset
+        guard rs.isPresent else { return .unparsed(reason: "ruleset= line without a ruleset") }
+        if quarantine { line.f.rulesetAction = .quarantine }
         if let t = rejectText {
-            let p = s.smReply(t)
-            r.code = p.code; r.dsn = p.dsn; r.reason = s.string(p.text)
+            let p = s.smReplyRanges(t)
+            if let c = p.code { line.f.code = Span(c) }
+            if let d = p.dsn { line.f.dsn = Span(d) }
+            line.f.reason = Span(p.text)
         } else if s.has("discard", at: stop) {
-            r.action = "discard"
-        } else if r.action != "quarantine" {
+            line.f.rulesetAction = .discard
+        } else if !quarantine {
             return .unparsed(reason: "ruleset= line without reject=, discard or quarantine=")
         }
-        r.stage = stage(s, rs)
-        if let a1 {
-            if s.equals(rs, "check_mail") { r.sender = s.string(s.smAddress(a1)) }
-            else if s.equals(rs, "check_rcpt") || s.equals(rs, "tls_rcpt") { r.recipient = s.string(s.smAddress(a1)) }
+        let r = Int(rs.lo)..<Int(rs.hi)
+        line.f.stage = stageKind(s, r)
+        let a1 = line.f.arg1
+        if a1.isPresent {
+            let a = Int(a1.lo)..<Int(a1.hi)
+            if s.equals(r, "check_mail") { line.f.sender = Span(s.smAddress(a)) }
+            else if s.equals(r, "check_rcpt") || s.equals(r, "tls_rcpt") { line.f.recipient = Span(s.smAddress(a)) }
         }
-        return .sendmail(ctx, .reject(queueID: qid.map(s.string), r))
+        return .event
     }
 
     /// `Milter: from=<X>, reject=T`, `Milter: to=<X>, reject=`, `Milter: data, reject=`,
