@@ -75,6 +75,12 @@ func sm(_ line: String) -> SendmailEvent? { parseLine(line).sendmail }
                 == .from(queueID: "xA32R2PQ3529565", SendmailFrom(
                     sender: "a@b.example", size: 1, msgClass: 0, nrcpts: 1, messageID: "x@y", proto: "SMTP",
                     daemon: "MTA", relay: Peer(ip: "192.0.2.7"))))
+        // The last `relay=` wins whole: an address that is not one leaves no earlier address behind
+        // (the span form kept the first relay's text until round 5).
+        #expect(sm("Mar  1 10:00:00 mx sm-mta[4012]: 56CF8Qni004012: from=<a@b.example>, size=1, class=0, nrcpts=1, msgid=<x@y>, proto=ESMTP, daemon=MTA, relay=[IPv6:2001:db8::1], relay=[IPv6:zz:zz]")
+                == .from(queueID: "56CF8Qni004012", SendmailFrom(
+                    sender: "a@b.example", size: 1, msgClass: 0, nrcpts: 1, messageID: "x@y", proto: "ESMTP",
+                    daemon: "MTA", relay: Peer())))
     }
 
     @Test func toLineSentWithRemoteQueueID() {
