@@ -19,6 +19,23 @@ import Testing
 import MailTrailModel
 
 @Suite struct EximScanTests {
+    /// `count` seeded inputs of 0 to `maxLength - 1` bytes drawn from `alphabet` (each input: its
+    /// length, then its bytes, from one SplitMix64 sequence).
+    static func randomBytes(_ alphabet: [UInt8], seed: UInt64, maxLength: UInt64, count: Int = 20_000) -> [[UInt8]] {
+        var rng = SplitMix64(seed: seed)
+        return (0..<count).map { _ in
+            (0..<Int(rng.next() % maxLength)).map { _ in alphabet[Int(rng.next() % UInt64(alphabet.count))] }
+        }
+    }
+
+    /// `count` seeded texts of 0 to `maxPieces - 1` pieces drawn from `pieces`.
+    static func randomJoins(_ pieces: [String], seed: UInt64, maxPieces: UInt64, count: Int = 20_000) -> [String] {
+        var rng = SplitMix64(seed: seed)
+        return (0..<count).map { _ in
+            (0..<Int(rng.next() % maxPieces)).map { _ in pieces[Int(rng.next() % UInt64(pieces.count))] }.joined()
+        }
+    }
+
     /// `nextField` as it was before the shortcuts (the definition).
     static func plainNextField(_ s: ByteScanner, _ i: inout Int) -> EximField? {
         EximFields.skipSpaces(s, &i)
@@ -102,12 +119,8 @@ import MailTrailModel
 
     @Test func nextFieldAgreesWithPlainFormOnRandomLines() {
         let alphabet: [UInt8] = Array("HRXCVQTaz09=*\" :[]()\\<>@.".utf8) + [0x80, 0xFF, 0x09]
-        var rng = SplitMix64(seed: 8)
         var wrong: [String] = []
-        for _ in 0..<20_000 {
-            let n = Int(rng.next() % 24)
-            var bytes: [UInt8] = []
-            for _ in 0..<n { bytes.append(alphabet[Int(rng.next() % UInt64(alphabet.count))]) }
+        for bytes in Self.randomBytes(alphabet, seed: 8, maxLength: 24) {
             let (fast, plain) = Self.items(bytes)
             if fast != plain || !Self.escapeFreeHolds(bytes) { wrong.append(String(decoding: bytes, as: UTF8.self)) }
         }
@@ -174,12 +187,8 @@ import MailTrailModel
             #expect(fast?.bitPattern == plain?.bitPattern, "\(c)")
         }
         let alphabet: [UInt8] = Array("0123456789..smhdwx".utf8)
-        var rng = SplitMix64(seed: 9)
         var wrong: [String] = []
-        for _ in 0..<20_000 {
-            let n = Int(rng.next() % 20)
-            var bytes: [UInt8] = []
-            for _ in 0..<n { bytes.append(alphabet[Int(rng.next() % UInt64(alphabet.count))]) }
+        for bytes in Self.randomBytes(alphabet, seed: 9, maxLength: 20) {
             let text = String(decoding: bytes, as: UTF8.self)
             let (fast, plain) = Self.durations(text)
             if fast?.bitPattern != plain?.bitPattern { wrong.append(text) }
@@ -224,11 +233,9 @@ import MailTrailModel
 
     @Test func hostFieldAgreesWithTwoScansOnRandomValues() {
         let pieces = ["a", "mx.example", " ", "(", ")", "[", "]", ":", "25", "*", "1.2.3.4", "::1", "X=a", "\u{80}"]
-        var rng = SplitMix64(seed: 10)
         var wrong: [String] = []
-        for _ in 0..<20_000 {
-            var text = "H="
-            for _ in 0..<Int(rng.next() % 10) { text += pieces[Int(rng.next() % UInt64(pieces.count))] }
+        for joined in Self.randomJoins(pieces, seed: 10, maxPieces: 10) {
+            let text = "H=" + joined
             let (fast, plain) = Self.hosts(Array(text.utf8))
             if fast != plain { wrong.append(text) }
         }
@@ -237,13 +244,8 @@ import MailTrailModel
 
     @Test func countItemsAgreesWithNextField() {
         let alphabet: [UInt8] = Array("ab=H\" [](): <>@.*".utf8)
-        var rng = SplitMix64(seed: 11)
-        var texts = ["", " ", "a", "a b c", "a@b.c d@e.f", "H=x [1.2.3.4] b", "K=\"a b\" c", "x=y z=", "  a  "]
-        for _ in 0..<20_000 {
-            var bytes: [UInt8] = []
-            for _ in 0..<Int(rng.next() % 24) { bytes.append(alphabet[Int(rng.next() % UInt64(alphabet.count))]) }
-            texts.append(String(decoding: bytes, as: UTF8.self))
-        }
+        let texts = ["", " ", "a", "a b c", "a@b.c d@e.f", "H=x [1.2.3.4] b", "K=\"a b\" c", "x=y z=", "  a  "]
+            + Self.randomBytes(alphabet, seed: 11, maxLength: 24).map { String(decoding: $0, as: UTF8.self) }
         var wrong: [String] = []
         for text in texts {
             let bytes = Array(text.utf8)
@@ -283,12 +285,7 @@ import MailTrailModel
                      "TLS1.2::256", "TLS1.2:C:", "TLS1.2:C:x1", "TLS1.2:C:1234567890123456789", "TLS1.2:C",
                      "TLS1.2", ":", "::", ":::1", "a:b:c:2", "TLS1.2:C:2:", "TLS1.2:A:B:256"]
         let alphabet: [UInt8] = Array("TLS1.2v:C9*x".utf8)
-        var rng = SplitMix64(seed: 12)
-        for _ in 0..<20_000 {
-            var bytes: [UInt8] = []
-            for _ in 0..<Int(rng.next() % 16) { bytes.append(alphabet[Int(rng.next() % UInt64(alphabet.count))]) }
-            texts.append(String(decoding: bytes, as: UTF8.self))
-        }
+        texts += Self.randomBytes(alphabet, seed: 12, maxLength: 16).map { String(decoding: $0, as: UTF8.self) }
         var wrong: [String] = []
         for text in texts {
             let bytes = Array(text.utf8)
@@ -392,12 +389,7 @@ import MailTrailModel
         ]
         let pieces = ["H=", "(h)", "[1.2.3.4]", ":25", " ", "F=<a@b>", "X=TLS1.3:C:256", "CV=yes", "rejected ",
                       "temporarily rejected ", "RCPT ", "MAIL ", "<x@y>", ": ", "550 5.7.1 ", "EHLO or HELO ", "\"", "w"]
-        var rng = SplitMix64(seed: 13)
-        for _ in 0..<20_000 {
-            var t = ""
-            for _ in 0..<Int(rng.next() % 9) { t += pieces[Int(rng.next() % UInt64(pieces.count))] }
-            texts.append(t)
-        }
+        texts += Self.randomJoins(pieces, seed: 13, maxPieces: 9)
         var wrong: [String] = []
         for t in texts {
             let (fast, plain) = Self.refusals(t)
