@@ -59,6 +59,11 @@ struct Interner<Value> {
                 }
                 i += 8
             }
+            // The last partial word read as the eight bytes ending at `n` (they overlap ones compared).
+            if i < n && n >= 8 {
+                return a.loadUnaligned(fromByteOffset: n - 8, as: UInt64.self)
+                    == c.loadUnaligned(fromByteOffset: n - 8, as: UInt64.self)
+            }
             while i < n {
                 if a.load(fromByteOffset: i, as: UInt8.self) != c.load(fromByteOffset: i, as: UInt8.self) { return false }
                 i += 1
