@@ -16,7 +16,8 @@
 // * A line whose first token after the stamp ends with `:` has no host; it
 //   gets `defaultHost` (or "" when none is configured).
 // * Host Strings and tags are interned (one lookup of the `host tag` bytes
-//   gives both): a line allocates nothing for them, and a tag change assigns
+//   gives both, through a small cache of recent regions, see RegionCache):
+//   a line allocates nothing for them, and a tag change assigns
 //   one shared `LineTag` (instance/service/program). `frameInPlace`
 //   updates one stored context (`current`) instead of returning a copy;
 //   `withContext` lends it; `lastTagIndex`/`lastHostIndex` let callers cache
@@ -79,6 +80,8 @@ public struct SyslogFramer: Sendable {
     private var tags = Interner<TagParts>(capacity: 4096)
     /// `host tag` -> host index << 32 | tag index (host index -2: no host).
     private var pairs = Interner<Int64>(capacity: 4096)
+    /// The last `host tag` regions read, in front of `pairs` (same values).
+    private var recentPairs = RegionCache()
     private let defaultHost: String
     private var lastDateKey = -1
     private var lastDateDays: Int64 = 0
@@ -171,11 +174,15 @@ public struct SyslogFramer: Sendable {
         // One lookup of `host tag` gives both indices; the separate tables are asked only on a miss.
         let region = UnsafeBufferPointer(start: base + tok1Start, count: tagEnd - tok1Start)
         var tagIndex: Int
-        let pairIndex = pairs.lookup(region)
-        if pairIndex >= 0 {
+        let cacheable = RegionCache.fits(region.count)
+        if cacheable, let packed = recentPairs.lookup(UnsafeRawPointer(base + tok1Start), region.count) {
+            tagIndex = Int(Int32(truncatingIfNeeded: packed))
+            hostIndex = Int(Int32(truncatingIfNeeded: packed >> 32))
+        } else if case let pairIndex = pairs.lookup(region), pairIndex >= 0 {
             let packed = pairs.value(at: pairIndex)
             tagIndex = Int(Int32(truncatingIfNeeded: packed))
             hostIndex = Int(Int32(truncatingIfNeeded: packed >> 32))
+            if cacheable { recentPairs.store(UnsafeRawPointer(base + tok1Start), region.count, packed) }
         } else {
             tagIndex = tags.index(for: tagBytes) { SyslogFramer.splitTag($0) }
             if tagStart != tok1Start {

@@ -60,3 +60,65 @@ struct SplitMix {
         return z ^ (z >> 31)
     }
 }
+
+@Suite struct RegionCacheTests {
+    static func with<R>(_ s: [UInt8], _ body: (UnsafeRawPointer, Int) -> R) -> R {
+        s.withUnsafeBytes { body($0.baseAddress!, s.count) }
+    }
+
+    @Test func aStoredRegionIsFoundAndOnlyItsExactBytesMatch() {
+        var rng = SplitMix(seed: 0x4E61_6F6E)
+        for n in 8...48 {
+            var cache = RegionCache()
+            let region = (0..<n).map { _ in UInt8(0x61 + rng.next() % 26) }
+            Self.with(region) { cache.store($0, $1, Int64(n) << 32 | 7) }
+            #expect(Self.with(region) { cache.lookup($0, $1) } == Int64(n) << 32 | 7)
+            // Any one byte changed, wherever it is (first word, middle, the overlapped tail), misses.
+            for i in 0..<n {
+                var other = region
+                other[i] ^= 0x20
+                #expect(Self.with(other) { cache.lookup($0, $1) } == nil, "n \(n) byte \(i)")
+            }
+            // The same bytes one shorter or longer are other regions.
+            if n > 8 { #expect(Self.with(Array(region.dropLast())) { cache.lookup($0, $1) } == nil) }
+            #expect(Self.with(region + [0x61]) { cache.lookup($0, $1) } == nil)
+        }
+        #expect(!RegionCache.fits(7) && RegionCache.fits(8) && RegionCache.fits(48) && !RegionCache.fits(49))
+    }
+
+    @Test func regionsSharingASlotEvictEachOtherButNeverAnswerForEachOther() {
+        var cache = RegionCache()
+        var stored: [[UInt8]: Int64] = [:]
+        var rng = SplitMix(seed: 77)
+        // Far more regions than slots: every lookup is the stored value or a miss, never another's.
+        for i in 0..<2_000 {
+            let n = 8 + Int(rng.next() % 41)
+            let region = (0..<n).map { _ in UInt8(0x61 + rng.next() % 4) }
+            Self.with(region) { cache.store($0, $1, Int64(i)) }
+            stored[region] = Int64(i)
+        }
+        var hits = 0
+        for (region, value) in stored {
+            if let got = Self.with(region, { cache.lookup($0, $1) }) { #expect(got == value); hits += 1 }
+        }
+        #expect(hits > 0 && hits <= RegionCache.slotCount)
+    }
+
+    @Test func framingManyHostsAndTagsGivesEachLineItsOwnHostAndTag() {
+        // 40 hosts x 12 tags interleaved, long and short: the cached answer is always the line's own.
+        let hosts = (0..<40).map { i in i % 3 == 0 ? "h\(i)" : "relay-\(i).mail.example-\(i % 7).org" }
+        let tags = ["postfix/smtpd", "postfix/cleanup", "postfix/qmgr", "postfix/smtp", "sendmail", "sm-mta",
+                    "exim", "postfix/submission/smtpd", "p", "postfix-out/smtp", "amavis", "postfix/local"]
+        var f = SyslogFramer(config: FramingConfig(timeZone: .fixedOffset(seconds: 0), year: 2026))
+        var rng = SplitMix(seed: 5)
+        for _ in 0..<5_000 {
+            let host = hosts[Int(rng.next() % UInt64(hosts.count))], tag = tags[Int(rng.next() % UInt64(tags.count))]
+            let text = "Nov 21 10:00:00 \(host) \(tag)[42]: body"
+            let result = Array(text.utf8).withUnsafeBufferPointer { f.frame($0, offset: 0) }
+            guard case .framed(let ctx, _) = result else { Issue.record("unframed: \(text)"); return }
+            let parts = tag.split(separator: "/").map(String.init)
+            #expect(ctx.host == host && ctx.program == parts.last! && ctx.instance == (parts.count > 1 ? parts[0] : ""),
+                    "\(text)")
+        }
+    }
+}
