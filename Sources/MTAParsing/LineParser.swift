@@ -92,6 +92,9 @@ public struct LineParser: Sendable {
     private var utm = UTMParser()
     /// Dispatch decisions per framer tag index (nil = not decided yet).
     private var dispatchByTag: [Dispatch?] = []
+    /// The common decisions per framer tag index as plain bytes (`FastDispatch`), read first: a
+    /// `Dispatch` carries Strings, so each copy of one out of `dispatchByTag` is a retain and a release.
+    private var fastDispatchByTag: [FastDispatch] = []
     /// Storage of the Postfix event (one per parser; a copy of the parser gets its own on first use).
     @usableFromInline var postfixBuffer = PostfixLineBuffer()
     /// The last Postfix event `next` found (its spans point into the line given to `next`).
@@ -110,6 +113,11 @@ public struct LineParser: Sendable {
     /// both borrowed (no copy of their strings); does nothing when that line had none.
     public func withUTMEvent(_ body: (borrowing LineContext, borrowing UTMEvent) -> Void) {
         if case .utm(_, let e) = otherEvent { body(framer.current, e) }
+    }
+
+    /// The decisions `next` takes without a `Dispatch`; `.undecided` sends it the long way.
+    private enum FastDispatch: UInt8 {
+        case undecided, postfixGeneric, sendmail, exim
     }
 
     private enum Dispatch {
@@ -148,6 +156,23 @@ public struct LineParser: Sendable {
             return .unparsed(reason: failure.description)
         }
         let bodyBytes = UnsafeBufferPointer(rebasing: line[body])
+        let i = framer.lastTagIndex
+        switch i >= 0 && i < fastDispatchByTag.count ? fastDispatchByTag[i] : .undecided {
+        case .postfixGeneric:
+            lastLineKind = .postfix
+            if !isKnownUniquelyReferenced(&postfixBuffer) { postfixBuffer = PostfixLineBuffer() }
+            switch PostfixParser.parse(body: bodyBytes, context: framer.current, kind: .generic, into: postfixBuffer.line) {
+            case .event: return .postfix
+            case .ignored: return .ignored
+            case .unparsed(let reason): return .unparsed(reason: reason)
+            }
+        case .sendmail:
+            return nextSendmail(bodyBytes)
+        case .exim:
+            return nextExim(bodyBytes)
+        case .undecided:
+            break
+        }
         switch dispatch() {
         case .postfix(let kind):
             lastLineKind = .postfix
@@ -158,20 +183,9 @@ public struct LineParser: Sendable {
             case .unparsed(let reason): return .unparsed(reason: reason)
             }
         case .sendmail:
-            lastLineKind = .sendmail
-            if !isKnownUniquelyReferenced(&sendmailBuffer) { sendmailBuffer = SendmailLineBuffer() }
-            switch sendmail.parse(body: bodyBytes, context: framer.current, into: sendmailBuffer) {
-            case .event: return .sendmail
-            case .ignored: return .ignored
-            case .unparsed(let reason): return .unparsed(reason: reason)
-            }
+            return nextSendmail(bodyBytes)
         case .exim:
-            lastLineKind = .exim
-            switch exim.parseLine(body: bodyBytes, context: framer.current) {
-            case .event: return .exim
-            case .ignored: return .ignored
-            case .unparsed(let reason): return .unparsed(reason: reason)
-            }
+            return nextExim(bodyBytes)
         case .utm:
             lastLineKind = .utm
             otherEvent = utm.parse(body: bodyBytes, context: framer.current)
@@ -182,6 +196,27 @@ public struct LineParser: Sendable {
         case .invalidTag:
             lastLineKind = .otherProgram
             return .unparsed(reason: "syslog tag with control or non-ASCII bytes")
+        }
+    }
+
+    @inline(__always)
+    private mutating func nextSendmail(_ bodyBytes: UnsafeBufferPointer<UInt8>) -> LineResult {
+        lastLineKind = .sendmail
+        if !isKnownUniquelyReferenced(&sendmailBuffer) { sendmailBuffer = SendmailLineBuffer() }
+        switch sendmail.parse(body: bodyBytes, context: framer.current, into: sendmailBuffer) {
+        case .event: return .sendmail
+        case .ignored: return .ignored
+        case .unparsed(let reason): return .unparsed(reason: reason)
+        }
+    }
+
+    @inline(__always)
+    private mutating func nextExim(_ bodyBytes: UnsafeBufferPointer<UInt8>) -> LineResult {
+        lastLineKind = .exim
+        switch exim.parseLine(body: bodyBytes, context: framer.current) {
+        case .event: return .exim
+        case .ignored: return .ignored
+        case .unparsed(let reason): return .unparsed(reason: reason)
         }
     }
 
@@ -252,8 +287,17 @@ public struct LineParser: Sendable {
         if i >= 0, i < dispatchByTag.count, let d = dispatchByTag[i] { return d }
         let d = decide(framer.current)
         if i >= 0 {
-            if i >= dispatchByTag.count { dispatchByTag.append(contentsOf: repeatElement(nil, count: i + 1 - dispatchByTag.count)) }
+            if i >= dispatchByTag.count {
+                dispatchByTag.append(contentsOf: repeatElement(nil, count: i + 1 - dispatchByTag.count))
+                fastDispatchByTag.append(contentsOf: repeatElement(.undecided, count: i + 1 - fastDispatchByTag.count))
+            }
             dispatchByTag[i] = d
+            switch d {
+            case .postfix(.generic): fastDispatchByTag[i] = .postfixGeneric
+            case .sendmail: fastDispatchByTag[i] = .sendmail
+            case .exim: fastDispatchByTag[i] = .exim
+            default: break
+            }
         }
         return d
     }
