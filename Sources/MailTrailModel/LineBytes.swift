@@ -29,8 +29,9 @@ public struct Span: Hashable, Sendable {
         lo = Int32(truncatingIfNeeded: r.lowerBound); hi = Int32(truncatingIfNeeded: r.upperBound)
     }
 
-    /// No value (a field that was not in the line, an Optional's nil).
-    public static let absent = Span(lo: -1, hi: -1)
+    /// No value (a field that was not in the line, an Optional's nil). Computed, not a stored
+    /// `static let`: a global constant is reached through a `swift_once` accessor call at each use.
+    @inlinable public static var absent: Span { Span(lo: -1, hi: -1) }
 
     @inlinable public var isAbsent: Bool { lo < 0 }
     @inlinable public var isPresent: Bool { lo >= 0 }

@@ -105,6 +105,7 @@ public struct PostfixParser: Sendable {
 
     // MARK: - prefixes
 
+    @inline(__always)
     static func severity(_ s: ByteScanner) -> String? {
         switch s[0] {
         case 0x77: return s.has("warning: ", at: 0) ? "warning" : nil   // w
