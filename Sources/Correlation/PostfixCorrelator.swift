@@ -414,7 +414,8 @@ public struct PostfixCorrelator: Codable, Sendable {
         let tls = outboundTLS(ctx, line, queueID: qid)
         let relay = Peer(name: strings.optionalString(line.peer.name, in: b),
                          ip: strings.optionalString(line.peer.ip, in: b), port: line.peer.port)
-        let response = b.optionalString(line.response)
+        // Short responses repeat ("delivered to maildir", "delivered via dovecot service"): from the cache.
+        let response = strings.optionalString(line.response, in: b)
         let next = b.optionalString(line.nextQueueID)
         out.deliveries.append(DeliveryRecord(
             at: ctx.time, msgKey: mk, host: host, instance: ctx.instance, queueID: qid,
