@@ -182,6 +182,8 @@ public struct PostfixCorrelator: Codable, Sendable {
 
     struct RecipientStatus: Sendable {
         var address: String
+        /// `TextKey(address)`, to compare a delivery line's recipient without reading the String.
+        var key: TextKey
         var status: DeliveryStatus
     }
 
@@ -189,9 +191,32 @@ public struct PostfixCorrelator: Codable, Sendable {
     /// recipient's outcome twice at the same instant.
     struct DeliveryIdentity: Codable, Sendable, Equatable {
         var recipient: String
+        /// `TextKey(recipient)` (not saved: made again when read).
+        var key: TextKey
         var status: DeliveryStatus
         var at: Timestamp
         var pid: Int32
+
+        init(recipient: String, key: TextKey, status: DeliveryStatus, at: Timestamp, pid: Int32) {
+            self.recipient = recipient; self.key = key; self.status = status; self.at = at; self.pid = pid
+        }
+
+        enum CodingKeys: String, CodingKey { case recipient, status, at, pid }
+        init(from decoder: Decoder) throws {
+            let c = try decoder.container(keyedBy: CodingKeys.self)
+            recipient = try c.decode(String.self, forKey: .recipient)
+            key = TextKey(recipient)
+            status = try c.decode(DeliveryStatus.self, forKey: .status)
+            at = try c.decode(Timestamp.self, forKey: .at)
+            pid = try c.decode(Int32.self, forKey: .pid)
+        }
+        func encode(to encoder: Encoder) throws {
+            var c = encoder.container(keyedBy: CodingKeys.self)
+            try c.encode(recipient, forKey: .recipient)
+            try c.encode(status, forKey: .status)
+            try c.encode(at, forKey: .at)
+            try c.encode(pid, forKey: .pid)
+        }
 
         /// The cheap fields first: a line of another second or process is told apart without
         /// comparing the recipient's String (a repeat is rare; every delivery line asks).
@@ -393,22 +418,31 @@ public struct PostfixCorrelator: Codable, Sendable {
         let b = line.bytes
         let key = TxKey(instance: ctx.instance, queueID: b.queueID(line.queueID))
         let host = self.host
-        let recipient = b.string(line.recipient)
+        let rspan = line.recipient
         let status = line.status
-        // A repeated line (a log pipeline's duplicate, or a damaged copy of the line that
-        // follows it) would otherwise count one attempt twice.
-        let identity = DeliveryIdentity(recipient: recipient, status: status, at: ctx.time, pid: ctx.pid)
-        let step: (Int64, Timestamp, String, Bool)? = update(key, ctx, line) { tx, created in
-            if tx.lastDelivery == identity { return nil }
-            tx.lastDelivery = identity
-            if let k = tx.recipients.firstIndex(where: { $0.address == recipient }) {
+        let at = ctx.time, pid = ctx.pid
+        // The recipient is compared by its `TextKey` with the ones the transaction holds (String
+        // equality where the key cannot tell, see `LineBytes.sameText`), and a recipient seen
+        // before with the same bytes is reused: its String is made only when it is new.
+        let rkey = TextKey(rspan, in: b)
+        let step: (Int64, Timestamp, String, Bool, String)? = update(key, ctx, line) { tx, created in
+            // A repeated line (a log pipeline's duplicate, or a damaged copy of the line that
+            // follows it) would otherwise count one attempt twice. The cheap fields first.
+            if let last = tx.lastDelivery, last.at == at, last.pid == pid, last.status == status,
+               b.sameText(rspan, rkey, last.recipient, last.key) { return nil }
+            let recipient: String
+            if let k = tx.recipients.firstIndex(where: { b.sameText(rspan, rkey, $0.address, $0.key) }) {
                 tx.recipients[k].status = status
+                let known = tx.recipients[k]
+                recipient = known.key == rkey && b.equals(rspan, known.address) ? known.address : b.string(rspan)
             } else {
-                tx.recipients.append(RecipientStatus(address: recipient, status: status))
+                recipient = b.string(rspan)
+                tx.recipients.append(RecipientStatus(address: recipient, key: rkey, status: status))
             }
-            return (Self.messageKey(&tx, host: host), tx.receivedAt, tx.queueID, !created)
+            tx.lastDelivery = DeliveryIdentity(recipient: recipient, key: rkey, status: status, at: at, pid: pid)
+            return (Self.messageKey(&tx, host: host), tx.receivedAt, tx.queueID, !created, recipient)
         }
-        guard let (mk, receivedAt, qid, known) = step else { return }     // the repeat
+        guard let (mk, receivedAt, qid, known, recipient) = step else { return }     // the repeat
 
         // A `let` handed to the record as its last use: moved in, not copied and destroyed.
         let tls = outboundTLS(ctx, line, queueID: qid)
@@ -644,7 +678,7 @@ extension PostfixCorrelator.Transaction: Codable {
         msgKey = try c.decodeIfPresent(Int64.self, forKey: .msgKey)
         let statuses = try c.decode([String: DeliveryStatus].self, forKey: .recipients)
         let order = try c.decode([String].self, forKey: .recipientOrder)
-        recipients = OneOrMore(order.map { PostfixCorrelator.RecipientStatus(address: $0, status: statuses[$0] ?? .deferred) })
+        recipients = OneOrMore(order.map { PostfixCorrelator.RecipientStatus(address: $0, key: TextKey($0), status: statuses[$0] ?? .deferred) })
         loopbackClient = try c.decode(Bool.self, forKey: .loopbackClient)
         lastDelivery = try c.decodeIfPresent(PostfixCorrelator.DeliveryIdentity.self, forKey: .lastDelivery)
     }
