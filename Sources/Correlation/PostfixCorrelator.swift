@@ -553,11 +553,14 @@ public struct PostfixCorrelator: Codable, Sendable {
             tx.emitted = true
             let wasHeld = tx.heldSince != nil
             tx.heldSince = nil
+            // The values nothing reads after emission move into the row (no retain now, no
+            // release when the transaction ends); `client` stays (queue-ID reuse asks for it).
             out.messages.append(MessageRecord(
                 receivedAt: tx.receivedAt, msgKey: mk, host: host, mta: "postfix", instance: tx.instance,
-                queueID: tx.queueID, messageID: tx.messageID, sender: tx.sender, client: tx.client ?? Peer(),
-                size: tx.size, nrcpt: tx.nrcpt, tls: tx.tls, saslMethod: tx.saslMethod,
-                saslUsername: tx.saslUsername, originQueueID: tx.originQueueID, originKind: tx.originKind))
+                queueID: tx.queueID, messageID: take(&tx.messageID), sender: take(&tx.sender),
+                client: tx.client ?? Peer(), size: tx.size, nrcpt: tx.nrcpt, tls: take(&tx.tls),
+                saslMethod: take(&tx.saslMethod), saslUsername: take(&tx.saslUsername),
+                originQueueID: tx.originQueueID, originKind: tx.originKind))
             return wasHeld
         }
         if wasHeld {
@@ -710,6 +713,14 @@ extension PostfixCorrelator.Transaction: Codable {
         try c.encode(loopbackClient, forKey: .loopbackClient)
         try c.encodeIfPresent(lastDelivery, forKey: .lastDelivery)
     }
+}
+
+/// `v`'s value, leaving nil in its place (a move: no retain of what it holds).
+@inline(__always)
+private func take<T>(_ v: inout T?) -> T? {
+    var r: T? = nil
+    swap(&r, &v)
+    return r
 }
 
 /// True for 127.0.0.0/8 and ::1 (a content filter's re-injection comes from there).
