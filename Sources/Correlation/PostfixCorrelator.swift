@@ -287,20 +287,26 @@ public struct PostfixCorrelator: Codable, Sendable {
                transactions.values[i].client != nil || isStale(transactions.values[i].lastSeen) {
                 finish(key, into: &out)
             }
-            let session = sessions[sessionKey(ctx)]
-            let client = Peer(name: strings.optionalString(line.peer.name, in: b),
-                              ip: strings.optionalString(line.peer.ip, in: b), port: line.peer.port)
+            let ip = strings.optionalString(line.peer.ip, in: b)
+            var port = line.peer.port
+            // Only the session's TLS and (when the line has none) port are taken: read in place,
+            // not a copy of the whole session.
+            let si = sessions.index(of: sessionKey(ctx))
+            var sessionTLS: TLSInfo? = nil
+            if let si {
+                sessionTLS = sessions.values[si].tls
+                if port == nil, sessions.values[si].client.ip == ip { port = sessions.values[si].client.port }
+            }
+            let client = Peer(name: strings.optionalString(line.peer.name, in: b), ip: ip, port: port)
             let method = strings.optionalString(line.saslMethod, in: b), user = b.optionalString(line.saslUsername)
             let origQID = b.optionalString(line.origQueueID)
+            let loopback = isLoopback(line.peer.ip, in: b)
             update(key, ctx, line) { tx in
                 tx.client = client
                 tx.saslMethod = method
                 tx.saslUsername = user
-                if let session {
-                    tx.tls = session.tls
-                    if tx.client?.port == nil, session.client.ip == client.ip { tx.client?.port = session.client.port }
-                }
-                tx.loopbackClient = isLoopback(client.ip)
+                if si != nil { tx.tls = sessionTLS }
+                tx.loopbackClient = loopback
                 if let origQID { tx.originQueueID = origQID; tx.originKind = .reinjection }
             }
             adoptPendingOrigin(key)
@@ -464,7 +470,7 @@ public struct PostfixCorrelator: Codable, Sendable {
             if b.hasPrefix(line.response, "forwarded as "), let response, response.hasPrefix("forwarded as ") {
                 link(instance: ctx.instance, origin: qid, newQueueID: line.nextQueueID, in: b, kind: .forward,
                      at: ctx.time, into: &out)
-            } else if isLoopback(relay.ip) {
+            } else if isLoopback(line.peer.ip, in: b) {
                 link(instance: ctx.instance, origin: qid, newQueueID: line.nextQueueID, in: b, kind: .reinjection,
                      at: ctx.time, into: &out)
             }
@@ -727,4 +733,12 @@ private func take<T>(_ v: inout T?) -> T? {
 func isLoopback(_ ip: String?) -> Bool {
     guard let ip else { return false }
     return ip.hasPrefix("127.") || ip == "::1" || ip == "::ffff:127.0.0.1"
+}
+
+/// `isLoopback(_:)` of the span's text, on the bytes when they are ASCII (where String prefix and
+/// equality are byte prefix and equality), else on the String.
+func isLoopback(_ ip: Span, in b: LineBytes) -> Bool {
+    guard ip.isPresent else { return false }
+    guard TextKey.isASCII(b.buffer(ip)) else { return isLoopback(b.string(ip)) }
+    return b.hasPrefix(ip, "127.") || b.equals(ip, "::1") || b.equals(ip, "::ffff:127.0.0.1")
 }
