@@ -128,9 +128,37 @@ public struct TextKey: Hashable, Sendable {
     public var hash: UInt64
     public var isASCII: Bool
 
+    /// One pass over the bytes, a word at a time (the hash is this type's own: keys are only
+    /// compared with keys).
     @inlinable public init(_ b: UnsafeBufferPointer<UInt8>) {
-        hash = LineBytes.hash(b)
-        isASCII = TextKey.isASCII(b)
+        let n = b.count
+        var h: UInt64 = 0x9E37_79B9_7F4A_7C15 &* UInt64(truncatingIfNeeded: n &+ 1)
+        var any: UInt64 = 0
+        if n > 0, let p = b.baseAddress {
+            let raw = UnsafeRawPointer(p)
+            if n >= 8 {
+                var i = 0
+                while i + 8 <= n {
+                    let w = raw.loadUnaligned(fromByteOffset: i, as: UInt64.self)
+                    any |= w
+                    h = (h ^ w) &* 0xC2B2_AE3D_27D4_EB4F
+                    h ^= h >> 29
+                    i += 8
+                }
+                if i < n {
+                    let w = raw.loadUnaligned(fromByteOffset: n - 8, as: UInt64.self)
+                    any |= w
+                    h = (h ^ w) &* 0x1656_67B1_9E37_79F9
+                }
+            } else {
+                var w: UInt64 = 0
+                for k in 0..<n { w |= UInt64(p[k]) << (UInt64(k) &* 8) }
+                any = w
+                h = (h ^ w) &* 0xC2B2_AE3D_27D4_EB4F
+            }
+        }
+        hash = h ^ (h >> 31)
+        isASCII = any & 0x8080_8080_8080_8080 == 0
     }
 
     /// The key of a span's bytes (an absent span is "").
