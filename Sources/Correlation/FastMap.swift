@@ -75,6 +75,15 @@ struct FastMap<Key: FastKey, Value> {
         return body(&values[values.count - 1], true)
     }
 
+    /// The dense index of `key`, appended with the value `make` gives when missing;
+    /// `created` tells whether it had to be.
+    @inline(__always)
+    mutating func index(of key: Key, orMake make: () -> Value) -> (index: Int, created: Bool) {
+        if let i = index(of: key) { return (i, false) }
+        append(key, make(), hash: key.fastHash)
+        return (values.count - 1, true)
+    }
+
     /// Changes the value at a dense index in place.
     @inline(__always)
     mutating func withValue<R>(at i: Int, _ body: (inout Value) -> R) -> R { body(&values[i]) }

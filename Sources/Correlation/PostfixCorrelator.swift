@@ -283,9 +283,11 @@ public struct PostfixCorrelator: Codable, Sendable {
             }
         case .client:
             let key = TxKey(instance: ctx.instance, queueID: b.queueID(line.queueID))
-            if let i = transactions.index(of: key),
-               transactions.values[i].client != nil || isStale(transactions.values[i].lastSeen) {
+            // The index found here serves the update too (nothing in between adds or removes).
+            var known = transactions.index(of: key)
+            if let i = known, transactions.values[i].client != nil || isStale(transactions.values[i].lastSeen) {
                 finish(key, into: &out)
+                known = nil
             }
             let ip = strings.optionalString(line.peer.ip, in: b)
             var port = line.peer.port
@@ -301,7 +303,7 @@ public struct PostfixCorrelator: Codable, Sendable {
             let method = strings.optionalString(line.saslMethod, in: b), user = b.optionalString(line.saslUsername)
             let origQID = b.optionalString(line.origQueueID)
             let loopback = isLoopback(line.peer.ip, in: b)
-            update(key, ctx, line) { tx in
+            update(key, known: known, ctx, line) { tx in
                 tx.client = client
                 tx.saslMethod = method
                 tx.saslUsername = user
@@ -312,12 +314,13 @@ public struct PostfixCorrelator: Codable, Sendable {
             adoptPendingOrigin(key)
         case .pickup:
             let key = TxKey(instance: ctx.instance, queueID: b.queueID(line.queueID))
-            if let i = transactions.index(of: key),
-               transactions.values[i].client != nil || transactions.values[i].queued
+            var known = transactions.index(of: key)
+            if let i = known, transactions.values[i].client != nil || transactions.values[i].queued
                 || isStale(transactions.values[i].lastSeen) {
                 finish(key, into: &out)
+                known = nil
             }
-            update(key, ctx, line) { tx in
+            update(key, known: known, ctx, line) { tx in
                 tx.sender = b.string(line.sender)
                 tx.client = Peer(name: "pickup")
                 if line.origQueueID.isPresent { tx.originQueueID = b.string(line.origQueueID); tx.originKind = .requeue }
@@ -325,17 +328,20 @@ public struct PostfixCorrelator: Codable, Sendable {
             adoptPendingOrigin(key)
         case .messageID:
             let key = TxKey(instance: ctx.instance, queueID: b.queueID(line.queueID))
-            if let i = transactions.index(of: key),
-               transactions.values[i].emitted || isStale(transactions.values[i].lastSeen) {
+            var known = transactions.index(of: key)
+            if let i = known, transactions.values[i].emitted || isStale(transactions.values[i].lastSeen) {
                 finish(key, into: &out)
+                known = nil
             }
-            update(key, ctx, line) { tx in
+            update(key, known: known, ctx, line) { tx in
                 if !line.messageID.isEmpty { tx.messageID = b.string(line.messageID) }
             }
             adoptPendingOrigin(key)
         case .queued:
             let key = TxKey(instance: ctx.instance, queueID: b.queueID(line.queueID))
-            let emitted = update(key, ctx, line) { tx in
+            let i = transactions.index(of: key, orMake: { Self.newTransaction(ctx, line) }).index
+            let emitted = transactions.withValue(at: i) { tx in
+                tx.lastSeen = ctx.time
                 if !tx.queued {
                     tx.queued = true
                     tx.sender = b.string(line.sender)
@@ -344,8 +350,9 @@ public struct PostfixCorrelator: Codable, Sendable {
                 }
                 return tx.emitted
             }
-            adoptPendingOrigin(key)
-            if !emitted { emitOrHold(key, into: &out) }
+            // Neither adds nor removes a transaction: `i` stays valid.
+            adoptPendingOrigin(at: i)
+            if !emitted { emitOrHold(at: i, key, into: &out) }
         case .delivery:
             delivery(ctx, line, into: &out)
         case .expired:
@@ -522,7 +529,12 @@ public struct PostfixCorrelator: Codable, Sendable {
     }
 
     private mutating func adoptPendingOrigin(_ key: TxKey) {
-        guard !pendingOrigins.isEmpty, let i = transactions.index(of: key), transactions.values[i].originQueueID == nil,
+        guard !pendingOrigins.isEmpty, let i = transactions.index(of: key) else { return }
+        adoptPendingOrigin(at: i)
+    }
+
+    private mutating func adoptPendingOrigin(at i: Int) {
+        guard !pendingOrigins.isEmpty, transactions.values[i].originQueueID == nil,
               let p = pendingOrigins.removeValue(forKey: transactions.values[i].queueID) else { return }
         transactions.withValue(at: i) { tx in
             tx.originQueueID = p.originQueueID
@@ -530,8 +542,7 @@ public struct PostfixCorrelator: Codable, Sendable {
         }
     }
 
-    private mutating func emitOrHold(_ key: TxKey, into out: inout CorrelatorOutput) {
-        guard let i = transactions.index(of: key) else { return }
+    private mutating func emitOrHold(at i: Int, _ key: TxKey, into out: inout CorrelatorOutput) {
         // nil: emit now; true: held from now on; false: already held.
         let hold = transactions.withValue(at: i) { tx -> Bool? in
             guard tx.loopbackClient && tx.originQueueID == nil else { return nil }
@@ -624,25 +635,31 @@ public struct PostfixCorrelator: Codable, Sendable {
     }
 
     /// Changes the transaction `key` in place (created when missing from the line's queue ID),
-    /// stamping `lastSeen`; one hash lookup and no copy of the transaction.
+    /// stamping `lastSeen`; one hash lookup (none when the caller `known` its index) and no copy
+    /// of the transaction.
     @inline(__always)
     @discardableResult
-    private mutating func update<R>(_ key: TxKey, _ ctx: LineContext, _ line: PostfixLine,
+    private mutating func update<R>(_ key: TxKey, known: Int? = nil, _ ctx: LineContext, _ line: PostfixLine,
                                     _ body: (inout Transaction) -> R) -> R {
-        update(key, ctx, line) { tx, _ in body(&tx) }
+        update(key, known: known, ctx, line) { tx, _ in body(&tx) }
     }
 
-    /// As `update(_:_:_:_:)`; `body` also learns whether the transaction had to be created.
+    /// As `update(_:known:_:_:_:)`; `body` also learns whether the transaction had to be created.
     @inline(__always)
-    private mutating func update<R>(_ key: TxKey, _ ctx: LineContext, _ line: PostfixLine,
+    private mutating func update<R>(_ key: TxKey, known: Int? = nil, _ ctx: LineContext, _ line: PostfixLine,
                                     _ body: (inout Transaction, _ created: Bool) -> R) -> R {
-        transactions.withValue(key, make: {
-            Transaction(instance: ctx.instance, queueID: line.bytes.string(line.queueID), receivedAt: ctx.time,
-                        lastSeen: ctx.time)
-        }) { tx, created in
+        let (i, created) = known.map { ($0, false) } ?? transactions.index(of: key, orMake: { Self.newTransaction(ctx, line) })
+        return transactions.withValue(at: i) { tx in
             tx.lastSeen = ctx.time
             return body(&tx, created)
         }
+    }
+
+    /// A new transaction for the line's queue ID.
+    @inline(__always)
+    private static func newTransaction(_ ctx: LineContext, _ line: PostfixLine) -> Transaction {
+        Transaction(instance: ctx.instance, queueID: line.bytes.string(line.queueID), receivedAt: ctx.time,
+                    lastSeen: ctx.time)
     }
 
     private func sessionKey(_ ctx: LineContext) -> ProcessKey {
