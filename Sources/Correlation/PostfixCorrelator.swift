@@ -129,7 +129,8 @@ public struct PostfixCorrelator: Codable, Sendable {
             let h = UInt64(UInt32(bitPattern: pid)) &* 0x9E37_79B9_7F4A_7C15
             return Int(truncatingIfNeeded: h ^ (h >> 29))
         }
-        static func == (a: ProcessKey, b: ProcessKey) -> Bool { a.pid == b.pid && a.tag == b.tag }
+        // The tags of one program are one shared object: identity first, the fields only when it fails.
+        static func == (a: ProcessKey, b: ProcessKey) -> Bool { a.pid == b.pid && (a.tag === b.tag || a.tag == b.tag) }
 
         init(tag: LineTag, pid: Int32) { self.tag = tag; self.pid = pid }
 
