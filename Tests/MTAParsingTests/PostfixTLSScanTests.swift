@@ -2,12 +2,13 @@
 // space after the protocol and after the cipher before any search) against the definition, the
 // first occurrence of each literal: on listed shapes and on seeded random texts after a fixed
 // `... established from PEER: ` prefix, built from pieces that put spaces, parentheses and the
-// literals themselves in odd places.
+// literals themselves in odd places; and the queue-ID byte-class table (a literal) against
+// the definition it tabulates, for all 256 bytes.
 // Limits: inbound `from` lines only (the direction does not change the scan); bits not checked.
 
 import Testing
 import MailTrailModel
-import MTAParsing
+@testable import MTAParsing
 
 @Suite struct PostfixTLSScanTests {
     static let prefix = "Anonymous TLS connection established from mail.example.org[192.0.2.5]: "
@@ -65,5 +66,10 @@ import MTAParsing
             if !Self.same(Self.parsed(rest), Self.expected(rest)) { wrong.append(rest) }
         }
         #expect(wrong.isEmpty, "\(wrong.prefix(5))")
+    }
+
+    @Test func queueIDClassTableIsItsDefinition() {
+        let t = PostfixParser.idClass
+        for b in 0..<256 { #expect(t[b] == PostfixParser.idClassOf(UInt8(b)), "byte \(b)") }
     }
 }
