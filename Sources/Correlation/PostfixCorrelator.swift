@@ -442,10 +442,18 @@ public struct PostfixCorrelator: Codable, Sendable {
         let step: (Int64, Timestamp, String, Bool, String)? = update(key, ctx, line) { tx, created in
             // A repeated line (a log pipeline's duplicate, or a damaged copy of the line that
             // follows it) would otherwise count one attempt twice. The cheap fields first.
-            if let last = tx.lastDelivery, last.at == at, last.pid == pid, last.status == status,
-               b.sameText(rspan, rkey, last.recipient, last.key) { return nil }
+            // Fields read in place (a copy of an entry would retain its String): the key test
+            // first, the text only where the keys cannot tell.
+            if tx.lastDelivery?.at == at, tx.lastDelivery?.pid == pid, tx.lastDelivery?.status == status,
+               let last = tx.lastDelivery, b.sameText(rspan, rkey, last.recipient, last.key) { return nil }
+            var found: Int? = nil
+            for k in tx.recipients.indices {
+                let other = tx.recipients[k].key
+                if other.hash != rkey.hash && other.isASCII && rkey.isASCII { continue }
+                if b.sameText(rspan, rkey, tx.recipients[k].address, other) { found = k; break }
+            }
             let recipient: String
-            if let k = tx.recipients.firstIndex(where: { b.sameText(rspan, rkey, $0.address, $0.key) }) {
+            if let k = found {
                 tx.recipients[k].status = status
                 let known = tx.recipients[k]
                 recipient = known.key == rkey && b.equals(rspan, known.address) ? known.address : b.string(rspan)
