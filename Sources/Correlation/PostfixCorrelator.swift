@@ -500,16 +500,21 @@ public struct PostfixCorrelator: Codable, Sendable {
         guard let i = outboundTLS.index(of: pkey) else { return nil }
         let b = line.bytes
         let relayIP = line.peer.ip
-        let tls: TLSInfo? = outboundTLS.withValue(at: i) { o in
+        // A Bool out of the closure, then one copy of the info: returning the Optional from the
+        // closure copied it and destroyed a temporary on every delivery.
+        let matches: Bool = outboundTLS.withValue(at: i) { o in
             let sameRelay = o.peer.ip != nil && relayIP.isPresent && b.equals(relayIP, o.peer.ip)
             guard sameRelay && (o.firstQueueID == nil || o.firstQueueID == qid || (line.connUse ?? 1) >= 2) else {
-                return nil
+                return false
             }
             if o.firstQueueID == nil { o.firstQueueID = qid }
-            return o.info
+            return true
         }
-        if tls == nil { outboundTLS.remove(at: i) }
-        return tls
+        guard matches else {
+            outboundTLS.remove(at: i)
+            return nil
+        }
+        return outboundTLS.values[i].info
     }
 
     /// Records that `newQueueID` on this host came from `origin`; works in both orders.
