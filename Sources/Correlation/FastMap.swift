@@ -3,7 +3,7 @@
 ///
 /// Contract: a dictionary (one value per key) whose lookups hash the key once
 /// with `fastHash` (a few multiplications, no `Hasher`) and compare candidate
-/// keys only when their stored hashes match. Values live in a dense array:
+/// keys only when their stored hashes (32 bits, kept in the slot) match. Values live in a dense array:
 /// `withValue` changes one in place (no copy); removal moves the last entry
 /// into the hole. Iteration (`keys`/`values`, index order) is deterministic:
 /// insertion order, disturbed only by removals. Codable exactly as Swift's
@@ -17,29 +17,37 @@ import MailTrailModel
 struct FastMap<Key: FastKey, Value> {
     private(set) var keys: [Key] = []
     private(set) var values: [Value] = []
-    private var hashes: [Int] = []
-    /// Dense index + 1 per slot; 0 = empty.
-    private var slots: [Int32]
+    /// Per slot: dense index + 1 (0 = empty) in the low 32 bits, the key's hash (low 32 bits) in
+    /// the high ones, so a probe compares hashes without reading a dense array, and an entry's
+    /// home slot is known without its key (the table is at most 2^31 slots).
+    private var slots: [UInt64]
     private var mask: Int
 
     init() {
-        slots = [Int32](repeating: 0, count: 16)
+        slots = [UInt64](repeating: 0, count: 16)
         mask = 15
     }
 
     var count: Int { keys.count }
     var isEmpty: Bool { keys.isEmpty }
 
+    @inline(__always)
+    private static func slotValue(index i: Int, hash h: Int) -> UInt64 {
+        UInt64(truncatingIfNeeded: i + 1) & 0xFFFF_FFFF | UInt64(truncatingIfNeeded: h) << 32
+    }
+
     /// Dense index of `key`, or nil.
     @inline(__always)
     func index(of key: Key) -> Int? {
         let h = key.fastHash
+        let tag = UInt32(truncatingIfNeeded: h)
         var s = h & mask
         return slots.withUnsafeBufferPointer { sl in
             while true {
-                let e = Int(sl[s])
+                let v = sl[s]
+                let e = Int(truncatingIfNeeded: v & 0xFFFF_FFFF)
                 if e == 0 { return nil }
-                if hashes[e - 1] == h && keys[e - 1] == key { return e - 1 }
+                if UInt32(truncatingIfNeeded: v >> 32) == tag && keys[e - 1] == key { return e - 1 }
                 s = (s + 1) & mask
             }
         }
@@ -67,6 +75,15 @@ struct FastMap<Key: FastKey, Value> {
         return body(&values[values.count - 1], true)
     }
 
+    /// The dense index of `key`, appended with the value `make` gives when missing;
+    /// `created` tells whether it had to be.
+    @inline(__always)
+    mutating func index(of key: Key, orMake make: () -> Value) -> (index: Int, created: Bool) {
+        if let i = index(of: key) { return (i, false) }
+        append(key, make(), hash: key.fastHash)
+        return (values.count - 1, true)
+    }
+
     /// Changes the value at a dense index in place.
     @inline(__always)
     mutating func withValue<R>(at i: Int, _ body: (inout Value) -> R) -> R { body(&values[i]) }
@@ -78,25 +95,29 @@ struct FastMap<Key: FastKey, Value> {
         if (keys.count + 1) * 2 > slots.count { grow() }
         var s = h & mask
         while slots[s] != 0 { s = (s + 1) & mask }
-        keys.append(key); values.append(value); hashes.append(h)
-        slots[s] = Int32(keys.count)
+        keys.append(key); values.append(value)
+        slots[s] = FastMap.slotValue(index: keys.count - 1, hash: h)
     }
 
     private mutating func grow() {
+        let old = slots
         let size = slots.count * 2
-        slots = [Int32](repeating: 0, count: size)
+        slots = [UInt64](repeating: 0, count: size)
         mask = size - 1
-        for (i, h) in hashes.enumerated() {
-            var s = h & mask
+        // Dense order, as before (the probe chains then match a table built by appends).
+        var byIndex = [UInt64](repeating: 0, count: keys.count)
+        for v in old where v != 0 { byIndex[Int(truncatingIfNeeded: v & 0xFFFF_FFFF) - 1] = v }
+        for v in byIndex {
+            var s = Int(truncatingIfNeeded: v >> 32) & mask
             while slots[s] != 0 { s = (s + 1) & mask }
-            slots[s] = Int32(i + 1)
+            slots[s] = v
         }
     }
 
-    /// The slot holding dense index `i`.
+    /// The slot holding dense index `i`, found from its key's hash.
     private func slot(ofIndex i: Int) -> Int {
-        var s = hashes[i] & mask
-        while Int(slots[s]) != i + 1 { s = (s + 1) & mask }
+        var s = keys[i].fastHash & mask
+        while Int(truncatingIfNeeded: slots[s] & 0xFFFF_FFFF) != i + 1 { s = (s + 1) & mask }
         return s
     }
 
@@ -107,23 +128,24 @@ struct FastMap<Key: FastKey, Value> {
         var j = hole
         while true {
             j = (j + 1) & mask
-            let e = Int(slots[j])
-            if e == 0 { break }
-            let home = hashes[e - 1] & mask
+            let v = slots[j]
+            if v == 0 { break }
+            let home = Int(truncatingIfNeeded: v >> 32) & mask
             // The entry at j may move into the hole unless its home lies cyclically in (hole, j].
             let stays = hole <= j ? (home > hole && home <= j) : (home > hole || home <= j)
             if stays { continue }
-            slots[hole] = slots[j]
+            slots[hole] = v
             hole = j
         }
         slots[hole] = 0
         let last = keys.count - 1
         if i != last {
-            slots[slot(ofIndex: last)] = Int32(i + 1)
+            let ls = slot(ofIndex: last)
+            slots[ls] = slots[ls] & 0xFFFF_FFFF_0000_0000 | UInt64(i + 1)
             // Moves, not swaps: no copies of the (large) values.
-            keys[i] = keys.removeLast(); values[i] = values.removeLast(); hashes[i] = hashes.removeLast()
+            keys[i] = keys.removeLast(); values[i] = values.removeLast()
         } else {
-            keys.removeLast(); values.removeLast(); hashes.removeLast()
+            keys.removeLast(); values.removeLast()
         }
     }
 

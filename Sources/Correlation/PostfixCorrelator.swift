@@ -129,7 +129,8 @@ public struct PostfixCorrelator: Codable, Sendable {
             let h = UInt64(UInt32(bitPattern: pid)) &* 0x9E37_79B9_7F4A_7C15
             return Int(truncatingIfNeeded: h ^ (h >> 29))
         }
-        static func == (a: ProcessKey, b: ProcessKey) -> Bool { a.pid == b.pid && a.tag == b.tag }
+        // The tags of one program are one shared object: identity first, the fields only when it fails.
+        static func == (a: ProcessKey, b: ProcessKey) -> Bool { a.pid == b.pid && (a.tag === b.tag || a.tag == b.tag) }
 
         init(tag: LineTag, pid: Int32) { self.tag = tag; self.pid = pid }
 
@@ -182,6 +183,8 @@ public struct PostfixCorrelator: Codable, Sendable {
 
     struct RecipientStatus: Sendable {
         var address: String
+        /// `TextKey(address)`, to compare a delivery line's recipient without reading the String.
+        var key: TextKey
         var status: DeliveryStatus
     }
 
@@ -189,9 +192,32 @@ public struct PostfixCorrelator: Codable, Sendable {
     /// recipient's outcome twice at the same instant.
     struct DeliveryIdentity: Codable, Sendable, Equatable {
         var recipient: String
+        /// `TextKey(recipient)` (not saved: made again when read).
+        var key: TextKey
         var status: DeliveryStatus
         var at: Timestamp
         var pid: Int32
+
+        init(recipient: String, key: TextKey, status: DeliveryStatus, at: Timestamp, pid: Int32) {
+            self.recipient = recipient; self.key = key; self.status = status; self.at = at; self.pid = pid
+        }
+
+        enum CodingKeys: String, CodingKey { case recipient, status, at, pid }
+        init(from decoder: Decoder) throws {
+            let c = try decoder.container(keyedBy: CodingKeys.self)
+            recipient = try c.decode(String.self, forKey: .recipient)
+            key = TextKey(recipient)
+            status = try c.decode(DeliveryStatus.self, forKey: .status)
+            at = try c.decode(Timestamp.self, forKey: .at)
+            pid = try c.decode(Int32.self, forKey: .pid)
+        }
+        func encode(to encoder: Encoder) throws {
+            var c = encoder.container(keyedBy: CodingKeys.self)
+            try c.encode(recipient, forKey: .recipient)
+            try c.encode(status, forKey: .status)
+            try c.encode(at, forKey: .at)
+            try c.encode(pid, forKey: .pid)
+        }
 
         /// The cheap fields first: a line of another second or process is told apart without
         /// comparing the recipient's String (a repeat is rare; every delivery line asks).
@@ -258,35 +284,44 @@ public struct PostfixCorrelator: Codable, Sendable {
             }
         case .client:
             let key = TxKey(instance: ctx.instance, queueID: b.queueID(line.queueID))
-            if let i = transactions.index(of: key),
-               transactions.values[i].client != nil || isStale(transactions.values[i].lastSeen) {
+            // The index found here serves the update too (nothing in between adds or removes).
+            var known = transactions.index(of: key)
+            if let i = known, transactions.values[i].client != nil || isStale(transactions.values[i].lastSeen) {
                 finish(key, into: &out)
+                known = nil
             }
-            let session = sessions[sessionKey(ctx)]
-            let client = Peer(name: strings.optionalString(line.peer.name, in: b),
-                              ip: strings.optionalString(line.peer.ip, in: b), port: line.peer.port)
+            let ip = strings.optionalString(line.peer.ip, in: b)
+            var port = line.peer.port
+            // Only the session's TLS and (when the line has none) port are taken: read in place,
+            // not a copy of the whole session.
+            let si = sessions.index(of: sessionKey(ctx))
+            var sessionTLS: TLSInfo? = nil
+            if let si {
+                sessionTLS = sessions.values[si].tls
+                if port == nil, sessions.values[si].client.ip == ip { port = sessions.values[si].client.port }
+            }
+            let client = Peer(name: strings.optionalString(line.peer.name, in: b), ip: ip, port: port)
             let method = strings.optionalString(line.saslMethod, in: b), user = b.optionalString(line.saslUsername)
             let origQID = b.optionalString(line.origQueueID)
-            update(key, ctx, line) { tx in
+            let loopback = isLoopback(line.peer.ip, in: b)
+            update(key, known: known, ctx, line) { tx in
                 tx.client = client
                 tx.saslMethod = method
                 tx.saslUsername = user
-                if let session {
-                    tx.tls = session.tls
-                    if tx.client?.port == nil, session.client.ip == client.ip { tx.client?.port = session.client.port }
-                }
-                tx.loopbackClient = isLoopback(client.ip)
+                if si != nil { tx.tls = sessionTLS }
+                tx.loopbackClient = loopback
                 if let origQID { tx.originQueueID = origQID; tx.originKind = .reinjection }
             }
             adoptPendingOrigin(key)
         case .pickup:
             let key = TxKey(instance: ctx.instance, queueID: b.queueID(line.queueID))
-            if let i = transactions.index(of: key),
-               transactions.values[i].client != nil || transactions.values[i].queued
+            var known = transactions.index(of: key)
+            if let i = known, transactions.values[i].client != nil || transactions.values[i].queued
                 || isStale(transactions.values[i].lastSeen) {
                 finish(key, into: &out)
+                known = nil
             }
-            update(key, ctx, line) { tx in
+            update(key, known: known, ctx, line) { tx in
                 tx.sender = b.string(line.sender)
                 tx.client = Peer(name: "pickup")
                 if line.origQueueID.isPresent { tx.originQueueID = b.string(line.origQueueID); tx.originKind = .requeue }
@@ -294,17 +329,20 @@ public struct PostfixCorrelator: Codable, Sendable {
             adoptPendingOrigin(key)
         case .messageID:
             let key = TxKey(instance: ctx.instance, queueID: b.queueID(line.queueID))
-            if let i = transactions.index(of: key),
-               transactions.values[i].emitted || isStale(transactions.values[i].lastSeen) {
+            var known = transactions.index(of: key)
+            if let i = known, transactions.values[i].emitted || isStale(transactions.values[i].lastSeen) {
                 finish(key, into: &out)
+                known = nil
             }
-            update(key, ctx, line) { tx in
+            update(key, known: known, ctx, line) { tx in
                 if !line.messageID.isEmpty { tx.messageID = b.string(line.messageID) }
             }
             adoptPendingOrigin(key)
         case .queued:
             let key = TxKey(instance: ctx.instance, queueID: b.queueID(line.queueID))
-            let emitted = update(key, ctx, line) { tx in
+            let i = transactions.index(of: key, orMake: { Self.newTransaction(ctx, line) }).index
+            let emitted = transactions.withValue(at: i) { tx in
+                tx.lastSeen = ctx.time
                 if !tx.queued {
                     tx.queued = true
                     tx.sender = b.string(line.sender)
@@ -313,8 +351,9 @@ public struct PostfixCorrelator: Codable, Sendable {
                 }
                 return tx.emitted
             }
-            adoptPendingOrigin(key)
-            if !emitted { emitOrHold(key, into: &out) }
+            // Neither adds nor removes a transaction: `i` stays valid.
+            adoptPendingOrigin(at: i)
+            if !emitted { emitOrHold(at: i, key, into: &out) }
         case .delivery:
             delivery(ctx, line, into: &out)
         case .expired:
@@ -393,28 +432,46 @@ public struct PostfixCorrelator: Codable, Sendable {
         let b = line.bytes
         let key = TxKey(instance: ctx.instance, queueID: b.queueID(line.queueID))
         let host = self.host
-        let recipient = b.string(line.recipient)
+        let rspan = line.recipient
         let status = line.status
-        // A repeated line (a log pipeline's duplicate, or a damaged copy of the line that
-        // follows it) would otherwise count one attempt twice.
-        let identity = DeliveryIdentity(recipient: recipient, status: status, at: ctx.time, pid: ctx.pid)
-        let step: (Int64, Timestamp, String, Bool)? = update(key, ctx, line) { tx, created in
-            if tx.lastDelivery == identity { return nil }
-            tx.lastDelivery = identity
-            if let k = tx.recipients.firstIndex(where: { $0.address == recipient }) {
-                tx.recipients[k].status = status
-            } else {
-                tx.recipients.append(RecipientStatus(address: recipient, status: status))
+        let at = ctx.time, pid = ctx.pid
+        // The recipient is compared by its `TextKey` with the ones the transaction holds (String
+        // equality where the key cannot tell, see `LineBytes.sameText`), and a recipient seen
+        // before with the same bytes is reused: its String is made only when it is new.
+        let rkey = TextKey(rspan, in: b)
+        let step: (Int64, Timestamp, String, Bool, String)? = update(key, ctx, line) { tx, created in
+            // A repeated line (a log pipeline's duplicate, or a damaged copy of the line that
+            // follows it) would otherwise count one attempt twice. The cheap fields first.
+            // Fields read in place (a copy of an entry would retain its String): the key test
+            // first, the text only where the keys cannot tell.
+            if tx.lastDelivery?.at == at, tx.lastDelivery?.pid == pid, tx.lastDelivery?.status == status,
+               let last = tx.lastDelivery, b.sameText(rspan, rkey, last.recipient, last.key) { return nil }
+            var found: Int? = nil
+            for k in tx.recipients.indices {
+                let other = tx.recipients[k].key
+                if other.hash != rkey.hash && other.isASCII && rkey.isASCII { continue }
+                if b.sameText(rspan, rkey, tx.recipients[k].address, other) { found = k; break }
             }
-            return (Self.messageKey(&tx, host: host), tx.receivedAt, tx.queueID, !created)
+            let recipient: String
+            if let k = found {
+                tx.recipients[k].status = status
+                let known = tx.recipients[k]
+                recipient = known.key == rkey && b.equals(rspan, known.address) ? known.address : b.string(rspan)
+            } else {
+                recipient = b.string(rspan)
+                tx.recipients.append(RecipientStatus(address: recipient, key: rkey, status: status))
+            }
+            tx.lastDelivery = DeliveryIdentity(recipient: recipient, key: rkey, status: status, at: at, pid: pid)
+            return (Self.messageKey(&tx, host: host), tx.receivedAt, tx.queueID, !created, recipient)
         }
-        guard let (mk, receivedAt, qid, known) = step else { return }     // the repeat
+        guard let (mk, receivedAt, qid, known, recipient) = step else { return }     // the repeat
 
         // A `let` handed to the record as its last use: moved in, not copied and destroyed.
         let tls = outboundTLS(ctx, line, queueID: qid)
         let relay = Peer(name: strings.optionalString(line.peer.name, in: b),
                          ip: strings.optionalString(line.peer.ip, in: b), port: line.peer.port)
-        let response = b.optionalString(line.response)
+        // Short responses repeat ("delivered to maildir", "delivered via dovecot service"): from the cache.
+        let response = strings.optionalString(line.response, in: b)
         let next = b.optionalString(line.nextQueueID)
         out.deliveries.append(DeliveryRecord(
             at: ctx.time, msgKey: mk, host: host, instance: ctx.instance, queueID: qid,
@@ -429,7 +486,7 @@ public struct PostfixCorrelator: Codable, Sendable {
             if b.hasPrefix(line.response, "forwarded as "), let response, response.hasPrefix("forwarded as ") {
                 link(instance: ctx.instance, origin: qid, newQueueID: line.nextQueueID, in: b, kind: .forward,
                      at: ctx.time, into: &out)
-            } else if isLoopback(relay.ip) {
+            } else if isLoopback(line.peer.ip, in: b) {
                 link(instance: ctx.instance, origin: qid, newQueueID: line.nextQueueID, in: b, kind: .reinjection,
                      at: ctx.time, into: &out)
             }
@@ -443,16 +500,21 @@ public struct PostfixCorrelator: Codable, Sendable {
         guard let i = outboundTLS.index(of: pkey) else { return nil }
         let b = line.bytes
         let relayIP = line.peer.ip
-        let tls: TLSInfo? = outboundTLS.withValue(at: i) { o in
+        // A Bool out of the closure, then one copy of the info: returning the Optional from the
+        // closure copied it and destroyed a temporary on every delivery.
+        let matches: Bool = outboundTLS.withValue(at: i) { o in
             let sameRelay = o.peer.ip != nil && relayIP.isPresent && b.equals(relayIP, o.peer.ip)
             guard sameRelay && (o.firstQueueID == nil || o.firstQueueID == qid || (line.connUse ?? 1) >= 2) else {
-                return nil
+                return false
             }
             if o.firstQueueID == nil { o.firstQueueID = qid }
-            return o.info
+            return true
         }
-        if tls == nil { outboundTLS.remove(at: i) }
-        return tls
+        guard matches else {
+            outboundTLS.remove(at: i)
+            return nil
+        }
+        return outboundTLS.values[i].info
     }
 
     /// Records that `newQueueID` on this host came from `origin`; works in both orders.
@@ -481,7 +543,12 @@ public struct PostfixCorrelator: Codable, Sendable {
     }
 
     private mutating func adoptPendingOrigin(_ key: TxKey) {
-        guard !pendingOrigins.isEmpty, let i = transactions.index(of: key), transactions.values[i].originQueueID == nil,
+        guard !pendingOrigins.isEmpty, let i = transactions.index(of: key) else { return }
+        adoptPendingOrigin(at: i)
+    }
+
+    private mutating func adoptPendingOrigin(at i: Int) {
+        guard !pendingOrigins.isEmpty, transactions.values[i].originQueueID == nil,
               let p = pendingOrigins.removeValue(forKey: transactions.values[i].queueID) else { return }
         transactions.withValue(at: i) { tx in
             tx.originQueueID = p.originQueueID
@@ -489,8 +556,7 @@ public struct PostfixCorrelator: Codable, Sendable {
         }
     }
 
-    private mutating func emitOrHold(_ key: TxKey, into out: inout CorrelatorOutput) {
-        guard let i = transactions.index(of: key) else { return }
+    private mutating func emitOrHold(at i: Int, _ key: TxKey, into out: inout CorrelatorOutput) {
         // nil: emit now; true: held from now on; false: already held.
         let hold = transactions.withValue(at: i) { tx -> Bool? in
             guard tx.loopbackClient && tx.originQueueID == nil else { return nil }
@@ -518,11 +584,14 @@ public struct PostfixCorrelator: Codable, Sendable {
             tx.emitted = true
             let wasHeld = tx.heldSince != nil
             tx.heldSince = nil
+            // The values nothing reads after emission move into the row (no retain now, no
+            // release when the transaction ends); `client` stays (queue-ID reuse asks for it).
             out.messages.append(MessageRecord(
                 receivedAt: tx.receivedAt, msgKey: mk, host: host, mta: "postfix", instance: tx.instance,
-                queueID: tx.queueID, messageID: tx.messageID, sender: tx.sender, client: tx.client ?? Peer(),
-                size: tx.size, nrcpt: tx.nrcpt, tls: tx.tls, saslMethod: tx.saslMethod,
-                saslUsername: tx.saslUsername, originQueueID: tx.originQueueID, originKind: tx.originKind))
+                queueID: tx.queueID, messageID: take(&tx.messageID), sender: take(&tx.sender),
+                client: tx.client ?? Peer(), size: tx.size, nrcpt: tx.nrcpt, tls: take(&tx.tls),
+                saslMethod: take(&tx.saslMethod), saslUsername: take(&tx.saslUsername),
+                originQueueID: tx.originQueueID, originKind: tx.originKind))
             return wasHeld
         }
         if wasHeld {
@@ -580,25 +649,31 @@ public struct PostfixCorrelator: Codable, Sendable {
     }
 
     /// Changes the transaction `key` in place (created when missing from the line's queue ID),
-    /// stamping `lastSeen`; one hash lookup and no copy of the transaction.
+    /// stamping `lastSeen`; one hash lookup (none when the caller `known` its index) and no copy
+    /// of the transaction.
     @inline(__always)
     @discardableResult
-    private mutating func update<R>(_ key: TxKey, _ ctx: LineContext, _ line: PostfixLine,
+    private mutating func update<R>(_ key: TxKey, known: Int? = nil, _ ctx: LineContext, _ line: PostfixLine,
                                     _ body: (inout Transaction) -> R) -> R {
-        update(key, ctx, line) { tx, _ in body(&tx) }
+        update(key, known: known, ctx, line) { tx, _ in body(&tx) }
     }
 
-    /// As `update(_:_:_:_:)`; `body` also learns whether the transaction had to be created.
+    /// As `update(_:known:_:_:_:)`; `body` also learns whether the transaction had to be created.
     @inline(__always)
-    private mutating func update<R>(_ key: TxKey, _ ctx: LineContext, _ line: PostfixLine,
+    private mutating func update<R>(_ key: TxKey, known: Int? = nil, _ ctx: LineContext, _ line: PostfixLine,
                                     _ body: (inout Transaction, _ created: Bool) -> R) -> R {
-        transactions.withValue(key, make: {
-            Transaction(instance: ctx.instance, queueID: line.bytes.string(line.queueID), receivedAt: ctx.time,
-                        lastSeen: ctx.time)
-        }) { tx, created in
+        let (i, created) = known.map { ($0, false) } ?? transactions.index(of: key, orMake: { Self.newTransaction(ctx, line) })
+        return transactions.withValue(at: i) { tx in
             tx.lastSeen = ctx.time
             return body(&tx, created)
         }
+    }
+
+    /// A new transaction for the line's queue ID.
+    @inline(__always)
+    private static func newTransaction(_ ctx: LineContext, _ line: PostfixLine) -> Transaction {
+        Transaction(instance: ctx.instance, queueID: line.bytes.string(line.queueID), receivedAt: ctx.time,
+                    lastSeen: ctx.time)
     }
 
     private func sessionKey(_ ctx: LineContext) -> ProcessKey {
@@ -643,7 +718,7 @@ extension PostfixCorrelator.Transaction: Codable {
         msgKey = try c.decodeIfPresent(Int64.self, forKey: .msgKey)
         let statuses = try c.decode([String: DeliveryStatus].self, forKey: .recipients)
         let order = try c.decode([String].self, forKey: .recipientOrder)
-        recipients = OneOrMore(order.map { PostfixCorrelator.RecipientStatus(address: $0, status: statuses[$0] ?? .deferred) })
+        recipients = OneOrMore(order.map { PostfixCorrelator.RecipientStatus(address: $0, key: TextKey($0), status: statuses[$0] ?? .deferred) })
         loopbackClient = try c.decode(Bool.self, forKey: .loopbackClient)
         lastDelivery = try c.decodeIfPresent(PostfixCorrelator.DeliveryIdentity.self, forKey: .lastDelivery)
     }
@@ -677,8 +752,24 @@ extension PostfixCorrelator.Transaction: Codable {
     }
 }
 
+/// `v`'s value, leaving nil in its place (a move: no retain of what it holds).
+@inline(__always)
+private func take<T>(_ v: inout T?) -> T? {
+    var r: T? = nil
+    swap(&r, &v)
+    return r
+}
+
 /// True for 127.0.0.0/8 and ::1 (a content filter's re-injection comes from there).
 func isLoopback(_ ip: String?) -> Bool {
     guard let ip else { return false }
     return ip.hasPrefix("127.") || ip == "::1" || ip == "::ffff:127.0.0.1"
+}
+
+/// `isLoopback(_:)` of the span's text, on the bytes when they are ASCII (where String prefix and
+/// equality are byte prefix and equality), else on the String.
+func isLoopback(_ ip: Span, in b: LineBytes) -> Bool {
+    guard ip.isPresent else { return false }
+    guard TextKey.isASCII(b.buffer(ip)) else { return isLoopback(b.string(ip)) }
+    return b.hasPrefix(ip, "127.") || b.equals(ip, "::1") || b.equals(ip, "::ffff:127.0.0.1")
 }

@@ -29,8 +29,9 @@ public struct Span: Hashable, Sendable {
         lo = Int32(truncatingIfNeeded: r.lowerBound); hi = Int32(truncatingIfNeeded: r.upperBound)
     }
 
-    /// No value (a field that was not in the line, an Optional's nil).
-    public static let absent = Span(lo: -1, hi: -1)
+    /// No value (a field that was not in the line, an Optional's nil). Computed, not a stored
+    /// `static let`: a global constant is reached through a `swift_once` accessor call at each use.
+    @inlinable public static var absent: Span { Span(lo: -1, hi: -1) }
 
     @inlinable public var isAbsent: Bool { lo < 0 }
     @inlinable public var isPresent: Bool { lo >= 0 }
@@ -104,8 +105,84 @@ public struct LineBytes: @unchecked Sendable {
         return string == String(decoding: bytes, as: UTF8.self)
     }
 
+    /// Whether the span's text equals `string` as Strings compare (`String(decoding:)` of the
+    /// bytes `==` `string`, canonical equivalence included), given their `TextKey`s: keys that
+    /// differ decide "not equal" when both texts are ASCII (ASCII texts are equal only byte for
+    /// byte); equal keys are confirmed on the bytes; anything else takes String equality.
+    @inlinable public func sameText(_ s: Span, _ spanKey: TextKey, _ string: String, _ key: TextKey) -> Bool {
+        if spanKey.hash != key.hash {
+            if spanKey.isASCII && key.isASCII { return false }
+        } else if equals(s, string) {
+            return true
+        }
+        return string == self.string(s)
+    }
+
     /// The span as an inline queue ID.
     @inlinable public func queueID(_ s: Span) -> QueueID { QueueID(buffer(s)) }
+}
+
+/// What `LineBytes.sameText` needs of a text to tell most unequal texts apart without reading
+/// them: a hash of its UTF-8 bytes and whether they are all ASCII.
+public struct TextKey: Hashable, Sendable {
+    public var hash: UInt64
+    public var isASCII: Bool
+
+    /// One pass over the bytes, a word at a time (the hash is this type's own: keys are only
+    /// compared with keys).
+    @inlinable public init(_ b: UnsafeBufferPointer<UInt8>) {
+        let n = b.count
+        var h: UInt64 = 0x9E37_79B9_7F4A_7C15 &* UInt64(truncatingIfNeeded: n &+ 1)
+        var any: UInt64 = 0
+        if n > 0, let p = b.baseAddress {
+            let raw = UnsafeRawPointer(p)
+            if n >= 8 {
+                var i = 0
+                while i + 8 <= n {
+                    let w = raw.loadUnaligned(fromByteOffset: i, as: UInt64.self)
+                    any |= w
+                    h = (h ^ w) &* 0xC2B2_AE3D_27D4_EB4F
+                    h ^= h >> 29
+                    i += 8
+                }
+                if i < n {
+                    let w = raw.loadUnaligned(fromByteOffset: n - 8, as: UInt64.self)
+                    any |= w
+                    h = (h ^ w) &* 0x1656_67B1_9E37_79F9
+                }
+            } else {
+                var w: UInt64 = 0
+                for k in 0..<n { w |= UInt64(p[k]) << (UInt64(k) &* 8) }
+                any = w
+                h = (h ^ w) &* 0xC2B2_AE3D_27D4_EB4F
+            }
+        }
+        hash = h ^ (h >> 31)
+        isASCII = any & 0x8080_8080_8080_8080 == 0
+    }
+
+    /// The key of a span's bytes (an absent span is "").
+    @inlinable public init(_ s: Span, in b: LineBytes) {
+        self.init(s.isAbsent ? UnsafeBufferPointer(start: b.base, count: 0) : b.buffer(s))
+    }
+
+    /// The key of a String's UTF-8 bytes.
+    public init(_ string: String) {
+        var copy = string
+        self = copy.withUTF8 { TextKey($0) }
+    }
+
+    /// Whether every byte is below 0x80 (eight at a time).
+    @inlinable public static func isASCII(_ b: UnsafeBufferPointer<UInt8>) -> Bool {
+        let n = b.count
+        guard n > 0, let p = b.baseAddress else { return true }
+        let raw = UnsafeRawPointer(p)
+        var acc: UInt64 = 0
+        var i = 0
+        while i + 8 <= n { acc |= raw.loadUnaligned(fromByteOffset: i, as: UInt64.self); i += 8 }
+        while i < n { acc |= UInt64(p[i]); i += 1 }
+        return acc & 0x8080_8080_8080_8080 == 0
+    }
 }
 
 /// A queue ID held inline: up to 32 bytes, zero-padded (see the file comment for longer IDs).

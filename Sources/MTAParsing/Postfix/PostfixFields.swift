@@ -324,7 +324,11 @@ extension PostfixParser {
             guard let c = s.find(": ", from: tokEnd) else { return .unparsed(reason: "TLS line without protocol") }
             afterPeer = c + 2
         }
-        guard let w = s.find(" with cipher ", from: afterPeer) else {
+        // `PROTO with cipher C (`: PROTO and C hold no space, so the first space after each is
+        // where the literal starts (tested there first: one byte test instead of a search).
+        var sp = afterPeer
+        while sp < s.end && s[sp] != Byte.space { sp += 1 }
+        guard let w = s.has(" with cipher ", at: sp) ? sp : s.find(" with cipher ", from: afterPeer) else {
             return .unparsed(reason: "TLS line without cipher")
         }
         e.beginTLS()
@@ -332,7 +336,8 @@ extension PostfixParser {
         e.tls.trust = trust
         e.tls.proto = Span(afterPeer..<w)
         let cStart = w + 13
-        let cEnd = s.find(" (", from: cStart) ?? s.end
+        let cSpace = s.find(Byte.space, from: cStart)
+        let cEnd = (cSpace.map { s.has(" (", at: $0) } ?? false ? cSpace : s.find(" (", from: cStart)) ?? s.end
         e.tls.cipher = Span(cStart..<cEnd)
         if cEnd + 2 < s.end { e.tls.bits = s.int((cEnd + 2)..<s.digitsEnd(from: cEnd + 2)) }
         e.kind = .tls

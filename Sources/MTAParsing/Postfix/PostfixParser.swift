@@ -105,6 +105,7 @@ public struct PostfixParser: Sendable {
 
     // MARK: - prefixes
 
+    @inline(__always)
     static func severity(_ s: ByteScanner) -> String? {
         switch s[0] {
         case 0x77: return s.has("warning: ", at: 0) ? "warning" : nil   // w
@@ -153,24 +154,36 @@ public struct PostfixParser: Sendable {
 
     static let alnumClass: UInt8 = 1, hexClass: UInt8 = 2, vowelClass: UInt8 = 4, zClass: UInt8 = 8
 
-    /// Byte classes of queue-ID characters: alphanumeric, `[0-9A-F]`, vowel, `z`.
-    nonisolated(unsafe) static let idClass: UnsafePointer<UInt8> = {
-        let t = UnsafeMutablePointer<UInt8>.allocate(capacity: 256)
-        t.initialize(repeating: 0, count: 256)
-        for b in 0..<256 {
-            let u = UInt8(b)
-            var c: UInt8 = 0
-            if Byte.isAlnum(u) { c |= alnumClass }
-            if Byte.isDigit(u) || (u >= 0x41 && u <= 0x46) { c |= hexClass }
-            switch u {
-            case 0x41, 0x45, 0x49, 0x4F, 0x55, 0x61, 0x65, 0x69, 0x6F, 0x75: c |= vowelClass
-            case 0x7A: c |= zClass
-            default: break
-            }
-            t[b] = c
+    /// Byte classes of queue-ID characters: alphanumeric, `[0-9A-F]`, vowel, `z` — `idClassOf`
+    /// of every byte, as a literal: its bytes are a constant, where a table computed into a
+    /// `static let` is reached through a `swift_once` call on every line.
+    @inline(__always)
+    static var idClass: UnsafePointer<UInt8> {
+        let table: StaticString = """
+            \u{0}\u{0}\u{0}\u{0}\u{0}\u{0}\u{0}\u{0}\u{0}\u{0}\u{0}\u{0}\u{0}\u{0}\u{0}\u{0}\u{0}\u{0}\u{0}\u{0}\u{0}\u{0}\u{0}\u{0}\u{0}\u{0}\u{0}\u{0}\u{0}\u{0}\u{0}\u{0}\
+            \u{0}\u{0}\u{0}\u{0}\u{0}\u{0}\u{0}\u{0}\u{0}\u{0}\u{0}\u{0}\u{0}\u{0}\u{0}\u{0}\u{3}\u{3}\u{3}\u{3}\u{3}\u{3}\u{3}\u{3}\u{3}\u{3}\u{0}\u{0}\u{0}\u{0}\u{0}\u{0}\
+            \u{0}\u{7}\u{3}\u{3}\u{3}\u{7}\u{3}\u{1}\u{1}\u{5}\u{1}\u{1}\u{1}\u{1}\u{1}\u{5}\u{1}\u{1}\u{1}\u{1}\u{1}\u{5}\u{1}\u{1}\u{1}\u{1}\u{1}\u{0}\u{0}\u{0}\u{0}\u{0}\
+            \u{0}\u{5}\u{1}\u{1}\u{1}\u{5}\u{1}\u{1}\u{1}\u{5}\u{1}\u{1}\u{1}\u{1}\u{1}\u{5}\u{1}\u{1}\u{1}\u{1}\u{1}\u{5}\u{1}\u{1}\u{1}\u{1}\u{9}\u{0}\u{0}\u{0}\u{0}\u{0}\
+            \u{0}\u{0}\u{0}\u{0}\u{0}\u{0}\u{0}\u{0}\u{0}\u{0}\u{0}\u{0}\u{0}\u{0}\u{0}\u{0}\u{0}\u{0}\u{0}\u{0}\u{0}\u{0}\u{0}\u{0}\u{0}\u{0}\u{0}\u{0}\u{0}\u{0}\u{0}\u{0}\
+            \u{0}\u{0}\u{0}\u{0}\u{0}\u{0}\u{0}\u{0}\u{0}\u{0}\u{0}\u{0}\u{0}\u{0}\u{0}\u{0}\u{0}\u{0}\u{0}\u{0}\u{0}\u{0}\u{0}\u{0}\u{0}\u{0}\u{0}\u{0}\u{0}\u{0}\u{0}\u{0}\
+            \u{0}\u{0}\u{0}\u{0}\u{0}\u{0}\u{0}\u{0}\u{0}\u{0}\u{0}\u{0}\u{0}\u{0}\u{0}\u{0}\u{0}\u{0}\u{0}\u{0}\u{0}\u{0}\u{0}\u{0}\u{0}\u{0}\u{0}\u{0}\u{0}\u{0}\u{0}\u{0}\
+            \u{0}\u{0}\u{0}\u{0}\u{0}\u{0}\u{0}\u{0}\u{0}\u{0}\u{0}\u{0}\u{0}\u{0}\u{0}\u{0}\u{0}\u{0}\u{0}\u{0}\u{0}\u{0}\u{0}\u{0}\u{0}\u{0}\u{0}\u{0}\u{0}\u{0}\u{0}\u{0}
+            """
+        return table.utf8Start
+    }
+
+    /// The class of one byte (the definition `idClass` tabulates).
+    static func idClassOf(_ u: UInt8) -> UInt8 {
+        var c: UInt8 = 0
+        if Byte.isAlnum(u) { c |= alnumClass }
+        if Byte.isDigit(u) || (u >= 0x41 && u <= 0x46) { c |= hexClass }
+        switch u {
+        case 0x41, 0x45, 0x49, 0x4F, 0x55, 0x61, 0x65, 0x69, 0x6F, 0x75: c |= vowelClass
+        case 0x7A: c |= zClass
+        default: break
         }
-        return UnsafePointer(t)
-    }()
+        return c
+    }
 
     // MARK: - lines with a queue ID
 
