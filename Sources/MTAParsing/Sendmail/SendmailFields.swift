@@ -172,6 +172,29 @@ extension ByteScanner {
         return to
     }
 
+    /// Whether `, KEY=` starts at `e`, KEY being the `n` bytes (1...8) of the word `key` (an `SMKey`):
+    /// then the field loop would end a value at `e` and read KEY next (its bytes are key bytes and
+    /// the `=` follows them), so the record fast paths check the key they expect with one compare.
+    @inline(__always)
+    func smIsNextKey(_ e: Int, _ key: UInt64, _ n: Int) -> Bool {
+        let k = e + 2
+        guard k + n < end, base[e] == Byte.comma, base[e + 1] == Byte.space, base[k + n] == Byte.equals else {
+            return false
+        }
+        return smKeyWord(k..<(k + n)) == key
+    }
+
+    /// The first `, ` at or after `from` (a comma the field loop may end a value at), or nil.
+    @inline(__always)
+    func smCommaSpace(from: Int) -> Int? {
+        var j = from
+        while let c = find(Byte.comma, from: j, to: end) {
+            if c + 1 < end, base[c + 1] == Byte.space { return c }
+            j = c + 1
+        }
+        return nil
+    }
+
     /// The key `k` as a word: its bytes little-endian, zero-padded; 0 for keys longer than 8 bytes.
     /// Keys hold no NUL (`smKeyEnd`), so equal words mean equal keys.
     @inline(__always)
