@@ -419,7 +419,6 @@ public struct SendmailCorrelator: Codable, Sendable {
             if SendmailCorrelator.sameHost(outboundTLS.values[oi].peer, relay!) { tls = outboundTLS.values[oi].info }
             else { outboundTLS.remove(at: oi) }
         }
-        let ctladdr = strings.optionalString(line.f.ctladdr, in: b)
         var dsn = strings.optionalString(line.f.dsn, in: b)
         var mailer = strings.optionalString(line.f.mailer, in: b)
         var response = b.optionalString(line.f.response)
@@ -429,16 +428,24 @@ public struct SendmailCorrelator: Codable, Sendable {
         let n = line.f.recipients.count
         // `to=marie, ctladdr=<marie@example.org>`: LocalRecipient's rule, read on the bytes (a
         // search for `@` per recipient instead of one over each String). A ctladdr beside a
-        // full address is only the controlling user, not an original recipient.
-        let ctlHasAt = ctladdr != nil && Self.hasAt(b, line.f.ctladdr)
+        // full address is only the controlling user, not an original recipient, so its String is
+        // made only when a recipient without `@` takes it (the original is then that recipient,
+        // which cannot equal an address with `@`).
+        let ctlSpan = line.f.ctladdr
+        let ctlHasAt = ctlSpan.isPresent && Self.hasAt(b, ctlSpan)
+        var ctladdr: String? = nil
         var instanceRow: String? = instance, qidRow: String? = qid
         for k in 0..<n {
             let span = line.f.recipients[k]
             let r = strings.string(span, in: b)
             let recipient: String
-            var original: String?
-            if ctlHasAt, !Self.hasAt(b, span) { recipient = ctladdr!; original = r } else { recipient = r; original = ctladdr }
-            if original == ctladdr { original = nil }
+            let original: String?
+            if ctlHasAt, !Self.hasAt(b, span) {
+                if ctladdr == nil { ctladdr = strings.string(ctlSpan, in: b) }
+                recipient = ctladdr!; original = r
+            } else {
+                recipient = r; original = nil
+            }
             if k == n - 1 {
                 out.deliveries.append(DeliveryRecord(
                     at: ctx.time, msgKey: mk, host: host, instance: instanceRow.take()!, queueID: qidRow.take()!,
