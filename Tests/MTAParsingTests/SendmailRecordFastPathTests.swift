@@ -4,6 +4,8 @@
 // status, the same event (every field, the relay's rewritten address included) and the same
 // STARTTLS `tlsKey`, on listed lines (usual forms, optional fields left out, reordered, repeated
 // and unknown keys, commas inside values, trailing items) and on seeded random edits of them.
+// Also the address and relay shortcuts they use: `smAngle` against `scanAddress`, `smQuadOpen`
+// against `findLast("[")` + `smIsDottedQuad`.
 // Limits: generated forms only (seeded, deterministic), not a fuzzer.
 
 import Testing
@@ -176,5 +178,77 @@ import MailTrailModel
         }
         #expect(wrong.isEmpty, "\(wrong.count) differ: \(wrong.prefix(3).joined(separator: "\n"))")
         #expect(fastKinds > 10_000)
+    }
+}
+
+@Suite struct SendmailAddressAndRelayFastPathTests {
+    /// Runs `body` on a scanner over `text`.
+    static func scan<R>(_ text: String, _ body: (ByteScanner) -> R) -> R {
+        let bytes = Array(text.utf8)
+        return bytes.withUnsafeBufferPointer { body(ByteScanner($0)) }
+    }
+
+    @Test func angleAgreesWithScanAddress() {
+        var cases = ["<a@b>", "<a@b>, size=1", "<a@b> x", "<a@b>:", "<a@b>;", "<a@b>)", "<a@b>x, y", "<a@b>>, z",
+                     "<\"a>b\"@c>, d", "<\"a@c>", "<a\"b@c>, x", "<>", "<>, x", "<", "<a", "<a@b", "<<a>>", "<a>b>, c",
+                     "<a@b>\u{FF}", "<\u{FF}@b>, x", "<a\\\"@b>, x"]
+        var rng = SplitMix64(seed: 71)
+        let alphabet = Array("<>\"\\ ,:;)@ab".utf8) + [0xFF]
+        for _ in 0..<20_000 {
+            let n = Int(rng.next() % 14)
+            cases.append("<" + String(decoding: (0..<n).map { _ in alphabet[Int(rng.next() % UInt64(alphabet.count))] }, as: UTF8.self))
+        }
+        var wrong: [String] = []
+        for c in cases {
+            let (fast, general) = Self.scan(c) { s in (s.smAngle(at: 0), s.scanAddress(at: 0)) }
+            if fast?.content != general?.content || fast?.next != general?.next { wrong.append(c) }
+        }
+        #expect(wrong.isEmpty, "\(wrong.prefix(5))")
+    }
+
+    @Test func quadOpenAgreesWithFindLastAndDottedQuad() {
+        var cases = ["a [10.2.6.14]", "[10.2.6.14]", "a [0.0.0.0]", "a [255.255.255.255]", "a [256.1.1.1]", "a [01.2.3.4]",
+                     "a [1.2.3.04]", "a [1.2.3]", "a [1.2.3.4.5]", "a [1234.1.1.1]", "a[1.1.1.1]", "[[1.1.1.1]", "a [.1.1.1]",
+                     "a [1..1.1]", "a [1.1.1.1 ]", "a [ 1.1.1.1]", "a [IPv6:::1]", "a [1.1.1.a]", "1.1.1.1]", "a [100.200.250.255]",
+                     "a [9.9.9.9]", "[1.1.1.1] [2.2.2.2]", "a [11.1.1.1]", "a [1.10.100.0]", "a [00.1.1.1]", "x]"]
+        var rng = SplitMix64(seed: 73)
+        let alphabet = Array("0123456789.0123456789.[[ a".utf8)
+        for _ in 0..<20_000 {
+            let n = Int(rng.next() % 18)
+            cases.append(String(decoding: (0..<n).map { _ in alphabet[Int(rng.next() % UInt64(alphabet.count))] }, as: UTF8.self) + "]")
+        }
+        // Near-quads: octets valid and not, separators mostly dots.
+        let octets = ["0", "1", "9", "10", "99", "100", "199", "249", "250", "255", "256", "300", "01", "001", "1000", ""]
+        let seps = [".", ".", ".", ".", ".", "..", "x", "[", " "]
+        let heads = ["[", "[", "a [", "a.b [", "[[", "[1.", "1]", " ["]
+        for _ in 0..<20_000 {
+            var t = heads[Int(rng.next() % UInt64(heads.count))]
+            let count = 3 + Int(rng.next() % 3)
+            for k in 0..<count {
+                if k > 0 { t += seps[Int(rng.next() % UInt64(seps.count))] }
+                t += octets[Int(rng.next() % UInt64(octets.count))]
+            }
+            cases.append(t + "]")
+        }
+        var wrong: [String] = []
+        var found = 0
+        for c in cases {
+            let bad: Bool = Self.scan(c) { s in
+                let close = s.end - 1
+                // Every start of the value, so that `lo` cuts into it too.
+                for lo in 0..<close {
+                    let fast = s.smQuadOpen(lo: lo, close: close)
+                    let lb = s.findLast(Byte.lbracket, from: lo, to: close + 1)
+                    let general: Int? = lb.flatMap { s.smIsDottedQuad(($0 + 1)..<close) ? $0 : nil }
+                    if let fast { found += 1; if fast != general { return true } }
+                    // A quad right before the `]` is always found (the fast path is the usual one).
+                    else if let g = general, s.find(Byte.lbracket, from: g + 1, to: close) == nil { return true }
+                }
+                return false
+            }
+            if bad { wrong.append(c) }
+        }
+        #expect(wrong.isEmpty, "\(wrong.prefix(5))")
+        #expect(found > 300)
     }
 }

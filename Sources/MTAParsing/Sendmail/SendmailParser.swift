@@ -226,7 +226,7 @@ public struct SendmailParser: Sendable {
     @inline(__always)
     static func fromFast(_ s: ByteScanner, at i: Int, _ line: SendmailLine) -> Bool {
         let v0 = i + 5
-        guard v0 < s.end, s[v0] == Byte.lt, let a = s.scanAddress(at: v0), a.next <= s.end,
+        guard v0 < s.end, s[v0] == Byte.lt, let a = s.smAngle(at: v0), a.next <= s.end,
               s.smIsNextKey(a.next, SMKey.size, 4) else { return false }
         line.f.sender = Span(a.content)
         var v = a.next + 7
@@ -242,7 +242,7 @@ public struct SendmailParser: Sendable {
         line.f.nrcpts = s.smInt(v..<e)
         if s.smIsNextKey(e, SMKey.msgid, 5) {
             v = e + 8
-            guard v < s.end, s[v] == Byte.lt, let m = s.scanAddress(at: v), m.next <= s.end else { return false }
+            guard v < s.end, s[v] == Byte.lt, let m = s.smAngle(at: v), m.next <= s.end else { return false }
             if !m.content.isEmpty { line.f.messageID = Span(m.content) }
             e = m.next
         }
