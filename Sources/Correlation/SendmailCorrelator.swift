@@ -28,7 +28,9 @@
 ///   made only for stored values, repeated ones (senders, recipients, relays,
 ///   mailers, ciphers, a `ruleset=` refusal's stage and codes) through a
 ///   `StringCache`, a `STARTTLS=` line's `TLSInfo` through a `SendmailMemo` of
-///   recent ones; transactions are keyed by the queue ID's bytes held inline
+///   recent ones, a `from=` line's client from its process's session when the
+///   relay's bytes are the session client's (an `AUTH=` line with the session's
+///   address makes no Peer); transactions are keyed by the queue ID's bytes held inline
 ///   (`QueueID`). `receive(_:_: SendmailEvent:into:)` feeds the same machine
 ///   (the frequent kinds through `SendmailLine.withLine`; a `.reject` event,
 ///   whichever line made it, through `other`, which makes the row a `ruleset`
@@ -254,11 +256,20 @@ public struct SendmailCorrelator: Codable, Sendable {
 
     private mutating func auth(_ ctx: LineContext, _ line: SendmailLine) {
         let b = line.bytes
-        let peer = peer(line.f.relay, b, ipText: line.f.ipText)
+        let key = ProcessKey(program: ctx.program, pid: ctx.pid)
+        let found = sessions.index(of: key)
+        let r = line.f.relay
+        if let i = found, !r.rewritten, Self.same(sessions.values[i].client.ip, r.ip, b) {
+            // The session's client has the relay's address: only the SASL facts change (no Peer made).
+            let mech = strings.string(line.f.mechanism, in: b)
+            let authid = strings.string(line.f.authid, in: b)
+            sessions.withValue(at: i) { s in s.saslMethod = mech; s.saslUsername = authid }
+            return
+        }
+        let peer = peer(r, b, ipText: line.f.ipText)
         let mech = strings.string(line.f.mechanism, in: b)
         let authid = strings.string(line.f.authid, in: b)
-        let key = ProcessKey(program: ctx.program, pid: ctx.pid)
-        if let i = sessions.index(of: key) {
+        if let i = found {
             let time = ctx.time
             sessions.withValue(at: i) { s in
                 if s.client.ip == peer.ip { s.saslMethod = mech; s.saslUsername = authid }
@@ -350,14 +361,21 @@ public struct SendmailCorrelator: Codable, Sendable {
             let sender = strings.string(line.f.sender, in: b)
             let proto = strings.optionalString(line.f.proto, in: b)
             let messageID = b.optionalString(line.f.messageID)
-            let relay = peer(line.f.relay, b, ipText: line.f.ipText)
+            // The process's STARTTLS=server / AUTH=server facts, read in place (no copy of the session).
+            let session = sessions.index(of: ProcessKey(program: ctx.program, pid: ctx.pid))
+            let r = line.f.relay
+            let relay: Peer
+            if let si = session, Self.isRelay(sessions.values[si].client, r, b) {
+                // The session's client has the relay's bytes: its Strings are the ones the cache would give.
+                relay = sessions.values[si].client
+            } else {
+                relay = peer(r, b, ipText: line.f.ipText)
+            }
             let user = relay.ip == nil ? strings.optionalString(line.f.relay.user, in: b) : nil
             let size = line.f.size
-            // The process's STARTTLS=server / AUTH=server facts, read in place (no copy of the session).
             var useTLS = false, useSASL = false
             var tls: TLSInfo?, saslMethod: String?, saslUsername: String?
-            if let proto, let si = sessions.index(of: ProcessKey(program: ctx.program, pid: ctx.pid)),
-               sessions.values[si].client.ip == relay.ip {
+            if let proto, let si = session, sessions.values[si].client.ip == relay.ip {
                 // ESMTPS / ESMTPSA: TLS; ESMTPA / ESMTPSA: SASL (the span's last bytes: when ASCII,
                 // they are the String's).
                 let ps = line.f.proto
@@ -569,6 +587,24 @@ public struct SendmailCorrelator: Codable, Sendable {
         let k = tx.messageID.map(MessageKey.forMessageID) ?? MessageKey.forQueue(host: host, queueID: tx.queueID)
         tx.msgKey = k
         return k
+    }
+
+    /// Whether `s` is the text of `span` (nil: the span is absent), compared as bytes: then it is
+    /// the String the cache makes of the span (equal bytes, valid UTF-8).
+    @inline(__always)
+    static func same(_ s: String?, _ span: Span, _ b: LineBytes) -> Bool {
+        guard let s else { return !span.isPresent }
+        guard span.isPresent else { return false }
+        return s.utf8.withContiguousStorageIfAvailable { u in
+            u.count == span.count && (u.count == 0 || memcmp(u.baseAddress!, b.base + Int(span.lo), u.count) == 0)
+        } ?? false
+    }
+
+    /// Whether `p` is the `Peer` `peer(_:_:ipText:)` makes of the relay `r` (name and address by
+    /// their bytes; a rewritten address is not compared: false).
+    @inline(__always)
+    static func isRelay(_ p: Peer, _ r: RelaySpans, _ b: LineBytes) -> Bool {
+        !r.rewritten && p.port == nil && same(p.ip, r.ip, b) && same(p.name, r.name, b)
     }
 
     /// Whether a present span holds an `@`.
