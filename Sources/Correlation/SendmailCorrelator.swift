@@ -27,7 +27,8 @@
 /// - Lines arrive as `SendmailLine`s (spans of the line's bytes): Strings are
 ///   made only for stored values, repeated ones (senders, recipients, relays,
 ///   mailers, ciphers, a `ruleset=` refusal's stage and codes) through a
-///   `StringCache`, a `STARTTLS=` line's `TLSInfo` through a `SendmailMemo` of
+///   `StringCache` (the commonest dsn, mailer, proto and mechanism words as
+///   literals, `SendmailWords`), a `STARTTLS=` line's `TLSInfo` through a `SendmailMemo` of
 ///   recent ones, a `from=` line's client from its process's session when the
 ///   relay's bytes are the session client's (an `AUTH=` line with the session's
 ///   address makes no Peer); transactions are keyed by the queue ID's bytes held inline
@@ -261,13 +262,13 @@ public struct SendmailCorrelator: Codable, Sendable {
         let r = line.f.relay
         if let i = found, !r.rewritten, Self.same(sessions.values[i].client.ip, r.ip, b) {
             // The session's client has the relay's address: only the SASL facts change (no Peer made).
-            let mech = strings.string(line.f.mechanism, in: b)
+            let mech = SendmailWords.literal(line.f.mechanism, b) ?? strings.string(line.f.mechanism, in: b)
             let authid = strings.string(line.f.authid, in: b)
             sessions.withValue(at: i) { s in s.saslMethod = mech; s.saslUsername = authid }
             return
         }
         let peer = peer(r, b, ipText: line.f.ipText)
-        let mech = strings.string(line.f.mechanism, in: b)
+        let mech = SendmailWords.literal(line.f.mechanism, b) ?? strings.string(line.f.mechanism, in: b)
         let authid = strings.string(line.f.authid, in: b)
         if let i = found {
             let time = ctx.time
@@ -359,7 +360,7 @@ public struct SendmailCorrelator: Codable, Sendable {
         }
         if !transactions.table.values[i].emitted {
             let sender = strings.string(line.f.sender, in: b)
-            let proto = strings.optionalString(line.f.proto, in: b)
+            let proto = SendmailWords.literal(line.f.proto, b) ?? strings.optionalString(line.f.proto, in: b)
             let messageID = b.optionalString(line.f.messageID)
             // The process's STARTTLS=server / AUTH=server facts, read in place (no copy of the session).
             let session = sessions.index(of: ProcessKey(program: ctx.program, pid: ctx.pid))
@@ -437,8 +438,8 @@ public struct SendmailCorrelator: Codable, Sendable {
             if SendmailCorrelator.sameHost(outboundTLS.values[oi].peer, relay!) { tls = outboundTLS.values[oi].info }
             else { outboundTLS.remove(at: oi) }
         }
-        var dsn = strings.optionalString(line.f.dsn, in: b)
-        var mailer = strings.optionalString(line.f.mailer, in: b)
+        var dsn = SendmailWords.literal(line.f.dsn, b) ?? strings.optionalString(line.f.dsn, in: b)
+        var mailer = SendmailWords.literal(line.f.mailer, b) ?? strings.optionalString(line.f.mailer, in: b)
         var response = b.optionalString(line.f.response)
         var next = b.optionalString(line.f.nextQueueID)
         let status = line.f.status
