@@ -31,7 +31,8 @@
 ///   literals, `SendmailWords`), a `STARTTLS=` line's `TLSInfo` through a `SendmailMemo` of
 ///   recent ones, a `from=` line's client from its process's session when the
 ///   relay's bytes are the session client's (an `AUTH=` line with the session's
-///   address makes no Peer); transactions are keyed by the queue ID's bytes held inline
+///   address makes no Peer, a `to=` line takes its relay's name from the process's
+///   STARTTLS=client entry when the bytes match); transactions are keyed by the queue ID's bytes held inline
 ///   (`QueueID`). `receive(_:_: SendmailEvent:into:)` feeds the same machine
 ///   (the frequent kinds through `SendmailLine.withLine`; a `.reject` event,
 ///   whichever line made it, through `other`, which makes the row a `ruleset`
@@ -429,11 +430,20 @@ public struct SendmailCorrelator: Codable, Sendable {
             instance = SendmailCorrelator.instance(ctx.program)
         }
         // Optionals: the last (usually the only) delivery row takes them (`take()`: moved, not copied).
-        var relay: Peer? = peer(line.f.relay, b, ipText: line.f.ipText)
         // Outbound TLS of this process's connection to this relay.
         var tls: TLSInfo?
         let pkey = ProcessKey(program: ctx.program, pid: ctx.pid)
-        if let oi = outboundTLS.index(of: pkey) {
+        let outbound = outboundTLS.index(of: pkey)
+        let r = line.f.relay
+        var relay: Peer?
+        if let oi = outbound, !r.rewritten, Self.same(outboundTLS.values[oi].peer.name, r.name, b), r.name.isPresent {
+            // The STARTTLS=client line named this relay with the same bytes: its name String is the
+            // one the cache would give.
+            relay = Peer(name: outboundTLS.values[oi].peer.name, ip: strings.optionalString(r.ip, in: b), port: nil)
+        } else {
+            relay = peer(r, b, ipText: line.f.ipText)
+        }
+        if let oi = outbound {
             // Read in place: a copy of the entry would retain and release each of its strings.
             if SendmailCorrelator.sameHost(outboundTLS.values[oi].peer, relay!) { tls = outboundTLS.values[oi].info }
             else { outboundTLS.remove(at: oi) }

@@ -3,7 +3,8 @@
 // when the relay's bytes are the session client's: `same` must agree with String equality of the
 // String the cache makes (ASCII, non-ASCII, invalid UTF-8, canonically equal but different bytes,
 // small and heap strings), and transcripts with equal, renamed and moved relays give the rows
-// the Peer made from the line gives.
+// the Peer made from the line gives; likewise a `to=` line's relay name taken from its process's
+// STARTTLS=client entry.
 // Limits: listed cases and seeded random strings, not a fuzzer.
 
 import Testing
@@ -133,5 +134,42 @@ import MailTrailModel
         // A rewritten (IPv6) address is compared as Strings, as before.
         r = Self.row(tlsPeer: v6, authPeer: v6, fromPeer: v6, proto: "ESMTPSA")
         #expect(r?.client == v6 && r?.tls == Self.tlsIn && r?.saslUsername == "alice")
+    }
+
+    static let tlsOut = TLSInfo(proto: "TLSv1.2", cipher: "ECDHE-RSA-AES256-GCM-SHA384", bits: 256, trust: "Trusted")
+
+    /// The delivery row of: STARTTLS=client to `tlsPeer`, then a `to=` line to `relay`, one process.
+    static func delivery(tlsPeer: Peer, relay toRelay: Peer) -> DeliveryRecord? {
+        var m = SendmailCorrelator(host: "mx2")
+        var out = CorrelatorOutput()
+        feed(&m, &out, at: 0) { line, add in
+            line.beginTLS(direction: .outbound)
+            relay(line, tlsPeer, add)
+            line.f.tlsProto = add("TLSv1.2"); line.f.cipher = add("ECDHE-RSA-AES256-GCM-SHA384"); line.f.bits = 256
+            line.f.verify = add("OK")
+        }
+        feed(&m, &out, at: 1) { line, add in
+            line.beginTo(queueID: add("5058C1xA000077"))
+            line.f.recipients.append(add("bob@example.net"))
+            line.f.mailer = add("esmtp"); line.f.dsn = add("2.0.0"); line.f.stat = add("Sent"); line.f.status = .sent
+            relay(line, toRelay, add)
+        }
+        return out.deliveries.first
+    }
+
+    @Test func deliveryRelayNamesFollowTheLines() {
+        let named = Peer(name: "mx.example.net", ip: nil)
+        let full = Peer(name: "mx.example.net", ip: "192.0.2.9"), upper = Peer(name: "MX.example.net", ip: "192.0.2.9")
+        var d = Self.delivery(tlsPeer: named, relay: full)
+        #expect(d?.relay == full && d?.tls == Self.tlsOut)
+        // Another case: the same host for TLS, but the to= line's own name.
+        d = Self.delivery(tlsPeer: named, relay: upper)
+        #expect(d?.relay == upper && d?.tls == Self.tlsOut)
+        d = Self.delivery(tlsPeer: named, relay: Peer(name: "other.example.net", ip: "192.0.2.9"))
+        #expect(d?.relay == Peer(name: "other.example.net", ip: "192.0.2.9") && d?.tls == nil)
+        d = Self.delivery(tlsPeer: named, relay: Peer(name: nil, ip: "192.0.2.9"))
+        #expect(d?.relay == Peer(name: nil, ip: "192.0.2.9") && d?.tls == nil)
+        d = Self.delivery(tlsPeer: Peer(name: "mx.example.net", ip: "2001:db8::9"), relay: Peer(name: "mx.example.net", ip: "2001:db8::9"))
+        #expect(d?.relay == Peer(name: "mx.example.net", ip: "2001:db8::9") && d?.tls == Self.tlsOut)
     }
 }
