@@ -323,7 +323,8 @@ public struct SendmailCorrelator: Codable, Sendable {
             at: ctx.time, msgKey: mk, host: host, instance: instance, queueID: qid, program: ctx.program,
             action: line.f.rulesetAction.text, stage: stage, client: client,
             sender: strings.optionalString(line.f.sender, in: b), recipient: strings.optionalString(line.f.recipient, in: b),
-            code: strings.optionalString(line.f.code, in: b), dsn: strings.optionalString(line.f.dsn, in: b),
+            code: SendmailWords.literal(line.f.code, b) ?? strings.optionalString(line.f.code, in: b),
+            dsn: SendmailWords.literal(line.f.dsn, b) ?? strings.optionalString(line.f.dsn, in: b),
             reason: b.optionalString(line.f.reason)))
     }
 
