@@ -27,8 +27,12 @@
 /// - Lines arrive as `SendmailLine`s (spans of the line's bytes): Strings are
 ///   made only for stored values, repeated ones (senders, recipients, relays,
 ///   mailers, ciphers, a `ruleset=` refusal's stage and codes) through a
-///   `StringCache`, a `STARTTLS=` line's `TLSInfo` through a `SendmailMemo` of
-///   recent ones; transactions are keyed by the queue ID's bytes held inline
+///   `StringCache` (the commonest dsn, mailer, proto and mechanism words as
+///   literals, `SendmailWords`), a `STARTTLS=` line's `TLSInfo` through a `SendmailMemo` of
+///   recent ones, a `from=` line's client from its process's session when the
+///   relay's bytes are the session client's (an `AUTH=` line with the session's
+///   address makes no Peer, a `to=` line takes its relay's name from the process's
+///   STARTTLS=client entry when the bytes match); transactions are keyed by the queue ID's bytes held inline
 ///   (`QueueID`). `receive(_:_: SendmailEvent:into:)` feeds the same machine
 ///   (the frequent kinds through `SendmailLine.withLine`; a `.reject` event,
 ///   whichever line made it, through `other`, which makes the row a `ruleset`
@@ -254,11 +258,20 @@ public struct SendmailCorrelator: Codable, Sendable {
 
     private mutating func auth(_ ctx: LineContext, _ line: SendmailLine) {
         let b = line.bytes
-        let peer = peer(line.f.relay, b, ipText: line.f.ipText)
-        let mech = strings.string(line.f.mechanism, in: b)
-        let authid = strings.string(line.f.authid, in: b)
         let key = ProcessKey(program: ctx.program, pid: ctx.pid)
-        if let i = sessions.index(of: key) {
+        let found = sessions.index(of: key)
+        let r = line.f.relay
+        if let i = found, !r.rewritten, Self.same(sessions.values[i].client.ip, r.ip, b) {
+            // The session's client has the relay's address: only the SASL facts change (no Peer made).
+            let mech = SendmailWords.literal(line.f.mechanism, b) ?? strings.string(line.f.mechanism, in: b)
+            let authid = strings.string(line.f.authid, in: b)
+            sessions.withValue(at: i) { s in s.saslMethod = mech; s.saslUsername = authid }
+            return
+        }
+        let peer = peer(r, b, ipText: line.f.ipText)
+        let mech = SendmailWords.literal(line.f.mechanism, b) ?? strings.string(line.f.mechanism, in: b)
+        let authid = strings.string(line.f.authid, in: b)
+        if let i = found {
             let time = ctx.time
             sessions.withValue(at: i) { s in
                 if s.client.ip == peer.ip { s.saslMethod = mech; s.saslUsername = authid }
@@ -310,7 +323,8 @@ public struct SendmailCorrelator: Codable, Sendable {
             at: ctx.time, msgKey: mk, host: host, instance: instance, queueID: qid, program: ctx.program,
             action: line.f.rulesetAction.text, stage: stage, client: client,
             sender: strings.optionalString(line.f.sender, in: b), recipient: strings.optionalString(line.f.recipient, in: b),
-            code: strings.optionalString(line.f.code, in: b), dsn: strings.optionalString(line.f.dsn, in: b),
+            code: SendmailWords.literal(line.f.code, b) ?? strings.optionalString(line.f.code, in: b),
+            dsn: SendmailWords.literal(line.f.dsn, b) ?? strings.optionalString(line.f.dsn, in: b),
             reason: b.optionalString(line.f.reason)))
     }
 
@@ -348,16 +362,23 @@ public struct SendmailCorrelator: Codable, Sendable {
         }
         if !transactions.table.values[i].emitted {
             let sender = strings.string(line.f.sender, in: b)
-            let proto = strings.optionalString(line.f.proto, in: b)
+            let proto = SendmailWords.literal(line.f.proto, b) ?? strings.optionalString(line.f.proto, in: b)
             let messageID = b.optionalString(line.f.messageID)
-            let relay = peer(line.f.relay, b, ipText: line.f.ipText)
+            // The process's STARTTLS=server / AUTH=server facts, read in place (no copy of the session).
+            let session = sessions.index(of: ProcessKey(program: ctx.program, pid: ctx.pid))
+            let r = line.f.relay
+            let relay: Peer
+            if let si = session, Self.isRelay(sessions.values[si].client, r, b) {
+                // The session's client has the relay's bytes: its Strings are the ones the cache would give.
+                relay = sessions.values[si].client
+            } else {
+                relay = peer(r, b, ipText: line.f.ipText)
+            }
             let user = relay.ip == nil ? strings.optionalString(line.f.relay.user, in: b) : nil
             let size = line.f.size
-            // The process's STARTTLS=server / AUTH=server facts, read in place (no copy of the session).
             var useTLS = false, useSASL = false
             var tls: TLSInfo?, saslMethod: String?, saslUsername: String?
-            if let proto, let si = sessions.index(of: ProcessKey(program: ctx.program, pid: ctx.pid)),
-               sessions.values[si].client.ip == relay.ip {
+            if let proto, let si = session, sessions.values[si].client.ip == relay.ip {
                 // ESMTPS / ESMTPSA: TLS; ESMTPA / ESMTPSA: SASL (the span's last bytes: when ASCII,
                 // they are the String's).
                 let ps = line.f.proto
@@ -410,18 +431,26 @@ public struct SendmailCorrelator: Codable, Sendable {
             instance = SendmailCorrelator.instance(ctx.program)
         }
         // Optionals: the last (usually the only) delivery row takes them (`take()`: moved, not copied).
-        var relay: Peer? = peer(line.f.relay, b, ipText: line.f.ipText)
         // Outbound TLS of this process's connection to this relay.
         var tls: TLSInfo?
         let pkey = ProcessKey(program: ctx.program, pid: ctx.pid)
-        if let oi = outboundTLS.index(of: pkey) {
+        let outbound = outboundTLS.index(of: pkey)
+        let r = line.f.relay
+        var relay: Peer?
+        if let oi = outbound, !r.rewritten, Self.same(outboundTLS.values[oi].peer.name, r.name, b), r.name.isPresent {
+            // The STARTTLS=client line named this relay with the same bytes: its name String is the
+            // one the cache would give.
+            relay = Peer(name: outboundTLS.values[oi].peer.name, ip: strings.optionalString(r.ip, in: b), port: nil)
+        } else {
+            relay = peer(r, b, ipText: line.f.ipText)
+        }
+        if let oi = outbound {
             // Read in place: a copy of the entry would retain and release each of its strings.
             if SendmailCorrelator.sameHost(outboundTLS.values[oi].peer, relay!) { tls = outboundTLS.values[oi].info }
             else { outboundTLS.remove(at: oi) }
         }
-        let ctladdr = strings.optionalString(line.f.ctladdr, in: b)
-        var dsn = strings.optionalString(line.f.dsn, in: b)
-        var mailer = strings.optionalString(line.f.mailer, in: b)
+        var dsn = SendmailWords.literal(line.f.dsn, b) ?? strings.optionalString(line.f.dsn, in: b)
+        var mailer = SendmailWords.literal(line.f.mailer, b) ?? strings.optionalString(line.f.mailer, in: b)
         var response = b.optionalString(line.f.response)
         var next = b.optionalString(line.f.nextQueueID)
         let status = line.f.status
@@ -429,16 +458,24 @@ public struct SendmailCorrelator: Codable, Sendable {
         let n = line.f.recipients.count
         // `to=marie, ctladdr=<marie@example.org>`: LocalRecipient's rule, read on the bytes (a
         // search for `@` per recipient instead of one over each String). A ctladdr beside a
-        // full address is only the controlling user, not an original recipient.
-        let ctlHasAt = ctladdr != nil && Self.hasAt(b, line.f.ctladdr)
+        // full address is only the controlling user, not an original recipient, so its String is
+        // made only when a recipient without `@` takes it (the original is then that recipient,
+        // which cannot equal an address with `@`).
+        let ctlSpan = line.f.ctladdr
+        let ctlHasAt = ctlSpan.isPresent && Self.hasAt(b, ctlSpan)
+        var ctladdr: String? = nil
         var instanceRow: String? = instance, qidRow: String? = qid
         for k in 0..<n {
             let span = line.f.recipients[k]
             let r = strings.string(span, in: b)
             let recipient: String
-            var original: String?
-            if ctlHasAt, !Self.hasAt(b, span) { recipient = ctladdr!; original = r } else { recipient = r; original = ctladdr }
-            if original == ctladdr { original = nil }
+            let original: String?
+            if ctlHasAt, !Self.hasAt(b, span) {
+                if ctladdr == nil { ctladdr = strings.string(ctlSpan, in: b) }
+                recipient = ctladdr!; original = r
+            } else {
+                recipient = r; original = nil
+            }
             if k == n - 1 {
                 out.deliveries.append(DeliveryRecord(
                     at: ctx.time, msgKey: mk, host: host, instance: instanceRow.take()!, queueID: qidRow.take()!,
@@ -562,6 +599,24 @@ public struct SendmailCorrelator: Codable, Sendable {
         let k = tx.messageID.map(MessageKey.forMessageID) ?? MessageKey.forQueue(host: host, queueID: tx.queueID)
         tx.msgKey = k
         return k
+    }
+
+    /// Whether `s` is the text of `span` (nil: the span is absent), compared as bytes: then it is
+    /// the String the cache makes of the span (equal bytes, valid UTF-8).
+    @inline(__always)
+    static func same(_ s: String?, _ span: Span, _ b: LineBytes) -> Bool {
+        guard let s else { return !span.isPresent }
+        guard span.isPresent else { return false }
+        return s.utf8.withContiguousStorageIfAvailable { u in
+            u.count == span.count && (u.count == 0 || memcmp(u.baseAddress!, b.base + Int(span.lo), u.count) == 0)
+        } ?? false
+    }
+
+    /// Whether `p` is the `Peer` `peer(_:_:ipText:)` makes of the relay `r` (name and address by
+    /// their bytes; a rewritten address is not compared: false).
+    @inline(__always)
+    static func isRelay(_ p: Peer, _ r: RelaySpans, _ b: LineBytes) -> Bool {
+        !r.rewritten && p.port == nil && same(p.ip, r.ip, b) && same(p.name, r.name, b)
     }
 
     /// Whether a present span holds an `@`.

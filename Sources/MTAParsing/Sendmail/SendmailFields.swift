@@ -172,6 +172,29 @@ extension ByteScanner {
         return to
     }
 
+    /// Whether `, KEY=` starts at `e`, KEY being the `n` bytes (1...8) of the word `key` (an `SMKey`):
+    /// then the field loop would end a value at `e` and read KEY next (its bytes are key bytes and
+    /// the `=` follows them), so the record fast paths check the key they expect with one compare.
+    @inline(__always)
+    func smIsNextKey(_ e: Int, _ key: UInt64, _ n: Int) -> Bool {
+        let k = e + 2
+        guard k + n < end, base[e] == Byte.comma, base[e + 1] == Byte.space, base[k + n] == Byte.equals else {
+            return false
+        }
+        return smKeyWord(k..<(k + n)) == key
+    }
+
+    /// The first `, ` at or after `from` (a comma the field loop may end a value at), or nil.
+    @inline(__always)
+    func smCommaSpace(from: Int) -> Int? {
+        var j = from
+        while let c = find(Byte.comma, from: j, to: end) {
+            if c + 1 < end, base[c + 1] == Byte.space { return c }
+            j = c + 1
+        }
+        return nil
+    }
+
     /// The key `k` as a word: its bytes little-endian, zero-padded; 0 for keys longer than 8 bytes.
     /// Keys hold no NUL (`smKeyEnd`), so equal words mean equal keys.
     @inline(__always)
@@ -187,10 +210,28 @@ extension ByteScanner {
         return w
     }
 
+    /// `scanAddress(at: i)` for a value that starts with `<` at `i`: the usual `<addr>` (no `"`
+    /// before the first `>`, and a terminator — end, space, `,`, `:`, `;`, `)` — after it) found
+    /// with one search, which is where `scanAddress`'s quote-aware scan stops for it; any other
+    /// form goes through `scanAddress`.
+    @inline(__always)
+    func smAngle(at i: Int) -> (content: Range<Int>, next: Int)? {
+        let j = ByteScanner.firstOf(Byte.gt, Byte.quote, base, i + 1, end)
+        if j < end, base[j] == Byte.gt {
+            let k = j + 1
+            if k == end { return ((i + 1)..<j, k) }
+            let t = base[k]
+            if t == Byte.comma || t == Byte.space || t == Byte.colon || t == Byte.semicolon || t == Byte.rparen {
+                return ((i + 1)..<j, k)
+            }
+        }
+        return scanAddress(at: i)
+    }
+
     /// The content of an address value (`<a>` → a, bare → itself, `<>` → empty).
     func smAddress(_ r: Range<Int>) -> Range<Int> {
         guard !r.isEmpty, base[r.lowerBound] == Byte.lt else { return r }
-        if let a = scanAddress(at: r.lowerBound), a.next <= r.upperBound { return a.content }
+        if let a = smAngle(at: r.lowerBound), a.next <= r.upperBound { return a.content }
         return r
     }
 
@@ -200,7 +241,7 @@ extension ByteScanner {
         var i = r.lowerBound
         while i < r.upperBound {
             if base[i] == Byte.comma || base[i] == Byte.space { i += 1; continue }
-            if base[i] == Byte.lt, let a = scanAddress(at: i), a.next <= r.upperBound {
+            if base[i] == Byte.lt, let a = smAngle(at: i), a.next <= r.upperBound {
                 out.append(Span(a.content))
                 i = a.next
                 continue
@@ -269,7 +310,12 @@ extension ByteScanner {
         while hi > lo, base[hi - 1] == Byte.space { hi -= 1 }
         if hi - lo >= 16, base[hi - 1] == Byte.rparen, has(" (may be forged)", at: hi - 16) { out.forged = true; hi -= 16 }
         var nameEnd = hi
-        if hi > lo, base[hi - 1] == Byte.rbracket, let lb = findLast(Byte.lbracket, from: lo, to: hi) {
+        if hi > lo, base[hi - 1] == Byte.rbracket, let lb = smQuadOpen(lo: lo, close: hi - 1) {
+            // The usual `[a.b.c.d]`, read backwards once (what the general path below accepts as logged).
+            out.ip = Span((lb + 1)..<(hi - 1))
+            nameEnd = lb
+            while nameEnd > lo, base[nameEnd - 1] == Byte.space { nameEnd -= 1 }
+        } else if hi > lo, base[hi - 1] == Byte.rbracket, let lb = findLast(Byte.lbracket, from: lo, to: hi) {
             let r0 = (lb + 1)..<(hi - 1)
             if smIsDottedQuad(r0) {
                 // The usual IPv4 address: what the general path below accepts as logged, without
@@ -300,6 +346,40 @@ extension ByteScanner {
         while nameEnd > lo, base[nameEnd - 1] == Byte.dot { nameEnd -= 1 }
         if nameEnd > lo { out.name = Span(lo..<nameEnd) }
         return out
+    }
+
+    /// For a value ending in `]` at `close` (> `lo`): the index of the `[` before it when the text
+    /// between is a dotted quad by `smIsDottedQuad`'s rule (four octets of one to three digits, no
+    /// leading zero, at most 255, three dots), read backwards in one pass; then it is also what
+    /// `findLast("[", from: lo, to: close + 1)` returns. nil decides nothing.
+    @inline(__always)
+    func smQuadOpen(lo: Int, close: Int) -> Int? {
+        var p = close               // the end of the octet read next
+        var octets = 0
+        while true {
+            guard p > lo else { return nil }
+            let d0 = base[p - 1] &- Byte.zero
+            guard d0 < 10 else { return nil }
+            var q = p - 1
+            if q > lo, base[q - 1] &- Byte.zero < 10 {
+                let d1 = base[q - 1] &- Byte.zero
+                q -= 1
+                if q > lo, base[q - 1] &- Byte.zero < 10 {
+                    let d2 = base[q - 1] &- Byte.zero
+                    q -= 1
+                    guard d2 != 0, Int(d2) * 100 + Int(d1) * 10 + Int(d0) <= 255 else { return nil }
+                    if q > lo, base[q - 1] &- Byte.zero < 10 { return nil }      // a fourth digit
+                } else {
+                    guard d1 != 0 else { return nil }
+                }
+            }
+            octets += 1
+            guard q > lo else { return nil }
+            let sep = base[q - 1]
+            if octets == 4 { return sep == Byte.lbracket ? q - 1 : nil }
+            guard sep == Byte.dot else { return nil }
+            p = q - 1
+        }
     }
 
     /// An address as PostgreSQL's inet accepts and other MTAs print it: `IPv6:` dropped,

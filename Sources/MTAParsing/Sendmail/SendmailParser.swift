@@ -215,6 +215,63 @@ public struct SendmailParser: Sendable {
 
     static func from(_ s: ByteScanner, qid: Range<Int>, at i: Int, _ line: SendmailLine) -> ParseStatus {
         line.beginFrom(queueID: Span(qid))
+        if fromFast(s, at: i, line) { return .event }
+        return fromGeneral(s, qid: qid, at: i, line)
+    }
+
+    /// The usual `from=<S>, size=N, class=N, nrcpts=N[, msgid=<M>][, bodytype=B][, proto=P][, daemon=D],
+    /// relay=R` read with each key checked where the field loop would find it (`smIsNextKey`):
+    /// true when the line has exactly that form, and then `line` holds what `fromGeneral` gives it;
+    /// false decides nothing (the caller starts over with `fromGeneral`).
+    @inline(__always)
+    static func fromFast(_ s: ByteScanner, at i: Int, _ line: SendmailLine) -> Bool {
+        let v0 = i + 5
+        guard v0 < s.end, s[v0] == Byte.lt, let a = s.smAngle(at: v0), a.next <= s.end,
+              s.smIsNextKey(a.next, SMKey.size, 4) else { return false }
+        line.f.sender = Span(a.content)
+        var v = a.next + 7
+        var e = s.digitsEnd(from: v)
+        guard s.smIsNextKey(e, SMKey.class_, 5) else { return false }
+        line.f.size = s.smInt(v..<e).map(Int64.init)
+        v = e + 8
+        e = s.digitsEnd(from: v)
+        guard s.smIsNextKey(e, SMKey.nrcpts, 6) else { return false }
+        line.f.msgClass = s.smInt(v..<e)      // digits only: `intSigned` could not read it either
+        v = e + 9
+        e = s.digitsEnd(from: v)
+        line.f.nrcpts = s.smInt(v..<e)
+        if s.smIsNextKey(e, SMKey.msgid, 5) {
+            v = e + 8
+            guard v < s.end, s[v] == Byte.lt, let m = s.smAngle(at: v), m.next <= s.end else { return false }
+            if !m.content.isEmpty { line.f.messageID = Span(m.content) }
+            e = m.next
+        }
+        if s.smIsNextKey(e, SMKey.bodytype, 8) {
+            v = e + 11
+            guard let c = s.smCommaSpace(from: v) else { return false }
+            line.f.bodyType = Span(v..<c); e = c
+        }
+        if s.smIsNextKey(e, SMKey.proto, 5) {
+            v = e + 8
+            guard let c = s.smCommaSpace(from: v) else { return false }
+            line.f.proto = Span(v..<c); e = c
+        }
+        if s.smIsNextKey(e, SMKey.daemon, 6) {
+            v = e + 9
+            guard let c = s.smCommaSpace(from: v) else { return false }
+            line.f.daemon = Span(v..<c); e = c
+        }
+        guard s.smIsNextKey(e, SMKey.relay, 5) else { return false }
+        v = e + 8
+        // The last field: no comma after it, so no later `, key=` can end it.
+        guard s.find(Byte.comma, from: v, to: s.end) == nil else { return false }
+        s.smRelay(v..<s.end, into: line)
+        return true
+    }
+
+    /// `from=` by the field loop (any order, repeated keys: the last wins).
+    static func fromGeneral(_ s: ByteScanner, qid: Range<Int>, at i: Int, _ line: SendmailLine) -> ParseStatus {
+        line.beginFrom(queueID: Span(qid))
         var sawFrom = false
         s.smFields(from: i, to: s.end) { (kw: UInt64, _: Range<Int>, v: Range<Int>, content: Range<Int>?) in
             switch kw {
@@ -244,23 +301,85 @@ public struct SendmailParser: Sendable {
 
     static func to(_ s: ByteScanner, qid: Range<Int>, at i: Int, _ line: SendmailLine) -> ParseStatus {
         line.beginTo(queueID: Span(qid))
+        if let st = toFast(s, at: i, line) { return toEnd(s, statRange: st, replyRange: nil, line) }
+        return toGeneral(s, qid: qid, at: i, line)
+    }
+
+    /// A `to=` value: the recipients (and `[more]`).
+    @inline(__always)
+    static func toList(_ s: ByteScanner, _ v: Range<Int>, _ line: SendmailLine) {
+        var list = v
+        if v.count >= 7, s.has(" [more]", at: v.upperBound - 7) {
+            line.f.more = true
+            list = v.lowerBound..<(v.upperBound - 7)
+        }
+        // Emptied by `beginTo` already, unless a second `to=` comes in one record.
+        line.f.recipients.removeAll()
+        s.smRecipients(list, into: &line.f.recipients)
+    }
+
+    /// A `ctladdr=` value: the address before ` (uid/gid)`.
+    @inline(__always)
+    static func ctladdr(_ s: ByteScanner, _ v: Range<Int>, _ line: SendmailLine) {
+        var e = v.upperBound
+        if let p = s.smLastSpaceParen(v) { e = p }
+        line.f.ctladdr = Span(s.smAddress(v.lowerBound..<e))
+    }
+
+    /// The usual `to=R[, ctladdr=C], delay=D, xdelay=X, mailer=M, pri=N[, relay=H], dsn=S, stat=T`
+    /// read with each key checked where the field loop would find it (`smIsNextKey`): the `stat=`
+    /// value when the line has exactly that form (`line` then holds what `toGeneral`'s loop gives
+    /// it), nil otherwise, which decides nothing (the caller starts over with `toGeneral`).
+    @inline(__always)
+    static func toFast(_ s: ByteScanner, at i: Int, _ line: SendmailLine) -> Range<Int>? {
+        var v = i + 3
+        guard var e = s.smCommaSpace(from: v) else { return nil }
+        let hasCtl = s.smIsNextKey(e, SMKey.ctladdr, 7)
+        guard hasCtl || s.smIsNextKey(e, SMKey.delay, 5) else { return nil }
+        toList(s, v..<e, line)
+        if hasCtl {
+            v = e + 10
+            guard let c = s.smCommaSpace(from: v), s.smIsNextKey(c, SMKey.delay, 5) else { return nil }
+            ctladdr(s, v..<c, line); e = c
+        }
+        v = e + 8
+        guard let c1 = s.smCommaSpace(from: v), s.smIsNextKey(c1, SMKey.xdelay, 6) else { return nil }
+        line.f.delay = s.smDelay(v..<c1)
+        v = c1 + 9
+        guard let c2 = s.smCommaSpace(from: v), s.smIsNextKey(c2, SMKey.mailer, 6) else { return nil }
+        line.f.xdelay = s.smDelay(v..<c2)
+        v = c2 + 9
+        guard let c3 = s.smCommaSpace(from: v), s.smIsNextKey(c3, SMKey.pri, 3) else { return nil }
+        line.f.mailer = Span(v..<c3)
+        v = c3 + 6
+        e = s.digitsEnd(from: v)
+        let pri = v..<e
+        if s.smIsNextKey(e, SMKey.relay, 5) {
+            v = e + 8
+            guard let c = s.smCommaSpace(from: v), s.smIsNextKey(c, SMKey.dsn, 3) else { return nil }
+            s.smRelay(v..<c, into: line); e = c
+        } else {
+            guard s.smIsNextKey(e, SMKey.dsn, 3) else { return nil }
+        }
+        line.f.priority = s.smInt(pri).map(Int64.init)
+        v = e + 6
+        guard let c4 = s.smCommaSpace(from: v), s.smIsNextKey(c4, SMKey.stat, 4) else { return nil }
+        line.f.dsn = Span(v..<c4)
+        // `stat=` runs to the end of the record.
+        let st = (c4 + 7)..<s.end
+        line.f.stat = Span(st)
+        return st
+    }
+
+    /// `to=` by the field loop (any order, repeated keys: the last wins).
+    static func toGeneral(_ s: ByteScanner, qid: Range<Int>, at i: Int, _ line: SendmailLine) -> ParseStatus {
+        line.beginTo(queueID: Span(qid))
         var statRange: Range<Int>?
         var replyRange: Range<Int>?
         s.smFields(from: i, to: s.end) { (kw: UInt64, _: Range<Int>, v: Range<Int>) in
             switch kw {
-            case SMKey.to_:
-                var list = v
-                if v.count >= 7, s.has(" [more]", at: v.upperBound - 7) {
-                    line.f.more = true
-                    list = v.lowerBound..<(v.upperBound - 7)
-                }
-                // Emptied by `beginTo` already, unless a second `to=` comes in one record.
-                line.f.recipients.removeAll()
-                s.smRecipients(list, into: &line.f.recipients)
-            case SMKey.ctladdr:
-                var e = v.upperBound
-                if let p = s.smLastSpaceParen(v) { e = p }
-                line.f.ctladdr = Span(s.smAddress(v.lowerBound..<e))
+            case SMKey.to_: toList(s, v, line)
+            case SMKey.ctladdr: ctladdr(s, v, line)
             case SMKey.delay: line.f.delay = s.smDelay(v)
             case SMKey.xdelay: line.f.xdelay = s.smDelay(v)
             case SMKey.mailer: line.f.mailer = Span(v)
@@ -273,6 +392,12 @@ public struct SendmailParser: Sendable {
             default: break
             }
         }
+        return toEnd(s, statRange: statRange, replyRange: replyRange, line)
+    }
+
+    /// What follows a `to=` line's fields: the status from `stat=` (or `dsn=`), the response.
+    @inline(__always)
+    static func toEnd(_ s: ByteScanner, statRange: Range<Int>?, replyRange: Range<Int>?, _ line: SendmailLine) -> ParseStatus {
         guard !line.f.recipients.isEmpty else { return .unparsed(reason: "to= line without recipients") }
         let dsn = line.f.dsn
         if let st = statRange {
@@ -476,6 +601,54 @@ public struct SendmailParser: Sendable {
         else { return .ignored(category: "sendmail-tls-error") }
         line.beginTLS(direction: dir)
         var bitsAt = -1
+        if tlsFast(s, at: i, line, bitsAt: &bitsAt) { return tlsEnd(s, line, bitsAt: bitsAt) }
+        return tlsGeneral(s, at: i, direction: dir, line)
+    }
+
+    /// A `STARTTLS=server|client, relay=` line by the field loop (any order, repeated keys: the last wins).
+    static func tlsGeneral(_ s: ByteScanner, at i: Int, direction dir: TLSDirection, _ line: SendmailLine) -> ParseStatus {
+        line.beginTLS(direction: dir)
+        var bitsAt = -1
+        tlsFields(s, at: i, line, bitsAt: &bitsAt)
+        return tlsEnd(s, line, bitsAt: bitsAt)
+    }
+
+    /// A `bits=` value (`N/M`: N).
+    @inline(__always)
+    static func tlsBits(_ s: ByteScanner, _ v: Range<Int>, _ line: SendmailLine) {
+        let slash = s.find(Byte.slash, from: v.lowerBound, to: v.upperBound) ?? v.upperBound
+        line.f.bits = s.smInt(v.lowerBound..<slash)
+    }
+
+    /// The usual `STARTTLS=server|client, relay=R, version=V, verify=X, cipher=C, bits=N/M` read with
+    /// each key checked where the field loop would find it (`smIsNextKey`): true when the line has
+    /// exactly that form (`line` and `bitsAt` then hold what `tlsFields` gives), false otherwise,
+    /// which decides nothing (the caller starts over with `tlsFields`).
+    @inline(__always)
+    static func tlsFast(_ s: ByteScanner, at i: Int, _ line: SendmailLine, bitsAt: inout Int) -> Bool {
+        // `relay=` follows `STARTTLS=server, ` (the caller checked).
+        var v = i + 23
+        guard let c1 = s.smCommaSpace(from: v), s.smIsNextKey(c1, SMKey.version, 7) else { return false }
+        s.smRelay(v..<c1, into: line)
+        v = c1 + 10
+        guard let c2 = s.smCommaSpace(from: v), s.smIsNextKey(c2, SMKey.verify, 6) else { return false }
+        line.f.tlsProto = Span(v..<c2)
+        v = c2 + 9
+        guard let c3 = s.smCommaSpace(from: v), s.smIsNextKey(c3, SMKey.cipher, 6) else { return false }
+        line.f.verify = Span(v..<c3)
+        v = c3 + 9
+        guard let c4 = s.smCommaSpace(from: v), s.smIsNextKey(c4, SMKey.bits, 4) else { return false }
+        line.f.cipher = Span(v..<c4)
+        v = c4 + 7
+        // The last field: no comma after it, so no later `, key=` can end it.
+        guard s.find(Byte.comma, from: v, to: s.end) == nil else { return false }
+        bitsAt = v
+        tlsBits(s, v..<s.end, line)
+        return true
+    }
+
+    /// A `STARTTLS=` line's fields by the field loop (any order, repeated keys: the last wins).
+    static func tlsFields(_ s: ByteScanner, at i: Int, _ line: SendmailLine, bitsAt: inout Int) {
         s.smFields(from: i + 17, to: s.end) { (kw: UInt64, _: Range<Int>, v: Range<Int>) in
             switch kw {
             case SMKey.relay: s.smRelay(v, into: line)
@@ -484,11 +657,15 @@ public struct SendmailParser: Sendable {
             case SMKey.cipher: line.f.cipher = Span(v)
             case SMKey.bits:
                 bitsAt = v.lowerBound
-                let slash = s.find(Byte.slash, from: v.lowerBound, to: v.upperBound) ?? v.upperBound
-                line.f.bits = s.smInt(v.lowerBound..<slash)
+                tlsBits(s, v, line)
             default: break
             }
         }
+    }
+
+    /// What follows a `STARTTLS=` line's fields: the check that it says something, the `tlsKey`.
+    @inline(__always)
+    static func tlsEnd(_ s: ByteScanner, _ line: SendmailLine, bitsAt: Int) -> ParseStatus {
         let p = line.f.tlsProto
         guard p.isPresent || line.f.cipher.isPresent else { return .ignored(category: "sendmail-tls-error") }
         // The fields after `version=` are read from its value on without a look back, so when the
@@ -503,6 +680,32 @@ public struct SendmailParser: Sendable {
 
     static func auth(_ s: ByteScanner, at i: Int, _ line: SendmailLine) -> ParseStatus {
         guard s.has("AUTH=server, ", at: i) else { return .ignored(category: "sendmail-auth") }
+        line.beginAuth()
+        if authFast(s, at: i, line) { return .event }
+        return authGeneral(s, at: i, line)
+    }
+
+    /// The usual `AUTH=server, relay=R, authid=A, mech=M, bits=N` read with each key checked where
+    /// the field loop would find it (`smIsNextKey`): true when the line has exactly that form (`line`
+    /// then holds what `authGeneral` gives it), false otherwise, which decides nothing.
+    @inline(__always)
+    static func authFast(_ s: ByteScanner, at i: Int, _ line: SendmailLine) -> Bool {
+        guard s.has("relay=", at: i + 13) else { return false }
+        var v = i + 19
+        guard let c1 = s.smCommaSpace(from: v), s.smIsNextKey(c1, SMKey.authid, 6) else { return false }
+        s.smRelay(v..<c1, into: line)
+        v = c1 + 9
+        guard let c2 = s.smCommaSpace(from: v), s.smIsNextKey(c2, SMKey.mech, 4) else { return false }
+        line.f.authid = Span(v..<c2)
+        v = c2 + 7
+        guard let c3 = s.smCommaSpace(from: v), s.smIsNextKey(c3, SMKey.bits, 4) else { return false }
+        line.f.mechanism = Span(v..<c3)
+        // `bits=` (not stored) is the last field: no comma after it, so no later `, key=`.
+        return s.find(Byte.comma, from: c3 + 7, to: s.end) == nil
+    }
+
+    /// An `AUTH=server, ` line by the field loop (any order, repeated keys: the last wins).
+    static func authGeneral(_ s: ByteScanner, at i: Int, _ line: SendmailLine) -> ParseStatus {
         line.beginAuth()
         s.smFields(from: i + 13, to: s.end) { (kw: UInt64, _: Range<Int>, v: Range<Int>) in
             switch kw {
