@@ -4,6 +4,8 @@
 // - `EximFields.nextField` (keys found by the `=` at their second or third byte, key bytes
 //   by a bit mask; `escapeFree` only on quoted values without a backslash) against the
 //   byte loop it replaced;
+// - `EximFields.quickField` (the arrival and delivery loops' inline read of `K=value` and
+//   `KK=value`) against `nextField` from every start index;
 // - `EximFields.duration` (numbers read in the pass that finds their end) against
 //   `ByteScanner.double` per number;
 // - `EximFields.hostField` (an `H=` item read in one pass) against `nextField` then
@@ -123,6 +125,51 @@ import MailTrailModel
         for bytes in Self.randomBytes(alphabet, seed: 8, maxLength: 24) {
             let (fast, plain) = Self.items(bytes)
             if fast != plain || !Self.escapeFreeHolds(bytes) { wrong.append(String(decoding: bytes, as: UTF8.self)) }
+        }
+        #expect(wrong.isEmpty, "\(wrong.prefix(5))")
+    }
+
+    /// Starts (every index of `text`) where `quickField` disagrees with `nextField`: a field that
+    /// differs from `nextField`'s or ends elsewhere, or a nil that moved the index.
+    static func quickFieldDisagreements(_ text: [UInt8]) -> [Int] {
+        text.withUnsafeBufferPointer { buf in
+            let s = ByteScanner(buf)
+            func describe(_ f: EximField?, _ i: Int) -> String {
+                guard let f else { return "nil@\(i)" }
+                return "\(f.key.map { "\($0)" } ?? "-")|\(f.value)|\(f.quoted)|\(f.colonAfter)|\(f.escapeFree)@\(i)"
+            }
+            var bad: [Int] = []
+            for start in 0...buf.count {
+                var q = start, n = start
+                if let f = EximFields.quickField(s, &q) {
+                    let g = EximFields.nextField(s, &n)
+                    if describe(f, q) != describe(g, n) { bad.append(start) }
+                } else if q != start {
+                    bad.append(start)
+                }
+            }
+            return bad
+        }
+    }
+
+    @Test func quickFieldAgreesWithNextFieldOnEdgeCases() {
+        let cases = [
+            "", " ", "a", "=", "a=", "a=b", "ab=", "ab=c", "H=x", "H=x y", "X=", "X=a", "X=\"q\"", "CV=no",
+            "CV=yes:", "QT=1s DT=2s", "id=<a@b>", "id*=x", "abc=x", "*=x", "**=x", "a*=x", "é=x", "a\u{80}=x",
+            "R=a T=b H=mx [192.0.2.1]:25 X=TLS1.3:C:256 CV=no C=\"250 OK id=1\" QT=1s",
+            "<a@b> R=r T=t: message text", "T=t: m", "R=r:", "R=: x", "K=\"unterminated", "=x y=z", "A= B=",
+            "a=b=c", "0=1", "  R=x  ", "P=esmtpsa S=1 id=x@y T=\"a b\" from <x> for a b c", "a= ", "ab= ",
+        ]
+        for c in cases {
+            #expect(Self.quickFieldDisagreements(Array(c.utf8)) == [], "\(c)")
+        }
+    }
+
+    @Test func quickFieldAgreesWithNextFieldOnRandomLines() {
+        let alphabet: [UInt8] = Array("HRXCVQTaz09=*\" :[]()\\<>@.".utf8) + [0x80, 0xFF, 0x09]
+        var wrong: [String] = []
+        for bytes in Self.randomBytes(alphabet, seed: 21, maxLength: 24) where !Self.quickFieldDisagreements(bytes).isEmpty {
+            wrong.append(String(decoding: bytes, as: UTF8.self))
         }
         #expect(wrong.isEmpty, "\(wrong.prefix(5))")
     }

@@ -113,6 +113,31 @@ enum EximFields {
         return word(s, &i, from: v, key: key)
     }
 
+    /// `nextField` for its usual shape, read inline by the arrival and delivery loops: a one- or
+    /// two-byte key (not `H`) followed by an unquoted value. Gives exactly `nextField`'s field and
+    /// end index when the item at `i` has that shape; nil (and `i` unchanged) for any other item,
+    /// which the caller then hands to `nextField`.
+    @inline(__always)
+    static func quickField(_ s: ByteScanner, _ i: inout Int) -> EximField? {
+        let p = i
+        let v: Int
+        if p + 2 < s.end, s[p + 1] == Byte.equals, isKeyByte(s[p]) {
+            guard s[p] != 0x48 else { return nil }
+            v = p + 2
+        } else if p + 3 < s.end, s[p + 2] == Byte.equals, isKeyByte(s[p]), isKeyByte(s[p + 1]) {
+            v = p + 3
+        } else {
+            return nil
+        }
+        guard s[v] != Byte.quote else { return nil }
+        let e = s.find(Byte.space, from: v) ?? s.end
+        i = e
+        if e > v && s[e - 1] == Byte.colon {
+            return EximField(key: p..<(v - 1), value: v..<(e - 1), quoted: false, colonAfter: true)
+        }
+        return EximField(key: p..<(v - 1), value: v..<e, quoted: false, colonAfter: false)
+    }
+
     /// The number of items `nextField` reads from `i` to the end (`i` moves to the end): an
     /// item that cannot be `KEY=value` is one word, read without making its field.
     static func countItems(_ s: ByteScanner, _ i: inout Int) -> Int {

@@ -301,7 +301,7 @@ public struct EximParser: Sendable {
                 a.pointee.helo = h.helo
                 continue
             }
-            guard let f = EximFields.nextField(s, &i) else { break }
+            guard let f = EximFields.quickField(s, &i) ?? EximFields.nextField(s, &i) else { break }
             guard let k = f.key else {
                 if s.equals(f.value, "for") {
                     a.pointee.recipientsFrom = Int32(i)
@@ -376,7 +376,7 @@ public struct EximParser: Sendable {
                 if h.colonAfter { message = messageRange(s, i) }
                 continue
             }
-            guard let f = EximFields.nextField(s, &i) else { break }
+            guard let f = EximFields.quickField(s, &i) ?? EximFields.nextField(s, &i) else { break }
             if let k = f.key {
                 let v = f.value
                 if k.count == 1 {
