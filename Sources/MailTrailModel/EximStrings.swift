@@ -25,7 +25,7 @@ public enum SmallASCII {
 
     /// The String of the `n` bytes at `p` when `n <= 15` and all are ASCII (the same bits as
     /// `String(decoding:as:)` gives them); nil otherwise. Reads only those `n` bytes.
-    @inlinable
+    @inlinable @inline(__always)
     public static func make(_ p: UnsafePointer<UInt8>, _ n: Int) -> String? {
         let raw = UnsafeRawPointer(p)
         var w0: UInt64 = 0, w1: UInt64 = 0
@@ -61,21 +61,25 @@ public struct EximStrings: Sendable {
     public init() {}
 
     /// The span's text ("" when absent); a value over 15 bytes through the cache.
-    @inlinable
+    @inlinable @inline(__always)
     public mutating func string(_ s: Span, in b: LineBytes) -> String {
         guard s.isPresent else { return "" }
         if s.count <= 15, let v = SmallASCII.make(b.base + Int(s.lo), s.count) { return v }
-        return cache.string(s, in: b)
+        return cached(s, in: b)
     }
 
+    /// The cache's String of a present span (kept out of line: the small path stays short).
+    @inline(never)
+    public mutating func cached(_ s: Span, in b: LineBytes) -> String { cache.string(s, in: b) }
+
     /// The span's text, nil when absent.
-    @inlinable
+    @inlinable @inline(__always)
     public mutating func optionalString(_ s: Span, in b: LineBytes) -> String? {
         s.isAbsent ? nil : string(s, in: b)
     }
 
     /// The span's text ("" when absent), never through the cache (a value that rarely repeats).
-    @inlinable
+    @inlinable @inline(__always)
     public static func fresh(in b: LineBytes, _ s: Span) -> String {
         guard s.isPresent else { return "" }
         if s.count <= 15, let v = SmallASCII.make(b.base + Int(s.lo), s.count) { return v }
@@ -83,7 +87,7 @@ public struct EximStrings: Sendable {
     }
 
     /// `fresh`, nil when absent.
-    @inlinable
+    @inlinable @inline(__always)
     public static func optionalFresh(in b: LineBytes, _ s: Span) -> String? {
         s.isAbsent ? nil : fresh(in: b, s)
     }
