@@ -310,7 +310,8 @@ public struct EximCorrelator: Codable, Sendable {
         let sender = EximStrings.fresh(in: b, e.sender)
         let bounce = sender.isEmpty
         tx.sender = sender
-        tx.client = e.peer(e.client, cache: &cs.strings)
+        let c = e.client
+        tx.client = Peer(name: EximStrings.optionalFresh(in: b, c.name), ip: cs.strings.optionalString(c.ip, in: b), port: c.port)
         tx.helo = cs.strings.optionalString(e.helo, in: b)
         tx.size = e.size
         tx.nrcpt = e.recipientCount == 0 ? nil : e.recipientCount
