@@ -6,6 +6,8 @@
 //   byte loop it replaced;
 // - `EximFields.quickField` (the arrival and delivery loops' inline read of `K=value` and
 //   `KK=value`) against `nextField` from every start index;
+// - `EximFields.nextQueueIDRange` (an Exim next hop's `250 OK id=X` read directly) against
+//   `RemoteQueueID.extractRange`;
 // - `EximFields.duration` (numbers read in the pass that finds their end) against
 //   `ByteScanner.double` per number;
 // - `EximFields.hostField` (an `H=` item read in one pass) against `nextField` then
@@ -170,6 +172,43 @@ import MailTrailModel
         var wrong: [String] = []
         for bytes in Self.randomBytes(alphabet, seed: 21, maxLength: 24) where !Self.quickFieldDisagreements(bytes).isEmpty {
             wrong.append(String(decoding: bytes, as: UTF8.self))
+        }
+        #expect(wrong.isEmpty, "\(wrong.prefix(5))")
+    }
+
+    /// Whether `nextQueueIDRange` and `RemoteQueueID.extractRange` give the same range for
+    /// `text` and for every range of it that starts at 0 or at its first `2`.
+    static func queueIDRangesAgree(_ text: String) -> Bool {
+        Array(text.utf8).withUnsafeBufferPointer { buf in
+            let s = ByteScanner(buf)
+            var starts = [0]
+            if let two = buf.firstIndex(of: UInt8(ascii: "2")) { starts.append(two) }
+            for lo in starts {
+                for hi in lo...buf.count where EximFields.nextQueueIDRange(s, lo..<hi) != RemoteQueueID.extractRange(s, lo..<hi) {
+                    return false
+                }
+            }
+            return true
+        }
+    }
+
+    @Test func nextQueueIDRangeAgreesWithExtractRangeOnListedReplies() {
+        let cases = [
+            "", "250 OK id=", "250 OK id=1rfqKM-0003Wv-GQ", "250 OK id=1rfqKM-0003Wv-GQ.", "250 OK id=...",
+            "250 OK id=a.b_c-d", "250 OK id=1rfqKM-0003Wv-GQ x", "250 OK id=1rfqKM queued as X", "250 OK id=é",
+            "250 OK id=abc\"", "250 OK id=x:y", "250 2.0.0 Ok: queued as DA6B3163784", "250 ok dirdel",
+            "250 OK id=A Message accepted for delivery", "x 250 OK id=A", "251 OK id=A", "250 OK  id=A",
+            "250 2.0.0 <a@b> h98WmtvwhagfzNmX Saved", "250 OK id=1rfqKM-0003Wv-GQ forwarded as Y",
+        ]
+        for c in cases { #expect(Self.queueIDRangesAgree(c), "\(c)") }
+    }
+
+    @Test func nextQueueIDRangeAgreesWithExtractRangeOnRandomReplies() {
+        let pieces = ["250 OK id=", "250 ", "OK id=", "id=", "1rfqKM-0003Wv-GQ", "A", "x.", ".", "-", "_", " ",
+                      "queued as ", "forwarded as ", " Message accepted for delivery", ":", "\u{80}", "é"]
+        var wrong: [String] = []
+        for text in Self.randomJoins(pieces, seed: 22, maxPieces: 6, count: 5_000) where !Self.queueIDRangesAgree(text) {
+            wrong.append(text)
         }
         #expect(wrong.isEmpty, "\(wrong.prefix(5))")
     }

@@ -486,6 +486,26 @@ enum EximFields {
         return r
     }
 
+    /// `RemoteQueueID.extractRange(s, r)`, with the reply of an Exim next hop (`250 OK id=X`, X
+    /// running to the end) read directly: there the only spaces are the two of `250 OK id=`, so
+    /// the one form present is `OK id=` and its token is the answer. Any other text goes to
+    /// `extractRange`.
+    @inline(__always)
+    static func nextQueueIDRange(_ s: ByteScanner, _ r: Range<Int>) -> Range<Int>? {
+        let lo = r.lowerBound + 10, hi = r.upperBound
+        if hi > lo, s.has("250 OK id=", at: r.lowerBound) {
+            var j = lo
+            while j < hi && (Byte.isAlnum(s[j]) || s[j] == Byte.dot || s[j] == Byte.minus || s[j] == Byte.underscore) {
+                j += 1
+            }
+            if j == hi {
+                while j > lo && s[j - 1] == Byte.dot { j -= 1 }
+                return j > lo ? lo..<j : nil
+            }
+        }
+        return RemoteQueueID.extractRange(s, r)
+    }
+
     /// The enhanced status code (`5.1.1`) after a 3-digit reply code at the start of `r`, or anywhere as `NNN d.d.d`.
     static func dsn(_ s: ByteScanner, _ r: Range<Int>) -> (code: String?, dsn: String?) {
         let (c, d) = dsnRanges(s, r)

@@ -414,7 +414,7 @@ public struct EximParser: Sendable {
             d.pointee.response = Span(c)
             d.pointee.responseQuoted = quotedConfirmation
             d.pointee.responseEscapeFree = confirmationEscapeFree
-            if let q = RemoteQueueID.extractRange(s, c) { d.pointee.nextQueueID = Span(q) }
+            if let q = EximFields.nextQueueIDRange(s, c) { d.pointee.nextQueueID = Span(q) }
             if let ds = EximFields.dsnRanges(s, c).dsn { d.pointee.dsn = Span(ds) }
         } else if let m = message, !m.isEmpty {
             // The message of a failure/deferral; a trailing ` DT=...` (4.99) is not part of it.
