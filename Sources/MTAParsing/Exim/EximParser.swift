@@ -295,6 +295,7 @@ public struct EximParser: Sendable {
         a.pointee.sender = Span(EximFields.addressRange(s, senderField.value))
         while true {
             EximFields.skipSpaces(s, &i)
+            guard i < s.end else { break }                   // (`nextField` would give nil)
             if i + 1 < s.end && s[i] == 0x48 && s[i + 1] == Byte.equals {                  // H= (read in one pass)
                 let h = EximFields.hostField(s, &i)
                 a.pointee.client = h.peer
@@ -370,6 +371,7 @@ public struct EximParser: Sendable {
         var confirmationEscapeFree = false
         while message == nil {
             EximFields.skipSpaces(s, &i)
+            guard i < s.end else { break }                   // (`nextField` would give nil)
             if i + 1 < s.end && s[i] == 0x48 && s[i + 1] == Byte.equals {                  // H= (read in one pass)
                 let h = EximFields.hostField(s, &i)
                 d.pointee.relay = h.peer
