@@ -380,7 +380,7 @@ enum EximFields {
         // The bits: the digits after the last `:` (the digits before `hi`, then that `:`).
         var j = hi
         while j > c1 + 1 && Byte.isDigit(s[j - 1]) { j -= 1 }
-        if j > c1 + 1, s[j - 1] == Byte.colon, let bits = s.int(j..<hi) {
+        if j > c1 + 1, s[j - 1] == Byte.colon, let bits = int(s, j..<hi) {
             t.cipher = Span((c1 + 1)..<(j - 1))
             t.bits = bits
         } else {
@@ -504,6 +504,21 @@ enum EximFields {
             }
         }
         return RemoteQueueID.extractRange(s, r)
+    }
+
+    /// `ByteScanner.int` read inline (the hot loops' numbers: `S=`, the bits of `X=`).
+    @inline(__always)
+    static func int(_ s: ByteScanner, _ r: Range<Int>) -> Int? {
+        guard !r.isEmpty, r.count <= 18 else { return nil }
+        var v = 0
+        var k = r.lowerBound
+        while k < r.upperBound {
+            let d = s[k] &- Byte.zero
+            guard d < 10 else { return nil }
+            v = v &* 10 &+ Int(d)
+            k += 1
+        }
+        return v
     }
 
     /// The enhanced status code (`5.1.1`) after a 3-digit reply code at the start of `r`, or anywhere as `NNN d.d.d`.

@@ -329,7 +329,7 @@ public struct EximParser: Sendable {
                     } else {
                         a.pointee.authenticator = Span(v)
                     }
-                case 0x53: a.pointee.size = s.int(v).map(Int64.init)                        // S
+                case 0x53: a.pointee.size = EximFields.int(s, v).map(Int64.init)            // S
                 case 0x54: a.pointee.subject = Span(v); a.pointee.subjectEscapeFree = f.escapeFree  // T
                 case 0x52: a.pointee.reference = Span(v)                                     // R
                 default: break
