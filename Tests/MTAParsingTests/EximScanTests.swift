@@ -8,6 +8,8 @@
 //   `KK=value`) against `nextField` from every start index;
 // - `EximFields.nextQueueIDRange` (an Exim next hop's `250 OK id=X` read directly) against
 //   `RemoteQueueID.extractRange`;
+// - `EximFields.messageIDLength` (the 6-6-2 form tested as two words by `alnumBytes`)
+//   against the byte loop it replaced, and `alnumBytes` against `Byte.isAlnum`;
 // - `EximFields.duration` (numbers read in the pass that finds their end) against
 //   `ByteScanner.double` per number;
 // - `EximFields.hostField` (an `H=` item read in one pass) against `nextField` then
@@ -209,6 +211,69 @@ import MailTrailModel
         var wrong: [String] = []
         for text in Self.randomJoins(pieces, seed: 22, maxPieces: 6, count: 5_000) where !Self.queueIDRangesAgree(text) {
             wrong.append(text)
+        }
+        #expect(wrong.isEmpty, "\(wrong.prefix(5))")
+    }
+
+    /// `messageIDLength` as it was before the word-at-a-time test of the 6-6-2 form.
+    static func plainMessageIDLength(_ s: ByteScanner, at i: Int) -> Int {
+        guard i + 16 <= s.end, s[i + 6] == Byte.minus else { return 0 }
+        for k in 0..<6 where !Byte.isAlnum(s[i + k]) { return 0 }
+        if s[i + 13] == Byte.minus {
+            for k in 7..<13 where !Byte.isAlnum(s[i + k]) { return 0 }
+            if Byte.isAlnum(s[i + 14]) && Byte.isAlnum(s[i + 15]) && (i + 16 == s.end || s[i + 16] == Byte.space) {
+                return 16
+            }
+            return 0
+        }
+        guard i + 23 <= s.end, s[i + 18] == Byte.minus else { return 0 }
+        for k in 7..<18 where !Byte.isAlnum(s[i + k]) { return 0 }
+        for k in 19..<23 where !Byte.isAlnum(s[i + k]) { return 0 }
+        return i + 23 == s.end || s[i + 23] == Byte.space ? 23 : 0
+    }
+
+    @Test func alnumBytesMarksExactlyTheLettersAndDigits() {
+        var wrong: [String] = []
+        for b in 0...255 {
+            for pos in 0..<8 {
+                // `b` at `pos` among bytes that are never alnum, then among bytes that always are.
+                for filler: UInt8 in [0x2D, 0x61] {
+                    var bytes = [UInt8](repeating: filler, count: 8)
+                    bytes[pos] = UInt8(b)
+                    let x = bytes.withUnsafeBytes { UInt64(littleEndian: $0.loadUnaligned(as: UInt64.self)) }
+                    var want: UInt64 = 0
+                    for k in 0..<8 where Byte.isAlnum(bytes[k]) { want |= 0x80 << UInt64(k * 8) }
+                    if EximFields.alnumBytes(x) != want { wrong.append("\(b)@\(pos)") }
+                }
+            }
+        }
+        #expect(wrong.isEmpty, "\(wrong.prefix(5))")
+    }
+
+    @Test func messageIDLengthAgreesWithPlainFormOnEdgeCasesAndRandomLines() {
+        let cases = [
+            "1rfqKL-00059H-U4", "1rfqKL-00059H-U4 <= x", "1rfqKL-00059H-U4x", "1rfqKL-00059H-U", "1rfqK-L00059H-U4",
+            "1rfqKL-00059H-U4-", "1rfqKL-0005éH-U4", "1rfqKL-00059H--4", "------------------------",
+            "1rfqKL-00059Habcd-U4xy", "1rfqKL-00059Habcde-U4xy", "1rfqKL-00059Habcde-U4xy z", "ZZZZZZ-zzzzzz-00 ",
+            "\u{7F}rfqKL-00059H-U4", "1rfqKL-00059H-U\u{80}", "1rfqKL-00059H:U4", "", "1",
+        ]
+        // Mostly letters and digits (so that whole IDs occur), a few of each near miss.
+        let alphabet: [UInt8] = Array(String(repeating: "aZ09zA8", count: 6).utf8) + Array("-_ @:`{/[".utf8) + [0x80, 0xFF, 0x7F]
+        let randoms = Self.randomBytes(alphabet, seed: 23, maxLength: 28).map { bytes -> [UInt8] in
+            // The shape of an ID (a `-` at 6, mostly at 13 too), so that the later tests are reached.
+            var b = bytes
+            if b.count > 6 { b[6] = Byte.minus }
+            if b.count > 13 && b[0] != 0x5F { b[13] = Byte.minus }
+            return b
+        }
+        var wrong: [String] = []
+        for bytes in cases.map({ Array($0.utf8) }) + randoms {
+            bytes.withUnsafeBufferPointer { buf in
+                let s = ByteScanner(buf)
+                for i in 0...buf.count where EximFields.messageIDLength(s, at: i) != Self.plainMessageIDLength(s, at: i) {
+                    wrong.append("\(String(decoding: bytes, as: UTF8.self)) at \(i)")
+                }
+            }
         }
         #expect(wrong.isEmpty, "\(wrong.prefix(5))")
     }

@@ -35,6 +35,16 @@ enum EximFields {
     @inline(__always)
     static func messageIDLength(_ s: ByteScanner, at i: Int) -> Int {
         guard i + 16 <= s.end, s[i + 6] == Byte.minus else { return 0 }
+        if s[i + 13] == Byte.minus {
+            // The 6-6-2 form: its 14 letters and digits tested as two words at once.
+            let raw = UnsafeRawPointer(s.base + i)
+            let w0 = UInt64(littleEndian: raw.loadUnaligned(as: UInt64.self))
+            let w1 = UInt64(littleEndian: raw.loadUnaligned(fromByteOffset: 8, as: UInt64.self))
+            let want0: UInt64 = 0x8000_8080_8080_8080           // bytes 0-5 and 7 (byte 6 is the `-`)
+            let want1: UInt64 = 0x8080_0080_8080_8080           // bytes 8-12, 14, 15 (13 is the `-`)
+            guard alnumBytes(w0) & want0 == want0, alnumBytes(w1) & want1 == want1 else { return 0 }
+            return i + 16 == s.end || s[i + 16] == Byte.space ? 16 : 0
+        }
         for k in 0..<6 where !Byte.isAlnum(s[i + k]) { return 0 }
         if s[i + 13] == Byte.minus {
             for k in 7..<13 where !Byte.isAlnum(s[i + k]) { return 0 }
@@ -47,6 +57,18 @@ enum EximFields {
         for k in 7..<18 where !Byte.isAlnum(s[i + k]) { return 0 }
         for k in 19..<23 where !Byte.isAlnum(s[i + k]) { return 0 }
         return i + 23 == s.end || s[i + 23] == Byte.space ? 23 : 0
+    }
+
+    /// The high bit of each byte of `x` that is an ASCII letter or digit (`Byte.isAlnum`): each
+    /// range tested on the low seven bits (no carry between bytes), bytes >= 0x80 excluded.
+    @inline(__always)
+    static func alnumBytes(_ x: UInt64) -> UInt64 {
+        let ones: UInt64 = 0x0101_0101_0101_0101
+        let y = x & 0x7F7F_7F7F_7F7F_7F7F
+        let digit = (y &+ ones &* (0x80 - 0x30)) & ~(y &+ ones &* (0x80 - 0x3A))
+        let upper = (y &+ ones &* (0x80 - 0x41)) & ~(y &+ ones &* (0x80 - 0x5B))
+        let lower = (y &+ ones &* (0x80 - 0x61)) & ~(y &+ ones &* (0x80 - 0x7B))
+        return (digit | upper | lower) & ~x & 0x8080_8080_8080_8080
     }
 
     /// Whether the bytes at `i` are a whole message ID (used for `R=` values).
