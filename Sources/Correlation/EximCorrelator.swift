@@ -74,8 +74,8 @@ public struct EximCorrelator: Codable, Sendable {
 
     /// The hot path's String caches.
     struct Caches {
-        /// Values that repeat (up to 32 bytes).
-        var strings = StringCache()
+        /// Values that repeat (up to 32 bytes; up to 15 ASCII bytes made in place).
+        var strings = EximStrings()
         /// Long repeated values (ciphers).
         var long = FewStrings()
         /// The last few distinct TLS facts (`X=` with `CV=`: a handful per host, one per TLS stack
@@ -307,10 +307,11 @@ public struct EximCorrelator: Codable, Sendable {
     static func fillArrival(_ tx: inout Transaction, _ e: EximLine, _ cs: inout Caches) {
         let b = e.bytes
         let tls = cs.tlsInfo(e)
-        let sender = cs.strings.string(e.sender, in: b)
+        let sender = EximStrings.fresh(in: b, e.sender)
         let bounce = sender.isEmpty
         tx.sender = sender
-        tx.client = e.peer(e.client, cache: &cs.strings)
+        let c = e.client
+        tx.client = Peer(name: EximStrings.optionalFresh(in: b, c.name), ip: cs.strings.optionalString(c.ip, in: b), port: c.port)
         tx.helo = cs.strings.optionalString(e.helo, in: b)
         tx.size = e.size
         tx.nrcpt = e.recipientCount == 0 ? nil : e.recipientCount
@@ -319,13 +320,13 @@ public struct EximCorrelator: Codable, Sendable {
         tx.saslMethod = cs.strings.optionalString(e.authenticator, in: b)
         tx.saslUsername = cs.strings.optionalString(e.authID, in: b)
         tx.localUser = cs.strings.optionalString(e.localUser, in: b)
-        tx.subject = e.subject.isAbsent ? nil : e.subjectEscapeFree ? b.string(e.subject) : EximLine.unescaped(b, e.subject)
-        if e.messageIDHeader.isPresent { tx.messageID = b.string(e.messageIDHeader); tx.msgKey = nil }
+        tx.subject = e.subject.isAbsent ? nil : e.subjectEscapeFree ? EximStrings.fresh(in: b, e.subject) : EximLine.unescaped(b, e.subject)
+        if e.messageIDHeader.isPresent { tx.messageID = EximStrings.fresh(in: b, e.messageIDHeader); tx.msgKey = nil }
         if tx.dkimResult == nil, e.dkimDomain.isPresent {
             tx.dkimResult = "pass"; tx.dkimDomain = cs.strings.string(e.dkimDomain, in: b)
         }
         if e.reference.isPresent {
-            tx.originQueueID = b.string(e.reference)
+            tx.originQueueID = EximStrings.fresh(in: b, e.reference)
             tx.originKind = bounce ? .bounce : .reinjection
         }
     }
@@ -375,19 +376,19 @@ public struct EximCorrelator: Codable, Sendable {
             // The caches leave `self` while the transaction is filled in place (values made once,
             // stored once: no facts struct to copy and destroy).
             var cs = take(&caches)!
-            arrival(ctx, instance: instance, key, b.string(line.messageID), connection: connection, into: &out) { tx in
+            arrival(ctx, instance: instance, key, EximStrings.fresh(in: b, line.messageID), connection: connection, into: &out) { tx in
                 Self.fillArrival(&tx, line, &cs)
             }
             caches = cs
         case .delivery:
             let key = TxKey(instance: instance, queueID: b.queueID(line.messageID))
-            let (id, mk, receivedAt) = deliveryTarget(ctx, key, into: &out) { b.string(line.messageID) }
+            let (id, mk, receivedAt) = deliveryTarget(ctx, key, into: &out) { EximStrings.fresh(in: b, line.messageID) }
             let status = Self.status(line.flag)
-            var next = b.optionalString(line.nextQueueID)
+            var next = EximStrings.optionalFresh(in: b, line.nextQueueID)
             if next == nil, instance == EximCorrelator.smtpdInstance, status == .sent { next = nextByOrigin[id]?.id }
             var cs = take(&caches)!
-            let logged = cs.strings.string(line.recipient, in: b)
-            let other = b.optionalString(line.origRecipient)
+            let logged = EximStrings.fresh(in: b, line.recipient)
+            let other = EximStrings.optionalFresh(in: b, line.origRecipient)
             // `=> alice <alice@example.com>`: LocalRecipient's rule, read on the bytes.
             let local = line.origRecipient.isPresent && !b.buffer(line.recipient).contains(0x40)
                 && b.buffer(line.origRecipient).contains(0x40)
@@ -398,7 +399,7 @@ public struct EximCorrelator: Codable, Sendable {
             let tls = cs.tlsInfo(line)
             let response: String? = line.response.isAbsent ? nil
                 : line.responseQuoted && !line.responseEscapeFree ? EximLine.unescaped(b, line.response)
-                : b.string(line.response)
+                : EximStrings.fresh(in: b, line.response)
             let dsn = cs.strings.optionalString(line.dsn, in: b)
             caches = cs
             out.deliveries.append(DeliveryRecord(
@@ -445,7 +446,7 @@ public struct EximCorrelator: Codable, Sendable {
                 sender: cs.strings.optionalString(line.sender, in: b),
                 recipient: cs.strings.optionalString(line.recipient, in: b),
                 code: cs.strings.optionalString(line.code, in: b), dsn: cs.strings.optionalString(line.dsn, in: b),
-                reason: b.optionalString(line.reason))
+                reason: EximStrings.optionalFresh(in: b, line.reason))
             caches = cs
             out.rejections.append(record)
         case .other:

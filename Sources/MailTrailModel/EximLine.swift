@@ -202,7 +202,7 @@ public struct EximLine: @unchecked Sendable {
 
     /// The line's TLS facts, Strings through `c` and, for ciphers longer than `c` keeps, `long`
     /// (the hot path's form of `tlsInfo(_:)`).
-    @inlinable public func tlsInfo(cache c: inout StringCache, long: inout FewStrings) -> TLSInfo? {
+    @inlinable public func tlsInfo(cache c: inout EximStrings, long: inout FewStrings) -> TLSInfo? {
         guard let t = tls else { return nil }
         let b = bytes
         var info = TLSInfo()
@@ -222,7 +222,7 @@ public struct EximLine: @unchecked Sendable {
     }
 
     /// The peer of `p` (spans of this line), Strings through `c`.
-    @inlinable public func peer(_ p: PeerSpans, cache c: inout StringCache) -> Peer {
+    @inlinable public func peer(_ p: PeerSpans, cache c: inout EximStrings) -> Peer {
         let b = bytes
         return Peer(name: c.optionalString(p.name, in: b), ip: c.optionalString(p.ip, in: b), port: p.port)
     }

@@ -1,5 +1,6 @@
 // EximParserTests: field-level exact expectations for Exim lines (mainlog
-// and syslog), Sophos UTM smtpd lines, and coverage of the Exim / UTM corpus.
+// and syslog), Sophos UTM smtpd lines, and coverage of the Exim / UTM corpus;
+// the literal searches by a rare anchor byte against `ByteScanner.find`.
 
 import Foundation
 import Testing
@@ -271,5 +272,39 @@ private func utm(_ line: String) -> UTMEvent? {
             #expect(EximParser.find(s, " authenticator failed for ", anchor: 15, from: 0) == 5)
             #expect(EximParser.find(s, " dropped by ", anchor: 10, from: 0) == nil)
         }
+    }
+
+    /// The literals the line classifiers search by an anchor (each with its anchor) give the
+    /// index `ByteScanner.find` gives, from every start, on seeded random joins of their pieces.
+    @Test func classifierLiteralsByAnchorAgreeWithPlainSearch() {
+        let literals: [(StaticString, Int)] = [
+            ("(TCP/IP connection count", 4), (": discarded by ", 13), (" daemon started", 4), ("lookup of host", 3),
+            ("sender verify", 7), ("Warning:", 0), ("Warning: ", 0), ("warning:", 0), (" verify fail", 1),
+            (" verify defer", 1), ("incomplete transaction", 5), ("connection from", 11), ("Connection from", 0),
+            (" lost", 1), ("SMTP", 1), ("synchronization error", 8), ("too many", 7), ("frozen", 3),
+            ("retry time not reached", 4), ("retry timeout exceeded", 4), ("SMTP error from remote mail server", 1),
+            (" transport output: ", 6), ("Connection timed out", 0), ("Connection refused", 0), ("error ignored", 8),
+        ]
+        var pieces = ["", " ", "x", ":", "(", "y", "SM", "TP", "/", "é"]
+        for (lit, _) in literals {
+            let text = lit.description
+            pieces.append(text)
+            pieces.append(String(text.dropLast()))
+            pieces.append(String(text.dropFirst()))
+        }
+        var rng = SplitMix64(seed: 31)
+        var wrong: [String] = []
+        for _ in 0..<3_000 {
+            let line = (0..<Int(rng.next() % 6)).map { _ in pieces[Int(rng.next() % UInt64(pieces.count))] }.joined()
+            Array(line.utf8).withUnsafeBufferPointer { buf in
+                let s = ByteScanner(buf)
+                for (lit, anchor) in literals {
+                    for from in 0...buf.count where EximParser.find(s, lit, anchor: anchor, from: from) != s.find(lit, from: from) {
+                        wrong.append("\(lit) in \(line) from \(from)")
+                    }
+                }
+            }
+        }
+        #expect(wrong.isEmpty, "\(wrong.prefix(5))")
     }
 }

@@ -4,6 +4,12 @@
 // - `EximFields.nextField` (keys found by the `=` at their second or third byte, key bytes
 //   by a bit mask; `escapeFree` only on quoted values without a backslash) against the
 //   byte loop it replaced;
+// - `EximFields.quickField` (the arrival and delivery loops' inline read of `K=value` and
+//   `KK=value`) against `nextField` from every start index;
+// - `EximFields.nextQueueIDRange` (an Exim next hop's `250 OK id=X` read directly) against
+//   `RemoteQueueID.extractRange`;
+// - `EximFields.messageIDLength` (the 6-6-2 form tested as two words by `alnumBytes`)
+//   against the byte loop it replaced, and `alnumBytes` against `Byte.isAlnum`;
 // - `EximFields.duration` (numbers read in the pass that finds their end) against
 //   `ByteScanner.double` per number;
 // - `EximFields.hostField` (an `H=` item read in one pass) against `nextField` then
@@ -123,6 +129,151 @@ import MailTrailModel
         for bytes in Self.randomBytes(alphabet, seed: 8, maxLength: 24) {
             let (fast, plain) = Self.items(bytes)
             if fast != plain || !Self.escapeFreeHolds(bytes) { wrong.append(String(decoding: bytes, as: UTF8.self)) }
+        }
+        #expect(wrong.isEmpty, "\(wrong.prefix(5))")
+    }
+
+    /// Starts (every index of `text`) where `quickField` disagrees with `nextField`: a field that
+    /// differs from `nextField`'s or ends elsewhere, or a nil that moved the index.
+    static func quickFieldDisagreements(_ text: [UInt8]) -> [Int] {
+        text.withUnsafeBufferPointer { buf in
+            let s = ByteScanner(buf)
+            func describe(_ f: EximField?, _ i: Int) -> String {
+                guard let f else { return "nil@\(i)" }
+                return "\(f.key.map { "\($0)" } ?? "-")|\(f.value)|\(f.quoted)|\(f.colonAfter)|\(f.escapeFree)@\(i)"
+            }
+            var bad: [Int] = []
+            for start in 0...buf.count {
+                var q = start, n = start
+                if let f = EximFields.quickField(s, &q) {
+                    let g = EximFields.nextField(s, &n)
+                    if describe(f, q) != describe(g, n) { bad.append(start) }
+                } else if q != start {
+                    bad.append(start)
+                }
+            }
+            return bad
+        }
+    }
+
+    @Test func quickFieldAgreesWithNextFieldOnEdgeCases() {
+        let cases = [
+            "", " ", "a", "=", "a=", "a=b", "ab=", "ab=c", "H=x", "H=x y", "X=", "X=a", "X=\"q\"", "CV=no",
+            "CV=yes:", "QT=1s DT=2s", "id=<a@b>", "id*=x", "abc=x", "*=x", "**=x", "a*=x", "é=x", "a\u{80}=x",
+            "R=a T=b H=mx [192.0.2.1]:25 X=TLS1.3:C:256 CV=no C=\"250 OK id=1\" QT=1s",
+            "<a@b> R=r T=t: message text", "T=t: m", "R=r:", "R=: x", "K=\"unterminated", "=x y=z", "A= B=",
+            "a=b=c", "0=1", "  R=x  ", "P=esmtpsa S=1 id=x@y T=\"a b\" from <x> for a b c", "a= ", "ab= ",
+        ]
+        for c in cases {
+            #expect(Self.quickFieldDisagreements(Array(c.utf8)) == [], "\(c)")
+        }
+    }
+
+    @Test func quickFieldAgreesWithNextFieldOnRandomLines() {
+        let alphabet: [UInt8] = Array("HRXCVQTaz09=*\" :[]()\\<>@.".utf8) + [0x80, 0xFF, 0x09]
+        var wrong: [String] = []
+        for bytes in Self.randomBytes(alphabet, seed: 21, maxLength: 24) where !Self.quickFieldDisagreements(bytes).isEmpty {
+            wrong.append(String(decoding: bytes, as: UTF8.self))
+        }
+        #expect(wrong.isEmpty, "\(wrong.prefix(5))")
+    }
+
+    /// Whether `nextQueueIDRange` and `RemoteQueueID.extractRange` give the same range for
+    /// `text` and for every range of it that starts at 0 or at its first `2`.
+    static func queueIDRangesAgree(_ text: String) -> Bool {
+        Array(text.utf8).withUnsafeBufferPointer { buf in
+            let s = ByteScanner(buf)
+            var starts = [0]
+            if let two = buf.firstIndex(of: UInt8(ascii: "2")) { starts.append(two) }
+            for lo in starts {
+                for hi in lo...buf.count where EximFields.nextQueueIDRange(s, lo..<hi) != RemoteQueueID.extractRange(s, lo..<hi) {
+                    return false
+                }
+            }
+            return true
+        }
+    }
+
+    @Test func nextQueueIDRangeAgreesWithExtractRangeOnListedReplies() {
+        let cases = [
+            "", "250 OK id=", "250 OK id=1rfqKM-0003Wv-GQ", "250 OK id=1rfqKM-0003Wv-GQ.", "250 OK id=...",
+            "250 OK id=a.b_c-d", "250 OK id=1rfqKM-0003Wv-GQ x", "250 OK id=1rfqKM queued as X", "250 OK id=é",
+            "250 OK id=abc\"", "250 OK id=x:y", "250 2.0.0 Ok: queued as DA6B3163784", "250 ok dirdel",
+            "250 OK id=A Message accepted for delivery", "x 250 OK id=A", "251 OK id=A", "250 OK  id=A",
+            "250 2.0.0 <a@b> h98WmtvwhagfzNmX Saved", "250 OK id=1rfqKM-0003Wv-GQ forwarded as Y",
+        ]
+        for c in cases { #expect(Self.queueIDRangesAgree(c), "\(c)") }
+    }
+
+    @Test func nextQueueIDRangeAgreesWithExtractRangeOnRandomReplies() {
+        let pieces = ["250 OK id=", "250 ", "OK id=", "id=", "1rfqKM-0003Wv-GQ", "A", "x.", ".", "-", "_", " ",
+                      "queued as ", "forwarded as ", " Message accepted for delivery", ":", "\u{80}", "é"]
+        var wrong: [String] = []
+        for text in Self.randomJoins(pieces, seed: 22, maxPieces: 6, count: 5_000) where !Self.queueIDRangesAgree(text) {
+            wrong.append(text)
+        }
+        #expect(wrong.isEmpty, "\(wrong.prefix(5))")
+    }
+
+    /// `messageIDLength` as it was before the word-at-a-time test of the 6-6-2 form.
+    static func plainMessageIDLength(_ s: ByteScanner, at i: Int) -> Int {
+        guard i + 16 <= s.end, s[i + 6] == Byte.minus else { return 0 }
+        for k in 0..<6 where !Byte.isAlnum(s[i + k]) { return 0 }
+        if s[i + 13] == Byte.minus {
+            for k in 7..<13 where !Byte.isAlnum(s[i + k]) { return 0 }
+            if Byte.isAlnum(s[i + 14]) && Byte.isAlnum(s[i + 15]) && (i + 16 == s.end || s[i + 16] == Byte.space) {
+                return 16
+            }
+            return 0
+        }
+        guard i + 23 <= s.end, s[i + 18] == Byte.minus else { return 0 }
+        for k in 7..<18 where !Byte.isAlnum(s[i + k]) { return 0 }
+        for k in 19..<23 where !Byte.isAlnum(s[i + k]) { return 0 }
+        return i + 23 == s.end || s[i + 23] == Byte.space ? 23 : 0
+    }
+
+    @Test func alnumBytesMarksExactlyTheLettersAndDigits() {
+        var wrong: [String] = []
+        for b in 0...255 {
+            for pos in 0..<8 {
+                // `b` at `pos` among bytes that are never alnum, then among bytes that always are.
+                for filler: UInt8 in [0x2D, 0x61] {
+                    var bytes = [UInt8](repeating: filler, count: 8)
+                    bytes[pos] = UInt8(b)
+                    let x = bytes.withUnsafeBytes { UInt64(littleEndian: $0.loadUnaligned(as: UInt64.self)) }
+                    var want: UInt64 = 0
+                    for k in 0..<8 where Byte.isAlnum(bytes[k]) { want |= 0x80 << UInt64(k * 8) }
+                    if EximFields.alnumBytes(x) != want { wrong.append("\(b)@\(pos)") }
+                }
+            }
+        }
+        #expect(wrong.isEmpty, "\(wrong.prefix(5))")
+    }
+
+    @Test func messageIDLengthAgreesWithPlainFormOnEdgeCasesAndRandomLines() {
+        let cases = [
+            "1rfqKL-00059H-U4", "1rfqKL-00059H-U4 <= x", "1rfqKL-00059H-U4x", "1rfqKL-00059H-U", "1rfqK-L00059H-U4",
+            "1rfqKL-00059H-U4-", "1rfqKL-0005éH-U4", "1rfqKL-00059H--4", "------------------------",
+            "1rfqKL-00059Habcd-U4xy", "1rfqKL-00059Habcde-U4xy", "1rfqKL-00059Habcde-U4xy z", "ZZZZZZ-zzzzzz-00 ",
+            "\u{7F}rfqKL-00059H-U4", "1rfqKL-00059H-U\u{80}", "1rfqKL-00059H:U4", "", "1",
+        ]
+        // Mostly letters and digits (so that whole IDs occur), a few of each near miss.
+        let alphabet: [UInt8] = Array(String(repeating: "aZ09zA8", count: 6).utf8) + Array("-_ @:`{/[".utf8) + [0x80, 0xFF, 0x7F]
+        let randoms = Self.randomBytes(alphabet, seed: 23, maxLength: 28).map { bytes -> [UInt8] in
+            // The shape of an ID (a `-` at 6, mostly at 13 too), so that the later tests are reached.
+            var b = bytes
+            if b.count > 6 { b[6] = Byte.minus }
+            if b.count > 13 && b[0] != 0x5F { b[13] = Byte.minus }
+            return b
+        }
+        var wrong: [String] = []
+        for bytes in cases.map({ Array($0.utf8) }) + randoms {
+            bytes.withUnsafeBufferPointer { buf in
+                let s = ByteScanner(buf)
+                for i in 0...buf.count where EximFields.messageIDLength(s, at: i) != Self.plainMessageIDLength(s, at: i) {
+                    wrong.append("\(String(decoding: bytes, as: UTF8.self)) at \(i)")
+                }
+            }
         }
         #expect(wrong.isEmpty, "\(wrong.prefix(5))")
     }

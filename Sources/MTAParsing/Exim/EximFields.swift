@@ -35,6 +35,16 @@ enum EximFields {
     @inline(__always)
     static func messageIDLength(_ s: ByteScanner, at i: Int) -> Int {
         guard i + 16 <= s.end, s[i + 6] == Byte.minus else { return 0 }
+        if s[i + 13] == Byte.minus {
+            // The 6-6-2 form: its 14 letters and digits tested as two words at once.
+            let raw = UnsafeRawPointer(s.base + i)
+            let w0 = UInt64(littleEndian: raw.loadUnaligned(as: UInt64.self))
+            let w1 = UInt64(littleEndian: raw.loadUnaligned(fromByteOffset: 8, as: UInt64.self))
+            let want0: UInt64 = 0x8000_8080_8080_8080           // bytes 0-5 and 7 (byte 6 is the `-`)
+            let want1: UInt64 = 0x8080_0080_8080_8080           // bytes 8-12, 14, 15 (13 is the `-`)
+            guard alnumBytes(w0) & want0 == want0, alnumBytes(w1) & want1 == want1 else { return 0 }
+            return i + 16 == s.end || s[i + 16] == Byte.space ? 16 : 0
+        }
         for k in 0..<6 where !Byte.isAlnum(s[i + k]) { return 0 }
         if s[i + 13] == Byte.minus {
             for k in 7..<13 where !Byte.isAlnum(s[i + k]) { return 0 }
@@ -47,6 +57,18 @@ enum EximFields {
         for k in 7..<18 where !Byte.isAlnum(s[i + k]) { return 0 }
         for k in 19..<23 where !Byte.isAlnum(s[i + k]) { return 0 }
         return i + 23 == s.end || s[i + 23] == Byte.space ? 23 : 0
+    }
+
+    /// The high bit of each byte of `x` that is an ASCII letter or digit (`Byte.isAlnum`): each
+    /// range tested on the low seven bits (no carry between bytes), bytes >= 0x80 excluded.
+    @inline(__always)
+    static func alnumBytes(_ x: UInt64) -> UInt64 {
+        let ones: UInt64 = 0x0101_0101_0101_0101
+        let y = x & 0x7F7F_7F7F_7F7F_7F7F
+        let digit = (y &+ ones &* (0x80 - 0x30)) & ~(y &+ ones &* (0x80 - 0x3A))
+        let upper = (y &+ ones &* (0x80 - 0x41)) & ~(y &+ ones &* (0x80 - 0x5B))
+        let lower = (y &+ ones &* (0x80 - 0x61)) & ~(y &+ ones &* (0x80 - 0x7B))
+        return (digit | upper | lower) & ~x & 0x8080_8080_8080_8080
     }
 
     /// Whether the bytes at `i` are a whole message ID (used for `R=` values).
@@ -111,6 +133,31 @@ enum EximFields {
             return f
         }
         return word(s, &i, from: v, key: key)
+    }
+
+    /// `nextField` for its usual shape, read inline by the arrival and delivery loops: a one- or
+    /// two-byte key (not `H`) followed by an unquoted value. Gives exactly `nextField`'s field and
+    /// end index when the item at `i` has that shape; nil (and `i` unchanged) for any other item,
+    /// which the caller then hands to `nextField`.
+    @inline(__always)
+    static func quickField(_ s: ByteScanner, _ i: inout Int) -> EximField? {
+        let p = i
+        let v: Int
+        if p + 2 < s.end, s[p + 1] == Byte.equals, isKeyByte(s[p]) {
+            guard s[p] != 0x48 else { return nil }
+            v = p + 2
+        } else if p + 3 < s.end, s[p + 2] == Byte.equals, isKeyByte(s[p]), isKeyByte(s[p + 1]) {
+            v = p + 3
+        } else {
+            return nil
+        }
+        guard s[v] != Byte.quote else { return nil }
+        let e = s.find(Byte.space, from: v) ?? s.end
+        i = e
+        if e > v && s[e - 1] == Byte.colon {
+            return EximField(key: p..<(v - 1), value: v..<(e - 1), quoted: false, colonAfter: true)
+        }
+        return EximField(key: p..<(v - 1), value: v..<e, quoted: false, colonAfter: false)
     }
 
     /// The number of items `nextField` reads from `i` to the end (`i` moves to the end): an
@@ -355,7 +402,7 @@ enum EximFields {
         // The bits: the digits after the last `:` (the digits before `hi`, then that `:`).
         var j = hi
         while j > c1 + 1 && Byte.isDigit(s[j - 1]) { j -= 1 }
-        if j > c1 + 1, s[j - 1] == Byte.colon, let bits = s.int(j..<hi) {
+        if j > c1 + 1, s[j - 1] == Byte.colon, let bits = int(s, j..<hi) {
             t.cipher = Span((c1 + 1)..<(j - 1))
             t.bits = bits
         } else {
@@ -459,6 +506,41 @@ enum EximFields {
             return (r.lowerBound + 1)..<(r.upperBound - 1)
         }
         return r
+    }
+
+    /// `RemoteQueueID.extractRange(s, r)`, with the reply of an Exim next hop (`250 OK id=X`, X
+    /// running to the end) read directly: there the only spaces are the two of `250 OK id=`, so
+    /// the one form present is `OK id=` and its token is the answer. Any other text goes to
+    /// `extractRange`.
+    @inline(__always)
+    static func nextQueueIDRange(_ s: ByteScanner, _ r: Range<Int>) -> Range<Int>? {
+        let lo = r.lowerBound + 10, hi = r.upperBound
+        if hi > lo, s.has("250 OK id=", at: r.lowerBound) {
+            var j = lo
+            while j < hi && (Byte.isAlnum(s[j]) || s[j] == Byte.dot || s[j] == Byte.minus || s[j] == Byte.underscore) {
+                j += 1
+            }
+            if j == hi {
+                while j > lo && s[j - 1] == Byte.dot { j -= 1 }
+                return j > lo ? lo..<j : nil
+            }
+        }
+        return RemoteQueueID.extractRange(s, r)
+    }
+
+    /// `ByteScanner.int` read inline (the hot loops' numbers: `S=`, the bits of `X=`).
+    @inline(__always)
+    static func int(_ s: ByteScanner, _ r: Range<Int>) -> Int? {
+        guard !r.isEmpty, r.count <= 18 else { return nil }
+        var v = 0
+        var k = r.lowerBound
+        while k < r.upperBound {
+            let d = s[k] &- Byte.zero
+            guard d < 10 else { return nil }
+            v = v &* 10 &+ Int(d)
+            k += 1
+        }
+        return v
     }
 
     /// The enhanced status code (`5.1.1`) after a 3-digit reply code at the start of `r`, or anywhere as `NNN d.d.d`.

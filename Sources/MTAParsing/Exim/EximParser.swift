@@ -188,7 +188,7 @@ public struct EximParser: Sendable {
             return parseMessageLine(s, idRange, t, &c, e)
         }
         if s.has("SMTP connection from ", at: i) {
-            if s.find("(TCP/IP connection count", from: i) != nil {
+            if find(s, "(TCP/IP connection count", anchor: 4, from: i + 21) != nil {    // (no `(` in the prefix)
                 let h = i + 21
                 e.storage.pointee.kind = .connection
                 e.storage.pointee.client = EximFields.hostOnePass(s, h)?.0
@@ -256,21 +256,21 @@ public struct EximParser: Sendable {
 
     static func messageNoteKind(_ s: ByteScanner, _ t: Int) -> String? {
         if s.has("Frozen", at: t) || s.has("Message is frozen", at: t) || s.has("Unfrozen", at: t)
-            || s.find("frozen", from: t) != nil { return "frozen" }
-        if s.find("retry time not reached", from: t) != nil || s.find("retry timeout exceeded", from: t) != nil {
+            || find(s, "frozen", anchor: 3, from: t) != nil { return "frozen" }
+        if find(s, "retry time not reached", anchor: 4, from: t) != nil || find(s, "retry timeout exceeded", anchor: 4, from: t) != nil {
             return "retry"
         }
-        if s.find("SMTP error from remote mail server", from: t) != nil { return "smtp-error" }
+        if find(s, "SMTP error from remote mail server", anchor: 1, from: t) != nil { return "smtp-error" }
         // `ID <addr>: TRANSPORT transport output: TEXT` (a pipe/local delivery's own output; the
         // outcome is on the `**`/`==` line that follows). Seen in the real-MTA lab.
-        if s.find(" transport output: ", from: t) != nil { return "transport-output" }
-        if s.has("H=", at: t) || s.has("Failed to connect", at: t) || s.find("Connection timed out", from: t) != nil
-            || s.find("Connection refused", from: t) != nil { return "host-error" }
+        if find(s, " transport output: ", anchor: 6, from: t) != nil { return "transport-output" }
+        if s.has("H=", at: t) || s.has("Failed to connect", at: t) || find(s, "Connection timed out", anchor: 0, from: t) != nil
+            || find(s, "Connection refused", anchor: 0, from: t) != nil { return "host-error" }
         if s.has("SA: ", at: t) { return "sa-exim" }
         if s.has("Spool file", at: t) || s.has("spool file", at: t) { return "spool" }
         if s.has("cancelled", at: t) || s.has("removed by", at: t) || s.has("Message removed", at: t)
             || s.has("deleted", at: t) { return "removed" }
-        if s.has("Error while", at: t) || s.has("error ignored", at: t) || s.find("error ignored", from: t) != nil {
+        if s.has("Error while", at: t) || s.has("error ignored", at: t) || find(s, "error ignored", anchor: 8, from: t) != nil {
             return "error"
         }
         if s.has("== ", at: t) || s.has("-> ", at: t) { return "delivery-fragment" }
@@ -295,13 +295,14 @@ public struct EximParser: Sendable {
         a.pointee.sender = Span(EximFields.addressRange(s, senderField.value))
         while true {
             EximFields.skipSpaces(s, &i)
+            guard i < s.end else { break }                   // (`nextField` would give nil)
             if i + 1 < s.end && s[i] == 0x48 && s[i + 1] == Byte.equals {                  // H= (read in one pass)
                 let h = EximFields.hostField(s, &i)
                 a.pointee.client = h.peer
                 a.pointee.helo = h.helo
                 continue
             }
-            guard let f = EximFields.nextField(s, &i) else { break }
+            guard let f = EximFields.quickField(s, &i) ?? EximFields.nextField(s, &i) else { break }
             guard let k = f.key else {
                 if s.equals(f.value, "for") {
                     a.pointee.recipientsFrom = Int32(i)
@@ -328,7 +329,7 @@ public struct EximParser: Sendable {
                     } else {
                         a.pointee.authenticator = Span(v)
                     }
-                case 0x53: a.pointee.size = s.int(v).map(Int64.init)                        // S
+                case 0x53: a.pointee.size = EximFields.int(s, v).map(Int64.init)            // S
                 case 0x54: a.pointee.subject = Span(v); a.pointee.subjectEscapeFree = f.escapeFree  // T
                 case 0x52: a.pointee.reference = Span(v)                                     // R
                 default: break
@@ -370,13 +371,14 @@ public struct EximParser: Sendable {
         var confirmationEscapeFree = false
         while message == nil {
             EximFields.skipSpaces(s, &i)
+            guard i < s.end else { break }                   // (`nextField` would give nil)
             if i + 1 < s.end && s[i] == 0x48 && s[i + 1] == Byte.equals {                  // H= (read in one pass)
                 let h = EximFields.hostField(s, &i)
                 d.pointee.relay = h.peer
                 if h.colonAfter { message = messageRange(s, i) }
                 continue
             }
-            guard let f = EximFields.nextField(s, &i) else { break }
+            guard let f = EximFields.quickField(s, &i) ?? EximFields.nextField(s, &i) else { break }
             if let k = f.key {
                 let v = f.value
                 if k.count == 1 {
@@ -414,7 +416,7 @@ public struct EximParser: Sendable {
             d.pointee.response = Span(c)
             d.pointee.responseQuoted = quotedConfirmation
             d.pointee.responseEscapeFree = confirmationEscapeFree
-            if let q = RemoteQueueID.extractRange(s, c) { d.pointee.nextQueueID = Span(q) }
+            if let q = EximFields.nextQueueIDRange(s, c) { d.pointee.nextQueueID = Span(q) }
             if let ds = EximFields.dsnRanges(s, c).dsn { d.pointee.dsn = Span(ds) }
         } else if let m = message, !m.isEmpty {
             // The message of a failure/deferral; a trailing ` DT=...` (4.99) is not part of it.
@@ -482,11 +484,11 @@ public struct EximParser: Sendable {
             if s.find(" RCPT ", from: i, to: d) != nil { r.stage = "RCPT" }
             return .exim(ctxPlaceholder, .reject(messageID: nil, r))
         }
-        if s.find(": discarded by ", from: i) != nil { return .ignored(category: "exim:acl-discard") }
+        if find(s, ": discarded by ", anchor: 13, from: i) != nil { return .ignored(category: "exim:acl-discard") }
         if s.has("H=", at: i) || s.has("F=", at: i) || s.has("rejected ", at: i) || s.has("temporarily rejected", at: i)
             || s.has("U=", at: i) {
             if find(s, "rejected ", anchor: 2, from: i) != nil, reject(s, i, e) { return nil }
-            if let w = s.find("Warning: ", from: i) {
+            if let w = find(s, "Warning: ", anchor: 0, from: i) {
                 var k = i
                 var peer = Peer()
                 if let f = EximFields.nextField(s, &k), let key = f.key, s.equals(key, "H") { peer = EximFields.host(s, f.value).0 }
@@ -534,24 +536,24 @@ public struct EximParser: Sendable {
 
     static func sessionIgnoreKind(_ s: ByteScanner, _ i: Int) -> String? {
         if s.has("Start queue run", at: i) || s.has("End queue run", at: i) || s.has("exim ", at: i)
-            || s.find(" daemon started", from: i) != nil || s.has("daemon ", at: i) || s.has("pid ", at: i)
+            || find(s, " daemon started", anchor: 4, from: i) != nil || s.has("daemon ", at: i) || s.has("pid ", at: i)
             || s.has("Exim configuration", at: i) || s.has("Received ", at: i) || s.has("queue run", at: i) {
             return "exim:daemon"
         }
         if s.has("no host name found", at: i) || s.has("no IP address found", at: i)
-            || s.has("host name alias list", at: i) || s.find("lookup of host", from: i) != nil
-            || s.find("sender verify", from: i) != nil || s.find("Warning:", from: i) != nil
-            || s.find("warning:", from: i) != nil || s.has("recipient verify", at: i)
-            || s.find(" verify fail", from: i) != nil || s.find(" verify defer", from: i) != nil {
+            || s.has("host name alias list", at: i) || find(s, "lookup of host", anchor: 3, from: i) != nil
+            || find(s, "sender verify", anchor: 7, from: i) != nil || find(s, "Warning:", anchor: 0, from: i) != nil
+            || find(s, "warning:", anchor: 0, from: i) != nil || s.has("recipient verify", at: i)
+            || find(s, " verify fail", anchor: 1, from: i) != nil || find(s, " verify defer", anchor: 1, from: i) != nil {
             return "exim:verify"
         }
         if s.has("SMTP ", at: i) || s.has("TLS error", at: i) || s.has("no MAIL in", at: i)
-            || s.has("unexpected disconnection", at: i) || s.find("incomplete transaction", from: i) != nil
-            || s.find("connection from", from: i) != nil || s.find("Connection from", from: i) != nil
-            || s.find(" lost", from: i) != nil || s.has("TLS ", at: i) || s.find("SMTP", from: i) != nil
-            || s.has("rejected ", at: i) || s.find("synchronization error", from: i) != nil
+            || s.has("unexpected disconnection", at: i) || find(s, "incomplete transaction", anchor: 5, from: i) != nil
+            || find(s, "connection from", anchor: 11, from: i) != nil || find(s, "Connection from", anchor: 0, from: i) != nil
+            || find(s, " lost", anchor: 1, from: i) != nil || s.has("TLS ", at: i) || find(s, "SMTP", anchor: 1, from: i) != nil
+            || s.has("rejected ", at: i) || find(s, "synchronization error", anchor: 8, from: i) != nil
             || s.has("Connection ", at: i) || s.has("Failed to ", at: i) || s.has("ETRN", at: i)
-            || s.has("refused", at: i) || s.find("too many", from: i) != nil || s.has("dropped", at: i) {
+            || s.has("refused", at: i) || find(s, "too many", anchor: 7, from: i) != nil || s.has("dropped", at: i) {
             return "exim:session"
         }
         return nil
