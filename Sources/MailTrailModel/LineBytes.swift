@@ -67,14 +67,17 @@ public struct LineBytes: @unchecked Sendable {
         UnsafeBufferPointer(start: base + Int(s.lo), count: max(0, s.count))
     }
 
-    /// The span's text (invalid UTF-8 becomes U+FFFD); "" for an absent span.
+    /// The span's text (invalid UTF-8 becomes U+FFFD); "" for an absent span. Up to 15 ASCII
+    /// bytes are built in place as a small String (`SmallASCII`: no validation call, no allocation).
     @inlinable public func string(_ s: Span) -> String {
-        s.isAbsent ? "" : String(decoding: buffer(s), as: UTF8.self)
+        if s.isAbsent { return "" }
+        if s.count <= 15, let v = SmallASCII.make(base + Int(s.lo), s.count) { return v }
+        return String(decoding: buffer(s), as: UTF8.self)
     }
 
     /// The span's text, nil when absent.
     @inlinable public func optionalString(_ s: Span) -> String? {
-        s.isAbsent ? nil : String(decoding: buffer(s), as: UTF8.self)
+        s.isAbsent ? nil : string(s)
     }
 
     /// Whether a present span holds exactly `lit`.
@@ -274,7 +277,8 @@ extension LineBytes {
 ///
 /// Contract: `string(_:in:)` returns a String equal to `String(decoding: bytes, as: UTF8.self)`,
 /// from the cache when the same bytes were seen lately (compared word by word with a key kept
-/// in the entry), else made and cached. Direct-mapped, 512 entries of values up to 32 bytes
+/// in the entry), else made and cached; a value of at most 15 ASCII bytes is made in place as a
+/// small String (`SmallASCII`) without a lookup, since that is cheaper than any. Direct-mapped, 512 entries of values up to 32 bytes
 /// (longer ones are made every time): memory is bounded whatever the input. The entries live in
 /// one buffer owned by a class; a copy of the cache that finds the buffer shared when it is about
 /// to write starts an empty one (the cache only saves work, so it never has to be shared). So a
@@ -317,6 +321,8 @@ public struct StringCache: @unchecked Sendable {
     public mutating func string(_ s: Span, in b: LineBytes) -> String {
         guard s.isPresent else { return "" }
         let n = s.count
+        // Up to 15 ASCII bytes make a small String in place: cheaper than any lookup.
+        if n <= 15, let v = SmallASCII.make(b.base + Int(s.lo), n) { return v }
         let bytes = b.buffer(s)
         guard n <= 32, n > 0 else { return String(decoding: bytes, as: UTF8.self) }
         // The key: the bytes as (overlapping) words read in place, a function of the bytes that

@@ -46,6 +46,30 @@ import MailTrailModel
         #expect(cached(&cache, [0x61, 0x62, 0x62]) == "abb")
     }
 
+    /// `LineBytes.string` (small ASCII values built in place, the rest decoded) and the cache give
+    /// `String(decoding:)`'s text on any bytes, and a small ASCII value is the very String decoding
+    /// makes (the same two words).
+    @Test func lineBytesAndCacheStringsEqualDecodingOnAnyBytes() {
+        var rng = SplitMix64(seed: 0x5A11)
+        var cache = StringCache()
+        let alphabet: [UInt8] = Array(0x20...0x7E) + [0x00, 0x7F, 0x80, 0xC3, 0xA9, 0xFF, 0xE2, 0x82, 0xAC]
+        var wrong: [String] = []
+        for _ in 0..<20_000 {
+            let bytes = (0..<Int(rng.next() % 41)).map { _ in alphabet[Int(rng.next() % UInt64(alphabet.count))] }
+            let expected = String(decoding: bytes, as: UTF8.self)
+            bytes.withUnsafeBufferPointer { buf in
+                let lb = LineBytes(buf), span = Span(0..<buf.count)
+                let a = lb.string(span), b = lb.optionalString(span), c = cache.string(span, in: lb)
+                if a != expected || b != expected || c != expected { wrong.append("\(bytes)") }
+                // An ASCII value of up to 15 bytes is a small String: its two words are its whole identity.
+                if bytes.count <= 15 && bytes.allSatisfy({ $0 < 0x80 }) && unsafeBitCast(a, to: (UInt64, UInt64).self) != unsafeBitCast(expected, to: (UInt64, UInt64).self) {
+                    wrong.append("bits \(bytes)")
+                }
+            }
+        }
+        #expect(wrong == [])
+    }
+
     /// Two copies of a cache share its buffer until one of them writes (a miss): then that copy
     /// starts its own, so neither sees the other's values, and hits read the shared buffer.
     @Test func copiesNeverSeeEachOthersWrites() {

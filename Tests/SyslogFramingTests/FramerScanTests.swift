@@ -26,7 +26,7 @@ import MailTrailModel
     }
 
     @Test func internerKeysOfEveryLengthCompareExactly() {
-        var rng = SplitMix(seed: 0xC0FFEE)
+        var rng = SplitMix64(seed: 0xC0FFEE)
         var interner = Interner<Int>(capacity: 4096)
         var keys: [[UInt8]] = []
         for length in 0..<40 {
@@ -48,26 +48,13 @@ import MailTrailModel
     }
 }
 
-/// A small seeded generator (SplitMix64) so random inputs are the same on every run.
-struct SplitMix {
-    var state: UInt64
-    init(seed: UInt64) { state = seed }
-    mutating func next() -> UInt64 {
-        state &+= 0x9E37_79B9_7F4A_7C15
-        var z = state
-        z = (z ^ (z >> 30)) &* 0xBF58_476D_1CE4_E5B9
-        z = (z ^ (z >> 27)) &* 0x94D0_49BB_1331_11EB
-        return z ^ (z >> 31)
-    }
-}
-
 @Suite struct RegionCacheTests {
     static func with<R>(_ s: [UInt8], _ body: (UnsafeRawPointer, Int) -> R) -> R {
         s.withUnsafeBytes { body($0.baseAddress!, s.count) }
     }
 
     @Test func aStoredRegionIsFoundAndOnlyItsExactBytesMatch() {
-        var rng = SplitMix(seed: 0x4E61_6F6E)
+        var rng = SplitMix64(seed: 0x4E61_6F6E)
         for n in 8...48 {
             var cache = RegionCache()
             let region = (0..<n).map { _ in UInt8(0x61 + rng.next() % 26) }
@@ -89,7 +76,7 @@ struct SplitMix {
     @Test func regionsSharingASlotEvictEachOtherButNeverAnswerForEachOther() {
         var cache = RegionCache()
         var stored: [[UInt8]: Int64] = [:]
-        var rng = SplitMix(seed: 77)
+        var rng = SplitMix64(seed: 77)
         // Far more regions than slots: every lookup is the stored value or a miss, never another's.
         for i in 0..<2_000 {
             let n = 8 + Int(rng.next() % 41)
@@ -110,7 +97,7 @@ struct SplitMix {
         let tags = ["postfix/smtpd", "postfix/cleanup", "postfix/qmgr", "postfix/smtp", "sendmail", "sm-mta",
                     "exim", "postfix/submission/smtpd", "p", "postfix-out/smtp", "amavis", "postfix/local"]
         var f = SyslogFramer(config: FramingConfig(timeZone: .fixedOffset(seconds: 0), year: 2026))
-        var rng = SplitMix(seed: 5)
+        var rng = SplitMix64(seed: 5)
         for _ in 0..<5_000 {
             let host = hosts[Int(rng.next() % UInt64(hosts.count))], tag = tags[Int(rng.next() % UInt64(tags.count))]
             let text = "Nov 21 10:00:00 \(host) \(tag)[42]: body"
