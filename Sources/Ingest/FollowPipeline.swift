@@ -173,7 +173,7 @@ public final class FollowPipeline {
         let stream = try openStream(fingerprint: fp, path: path, options: options, referenceDate: file.referenceDate)
         prepare(stream)
         let complete = try file.chunks(from: stream.committedOffset) { chunk in
-            try chunk.withUnsafeBytes { try feed(stream, $0, now: now()) }
+            try feed(stream, chunk, now: now())
             if stream.pendingLines >= Int64(batchLines) { try commit(stream) }
         }
         try commit(stream)

@@ -38,8 +38,9 @@ final class SourceFile {
         referenceDate = fallbackTime.utcDate
     }
 
-    /// Calls `body` with each chunk of bytes from `offset` on; returns false if the input is shorter than `offset`.
-    func chunks(from offset: Int64, _ body: ([UInt8]) throws -> Void) throws -> Bool {
+    /// Calls `body` with each chunk of bytes from `offset` on (valid only during the call: the
+    /// chunks share one buffer); returns false if the input is shorter than `offset`.
+    func chunks(from offset: Int64, _ body: (UnsafeRawBufferPointer) throws -> Void) throws -> Bool {
         var buf = first
         first = []
         if offset > 0 {
@@ -50,11 +51,11 @@ final class SourceFile {
                 if !(try reader.skip(to: offset)) { return false }
             }
         }
-        if !buf.isEmpty { try body(buf) }
+        if !buf.isEmpty { try buf.withUnsafeBytes { try body($0) } }
         while true {
-            buf.removeAll(keepingCapacity: true)
-            if try reader.next(into: &buf) == 0 { break }
-            try body(buf)
+            let n = try reader.readChunk(into: &buf)
+            if n == 0 { break }
+            try buf.withUnsafeBytes { try body(UnsafeRawBufferPointer(rebasing: $0[0..<n])) }
         }
         return true
     }

@@ -3,7 +3,9 @@
 ///
 /// Contract: `read(into:)` appends at most `chunkSize` bytes and returns the
 /// count, 0 at end of input (a plain file read into an empty buffer is read
-/// straight into a new array that replaces it: no copy through `raw`). Offsets are counted in decompressed bytes, so a
+/// straight into a new array that replaces it: no copy through `raw`);
+/// `readChunk(into:)` reads a chunk into one reused buffer of `chunkSize`
+/// bytes (a plain file straight from the descriptor). Offsets are counted in decompressed bytes, so a
 /// file and its gzip'd copy have the same offsets. `skip(to:)` discards bytes
 /// up to an offset (resume at a checkpoint; gzip cannot seek, so it inflates
 /// and discards). Gzip is detected by its magic bytes, not by the file name;
@@ -90,9 +92,11 @@ public final class ChunkReader {
             fileSize = (st.st_mode & S_IFMT) == S_IFREG ? Int64(st.st_size) : nil
             modificationTime = (st.st_mode & S_IFMT) == S_IFREG ? Int64(st.st_mtim.tv_sec) : nil
         }
-        raw = [UInt8](repeating: 0, count: chunkSize)
-        // Sniff the gzip magic (1f 8b) from the first bytes.
+        raw = [UInt8](repeating: 0, count: max(chunkSize, 2))
+        // Sniff the gzip magic (1f 8b) from the first two bytes: a pipe's first read may return
+        // one byte, so read until there are two or the input ends.
         try fillRaw()
+        while rawEnd - rawStart < 2 && !eofRaw { try fillRaw() }
         isGzip = rawEnd - rawStart >= 2 && raw[rawStart] == 0x1f && raw[rawStart + 1] == 0x8b
         if isGzip { try startInflate() }
     }
@@ -263,6 +267,27 @@ public final class ChunkReader {
 
     /// Bytes read past a `skip` target, handed out first by `next(into:)`.
     private var pending: [UInt8] = []
+
+    /// Reads the next chunk into the first bytes of `buffer`, whose storage it reuses from call to
+    /// call (no allocation per chunk, so no allocator work on megabyte blocks); returns how many
+    /// of its leading bytes are the chunk, 0 at end of input. A plain file is read straight from
+    /// its descriptor into a buffer kept at `chunkSize` bytes; gzip and the bytes left over from
+    /// `skip(to:)` or from the first reads are appended to the emptied buffer (as `next(into:)`).
+    public func readChunk(into buffer: inout [UInt8]) throws -> Int {
+        if pending.isEmpty && !isGzip && !finished && rawStart == rawEnd && !eofRaw {
+            if buffer.count != chunkSize {
+                buffer.removeAll(keepingCapacity: true)
+                buffer.append(contentsOf: repeatElement(0, count: chunkSize))
+            }
+            let n = try buffer.withUnsafeMutableBytes { try readFD(into: $0) }
+            if n == 0 { eofRaw = true; finished = true; return 0 }
+            rawOffset += Int64(n)
+            offset += Int64(n)
+            return n
+        }
+        buffer.removeAll(keepingCapacity: true)
+        return try next(into: &buffer)
+    }
 
     /// Like `read(into:)`, but first returns bytes left over from `skip(to:)`.
     public func next(into buffer: inout [UInt8]) throws -> Int {
