@@ -270,17 +270,20 @@ public struct PostfixCorrelator: Codable, Sendable {
             if let i = sessions.index(of: sessionKey(ctx)) { sessions.remove(at: i) }
         case .tls:
             let t = line.tls
-            let info = TLSInfo(proto: strings.optionalString(t.proto, in: b), cipher: strings.optionalString(t.cipher, in: b),
-                               bits: t.bits, trust: strings.optionalString(t.trust, in: b))
+            var info: TLSInfo? = TLSInfo(proto: strings.optionalString(t.proto, in: b),
+                                         cipher: strings.optionalString(t.cipher, in: b),
+                                         bits: t.bits, trust: strings.optionalString(t.trust, in: b))
             let ip = strings.optionalString(line.peer.ip, in: b)
             switch line.direction {
             case .inbound:
                 let time = ctx.time
+                // Swapped in, not assigned: a closure's captured value is copied (3 retains) and
+                // the original destroyed later.
                 sessions.withValue(sessionKey(ctx), make: {
                     Session(client: Peer(ip: ip, port: line.peer.port), started: time, tls: nil)
-                }) { s, _ in s.tls = info }
+                }) { s, _ in swap(&s.tls, &info) }
             case .outbound:
-                outboundTLS[sessionKey(ctx)] = OutboundTLS(peer: Peer(ip: ip), info: info, at: ctx.time, firstQueueID: nil)
+                outboundTLS[sessionKey(ctx)] = OutboundTLS(peer: Peer(ip: ip), info: info!, at: ctx.time, firstQueueID: nil)
             }
         case .client:
             let key = TxKey(instance: ctx.instance, queueID: b.queueID(line.queueID))
@@ -308,7 +311,7 @@ public struct PostfixCorrelator: Codable, Sendable {
                 tx.client = client
                 tx.saslMethod = method
                 tx.saslUsername = user
-                if si != nil { tx.tls = sessionTLS }
+                if si != nil { swap(&tx.tls, &sessionTLS) }     // a move (see the TLS line)
                 tx.loopbackClient = loopback
                 if let origQID { tx.originQueueID = origQID; tx.originKind = .reinjection }
             }
