@@ -190,8 +190,26 @@ public struct QueueID: Hashable, Sendable {
     public var w0: UInt64, w1: UInt64, w2: UInt64, w3: UInt64
 
     @inlinable public init(_ b: UnsafeBufferPointer<UInt8>) {
-        var words: (UInt64, UInt64, UInt64, UInt64) = (0, 0, 0, 0)
         let n = b.count
+        // 8...32 bytes (every Postfix, Sendmail and Exim ID): whole words read in place, the last
+        // partial one as the word that ends the ID shifted down (its lower bytes were read
+        // already), so the words are exactly the zero-padded bytes without a copy call (the
+        // shift is little-endian's; elsewhere the copy below serves).
+        #if _endian(little)
+        if n >= 8 && n <= 32, let p = b.baseAddress {
+            let raw = UnsafeRawPointer(p)
+            @inline(__always) func word(_ k: Int) -> UInt64 {
+                let end = (k + 1) * 8
+                if end <= n { return raw.loadUnaligned(fromByteOffset: k * 8, as: UInt64.self) }
+                if k * 8 >= n { return 0 }
+                let tail = raw.loadUnaligned(fromByteOffset: n - 8, as: UInt64.self)
+                return tail >> UInt64((end - n) * 8)
+            }
+            w0 = word(0); w1 = word(1); w2 = word(2); w3 = word(3)
+            return
+        }
+        #endif
+        var words: (UInt64, UInt64, UInt64, UInt64) = (0, 0, 0, 0)
         if n <= 32 {
             if n > 0 {
                 withUnsafeMutableBytes(of: &words) { raw in
