@@ -21,7 +21,10 @@
 /// - Queue-ID reuse: `client=`/`uid=` for a queue ID that already has a
 ///   client, or that is older than `staleAfter`, opens a new transaction.
 /// - The whole state is `Codable`: saved with a checkpoint, it resumes the
-///   machine exactly where it stopped.
+///   machine exactly where it stopped. After emission a transaction keeps
+///   only what later lines read (its message ID, sender, TLS and SASL values
+///   moved into the row), so a state saved then holds them no more; states
+///   saved before that (by any version) are read as they were.
 ///
 /// - Tables are `FastMap`s keyed by inline queue IDs (`QueueID`) and pids;
 ///   smtpd sessions keep only the client's address and port (all a later

@@ -9,6 +9,9 @@
 /// `QueueID` is a queue ID held inline (no allocation, cheap hash): exact for
 /// IDs of up to 32 bytes without NUL, which covers every MTA's IDs as the
 /// parsers accept them (Postfix <= 32, Sendmail <= 24, Exim 16 or 23).
+/// `TextKey` (hash + ASCII flag of a text) lets `LineBytes.sameText` decide
+/// most span-to-String comparisons without reading the String, with String
+/// equality's result (canonical equivalence, invalid UTF-8) in every case.
 /// Known limits: a longer ID (only possible through the String-event
 /// adapters) is keyed by its first 24 bytes and an FNV-1a hash of all bytes.
 
