@@ -21,7 +21,10 @@
 /// - Queue-ID reuse: `client=`/`uid=` for a queue ID that already has a
 ///   client, or that is older than `staleAfter`, opens a new transaction.
 /// - The whole state is `Codable`: saved with a checkpoint, it resumes the
-///   machine exactly where it stopped.
+///   machine exactly where it stopped. After emission a transaction keeps
+///   only what later lines read (its message ID, sender, TLS and SASL values
+///   moved into the row), so a state saved then holds them no more; states
+///   saved before that (by any version) are read as they were.
 ///
 /// - Tables are `FastMap`s keyed by inline queue IDs (`QueueID`) and pids;
 ///   smtpd sessions keep only the client's address and port (all a later
@@ -270,17 +273,20 @@ public struct PostfixCorrelator: Codable, Sendable {
             if let i = sessions.index(of: sessionKey(ctx)) { sessions.remove(at: i) }
         case .tls:
             let t = line.tls
-            let info = TLSInfo(proto: strings.optionalString(t.proto, in: b), cipher: strings.optionalString(t.cipher, in: b),
-                               bits: t.bits, trust: strings.optionalString(t.trust, in: b))
+            var info: TLSInfo? = TLSInfo(proto: strings.optionalString(t.proto, in: b),
+                                         cipher: strings.optionalString(t.cipher, in: b),
+                                         bits: t.bits, trust: strings.optionalString(t.trust, in: b))
             let ip = strings.optionalString(line.peer.ip, in: b)
             switch line.direction {
             case .inbound:
                 let time = ctx.time
+                // Swapped in, not assigned: a closure's captured value is copied (3 retains) and
+                // the original destroyed later.
                 sessions.withValue(sessionKey(ctx), make: {
                     Session(client: Peer(ip: ip, port: line.peer.port), started: time, tls: nil)
-                }) { s, _ in s.tls = info }
+                }) { s, _ in swap(&s.tls, &info) }
             case .outbound:
-                outboundTLS[sessionKey(ctx)] = OutboundTLS(peer: Peer(ip: ip), info: info, at: ctx.time, firstQueueID: nil)
+                outboundTLS[sessionKey(ctx)] = OutboundTLS(peer: Peer(ip: ip), info: info!, at: ctx.time, firstQueueID: nil)
             }
         case .client:
             let key = TxKey(instance: ctx.instance, queueID: b.queueID(line.queueID))
@@ -308,7 +314,7 @@ public struct PostfixCorrelator: Codable, Sendable {
                 tx.client = client
                 tx.saslMethod = method
                 tx.saslUsername = user
-                if si != nil { tx.tls = sessionTLS }
+                if si != nil { swap(&tx.tls, &sessionTLS) }     // a move (see the TLS line)
                 tx.loopbackClient = loopback
                 if let origQID { tx.originQueueID = origQID; tx.originKind = .reinjection }
             }

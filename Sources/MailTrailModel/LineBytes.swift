@@ -9,6 +9,9 @@
 /// `QueueID` is a queue ID held inline (no allocation, cheap hash): exact for
 /// IDs of up to 32 bytes without NUL, which covers every MTA's IDs as the
 /// parsers accept them (Postfix <= 32, Sendmail <= 24, Exim 16 or 23).
+/// `TextKey` (hash + ASCII flag of a text) lets `LineBytes.sameText` decide
+/// most span-to-String comparisons without reading the String, with String
+/// equality's result (canonical equivalence, invalid UTF-8) in every case.
 /// Known limits: a longer ID (only possible through the String-event
 /// adapters) is keyed by its first 24 bytes and an FNV-1a hash of all bytes.
 
@@ -193,8 +196,26 @@ public struct QueueID: Hashable, Sendable {
     public var w0: UInt64, w1: UInt64, w2: UInt64, w3: UInt64
 
     @inlinable public init(_ b: UnsafeBufferPointer<UInt8>) {
-        var words: (UInt64, UInt64, UInt64, UInt64) = (0, 0, 0, 0)
         let n = b.count
+        // 8...32 bytes (every Postfix, Sendmail and Exim ID): whole words read in place, the last
+        // partial one as the word that ends the ID shifted down (its lower bytes were read
+        // already), so the words are exactly the zero-padded bytes without a copy call (the
+        // shift is little-endian's; elsewhere the copy below serves).
+        #if _endian(little)
+        if n >= 8 && n <= 32, let p = b.baseAddress {
+            let raw = UnsafeRawPointer(p)
+            @inline(__always) func word(_ k: Int) -> UInt64 {
+                let end = (k + 1) * 8
+                if end <= n { return raw.loadUnaligned(fromByteOffset: k * 8, as: UInt64.self) }
+                if k * 8 >= n { return 0 }
+                let tail = raw.loadUnaligned(fromByteOffset: n - 8, as: UInt64.self)
+                return tail >> UInt64((end - n) * 8)
+            }
+            w0 = word(0); w1 = word(1); w2 = word(2); w3 = word(3)
+            return
+        }
+        #endif
+        var words: (UInt64, UInt64, UInt64, UInt64) = (0, 0, 0, 0)
         if n <= 32 {
             if n > 0 {
                 withUnsafeMutableBytes(of: &words) { raw in

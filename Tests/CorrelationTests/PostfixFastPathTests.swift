@@ -115,3 +115,35 @@ import MailTrailModel
         #expect(Dictionary(uniqueKeysWithValues: zip(map.keys.map(\.n), map.values)) == model)
     }
 }
+
+/// `QueueID`'s word reads against the copy it replaces (zero-padded bytes), all lengths 0...40.
+@Suite struct QueueIDWordsTests {
+    /// The words as the copy made them (the definition).
+    static func copied(_ b: UnsafeBufferPointer<UInt8>) -> (UInt64, UInt64, UInt64, UInt64) {
+        var words: (UInt64, UInt64, UInt64, UInt64) = (0, 0, 0, 0)
+        withUnsafeMutableBytes(of: &words) { raw in
+            if b.count > 0 { raw.baseAddress!.copyMemory(from: UnsafeRawPointer(b.baseAddress!), byteCount: min(b.count, 32)) }
+        }
+        return words
+    }
+
+    @Test func wordsAreTheZeroPaddedBytes() {
+        var rng = SplitMix64(seed: 65)
+        var wrong: [Int] = []
+        for n in 0...32 {
+            for _ in 0..<200 {
+                // The ID sits inside a larger buffer, so reads past its end would be seen.
+                let buf = (0..<(n + 16)).map { _ in UInt8(truncatingIfNeeded: rng.next()) }
+                buf.withUnsafeBufferPointer { all in
+                    let b = UnsafeBufferPointer(rebasing: all[4..<(4 + n)])
+                    let q = QueueID(b), c = Self.copied(b)
+                    if q.w0 != c.0 || q.w1 != c.1 || q.w2 != c.2 || q.w3 != c.3 { wrong.append(n) }
+                }
+            }
+        }
+        #expect(wrong.isEmpty, "\(Set(wrong).sorted())")
+        // Longer IDs keep their first 24 bytes and a hash flag (unchanged path).
+        let long = [UInt8](repeating: 0x41, count: 40)
+        long.withUnsafeBufferPointer { #expect(QueueID($0).w3 >> 63 == 1) }
+    }
+}
