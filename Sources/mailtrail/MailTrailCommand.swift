@@ -5,6 +5,7 @@
 // runtime's demangler, about 1 M instructions per command (a quarter of the
 // process's start-up).
 import ArgumentParser
+import MailTrailModel
 #if canImport(Glibc)
 import Glibc
 #endif
@@ -28,6 +29,14 @@ struct MailTrailCommand: ParsableCommand {
     /// file name, a host or a database message) goes through `Output`, which
     /// escapes control characters.
     static func main() {
+        // The parsers build short Strings bit by bit in the standard library's small form
+        // (`SmallASCII`); a runtime that lays Strings out otherwise must not run this build.
+        guard SmallASCII.layoutMatches else {
+            Output.err("mailtrail: this Swift runtime lays out Strings differently from the one this build was "
+                + "written for (SmallASCII in Sources/MailTrailModel/EximStrings.swift); build mailtrail with the "
+                + "Swift 6 toolchain the README names, and run its tests (EximStringsTests checks the layout)\n")
+            Glibc.exit(70)
+        }
         do {
             var command = try parseAsRoot()
             try command.run()
