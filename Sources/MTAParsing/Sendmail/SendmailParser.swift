@@ -336,7 +336,13 @@ public struct SendmailParser: Sendable {
         guard var e = s.smCommaSpace(from: v) else { return nil }
         let hasCtl = s.smIsNextKey(e, SMKey.ctladdr, 7)
         guard hasCtl || s.smIsNextKey(e, SMKey.delay, 5) else { return nil }
-        toList(s, v..<e, line)
+        if s[v] == Byte.lt, let a = s.smAngle(at: v), a.next == e {
+            // The usual single `<addr>` (no ` [more]` after it): what `toList` appends for it.
+            line.f.recipients.removeAll()
+            line.f.recipients.append(Span(a.content))
+        } else {
+            toList(s, v..<e, line)
+        }
         if hasCtl {
             v = e + 10
             guard let c = s.smCommaSpace(from: v), s.smIsNextKey(c, SMKey.delay, 5) else { return nil }
