@@ -11,6 +11,9 @@
 // names keep sendmail's trailing dot, dropped here), each optionally followed
 // by ` (may be forged)`; `[IPv6:...]` loses its prefix and is compressed
 // (Sendmail 8.15+ prints IPv6 uncompressed), IPv4-mapped IPv6 becomes IPv4.
+// Shortcuts for the usual forms (`smIsNextKey`, `smCommaSpace`, `smAngle`,
+// `smQuadOpen`, `smIsDottedQuad`, ...) give what the general code gives for
+// them and leave every other form to it.
 // Known limits: a `, key=` inside a quoted local part or a Message-ID ends a
 // value early (the value is then cut, never mis-assigned to another field);
 // sendmail's `\ooo` escapes in addresses are kept as logged.

@@ -13,7 +13,10 @@
 //   session noise, milter header edits, TLS/AUTH errors) are `.ignored`.
 // `from=`, `to=`, `STARTTLS=`, `AUTH=` and `ruleset=` lines are filled into
 // the `SendmailLine` as spans (no String made); the rarer kinds are built as
-// their `SendmailEvent` and carried in the line. `parse(body:context:)`
+// their `SendmailEvent` and carried in the line. `from=`, `to=`, `STARTTLS=` and
+// `AUTH=` lines in their usual field order are read by fast paths that check each
+// expected `, key=` where the field loop would find it (same fields; any other
+// form, reordered or repeated keys included, goes through the loop). `parse(body:context:)`
 // returns the line's event as a `ParseOutcome` (tests, fuzzer): one grammar.
 // The one exception to "one line, one fact": sm_syslog cuts records longer
 // than its buffer into `QID[1]: part ...`, ..., `QID[n]: last part`; the
