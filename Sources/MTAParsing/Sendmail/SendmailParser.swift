@@ -267,7 +267,7 @@ public struct SendmailParser: Sendable {
         guard s.smIsNextKey(e, SMKey.relay, 5) else { return false }
         v = e + 8
         // The last field: no comma after it, so no later `, key=` can end it.
-        guard s.find(Byte.comma, from: v, to: s.end) == nil else { return false }
+        guard s.smNoComma(from: v) else { return false }
         s.smRelay(v..<s.end, into: line)
         return true
     }
@@ -650,7 +650,7 @@ public struct SendmailParser: Sendable {
         line.f.cipher = Span(v..<c4)
         v = c4 + 7
         // The last field: no comma after it, so no later `, key=` can end it.
-        guard s.find(Byte.comma, from: v, to: s.end) == nil else { return false }
+        guard s.smNoComma(from: v) else { return false }
         bitsAt = v
         tlsBits(s, v..<s.end, line)
         return true
@@ -710,7 +710,7 @@ public struct SendmailParser: Sendable {
         guard let c3 = s.smCommaSpace(from: v), s.smIsNextKey(c3, SMKey.bits, 4) else { return false }
         line.f.mechanism = Span(v..<c3)
         // `bits=` (not stored) is the last field: no comma after it, so no later `, key=`.
-        return s.find(Byte.comma, from: c3 + 7, to: s.end) == nil
+        return s.smNoComma(from: c3 + 7)
     }
 
     /// An `AUTH=server, ` line by the field loop (any order, repeated keys: the last wins).
