@@ -5,8 +5,10 @@
 ///
 /// Contract: `value(for:in:make:)` returns `make()`'s value for those bytes (the caller's
 /// `make` must be a function of them alone): from the memo when the same bytes were seen
-/// lately (compared in full), else made and kept. Direct-mapped, `slots` entries of keys up
-/// to `maxKey` bytes (longer keys are made every time): memory is bounded whatever the input.
+/// lately (compared in full), else made and kept. `slots` entries of keys up to `maxKey` bytes
+/// (longer keys are made every time): memory is bounded whatever the input. Two-way: a key may
+/// sit in either entry of its set (picked by a hash of its length and four of its words; a miss
+/// replaces the two in turn), so two frequent keys of one set do not evict each other.
 /// As `StringCache`: the entries live in one buffer owned by a class, a copy that finds the
 /// buffer shared starts an empty one before writing, and nothing of it is saved with the
 /// correlator's state.
@@ -31,17 +33,22 @@ struct SendmailMemo<Value>: @unchecked Sendable {
         let maxKey: Int
         let entries: UnsafeMutablePointer<Entry>
         let keys: UnsafeMutablePointer<UInt8>
+        /// Per set of two entries: the one a miss replaces next.
+        let next: UnsafeMutablePointer<UInt8>
         init(slots: Int, maxKey: Int) {
             self.slots = slots
             self.maxKey = maxKey
             entries = .allocate(capacity: slots)
             entries.initialize(repeating: Entry(), count: slots)
             keys = .allocate(capacity: slots * maxKey)
+            next = .allocate(capacity: slots / 2)
+            next.initialize(repeating: 0, count: slots / 2)
         }
         deinit {
             entries.deinitialize(count: slots)
             entries.deallocate()
             keys.deallocate()
+            next.deallocate()
         }
     }
 
@@ -49,10 +56,46 @@ struct SendmailMemo<Value>: @unchecked Sendable {
     /// log2 of the number of entries.
     let bits: Int
 
-    /// A memo of `1 << bits` entries, keys up to `maxKey` bytes.
+    /// A memo of `1 << bits` entries (`bits` >= 1), keys up to `maxKey` bytes.
     init(bits: Int, maxKey: Int) {
+        precondition(bits >= 1, "SendmailMemo needs at least one set of two entries")
         self.bits = bits
         storage = Storage(slots: 1 << bits, maxKey: maxKey)
+    }
+
+    /// A hash of a key for its set: the length and, for keys of 8 bytes or more, four words (at
+    /// offsets 0 and 16, the middle one and the last one: where STARTTLS keys differ — version,
+    /// verify's value, cipher, bits) instead of every word (`LineBytes.hash`); keys are compared in
+    /// full, so a collision costs only a miss, and two keys of one set both stay.
+    @inline(__always)
+    static func hash(_ b: UnsafeBufferPointer<UInt8>) -> UInt64 {
+        let n = b.count
+        var h = 0x9E37_79B9_7F4A_7C15 &* UInt64(truncatingIfNeeded: n &+ 1)
+        guard n > 0, let p = b.baseAddress else { return h }
+        let raw = UnsafeRawPointer(p)
+        if n >= 8 {
+            @inline(__always) func word(_ i: Int) -> UInt64 { raw.loadUnaligned(fromByteOffset: i, as: UInt64.self) }
+            let second = word(n >= 24 ? 16 : n - 8)
+            let middle = word((n - 8) / 2)
+            h ^= word(0) &* 0xC2B2_AE3D_27D4_EB4F
+            h ^= (second ^ (middle >> 7 | middle << 57)) &* 0x1656_67B1_9E37_79F9
+            h ^= word(n - 8) &* 0x2545_F491_4F6C_DD1D
+        } else {
+            var w: UInt64 = 0
+            for k in 0..<n { w |= UInt64(p[k]) << (UInt64(k) &* 8) }
+            h ^= w &* 0xC2B2_AE3D_27D4_EB4F
+        }
+        h ^= h >> 29
+        return h &* 0x2545_F491_4F6C_DD1D
+    }
+
+    /// Whether entry `i` holds the key `bytes` (hash `h`).
+    @inline(__always)
+    func holds(_ i: Int, _ bytes: UnsafeBufferPointer<UInt8>, _ h: UInt64) -> Bool {
+        let e = storage.entries + i
+        let n = bytes.count
+        return e.pointee.length == n && e.pointee.hash == h
+            && (n == 0 || memcmp(storage.keys + i * storage.maxKey, bytes.baseAddress!, n) == 0)
     }
 
     /// The value for the bytes of `key` (see the contract); `make` builds it when not kept.
@@ -61,21 +104,21 @@ struct SendmailMemo<Value>: @unchecked Sendable {
         guard key.isPresent, key.count <= storage.maxKey else { return make() }
         let bytes = b.buffer(key)
         let n = bytes.count
-        let h = LineBytes.hash(bytes)
-        let i = Int(truncatingIfNeeded: h >> UInt64(64 - bits))
-        var e = storage.entries + i
-        var k = storage.keys + i * storage.maxKey
-        if e.pointee.length == n && e.pointee.hash == h && (n == 0 || memcmp(k, bytes.baseAddress!, n) == 0),
-           let v = e.pointee.value {
-            return v
-        }
+        let h = SendmailMemo.hash(bytes)
+        // Sets of two entries: the top `bits - 1` bits of the hash pick one.
+        let set = Int(truncatingIfNeeded: h >> UInt64(65 - bits))
+        let first = set &* 2
+        if holds(first, bytes, h), let v = storage.entries[first].value { return v }
+        if holds(first + 1, bytes, h), let v = storage.entries[first + 1].value { return v }
         let v = make()
         if !isKnownUniquelyReferenced(&storage) {
             storage = Storage(slots: storage.slots, maxKey: storage.maxKey)
-            e = storage.entries + i
-            k = storage.keys + i * storage.maxKey
         }
-        if n > 0 { k.update(from: bytes.baseAddress!, count: n) }
+        // The two entries of a set are replaced in turn.
+        let i = first + Int(storage.next[set])
+        storage.next[set] ^= 1
+        let e = storage.entries + i
+        if n > 0 { (storage.keys + i * storage.maxKey).update(from: bytes.baseAddress!, count: n) }
         e.pointee.length = n
         e.pointee.hash = h
         e.pointee.value = v

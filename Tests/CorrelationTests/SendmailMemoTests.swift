@@ -1,7 +1,7 @@
 // SendmailMemoTests: the correlator's memo of values by bytes (`SendmailMemo`) returns what
 // `make` returns for the same bytes — on hits, on misses, on colliding slots, for keys too
 // long to keep, absent keys, and after the memo was copied (a copy must not write into the
-// buffer it shares).
+// buffer it shares); two keys of one set both stay, a third replaces them in turn.
 
 import Testing
 @testable import Correlation
@@ -54,5 +54,24 @@ import MailTrailModel
         #expect(Self.look(&a, "k", &made) == "1:k")
         #expect(made == 0)   // `a` still holds its entry: `b` started its own buffer
         #expect(Self.look(&b, "other2", &made) == "6:other2")
+    }
+
+    @Test func twoKeysOfOneSetBothStay() {
+        var memo = SendmailMemo<String>(bits: 1, maxKey: 80)     // one set of two entries
+        var made = 0
+        let a = "TLSv1.3, verify=NO, cipher=TLS_AES_256_GCM_SHA384, bits=256/256"
+        let b = "TLSv1.3, verify=OK, cipher=TLS_AES_256_GCM_SHA384, bits=256/256"
+        for _ in 0..<100 {
+            #expect(Self.look(&memo, a, &made) == "\(a.utf8.count):\(a)")
+            #expect(Self.look(&memo, b, &made) == "\(b.utf8.count):\(b)")
+        }
+        #expect(made == 2)
+        // A third key replaces the entries in turn: `a` (filled first) goes, `b` stays.
+        made = 0
+        _ = Self.look(&memo, "c", &made)
+        _ = Self.look(&memo, b, &made)
+        #expect(made == 1)
+        _ = Self.look(&memo, a, &made)
+        #expect(made == 2)
     }
 }

@@ -13,7 +13,10 @@
 //   session noise, milter header edits, TLS/AUTH errors) are `.ignored`.
 // `from=`, `to=`, `STARTTLS=`, `AUTH=` and `ruleset=` lines are filled into
 // the `SendmailLine` as spans (no String made); the rarer kinds are built as
-// their `SendmailEvent` and carried in the line. `parse(body:context:)`
+// their `SendmailEvent` and carried in the line. `from=`, `to=`, `STARTTLS=` and
+// `AUTH=` lines in their usual field order are read by fast paths that check each
+// expected `, key=` where the field loop would find it (same fields; any other
+// form, reordered or repeated keys included, goes through the loop). `parse(body:context:)`
 // returns the line's event as a `ParseOutcome` (tests, fuzzer): one grammar.
 // The one exception to "one line, one fact": sm_syslog cuts records longer
 // than its buffer into `QID[1]: part ...`, ..., `QID[n]: last part`; the
@@ -264,7 +267,7 @@ public struct SendmailParser: Sendable {
         guard s.smIsNextKey(e, SMKey.relay, 5) else { return false }
         v = e + 8
         // The last field: no comma after it, so no later `, key=` can end it.
-        guard s.find(Byte.comma, from: v, to: s.end) == nil else { return false }
+        guard s.smNoComma(from: v) else { return false }
         s.smRelay(v..<s.end, into: line)
         return true
     }
@@ -336,7 +339,13 @@ public struct SendmailParser: Sendable {
         guard var e = s.smCommaSpace(from: v) else { return nil }
         let hasCtl = s.smIsNextKey(e, SMKey.ctladdr, 7)
         guard hasCtl || s.smIsNextKey(e, SMKey.delay, 5) else { return nil }
-        toList(s, v..<e, line)
+        if s[v] == Byte.lt, let a = s.smAngle(at: v), a.next == e {
+            // The usual single `<addr>` (no ` [more]` after it): what `toList` appends for it.
+            line.f.recipients.removeAll()
+            line.f.recipients.append(Span(a.content))
+        } else {
+            toList(s, v..<e, line)
+        }
         if hasCtl {
             v = e + 10
             guard let c = s.smCommaSpace(from: v), s.smIsNextKey(c, SMKey.delay, 5) else { return nil }
@@ -641,7 +650,7 @@ public struct SendmailParser: Sendable {
         line.f.cipher = Span(v..<c4)
         v = c4 + 7
         // The last field: no comma after it, so no later `, key=` can end it.
-        guard s.find(Byte.comma, from: v, to: s.end) == nil else { return false }
+        guard s.smNoComma(from: v) else { return false }
         bitsAt = v
         tlsBits(s, v..<s.end, line)
         return true
@@ -701,7 +710,7 @@ public struct SendmailParser: Sendable {
         guard let c3 = s.smCommaSpace(from: v), s.smIsNextKey(c3, SMKey.bits, 4) else { return false }
         line.f.mechanism = Span(v..<c3)
         // `bits=` (not stored) is the last field: no comma after it, so no later `, key=`.
-        return s.find(Byte.comma, from: c3 + 7, to: s.end) == nil
+        return s.smNoComma(from: c3 + 7)
     }
 
     /// An `AUTH=server, ` line by the field loop (any order, repeated keys: the last wins).
