@@ -12,8 +12,8 @@
 //   against the byte loop it replaced, and `alnumBytes` against `Byte.isAlnum`;
 // - `EximFields.duration` (numbers read in the pass that finds their end) against
 //   `ByteScanner.double` per number;
-// - `EximFields.hostField` (an `H=` item read in one pass) against `nextField` then
-//   `hostSpans`;
+// - `EximFields.hostField` (an `H=` item read in one pass, a dotted quad in `[...]`
+//   validated in that pass) against `nextField` then `hostSpans`;
 // - `countItems` against counting `nextField`'s items; `tlsSpans` (bits read back from
 //   the end) against its former form;
 // - the refusal reader (spans into an `EximLine`, turned into its event) against the
@@ -389,6 +389,21 @@ import MailTrailModel
             let text = "H=" + joined
             let (fast, plain) = Self.hosts(Array(text.utf8))
             if fast != plain { wrong.append(text) }
+        }
+        #expect(wrong.isEmpty, "\(wrong.prefix(5))")
+    }
+
+    /// Dotted quads and near misses (leading zeros, octets over 255, three or five octets, an
+    /// unclosed or doubled bracket) inside `[...]`, which `hostOnePass` reads in one pass.
+    @Test func hostFieldAgreesWithTwoScansOnDottedQuads() {
+        let pieces = ["0", "00", "1", "01", "25", "255", "256", "999", "1000", ".", ".", ".", "]", "[", " ", ":",
+                      "*", "name ", "(h) ", "::", "a"]
+        var wrong: [String] = []
+        for joined in Self.randomJoins(pieces, seed: 24, maxPieces: 12) {
+            for text in ["H=[" + joined, "H=name [" + joined, "H=(h) [" + joined] {
+                let (fast, plain) = Self.hosts(Array(text.utf8))
+                if fast != plain { wrong.append(text) }
+            }
         }
         #expect(wrong.isEmpty, "\(wrong.prefix(5))")
     }
