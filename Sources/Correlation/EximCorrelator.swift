@@ -441,12 +441,12 @@ public struct EximCorrelator: Codable, Sendable {
             var cs = take(&caches)!
             let record = RejectionRecord(
                 at: ctx.time, msgKey: mk, host: host, instance: instance, queueID: id, program: ctx.program,
-                action: line.rejectTemporary ? "temporarily rejected" : "rejected", stage: line.rejectStage,
+                action: line.rejectActionText, stage: line.rejectStage,
                 client: line.peer(line.client, cache: &cs.strings), helo: cs.strings.optionalString(line.helo, in: b),
                 sender: cs.strings.optionalString(line.sender, in: b),
                 recipient: cs.strings.optionalString(line.recipient, in: b),
                 code: cs.strings.optionalString(line.code, in: b), dsn: cs.strings.optionalString(line.dsn, in: b),
-                reason: EximStrings.optionalFresh(in: b, line.reason))
+                reason: line.reasonText { EximStrings.fresh(in: b, $0) })
             caches = cs
             out.rejections.append(record)
         case .other:
