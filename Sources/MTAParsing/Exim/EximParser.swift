@@ -20,6 +20,11 @@
 // same pid is joined wrongly (Exim writes a split entry in one go); a
 // pipe/file delivery address with spaces is cut at the first space; `T=` is
 // kept as logged apart from `\"`/`\\`.
+#if canImport(Glibc)
+import Glibc
+#elseif canImport(Darwin)
+import Darwin
+#endif
 import MailTrailModel
 
 /// Parses Exim line bodies.
@@ -519,15 +524,17 @@ public struct EximParser: Sendable {
         return .unparsed(reason: "exim: unknown line")
     }
 
-    /// `s.find(lit, from:)` searching for the byte `lit[anchor]` (a letter rarer in log lines than
-    /// the first, e.g. the `j` of `rejected`): fewer candidates to compare.
+    /// `s.find(lit, from:)` searching (with `memchr`) for the byte `lit[anchor]` (a letter rarer in
+    /// log lines than the first, e.g. the `j` of `rejected`): fewer candidates to compare.
     static func find(_ s: ByteScanner, _ lit: StaticString, anchor a: Int, from: Int) -> Int? {
         let n = lit.utf8CodeUnitCount
         let p = lit.utf8Start
         let b = p[a]
         var i = from + a
-        while i + (n - a) <= s.end {
-            guard let j = s.find(b, from: i, to: s.end - (n - a) + 1) else { return nil }
+        let stop = s.end - (n - a) + 1             // the anchor's last possible index + 1
+        while i < stop {
+            guard let q = memchr(s.base + i, Int32(b), stop - i) else { return nil }
+            let j = q.assumingMemoryBound(to: UInt8.self) - UnsafeMutablePointer(mutating: s.base)
             let start = j - a
             var k = 0
             while k < n && s.base[start + k] == p[k] { k += 1 }
