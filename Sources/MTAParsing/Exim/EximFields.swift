@@ -15,6 +15,11 @@
 // end of the line; `H=` values that break the `[ip]` convention end at the
 // next space.
 
+#if canImport(Glibc)
+import Glibc
+#elseif canImport(Darwin)
+import Darwin
+#endif
 import MailTrailModel
 
 /// One item of an Exim line.
@@ -121,7 +126,7 @@ enum EximFields {
             var q = v + 1
             var escapeFree = false
             // Common case: no backslash before the next quote, so that quote closes the value.
-            if let nq = s.find(Byte.quote, from: q), s.find(Byte.backslash, from: q, to: nq) == nil {
+            if let nq = memchrIndex(s, Byte.quote, from: q, to: s.end), memchrIndex(s, Byte.backslash, from: q, to: nq) == nil {
                 q = nq
                 escapeFree = true
             }
@@ -350,6 +355,13 @@ enum EximFields {
             guard p < s.end, s[p] == Byte.dot else { return nil }
             p += 1
         }
+    }
+
+    /// `s.find(b, from:to:)` by `memchr` (fewer instructions on long ranges: quoted values).
+    @inline(__always)
+    static func memchrIndex(_ s: ByteScanner, _ b: UInt8, from: Int, to: Int) -> Int? {
+        guard from < to, let q = memchr(s.base + from, Int32(b), to - from) else { return nil }
+        return q.assumingMemoryBound(to: UInt8.self) - UnsafeMutablePointer(mutating: s.base)
     }
 
     /// Index of the first byte at or after `from` that is `a`, `b` or `c` (`s.end` if none),
