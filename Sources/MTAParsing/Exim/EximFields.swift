@@ -179,7 +179,7 @@ enum EximFields {
                 i = p
                 _ = nextField(s, &i)
             } else {
-                i = s.find(Byte.space, from: p) ?? s.end
+                i = memchrIndex(s, Byte.space, from: p, to: s.end) ?? s.end
             }
             n += 1
         }
@@ -194,7 +194,7 @@ enum EximFields {
 
     @inline(__always)
     private static func word(_ s: ByteScanner, _ i: inout Int, from v: Int, key: Range<Int>?) -> EximField {
-        let e = s.find(Byte.space, from: v) ?? s.end
+        let e = memchrIndex(s, Byte.space, from: v, to: s.end) ?? s.end
         i = e
         if e > v && s[e - 1] == Byte.colon {
             return EximField(key: key, value: v..<(e - 1), quoted: false, colonAfter: true)
