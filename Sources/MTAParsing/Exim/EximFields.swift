@@ -157,7 +157,7 @@ enum EximFields {
             return nil
         }
         guard s[v] != Byte.quote else { return nil }
-        let e = s.find(Byte.space, from: v) ?? s.end
+        let e = memchrIndex(s, Byte.space, from: v, to: s.end) ?? s.end
         i = e
         if e > v && s[e - 1] == Byte.colon {
             return EximField(key: p..<(v - 1), value: v..<(e - 1), quoted: false, colonAfter: true)
