@@ -36,8 +36,9 @@
 ///   sender, size, message key): its other facts move into the message row,
 ///   so a saved state holds them only for transactions not yet emitted.
 /// - Hot path: `receive(_:_: EximLine, into:)` reads the parser's spans and
-///   makes Strings only for stored values (repeated ones through a
-///   `StringCache`); transactions are keyed by the message ID inline
+///   makes Strings only for stored values (`EximStrings`: up to 15 ASCII bytes
+///   built in place, repeated longer ones through a `StringCache`, senders,
+///   recipients and client names made afresh); transactions are keyed by the message ID inline
 ///   (`QueueID`). The String API (`receive(_:_: EximEvent, into:)`) feeds the
 ///   same state machine (an arrival's facts are stored into its transaction
 ///   in place by `fillArrival`, a delivery's straight into its record).
@@ -441,12 +442,12 @@ public struct EximCorrelator: Codable, Sendable {
             var cs = take(&caches)!
             let record = RejectionRecord(
                 at: ctx.time, msgKey: mk, host: host, instance: instance, queueID: id, program: ctx.program,
-                action: line.rejectTemporary ? "temporarily rejected" : "rejected", stage: line.rejectStage,
+                action: line.rejectActionText, stage: line.rejectStage,
                 client: line.peer(line.client, cache: &cs.strings), helo: cs.strings.optionalString(line.helo, in: b),
                 sender: cs.strings.optionalString(line.sender, in: b),
                 recipient: cs.strings.optionalString(line.recipient, in: b),
                 code: cs.strings.optionalString(line.code, in: b), dsn: cs.strings.optionalString(line.dsn, in: b),
-                reason: EximStrings.optionalFresh(in: b, line.reason))
+                reason: line.reasonText { EximStrings.fresh(in: b, $0) })
             caches = cs
             out.rejections.append(record)
         case .other:

@@ -6,9 +6,9 @@
 /// listener's `connection`, whose peer is in `client`, and `reject`, an ACL
 /// refusal `... [temporarily ]rejected ...`) are spans of `bytes` (and
 /// numbers), so such a line costs no allocation until the correlator stores a
-/// value; the rare kinds (DKIM, ctasd verdict, `dropped by` and authenticator
-/// refusals, session notes, joined split lines) are `other`, with their String
-/// `EximEvent` in `event`. Fields of kinds other than `kind` hold
+/// value (`reject` also holds the `dropped by` and authenticator refusals:
+/// `rejectAction`); the rare kinds (DKIM, ctasd verdict, session notes, joined
+/// split lines) are `other`, with their String `EximEvent` in `event`. Fields of kinds other than `kind` hold
 /// stale values (each kind's fields are reset by the parser before it fills
 /// them). Valid only while `bytes` is (one call). `EximParser.event(_:)`
 /// turns a line into its `EximEvent` (the String API, tests and the fuzzer).
@@ -89,8 +89,13 @@ public struct EximLine: @unchecked Sendable {
         public var deliveryTime: Double? = nil
         public var errno: Int? = nil
         // refusal (`reject`; also `client`, `helo`, `sender`, `tls`/`trust`, `recipient`, `dsn`)
-        /// `temporarily rejected` (else `rejected`).
+        /// `temporarily rejected` (else `rejected`; see `rejectAction`).
         public var rejectTemporary = false
+        /// The refusal's verb: 0 `rejected`/`temporarily rejected` (`rejectTemporary`), 1 `dropped`
+        /// (`H=... dropped by ... ACL`), 2 `auth-failed` (`NAME authenticator failed for ...`).
+        public var rejectAction: UInt8 = 0
+        /// `reason` holds an authenticator's name: the reason is it followed by ` authenticator failed`.
+        public var reasonIsAuthenticator = false
         /// The SMTP stage (a literal: `RCPT`, `MAIL`, `EHLO`, `CONNECT`, ...).
         public var rejectStage: String? = nil
         public var code: Span = .absent
@@ -181,6 +186,21 @@ public struct EximLine: @unchecked Sendable {
     @inlinable public var errno: Int? { storage.pointee.errno }
     @inlinable public var noteKind: String { storage.pointee.noteKind }
     @inlinable public var rejectTemporary: Bool { storage.pointee.rejectTemporary }
+    @inlinable public var rejectAction: UInt8 { storage.pointee.rejectAction }
+    @inlinable public var reasonIsAuthenticator: Bool { storage.pointee.reasonIsAuthenticator }
+    /// The refusal's action as stored (`rejected`, `temporarily rejected`, `dropped`, `auth-failed`).
+    @inlinable public var rejectActionText: String {
+        switch rejectAction {
+        case 1: return "dropped"
+        case 2: return "auth-failed"
+        default: return rejectTemporary ? "temporarily rejected" : "rejected"
+        }
+    }
+    /// The refusal's reason (nil when absent), Strings made by `make`.
+    @inlinable public func reasonText(_ make: (Span) -> String) -> String? {
+        guard reason.isPresent else { return nil }
+        return reasonIsAuthenticator ? make(reason) + " authenticator failed" : make(reason)
+    }
     @inlinable public var rejectStage: String? { storage.pointee.rejectStage }
     @inlinable public var code: Span { storage.pointee.code }
     @inlinable public var reason: Span { storage.pointee.reason }

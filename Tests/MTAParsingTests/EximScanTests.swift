@@ -12,12 +12,13 @@
 //   against the byte loop it replaced, and `alnumBytes` against `Byte.isAlnum`;
 // - `EximFields.duration` (numbers read in the pass that finds their end) against
 //   `ByteScanner.double` per number;
-// - `EximFields.hostField` (an `H=` item read in one pass) against `nextField` then
-//   `hostSpans`;
+// - `EximFields.hostField` (an `H=` item read in one pass, a dotted quad in `[...]`
+//   validated in that pass) against `nextField` then `hostSpans`;
 // - `countItems` against counting `nextField`'s items; `tlsSpans` (bits read back from
 //   the end) against its former form;
 // - the refusal reader (spans into an `EximLine`, turned into its event) against the
-//   String `EximReject` reader it replaced.
+//   String `EximReject` reader it replaced; likewise the `dropped by` and authenticator
+//   refusals.
 // Limits: generated forms only (seeded, deterministic), not a fuzzer.
 
 import Testing
@@ -393,6 +394,21 @@ import MailTrailModel
         #expect(wrong.isEmpty, "\(wrong.prefix(5))")
     }
 
+    /// Dotted quads and near misses (leading zeros, octets over 255, three or five octets, an
+    /// unclosed or doubled bracket) inside `[...]`, which `hostOnePass` reads in one pass.
+    @Test func hostFieldAgreesWithTwoScansOnDottedQuads() {
+        let pieces = ["0", "00", "1", "01", "25", "255", "256", "999", "1000", ".", ".", ".", "]", "[", " ", ":",
+                      "*", "name ", "(h) ", "::", "a"]
+        var wrong: [String] = []
+        for joined in Self.randomJoins(pieces, seed: 24, maxPieces: 12) {
+            for text in ["H=[" + joined, "H=name [" + joined, "H=(h) [" + joined] {
+                let (fast, plain) = Self.hosts(Array(text.utf8))
+                if fast != plain { wrong.append(text) }
+            }
+        }
+        #expect(wrong.isEmpty, "\(wrong.prefix(5))")
+    }
+
     @Test func countItemsAgreesWithNextField() {
         let alphabet: [UInt8] = Array("ab=H\" [](): <>@.*".utf8)
         let texts = ["", " ", "a", "a b c", "a@b.c d@e.f", "H=x [1.2.3.4] b", "K=\"a b\" c", "x=y z=", "  a  "]
@@ -545,6 +561,73 @@ import MailTrailModel
         for t in texts {
             let (fast, plain) = Self.refusals(t)
             if fast != plain { wrong.append(t) }
+        }
+        #expect(wrong.isEmpty, "\(wrong.prefix(5))")
+    }
+
+    /// The `dropped by` and authenticator refusal readers as they were: Strings into an
+    /// `EximReject` (nil when the text is neither).
+    static func plainDropOrAuth(_ s: ByteScanner, _ i: Int) -> EximReject? {
+        if let a = s.find(" authenticator failed for ", from: i) {
+            let h = a + 26
+            var r = EximReject(action: "auth-failed", stage: "AUTH")
+            var hostEnd = s.end
+            var k = h
+            while let c = s.find(": ", from: k) {
+                if c + 2 < s.end, Byte.isDigit(s[c + 2]) { hostEnd = c; break }
+                k = c + 2
+            }
+            (r.client, r.helo) = EximFields.host(s, h..<hostEnd)
+            r.reason = s.string(s.string(i..<a).isEmpty ? h..<h : i..<a) + " authenticator failed"
+            if hostEnd < s.end {
+                let rs = hostEnd + 2
+                let cd = EximFields.dsn(s, rs..<s.end)
+                r.code = cd.code; r.dsn = cd.dsn
+                r.reason = s.string(rs..<s.end)
+            }
+            return r
+        }
+        if s.has("H=", at: i), let d = s.find(" dropped by ", from: i) {
+            var r = EximReject(action: "dropped", stage: "CONNECT")
+            var k = i
+            if let f = EximFields.nextField(s, &k), f.key != nil { (r.client, r.helo) = EximFields.host(s, f.value) }
+            if let c = s.find(": ", from: d) { r.reason = s.string((c + 2)..<s.end) }
+            if s.find(" RCPT ", from: i, to: d) != nil { r.stage = "RCPT" }
+            return r
+        }
+        return nil
+    }
+
+    @Test func dropAndAuthRefusalSpansAgreeWithStringReader() {
+        var texts = [
+            "dovecot_login authenticator failed for (User) [1.2.3.4]: 535 Incorrect authentication data (set_id=a@b)",
+            "dovecot_plain authenticator failed for h.example (x) [1.2.3.4]:587: 535 5.7.8 bad",
+            "login authenticator failed for [1.2.3.4]", " authenticator failed for [1.2.3.4]: x: 4",
+            "authenticator failed for x", "a authenticator failed for H: 535", "é authenticator failed for [::1]: 5",
+            "H=[1.2.3.4] dropped by 'connect' ACL: too many", "H=(h) [1.2.3.4] RCPT dropped by x ACL: reason",
+            "H=x dropped by ", "H= dropped by y: ", "H=a RCPT b dropped by c: d RCPT e", "F=<a> dropped by x: y",
+        ]
+        let pieces = ["H=", "(h)", "[1.2.3.4]", ":25", " ", "login", " authenticator failed for ", " dropped by ",
+                      "'connect' ACL", ": ", "535 5.7.8 ", "RCPT ", " RCPT ", "x", "(set_id=a)", "\u{80}"]
+        texts += Self.randomJoins(pieces, seed: 25, maxPieces: 8)
+        var wrong: [String] = []
+        for t in texts {
+            let bytes = Array(t.utf8)
+            bytes.withUnsafeBufferPointer { buf in
+                let s = ByteScanner(buf)
+                let plain = Self.plainDropOrAuth(s, 0)
+                let storage = EximLineBuffer()
+                let e = storage.line
+                e.reset(bytes: LineBytes(buf))
+                var fast: EximReject?
+                var cache = StringCache()
+                if plain != nil {
+                    if EximParser.parseSessionLine(s, 0, e) == nil, case .reject(nil, let r) = EximParser.event(e, &cache) {
+                        fast = r
+                    }
+                    if fast != plain { wrong.append(t) }
+                }
+            }
         }
         #expect(wrong.isEmpty, "\(wrong.prefix(5))")
     }

@@ -20,6 +20,11 @@
 // same pid is joined wrongly (Exim writes a split entry in one go); a
 // pipe/file delivery address with spaces is cut at the first space; `T=` is
 // kept as logged apart from `\"`/`\\`.
+#if canImport(Glibc)
+import Glibc
+#elseif canImport(Darwin)
+import Darwin
+#endif
 import MailTrailModel
 
 /// Parses Exim line bodies.
@@ -118,11 +123,11 @@ public struct EximParser: Sendable {
             return .arrival(messageID: id, a)
         case .reject:
             let r = EximReject(
-                action: e.rejectTemporary ? "temporarily rejected" : "rejected", stage: e.rejectStage,
+                action: e.rejectActionText, stage: e.rejectStage,
                 client: EximLine.peer(e.client) { b.string($0) }, helo: b.optionalString(e.helo),
                 sender: b.optionalString(e.sender), recipient: b.optionalString(e.recipient),
                 tls: e.tlsInfo { b.string($0) }, code: b.optionalString(e.code), dsn: b.optionalString(e.dsn),
-                reason: b.optionalString(e.reason))
+                reason: e.reasonText { b.string($0) })
             return .reject(messageID: e.messageID.isPresent ? c.string(e.messageID, in: b) : nil, r)
         case .delivery:
             let id = c.string(e.messageID, in: b)
@@ -472,17 +477,20 @@ public struct EximParser: Sendable {
     // MARK: - lines without a message ID
 
     /// A line without a message ID (the listener's `SMTP connection from` lines are read by `parseText`);
-    /// nil when it is a refusal, filled in `e` as a `reject` line.
+    /// nil when it is a refusal (ACL, `dropped by`, authenticator), filled in `e` as a `reject` line.
     static func parseSessionLine(_ s: ByteScanner, _ i: Int, _ e: EximLine) -> ParseOutcome? {
-        if find(s, " authenticator failed for ", anchor: 15, from: i) != nil { return authFailure(s, i) }
+        if let a = find(s, " authenticator failed for ", anchor: 15, from: i) { authFailure(s, i, a, e); return nil }
         if s.has("H=", at: i), let d = find(s, " dropped by ", anchor: 10, from: i) {
             // `H=... dropped by 'connect' ACL: REASON` (drop verb): a refusal that closes the connection.
-            var r = EximReject(action: "dropped", stage: "CONNECT")
+            let r = beginRefusal(e, action: 1, stage: "CONNECT")
             var k = i
-            if let f = EximFields.nextField(s, &k), f.key != nil { (r.client, r.helo) = EximFields.host(s, f.value) }
-            if let c = s.find(": ", from: d) { r.reason = s.string((c + 2)..<s.end) }
-            if s.find(" RCPT ", from: i, to: d) != nil { r.stage = "RCPT" }
-            return .exim(ctxPlaceholder, .reject(messageID: nil, r))
+            if let f = EximFields.nextField(s, &k), f.key != nil {
+                let (peer, helo) = EximFields.hostSpans(s, f.value)
+                r.pointee.client = peer; r.pointee.helo = helo
+            }
+            if let c = s.find(": ", from: d) { r.pointee.reason = Span((c + 2)..<s.end) }
+            if s.find(" RCPT ", from: i, to: d) != nil { r.pointee.rejectStage = "RCPT" }
+            return nil
         }
         if find(s, ": discarded by ", anchor: 13, from: i) != nil { return .ignored(category: "exim:acl-discard") }
         if s.has("H=", at: i) || s.has("F=", at: i) || s.has("rejected ", at: i) || s.has("temporarily rejected", at: i)
@@ -516,15 +524,17 @@ public struct EximParser: Sendable {
         return .unparsed(reason: "exim: unknown line")
     }
 
-    /// `s.find(lit, from:)` searching for the byte `lit[anchor]` (a letter rarer in log lines than
-    /// the first, e.g. the `j` of `rejected`): fewer candidates to compare.
+    /// `s.find(lit, from:)` searching (with `memchr`) for the byte `lit[anchor]` (a letter rarer in
+    /// log lines than the first, e.g. the `j` of `rejected`): fewer candidates to compare.
     static func find(_ s: ByteScanner, _ lit: StaticString, anchor a: Int, from: Int) -> Int? {
         let n = lit.utf8CodeUnitCount
         let p = lit.utf8Start
         let b = p[a]
         var i = from + a
-        while i + (n - a) <= s.end {
-            guard let j = s.find(b, from: i, to: s.end - (n - a) + 1) else { return nil }
+        let stop = s.end - (n - a) + 1             // the anchor's last possible index + 1
+        while i < stop {
+            guard let q = memchr(s.base + i, Int32(b), stop - i) else { return nil }
+            let j = q.assumingMemoryBound(to: UInt8.self) - UnsafeMutablePointer(mutating: s.base)
             let start = j - a
             var k = 0
             while k < n && s.base[start + k] == p[k] { k += 1 }
@@ -566,6 +576,7 @@ public struct EximParser: Sendable {
         var i = i0
         let r = e.storage
         r.pointee.rejectTemporary = false; r.pointee.rejectStage = nil
+        r.pointee.rejectAction = 0; r.pointee.reasonIsAuthenticator = false
         r.pointee.client = PeerSpans(); r.pointee.helo = .absent; r.pointee.sender = .absent
         r.pointee.recipient = .absent; r.pointee.tls = nil; r.pointee.trust = 0
         r.pointee.code = .absent; r.pointee.dsn = .absent; r.pointee.reason = .absent
@@ -632,25 +643,43 @@ public struct EximParser: Sendable {
         return true
     }
 
-    /// `NAME authenticator failed for HOSTINFO: 535 Incorrect authentication data (set_id=U)`.
-    static func authFailure(_ s: ByteScanner, _ i: Int) -> ParseOutcome {
-        guard let a = s.find(" authenticator failed for ", from: i) else { return .unparsed(reason: "exim: auth line") }
+    /// `e` as a refusal (`kind` reject, no message ID) of verb `action` (see `EximLine.rejectAction`)
+    /// at `stage`, its other refusal fields cleared; the fields' pointer.
+    @inline(__always)
+    static func beginRefusal(_ e: EximLine, action: UInt8, stage: String) -> UnsafeMutablePointer<EximLine.Fields> {
+        let r = e.storage
+        r.pointee.kind = .reject
+        r.pointee.rejectTemporary = false; r.pointee.rejectAction = action; r.pointee.rejectStage = stage
+        r.pointee.reasonIsAuthenticator = false
+        r.pointee.client = PeerSpans(); r.pointee.helo = .absent; r.pointee.sender = .absent
+        r.pointee.recipient = .absent; r.pointee.tls = nil; r.pointee.trust = 0
+        r.pointee.code = .absent; r.pointee.dsn = .absent; r.pointee.reason = .absent
+        return r
+    }
+
+    /// `NAME authenticator failed for HOSTINFO: 535 Incorrect authentication data (set_id=U)`
+    /// (` authenticator failed for ` at `a`), into `e` as a refusal (`auth-failed`, `AUTH`): the
+    /// reason is the text after the reply code's `: `, else `NAME authenticator failed`.
+    static func authFailure(_ s: ByteScanner, _ i: Int, _ a: Int, _ e: EximLine) {
         let h = a + 26
-        var r = EximReject(action: "auth-failed", stage: "AUTH")
+        let r = beginRefusal(e, action: 2, stage: "AUTH")
         var hostEnd = s.end
         var k = h
         while let c = s.find(": ", from: k) {
             if c + 2 < s.end, Byte.isDigit(s[c + 2]) { hostEnd = c; break }
             k = c + 2
         }
-        (r.client, r.helo) = EximFields.host(s, h..<hostEnd)
-        r.reason = s.string(s.string(i..<a).isEmpty ? h..<h : i..<a) + " authenticator failed"
+        let (peer, helo) = EximFields.hostSpans(s, h..<hostEnd)
+        r.pointee.client = peer; r.pointee.helo = helo
         if hostEnd < s.end {
             let rs = hostEnd + 2
-            let cd = EximFields.dsn(s, rs..<s.end)
-            r.code = cd.code; r.dsn = cd.dsn
-            r.reason = s.string(rs..<s.end)
+            let cd = EximFields.dsnRanges(s, rs..<s.end)
+            if let code = cd.code { r.pointee.code = Span(code) }
+            if let dsn = cd.dsn { r.pointee.dsn = Span(dsn) }
+            r.pointee.reason = Span(rs..<s.end)
+        } else {
+            r.pointee.reason = Span(i..<a)
+            r.pointee.reasonIsAuthenticator = true
         }
-        return .exim(ctxPlaceholder, .reject(messageID: nil, r))
     }
 }
