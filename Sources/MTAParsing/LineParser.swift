@@ -159,13 +159,7 @@ public struct LineParser: Sendable {
         let i = framer.lastTagIndex
         switch i >= 0 && i < fastDispatchByTag.count ? fastDispatchByTag[i] : .undecided {
         case .postfixGeneric:
-            lastLineKind = .postfix
-            if !isKnownUniquelyReferenced(&postfixBuffer) { postfixBuffer = PostfixLineBuffer() }
-            switch PostfixParser.parse(body: bodyBytes, context: framer.current, kind: .generic, into: postfixBuffer.line) {
-            case .event: return .postfix
-            case .ignored: return .ignored
-            case .unparsed(let reason): return .unparsed(reason: reason)
-            }
+            return nextPostfix(bodyBytes, kind: .generic)
         case .sendmail:
             return nextSendmail(bodyBytes)
         case .exim:
@@ -175,13 +169,7 @@ public struct LineParser: Sendable {
         }
         switch dispatch() {
         case .postfix(let kind):
-            lastLineKind = .postfix
-            if !isKnownUniquelyReferenced(&postfixBuffer) { postfixBuffer = PostfixLineBuffer() }
-            switch PostfixParser.parse(body: bodyBytes, context: framer.current, kind: kind, into: postfixBuffer.line) {
-            case .event: return .postfix
-            case .ignored: return .ignored
-            case .unparsed(let reason): return .unparsed(reason: reason)
-            }
+            return nextPostfix(bodyBytes, kind: kind)
         case .sendmail:
             return nextSendmail(bodyBytes)
         case .exim:
@@ -196,6 +184,17 @@ public struct LineParser: Sendable {
         case .invalidTag:
             lastLineKind = .otherProgram
             return .unparsed(reason: "syslog tag with control or non-ASCII bytes")
+        }
+    }
+
+    @inline(__always)
+    private mutating func nextPostfix(_ bodyBytes: UnsafeBufferPointer<UInt8>, kind: PostfixParser.DaemonKind) -> LineResult {
+        lastLineKind = .postfix
+        if !isKnownUniquelyReferenced(&postfixBuffer) { postfixBuffer = PostfixLineBuffer() }
+        switch PostfixParser.parse(body: bodyBytes, context: framer.current, kind: kind, into: postfixBuffer.line) {
+        case .event: return .postfix
+        case .ignored: return .ignored
+        case .unparsed(let reason): return .unparsed(reason: reason)
         }
     }
 
