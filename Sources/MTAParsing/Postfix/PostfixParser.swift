@@ -119,6 +119,26 @@ public struct PostfixParser: Sendable {
     /// The range of a leading `QID: ` (short hex or long base-52 form), or nil.
     @inline(__always)
     static func queueIDPrefix(_ s: ByteScanner) -> Range<Int>? {
+        // The usual short form, `[0-9A-F]{6,15}: `, sixteen bytes at a time: where the hex run
+        // ends at a byte that is not alphanumeric, the loop below would stop there too with only
+        // hex seen, so that byte decides. A run ending at another alphanumeric (a long ID, or a
+        // word like `connect`) or reaching sixteen bytes takes the loop.
+        if s.end >= 16 {
+            let raw = UnsafeRawPointer(s.base)
+            let m0 = hexMask(UInt64(littleEndian: raw.loadUnaligned(as: UInt64.self)))
+            let run = m0 != hexHighs ? (~m0 & hexHighs).trailingZeroBitCount >> 3
+                : 8 + (~hexMask(UInt64(littleEndian: raw.loadUnaligned(fromByteOffset: 8, as: UInt64.self)))
+                        & hexHighs).trailingZeroBitCount >> 3
+            if run < 16 && PostfixParser.idClass[Int(s[run])] & alnumClass == 0 {
+                guard s[run] == Byte.colon, run + 1 == s.end || s[run + 1] == Byte.space, run >= 6 else { return nil }
+                return 0..<run
+            }
+        }
+        return queueIDPrefixLoop(s)
+    }
+
+    /// `queueIDPrefix` byte by byte (any form; the definition the word test is checked against).
+    static func queueIDPrefixLoop(_ s: ByteScanner) -> Range<Int>? {
         let t = PostfixParser.idClass
         var i = 0
         var all: UInt8 = 0xFF, any: UInt8 = 0
@@ -131,6 +151,19 @@ public struct PostfixParser: Sendable {
         }
         guard i < s.end, s[i] == Byte.colon, i + 1 == s.end || s[i + 1] == Byte.space, i >= 6 else { return nil }
         return isQueueIDClass(all: all, any: any, count: i) ? 0..<i : nil
+    }
+
+    static let hexHighs: UInt64 = 0x8080_8080_8080_8080
+
+    /// The high bit of each byte of `w` that is `[0-9A-F]` (bytes over 0x7F never are): each range
+    /// test adds to the low seven bits, which cannot carry into the next byte.
+    @inline(__always)
+    static func hexMask(_ w: UInt64) -> UInt64 {
+        let ones: UInt64 = 0x0101_0101_0101_0101
+        let t = w & 0x7F7F_7F7F_7F7F_7F7F
+        let digit = (t &+ ones &* (0x80 - 0x30)) & ~(t &+ ones &* (0x7F - 0x39))
+        let upper = (t &+ ones &* (0x80 - 0x41)) & ~(t &+ ones &* (0x7F - 0x46))
+        return (digit | upper) & ~w & hexHighs
     }
 
     /// Whether `r` is a Postfix queue ID: `[0-9A-F]{6,}` or the long form (no vowels, contains `z`).
