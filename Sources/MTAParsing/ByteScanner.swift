@@ -259,3 +259,15 @@ struct ByteScanner {
         }
     }
 }
+
+extension ByteScanner {
+    /// The high bit of each byte of `x` that lies in `lo...hi` (both below 0x80; a byte of 0x80
+    /// or more never does), eight bytes at once: the range is tested on each byte's low seven
+    /// bits, where the additions cannot carry into the next byte.
+    @inline(__always)
+    static func bytesInRange(_ x: UInt64, _ lo: UInt8, _ hi: UInt8) -> UInt64 {
+        let ones: UInt64 = 0x0101_0101_0101_0101
+        let y = x & 0x7F7F_7F7F_7F7F_7F7F
+        return (y &+ ones &* UInt64(0x80 - lo)) & ~(y &+ ones &* UInt64(0x7F - hi)) & ~x & 0x8080_8080_8080_8080
+    }
+}

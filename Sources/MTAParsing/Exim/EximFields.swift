@@ -68,12 +68,8 @@ enum EximFields {
     /// range tested on the low seven bits (no carry between bytes), bytes >= 0x80 excluded.
     @inline(__always)
     static func alnumBytes(_ x: UInt64) -> UInt64 {
-        let ones: UInt64 = 0x0101_0101_0101_0101
-        let y = x & 0x7F7F_7F7F_7F7F_7F7F
-        let digit = (y &+ ones &* (0x80 - 0x30)) & ~(y &+ ones &* (0x80 - 0x3A))
-        let upper = (y &+ ones &* (0x80 - 0x41)) & ~(y &+ ones &* (0x80 - 0x5B))
-        let lower = (y &+ ones &* (0x80 - 0x61)) & ~(y &+ ones &* (0x80 - 0x7B))
-        return (digit | upper | lower) & ~x & 0x8080_8080_8080_8080
+        ByteScanner.bytesInRange(x, 0x30, 0x39) | ByteScanner.bytesInRange(x, 0x41, 0x5A)
+            | ByteScanner.bytesInRange(x, 0x61, 0x7A)
     }
 
     /// Whether the bytes at `i` are a whole message ID (used for `R=` values).

@@ -155,15 +155,10 @@ public struct PostfixParser: Sendable {
 
     static let hexHighs: UInt64 = 0x8080_8080_8080_8080
 
-    /// The high bit of each byte of `w` that is `[0-9A-F]` (bytes over 0x7F never are): each range
-    /// test adds to the low seven bits, which cannot carry into the next byte.
+    /// The high bit of each byte of `w` that is `[0-9A-F]`.
     @inline(__always)
     static func hexMask(_ w: UInt64) -> UInt64 {
-        let ones: UInt64 = 0x0101_0101_0101_0101
-        let t = w & 0x7F7F_7F7F_7F7F_7F7F
-        let digit = (t &+ ones &* (0x80 - 0x30)) & ~(t &+ ones &* (0x7F - 0x39))
-        let upper = (t &+ ones &* (0x80 - 0x41)) & ~(t &+ ones &* (0x7F - 0x46))
-        return (digit | upper) & ~w & hexHighs
+        ByteScanner.bytesInRange(w, 0x30, 0x39) | ByteScanner.bytesInRange(w, 0x41, 0x46)
     }
 
     /// Whether `r` is a Postfix queue ID: `[0-9A-F]{6,}` or the long form (no vowels, contains `z`).
