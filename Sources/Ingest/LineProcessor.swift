@@ -104,10 +104,13 @@ final class LineProcessor {
     }
 
     static func framing(_ options: PipelineOptions, _ referenceDate: CivilDate) throws -> FramingConfig {
-        var zone = TimeZoneSpec.system
+        // The system zone only when none is given: looking it up costs about a millisecond.
+        let zone: TimeZoneSpec
         if let name = options.timeZone {
             guard let z = TimeZoneSpec(parsing: name) else { throw PipelineError.unknownTimeZone(name) }
             zone = z
+        } else {
+            zone = .system
         }
         return FramingConfig(timeZone: zone, year: options.year, referenceDate: referenceDate,
                              defaultHost: options.host)
@@ -176,6 +179,14 @@ final class LineProcessor {
 
     func takeOutput() -> (CorrelatorOutput, [UnparsedLine], [String: LineCounters]) {
         core!.takeOutput()
+    }
+
+    /// Like `takeOutput`, but hands the batch over in `spare` (emptied first) and keeps
+    /// `spare`'s arrays for the next batch: a caller that is done with a batch before the
+    /// next one (`parse`) reuses two sets of arrays instead of allocating and first-touching
+    /// new ones each batch.
+    func exchangeOutput(_ spare: inout CorrelatorOutput) -> ([UnparsedLine], [String: LineCounters]) {
+        core!.exchangeOutput(&spare)
     }
 
     // MARK: - the per-line state
@@ -336,11 +347,7 @@ final class LineProcessor {
         }
 
         mutating func takeOutput() -> (CorrelatorOutput, [UnparsedLine], [String: LineCounters]) {
-            var counters: [String: LineCounters] = [:]
-            for s in slots.indices where slots[s].counts.read > 0 {
-                counters[slots[s].host, default: LineCounters()] += slots[s].counts
-                slots[s].counts = LineCounters()
-            }
+            let counters = takeCounters()
             let r = (output, unparsed, counters)
             // The next batch gets arrays of this one's size and a quarter more at once: batches vary,
             // and one record past the capacity would copy all of them (a growth copy of records
@@ -351,6 +358,28 @@ final class LineProcessor {
             output.rejections.reserveCapacity(Self.capacity(after: r.0.rejections.count))
             unparsed = []
             return r
+        }
+
+        mutating func exchangeOutput(_ spare: inout CorrelatorOutput) -> ([UnparsedLine], [String: LineCounters]) {
+            spare.removeAll()
+            spare.messages.reserveCapacity(Self.capacity(after: output.messages.count))
+            spare.deliveries.reserveCapacity(Self.capacity(after: output.deliveries.count))
+            spare.rejections.reserveCapacity(Self.capacity(after: output.rejections.count))
+            swap(&output, &spare)
+            let counters = takeCounters()
+            let u = unparsed
+            unparsed = []
+            return (u, counters)
+        }
+
+        /// Per-host line counts since the last take, reset.
+        mutating func takeCounters() -> [String: LineCounters] {
+            var counters: [String: LineCounters] = [:]
+            for s in slots.indices where slots[s].counts.read > 0 {
+                counters[slots[s].host, default: LineCounters()] += slots[s].counts
+                slots[s].counts = LineCounters()
+            }
+            return counters
         }
 
         /// The capacity to reserve for a batch after one that held `count` records.
