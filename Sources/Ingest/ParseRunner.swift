@@ -95,6 +95,7 @@ public enum ParseRunner {
             summary.deliveries += Int64(out.deliveries.count)
             summary.rejections += Int64(out.rejections.count)
             if !json.buf.isEmpty { write(json.buf); json.buf.removeAll(keepingCapacity: true) }
+            out.removeAll()   // released now, while still in the cache, not at the next drain
         }
 
         for (i, path) in paths.enumerated() {
