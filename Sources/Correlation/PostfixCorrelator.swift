@@ -347,11 +347,14 @@ public struct PostfixCorrelator: Codable, Sendable {
         case .queued:
             let key = TxKey(instance: ctx.instance, queueID: b.queueID(line.queueID))
             let i = transactions.index(of: key, orMake: { Self.newTransaction(ctx, line) }).index
+            // Senders repeat (the same users send again): from the cache, made before the closure
+            // (which holds the table) and only when the line will be taken.
+            let sender: String? = transactions.values[i].queued ? nil : strings.string(line.sender, in: b)
             let emitted = transactions.withValue(at: i) { tx in
                 tx.lastSeen = ctx.time
                 if !tx.queued {
                     tx.queued = true
-                    tx.sender = b.string(line.sender)
+                    tx.sender = sender
                     tx.size = line.size
                     tx.nrcpt = line.nrcpt
                 }
@@ -442,9 +445,10 @@ public struct PostfixCorrelator: Codable, Sendable {
         let status = line.status
         let at = ctx.time, pid = ctx.pid
         // The recipient is compared by its `TextKey` with the ones the transaction holds (String
-        // equality where the key cannot tell, see `LineBytes.sameText`), and a recipient seen
-        // before with the same bytes is reused: its String is made only when it is new.
+        // equality where the key cannot tell, see `LineBytes.sameText`). Its String comes from the
+        // cache (recipients repeat across messages), made before the closure, which holds the table.
         let rkey = TextKey(rspan, in: b)
+        let made = strings.string(rspan, in: b)
         let step: (Int64, Timestamp, String, Bool, String)? = update(key, ctx, line) { tx, created in
             // A repeated line (a log pipeline's duplicate, or a damaged copy of the line that
             // follows it) would otherwise count one attempt twice. The cheap fields first.
@@ -458,13 +462,10 @@ public struct PostfixCorrelator: Codable, Sendable {
                 if other.hash != rkey.hash && other.isASCII && rkey.isASCII { continue }
                 if b.sameText(rspan, rkey, tx.recipients[k].address, other) { found = k; break }
             }
-            let recipient: String
+            let recipient = made
             if let k = found {
                 tx.recipients[k].status = status
-                let known = tx.recipients[k]
-                recipient = known.key == rkey && b.equals(rspan, known.address) ? known.address : b.string(rspan)
             } else {
-                recipient = b.string(rspan)
                 tx.recipients.append(RecipientStatus(address: recipient, key: rkey, status: status))
             }
             tx.lastDelivery = DeliveryIdentity(recipient: recipient, key: rkey, status: status, at: at, pid: pid)
