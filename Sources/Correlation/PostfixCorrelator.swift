@@ -81,7 +81,7 @@ public struct PostfixCorrelator: Codable, Sendable {
     /// Highest log time seen: the machine's notion of "now".
     public private(set) var now: Timestamp = Timestamp(micros: 0)
     var lastSweep: Timestamp = Timestamp(micros: 0)
-    /// Strings of values that repeat (TLS, peers, status codes); not saved.
+    /// Strings of values that repeat (TLS, peers, status codes, addresses); not saved.
     var strings = StringCache()
 
     enum CodingKeys: String, CodingKey {
