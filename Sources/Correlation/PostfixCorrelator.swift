@@ -307,7 +307,7 @@ public struct PostfixCorrelator: Codable, Sendable {
                 if port == nil, sessions.values[si].client.ip == ip { port = sessions.values[si].client.port }
             }
             let client = Peer(name: strings.optionalString(line.peer.name, in: b), ip: ip, port: port)
-            let method = strings.optionalString(line.saslMethod, in: b), user = b.optionalString(line.saslUsername)
+            let method = strings.optionalString(line.saslMethod, in: b), user = strings.optionalString(line.saslUsername, in: b)
             let origQID = b.optionalString(line.origQueueID)
             let loopback = isLoopback(line.peer.ip, in: b)
             update(key, known: known, ctx, line) { tx in
@@ -409,16 +409,16 @@ public struct PostfixCorrelator: Codable, Sendable {
                 mk = MessageKey.forQueue(host: host, prefix: "NOQUEUE/",
                                          bytes: ip.isPresent ? b.buffer(ip) : UnsafeBufferPointer(start: nil, count: 0))
             }
-            // Straight from the spans (no `PostfixReject` of Strings in between); the short
-            // values that repeat (action, stage, code, dsn, proto, client, helo) come from the cache.
+            // Straight from the spans (no `PostfixReject` of Strings in between); the values that
+            // repeat (action, stage, code, dsn, proto, client, helo, addresses) come from the cache.
             out.rejections.append(RejectionRecord(
                 at: ctx.time, msgKey: mk, host: host, instance: ctx.instance, queueID: qid,
                 program: ctx.program, action: strings.string(line.action, in: b),
                 stage: strings.optionalString(line.stage, in: b),
                 client: Peer(name: strings.optionalString(line.peer.name, in: b),
                              ip: strings.optionalString(line.peer.ip, in: b), port: line.peer.port),
-                helo: strings.optionalString(line.helo, in: b), sender: b.optionalString(line.sender),
-                recipient: b.optionalString(line.recipient), proto: strings.optionalString(line.proto, in: b),
+                helo: strings.optionalString(line.helo, in: b), sender: strings.optionalString(line.sender, in: b),
+                recipient: strings.optionalString(line.recipient, in: b), proto: strings.optionalString(line.proto, in: b),
                 code: strings.optionalString(line.code, in: b), dsn: strings.optionalString(line.dsn, in: b),
                 reason: line.reasonValue))
         case .admin:
