@@ -81,7 +81,7 @@ public struct PostfixCorrelator: Codable, Sendable {
     /// Highest log time seen: the machine's notion of "now".
     public private(set) var now: Timestamp = Timestamp(micros: 0)
     var lastSweep: Timestamp = Timestamp(micros: 0)
-    /// Strings of values that repeat (TLS, peers, status codes); not saved.
+    /// Strings of values that repeat (TLS, peers, status codes, addresses); not saved.
     var strings = StringCache()
 
     enum CodingKeys: String, CodingKey {
@@ -307,7 +307,7 @@ public struct PostfixCorrelator: Codable, Sendable {
                 if port == nil, sessions.values[si].client.ip == ip { port = sessions.values[si].client.port }
             }
             let client = Peer(name: strings.optionalString(line.peer.name, in: b), ip: ip, port: port)
-            let method = strings.optionalString(line.saslMethod, in: b), user = b.optionalString(line.saslUsername)
+            let method = strings.optionalString(line.saslMethod, in: b), user = strings.optionalString(line.saslUsername, in: b)
             let origQID = b.optionalString(line.origQueueID)
             let loopback = isLoopback(line.peer.ip, in: b)
             update(key, known: known, ctx, line) { tx in
@@ -347,11 +347,14 @@ public struct PostfixCorrelator: Codable, Sendable {
         case .queued:
             let key = TxKey(instance: ctx.instance, queueID: b.queueID(line.queueID))
             let i = transactions.index(of: key, orMake: { Self.newTransaction(ctx, line) }).index
+            // Senders repeat (the same users send again): from the cache, made before the closure
+            // (which holds the table) and only when the line will be taken.
+            let sender: String? = transactions.values[i].queued ? nil : strings.string(line.sender, in: b)
             let emitted = transactions.withValue(at: i) { tx in
                 tx.lastSeen = ctx.time
                 if !tx.queued {
                     tx.queued = true
-                    tx.sender = b.string(line.sender)
+                    tx.sender = sender
                     tx.size = line.size
                     tx.nrcpt = line.nrcpt
                 }
@@ -406,16 +409,16 @@ public struct PostfixCorrelator: Codable, Sendable {
                 mk = MessageKey.forQueue(host: host, prefix: "NOQUEUE/",
                                          bytes: ip.isPresent ? b.buffer(ip) : UnsafeBufferPointer(start: nil, count: 0))
             }
-            // Straight from the spans (no `PostfixReject` of Strings in between); the short
-            // values that repeat (action, stage, code, dsn, proto, client, helo) come from the cache.
+            // Straight from the spans (no `PostfixReject` of Strings in between); the values that
+            // repeat (action, stage, code, dsn, proto, client, helo, addresses) come from the cache.
             out.rejections.append(RejectionRecord(
                 at: ctx.time, msgKey: mk, host: host, instance: ctx.instance, queueID: qid,
                 program: ctx.program, action: strings.string(line.action, in: b),
                 stage: strings.optionalString(line.stage, in: b),
                 client: Peer(name: strings.optionalString(line.peer.name, in: b),
                              ip: strings.optionalString(line.peer.ip, in: b), port: line.peer.port),
-                helo: strings.optionalString(line.helo, in: b), sender: b.optionalString(line.sender),
-                recipient: b.optionalString(line.recipient), proto: strings.optionalString(line.proto, in: b),
+                helo: strings.optionalString(line.helo, in: b), sender: strings.optionalString(line.sender, in: b),
+                recipient: strings.optionalString(line.recipient, in: b), proto: strings.optionalString(line.proto, in: b),
                 code: strings.optionalString(line.code, in: b), dsn: strings.optionalString(line.dsn, in: b),
                 reason: line.reasonValue))
         case .admin:
@@ -442,9 +445,10 @@ public struct PostfixCorrelator: Codable, Sendable {
         let status = line.status
         let at = ctx.time, pid = ctx.pid
         // The recipient is compared by its `TextKey` with the ones the transaction holds (String
-        // equality where the key cannot tell, see `LineBytes.sameText`), and a recipient seen
-        // before with the same bytes is reused: its String is made only when it is new.
+        // equality where the key cannot tell, see `LineBytes.sameText`). Its String comes from the
+        // cache (recipients repeat across messages), made before the closure, which holds the table.
         let rkey = TextKey(rspan, in: b)
+        let made = strings.string(rspan, in: b)
         let step: (Int64, Timestamp, String, Bool, String)? = update(key, ctx, line) { tx, created in
             // A repeated line (a log pipeline's duplicate, or a damaged copy of the line that
             // follows it) would otherwise count one attempt twice. The cheap fields first.
@@ -458,13 +462,10 @@ public struct PostfixCorrelator: Codable, Sendable {
                 if other.hash != rkey.hash && other.isASCII && rkey.isASCII { continue }
                 if b.sameText(rspan, rkey, tx.recipients[k].address, other) { found = k; break }
             }
-            let recipient: String
+            let recipient = made
             if let k = found {
                 tx.recipients[k].status = status
-                let known = tx.recipients[k]
-                recipient = known.key == rkey && b.equals(rspan, known.address) ? known.address : b.string(rspan)
             } else {
-                recipient = b.string(rspan)
                 tx.recipients.append(RecipientStatus(address: recipient, key: rkey, status: status))
             }
             tx.lastDelivery = DeliveryIdentity(recipient: recipient, key: rkey, status: status, at: at, pid: pid)

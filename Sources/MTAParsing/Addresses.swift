@@ -101,10 +101,20 @@ extension ByteScanner {
     /// `parsePeer` as spans of this scanner's buffer (no String is made).
     func peerSpans(_ r: Range<Int>) -> PeerSpans {
         guard !r.isEmpty else { return PeerSpans() }
-        guard let lb = findLast(Byte.lbracket, from: r.lowerBound, to: r.upperBound),
-              let rb = find(Byte.rbracket, from: lb + 1, to: r.upperBound) else {
-            return PeerSpans(name: Span(r))
+        guard let lb = findLast(Byte.lbracket, from: r.lowerBound, to: r.upperBound) else { return PeerSpans(name: Span(r)) }
+        // The usual `NAME[a.b.c.d]` / `[a.b.c.d]:PORT`: one pass reads the dotted quad and finds
+        // the `]` it must end at (a quad holds no `]`, so that is the first one); anything else
+        // takes the general path below, which gives the same answer for these too.
+        if let rb = dottedQuadEnd(from: lb + 1, to: r.upperBound), base[rb] == Byte.rbracket {
+            if rb + 1 == r.upperBound {
+                return PeerSpans(name: lb > r.lowerBound ? Span(r.lowerBound..<lb) : .absent, ip: Span((lb + 1)..<rb))
+            }
+            if base[rb + 1] == Byte.colon, let p = int((rb + 2)..<r.upperBound) {
+                return PeerSpans(name: lb > r.lowerBound ? Span(r.lowerBound..<lb) : .absent, ip: Span((lb + 1)..<rb),
+                                 port: p)
+            }
         }
+        guard let rb = find(Byte.rbracket, from: lb + 1, to: r.upperBound) else { return PeerSpans(name: Span(r)) }
         var port: Int?
         var tailOK = rb + 1 == r.upperBound
         if !tailOK, base[rb + 1] == Byte.colon, let p = int((rb + 2)..<r.upperBound) {
@@ -133,6 +143,42 @@ extension ByteScanner {
         if isIPv4(start, n, endAtNUL: false) { return true }
         if ByteScanner.contains(Byte.colon, start, n) { return isIPv6(r) }
         return isIPv4(start, n, endAtNUL: true)
+    }
+
+    /// Where an IPv4 address in inet_pton4's form (see `isIPAddress`) starting at `from` ends:
+    /// the index of the first byte after its fourth octet, which is below `to` (so the caller may
+    /// read it); nil when the bytes from `from` do not begin with such an address followed by
+    /// another byte before `to`. A byte that is not a digit or `.` ends the address; the caller
+    /// checks what it is. Octets are read up to three digits at a time, not in a loop.
+    @inline(__always)
+    func dottedQuadEnd(from: Int, to: Int) -> Int? {
+        var p = from
+        var octet = 0
+        while true {
+            // Every read below is at an index < `to`: the guards come first.
+            guard p < to else { return nil }
+            let d0 = base[p] &- Byte.zero
+            guard d0 < 10 else { return nil }
+            guard p + 1 < to else { return nil }
+            let d1 = base[p + 1] &- Byte.zero
+            if d1 >= 10 {
+                p += 1
+            } else {
+                guard d0 != 0, p + 2 < to else { return nil }                 // leading zero
+                let d2 = base[p + 2] &- Byte.zero
+                if d2 >= 10 {
+                    p += 2
+                } else {
+                    guard Int(d0) * 100 + Int(d1) * 10 + Int(d2) <= 255, p + 3 < to else { return nil }
+                    guard base[p + 3] &- Byte.zero >= 10 else { return nil }  // four digits: > 255
+                    p += 3
+                }
+            }
+            octet += 1
+            if octet == 4 { return p }
+            guard base[p] == Byte.dot else { return nil }
+            p += 1
+        }
     }
 
     /// inet_pton4's rule on `n` bytes at `start`: an address that fills them all (then they are

@@ -201,14 +201,20 @@ struct ByteScanner {
     }
 
     /// A non-negative decimal integer filling `r` exactly; nil if empty, not digits or too large.
+    /// (At most 18 digits, so the wrapping arithmetic never wraps.)
+    @inline(__always)
     func int(_ r: Range<Int>) -> Int? {
-        guard !r.isEmpty, r.count <= 18 else { return nil }
+        let n = r.count
+        guard n > 0, n <= 18 else { return nil }
+        var p = base + r.lowerBound
+        let e = p + n
         var v = 0
-        for i in r {
-            let b = base[i]
-            guard Byte.isDigit(b) else { return nil }
-            v = v * 10 + Int(b &- Byte.zero)
-        }
+        repeat {
+            let d = p.pointee &- Byte.zero
+            guard d < 10 else { return nil }
+            v = v &* 10 &+ Int(d)
+            p += 1
+        } while p < e
         return v
     }
 

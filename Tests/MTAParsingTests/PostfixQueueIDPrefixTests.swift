@@ -1,7 +1,9 @@
 // PostfixQueueIDPrefixTests: `queueIDPrefix`'s sixteen-byte reading of the short form against
 // `queueIDPrefixLoop` (the byte-by-byte definition) on listed bodies and on seeded random ones
 // built from hex digits, other letters and digits, vowels, `z`, colons, spaces and high bytes;
-// and `hexMask` against the byte test `[0-9A-F]` for every byte value in every position.
+// and `hexMask` / `alnumMask` against the byte tests `[0-9A-F]` / `idClass` alphanumeric for
+// every byte value in every position. Session-line words (`connect from`, `Anonymous TLS`),
+// which the word run answers without the loop, are among the listed bodies.
 // Limits: bodies of up to 40 bytes (the prefix reads at most 32).
 
 import Testing
@@ -24,6 +26,12 @@ import MailTrailModel
             ("4Xc1Ln5zVbz9tyq: client=long form id here", 0..<15), ("3F1A2B4C5D:client=no space here", nil),
             ("3F1A2B4C5D removed without a colon ok", nil), ("NOQUEUE: reject: RCPT from x[1.2.3.4]", nil),
             ("3f1a2b4c5d: lowercase hex is not the short form", nil), ("3F1A2B4C5D:", 0..<10),
+            ("connect from mail.example.org[192.0.2.1]", nil), ("disconnect from unknown[192.0.2.1] ehlo=1", nil),
+            ("Anonymous TLS connection established from x", nil), ("NOQUEUE: reject: RCPT from x[1.2.3.4]: 554", nil),
+            ("Trusted TLS connection established to x[1.2.3.4]", nil), ("warning: hostname x does not resolve", nil),
+            ("4Xc1Ln5zVbz9tyqbcdfg: long form of twenty", 0..<20), ("bcdfghjklmnpqrstvwz: nineteen", 0..<19),
+            ("bcdfghjklmnpqrstvwxyzbcdfghjklmnpqr: too long", nil), ("abcdefghijklmnopq: a vowel", nil),
+            ("statistics: max connection rate 1/60s", nil), ("ABCDEF0123456789Z: seventeen alnums", nil),
         ]
         for (text, expected) in cases {
             let bytes = Array(text.utf8)
@@ -54,6 +62,20 @@ import MailTrailModel
             if fast != loop { wrong.append("\(bytes)") }
         }
         #expect(wrong.isEmpty, "\(wrong.prefix(5))")
+    }
+
+    @Test func alnumMaskIsTheClassTableInEveryPosition() {
+        for b in 0...255 {
+            let isAlnum = PostfixParser.idClassOf(UInt8(b)) & PostfixParser.alnumClass != 0
+            for k in 0..<8 {
+                for fill: UInt64 in [0x4141_4141_4141_4141, 0xFFFF_FFFF_FFFF_FFFF, 0x2020_2020_2020_2020, 0x7A7A_7A7A_7A7A_7A7A] {
+                    let shift = UInt64(k * 8)
+                    let w = fill & ~(UInt64(0xFF) << shift) | UInt64(b) << shift
+                    let bit = PostfixParser.alnumMask(w) & (UInt64(0x80) << shift) != 0
+                    #expect(bit == isAlnum, "byte \(b) at \(k) among \(fill)")
+                }
+            }
+        }
     }
 
     @Test func hexMaskIsTheByteTestInEveryPosition() {

@@ -68,7 +68,7 @@ extension PostfixParser {
             let v = j..<vEnd
             j = vEnd
             if s.equals(key, "relay") { e.peer = s.peerSpans(v) }
-            else if s.equals(key, "delay") { e.delay = s.double(v) }
+            else if s.equals(key, "delay") { e.delay = PostfixParser.delay(s, v) }
             else if s.equals(key, "delays") { e.delays = PostfixParser.delays(s, v) }
             else if s.equals(key, "dsn") { e.dsn = Span(v) }
             else if s.equals(key, "conn_use") { e.connUse = s.int(v) }
@@ -105,6 +105,14 @@ extension PostfixParser {
         i += 1
         guard let d = plainDecimal(s, &i, hi), i == hi else { return delaysGeneral(s, r) }
         return (a, b, c, d)
+    }
+
+    /// `delay=`'s value: `ByteScanner.double` of `r`, the usual plain decimal read by `plainDecimal`.
+    @inline(__always)
+    static func delay(_ s: ByteScanner, _ r: Range<Int>) -> Double? {
+        var i = r.lowerBound
+        if let v = plainDecimal(s, &i, r.upperBound), i == r.upperBound { return v }
+        return s.double(r)
     }
 
     /// `d*[.d*]` at `i` (at least one digit, at most 15, at most 22 after the dot), moving `i`

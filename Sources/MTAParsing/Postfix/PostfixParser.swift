@@ -122,17 +122,24 @@ public struct PostfixParser: Sendable {
         // The usual short form, `[0-9A-F]{6,15}: `, sixteen bytes at a time: where the hex run
         // ends at a byte that is not alphanumeric, the loop below would stop there too with only
         // hex seen, so that byte decides. A run ending at another alphanumeric (a long ID, or a
-        // word like `connect`) or reaching sixteen bytes takes the loop.
+        // word like `connect`) is measured again as a run of alphanumerics, the loop's own stop:
+        // when that ends before sixteen bytes at a byte other than `:`, the loop would answer nil
+        // there (session lines: `connect from`, `Anonymous TLS`). The rest takes the loop.
         if s.end >= 16 {
             let raw = UnsafeRawPointer(s.base)
-            let m0 = hexMask(UInt64(littleEndian: raw.loadUnaligned(as: UInt64.self)))
+            let w0 = UInt64(littleEndian: raw.loadUnaligned(as: UInt64.self))
+            let w1 = UInt64(littleEndian: raw.loadUnaligned(fromByteOffset: 8, as: UInt64.self))
+            let m0 = hexMask(w0)
             let run = m0 != hexHighs ? (~m0 & hexHighs).trailingZeroBitCount >> 3
-                : 8 + (~hexMask(UInt64(littleEndian: raw.loadUnaligned(fromByteOffset: 8, as: UInt64.self)))
-                        & hexHighs).trailingZeroBitCount >> 3
+                : 8 + (~hexMask(w1) & hexHighs).trailingZeroBitCount >> 3
             if run < 16 && PostfixParser.idClass[Int(s[run])] & alnumClass == 0 {
                 guard s[run] == Byte.colon, run + 1 == s.end || s[run + 1] == Byte.space, run >= 6 else { return nil }
                 return 0..<run
             }
+            let a0 = alnumMask(w0)
+            let words = a0 != hexHighs ? (~a0 & hexHighs).trailingZeroBitCount >> 3
+                : 8 + (~alnumMask(w1) & hexHighs).trailingZeroBitCount >> 3
+            if words < 16 && s[words] != Byte.colon { return nil }
         }
         return queueIDPrefixLoop(s)
     }
@@ -159,6 +166,13 @@ public struct PostfixParser: Sendable {
     @inline(__always)
     static func hexMask(_ w: UInt64) -> UInt64 {
         ByteScanner.bytesInRange(w, 0x30, 0x39) | ByteScanner.bytesInRange(w, 0x41, 0x46)
+    }
+
+    /// The high bit of each byte of `w` that is `[0-9A-Za-z]` (the `alnumClass` bytes).
+    @inline(__always)
+    static func alnumMask(_ w: UInt64) -> UInt64 {
+        ByteScanner.bytesInRange(w, 0x30, 0x39) | ByteScanner.bytesInRange(w, 0x41, 0x5A)
+            | ByteScanner.bytesInRange(w, 0x61, 0x7A)
     }
 
     /// Whether `r` is a Postfix queue ID: `[0-9A-F]{6,}` or the long form (no vowels, contains `z`).
