@@ -149,6 +149,11 @@ public struct SendmailCorrelator: Codable, Sendable {
 
     /// Feeds one parsed line (spans valid for this call); appends what it completes to `out`.
     public mutating func receive(_ ctx: LineContext, _ line: SendmailLine, into out: inout CorrelatorOutput) {
+        // The parser's cache, shared by all hosts' correlators, stands in for this one's during the
+        // line (swapped: no reference count changes).
+        let shared = line.f.strings != nil
+        if shared { swap(&strings, &line.f.strings!) }
+        defer { if shared { swap(&strings, &line.f.strings!) } }
         if ctx.time > now { now = ctx.time }
         switch line.kind {
         case .from: from(ctx, line, into: &out)
