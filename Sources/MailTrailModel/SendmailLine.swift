@@ -19,7 +19,7 @@
 /// compressed, IPv4-mapped, `IPv6:` dropped) is carried as a String
 /// (`Fields.ipText`); the recipient list's storage (`SpanList`) is reused
 /// from line to line (it grows to the longest list seen). A parser's buffer
-/// carries one `StringCache` for all the correlators its lines reach (`Fields.strings`).
+/// carries one `SendmailStringCache` for all the correlators its lines reach (`Fields.strings`).
 
 /// A list of spans whose storage is reused from line to line: kept in the `SendmailLineBuffer`'s
 /// fields and freed with it, it grows to the longest list seen and is emptied by setting its count
@@ -200,7 +200,7 @@ public struct SendmailLine: @unchecked Sendable {
         /// parse): a message's sender, recipients and relays are logged again by the next hop's
         /// host seconds later, which a cache per host cannot hit. Nil in `withLine`'s buffers
         /// (the correlator then uses its own). Kept across lines (`reset` leaves it).
-        public var strings: StringCache? = nil
+        public var strings: SendmailStringCache? = nil
 
         @inlinable public init(bytes: LineBytes) { self.bytes = bytes }
     }
@@ -413,7 +413,7 @@ public final class SendmailLineBuffer: @unchecked Sendable {
     public init(sharedStrings: Bool) {
         let p = UnsafeMutablePointer<SendmailLine.Fields>.allocate(capacity: 1)
         p.initialize(to: SendmailLine.Fields(bytes: LineBytes(base: LineBytes.emptyBase, count: 0)))
-        if sharedStrings { p.pointee.strings = StringCache() }
+        if sharedStrings { p.pointee.strings = SendmailStringCache(bits: 12) }
         line = SendmailLine(storage: p)
         scratchCapacity = 256
         scratch = .allocate(capacity: scratchCapacity)
