@@ -368,7 +368,7 @@ public struct SendmailCorrelator: Codable, Sendable {
         if !transactions.table.values[i].emitted {
             let sender = strings.string(line.f.sender, in: b)
             let proto = SendmailWords.literal(line.f.proto, b) ?? strings.optionalString(line.f.proto, in: b)
-            let messageID = b.optionalString(line.f.messageID)
+            let messageID = strings.optionalString(line.f.messageID, in: b)   // the next hop logs it again
             // The process's STARTTLS=server / AUTH=server facts, read in place (no copy of the session).
             let session = sessions.index(of: ProcessKey(program: ctx.program, pid: ctx.pid))
             let r = line.f.relay
