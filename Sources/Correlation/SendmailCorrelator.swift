@@ -366,24 +366,27 @@ public struct SendmailCorrelator: Codable, Sendable {
             return
         }
         if !transactions.table.values[i].emitted {
-            let sender = strings.string(line.f.sender, in: b)
-            let proto = SendmailWords.literal(line.f.proto, b) ?? strings.optionalString(line.f.proto, in: b)
-            let messageID = strings.optionalString(line.f.messageID, in: b)   // the next hop logs it again
+            // Optionals that the transaction below takes (`take()`: moved, not copied; a value the
+            // closure only read was retained into the transaction and released here).
+            var sender: String? = strings.string(line.f.sender, in: b)
+            var proto = SendmailWords.literal(line.f.proto, b) ?? strings.optionalString(line.f.proto, in: b)
+            var messageID = strings.optionalString(line.f.messageID, in: b)   // the next hop logs it again
             // The process's STARTTLS=server / AUTH=server facts, read in place (no copy of the session).
             let session = sessions.index(of: ProcessKey(program: ctx.program, pid: ctx.pid))
             let r = line.f.relay
-            let relay: Peer
+            var relay: Peer?
             if let si = session, Self.isRelay(sessions.values[si].client, r, b) {
                 // The session's client has the relay's bytes: its Strings are the ones the cache would give.
                 relay = sessions.values[si].client
             } else {
                 relay = peer(r, b, ipText: line.f.ipText)
             }
-            let user = relay.ip == nil ? strings.optionalString(line.f.relay.user, in: b) : nil
+            let relayIP = relay!.ip
+            var user = relayIP == nil ? strings.optionalString(line.f.relay.user, in: b) : nil
             let size = line.f.size
             var useTLS = false, useSASL = false
             var tls: TLSInfo?, saslMethod: String?, saslUsername: String?
-            if let proto, let si = session, sessions.values[si].client.ip == relay.ip {
+            if proto != nil, let si = session, sessions.values[si].client.ip == relayIP {
                 // ESMTPS / ESMTPSA: TLS; ESMTPA / ESMTPSA: SASL (the span's last bytes: when ASCII,
                 // they are the String's).
                 let ps = line.f.proto
@@ -399,15 +402,15 @@ public struct SendmailCorrelator: Codable, Sendable {
                 }
             }
             transactions.table.withValue(at: i) { tx in
-                tx.sender = sender
+                tx.sender = sender.take()
                 tx.size = size
                 tx.nrcpt = nrcpts
-                tx.proto = proto
-                if let id = messageID { tx.messageID = id; tx.msgKey = nil }
-                tx.client = relay
-                if let u = user { tx.localUser = u }
-                if useTLS { tx.tls = tls }
-                if useSASL { tx.saslMethod = saslMethod; tx.saslUsername = saslUsername }
+                tx.proto = proto.take()
+                if messageID != nil { tx.messageID = messageID.take(); tx.msgKey = nil }
+                tx.client = relay.take()!
+                if user != nil { tx.localUser = user.take() }
+                if useTLS { tx.tls = tls.take() }
+                if useSASL { tx.saslMethod = saslMethod.take(); tx.saslUsername = saslUsername.take() }
             }
         }
         emit(at: i, into: &out)
