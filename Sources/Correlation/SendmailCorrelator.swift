@@ -151,8 +151,11 @@ public struct SendmailCorrelator: Codable, Sendable {
     public mutating func receive(_ ctx: LineContext, _ line: SendmailLine, into out: inout CorrelatorOutput) {
         // The parser's cache, shared by all hosts' correlators, stands in for this one's during the
         // line (swapped: no reference count changes).
-        let shared = line.f.strings != nil
-        if shared { swap(&strings, &line.f.strings!) }
+        let shared = line.f.sharesStrings
+        if shared {
+            if line.f.strings == nil { line.f.strings = SendmailStringCache(bits: 12) }
+            swap(&strings, &line.f.strings!)
+        }
         defer { if shared { swap(&strings, &line.f.strings!) } }
         if ctx.time > now { now = ctx.time }
         switch line.kind {

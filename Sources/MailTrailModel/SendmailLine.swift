@@ -196,10 +196,13 @@ public struct SendmailLine: @unchecked Sendable {
         public var event: SendmailEvent? = nil
         /// Whether `event` or `ipText` may hold a value (so clearing them is skipped when not).
         public var holdsStrings = false
-        /// The Strings cache shared by every correlator the buffer's lines go to (all hosts of a
-        /// parse): a message's sender, recipients and relays are logged again by the next hop's
-        /// host seconds later, which a cache per host cannot hit. Nil in `withLine`'s buffers
-        /// (the correlator then uses its own). Kept across lines (`reset` leaves it).
+        /// Whether the lines share `strings` among the correlators they go to (a parser's buffer:
+        /// all hosts of a parse): a message's sender, recipients and relays are logged again by
+        /// the next hop's host seconds later, which a cache per host cannot hit. False in
+        /// `withLine`'s buffers (the correlator then uses its own cache).
+        public var sharesStrings = false
+        /// The shared cache, made by the first correlator that uses it (so a parse of another MTA's
+        /// log does not pay for it); kept across lines (`reset` leaves it).
         public var strings: SendmailStringCache? = nil
 
         @inlinable public init(bytes: LineBytes) { self.bytes = bytes }
@@ -409,11 +412,11 @@ public final class SendmailLineBuffer: @unchecked Sendable {
     /// A buffer for a parser's lines: with a Strings cache shared by the correlators its lines go to.
     public convenience init() { self.init(sharedStrings: true) }
 
-    /// `sharedStrings`: whether the fields carry a `strings` cache (not for one-off lines).
+    /// `sharedStrings`: whether its lines share a `strings` cache (not for one-off lines).
     public init(sharedStrings: Bool) {
         let p = UnsafeMutablePointer<SendmailLine.Fields>.allocate(capacity: 1)
         p.initialize(to: SendmailLine.Fields(bytes: LineBytes(base: LineBytes.emptyBase, count: 0)))
-        if sharedStrings { p.pointee.strings = SendmailStringCache(bits: 12) }
+        p.pointee.sharesStrings = sharedStrings
         line = SendmailLine(storage: p)
         scratchCapacity = 256
         scratch = .allocate(capacity: scratchCapacity)

@@ -73,6 +73,7 @@ import MailTrailModel
                 case .from, .to, .tls, .auth:
                     // As the parser's buffer hands the line on: with the shared cache in its fields.
                     SendmailLine.withLine(e) { line in
+                        line.f.sharesStrings = true
                         line.f.strings = cache.take()
                         shared[h].receive(Self.ctx(h, pid, k), line, into: &sharedOut)
                         cache = line.f.strings.take()
@@ -91,11 +92,23 @@ import MailTrailModel
         }
     }
 
-    @Test func parserBuffersCarryACacheAndOneOffLinesDoNot() {
-        #expect(SendmailLineBuffer().line.f.strings != nil)
-        #expect(SendmailLineBuffer(sharedStrings: false).line.f.strings == nil)
+    @Test func parserBuffersShareACacheMadeAtFirstUseAndOneOffLinesDoNot() {
+        let buffer = SendmailLineBuffer()
+        #expect(buffer.line.f.sharesStrings && buffer.line.f.strings == nil)
+        #expect(!SendmailLineBuffer(sharedStrings: false).line.f.sharesStrings)
         SendmailLine.withLine(.auth(peer: Peer(ip: "10.0.0.1"), authid: "u", mechanism: "PLAIN")) { line in
-            #expect(line.f.strings == nil)
+            #expect(!line.f.sharesStrings && line.f.strings == nil)
         }
+        // The first line a correlator receives makes the cache; it stays with the buffer.
+        let bytes = Array("x".utf8)
+        bytes.withUnsafeBufferPointer { p in
+            let line = buffer.line
+            line.reset(bytes: LineBytes(p))
+            line.beginAuth()
+            var m = SendmailCorrelator(host: "mx1")
+            var out = CorrelatorOutput()
+            m.receive(Self.ctx(0, 1, 0), line, into: &out)
+        }
+        #expect(buffer.line.f.strings != nil)
     }
 }
