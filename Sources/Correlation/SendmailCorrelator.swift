@@ -27,7 +27,7 @@
 /// - Lines arrive as `SendmailLine`s (spans of the line's bytes): Strings are
 ///   made only for stored values, repeated ones (senders, recipients, relays,
 ///   mailers, ciphers, a `ruleset=` refusal's stage and codes) through a
-///   `StringCache` (the commonest dsn, mailer, proto and mechanism words as
+///   `SendmailStringCache` (the parser's line buffer's, shared by all hosts' correlators; the commonest dsn, mailer, proto and mechanism words as
 ///   literals, `SendmailWords`), a `STARTTLS=` line's `TLSInfo` through a `SendmailMemo` of
 ///   recent ones, a `from=` line's client from its process's session when the
 ///   relay's bytes are the session client's (an `AUTH=` line with the session's
@@ -62,7 +62,7 @@ public struct SendmailCorrelator: Codable, Sendable {
     public private(set) var now: Timestamp = Timestamp(micros: 0)
     var lastSweep: Timestamp = Timestamp(micros: 0)
     /// Strings of values that repeat (senders, recipients, relays, mailers, TLS); not saved.
-    var strings = StringCache()
+    var strings = SendmailStringCache()
     /// `TLSInfo`s of recent `STARTTLS=` lines by their bytes; not saved.
     var tlsInfos = SendmailMemo<TLSInfo>(bits: 6, maxKey: 128)
 
@@ -149,6 +149,14 @@ public struct SendmailCorrelator: Codable, Sendable {
 
     /// Feeds one parsed line (spans valid for this call); appends what it completes to `out`.
     public mutating func receive(_ ctx: LineContext, _ line: SendmailLine, into out: inout CorrelatorOutput) {
+        // The parser's cache, shared by all hosts' correlators, stands in for this one's during the
+        // line (swapped: no reference count changes).
+        let shared = line.f.sharesStrings
+        if shared {
+            if line.f.strings == nil { line.f.strings = SendmailStringCache(bits: 12) }
+            swap(&strings, &line.f.strings!)
+        }
+        defer { if shared { swap(&strings, &line.f.strings!) } }
         if ctx.time > now { now = ctx.time }
         switch line.kind {
         case .from: from(ctx, line, into: &out)
@@ -361,24 +369,27 @@ public struct SendmailCorrelator: Codable, Sendable {
             return
         }
         if !transactions.table.values[i].emitted {
-            let sender = strings.string(line.f.sender, in: b)
-            let proto = SendmailWords.literal(line.f.proto, b) ?? strings.optionalString(line.f.proto, in: b)
-            let messageID = b.optionalString(line.f.messageID)
+            // Optionals that the transaction below takes (`take()`: moved, not copied; a value the
+            // closure only read was retained into the transaction and released here).
+            var sender: String? = strings.string(line.f.sender, in: b)
+            var proto = SendmailWords.literal(line.f.proto, b) ?? strings.optionalString(line.f.proto, in: b)
+            var messageID = strings.optionalString(line.f.messageID, in: b)   // the next hop logs it again
             // The process's STARTTLS=server / AUTH=server facts, read in place (no copy of the session).
             let session = sessions.index(of: ProcessKey(program: ctx.program, pid: ctx.pid))
             let r = line.f.relay
-            let relay: Peer
+            var relay: Peer?
             if let si = session, Self.isRelay(sessions.values[si].client, r, b) {
                 // The session's client has the relay's bytes: its Strings are the ones the cache would give.
                 relay = sessions.values[si].client
             } else {
                 relay = peer(r, b, ipText: line.f.ipText)
             }
-            let user = relay.ip == nil ? strings.optionalString(line.f.relay.user, in: b) : nil
+            let relayIP = relay!.ip
+            var user = relayIP == nil ? strings.optionalString(line.f.relay.user, in: b) : nil
             let size = line.f.size
             var useTLS = false, useSASL = false
             var tls: TLSInfo?, saslMethod: String?, saslUsername: String?
-            if let proto, let si = session, sessions.values[si].client.ip == relay.ip {
+            if proto != nil, let si = session, sessions.values[si].client.ip == relayIP {
                 // ESMTPS / ESMTPSA: TLS; ESMTPA / ESMTPSA: SASL (the span's last bytes: when ASCII,
                 // they are the String's).
                 let ps = line.f.proto
@@ -394,15 +405,15 @@ public struct SendmailCorrelator: Codable, Sendable {
                 }
             }
             transactions.table.withValue(at: i) { tx in
-                tx.sender = sender
+                tx.sender = sender.take()
                 tx.size = size
                 tx.nrcpt = nrcpts
-                tx.proto = proto
-                if let id = messageID { tx.messageID = id; tx.msgKey = nil }
-                tx.client = relay
-                if let u = user { tx.localUser = u }
-                if useTLS { tx.tls = tls }
-                if useSASL { tx.saslMethod = saslMethod; tx.saslUsername = saslUsername }
+                tx.proto = proto.take()
+                if messageID != nil { tx.messageID = messageID.take(); tx.msgKey = nil }
+                tx.client = relay.take()!
+                if user != nil { tx.localUser = user.take() }
+                if useTLS { tx.tls = tls.take() }
+                if useSASL { tx.saslMethod = saslMethod.take(); tx.saslUsername = saslUsername.take() }
             }
         }
         emit(at: i, into: &out)

@@ -18,7 +18,8 @@
 /// Known limits: a relay address that is not its logged bytes (IPv6
 /// compressed, IPv4-mapped, `IPv6:` dropped) is carried as a String
 /// (`Fields.ipText`); the recipient list's storage (`SpanList`) is reused
-/// from line to line (it grows to the longest list seen).
+/// from line to line (it grows to the longest list seen). A parser's buffer
+/// carries one `SendmailStringCache` for all the correlators its lines reach (`Fields.strings`).
 
 /// A list of spans whose storage is reused from line to line: kept in the `SendmailLineBuffer`'s
 /// fields and freed with it, it grows to the longest list seen and is emptied by setting its count
@@ -195,6 +196,14 @@ public struct SendmailLine: @unchecked Sendable {
         public var event: SendmailEvent? = nil
         /// Whether `event` or `ipText` may hold a value (so clearing them is skipped when not).
         public var holdsStrings = false
+        /// Whether the lines share `strings` among the correlators they go to (a parser's buffer:
+        /// all hosts of a parse): a message's sender, recipients and relays are logged again by
+        /// the next hop's host seconds later, which a cache per host cannot hit. False in
+        /// `withLine`'s buffers (the correlator then uses its own cache).
+        public var sharesStrings = false
+        /// The shared cache, made by the first correlator that uses it (so a parse of another MTA's
+        /// log does not pay for it); kept across lines (`reset` leaves it).
+        public var strings: SendmailStringCache? = nil
 
         @inlinable public init(bytes: LineBytes) { self.bytes = bytes }
     }
@@ -347,7 +356,7 @@ public struct SendmailLine: @unchecked Sendable {
     /// Calls `body` with the line form of `event` (its strings copied into one buffer).
     public static func withLine<R>(_ event: SendmailEvent, _ body: (SendmailLine) throws -> R) rethrows -> R {
         var buf: [UInt8] = []
-        let holder = SendmailLineBuffer()
+        let holder = SendmailLineBuffer(sharedStrings: false)
         let line = holder.line
         func add(_ s: String?) -> Span {
             guard let s else { return .absent }
@@ -400,9 +409,14 @@ public final class SendmailLineBuffer: @unchecked Sendable {
     private var scratch: UnsafeMutablePointer<UInt8>
     private var scratchCapacity: Int
 
-    public init() {
+    /// A buffer for a parser's lines: with a Strings cache shared by the correlators its lines go to.
+    public convenience init() { self.init(sharedStrings: true) }
+
+    /// `sharedStrings`: whether its lines share a `strings` cache (not for one-off lines).
+    public init(sharedStrings: Bool) {
         let p = UnsafeMutablePointer<SendmailLine.Fields>.allocate(capacity: 1)
         p.initialize(to: SendmailLine.Fields(bytes: LineBytes(base: LineBytes.emptyBase, count: 0)))
+        p.pointee.sharesStrings = sharedStrings
         line = SendmailLine(storage: p)
         scratchCapacity = 256
         scratch = .allocate(capacity: scratchCapacity)
