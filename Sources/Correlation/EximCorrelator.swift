@@ -39,7 +39,9 @@
 ///   makes Strings only for stored values (`EximStrings`: up to 15 ASCII bytes
 ///   built in place, repeated longer ones through a `StringCache`, senders,
 ///   recipients and client names made afresh); transactions are keyed by the message ID inline
-///   (`QueueID`). The String API (`receive(_:_: EximEvent, into:)`) feeds the
+///   (`QueueID`); a new message's arrival makes its row straight from the line
+///   (`arriveDirect`: the row and state of `fillArrival` then `emit`, tested
+///   against them). The String API (`receive(_:_: EximEvent, into:)`) feeds the
 ///   same state machine (an arrival's facts are stored into its transaction
 ///   in place by `fillArrival`, a delivery's straight into its record).
 ///   Saved states keep their JSON layout.
@@ -72,6 +74,10 @@ public struct EximCorrelator: Codable, Sendable {
     /// Strings of stored values that repeat (not part of the saved state). Optional so that the hot
     /// path can move them out of `self` (no copy, no retain) while it fills a transaction in place.
     var caches: Caches? = Caches()
+    /// Whether the hot path writes a new message's row straight from its arrival line
+    /// (`arriveDirect`); false sends every arrival through `arrival` and `fillArrival` (tests
+    /// compare the two). Not part of the saved state.
+    var directArrivals = true
 
     /// The hot path's String caches.
     struct Caches {
@@ -377,8 +383,20 @@ public struct EximCorrelator: Codable, Sendable {
             // The caches leave `self` while the transaction is filled in place (values made once,
             // stored once: no facts struct to copy and destroy).
             var cs = take(&caches)!
-            arrival(ctx, instance: instance, key, EximStrings.fresh(in: b, line.messageID), connection: connection, into: &out) { tx in
-                Self.fillArrival(&tx, line, &cs)
+            if directArrivals, transactions.index(of: key) == nil {
+                // A new message (the usual case): its row straight from the line.
+                let id = EximStrings.fresh(in: b, line.messageID)
+                let host = self.host
+                var clientIP: String?
+                transactions.withValue(key, make: { Transaction(instance: instance, queueID: id, at: ctx.time) }) { tx, _ in
+                    clientIP = Self.arriveDirect(&tx, ctx, line, connection, host: host, &cs, into: &out)
+                }
+                if sessionNotes != nil { sessionArrived(ctx, instance: instance, id, clientIP: clientIP, into: &out) }
+            } else {
+                arrival(ctx, instance: instance, key, EximStrings.fresh(in: b, line.messageID), connection: connection,
+                        into: &out) { tx in
+                    Self.fillArrival(&tx, line, &cs)
+                }
             }
             caches = cs
         case .delivery:
@@ -641,15 +659,71 @@ public struct EximCorrelator: Codable, Sendable {
             at = transactions.count - 1
         }
         emit(at: at, into: &out)
-        // ACL notes logged by this session before the message arrived belong to it, when they
-        // are recent and of the same client (a reused pid serves another client).
-        guard wantIP else { return }
+        if wantIP { sessionArrived(ctx, instance: instance, id, clientIP: clientIP, into: &out) }
+    }
+
+    /// A message `id` arrived from `clientIP` in the session of `ctx.pid`: the ACL notes the
+    /// session logged before it belong to it, when they are recent and of the same client (a
+    /// reused pid serves another client).
+    private mutating func sessionArrived(_ ctx: LineContext, instance: String, _ id: String, clientIP: String?,
+                                         into out: inout CorrelatorOutput) {
         let skey = SessionKey(instance: instance, pid: ctx.pid)
         if let notes = sessionNotes?[skey], let first = notes.first {
             let sameClient = notes.allSatisfy { $0.client.ip == nil || clientIP == nil || $0.client.ip == clientIP }
             let recent = ctx.time.micros - first.at.micros <= Self.noteWindowMicros
             flushNotes(skey, queueID: sameClient && recent ? id : nil, instance: instance, into: &out)
         }
+    }
+
+    /// The arrival of a new message (`tx` just made, nothing else stored in it) on the hot path:
+    /// its row made straight from the line, and `tx` left as `emit` leaves it: the values, row and
+    /// state of `arrive` with `fillArrival` then `emit`, without storing the row's facts in `tx`
+    /// only to move them out again. Returns the client IP.
+    @inline(__always)
+    private static func arriveDirect(_ tx: inout Transaction, _ ctx: LineContext, _ e: EximLine, _ connection: Link?,
+                                     host: String, _ cs: inout Caches, into out: inout CorrelatorOutput) -> String? {
+        let b = e.bytes
+        tx.arrived = true
+        tx.emitted = true
+        // `fillArrival`'s values, in its order (the caches see the same requests).
+        let tls = cs.tlsInfo(e)
+        let sender = EximStrings.fresh(in: b, e.sender)
+        let bounce = sender.isEmpty
+        tx.sender = sender
+        let c = e.client
+        var client = Peer(name: EximStrings.optionalFresh(in: b, c.name), ip: cs.strings.optionalString(c.ip, in: b),
+                          port: c.port)
+        let helo = cs.strings.optionalString(e.helo, in: b)
+        tx.size = e.size
+        tx.nrcpt = e.recipientCount == 0 ? nil : e.recipientCount
+        let proto = cs.strings.optionalString(e.proto, in: b)
+        let saslMethod = cs.strings.optionalString(e.authenticator, in: b)
+        let saslUsername = cs.strings.optionalString(e.authID, in: b)
+        let localUser = cs.strings.optionalString(e.localUser, in: b)
+        let subject = e.subject.isAbsent ? nil
+            : e.subjectEscapeFree ? EximStrings.fresh(in: b, e.subject) : EximLine.unescaped(b, e.subject)
+        if e.messageIDHeader.isPresent { tx.messageID = EximStrings.fresh(in: b, e.messageIDHeader) }
+        var dkimResult: String?, dkimDomain: String?
+        if e.dkimDomain.isPresent { dkimResult = "pass"; dkimDomain = cs.strings.string(e.dkimDomain, in: b) }
+        var originQueueID: String?
+        if e.reference.isPresent {
+            originQueueID = EximStrings.fresh(in: b, e.reference)
+            tx.originKind = bounce ? .bounce : .reinjection
+        }
+        // `arrive`: the waiting listener line's client name.
+        if let l = connection, ctx.time.micros - l.at.micros <= Self.noteWindowMicros, client.name == nil, !l.id.isEmpty {
+            client.name = l.id
+        }
+        let clientIP = client.ip
+        // `emit`.
+        let mk = Self.messageKey(&tx, host: host)
+        out.messages.append(MessageRecord(
+            receivedAt: tx.receivedAt, msgKey: mk, host: host, mta: "exim", instance: tx.instance,
+            queueID: tx.queueID, messageID: tx.messageID, sender: tx.sender, client: client, size: tx.size,
+            nrcpt: tx.nrcpt, proto: proto, helo: helo, tls: tls, saslMethod: saslMethod, saslUsername: saslUsername,
+            originQueueID: originQueueID, originKind: tx.originKind, subject: subject, localUser: localUser,
+            dkimResult: dkimResult, dkimDomain: dkimDomain, spamVerdict: nil, spamScore: nil))
+        return clientIP
     }
 
     /// Marks `tx` arrived at `ctx.time`, stores the line's facts (`fill`) and the waiting listener
