@@ -33,8 +33,10 @@
 /// - `Completed` ends a transaction; transactions, links and held rows are
 ///   dropped/emitted after `staleAfter`/`holdWindow` of log time. An emitted
 ///   transaction keeps only what later lines read (IDs, times, Message-ID,
-///   sender, size, message key): its other facts move into the message row,
-///   so a saved state holds them only for transactions not yet emitted.
+///   sender, size, message key): its other facts (`Transaction.facts`, nil
+///   once emitted) move into the message row, so a saved state holds them
+///   only for transactions not yet emitted; the saved JSON keeps the former
+///   flat layout (EximTransactionCodingTests).
 /// - Hot path: `receive(_:_: EximLine, into:)` reads the parser's spans and
 ///   makes Strings only for stored values (`EximStrings`: up to 15 ASCII bytes
 ///   built in place, repeated longer ones through a `StringCache`, senders,
@@ -280,25 +282,151 @@ public struct EximCorrelator: Codable, Sendable {
         var msgKey: Int64?
         var messageID: String?
         var sender: String?
-        var client = Peer()
-        var helo: String?
         var size: Int64?
         var nrcpt: Int?
-        var proto: String?
-        var tls: TLSInfo?
-        var saslMethod: String?
-        var saslUsername: String?
-        var localUser: String?
-        var subject: String?
-        var originQueueID: String?
         var originKind: OriginKind?
-        var dkimResult: String?
-        var dkimDomain: String?
-        var spamVerdict: String?
         var spamScore: Double?
+        /// The facts only the message row takes (moved into it when it is emitted), nil while none
+        /// is set: an emitted transaction (the usual one) holds none, so removing it releases a
+        /// handful of Strings instead of twenty.
+        var facts: Facts?
+
+        struct Facts: Sendable {
+            var client = Peer()
+            var helo: String?
+            var proto: String?
+            var tls: TLSInfo?
+            var saslMethod: String?
+            var saslUsername: String?
+            var localUser: String?
+            var subject: String?
+            var originQueueID: String?
+            var dkimResult: String?
+            var dkimDomain: String?
+            var spamVerdict: String?
+        }
+
+        var client: Peer {
+            get { facts?.client ?? Peer() }
+            set { if facts == nil { facts = Facts() }; facts!.client = newValue }
+        }
+        var helo: String? {
+            get { facts?.helo }
+            set { if facts == nil { facts = Facts() }; facts!.helo = newValue }
+        }
+        var proto: String? {
+            get { facts?.proto }
+            set { if facts == nil { facts = Facts() }; facts!.proto = newValue }
+        }
+        var tls: TLSInfo? {
+            get { facts?.tls }
+            set { if facts == nil { facts = Facts() }; facts!.tls = newValue }
+        }
+        var saslMethod: String? {
+            get { facts?.saslMethod }
+            set { if facts == nil { facts = Facts() }; facts!.saslMethod = newValue }
+        }
+        var saslUsername: String? {
+            get { facts?.saslUsername }
+            set { if facts == nil { facts = Facts() }; facts!.saslUsername = newValue }
+        }
+        var localUser: String? {
+            get { facts?.localUser }
+            set { if facts == nil { facts = Facts() }; facts!.localUser = newValue }
+        }
+        var subject: String? {
+            get { facts?.subject }
+            set { if facts == nil { facts = Facts() }; facts!.subject = newValue }
+        }
+        var originQueueID: String? {
+            get { facts?.originQueueID }
+            set { if facts == nil { facts = Facts() }; facts!.originQueueID = newValue }
+        }
+        var dkimResult: String? {
+            get { facts?.dkimResult }
+            set { if facts == nil { facts = Facts() }; facts!.dkimResult = newValue }
+        }
+        var dkimDomain: String? {
+            get { facts?.dkimDomain }
+            set { if facts == nil { facts = Facts() }; facts!.dkimDomain = newValue }
+        }
+        var spamVerdict: String? {
+            get { facts?.spamVerdict }
+            set { if facts == nil { facts = Facts() }; facts!.spamVerdict = newValue }
+        }
 
         init(instance: String, queueID: String, at: Timestamp) {
             self.instance = instance; self.queueID = queueID; self.receivedAt = at; self.lastSeen = at
+        }
+
+        /// The keys and order of the former synthesized form (all facts flat).
+        enum CodingKeys: String, CodingKey {
+            case instance, queueID, receivedAt, lastSeen, arrived, emitted, heldSince, msgKey, messageID, sender,
+                 client, helo, size, nrcpt, proto, tls, saslMethod, saslUsername, localUser, subject,
+                 originQueueID, originKind, dkimResult, dkimDomain, spamVerdict, spamScore
+        }
+
+        init(from decoder: Decoder) throws {
+            let c = try decoder.container(keyedBy: CodingKeys.self)
+            instance = try c.decode(String.self, forKey: .instance)
+            queueID = try c.decode(String.self, forKey: .queueID)
+            receivedAt = try c.decode(Timestamp.self, forKey: .receivedAt)
+            lastSeen = try c.decode(Timestamp.self, forKey: .lastSeen)
+            arrived = try c.decode(Bool.self, forKey: .arrived)
+            emitted = try c.decode(Bool.self, forKey: .emitted)
+            heldSince = try c.decodeIfPresent(Timestamp.self, forKey: .heldSince)
+            msgKey = try c.decodeIfPresent(Int64.self, forKey: .msgKey)
+            messageID = try c.decodeIfPresent(String.self, forKey: .messageID)
+            sender = try c.decodeIfPresent(String.self, forKey: .sender)
+            let client = try c.decode(Peer.self, forKey: .client)
+            let helo = try c.decodeIfPresent(String.self, forKey: .helo)
+            size = try c.decodeIfPresent(Int64.self, forKey: .size)
+            nrcpt = try c.decodeIfPresent(Int.self, forKey: .nrcpt)
+            let f = Facts(
+                client: client, helo: helo, proto: try c.decodeIfPresent(String.self, forKey: .proto),
+                tls: try c.decodeIfPresent(TLSInfo.self, forKey: .tls),
+                saslMethod: try c.decodeIfPresent(String.self, forKey: .saslMethod),
+                saslUsername: try c.decodeIfPresent(String.self, forKey: .saslUsername),
+                localUser: try c.decodeIfPresent(String.self, forKey: .localUser),
+                subject: try c.decodeIfPresent(String.self, forKey: .subject),
+                originQueueID: try c.decodeIfPresent(String.self, forKey: .originQueueID),
+                dkimResult: try c.decodeIfPresent(String.self, forKey: .dkimResult),
+                dkimDomain: try c.decodeIfPresent(String.self, forKey: .dkimDomain),
+                spamVerdict: try c.decodeIfPresent(String.self, forKey: .spamVerdict))
+            originKind = try c.decodeIfPresent(OriginKind.self, forKey: .originKind)
+            spamScore = try c.decodeIfPresent(Double.self, forKey: .spamScore)
+            facts = f
+        }
+
+        func encode(to encoder: Encoder) throws {
+            var c = encoder.container(keyedBy: CodingKeys.self)
+            let f = facts ?? Facts()
+            try c.encode(instance, forKey: .instance)
+            try c.encode(queueID, forKey: .queueID)
+            try c.encode(receivedAt, forKey: .receivedAt)
+            try c.encode(lastSeen, forKey: .lastSeen)
+            try c.encode(arrived, forKey: .arrived)
+            try c.encode(emitted, forKey: .emitted)
+            try c.encodeIfPresent(heldSince, forKey: .heldSince)
+            try c.encodeIfPresent(msgKey, forKey: .msgKey)
+            try c.encodeIfPresent(messageID, forKey: .messageID)
+            try c.encodeIfPresent(sender, forKey: .sender)
+            try c.encode(f.client, forKey: .client)
+            try c.encodeIfPresent(f.helo, forKey: .helo)
+            try c.encodeIfPresent(size, forKey: .size)
+            try c.encodeIfPresent(nrcpt, forKey: .nrcpt)
+            try c.encodeIfPresent(f.proto, forKey: .proto)
+            try c.encodeIfPresent(f.tls, forKey: .tls)
+            try c.encodeIfPresent(f.saslMethod, forKey: .saslMethod)
+            try c.encodeIfPresent(f.saslUsername, forKey: .saslUsername)
+            try c.encodeIfPresent(f.localUser, forKey: .localUser)
+            try c.encodeIfPresent(f.subject, forKey: .subject)
+            try c.encodeIfPresent(f.originQueueID, forKey: .originQueueID)
+            try c.encodeIfPresent(originKind, forKey: .originKind)
+            try c.encodeIfPresent(f.dkimResult, forKey: .dkimResult)
+            try c.encodeIfPresent(f.dkimDomain, forKey: .dkimDomain)
+            try c.encodeIfPresent(f.spamVerdict, forKey: .spamVerdict)
+            try c.encodeIfPresent(spamScore, forKey: .spamScore)
         }
     }
 
@@ -883,16 +1011,15 @@ public struct EximCorrelator: Codable, Sendable {
             tx.heldSince = nil
             // Facts no later line reads move into the record (no retain now, no release when the
             // transaction ends); the IDs, sender and size stay (deliveries, UTM stages read them).
-            var client = Peer()
-            swap(&client, &tx.client)
+            let f = take(&tx.facts) ?? Transaction.Facts()
             out.messages.append(MessageRecord(
                 receivedAt: tx.receivedAt, msgKey: mk, host: host, mta: "exim", instance: tx.instance,
-                queueID: tx.queueID, messageID: tx.messageID, sender: tx.sender, client: client, size: tx.size,
-                nrcpt: tx.nrcpt, proto: take(&tx.proto), helo: take(&tx.helo), tls: take(&tx.tls),
-                saslMethod: take(&tx.saslMethod), saslUsername: take(&tx.saslUsername),
-                originQueueID: take(&tx.originQueueID), originKind: tx.originKind, subject: take(&tx.subject),
-                localUser: take(&tx.localUser), dkimResult: take(&tx.dkimResult), dkimDomain: take(&tx.dkimDomain),
-                spamVerdict: take(&tx.spamVerdict), spamScore: tx.spamScore))
+                queueID: tx.queueID, messageID: tx.messageID, sender: tx.sender, client: f.client, size: tx.size,
+                nrcpt: tx.nrcpt, proto: f.proto, helo: f.helo, tls: f.tls,
+                saslMethod: f.saslMethod, saslUsername: f.saslUsername,
+                originQueueID: f.originQueueID, originKind: tx.originKind, subject: f.subject,
+                localUser: f.localUser, dkimResult: f.dkimResult, dkimDomain: f.dkimDomain,
+                spamVerdict: f.spamVerdict, spamScore: tx.spamScore))
             return wasHeld
         }
         if wasHeld {
