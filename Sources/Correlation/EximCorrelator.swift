@@ -33,10 +33,10 @@
 /// - `Completed` ends a transaction; transactions, links and held rows are
 ///   dropped/emitted after `staleAfter`/`holdWindow` of log time. An emitted
 ///   transaction keeps only what later lines read (IDs, times, Message-ID,
-///   sender, size, message key): its other facts (`Transaction.facts`, nil
-///   once emitted) move into the message row, so a saved state holds them
-///   only for transactions not yet emitted; the saved JSON keeps the former
-///   flat layout (EximTransactionCodingTests).
+///   sender, size, message key): its other facts (`Transaction.facts`, boxed
+///   copy-on-write, nil once emitted) move into the message row, so a saved
+///   state holds them only for transactions not yet emitted; the saved JSON
+///   keeps the former flat layout (EximTransactionCodingTests).
 /// - Hot path: `receive(_:_: EximLine, into:)` reads the parser's spans and
 ///   makes Strings only for stored values (`EximStrings`: up to 15 ASCII bytes
 ///   built in place, repeated longer ones through a `StringCache`, senders,
@@ -288,8 +288,26 @@ public struct EximCorrelator: Codable, Sendable {
         var spamScore: Double?
         /// The facts only the message row takes (moved into it when it is emitted), nil while none
         /// is set: an emitted transaction (the usual one) holds none, so removing it releases a
-        /// handful of Strings instead of twenty.
-        var facts: Facts?
+        /// handful of Strings instead of twenty, and moving it copies a third of the bytes.
+        var facts: Facts? {
+            get { factsBox?.f }
+            set { factsBox = newValue.map(FactsBox.init) }
+        }
+        /// `facts` on the heap, shared by copies until one writes (copy-on-write).
+        private var factsBox: FactsBox?
+
+        final class FactsBox: @unchecked Sendable {
+            var f: Facts
+            init(_ f: Facts) { self.f = f }
+        }
+
+        /// Changes the facts in place (made when there are none; copied first when shared).
+        @inline(__always)
+        private mutating func withFacts(_ body: (inout Facts) -> Void) {
+            if factsBox == nil { factsBox = FactsBox(Facts()) }
+            else if !isKnownUniquelyReferenced(&factsBox) { factsBox = FactsBox(factsBox!.f) }
+            body(&factsBox!.f)
+        }
 
         struct Facts: Sendable {
             var client = Peer()
@@ -308,51 +326,51 @@ public struct EximCorrelator: Codable, Sendable {
 
         var client: Peer {
             get { facts?.client ?? Peer() }
-            set { if facts == nil { facts = Facts() }; facts!.client = newValue }
+            set { withFacts { $0.client = newValue } }
         }
         var helo: String? {
             get { facts?.helo }
-            set { if facts == nil { facts = Facts() }; facts!.helo = newValue }
+            set { withFacts { $0.helo = newValue } }
         }
         var proto: String? {
             get { facts?.proto }
-            set { if facts == nil { facts = Facts() }; facts!.proto = newValue }
+            set { withFacts { $0.proto = newValue } }
         }
         var tls: TLSInfo? {
             get { facts?.tls }
-            set { if facts == nil { facts = Facts() }; facts!.tls = newValue }
+            set { withFacts { $0.tls = newValue } }
         }
         var saslMethod: String? {
             get { facts?.saslMethod }
-            set { if facts == nil { facts = Facts() }; facts!.saslMethod = newValue }
+            set { withFacts { $0.saslMethod = newValue } }
         }
         var saslUsername: String? {
             get { facts?.saslUsername }
-            set { if facts == nil { facts = Facts() }; facts!.saslUsername = newValue }
+            set { withFacts { $0.saslUsername = newValue } }
         }
         var localUser: String? {
             get { facts?.localUser }
-            set { if facts == nil { facts = Facts() }; facts!.localUser = newValue }
+            set { withFacts { $0.localUser = newValue } }
         }
         var subject: String? {
             get { facts?.subject }
-            set { if facts == nil { facts = Facts() }; facts!.subject = newValue }
+            set { withFacts { $0.subject = newValue } }
         }
         var originQueueID: String? {
             get { facts?.originQueueID }
-            set { if facts == nil { facts = Facts() }; facts!.originQueueID = newValue }
+            set { withFacts { $0.originQueueID = newValue } }
         }
         var dkimResult: String? {
             get { facts?.dkimResult }
-            set { if facts == nil { facts = Facts() }; facts!.dkimResult = newValue }
+            set { withFacts { $0.dkimResult = newValue } }
         }
         var dkimDomain: String? {
             get { facts?.dkimDomain }
-            set { if facts == nil { facts = Facts() }; facts!.dkimDomain = newValue }
+            set { withFacts { $0.dkimDomain = newValue } }
         }
         var spamVerdict: String? {
             get { facts?.spamVerdict }
-            set { if facts == nil { facts = Facts() }; facts!.spamVerdict = newValue }
+            set { withFacts { $0.spamVerdict = newValue } }
         }
 
         init(instance: String, queueID: String, at: Timestamp) {
@@ -395,7 +413,7 @@ public struct EximCorrelator: Codable, Sendable {
                 spamVerdict: try c.decodeIfPresent(String.self, forKey: .spamVerdict))
             originKind = try c.decodeIfPresent(OriginKind.self, forKey: .originKind)
             spamScore = try c.decodeIfPresent(Double.self, forKey: .spamScore)
-            facts = f
+            factsBox = FactsBox(f)
         }
 
         func encode(to encoder: Encoder) throws {

@@ -1,5 +1,6 @@
 // EximTransactionCodingTests: `EximCorrelator.Transaction` keeps the facts only its message row
-// takes in `facts` (nil once emitted) behind flat accessors; its hand-written Codable must give
+// takes in `facts` (on the heap, copy-on-write; nil once emitted) behind flat accessors: copies
+// stay independent values (checked on every accessor); its hand-written Codable must give
 // the bytes of the former synthesized form (every field flat, in declaration order), here
 // `Flat`, the old struct verbatim: compared on listed and seeded random transactions (every
 // optional present or absent), both ways (encode, and decode of the flat form).
@@ -94,6 +95,28 @@ import MailTrailModel
         emitted.client = Peer(name: "x")
         emitted.facts = nil                    // as `emit` leaves it
         try Self.check(emitted, Flat(instance: "exim", queueID: "Q", receivedAt: at, lastSeen: at))
+    }
+
+    @Test func copiesOfATransactionAreIndependentValues() {
+        let at = Timestamp(seconds: 1_760_000_000)
+        var a = EximCorrelator.Transaction(instance: "exim", queueID: "Q", at: at)
+        a.helo = "h"
+        let writes: [(inout EximCorrelator.Transaction) -> Void] = [
+            { $0.client = Peer(name: "n") }, { $0.client.ip = "192.0.2.7" }, { $0.helo = "x" }, { $0.proto = "p" },
+            { $0.tls = TLSInfo(proto: "t") }, { $0.saslMethod = "m" }, { $0.saslUsername = "u" },
+            { $0.localUser = "l" }, { $0.subject = "s" }, { $0.originQueueID = "o" }, { $0.dkimResult = "pass" },
+            { $0.dkimDomain = "d" }, { $0.spamVerdict = "v" }, { $0.facts = nil },
+        ]
+        for write in writes {
+            var b = a
+            write(&b)
+            #expect(a.helo == "h" && a.client == Peer() && a.proto == nil && a.tls == nil && a.saslMethod == nil
+                    && a.saslUsername == nil && a.localUser == nil && a.subject == nil && a.originQueueID == nil
+                    && a.dkimResult == nil && a.dkimDomain == nil && a.spamVerdict == nil)
+        }
+        var c = a
+        c.helo = "other"
+        #expect(a.helo == "h" && c.helo == "other")
     }
 
     @Test func codingAgreesWithFlatFormOnRandomTransactions() throws {
