@@ -306,15 +306,18 @@ extension LineBytes {
 /// buffer is written only while one cache holds it, and a hit, which only reads, needs no check:
 /// no other holder can be writing it. Not part of any saved state.
 public struct StringCache: @unchecked Sendable {
+    /// The entries, owned by a class (`SendmailStringCache` uses it too, with more of them).
     @usableFromInline
     final class Storage {
         @usableFromInline let entries: UnsafeMutablePointer<Entry>
-        @usableFromInline init() {
-            entries = .allocate(capacity: 512)
-            entries.initialize(repeating: Entry(), count: 512)
+        @usableFromInline let count: Int
+        @usableFromInline init(count: Int = 512) {
+            self.count = count
+            entries = .allocate(capacity: count)
+            entries.initialize(repeating: Entry(), count: count)
         }
         deinit {
-            entries.deinitialize(count: 512)
+            entries.deinitialize(count: count)
             entries.deallocate()
         }
     }
@@ -344,12 +347,17 @@ public struct StringCache: @unchecked Sendable {
         let n = s.count
         // Up to 15 ASCII bytes make a small String in place: cheaper than any lookup.
         if n <= 15, let v = SmallASCII.make(b.base + Int(s.lo), n) { return v }
-        let bytes = b.buffer(s)
-        guard n <= 32, n > 0 else { return String(decoding: bytes, as: UTF8.self) }
+        guard n <= 32, n > 0 else { return String(decoding: b.buffer(s), as: UTF8.self) }
+        return Self.short(&storage, mask: 511, b.base + Int(s.lo), n)
+    }
+
+    /// The String of the `n` bytes at `p` (1 ≤ `n` ≤ 32) from the entry of `storage` that the
+    /// bytes choose among `mask + 1`, made and stored there on a miss.
+    @inlinable @inline(__always)
+    static func short(_ storage: inout Storage, mask: Int, _ p: UnsafePointer<UInt8>, _ n: Int) -> String {
         // The key: the bytes as (overlapping) words read in place, a function of the bytes that
         // tells any two values of the same length apart (every byte is in some word), without a
         // memcpy call; reads stay inside the span.
-        let p = bytes.baseAddress!
         let raw = UnsafeRawPointer(p)
         var words: (UInt64, UInt64, UInt64, UInt64) = (0, 0, 0, 0)
         if n >= 8 {
@@ -365,15 +373,15 @@ public struct StringCache: @unchecked Sendable {
         }
         var h = (words.0 ^ UInt64(n)) &* 0x9E37_79B9_7F4A_7C15
         h ^= (words.1 &* 0xC2B2_AE3D_27D4_EB4F) ^ (words.2 &* 0x1656_67B1_9E37_79F9) ^ (words.3 &* 0x27D4_EB2F_1656_67C5)
-        let i = Int(truncatingIfNeeded: (h ^ (h >> 31)) & 511)
+        let i = Int(truncatingIfNeeded: h ^ (h >> 31)) & mask
         // A hit only reads; only a write needs the buffer to itself (see the contract).
         var e = storage.entries + i
         if e.pointee.length == n && e.pointee.w0 == words.0 && e.pointee.w1 == words.1 && e.pointee.w2 == words.2
             && e.pointee.w3 == words.3 {
             return e.pointee.value
         }
-        let v = String(decoding: bytes, as: UTF8.self)
-        if !isKnownUniquelyReferenced(&storage) { storage = Storage(); e = storage.entries + i }
+        let v = String(decoding: UnsafeBufferPointer(start: p, count: n), as: UTF8.self)
+        if !isKnownUniquelyReferenced(&storage) { storage = Storage(count: mask + 1); e = storage.entries + i }
         e.pointee.length = n
         e.pointee.w0 = words.0; e.pointee.w1 = words.1; e.pointee.w2 = words.2; e.pointee.w3 = words.3
         e.pointee.value = v

@@ -4,8 +4,9 @@
 ///
 /// Contract: `string(_:in:)` returns a String equal to `String(decoding: bytes, as: UTF8.self)`,
 /// from the cache when the same bytes were seen lately, else made and cached. Up to 15 ASCII bytes
-/// are made in place (`SmallASCII`) without a lookup; up to 32 bytes are keyed by the bytes as
-/// four (overlapping) words kept in the entry, as `StringCache` does; 33 to `maxLong` bytes (a
+/// are made in place (`SmallASCII`) without a lookup; up to 32 bytes go through `StringCache`'s
+/// own lookup (`StringCache.short`, keyed by the bytes as four overlapping words kept in the
+/// entry; the entries are `StringCache`'s too); 33 to `maxLong` bytes (a
 /// Message-ID, a long address) are keyed by a hash of their words and compared with the cached
 /// String's own UTF-8 (so a repaired String, whose bytes differ, is only a miss); longer values
 /// are made every time. Direct-mapped, `1 << bits` entries. Why shared and larger than
@@ -22,28 +23,7 @@ import Darwin
 #endif
 
 public struct SendmailStringCache: @unchecked Sendable {
-    @usableFromInline
-    final class Storage {
-        @usableFromInline let entries: UnsafeMutablePointer<Entry>
-        @usableFromInline let count: Int
-        @usableFromInline init(count: Int) {
-            self.count = count
-            entries = .allocate(capacity: count)
-            entries.initialize(repeating: Entry(), count: count)
-        }
-        deinit {
-            entries.deinitialize(count: count)
-            entries.deallocate()
-        }
-    }
-
-    @usableFromInline
-    struct Entry {
-        @usableFromInline var length = -1
-        @usableFromInline var w0: UInt64 = 0, w1: UInt64 = 0, w2: UInt64 = 0, w3: UInt64 = 0
-        @usableFromInline var value = ""
-        @usableFromInline init() {}
-    }
+    @usableFromInline typealias Storage = StringCache.Storage
 
     @usableFromInline var storage: Storage
     @usableFromInline let mask: Int
@@ -69,34 +49,7 @@ public struct SendmailStringCache: @unchecked Sendable {
         let n = s.count
         if n <= 15, let v = SmallASCII.make(b.base + Int(s.lo), n) { return v }
         guard n <= 32, n > 0 else { return long(s, in: b) }
-        let p = b.base + Int(s.lo)
-        let raw = UnsafeRawPointer(p)
-        var words: (UInt64, UInt64, UInt64, UInt64) = (0, 0, 0, 0)
-        if n >= 8 {
-            words.0 = raw.loadUnaligned(fromByteOffset: 0, as: UInt64.self)
-            words.1 = raw.loadUnaligned(fromByteOffset: Swift.min(8, n - 8), as: UInt64.self)
-            words.2 = raw.loadUnaligned(fromByteOffset: Swift.min(16, n - 8), as: UInt64.self)
-            words.3 = raw.loadUnaligned(fromByteOffset: n - 8, as: UInt64.self)
-        } else if n >= 4 {
-            words.0 = UInt64(raw.loadUnaligned(fromByteOffset: 0, as: UInt32.self))
-                | UInt64(raw.loadUnaligned(fromByteOffset: n - 4, as: UInt32.self)) << 32
-        } else {
-            words.0 = UInt64(p[0]) | UInt64(p[n >> 1]) << 8 | UInt64(p[n - 1]) << 16
-        }
-        var h = (words.0 ^ UInt64(n)) &* 0x9E37_79B9_7F4A_7C15
-        h ^= (words.1 &* 0xC2B2_AE3D_27D4_EB4F) ^ (words.2 &* 0x1656_67B1_9E37_79F9) ^ (words.3 &* 0x27D4_EB2F_1656_67C5)
-        let i = Int(truncatingIfNeeded: h ^ (h >> 31)) & mask
-        var e = storage.entries + i
-        if e.pointee.length == n && e.pointee.w0 == words.0 && e.pointee.w1 == words.1 && e.pointee.w2 == words.2
-            && e.pointee.w3 == words.3 {
-            return e.pointee.value
-        }
-        let v = String(decoding: b.buffer(s), as: UTF8.self)
-        if !isKnownUniquelyReferenced(&storage) { storage = Storage(count: mask + 1); e = storage.entries + i }
-        e.pointee.length = n
-        e.pointee.w0 = words.0; e.pointee.w1 = words.1; e.pointee.w2 = words.2; e.pointee.w3 = words.3
-        e.pointee.value = v
-        return v
+        return StringCache.short(&storage, mask: mask, b.base + Int(s.lo), n)
     }
 
     /// A value over 32 bytes: keyed by a hash of its words, compared with the cached String's bytes.
