@@ -499,24 +499,6 @@ extension ByteScanner {
         return r.lowerBound..<p
     }
 
-    /// `int(_:)` read in place: a non-negative decimal integer filling `r` exactly; nil if
-    /// empty, not digits or longer than 18 digits (so it cannot overflow).
-    @inline(__always)
-    func smInt(_ r: Range<Int>) -> Int? {
-        let n = r.count
-        guard n > 0, n <= 18 else { return nil }
-        var p = base + r.lowerBound
-        let e = p + n
-        var v = 0
-        repeat {
-            let d = p.pointee &- Byte.zero
-            guard d < 10 else { return nil }
-            v = v &* 10 &+ Int(d)
-            p += 1
-        } while p < e
-        return v
-    }
-
     /// `findLast(" (", from: r.lowerBound, to: r.upperBound)` as a byte loop from the end (the
     /// ` (uid/gid)` after a `ctladdr=` address is a few bytes from it).
     @inline(__always)

@@ -235,14 +235,14 @@ public struct SendmailParser: Sendable {
         var v = a.next + 7
         var e = s.digitsEnd(from: v)
         guard s.smIsNextKey(e, SMKey.class_, 5) else { return false }
-        line.f.size = s.smInt(v..<e).map(Int64.init)
+        line.f.size = s.int(v..<e).map(Int64.init)
         v = e + 8
         e = s.digitsEnd(from: v)
         guard s.smIsNextKey(e, SMKey.nrcpts, 6) else { return false }
-        line.f.msgClass = s.smInt(v..<e)      // digits only: `intSigned` could not read it either
+        line.f.msgClass = s.int(v..<e)      // digits only: `intSigned` could not read it either
         v = e + 9
         e = s.digitsEnd(from: v)
-        line.f.nrcpts = s.smInt(v..<e)
+        line.f.nrcpts = s.int(v..<e)
         if s.smIsNextKey(e, SMKey.msgid, 5) {
             v = e + 8
             guard v < s.end, s[v] == Byte.lt, let m = s.smAngle(at: v), m.next <= s.end else { return false }
@@ -279,9 +279,9 @@ public struct SendmailParser: Sendable {
         s.smFields(from: i, to: s.end) { (kw: UInt64, _: Range<Int>, v: Range<Int>, content: Range<Int>?) in
             switch kw {
             case SMKey.from_: line.f.sender = Span(content ?? s.smAddress(v)); sawFrom = true
-            case SMKey.size: line.f.size = s.smInt(v).map(Int64.init)
-            case SMKey.class_: line.f.msgClass = s.smInt(v) ?? intSigned(s, v)
-            case SMKey.nrcpts: line.f.nrcpts = s.smInt(v)
+            case SMKey.size: line.f.size = s.int(v).map(Int64.init)
+            case SMKey.class_: line.f.msgClass = s.int(v) ?? intSigned(s, v)
+            case SMKey.nrcpts: line.f.nrcpts = s.int(v)
             case SMKey.msgid:
                 let c = content ?? s.smAddress(v)
                 if !c.isEmpty { line.f.messageID = Span(c) }
@@ -370,7 +370,7 @@ public struct SendmailParser: Sendable {
         } else {
             guard s.smIsNextKey(e, SMKey.dsn, 3) else { return nil }
         }
-        line.f.priority = s.smInt(pri).map(Int64.init)
+        line.f.priority = s.int(pri).map(Int64.init)
         v = e + 6
         guard let c4 = s.smCommaSpace(from: v), s.smIsNextKey(c4, SMKey.stat, 4) else { return nil }
         line.f.dsn = Span(v..<c4)
@@ -392,12 +392,12 @@ public struct SendmailParser: Sendable {
             case SMKey.delay: line.f.delay = s.smDelay(v)
             case SMKey.xdelay: line.f.xdelay = s.smDelay(v)
             case SMKey.mailer: line.f.mailer = Span(v)
-            case SMKey.pri: line.f.priority = s.smInt(v).map(Int64.init)
+            case SMKey.pri: line.f.priority = s.int(v).map(Int64.init)
             case SMKey.relay: s.smRelay(v, into: line)
             case SMKey.dsn: line.f.dsn = Span(v)
             case SMKey.reply: replyRange = v; line.f.reply = Span(v)
             case SMKey.stat: statRange = v; line.f.stat = Span(v)
-            case SMKey.ntries: line.f.ntries = s.smInt(v)
+            case SMKey.ntries: line.f.ntries = s.int(v)
             default: break
             }
         }
@@ -626,7 +626,7 @@ public struct SendmailParser: Sendable {
     @inline(__always)
     static func tlsBits(_ s: ByteScanner, _ v: Range<Int>, _ line: SendmailLine) {
         let slash = s.find(Byte.slash, from: v.lowerBound, to: v.upperBound) ?? v.upperBound
-        line.f.bits = s.smInt(v.lowerBound..<slash)
+        line.f.bits = s.int(v.lowerBound..<slash)
     }
 
     /// The usual `STARTTLS=server|client, relay=R, version=V, verify=X, cipher=C, bits=N/M` read with
