@@ -39,8 +39,10 @@
 ///   keeps the former flat layout (EximTransactionCodingTests).
 /// - Hot path: `receive(_:_: EximLine, into:)` reads the parser's spans and
 ///   makes Strings only for stored values (`EximStrings`: up to 15 ASCII bytes
-///   built in place, repeated longer ones through a `StringCache`, senders,
-///   recipients and client names made afresh); transactions are keyed by the message ID inline
+///   built in place, repeated longer ones through a `StringCache`; queue IDs,
+///   senders, recipients and Message-IDs through the parser's cache shared by
+///   all hosts' correlators, since the next hop logs them again; client names,
+///   responses and subjects made afresh); transactions are keyed by the message ID inline
 ///   (`QueueID`); a new message's arrival makes its row straight from the line
 ///   (`arriveDirect`: the row and state of `fillArrival` then `emit`, tested
 ///   against them). The String API (`receive(_:_: EximEvent, into:)`) feeds the
@@ -87,6 +89,10 @@ public struct EximCorrelator: Codable, Sendable {
         var strings = EximStrings()
         /// Long repeated values (ciphers).
         var long = FewStrings()
+        /// Queue IDs, senders, recipients and Message-IDs: the parser's cache shared by
+        /// the correlators of all hosts (swapped in for an arrival or delivery line,
+        /// `EximLine.Fields.strings`), else this one.
+        var ids = SendmailStringCache()
         /// The last few distinct TLS facts (`X=` with `CV=`: a handful per host, one per TLS stack
         /// and trust result), found by comparing their bytes, so that a line's `TLSInfo` is a copy.
         var tlsKeys: [TLSKey] = []
@@ -460,7 +466,7 @@ public struct EximCorrelator: Codable, Sendable {
     static func fillArrival(_ tx: inout Transaction, _ e: EximLine, _ cs: inout Caches) {
         let b = e.bytes
         let tls = cs.tlsInfo(e)
-        let sender = EximStrings.fresh(in: b, e.sender)
+        let sender = cs.ids.string(e.sender, in: b)
         let bounce = sender.isEmpty
         tx.sender = sender
         let c = e.client
@@ -474,12 +480,12 @@ public struct EximCorrelator: Codable, Sendable {
         tx.saslUsername = cs.strings.optionalString(e.authID, in: b)
         tx.localUser = cs.strings.optionalString(e.localUser, in: b)
         tx.subject = e.subject.isAbsent ? nil : e.subjectEscapeFree ? EximStrings.fresh(in: b, e.subject) : EximLine.unescaped(b, e.subject)
-        if e.messageIDHeader.isPresent { tx.messageID = EximStrings.fresh(in: b, e.messageIDHeader); tx.msgKey = nil }
+        if e.messageIDHeader.isPresent { tx.messageID = cs.ids.string(e.messageIDHeader, in: b); tx.msgKey = nil }
         if tx.dkimResult == nil, e.dkimDomain.isPresent {
             tx.dkimResult = "pass"; tx.dkimDomain = cs.strings.string(e.dkimDomain, in: b)
         }
         if e.reference.isPresent {
-            tx.originQueueID = EximStrings.fresh(in: b, e.reference)
+            tx.originQueueID = cs.ids.string(e.reference, in: b)
             tx.originKind = bounce ? .bounce : .reinjection
         }
     }
@@ -529,9 +535,10 @@ public struct EximCorrelator: Codable, Sendable {
             // The caches leave `self` while the transaction is filled in place (values made once,
             // stored once: no facts struct to copy and destroy).
             var cs = take(&caches)!
+            let shared = Self.borrowShared(line, &cs)
             if directArrivals, transactions.index(of: key) == nil {
                 // A new message (the usual case): its row straight from the line.
-                let id = EximStrings.fresh(in: b, line.messageID)
+                let id = cs.ids.string(line.messageID, in: b)
                 let host = self.host
                 var clientIP: String?
                 transactions.withValue(key, make: { Transaction(instance: instance, queueID: id, at: ctx.time) }) { tx, _ in
@@ -539,21 +546,29 @@ public struct EximCorrelator: Codable, Sendable {
                 }
                 if sessionNotes != nil { sessionArrived(ctx, instance: instance, id, clientIP: clientIP, into: &out) }
             } else {
-                arrival(ctx, instance: instance, key, EximStrings.fresh(in: b, line.messageID), connection: connection,
+                arrival(ctx, instance: instance, key, cs.ids.string(line.messageID, in: b), connection: connection,
                         into: &out) { tx in
                     Self.fillArrival(&tx, line, &cs)
                 }
             }
-            caches = cs
+            if shared { Self.returnShared(line, &cs) }
+            caches = consume cs
         case .delivery:
             let key = TxKey(instance: instance, queueID: b.queueID(line.messageID))
-            let (id, mk, receivedAt) = deliveryTarget(ctx, key, into: &out) { EximStrings.fresh(in: b, line.messageID) }
-            let status = Self.status(line.flag)
-            var next = EximStrings.optionalFresh(in: b, line.nextQueueID)
-            if next == nil, instance == EximCorrelator.smtpdInstance, status == .sent { next = nextByOrigin[id]?.id }
             var cs = take(&caches)!
-            let logged = EximStrings.fresh(in: b, line.recipient)
-            let other = EximStrings.optionalFresh(in: b, line.origRecipient)
+            let shared = Self.borrowShared(line, &cs)
+            let id: String, mk: Int64, receivedAt: Timestamp?
+            if let t = deliveryTarget(ctx, key, into: &out) {
+                (id, mk, receivedAt) = t
+            } else {
+                id = cs.ids.string(line.messageID, in: b)
+                (mk, receivedAt) = (MessageKey.forQueue(host: host, queueID: id), nil)
+            }
+            let status = Self.status(line.flag)
+            var next = cs.ids.optionalString(line.nextQueueID, in: b)
+            if next == nil, instance == EximCorrelator.smtpdInstance, status == .sent { next = nextByOrigin[id]?.id }
+            let logged = cs.ids.string(line.recipient, in: b)
+            let other = cs.ids.optionalString(line.origRecipient, in: b)
             // `=> alice <alice@example.com>`: LocalRecipient's rule, read on the bytes.
             let local = line.origRecipient.isPresent && !b.buffer(line.recipient).contains(0x40)
                 && b.buffer(line.origRecipient).contains(0x40)
@@ -566,7 +581,8 @@ public struct EximCorrelator: Codable, Sendable {
                 : line.responseQuoted && !line.responseEscapeFree ? EximLine.unescaped(b, line.response)
                 : EximStrings.fresh(in: b, line.response)
             let dsn = cs.strings.optionalString(line.dsn, in: b)
-            caches = cs
+            if shared { Self.returnShared(line, &cs) }
+            caches = consume cs
             out.deliveries.append(DeliveryRecord(
                 at: ctx.time, msgKey: mk, host: host, instance: instance, queueID: id, receivedAt: receivedAt,
                 recipient: recipient, origRecipient: original, status: status, dsn: dsn,
@@ -612,12 +628,28 @@ public struct EximCorrelator: Codable, Sendable {
                 recipient: cs.strings.optionalString(line.recipient, in: b),
                 code: cs.strings.optionalString(line.code, in: b), dsn: cs.strings.optionalString(line.dsn, in: b),
                 reason: line.reasonText { EximStrings.fresh(in: b, $0) })
-            caches = cs
+            caches = consume cs
             out.rejections.append(record)
         case .other:
             if let e = line.event { exim(ctx, instance: instance, e, into: &out) }
         }
         afterEvent(into: &out)
+    }
+
+    /// Puts the line's shared cache (made on first use) in place of `cs.ids` when the line shares
+    /// one (swapped: no reference count changes); whether it did (then `returnShared` must follow).
+    @inline(__always)
+    static func borrowShared(_ line: EximLine, _ cs: inout Caches) -> Bool {
+        guard line.storage.pointee.sharesStrings else { return false }
+        if line.storage.pointee.strings == nil { line.storage.pointee.strings = SendmailStringCache(bits: 12) }
+        swap(&cs.ids, &line.storage.pointee.strings!)
+        return true
+    }
+
+    /// Gives the shared cache `borrowShared` took back to the line.
+    @inline(__always)
+    static func returnShared(_ line: EximLine, _ cs: inout Caches) {
+        swap(&cs.ids, &line.storage.pointee.strings!)
     }
 
     /// Feeds one Exim event (any instance); appends what it completes to `out`.
@@ -636,7 +668,8 @@ public struct EximCorrelator: Codable, Sendable {
             arrival(ctx, instance: instance, TxKey(instance: instance, queueID: id), id, connection: connection,
                     into: &out) { tx in Self.fillArrival(&tx, a) }
         case .delivery(let id, let d):
-            let (_, mk, receivedAt) = deliveryTarget(ctx, TxKey(instance: instance, queueID: id), into: &out) { id }
+            let (_, mk, receivedAt) = deliveryTarget(ctx, TxKey(instance: instance, queueID: id), into: &out)
+                ?? (id, MessageKey.forQueue(host: host, queueID: id), nil)
             let status = Self.status(d.flag)
             var next = d.nextQueueID
             if next == nil, instance == EximCorrelator.smtpdInstance, status == .sent { next = nextByOrigin[id]?.id }
@@ -833,7 +866,7 @@ public struct EximCorrelator: Codable, Sendable {
         tx.emitted = true
         // `fillArrival`'s values, in its order (the caches see the same requests).
         let tls = cs.tlsInfo(e)
-        let sender = EximStrings.fresh(in: b, e.sender)
+        let sender = cs.ids.string(e.sender, in: b)
         let bounce = sender.isEmpty
         tx.sender = sender
         let c = e.client
@@ -848,12 +881,12 @@ public struct EximCorrelator: Codable, Sendable {
         let localUser = cs.strings.optionalString(e.localUser, in: b)
         let subject = e.subject.isAbsent ? nil
             : e.subjectEscapeFree ? EximStrings.fresh(in: b, e.subject) : EximLine.unescaped(b, e.subject)
-        if e.messageIDHeader.isPresent { tx.messageID = EximStrings.fresh(in: b, e.messageIDHeader) }
+        if e.messageIDHeader.isPresent { tx.messageID = cs.ids.string(e.messageIDHeader, in: b) }
         var dkimResult: String?, dkimDomain: String?
         if e.dkimDomain.isPresent { dkimResult = "pass"; dkimDomain = cs.strings.string(e.dkimDomain, in: b) }
         var originQueueID: String?
         if e.reference.isPresent {
-            originQueueID = EximStrings.fresh(in: b, e.reference)
+            originQueueID = cs.ids.string(e.reference, in: b)
             tx.originKind = bounce ? .bounce : .reinjection
         }
         // `arrive`: the waiting listener line's client name.
@@ -889,14 +922,14 @@ public struct EximCorrelator: Codable, Sendable {
         return wantIP ? tx.client.ip : nil
     }
 
-    /// The transaction a delivery of `key` belongs to: its ID's text (the transaction's when there
-    /// is one, else made by `makeID`), message key and arrival time; emits it if it was held.
-    private mutating func deliveryTarget(_ ctx: LineContext, _ key: TxKey, into out: inout CorrelatorOutput,
-                                         _ makeID: () -> String) -> (String, Int64, Timestamp?) {
-        let index = transactions.index(of: key)
-        let id = index.map { transactions.values[$0].queueID } ?? makeID()
-        if let i = index, transactions.values[i].heldSince != nil { emit(at: i, into: &out) }
-        if let i = index, transactions.values[i].arrived {
+    /// The transaction a delivery of `key` belongs to: its ID's text, message key and arrival time
+    /// (nil when it never arrived); emits it if it was held. Nil when there is no transaction.
+    private mutating func deliveryTarget(_ ctx: LineContext, _ key: TxKey,
+                                         into out: inout CorrelatorOutput) -> (String, Int64, Timestamp?)? {
+        guard let i = transactions.index(of: key) else { return nil }
+        let id = transactions.values[i].queueID
+        if transactions.values[i].heldSince != nil { emit(at: i, into: &out) }
+        if transactions.values[i].arrived {
             let host = self.host
             let (mk, receivedAt) = transactions.withValue(at: i) { tx in
                 tx.lastSeen = ctx.time
