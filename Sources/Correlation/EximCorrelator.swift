@@ -526,68 +526,13 @@ public struct EximCorrelator: Codable, Sendable {
         tick(ctx.time)
         let instance = ctx.program
         let b = line.bytes
+        // The common kinds each in a function of their own: one body holding them all grew past
+        // the optimiser's inlining limits, so the line's accessors and the String makers were calls.
         switch line.kind {
         case .arrival:
-            let key = TxKey(instance: instance, queueID: b.queueID(line.messageID))
-            let c = line.client
-            let connection = !connections.isEmpty && c.ip.isPresent && c.port != nil
-                ? takeConnection(Self.connectionKey(b.buffer(c.ip), c.port!)) : nil
-            // The caches leave `self` while the transaction is filled in place (values made once,
-            // stored once: no facts struct to copy and destroy).
-            var cs = take(&caches)!
-            let shared = Self.borrowShared(line, &cs)
-            if directArrivals, transactions.index(of: key) == nil {
-                // A new message (the usual case): its row straight from the line.
-                let id = cs.ids.string(line.messageID, in: b)
-                let host = self.host
-                var clientIP: String?
-                transactions.withValue(key, make: { Transaction(instance: instance, queueID: id, at: ctx.time) }) { tx, _ in
-                    clientIP = Self.arriveDirect(&tx, ctx, line, connection, host: host, &cs, into: &out)
-                }
-                if sessionNotes != nil { sessionArrived(ctx, instance: instance, id, clientIP: clientIP, into: &out) }
-            } else {
-                arrival(ctx, instance: instance, key, cs.ids.string(line.messageID, in: b), connection: connection,
-                        into: &out) { tx in
-                    Self.fillArrival(&tx, line, &cs)
-                }
-            }
-            if shared { Self.returnShared(line, &cs) }
-            caches = consume cs
+            receiveArrival(ctx, line, into: &out)
         case .delivery:
-            let key = TxKey(instance: instance, queueID: b.queueID(line.messageID))
-            var cs = take(&caches)!
-            let shared = Self.borrowShared(line, &cs)
-            let id: String, mk: Int64, receivedAt: Timestamp?
-            if let t = deliveryTarget(ctx, key, into: &out) {
-                (id, mk, receivedAt) = t
-            } else {
-                id = cs.ids.string(line.messageID, in: b)
-                (mk, receivedAt) = (MessageKey.forQueue(host: host, queueID: id), nil)
-            }
-            let status = Self.status(line.flag)
-            var next = cs.ids.optionalString(line.nextQueueID, in: b)
-            if next == nil, instance == EximCorrelator.smtpdInstance, status == .sent { next = nextByOrigin[id]?.id }
-            let logged = cs.ids.string(line.recipient, in: b)
-            let other = cs.ids.optionalString(line.origRecipient, in: b)
-            // `=> alice <alice@example.com>`: LocalRecipient's rule, read on the bytes.
-            let local = line.origRecipient.isPresent && !b.buffer(line.recipient).contains(0x40)
-                && b.buffer(line.origRecipient).contains(0x40)
-            let (recipient, original) = local ? (other!, logged) : (logged, other)
-            let router = cs.strings.optionalString(line.router, in: b)
-            let transport = cs.strings.optionalString(line.transport, in: b)
-            let relay = line.peer(line.relay, cache: &cs.strings)
-            let tls = cs.tlsInfo(line)
-            let response: String? = line.response.isAbsent ? nil
-                : line.responseQuoted && !line.responseEscapeFree ? EximLine.unescaped(b, line.response)
-                : EximStrings.fresh(in: b, line.response)
-            let dsn = cs.strings.optionalString(line.dsn, in: b)
-            if shared { Self.returnShared(line, &cs) }
-            caches = consume cs
-            out.deliveries.append(DeliveryRecord(
-                at: ctx.time, msgKey: mk, host: host, instance: instance, queueID: id, receivedAt: receivedAt,
-                recipient: recipient, origRecipient: original, status: status, dsn: dsn,
-                transport: transport, relay: relay, delay: line.queueTime ?? line.deliveryTime, tls: tls,
-                response: response, nextQueueID: next, router: router))
+            receiveDelivery(ctx, line, into: &out)
         case .completed:
             finish(TxKey(instance: instance, queueID: b.queueID(line.messageID)), into: &out)
         case .note:
@@ -600,40 +545,121 @@ public struct EximCorrelator: Codable, Sendable {
                     Link(id: caches!.strings.optionalString(c.name, in: b) ?? "", at: ctx.time)
             }
         case .reject:
-            // As `exim`'s `.reject` (Strings of repeated values through the cache).
-            var id: String? = nil
-            let mk: Int64
-            if line.messageID.isPresent {
-                let key = TxKey(instance: instance, queueID: b.queueID(line.messageID))
-                if let i = transactions.index(of: key) {
-                    id = transactions.values[i].queueID
-                    let host = self.host
-                    mk = transactions.withValue(at: i) { Self.messageKey(&$0, host: host) }
-                } else {
-                    let s = caches!.strings.string(line.messageID, in: b)
-                    id = s
-                    mk = MessageKey.forQueue(host: host, queueID: s)
-                }
-            } else {
-                let c = line.client
-                mk = MessageKey.forQueue(host: host, prefix: "NOQUEUE/",
-                                         bytes: c.ip.isPresent ? b.buffer(c.ip) : UnsafeBufferPointer(start: nil, count: 0))
-            }
-            var cs = take(&caches)!
-            let record = RejectionRecord(
-                at: ctx.time, msgKey: mk, host: host, instance: instance, queueID: id, program: ctx.program,
-                action: line.rejectActionText, stage: line.rejectStage,
-                client: line.peer(line.client, cache: &cs.strings), helo: cs.strings.optionalString(line.helo, in: b),
-                sender: cs.strings.optionalString(line.sender, in: b),
-                recipient: cs.strings.optionalString(line.recipient, in: b),
-                code: cs.strings.optionalString(line.code, in: b), dsn: cs.strings.optionalString(line.dsn, in: b),
-                reason: line.reasonText { EximStrings.fresh(in: b, $0) })
-            caches = consume cs
-            out.rejections.append(record)
+            receiveReject(ctx, line, into: &out)
         case .other:
             if let e = line.event { exim(ctx, instance: instance, e, into: &out) }
         }
         afterEvent(into: &out)
+    }
+
+    /// An arrival line (`receive`).
+    @inline(never)
+    private mutating func receiveArrival(_ ctx: LineContext, _ line: EximLine, into out: inout CorrelatorOutput) {
+        let instance = ctx.program
+        let b = line.bytes
+        let key = TxKey(instance: instance, queueID: b.queueID(line.messageID))
+        let c = line.client
+        let connection = !connections.isEmpty && c.ip.isPresent && c.port != nil
+            ? takeConnection(Self.connectionKey(b.buffer(c.ip), c.port!)) : nil
+        // The caches leave `self` while the transaction is filled in place (values made once,
+        // stored once: no facts struct to copy and destroy).
+        var cs = take(&caches)!
+        let shared = Self.borrowShared(line, &cs)
+        if directArrivals, transactions.index(of: key) == nil {
+            // A new message (the usual case): its row straight from the line.
+            let id = cs.ids.string(line.messageID, in: b)
+            let host = self.host
+            var clientIP: String?
+            transactions.withValue(key, make: { Transaction(instance: instance, queueID: id, at: ctx.time) }) { tx, _ in
+                clientIP = Self.arriveDirect(&tx, ctx, line, connection, host: host, &cs, into: &out)
+            }
+            if sessionNotes != nil { sessionArrived(ctx, instance: instance, id, clientIP: clientIP, into: &out) }
+        } else {
+            arrival(ctx, instance: instance, key, cs.ids.string(line.messageID, in: b), connection: connection,
+                    into: &out) { tx in
+                Self.fillArrival(&tx, line, &cs)
+            }
+        }
+        if shared { Self.returnShared(line, &cs) }
+        caches = consume cs
+    }
+
+    /// A delivery line (`receive`).
+    @inline(never)
+    private mutating func receiveDelivery(_ ctx: LineContext, _ line: EximLine, into out: inout CorrelatorOutput) {
+        let instance = ctx.program
+        let b = line.bytes
+        let key = TxKey(instance: instance, queueID: b.queueID(line.messageID))
+        var cs = take(&caches)!
+        let shared = Self.borrowShared(line, &cs)
+        let id: String, mk: Int64, receivedAt: Timestamp?
+        if let t = deliveryTarget(ctx, key, into: &out) {
+            (id, mk, receivedAt) = t
+        } else {
+            id = cs.ids.string(line.messageID, in: b)
+            (mk, receivedAt) = (MessageKey.forQueue(host: host, queueID: id), nil)
+        }
+        let status = Self.status(line.flag)
+        var next = cs.ids.optionalString(line.nextQueueID, in: b)
+        if next == nil, instance == EximCorrelator.smtpdInstance, status == .sent { next = nextByOrigin[id]?.id }
+        let logged = cs.ids.string(line.recipient, in: b)
+        let other = cs.ids.optionalString(line.origRecipient, in: b)
+        // `=> alice <alice@example.com>`: LocalRecipient's rule, read on the bytes.
+        let local = line.origRecipient.isPresent && !b.buffer(line.recipient).contains(0x40)
+            && b.buffer(line.origRecipient).contains(0x40)
+        let (recipient, original) = local ? (other!, logged) : (logged, other)
+        let router = cs.strings.optionalString(line.router, in: b)
+        let transport = cs.strings.optionalString(line.transport, in: b)
+        let relay = line.peer(line.relay, cache: &cs.strings)
+        let tls = cs.tlsInfo(line)
+        let response: String? = line.response.isAbsent ? nil
+            : line.responseQuoted && !line.responseEscapeFree ? EximLine.unescaped(b, line.response)
+            : EximStrings.fresh(in: b, line.response)
+        let dsn = cs.strings.optionalString(line.dsn, in: b)
+        if shared { Self.returnShared(line, &cs) }
+        caches = consume cs
+        out.deliveries.append(DeliveryRecord(
+            at: ctx.time, msgKey: mk, host: host, instance: instance, queueID: id, receivedAt: receivedAt,
+            recipient: recipient, origRecipient: original, status: status, dsn: dsn,
+            transport: transport, relay: relay, delay: line.queueTime ?? line.deliveryTime, tls: tls,
+            response: response, nextQueueID: next, router: router))
+    }
+
+    /// A refusal line (`receive`).
+    @inline(never)
+    private mutating func receiveReject(_ ctx: LineContext, _ line: EximLine, into out: inout CorrelatorOutput) {
+        let instance = ctx.program
+        let b = line.bytes
+        // As `exim`'s `.reject` (Strings of repeated values through the cache).
+        var id: String? = nil
+        let mk: Int64
+        if line.messageID.isPresent {
+            let key = TxKey(instance: instance, queueID: b.queueID(line.messageID))
+            if let i = transactions.index(of: key) {
+                id = transactions.values[i].queueID
+                let host = self.host
+                mk = transactions.withValue(at: i) { Self.messageKey(&$0, host: host) }
+            } else {
+                let s = caches!.strings.string(line.messageID, in: b)
+                id = s
+                mk = MessageKey.forQueue(host: host, queueID: s)
+            }
+        } else {
+            let c = line.client
+            mk = MessageKey.forQueue(host: host, prefix: "NOQUEUE/",
+                                     bytes: c.ip.isPresent ? b.buffer(c.ip) : UnsafeBufferPointer(start: nil, count: 0))
+        }
+        var cs = take(&caches)!
+        let record = RejectionRecord(
+            at: ctx.time, msgKey: mk, host: host, instance: instance, queueID: id, program: ctx.program,
+            action: line.rejectActionText, stage: line.rejectStage,
+            client: line.peer(line.client, cache: &cs.strings), helo: cs.strings.optionalString(line.helo, in: b),
+            sender: cs.strings.optionalString(line.sender, in: b),
+            recipient: cs.strings.optionalString(line.recipient, in: b),
+            code: cs.strings.optionalString(line.code, in: b), dsn: cs.strings.optionalString(line.dsn, in: b),
+            reason: line.reasonText { EximStrings.fresh(in: b, $0) })
+        caches = consume cs
+        out.rejections.append(record)
     }
 
     /// Puts the line's shared cache (made on first use) in place of `cs.ids` when the line shares
