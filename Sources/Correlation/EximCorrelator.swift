@@ -91,8 +91,9 @@ public struct EximCorrelator: Codable, Sendable {
         var long = FewStrings()
         /// Queue IDs, senders, recipients and Message-IDs: the parser's cache shared by
         /// the correlators of all hosts (swapped in for an arrival or delivery line,
-        /// `EximLine.Fields.strings`), else this one.
-        var ids = SendmailStringCache()
+        /// `EximLine.Fields.strings`), else this one: small, since only one-off lines (tests) use
+        /// it, and every entry costs at teardown.
+        var ids = SendmailStringCache(bits: 6)
         /// The last few distinct TLS facts (`X=` with `CV=`: a handful per host, one per TLS stack
         /// and trust result), found by comparing their bytes, so that a line's `TLSInfo` is a copy.
         var tlsKeys: [TLSKey] = []
