@@ -89,6 +89,21 @@ public struct EximCorrelator: Codable, Sendable {
         var strings = EximStrings()
         /// Long repeated values (ciphers).
         var long = FewStrings()
+
+        /// `strings.optionalString(s, in: b)`, written here so that it is inlined (the optimiser
+        /// kept the model module's as a call): an absent span costs a test.
+        @inline(__always)
+        mutating func optional(_ s: Span, _ b: LineBytes) -> String? {
+            guard s.isPresent else { return nil }
+            if s.count <= 15, let v = SmallASCII.make(b.base + Int(s.lo), s.count) { return v }
+            return strings.cached(s, in: b)
+        }
+
+        /// `line.peer(p, cache: &strings)` through `optional`.
+        @inline(__always)
+        mutating func peer(_ p: PeerSpans, _ b: LineBytes) -> Peer {
+            Peer(name: optional(p.name, b), ip: optional(p.ip, b), port: p.port)
+        }
         /// Queue IDs, senders, recipients and Message-IDs: the parser's cache shared by
         /// the correlators of all hosts (swapped in for an arrival or delivery line,
         /// `EximLine.Fields.strings`), else this one: small, since only one-off lines (tests) use
@@ -471,15 +486,15 @@ public struct EximCorrelator: Codable, Sendable {
         let bounce = sender.isEmpty
         tx.sender = sender
         let c = e.client
-        tx.client = Peer(name: EximStrings.optionalFresh(in: b, c.name), ip: cs.strings.optionalString(c.ip, in: b), port: c.port)
-        tx.helo = cs.strings.optionalString(e.helo, in: b)
+        tx.client = Peer(name: EximStrings.optionalFresh(in: b, c.name), ip: cs.optional(c.ip, b), port: c.port)
+        tx.helo = cs.optional(e.helo, b)
         tx.size = e.size
         tx.nrcpt = e.recipientCount == 0 ? nil : e.recipientCount
-        tx.proto = cs.strings.optionalString(e.proto, in: b)
+        tx.proto = cs.optional(e.proto, b)
         tx.tls = tls
-        tx.saslMethod = cs.strings.optionalString(e.authenticator, in: b)
-        tx.saslUsername = cs.strings.optionalString(e.authID, in: b)
-        tx.localUser = cs.strings.optionalString(e.localUser, in: b)
+        tx.saslMethod = cs.optional(e.authenticator, b)
+        tx.saslUsername = cs.optional(e.authID, b)
+        tx.localUser = cs.optional(e.localUser, b)
         tx.subject = e.subject.isAbsent ? nil : e.subjectEscapeFree ? EximStrings.fresh(in: b, e.subject) : EximLine.unescaped(b, e.subject)
         if e.messageIDHeader.isPresent { tx.messageID = cs.ids.string(e.messageIDHeader, in: b); tx.msgKey = nil }
         if tx.dkimResult == nil, e.dkimDomain.isPresent {
@@ -609,14 +624,14 @@ public struct EximCorrelator: Codable, Sendable {
         let local = line.origRecipient.isPresent && !b.buffer(line.recipient).contains(0x40)
             && b.buffer(line.origRecipient).contains(0x40)
         let (recipient, original) = local ? (other!, logged) : (logged, other)
-        let router = cs.strings.optionalString(line.router, in: b)
-        let transport = cs.strings.optionalString(line.transport, in: b)
-        let relay = line.peer(line.relay, cache: &cs.strings)
+        let router = cs.optional(line.router, b)
+        let transport = cs.optional(line.transport, b)
+        let relay = cs.peer(line.relay, b)
         let tls = cs.tlsInfo(line)
         let response: String? = line.response.isAbsent ? nil
             : line.responseQuoted && !line.responseEscapeFree ? EximLine.unescaped(b, line.response)
             : EximStrings.fresh(in: b, line.response)
-        let dsn = cs.strings.optionalString(line.dsn, in: b)
+        let dsn = cs.optional(line.dsn, b)
         if shared { Self.returnShared(line, &cs) }
         caches = consume cs
         out.deliveries.append(DeliveryRecord(
@@ -654,10 +669,10 @@ public struct EximCorrelator: Codable, Sendable {
         let record = RejectionRecord(
             at: ctx.time, msgKey: mk, host: host, instance: instance, queueID: id, program: ctx.program,
             action: line.rejectActionText, stage: line.rejectStage,
-            client: line.peer(line.client, cache: &cs.strings), helo: cs.strings.optionalString(line.helo, in: b),
-            sender: cs.strings.optionalString(line.sender, in: b),
-            recipient: cs.strings.optionalString(line.recipient, in: b),
-            code: cs.strings.optionalString(line.code, in: b), dsn: cs.strings.optionalString(line.dsn, in: b),
+            client: cs.peer(line.client, b), helo: cs.optional(line.helo, b),
+            sender: cs.optional(line.sender, b),
+            recipient: cs.optional(line.recipient, b),
+            code: cs.optional(line.code, b), dsn: cs.optional(line.dsn, b),
             reason: line.reasonText { EximStrings.fresh(in: b, $0) })
         caches = consume cs
         out.rejections.append(record)
@@ -897,15 +912,15 @@ public struct EximCorrelator: Codable, Sendable {
         let bounce = sender.isEmpty
         tx.sender = sender
         let c = e.client
-        var client = Peer(name: EximStrings.optionalFresh(in: b, c.name), ip: cs.strings.optionalString(c.ip, in: b),
+        var client = Peer(name: EximStrings.optionalFresh(in: b, c.name), ip: cs.optional(c.ip, b),
                           port: c.port)
-        let helo = cs.strings.optionalString(e.helo, in: b)
+        let helo = cs.optional(e.helo, b)
         tx.size = e.size
         tx.nrcpt = e.recipientCount == 0 ? nil : e.recipientCount
-        let proto = cs.strings.optionalString(e.proto, in: b)
-        let saslMethod = cs.strings.optionalString(e.authenticator, in: b)
-        let saslUsername = cs.strings.optionalString(e.authID, in: b)
-        let localUser = cs.strings.optionalString(e.localUser, in: b)
+        let proto = cs.optional(e.proto, b)
+        let saslMethod = cs.optional(e.authenticator, b)
+        let saslUsername = cs.optional(e.authID, b)
+        let localUser = cs.optional(e.localUser, b)
         let subject = e.subject.isAbsent ? nil
             : e.subjectEscapeFree ? EximStrings.fresh(in: b, e.subject) : EximLine.unescaped(b, e.subject)
         if e.messageIDHeader.isPresent { tx.messageID = cs.ids.string(e.messageIDHeader, in: b) }
