@@ -581,18 +581,20 @@ public struct EximCorrelator: Codable, Sendable {
         // stored once: no facts struct to copy and destroy).
         var cs = take(&caches)!
         let shared = Self.borrowShared(line, &cs)
-        if directArrivals, transactions.index(of: key) == nil {
-            // A new message (the usual case): its row straight from the line.
-            let id = cs.ids.string(line.messageID, in: b)
+        let id = cs.ids.string(line.messageID, in: b)
+        // One lookup: the transaction is made here when new (the usual case, its row then made
+        // straight from the line); an existing one takes the general path.
+        let (i, created) = directArrivals
+            ? transactions.index(of: key, orMake: { Transaction(instance: instance, queueID: id, at: ctx.time) })
+            : (-1, false)
+        if created {
             let host = self.host
-            var clientIP: String?
-            transactions.withValue(key, make: { Transaction(instance: instance, queueID: id, at: ctx.time) }) { tx, _ in
-                clientIP = Self.arriveDirect(&tx, ctx, line, connection, host: host, &cs, into: &out)
+            let clientIP = transactions.withValue(at: i) { tx in
+                Self.arriveDirect(&tx, ctx, line, connection, host: host, &cs, into: &out)
             }
             if sessionNotes != nil { sessionArrived(ctx, instance: instance, id, clientIP: clientIP, into: &out) }
         } else {
-            arrival(ctx, instance: instance, key, cs.ids.string(line.messageID, in: b), connection: connection,
-                    into: &out) { tx in
+            arrival(ctx, instance: instance, key, id, connection: connection, into: &out) { tx in
                 Self.fillArrival(&tx, line, &cs)
             }
         }
