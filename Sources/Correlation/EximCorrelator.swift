@@ -1141,7 +1141,15 @@ public struct EximCorrelator: Codable, Sendable {
 
     private mutating func tick(_ t: Timestamp) { if t > now { now = t } }
 
+    /// Emits held transactions whose window passed and sweeps hourly; the test for whether either
+    /// is due is inlined (every line makes it), the work is not.
+    @inline(__always)
     private mutating func afterEvent(into out: inout CorrelatorOutput) {
+        if !held.isEmpty || now.micros - lastSweep.micros > 3_600_000_000 { afterEventWork(into: &out) }
+    }
+
+    @inline(never)
+    private mutating func afterEventWork(into out: inout CorrelatorOutput) {
         if !held.isEmpty {
             let limit = now.micros - config.holdWindowSeconds * 1_000_000
             for key in held {
