@@ -42,7 +42,7 @@
 ///   built in place, repeated longer ones through a `StringCache`; queue IDs,
 ///   senders, recipients and Message-IDs through the parser's cache shared by
 ///   all hosts' correlators, since the next hop logs them again; client names,
-///   responses and subjects made afresh); transactions are keyed by the message ID inline
+///   responses, subjects and refused senders made afresh); transactions are keyed by the message ID inline
 ///   (`QueueID`); a new message's arrival makes its row straight from the line
 ///   (`arriveDirect`: the row and state of `fillArrival` then `emit`, tested
 ///   against them). The String API (`receive(_:_: EximEvent, into:)`) feeds the
@@ -668,14 +668,19 @@ public struct EximCorrelator: Codable, Sendable {
                                      bytes: c.ip.isPresent ? b.buffer(c.ip) : UnsafeBufferPointer(start: nil, count: 0))
         }
         var cs = take(&caches)!
+        let shared = Self.borrowShared(line, &cs)
+        // Refused senders and client names rarely repeat (made afresh); the recipient is a local
+        // address the deliveries put in the shared cache.
+        let c = line.client
         let record = RejectionRecord(
             at: ctx.time, msgKey: mk, host: host, instance: instance, queueID: id, program: ctx.program,
             action: line.rejectActionText, stage: line.rejectStage,
-            client: cs.peer(line.client, b), helo: cs.optional(line.helo, b),
-            sender: cs.optional(line.sender, b),
-            recipient: cs.optional(line.recipient, b),
+            client: Peer(name: EximStrings.optionalFresh(in: b, c.name), ip: cs.optional(c.ip, b), port: c.port),
+            helo: cs.optional(line.helo, b), sender: EximStrings.optionalFresh(in: b, line.sender),
+            recipient: cs.ids.optionalString(line.recipient, in: b),
             code: cs.optional(line.code, b), dsn: cs.optional(line.dsn, b),
             reason: line.reasonText { EximStrings.fresh(in: b, $0) })
+        if shared { Self.returnShared(line, &cs) }
         putBack(consume cs)
         out.rejections.append(record)
     }
