@@ -12,6 +12,9 @@
 /// stale values (each kind's fields are reset by the parser before it fills
 /// them). Valid only while `bytes` is (one call). `EximParser.event(_:)`
 /// turns a line into its `EximEvent` (the String API, tests and the fuzzer).
+/// A parser's buffer also carries, across lines, the Strings cache
+/// (`strings`) that the correlators of every host its lines reach use for
+/// queue IDs, senders, recipients and Message-IDs (`sharesStrings`).
 /// Known limits: the arrival's ` for` recipients are kept as a count and the
 /// index where their list starts (`recipientsFrom`), not as spans; the String
 /// form re-reads them. Values are as logged: TLS protocol spelling, `\"`
