@@ -39,8 +39,10 @@
 ///   keeps the former flat layout (EximTransactionCodingTests).
 /// - Hot path: `receive(_:_: EximLine, into:)` reads the parser's spans and
 ///   makes Strings only for stored values (`EximStrings`: up to 15 ASCII bytes
-///   built in place, repeated longer ones through a `StringCache`, senders,
-///   recipients and client names made afresh); transactions are keyed by the message ID inline
+///   built in place, repeated longer ones through a `StringCache`; queue IDs,
+///   senders, recipients and Message-IDs through the parser's cache shared by
+///   all hosts' correlators, since the next hop logs them again; client names,
+///   responses, subjects and refused senders made afresh); transactions are keyed by the message ID inline
 ///   (`QueueID`); a new message's arrival makes its row straight from the line
 ///   (`arriveDirect`: the row and state of `fillArrival` then `emit`, tested
 ///   against them). The String API (`receive(_:_: EximEvent, into:)`) feeds the
@@ -87,6 +89,26 @@ public struct EximCorrelator: Codable, Sendable {
         var strings = EximStrings()
         /// Long repeated values (ciphers).
         var long = FewStrings()
+
+        /// `strings.optionalString(s, in: b)`, written here so that it is inlined (the optimiser
+        /// kept the model module's as a call): an absent span costs a test.
+        @inline(__always)
+        mutating func optional(_ s: Span, _ b: LineBytes) -> String? {
+            guard s.isPresent else { return nil }
+            if s.count <= 15, let v = SmallASCII.make(b.base + Int(s.lo), s.count) { return v }
+            return strings.cached(s, in: b)
+        }
+
+        /// `line.peer(p, cache: &strings)` through `optional`.
+        @inline(__always)
+        mutating func peer(_ p: PeerSpans, _ b: LineBytes) -> Peer {
+            Peer(name: optional(p.name, b), ip: optional(p.ip, b), port: p.port)
+        }
+        /// Queue IDs, senders, recipients and Message-IDs: the parser's cache shared by
+        /// the correlators of all hosts (swapped in for an arrival or delivery line,
+        /// `EximLine.Fields.strings`), else this one: small, since only one-off lines (tests) use
+        /// it, and every entry costs at teardown.
+        var ids = SendmailStringCache(bits: 6)
         /// The last few distinct TLS facts (`X=` with `CV=`: a handful per host, one per TLS stack
         /// and trust result), found by comparing their bytes, so that a line's `TLSInfo` is a copy.
         var tlsKeys: [TLSKey] = []
@@ -460,26 +482,26 @@ public struct EximCorrelator: Codable, Sendable {
     static func fillArrival(_ tx: inout Transaction, _ e: EximLine, _ cs: inout Caches) {
         let b = e.bytes
         let tls = cs.tlsInfo(e)
-        let sender = EximStrings.fresh(in: b, e.sender)
+        let sender = cs.ids.string(e.sender, in: b)
         let bounce = sender.isEmpty
         tx.sender = sender
         let c = e.client
-        tx.client = Peer(name: EximStrings.optionalFresh(in: b, c.name), ip: cs.strings.optionalString(c.ip, in: b), port: c.port)
-        tx.helo = cs.strings.optionalString(e.helo, in: b)
+        tx.client = Peer(name: EximStrings.optionalFresh(in: b, c.name), ip: cs.optional(c.ip, b), port: c.port)
+        tx.helo = cs.optional(e.helo, b)
         tx.size = e.size
         tx.nrcpt = e.recipientCount == 0 ? nil : e.recipientCount
-        tx.proto = cs.strings.optionalString(e.proto, in: b)
+        tx.proto = cs.optional(e.proto, b)
         tx.tls = tls
-        tx.saslMethod = cs.strings.optionalString(e.authenticator, in: b)
-        tx.saslUsername = cs.strings.optionalString(e.authID, in: b)
-        tx.localUser = cs.strings.optionalString(e.localUser, in: b)
+        tx.saslMethod = cs.optional(e.authenticator, b)
+        tx.saslUsername = cs.optional(e.authID, b)
+        tx.localUser = cs.optional(e.localUser, b)
         tx.subject = e.subject.isAbsent ? nil : e.subjectEscapeFree ? EximStrings.fresh(in: b, e.subject) : EximLine.unescaped(b, e.subject)
-        if e.messageIDHeader.isPresent { tx.messageID = EximStrings.fresh(in: b, e.messageIDHeader); tx.msgKey = nil }
+        if e.messageIDHeader.isPresent { tx.messageID = cs.ids.string(e.messageIDHeader, in: b); tx.msgKey = nil }
         if tx.dkimResult == nil, e.dkimDomain.isPresent {
             tx.dkimResult = "pass"; tx.dkimDomain = cs.strings.string(e.dkimDomain, in: b)
         }
         if e.reference.isPresent {
-            tx.originQueueID = EximStrings.fresh(in: b, e.reference)
+            tx.originQueueID = cs.ids.string(e.reference, in: b)
             tx.originKind = bounce ? .bounce : .reinjection
         }
     }
@@ -520,58 +542,13 @@ public struct EximCorrelator: Codable, Sendable {
         tick(ctx.time)
         let instance = ctx.program
         let b = line.bytes
+        // The common kinds each in a function of their own: one body holding them all grew past
+        // the optimiser's inlining limits, so the line's accessors and the String makers were calls.
         switch line.kind {
         case .arrival:
-            let key = TxKey(instance: instance, queueID: b.queueID(line.messageID))
-            let c = line.client
-            let connection = !connections.isEmpty && c.ip.isPresent && c.port != nil
-                ? takeConnection(Self.connectionKey(b.buffer(c.ip), c.port!)) : nil
-            // The caches leave `self` while the transaction is filled in place (values made once,
-            // stored once: no facts struct to copy and destroy).
-            var cs = take(&caches)!
-            if directArrivals, transactions.index(of: key) == nil {
-                // A new message (the usual case): its row straight from the line.
-                let id = EximStrings.fresh(in: b, line.messageID)
-                let host = self.host
-                var clientIP: String?
-                transactions.withValue(key, make: { Transaction(instance: instance, queueID: id, at: ctx.time) }) { tx, _ in
-                    clientIP = Self.arriveDirect(&tx, ctx, line, connection, host: host, &cs, into: &out)
-                }
-                if sessionNotes != nil { sessionArrived(ctx, instance: instance, id, clientIP: clientIP, into: &out) }
-            } else {
-                arrival(ctx, instance: instance, key, EximStrings.fresh(in: b, line.messageID), connection: connection,
-                        into: &out) { tx in
-                    Self.fillArrival(&tx, line, &cs)
-                }
-            }
-            caches = cs
+            receiveArrival(ctx, line, into: &out)
         case .delivery:
-            let key = TxKey(instance: instance, queueID: b.queueID(line.messageID))
-            let (id, mk, receivedAt) = deliveryTarget(ctx, key, into: &out) { EximStrings.fresh(in: b, line.messageID) }
-            let status = Self.status(line.flag)
-            var next = EximStrings.optionalFresh(in: b, line.nextQueueID)
-            if next == nil, instance == EximCorrelator.smtpdInstance, status == .sent { next = nextByOrigin[id]?.id }
-            var cs = take(&caches)!
-            let logged = EximStrings.fresh(in: b, line.recipient)
-            let other = EximStrings.optionalFresh(in: b, line.origRecipient)
-            // `=> alice <alice@example.com>`: LocalRecipient's rule, read on the bytes.
-            let local = line.origRecipient.isPresent && !b.buffer(line.recipient).contains(0x40)
-                && b.buffer(line.origRecipient).contains(0x40)
-            let (recipient, original) = local ? (other!, logged) : (logged, other)
-            let router = cs.strings.optionalString(line.router, in: b)
-            let transport = cs.strings.optionalString(line.transport, in: b)
-            let relay = line.peer(line.relay, cache: &cs.strings)
-            let tls = cs.tlsInfo(line)
-            let response: String? = line.response.isAbsent ? nil
-                : line.responseQuoted && !line.responseEscapeFree ? EximLine.unescaped(b, line.response)
-                : EximStrings.fresh(in: b, line.response)
-            let dsn = cs.strings.optionalString(line.dsn, in: b)
-            caches = cs
-            out.deliveries.append(DeliveryRecord(
-                at: ctx.time, msgKey: mk, host: host, instance: instance, queueID: id, receivedAt: receivedAt,
-                recipient: recipient, origRecipient: original, status: status, dsn: dsn,
-                transport: transport, relay: relay, delay: line.queueTime ?? line.deliveryTime, tls: tls,
-                response: response, nextQueueID: next, router: router))
+            receiveDelivery(ctx, line, into: &out)
         case .completed:
             finish(TxKey(instance: instance, queueID: b.queueID(line.messageID)), into: &out)
         case .note:
@@ -584,40 +561,153 @@ public struct EximCorrelator: Codable, Sendable {
                     Link(id: caches!.strings.optionalString(c.name, in: b) ?? "", at: ctx.time)
             }
         case .reject:
-            // As `exim`'s `.reject` (Strings of repeated values through the cache).
-            var id: String? = nil
-            let mk: Int64
-            if line.messageID.isPresent {
-                let key = TxKey(instance: instance, queueID: b.queueID(line.messageID))
-                if let i = transactions.index(of: key) {
-                    id = transactions.values[i].queueID
-                    let host = self.host
-                    mk = transactions.withValue(at: i) { Self.messageKey(&$0, host: host) }
-                } else {
-                    let s = caches!.strings.string(line.messageID, in: b)
-                    id = s
-                    mk = MessageKey.forQueue(host: host, queueID: s)
-                }
-            } else {
-                let c = line.client
-                mk = MessageKey.forQueue(host: host, prefix: "NOQUEUE/",
-                                         bytes: c.ip.isPresent ? b.buffer(c.ip) : UnsafeBufferPointer(start: nil, count: 0))
-            }
-            var cs = take(&caches)!
-            let record = RejectionRecord(
-                at: ctx.time, msgKey: mk, host: host, instance: instance, queueID: id, program: ctx.program,
-                action: line.rejectActionText, stage: line.rejectStage,
-                client: line.peer(line.client, cache: &cs.strings), helo: cs.strings.optionalString(line.helo, in: b),
-                sender: cs.strings.optionalString(line.sender, in: b),
-                recipient: cs.strings.optionalString(line.recipient, in: b),
-                code: cs.strings.optionalString(line.code, in: b), dsn: cs.strings.optionalString(line.dsn, in: b),
-                reason: line.reasonText { EximStrings.fresh(in: b, $0) })
-            caches = cs
-            out.rejections.append(record)
+            receiveReject(ctx, line, into: &out)
         case .other:
             if let e = line.event { exim(ctx, instance: instance, e, into: &out) }
         }
         afterEvent(into: &out)
+    }
+
+    /// An arrival line (`receive`).
+    @inline(never)
+    private mutating func receiveArrival(_ ctx: LineContext, _ line: EximLine, into out: inout CorrelatorOutput) {
+        let instance = ctx.program
+        let b = line.bytes
+        let key = TxKey(instance: instance, queueID: b.queueID(line.messageID))
+        let c = line.client
+        let connection = !connections.isEmpty && c.ip.isPresent && c.port != nil
+            ? takeConnection(Self.connectionKey(b.buffer(c.ip), c.port!)) : nil
+        // The caches leave `self` while the transaction is filled in place (values made once,
+        // stored once: no facts struct to copy and destroy).
+        var cs = take(&caches)!
+        let shared = Self.borrowShared(line, &cs)
+        let id = cs.ids.string(line.messageID, in: b)
+        // One lookup: the transaction is made here when new (the usual case, its row then made
+        // straight from the line); an existing one takes the general path.
+        let (i, created) = directArrivals
+            ? transactions.index(of: key, orMake: { Transaction(instance: instance, queueID: id, at: ctx.time) })
+            : (-1, false)
+        if created {
+            let host = self.host
+            let clientIP = transactions.withValue(at: i) { tx in
+                Self.arriveDirect(&tx, ctx, line, connection, host: host, &cs, into: &out)
+            }
+            if sessionNotes != nil { sessionArrived(ctx, instance: instance, id, clientIP: clientIP, into: &out) }
+        } else {
+            arrival(ctx, instance: instance, key, id, connection: connection, into: &out) { tx in
+                Self.fillArrival(&tx, line, &cs)
+            }
+        }
+        if shared { Self.returnShared(line, &cs) }
+        putBack(consume cs)
+    }
+
+    /// A delivery line (`receive`).
+    @inline(never)
+    private mutating func receiveDelivery(_ ctx: LineContext, _ line: EximLine, into out: inout CorrelatorOutput) {
+        let instance = ctx.program
+        let b = line.bytes
+        let key = TxKey(instance: instance, queueID: b.queueID(line.messageID))
+        var cs = take(&caches)!
+        let shared = Self.borrowShared(line, &cs)
+        let id: String, mk: Int64, receivedAt: Timestamp?
+        if let t = deliveryTarget(ctx, key, into: &out) {
+            (id, mk, receivedAt) = t
+        } else {
+            id = cs.ids.string(line.messageID, in: b)
+            (mk, receivedAt) = (MessageKey.forQueue(host: host, queueID: id), nil)
+        }
+        let status = Self.status(line.flag)
+        var next = cs.ids.optionalString(line.nextQueueID, in: b)
+        if next == nil, instance == EximCorrelator.smtpdInstance, status == .sent { next = nextByOrigin[id]?.id }
+        let logged = cs.ids.string(line.recipient, in: b)
+        let other = cs.ids.optionalString(line.origRecipient, in: b)
+        // `=> alice <alice@example.com>`: LocalRecipient's rule, read on the bytes.
+        let local = line.origRecipient.isPresent && !b.buffer(line.recipient).contains(0x40)
+            && b.buffer(line.origRecipient).contains(0x40)
+        let (recipient, original) = local ? (other!, logged) : (logged, other)
+        let router = cs.optional(line.router, b)
+        let transport = cs.optional(line.transport, b)
+        let relay = cs.peer(line.relay, b)
+        let tls = cs.tlsInfo(line)
+        let response: String? = line.response.isAbsent ? nil
+            : line.responseQuoted && !line.responseEscapeFree ? EximLine.unescaped(b, line.response)
+            : EximStrings.fresh(in: b, line.response)
+        let dsn = cs.optional(line.dsn, b)
+        if shared { Self.returnShared(line, &cs) }
+        putBack(consume cs)
+        out.deliveries.append(DeliveryRecord(
+            at: ctx.time, msgKey: mk, host: host, instance: instance, queueID: id, receivedAt: receivedAt,
+            recipient: recipient, origRecipient: original, status: status, dsn: dsn,
+            transport: transport, relay: relay, delay: line.queueTime ?? line.deliveryTime, tls: tls,
+            response: response, nextQueueID: next, router: router))
+    }
+
+    /// A refusal line (`receive`).
+    @inline(never)
+    private mutating func receiveReject(_ ctx: LineContext, _ line: EximLine, into out: inout CorrelatorOutput) {
+        let instance = ctx.program
+        let b = line.bytes
+        // As `exim`'s `.reject` (Strings of repeated values through the cache).
+        var id: String? = nil
+        let mk: Int64
+        if line.messageID.isPresent {
+            let key = TxKey(instance: instance, queueID: b.queueID(line.messageID))
+            if let i = transactions.index(of: key) {
+                id = transactions.values[i].queueID
+                let host = self.host
+                mk = transactions.withValue(at: i) { Self.messageKey(&$0, host: host) }
+            } else {
+                let s = caches!.strings.string(line.messageID, in: b)
+                id = s
+                mk = MessageKey.forQueue(host: host, queueID: s)
+            }
+        } else {
+            let c = line.client
+            mk = MessageKey.forQueue(host: host, prefix: "NOQUEUE/",
+                                     bytes: c.ip.isPresent ? b.buffer(c.ip) : UnsafeBufferPointer(start: nil, count: 0))
+        }
+        var cs = take(&caches)!
+        let shared = Self.borrowShared(line, &cs)
+        // Refused senders and client names rarely repeat (made afresh); the recipient is a local
+        // address the deliveries put in the shared cache.
+        let c = line.client
+        let record = RejectionRecord(
+            at: ctx.time, msgKey: mk, host: host, instance: instance, queueID: id, program: ctx.program,
+            action: line.rejectActionText, stage: line.rejectStage,
+            client: Peer(name: EximStrings.optionalFresh(in: b, c.name), ip: cs.optional(c.ip, b), port: c.port),
+            helo: cs.optional(line.helo, b), sender: EximStrings.optionalFresh(in: b, line.sender),
+            recipient: cs.ids.optionalString(line.recipient, in: b),
+            code: cs.optional(line.code, b), dsn: cs.optional(line.dsn, b),
+            reason: line.reasonText { EximStrings.fresh(in: b, $0) })
+        if shared { Self.returnShared(line, &cs) }
+        putBack(consume cs)
+        out.rejections.append(record)
+    }
+
+    /// Puts the caches `take(&caches)` moved out back into `caches` (nil since): initialized in
+    /// place, since an assignment would first destroy the nil (an outlined call through the
+    /// type's metadata, ~60 instructions a line). A nil holds nothing, so skipping it leaks nothing.
+    @inline(__always)
+    private mutating func putBack(_ cs: consuming Caches) {
+        assert({ if case .none = caches { return true } else { return false } }(), "putBack without take")
+        withUnsafeMutablePointer(to: &caches) { $0.initialize(to: cs) }
+    }
+
+    /// Puts the line's shared cache (made on first use) in place of `cs.ids` when the line shares
+    /// one (swapped: no reference count changes); whether it did (then `returnShared` must follow).
+    @inline(__always)
+    static func borrowShared(_ line: EximLine, _ cs: inout Caches) -> Bool {
+        guard line.storage.pointee.sharesStrings else { return false }
+        if line.storage.pointee.strings == nil { line.storage.pointee.strings = SendmailStringCache(bits: 12) }
+        swap(&cs.ids, &line.storage.pointee.strings!)
+        return true
+    }
+
+    /// Gives the shared cache `borrowShared` took back to the line.
+    @inline(__always)
+    static func returnShared(_ line: EximLine, _ cs: inout Caches) {
+        swap(&cs.ids, &line.storage.pointee.strings!)
     }
 
     /// Feeds one Exim event (any instance); appends what it completes to `out`.
@@ -636,7 +726,8 @@ public struct EximCorrelator: Codable, Sendable {
             arrival(ctx, instance: instance, TxKey(instance: instance, queueID: id), id, connection: connection,
                     into: &out) { tx in Self.fillArrival(&tx, a) }
         case .delivery(let id, let d):
-            let (_, mk, receivedAt) = deliveryTarget(ctx, TxKey(instance: instance, queueID: id), into: &out) { id }
+            let (_, mk, receivedAt) = deliveryTarget(ctx, TxKey(instance: instance, queueID: id), into: &out)
+                ?? (id, MessageKey.forQueue(host: host, queueID: id), nil)
             let status = Self.status(d.flag)
             var next = d.nextQueueID
             if next == nil, instance == EximCorrelator.smtpdInstance, status == .sent { next = nextByOrigin[id]?.id }
@@ -833,27 +924,27 @@ public struct EximCorrelator: Codable, Sendable {
         tx.emitted = true
         // `fillArrival`'s values, in its order (the caches see the same requests).
         let tls = cs.tlsInfo(e)
-        let sender = EximStrings.fresh(in: b, e.sender)
+        let sender = cs.ids.string(e.sender, in: b)
         let bounce = sender.isEmpty
         tx.sender = sender
         let c = e.client
-        var client = Peer(name: EximStrings.optionalFresh(in: b, c.name), ip: cs.strings.optionalString(c.ip, in: b),
+        var client = Peer(name: EximStrings.optionalFresh(in: b, c.name), ip: cs.optional(c.ip, b),
                           port: c.port)
-        let helo = cs.strings.optionalString(e.helo, in: b)
+        let helo = cs.optional(e.helo, b)
         tx.size = e.size
         tx.nrcpt = e.recipientCount == 0 ? nil : e.recipientCount
-        let proto = cs.strings.optionalString(e.proto, in: b)
-        let saslMethod = cs.strings.optionalString(e.authenticator, in: b)
-        let saslUsername = cs.strings.optionalString(e.authID, in: b)
-        let localUser = cs.strings.optionalString(e.localUser, in: b)
+        let proto = cs.optional(e.proto, b)
+        let saslMethod = cs.optional(e.authenticator, b)
+        let saslUsername = cs.optional(e.authID, b)
+        let localUser = cs.optional(e.localUser, b)
         let subject = e.subject.isAbsent ? nil
             : e.subjectEscapeFree ? EximStrings.fresh(in: b, e.subject) : EximLine.unescaped(b, e.subject)
-        if e.messageIDHeader.isPresent { tx.messageID = EximStrings.fresh(in: b, e.messageIDHeader) }
+        if e.messageIDHeader.isPresent { tx.messageID = cs.ids.string(e.messageIDHeader, in: b) }
         var dkimResult: String?, dkimDomain: String?
         if e.dkimDomain.isPresent { dkimResult = "pass"; dkimDomain = cs.strings.string(e.dkimDomain, in: b) }
         var originQueueID: String?
         if e.reference.isPresent {
-            originQueueID = EximStrings.fresh(in: b, e.reference)
+            originQueueID = cs.ids.string(e.reference, in: b)
             tx.originKind = bounce ? .bounce : .reinjection
         }
         // `arrive`: the waiting listener line's client name.
@@ -889,14 +980,14 @@ public struct EximCorrelator: Codable, Sendable {
         return wantIP ? tx.client.ip : nil
     }
 
-    /// The transaction a delivery of `key` belongs to: its ID's text (the transaction's when there
-    /// is one, else made by `makeID`), message key and arrival time; emits it if it was held.
-    private mutating func deliveryTarget(_ ctx: LineContext, _ key: TxKey, into out: inout CorrelatorOutput,
-                                         _ makeID: () -> String) -> (String, Int64, Timestamp?) {
-        let index = transactions.index(of: key)
-        let id = index.map { transactions.values[$0].queueID } ?? makeID()
-        if let i = index, transactions.values[i].heldSince != nil { emit(at: i, into: &out) }
-        if let i = index, transactions.values[i].arrived {
+    /// The transaction a delivery of `key` belongs to: its ID's text, message key and arrival time
+    /// (nil when it never arrived); emits it if it was held. Nil when there is no transaction.
+    private mutating func deliveryTarget(_ ctx: LineContext, _ key: TxKey,
+                                         into out: inout CorrelatorOutput) -> (String, Int64, Timestamp?)? {
+        guard let i = transactions.index(of: key) else { return nil }
+        let id = transactions.values[i].queueID
+        if transactions.values[i].heldSince != nil { emit(at: i, into: &out) }
+        if transactions.values[i].arrived {
             let host = self.host
             let (mk, receivedAt) = transactions.withValue(at: i) { tx in
                 tx.lastSeen = ctx.time
@@ -1055,7 +1146,15 @@ public struct EximCorrelator: Codable, Sendable {
 
     private mutating func tick(_ t: Timestamp) { if t > now { now = t } }
 
+    /// Emits held transactions whose window passed and sweeps hourly; the test for whether either
+    /// is due is inlined (every line makes it), the work is not.
+    @inline(__always)
     private mutating func afterEvent(into out: inout CorrelatorOutput) {
+        if !held.isEmpty || now.micros - lastSweep.micros > 3_600_000_000 { afterEventWork(into: &out) }
+    }
+
+    @inline(never)
+    private mutating func afterEventWork(into out: inout CorrelatorOutput) {
         if !held.isEmpty {
             let limit = now.micros - config.holdWindowSeconds * 1_000_000
             for key in held {

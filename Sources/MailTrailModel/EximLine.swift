@@ -12,6 +12,9 @@
 /// stale values (each kind's fields are reset by the parser before it fills
 /// them). Valid only while `bytes` is (one call). `EximParser.event(_:)`
 /// turns a line into its `EximEvent` (the String API, tests and the fuzzer).
+/// A parser's buffer also carries, across lines, the Strings cache
+/// (`strings`) that the correlators of every host its lines reach use for
+/// queue IDs, senders, recipients and Message-IDs (`sharesStrings`).
 /// Known limits: the arrival's ` for` recipients are kept as a count and the
 /// index where their list starts (`recipientsFrom`), not as spans; the String
 /// form re-reads them. Values are as logged: TLS protocol spelling, `\"`
@@ -104,6 +107,15 @@ public struct EximLine: @unchecked Sendable {
         public var noteKind = ""
         // other
         public var event: EximEvent? = nil
+        /// Whether the lines share `strings` among the correlators they go to (a parser's buffer:
+        /// all hosts of a parse): a message's queue ID, sender, Message-ID and recipients are
+        /// logged again by the next hop's host (its arrival, the sender's `250 OK id=` reply) a
+        /// moment later, which a cache per host cannot hit. False in one-off buffers (the
+        /// correlator then uses its own cache).
+        public var sharesStrings = false
+        /// The shared cache (`SendmailStringCache`'s lookup), made by the first correlator that
+        /// uses it; kept across lines (`reset` leaves it).
+        public var strings: SendmailStringCache? = nil
 
         @inlinable public init(bytes: LineBytes) { self.bytes = bytes }
     }
@@ -316,9 +328,14 @@ public final class EximLineBuffer: @unchecked Sendable {
     /// The view of this buffer's fields (valid while the buffer lives).
     public let line: EximLine
 
-    public init() {
+    /// A buffer for a parser's lines: with a Strings cache shared by the correlators its lines go to.
+    public convenience init() { self.init(sharedStrings: true) }
+
+    /// `sharedStrings`: whether its lines share a `strings` cache (`EximLine.Fields.sharesStrings`).
+    public init(sharedStrings: Bool) {
         let p = UnsafeMutablePointer<EximLine.Fields>.allocate(capacity: 1)
         p.initialize(to: EximLine.Fields(bytes: LineBytes(base: LineBytes.emptyBase, count: 0)))
+        p.pointee.sharesStrings = sharedStrings
         line = EximLine(storage: p)
     }
 
