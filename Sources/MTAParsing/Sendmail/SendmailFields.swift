@@ -11,7 +11,7 @@
 // names keep sendmail's trailing dot, dropped here), each optionally followed
 // by ` (may be forged)`; `[IPv6:...]` loses its prefix and is compressed
 // (Sendmail 8.15+ prints IPv6 uncompressed), IPv4-mapped IPv6 becomes IPv4.
-// Shortcuts for the usual forms (`smIsNextKey`, `smCommaSpace`, `smAngle`,
+// Shortcuts for the usual forms (`smIsNextKey`, `smCommaSpace`, `smCommaSpaceNear`, `smAngle`,
 // `smQuadOpen`, `smIsDottedQuad`, ...) give what the general code gives for
 // them and leave every other form to it.
 // Known limits: a `, key=` inside a quoted local part or a Message-ID ends a
@@ -206,6 +206,27 @@ extension ByteScanner {
             j = c + 1
         }
         return nil
+    }
+
+    /// `smCommaSpace(from:)` for a value that is usually short (a delay, a mailer, a DSN, a TLS
+    /// version, a proto word): the first comma is looked for in the next two words in place (a
+    /// byte-equality test per word instead of a memchr call), the rest by `smCommaSpace`.
+    @inline(__always)
+    func smCommaSpaceNear(from: Int) -> Int? {
+        var j = from
+        var words = 0
+        while words < 2, j + 8 <= end {
+            let w = UInt64(littleEndian: UnsafeRawPointer(base + j).loadUnaligned(as: UInt64.self))
+            let commas = ByteScanner.zeroBytes(w ^ 0x2C2C_2C2C_2C2C_2C2C)
+            if commas != 0 {
+                let c = j + commas.trailingZeroBitCount &>> 3
+                if c + 1 < end, base[c + 1] == Byte.space { return c }
+                return smCommaSpace(from: c + 1)
+            }
+            j += 8
+            words += 1
+        }
+        return smCommaSpace(from: j)
     }
 
     /// The key `k` as a word: its bytes little-endian, zero-padded; 0 for keys longer than 8 bytes.
