@@ -652,7 +652,9 @@ public struct SendmailCorrelator: Codable, Sendable {
 
     /// The instance a program's transactions belong to: the MSP queue runner shares the MSP's queue.
     static func instance(_ program: String) -> String {
-        program == "sm-msp-queue" ? "sendmail" : program
+        // The length first: a String compare that fails (`sm-mta` is not `sm-msp-queue`) takes
+        // the runtime's slow path.
+        program.utf8.count == 12 && program == "sm-msp-queue" ? "sendmail" : program
     }
 
     /// Whether a STARTTLS=client peer is the relay of a to= line (same IP, or same name ignoring case).
