@@ -457,7 +457,8 @@ public struct SendmailCorrelator: Codable, Sendable {
         }
         // Optionals: the last (usually the only) delivery row takes them (`take()`: moved, not copied).
         // Outbound TLS of this process's connection to this relay.
-        var tls: TLSInfo?
+        // The entry's box (one retain); each row's `TLSInfo` is made from its fields.
+        var tlsBox: TLSBox?
         let pkey = ProcessKey(program: ctx.program, pid: ctx.pid)
         let outbound = outboundTLS.index(of: pkey)
         let r = line.f.relay
@@ -471,7 +472,7 @@ public struct SendmailCorrelator: Codable, Sendable {
         }
         if let oi = outbound {
             // Read in place: a copy of the entry would retain and release each of its strings.
-            if SendmailCorrelator.sameHost(outboundTLS.values[oi].peer, relay!) { tls = outboundTLS.values[oi].info.info }
+            if SendmailCorrelator.sameHost(outboundTLS.values[oi].peer, relay!) { tlsBox = outboundTLS.values[oi].info }
             else { outboundTLS.remove(at: oi) }
         }
         var dsn = SendmailWords.literal(line.f.dsn, b) ?? strings.optionalString(line.f.dsn, in: b)
@@ -505,13 +506,13 @@ public struct SendmailCorrelator: Codable, Sendable {
                 out.deliveries.append(DeliveryRecord(
                     at: ctx.time, msgKey: mk, host: host, instance: instanceRow.take()!, queueID: qidRow.take()!,
                     receivedAt: receivedAt, recipient: recipient, origRecipient: original, status: status,
-                    dsn: dsn.take(), transport: mailer.take(), relay: relay.take()!, delay: delay, tls: tls.take(),
+                    dsn: dsn.take(), transport: mailer.take(), relay: relay.take()!, delay: delay, tls: tlsBox?.info,
                     response: response.take(), nextQueueID: next.take()))
             } else {
                 out.deliveries.append(DeliveryRecord(
                     at: ctx.time, msgKey: mk, host: host, instance: instanceRow!, queueID: qidRow!,
                     receivedAt: receivedAt, recipient: recipient, origRecipient: original, status: status, dsn: dsn,
-                    transport: mailer, relay: relay!, delay: delay, tls: tls, response: response, nextQueueID: next))
+                    transport: mailer, relay: relay!, delay: delay, tls: tlsBox?.info, response: response, nextQueueID: next))
             }
         }
         guard let j = index else { return }
