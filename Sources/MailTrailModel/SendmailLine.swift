@@ -420,7 +420,8 @@ public final class SendmailLineBuffer: @unchecked Sendable {
         let p = UnsafeMutablePointer<SendmailLine.Fields>.allocate(capacity: 1)
         p.initialize(to: SendmailLine.Fields(bytes: LineBytes(base: LineBytes.emptyBase, count: 0)))
         p.pointee.sharesStrings = sharedStrings
-        p.pointee.relayMemo.allocate()
+        // A parser's buffer reads relay= values; a one-off line (`withLine`) is filled from an event.
+        if sharedStrings { p.pointee.relayMemo.allocate() }
         line = SendmailLine(storage: p)
         scratchCapacity = 256
         scratch = .allocate(capacity: scratchCapacity)
@@ -453,8 +454,9 @@ public final class SendmailLineBuffer: @unchecked Sendable {
 /// Contract: `lookup` returns what `store` was given for exactly these bytes (compared in full),
 /// or nil. The caller stores only what is a function of the bytes alone (so equal bytes give
 /// equal spans); values of 1 to `maxKey` bytes, direct-mapped `slots` entries, so memory is fixed
-/// whatever the input. Owned by a `SendmailLineBuffer` (allocated and freed by it); a copy of
-/// the line's fields shares it and only the buffer's parser writes it.
+/// whatever the input. Owned by a `SendmailLineBuffer` (allocated by a parser's buffer, freed with
+/// it; a `withLine` buffer has none); a copy of the line's fields shares it and only the buffer's
+/// parser writes it.
 /// Known limits: conflicting values evict each other.
 public struct SendmailRelayMemo: @unchecked Sendable {
     public static let slots = 256
@@ -468,7 +470,8 @@ public struct SendmailRelayMemo: @unchecked Sendable {
 
     @inlinable public init() {}
 
-    /// Whether the memo has storage (a buffer's line has; `lookup` finds nothing otherwise).
+    /// Whether the memo has storage (a parser's buffer's line has; `lookup` finds nothing and
+    /// `store` keeps nothing otherwise).
     @inlinable public var isAllocated: Bool { entries != nil }
 
     mutating func allocate() {

@@ -2,8 +2,8 @@
 // buffer's `SendmailRelayMemo`; what it sets must be exactly what the relay grammar
 // (`smRelaySpans`) gives for the same bytes — on the first sight (a miss), on later sights at other
 // places in the line (hits, the spans moved), for values too long to keep, for values that had to
-// be rewritten (IPv6: never kept) and after colliding values evicted each other. The memo's word
-// compare against the bytes' equality.
+// be rewritten (IPv6: never kept), after colliding values evicted each other, and in a `withLine`
+// buffer, which has no memo. The memo's word compare against the bytes' equality.
 // Limits: generated forms only (seeded, deterministic), not a fuzzer.
 
 import Testing
@@ -89,6 +89,18 @@ import MailTrailModel
                                                     hash: SendmailRelayMemo.hash(buf.baseAddress!, buf.count), into: &kept))
         }
         withExtendedLifetime(buffer) {}
+    }
+
+    @Test func aOneOffBufferHasNoMemoAndStillReadsRelays() {
+        let parserBuffer = SendmailLineBuffer()
+        withExtendedLifetime(parserBuffer) { #expect(parserBuffer.line.f.relayMemo.isAllocated) }
+        let oneOff = SendmailLineBuffer(sharedStrings: false)
+        #expect(!oneOff.line.f.relayMemo.isAllocated)
+        for v in Self.values {
+            for pad in [0, 5] { #expect(Self.viaMemo(v, pad: pad, oneOff.line) == Self.direct(v, pad: pad), "\(v)") }
+        }
+        #expect(!oneOff.line.f.relayMemo.isAllocated)
+        withExtendedLifetime(oneOff) {}
     }
 
     @Test func equalIsByteEquality() {
