@@ -9,6 +9,7 @@
 /// insertion order, disturbed only by removals. Codable exactly as Swift's
 /// `Dictionary` with non-String keys encodes itself (an unkeyed container of
 /// key, value, key, value, ...), so saved states keep their layout.
+/// `filter` drops entries in one pass and re-places the kept ones in the slot table once.
 /// Known limits: linear probing at load factor <= 1/2; the slot table never
 /// shrinks (it follows the largest number of open entries).
 
@@ -149,11 +150,40 @@ struct FastMap<Key: FastKey, Value> {
         }
     }
 
-    /// Keeps only the entries for which `keep` is true.
+    /// Keeps only the entries for which `keep` is true, in the dense order `remove(at:)` per
+    /// dropped entry would leave (the last entry takes a dropped one's place and is tested there).
     mutating func filter(_ keep: (Value) -> Bool) {
+        // One pass over the dense arrays (dropped entries swapped to the end, moved, not copied),
+        // then one rebuild of the slots: a removal's backward shift and two slot searches per
+        // dropped entry cost more than re-placing the kept ones once.
+        var n = values.count
         var i = 0
-        while i < values.count {
-            if keep(values[i]) { i += 1 } else { remove(at: i) }
+        while i < n {
+            if keep(values[i]) { i += 1; continue }
+            n -= 1
+            if i != n {
+                keys.withUnsafeMutableBufferPointer { $0.swapAt(i, n) }
+                values.withUnsafeMutableBufferPointer { $0.swapAt(i, n) }
+            }
+        }
+        let dropped = values.count - n
+        guard dropped > 0 else { return }
+        keys.removeLast(dropped)
+        values.removeLast(dropped)
+        rebuildSlots()
+    }
+
+    /// Places every dense entry again in an emptied slot table of the same size, in dense order.
+    private mutating func rebuildSlots() {
+        let m = mask
+        slots.withUnsafeMutableBufferPointer { sl in
+            sl.update(repeating: 0)
+            for i in keys.indices {
+                let h = keys[i].fastHash
+                var s = h & m
+                while sl[s] != 0 { s = (s + 1) & m }
+                sl[s] = FastMap.slotValue(index: i, hash: h)
+            }
         }
     }
 }

@@ -29,7 +29,7 @@
 ///   mailers, ciphers, a `ruleset=` refusal's stage and codes) through a
 ///   `SendmailStringCache` (the parser's line buffer's, shared by all hosts' correlators; the commonest dsn, mailer, proto and mechanism words as
 ///   literals, `SendmailWords`), a `STARTTLS=` line's `TLSInfo` through a `SendmailMemo` of
-///   recent ones, a `from=` line's client from its process's session when the
+///   recent ones (held as a shared immutable `TLSBox`: one retain per copy, saved as the `TLSInfo`), a `from=` line's client from its process's session when the
 ///   relay's bytes are the session client's (an `AUTH=` line with the session's
 ///   address makes no Peer, a `to=` line takes its relay's name from the process's
 ///   STARTTLS=client entry when the bytes match); transactions are keyed by the queue ID's bytes held inline
@@ -64,7 +64,7 @@ public struct SendmailCorrelator: Codable, Sendable {
     /// Strings of values that repeat (senders, recipients, relays, mailers, TLS); not saved.
     var strings = SendmailStringCache()
     /// `TLSInfo`s of recent `STARTTLS=` lines by their bytes; not saved.
-    var tlsInfos = SendmailMemo<TLSInfo>(bits: 6, maxKey: 128)
+    var tlsInfos = SendmailMemo<TLSBox>(bits: 6, maxKey: 128)
 
     enum CodingKeys: String, CodingKey {
         case host, config, transactions, sessions, outboundTLS, held, now, lastSweep
@@ -117,7 +117,7 @@ public struct SendmailCorrelator: Codable, Sendable {
         var size: Int64?
         var nrcpt: Int?
         var proto: String?
-        var tls: TLSInfo?
+        var tls: TLSBox?
         var saslMethod: String?
         var saslUsername: String?
         var localUser: String?
@@ -134,15 +134,29 @@ public struct SendmailCorrelator: Codable, Sendable {
     struct Session: Codable, Sendable {
         var client: Peer
         var started: Timestamp
-        var tls: TLSInfo?
+        var tls: TLSBox?
         var saslMethod: String?
         var saslUsername: String?
     }
 
     struct OutboundTLS: Codable, Sendable {
         var peer: Peer
-        var info: TLSInfo
+        var info: TLSBox
         var at: Timestamp
+    }
+
+    /// A `TLSInfo` held by reference, immutable: copying it from the memo to a session, a
+    /// transaction or an outbound entry is one retain, where a `TLSInfo?` copy goes through the
+    /// runtime's generic Optional witness (~170 instructions); a row's `TLSInfo` is made from the
+    /// fields read in place (`info`). Saved exactly as the `TLSInfo` it holds.
+    final class TLSBox: Codable, Sendable {
+        let stored: TLSInfo
+        init(_ info: TLSInfo) { stored = info }
+        init(from decoder: Decoder) throws { stored = try TLSInfo(from: decoder) }
+        func encode(to encoder: Encoder) throws { try stored.encode(to: encoder) }
+        /// The `TLSInfo` for a row (its fields copied one by one, in place).
+        @inline(__always)
+        var info: TLSInfo { TLSInfo(proto: stored.proto, cipher: stored.cipher, bits: stored.bits, trust: stored.trust) }
     }
 
     // MARK: - Input
@@ -244,10 +258,10 @@ public struct SendmailCorrelator: Codable, Sendable {
         let b = line.bytes
         // Optionals so that the one entry made below takes them (`take()`: moved, not copied).
         var peer: Peer? = peer(line.f.relay, b, ipText: line.f.ipText)
-        var info: TLSInfo? = tlsInfos.value(for: line.f.tlsKey, in: b) {
-            TLSInfo(proto: strings.optionalString(line.f.tlsProto, in: b),
-                    cipher: strings.optionalString(line.f.cipher, in: b), bits: line.f.bits,
-                    trust: line.trustWord(line.f.verify))
+        var info: TLSBox? = tlsInfos.value(for: line.f.tlsKey, in: b) {
+            TLSBox(TLSInfo(proto: strings.optionalString(line.f.tlsProto, in: b),
+                           cipher: strings.optionalString(line.f.cipher, in: b), bits: line.f.bits,
+                           trust: line.trustWord(line.f.verify)))
         }
         let key = ProcessKey(program: ctx.program, pid: ctx.pid)
         // Stored in place (the subscript's setter would copy the new entry once more).
@@ -388,7 +402,7 @@ public struct SendmailCorrelator: Codable, Sendable {
             var user = relayIP == nil ? strings.optionalString(line.f.relay.user, in: b) : nil
             let size = line.f.size
             var useTLS = false, useSASL = false
-            var tls: TLSInfo?, saslMethod: String?, saslUsername: String?
+            var tls: TLSBox?, saslMethod: String?, saslUsername: String?
             if proto != nil, let si = session, sessions.values[si].client.ip == relayIP {
                 // ESMTPS / ESMTPSA: TLS; ESMTPA / ESMTPSA: SASL (the span's last bytes: when ASCII,
                 // they are the String's).
@@ -443,7 +457,8 @@ public struct SendmailCorrelator: Codable, Sendable {
         }
         // Optionals: the last (usually the only) delivery row takes them (`take()`: moved, not copied).
         // Outbound TLS of this process's connection to this relay.
-        var tls: TLSInfo?
+        // The entry's box (one retain); each row's `TLSInfo` is made from its fields.
+        var tlsBox: TLSBox?
         let pkey = ProcessKey(program: ctx.program, pid: ctx.pid)
         let outbound = outboundTLS.index(of: pkey)
         let r = line.f.relay
@@ -457,7 +472,7 @@ public struct SendmailCorrelator: Codable, Sendable {
         }
         if let oi = outbound {
             // Read in place: a copy of the entry would retain and release each of its strings.
-            if SendmailCorrelator.sameHost(outboundTLS.values[oi].peer, relay!) { tls = outboundTLS.values[oi].info }
+            if SendmailCorrelator.sameHost(outboundTLS.values[oi].peer, relay!) { tlsBox = outboundTLS.values[oi].info }
             else { outboundTLS.remove(at: oi) }
         }
         var dsn = SendmailWords.literal(line.f.dsn, b) ?? strings.optionalString(line.f.dsn, in: b)
@@ -491,13 +506,13 @@ public struct SendmailCorrelator: Codable, Sendable {
                 out.deliveries.append(DeliveryRecord(
                     at: ctx.time, msgKey: mk, host: host, instance: instanceRow.take()!, queueID: qidRow.take()!,
                     receivedAt: receivedAt, recipient: recipient, origRecipient: original, status: status,
-                    dsn: dsn.take(), transport: mailer.take(), relay: relay.take()!, delay: delay, tls: tls.take(),
+                    dsn: dsn.take(), transport: mailer.take(), relay: relay.take()!, delay: delay, tls: tlsBox?.info,
                     response: response.take(), nextQueueID: next.take()))
             } else {
                 out.deliveries.append(DeliveryRecord(
                     at: ctx.time, msgKey: mk, host: host, instance: instanceRow!, queueID: qidRow!,
                     receivedAt: receivedAt, recipient: recipient, origRecipient: original, status: status, dsn: dsn,
-                    transport: mailer, relay: relay!, delay: delay, tls: tls, response: response, nextQueueID: next))
+                    transport: mailer, relay: relay!, delay: delay, tls: tlsBox?.info, response: response, nextQueueID: next))
             }
         }
         guard let j = index else { return }
@@ -556,7 +571,7 @@ public struct SendmailCorrelator: Codable, Sendable {
             out.messages.append(MessageRecord(
                 receivedAt: tx.receivedAt, msgKey: mk, host: host, mta: "sendmail", instance: tx.instance,
                 queueID: tx.queueID, messageID: tx.messageID, sender: tx.sender, client: tx.client, size: tx.size,
-                nrcpt: tx.nrcpt, proto: tx.proto, tls: tx.tls, saslMethod: tx.saslMethod,
+                nrcpt: tx.nrcpt, proto: tx.proto, tls: tx.tls?.info, saslMethod: tx.saslMethod,
                 saslUsername: tx.saslUsername, originQueueID: tx.originQueueID, originKind: tx.originKind,
                 localUser: tx.localUser))
             return wasHeld ? tx.queueID : nil
@@ -638,7 +653,9 @@ public struct SendmailCorrelator: Codable, Sendable {
 
     /// The instance a program's transactions belong to: the MSP queue runner shares the MSP's queue.
     static func instance(_ program: String) -> String {
-        program == "sm-msp-queue" ? "sendmail" : program
+        // The length first: a String compare that fails (`sm-mta` is not `sm-msp-queue`) takes
+        // the runtime's slow path.
+        program.utf8.count == 12 && program == "sm-msp-queue" ? "sendmail" : program
     }
 
     /// Whether a STARTTLS=client peer is the relay of a to= line (same IP, or same name ignoring case).

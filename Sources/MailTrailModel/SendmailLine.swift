@@ -19,7 +19,8 @@
 /// compressed, IPv4-mapped, `IPv6:` dropped) is carried as a String
 /// (`Fields.ipText`); the recipient list's storage (`SpanList`) is reused
 /// from line to line (it grows to the longest list seen). A parser's buffer
-/// carries one `SendmailStringCache` for all the correlators its lines reach (`Fields.strings`).
+/// carries one `SendmailStringCache` for all the correlators its lines reach (`Fields.strings`)
+/// and a `SendmailRelayMemo` of recent `relay=` values' spans (`Fields.relayMemo`).
 
 /// A list of spans whose storage is reused from line to line: kept in the `SendmailLineBuffer`'s
 /// fields and freed with it, it grows to the longest list seen and is emptied by setting its count
@@ -204,6 +205,8 @@ public struct SendmailLine: @unchecked Sendable {
         /// The shared cache, made by the first correlator that uses it (so a parse of another MTA's
         /// log does not pay for it); kept across lines (`reset` leaves it).
         public var strings: SendmailStringCache? = nil
+        /// Spans of recent `relay=` values (the parser's), owned by the buffer; kept across lines.
+        public var relayMemo = SendmailRelayMemo()
 
         @inlinable public init(bytes: LineBytes) { self.bytes = bytes }
     }
@@ -417,6 +420,8 @@ public final class SendmailLineBuffer: @unchecked Sendable {
         let p = UnsafeMutablePointer<SendmailLine.Fields>.allocate(capacity: 1)
         p.initialize(to: SendmailLine.Fields(bytes: LineBytes(base: LineBytes.emptyBase, count: 0)))
         p.pointee.sharesStrings = sharedStrings
+        // A parser's buffer reads relay= values; a one-off line (`withLine`) is filled from an event.
+        if sharedStrings { p.pointee.relayMemo.allocate() }
         line = SendmailLine(storage: p)
         scratchCapacity = 256
         scratch = .allocate(capacity: scratchCapacity)
@@ -435,8 +440,135 @@ public final class SendmailLineBuffer: @unchecked Sendable {
 
     deinit {
         line.storage.pointee.recipients.deallocate()
+        line.storage.pointee.relayMemo.deallocate()
         line.storage.deinitialize(count: 1)
         line.storage.deallocate()
         scratch.deallocate()
+    }
+}
+
+/// The spans a `relay=` value's bytes gave lately, relative to the value's start: the same value
+/// (an inbound client's STARTTLS and from= lines, the next hop of every delivery) is then read
+/// with a hash and a compare instead of the relay grammar.
+///
+/// Contract: `lookup` returns what `store` was given for exactly these bytes (compared in full),
+/// or nil. The caller stores only what is a function of the bytes alone (so equal bytes give
+/// equal spans); values of 1 to `maxKey` bytes, direct-mapped `slots` entries, so memory is fixed
+/// whatever the input. Owned by a `SendmailLineBuffer` (allocated by a parser's buffer, freed with
+/// it; a `withLine` buffer has none); a copy of the line's fields shares it and only the buffer's
+/// parser writes it.
+/// Known limits: conflicting values evict each other.
+public struct SendmailRelayMemo: @unchecked Sendable {
+    public static let slots = 256
+    public static let maxKey = 64
+    /// An entry: the hash (8 bytes), the length (8; -1 = empty), the spans (at 16), the key (at 48).
+    @usableFromInline static let stride = 128
+    @usableFromInline static let spansAt = 16
+    @usableFromInline static let keyAt = 48
+
+    @usableFromInline var entries: UnsafeMutableRawPointer?
+
+    @inlinable public init() {}
+
+    /// Whether the memo has storage (a parser's buffer's line has; `lookup` finds nothing and
+    /// `store` keeps nothing otherwise).
+    @inlinable public var isAllocated: Bool { entries != nil }
+
+    mutating func allocate() {
+        precondition(MemoryLayout<RelaySpans>.size <= Self.keyAt - Self.spansAt, "RelaySpans outgrew its place")
+        let e = UnsafeMutableRawPointer.allocate(byteCount: Self.slots * Self.stride, alignment: 16)
+        for i in 0..<Self.slots {
+            e.storeBytes(of: 0, toByteOffset: i * Self.stride, as: UInt64.self)
+            e.storeBytes(of: -1, toByteOffset: i * Self.stride + 8, as: Int.self)
+        }
+        entries = e
+    }
+
+    mutating func deallocate() {
+        entries?.deallocate()
+        entries = nil
+    }
+
+    /// A hash of `n` (1...maxKey) bytes: the length and the first and last words (the bytes
+    /// themselves when fewer than 8); values are compared in full, so a collision only costs a miss.
+    @inlinable @inline(__always)
+    public static func hash(_ p: UnsafePointer<UInt8>, _ n: Int) -> UInt64 {
+        let raw = UnsafeRawPointer(p)
+        var a: UInt64, b: UInt64
+        if n >= 8 {
+            a = raw.loadUnaligned(as: UInt64.self)
+            b = raw.loadUnaligned(fromByteOffset: n &- 8, as: UInt64.self)
+        } else {
+            a = 0
+            var k = 0
+            while k < n { a |= UInt64(p[k]) << (UInt64(k) &* 8); k &+= 1 }
+            b = 0
+        }
+        var h = (a &* 0xC2B2_AE3D_27D4_EB4F) ^ (b &* 0x1656_67B1_9E37_79F9) ^ (UInt64(truncatingIfNeeded: n) &* 0x9E37_79B9_7F4A_7C15)
+        h ^= h >> 29
+        return h &* 0x2545_F491_4F6C_DD1D
+    }
+
+    /// Whether the `n` (1...maxKey) bytes at `a` and `b` are equal: word by word in place (the
+    /// last word overlapping), no memcmp call.
+    @inlinable @inline(__always)
+    public static func equal(_ a: UnsafeRawPointer, _ b: UnsafeRawPointer, _ n: Int) -> Bool {
+        guard n >= 8 else {
+            var k = 0
+            while k < n {
+                if a.load(fromByteOffset: k, as: UInt8.self) != b.load(fromByteOffset: k, as: UInt8.self) { return false }
+                k &+= 1
+            }
+            return true
+        }
+        var k = 0
+        while k &+ 8 < n {
+            if a.loadUnaligned(fromByteOffset: k, as: UInt64.self) != b.loadUnaligned(fromByteOffset: k, as: UInt64.self) {
+                return false
+            }
+            k &+= 8
+        }
+        return a.loadUnaligned(fromByteOffset: n &- 8, as: UInt64.self) == b.loadUnaligned(fromByteOffset: n &- 8, as: UInt64.self)
+    }
+
+    /// Sets `spans` to what was stored for exactly the `n` bytes at `p` (hash `h`), relative to
+    /// `p`, and returns true; false (and `spans` untouched) when they are not kept.
+    @inlinable @inline(__always)
+    public func lookup(_ p: UnsafePointer<UInt8>, _ n: Int, hash h: UInt64, into spans: inout RelaySpans) -> Bool {
+        guard let entries else { return false }
+        let e = entries + Int(truncatingIfNeeded: h >> 56) &* Self.stride
+        guard e.load(as: UInt64.self) == h, e.load(fromByteOffset: 8, as: Int.self) == n,
+              Self.equal(UnsafeRawPointer(e + Self.keyAt), UnsafeRawPointer(p), n) else { return false }
+        spans = e.load(fromByteOffset: Self.spansAt, as: RelaySpans.self)
+        return true
+    }
+
+    /// Keeps `spans` (relative to `p`) for the `n` bytes at `p` (1...maxKey, hash `h`).
+    @inlinable @inline(__always)
+    public func store(_ p: UnsafePointer<UInt8>, _ n: Int, hash h: UInt64, _ spans: RelaySpans) {
+        guard let entries, n >= 1, n <= Self.maxKey else { return }
+        let e = entries + Int(truncatingIfNeeded: h >> 56) &* Self.stride
+        (e + Self.keyAt).copyMemory(from: UnsafeRawPointer(p), byteCount: n)
+        e.storeBytes(of: h, as: UInt64.self)
+        e.storeBytes(of: n, toByteOffset: 8, as: Int.self)
+        e.storeBytes(of: spans, toByteOffset: Self.spansAt, as: RelaySpans.self)
+    }
+}
+
+extension Span {
+    /// The span moved by `d` bytes (an absent span stays absent: its bounds are negative, and
+    /// the shift is masked off by the sign of `lo`).
+    @inlinable @inline(__always) public func shifted(by d: Int) -> Span {
+        let m = Int32(truncatingIfNeeded: d) & ~(lo >> 31)
+        return Span(lo: lo &+ m, hi: hi &+ m)
+    }
+}
+
+extension RelaySpans {
+    /// The spans moved by `d` bytes (absent ones stay absent).
+    @inlinable @inline(__always) public func shifted(by d: Int) -> RelaySpans {
+        var r = self
+        r.name = name.shifted(by: d); r.ip = ip.shifted(by: d); r.user = user.shifted(by: d)
+        return r
     }
 }

@@ -1,7 +1,8 @@
 // FastMapTests: the correlators' hash table against Swift's Dictionary under a long random
 // sequence of inserts, updates, removals and filters, with keys whose hashes collide on
 // purpose (long probe chains, wrap-around at the table's end); `filter` leaves a table whose
-// every kept key is still found and no dropped one.
+// every kept key is still found and no dropped one, in the dense order that one `remove(at:)`
+// per dropped entry (the simple form of `filter`) leaves.
 // Limits: one fixed seed (deterministic); values are plain integers.
 
 import Testing
@@ -45,6 +46,47 @@ private struct CollidingKey: FastKey, Hashable {
         }
         #expect(mismatches.isEmpty, "\(mismatches)")
         #expect(Dictionary(uniqueKeysWithValues: zip(map.keys.map(\.n), map.values)) == model)
+    }
+
+    /// `filter` as it was written before its one-pass form: one `remove(at:)` per dropped entry.
+    private static func filterByRemovals(_ map: inout FastMap<CollidingKey, Int>, _ keep: (Int) -> Bool) {
+        var i = 0
+        while i < map.values.count {
+            if keep(map.values[i]) { i += 1 } else { map.remove(at: i) }
+        }
+    }
+
+    @Test func filterLeavesWhatRemovalsOneByOneLeave() {
+        var map = FastMap<CollidingKey, Int>()
+        var ref = FastMap<CollidingKey, Int>()
+        var rng = SplitMix64(seed: 7)
+        var mismatches: [String] = []
+        for step in 0..<6_000 {
+            let k = Int(rng.next() % 300)
+            switch rng.next() % 8 {
+            case 0...4:
+                map[CollidingKey(n: k)] = step; ref[CollidingKey(n: k)] = step
+            case 5:
+                map[CollidingKey(n: k)] = nil; ref[CollidingKey(n: k)] = nil
+            default:
+                let cut = step - Int(rng.next() % 3_000)
+                let odd = rng.next() % 2 == 0
+                let keep: (Int) -> Bool = { v in v >= cut || (odd && v % 2 == 1) }
+                map.filter(keep)
+                Self.filterByRemovals(&ref, keep)
+            }
+            if map.keys != ref.keys || map.values != ref.values {
+                mismatches.append("step \(step): dense order differs")
+            }
+            if step % 50 == 0 {
+                for probe in 0..<300 where map.index(of: CollidingKey(n: probe)) != ref.index(of: CollidingKey(n: probe)) {
+                    mismatches.append("step \(step): key \(probe) at \(String(describing: map.index(of: CollidingKey(n: probe)))) vs \(String(describing: ref.index(of: CollidingKey(n: probe))))")
+                }
+            }
+            if mismatches.count > 5 { break }
+        }
+        #expect(mismatches.isEmpty, "\(mismatches)")
+        #expect(map.count == ref.count)
     }
 
     @Test func filterKeepsExactlyTheKeptEntries() {

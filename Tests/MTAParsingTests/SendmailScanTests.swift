@@ -1,7 +1,9 @@
 // SendmailScanTests: the word-at-a-time Sendmail scanners against their byte-by-byte
 // definitions: `smIDEnd` (letters and digits, eight at a time) on every byte value at every
 // position, and `smFields` (whose `<addr>, key=` shortcut must end values where
-// `smValueEnd` does) on generated and malformed `from=` records.
+// `smValueEnd` does) on generated and malformed `from=` records; `smCommaSpaceNear` (two words
+// searched in place, then `smCommaSpace`) against `smCommaSpace` on every position of generated
+// bodies rich in commas and spaces.
 // Limits: generated forms only (seeded, deterministic), not a fuzzer.
 
 import Testing
@@ -14,6 +16,32 @@ import MailTrailModel
         var j = i
         while j < b.count && Byte.isAlnum(b[j]) { j += 1 }
         return j
+    }
+
+    @Test func commaSpaceNearAgreesWithCommaSpace() {
+        var rng = SplitMix64(seed: 61)
+        let alphabet = Array(", ,a=0\u{FF}".utf8)
+        var wrong: [String] = []
+        for round in 0..<3_000 {
+            let n = Int(rng.next() % 40)
+            let bytes = (0..<n).map { _ in alphabet[Int(rng.next() % UInt64(alphabet.count))] }
+            bytes.withUnsafeBufferPointer { buf in
+                let s = ByteScanner(buf)
+                for from in 0...n {
+                    let got = s.smCommaSpaceNear(from: from), want = s.smCommaSpace(from: from)
+                    if got != want { wrong.append("round \(round) from \(from): \(String(describing: got)) != \(String(describing: want))") }
+                }
+            }
+        }
+        // The usual values: a comma after 0, 7, 8, 15, 16, 17 and 30 bytes, and none.
+        for k in [0, 7, 8, 15, 16, 17, 30] {
+            let bytes = Array((String(repeating: "x", count: k) + ", key=v").utf8)
+            bytes.withUnsafeBufferPointer { buf in #expect(ByteScanner(buf).smCommaSpaceNear(from: 0) == k) }
+        }
+        Array("no comma at all here".utf8).withUnsafeBufferPointer { buf in
+            #expect(ByteScanner(buf).smCommaSpaceNear(from: 0) == nil)
+        }
+        #expect(wrong.isEmpty, "\(wrong.prefix(5))")
     }
 
     @Test func idEndAgreesWithByteLoopForEveryByte() {

@@ -11,9 +11,11 @@
 // names keep sendmail's trailing dot, dropped here), each optionally followed
 // by ` (may be forged)`; `[IPv6:...]` loses its prefix and is compressed
 // (Sendmail 8.15+ prints IPv6 uncompressed), IPv4-mapped IPv6 becomes IPv4.
-// Shortcuts for the usual forms (`smIsNextKey`, `smCommaSpace`, `smAngle`,
+// Shortcuts for the usual forms (`smIsNextKey`, `smCommaSpace`, `smCommaSpaceNear`, `smAngle`,
 // `smQuadOpen`, `smIsDottedQuad`, ...) give what the general code gives for
-// them and leave every other form to it.
+// them and leave every other form to it. A `relay=` value seen lately (the client's STARTTLS
+// and from= lines, every delivery's next hop) is taken from the line buffer's `SendmailRelayMemo`
+// (spans by the value's bytes) instead of read again.
 // Known limits: a `, key=` inside a quoted local part or a Message-ID ends a
 // value early (the value is then cut, never mis-assigned to another field);
 // sendmail's `\ooo` escapes in addresses are kept as logged.
@@ -208,6 +210,27 @@ extension ByteScanner {
         return nil
     }
 
+    /// `smCommaSpace(from:)` for a value that is usually short (a delay, a mailer, a DSN, a TLS
+    /// version, a proto word): the first comma is looked for in the next two words in place (a
+    /// byte-equality test per word instead of a memchr call), the rest by `smCommaSpace`.
+    @inline(__always)
+    func smCommaSpaceNear(from: Int) -> Int? {
+        var j = from
+        var words = 0
+        while words < 2, j + 8 <= end {
+            let w = UInt64(littleEndian: UnsafeRawPointer(base + j).loadUnaligned(as: UInt64.self))
+            let commas = ByteScanner.zeroBytes(w ^ 0x2C2C_2C2C_2C2C_2C2C)
+            if commas != 0 {
+                let c = j + commas.trailingZeroBitCount &>> 3
+                if c + 1 < end, base[c + 1] == Byte.space { return c }
+                return smCommaSpace(from: c + 1)
+            }
+            j += 8
+            words += 1
+        }
+        return smCommaSpace(from: j)
+    }
+
     /// The key `k` as a word: its bytes little-endian, zero-padded; 0 for keys longer than 8 bytes.
     /// Keys hold no NUL (`smKeyEnd`), so equal words mean equal keys.
     @inline(__always)
@@ -313,8 +336,25 @@ extension ByteScanner {
 
     /// Sets `line`'s relay from a relay value (the rules of `smRelay(_:make:)`; an address that
     /// must be rewritten, such as IPv6, is made as a String).
+    /// A value seen lately is taken from the line buffer's `SendmailRelayMemo` (the spans are a
+    /// function of the value's bytes alone; one that had to be rewritten is never kept).
     @inline(__always)
     func smRelay(_ r: Range<Int>, into line: SendmailLine) {
+        let n = r.count
+        if n >= 1, n <= SendmailRelayMemo.maxKey {
+            let p = base + r.lowerBound
+            let h = SendmailRelayMemo.hash(p, n)
+            var kept = RelaySpans()
+            if line.f.relayMemo.lookup(p, n, hash: h, into: &kept) {
+                line.setRelay(kept.shifted(by: r.lowerBound), ipText: nil)
+                return
+            }
+            var ipText: String?
+            let spans = smRelaySpans(r, ipText: &ipText)
+            if !spans.rewritten { line.f.relayMemo.store(p, n, hash: h, spans.shifted(by: -r.lowerBound)) }
+            line.setRelay(spans, ipText: ipText)
+            return
+        }
         var ipText: String?
         let spans = smRelaySpans(r, ipText: &ipText)
         line.setRelay(spans, ipText: ipText)

@@ -251,17 +251,17 @@ public struct SendmailParser: Sendable {
         }
         if s.smIsNextKey(e, SMKey.bodytype, 8) {
             v = e + 11
-            guard let c = s.smCommaSpace(from: v) else { return false }
+            guard let c = s.smCommaSpaceNear(from: v) else { return false }
             line.f.bodyType = Span(v..<c); e = c
         }
         if s.smIsNextKey(e, SMKey.proto, 5) {
             v = e + 8
-            guard let c = s.smCommaSpace(from: v) else { return false }
+            guard let c = s.smCommaSpaceNear(from: v) else { return false }
             line.f.proto = Span(v..<c); e = c
         }
         if s.smIsNextKey(e, SMKey.daemon, 6) {
             v = e + 9
-            guard let c = s.smCommaSpace(from: v) else { return false }
+            guard let c = s.smCommaSpaceNear(from: v) else { return false }
             line.f.daemon = Span(v..<c); e = c
         }
         guard s.smIsNextKey(e, SMKey.relay, 5) else { return false }
@@ -352,13 +352,13 @@ public struct SendmailParser: Sendable {
             ctladdr(s, v..<c, line); e = c
         }
         v = e + 8
-        guard let c1 = s.smCommaSpace(from: v), s.smIsNextKey(c1, SMKey.xdelay, 6) else { return nil }
+        guard let c1 = s.smCommaSpaceNear(from: v), s.smIsNextKey(c1, SMKey.xdelay, 6) else { return nil }
         line.f.delay = s.smDelay(v..<c1)
         v = c1 + 9
-        guard let c2 = s.smCommaSpace(from: v), s.smIsNextKey(c2, SMKey.mailer, 6) else { return nil }
+        guard let c2 = s.smCommaSpaceNear(from: v), s.smIsNextKey(c2, SMKey.mailer, 6) else { return nil }
         line.f.xdelay = s.smDelay(v..<c2)
         v = c2 + 9
-        guard let c3 = s.smCommaSpace(from: v), s.smIsNextKey(c3, SMKey.pri, 3) else { return nil }
+        guard let c3 = s.smCommaSpaceNear(from: v), s.smIsNextKey(c3, SMKey.pri, 3) else { return nil }
         line.f.mailer = Span(v..<c3)
         v = c3 + 6
         e = s.digitsEnd(from: v)
@@ -372,7 +372,7 @@ public struct SendmailParser: Sendable {
         }
         line.f.priority = s.int(pri).map(Int64.init)
         v = e + 6
-        guard let c4 = s.smCommaSpace(from: v), s.smIsNextKey(c4, SMKey.stat, 4) else { return nil }
+        guard let c4 = s.smCommaSpaceNear(from: v), s.smIsNextKey(c4, SMKey.stat, 4) else { return nil }
         line.f.dsn = Span(v..<c4)
         // `stat=` runs to the end of the record.
         let st = (c4 + 7)..<s.end
@@ -640,10 +640,10 @@ public struct SendmailParser: Sendable {
         guard let c1 = s.smCommaSpace(from: v), s.smIsNextKey(c1, SMKey.version, 7) else { return false }
         s.smRelay(v..<c1, into: line)
         v = c1 + 10
-        guard let c2 = s.smCommaSpace(from: v), s.smIsNextKey(c2, SMKey.verify, 6) else { return false }
+        guard let c2 = s.smCommaSpaceNear(from: v), s.smIsNextKey(c2, SMKey.verify, 6) else { return false }
         line.f.tlsProto = Span(v..<c2)
         v = c2 + 9
-        guard let c3 = s.smCommaSpace(from: v), s.smIsNextKey(c3, SMKey.cipher, 6) else { return false }
+        guard let c3 = s.smCommaSpaceNear(from: v), s.smIsNextKey(c3, SMKey.cipher, 6) else { return false }
         line.f.verify = Span(v..<c3)
         v = c3 + 9
         guard let c4 = s.smCommaSpace(from: v), s.smIsNextKey(c4, SMKey.bits, 4) else { return false }
@@ -707,7 +707,7 @@ public struct SendmailParser: Sendable {
         guard let c2 = s.smCommaSpace(from: v), s.smIsNextKey(c2, SMKey.mech, 4) else { return false }
         line.f.authid = Span(v..<c2)
         v = c2 + 7
-        guard let c3 = s.smCommaSpace(from: v), s.smIsNextKey(c3, SMKey.bits, 4) else { return false }
+        guard let c3 = s.smCommaSpaceNear(from: v), s.smIsNextKey(c3, SMKey.bits, 4) else { return false }
         line.f.mechanism = Span(v..<c3)
         // `bits=` (not stored) is the last field: no comma after it, so no later `, key=`.
         return s.smNoComma(from: c3 + 7)
