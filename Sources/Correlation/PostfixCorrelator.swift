@@ -122,29 +122,41 @@ public struct PostfixCorrelator: Codable, Sendable {
         }
     }
 
-    /// A process: `instance/service/program[pid]` (pids of different services never mix). Holds the
-    /// line's shared `LineTag`, so making a key retains one reference, not three strings.
+    /// A process: `instance/service/program[pid]` (pids of different services never mix). A key
+    /// that is stored holds the line's shared `LineTag` (`owner`, one reference, not three
+    /// strings); a key made only to look one up borrows the line's tag (`owner` nil, `ref` only),
+    /// so making it costs no retain and dropping it no release.
     struct ProcessKey: FastKey, Codable, Sendable {
-        var tag: LineTag
+        /// The tag, held by stored keys; nil in a lookup key (the line holds the tag meanwhile).
+        var owner: LineTag?
+        /// The tag's identity, valid while `owner` or the line that made the key holds it.
+        var ref: Unmanaged<LineTag>
         var pid: Int32
         /// Pids are nearly unique on a host: the tag is compared, not hashed.
         var fastHash: Int {
             let h = UInt64(UInt32(bitPattern: pid)) &* 0x9E37_79B9_7F4A_7C15
             return Int(truncatingIfNeeded: h ^ (h >> 29))
         }
+        var tag: LineTag { ref.takeUnretainedValue() }
         // The tags of one program are one shared object: identity first, the fields only when it fails.
-        static func == (a: ProcessKey, b: ProcessKey) -> Bool { a.pid == b.pid && (a.tag === b.tag || a.tag == b.tag) }
+        static func == (a: ProcessKey, b: ProcessKey) -> Bool {
+            a.pid == b.pid && (a.ref.toOpaque() == b.ref.toOpaque() || a.tag == b.tag)
+        }
 
-        init(tag: LineTag, pid: Int32) { self.tag = tag; self.pid = pid }
+        /// A key to store: it holds `tag`.
+        init(tag: LineTag, pid: Int32) { owner = tag; ref = Unmanaged.passUnretained(tag); self.pid = pid }
+
+        /// A key to look up with while the caller holds `tag` (it does not hold it).
+        init(borrowing tag: LineTag, pid: Int32) { owner = nil; ref = Unmanaged.passUnretained(tag); self.pid = pid }
 
         // Saved as when the parts were fields: {"instance", "service", "program", "pid"}.
         enum CodingKeys: String, CodingKey { case instance, service, program, pid }
         init(from decoder: Decoder) throws {
             let c = try decoder.container(keyedBy: CodingKeys.self)
-            tag = LineTag(instance: try c.decode(String.self, forKey: .instance),
-                          service: try c.decode(String.self, forKey: .service),
-                          program: try c.decode(String.self, forKey: .program))
-            pid = try c.decode(Int32.self, forKey: .pid)
+            self.init(tag: LineTag(instance: try c.decode(String.self, forKey: .instance),
+                                   service: try c.decode(String.self, forKey: .service),
+                                   program: try c.decode(String.self, forKey: .program)),
+                      pid: try c.decode(Int32.self, forKey: .pid))
         }
         func encode(to encoder: Encoder) throws {
             var c = encoder.container(keyedBy: CodingKeys.self)
@@ -268,7 +280,7 @@ public struct PostfixCorrelator: Codable, Sendable {
         switch line.kind {
         case .connect:
             let ip = strings.optionalString(line.peer.ip, in: b)
-            sessions[sessionKey(ctx)] = Session(client: Peer(ip: ip, port: line.peer.port), started: ctx.time, tls: nil)
+            sessions[storedSessionKey(ctx)] = Session(client: Peer(ip: ip, port: line.peer.port), started: ctx.time, tls: nil)
         case .disconnect:
             if let i = sessions.index(of: sessionKey(ctx)) { sessions.remove(at: i) }
         case .tls:
@@ -282,11 +294,11 @@ public struct PostfixCorrelator: Codable, Sendable {
                 let time = ctx.time
                 // Swapped in, not assigned: a closure's captured value is copied (3 retains) and
                 // the original destroyed later.
-                sessions.withValue(sessionKey(ctx), make: {
+                sessions.withValue(storedSessionKey(ctx), make: {
                     Session(client: Peer(ip: ip, port: line.peer.port), started: time, tls: nil)
                 }) { s, _ in swap(&s.tls, &info) }
             case .outbound:
-                outboundTLS[sessionKey(ctx)] = OutboundTLS(peer: Peer(ip: ip), info: info!, at: ctx.time, firstQueueID: nil)
+                outboundTLS[storedSessionKey(ctx)] = OutboundTLS(peer: Peer(ip: ip), info: info!, at: ctx.time, firstQueueID: nil)
             }
         case .client:
             let key = TxKey(instance: ctx.instance, queueID: b.queueID(line.queueID))
@@ -683,7 +695,13 @@ public struct PostfixCorrelator: Codable, Sendable {
                     lastSeen: ctx.time)
     }
 
+    /// The line's process, to look up (borrows the line's tag).
     private func sessionKey(_ ctx: LineContext) -> ProcessKey {
+        ProcessKey(borrowing: ctx.tag, pid: ctx.pid)
+    }
+
+    /// The line's process, to store (holds the line's tag).
+    private func storedSessionKey(_ ctx: LineContext) -> ProcessKey {
         ProcessKey(tag: ctx.tag, pid: ctx.pid)
     }
 
