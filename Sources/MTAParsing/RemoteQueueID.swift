@@ -61,6 +61,47 @@ public enum RemoteQueueID {
     /// as separate searches would. The last `queued as` comes first from the end, and when it
     /// is followed by an ID nothing else can win: the scan stops there (Postfix's usual reply).
     static func extractRange(_ s: ByteScanner, _ r: Range<Int>) -> Range<Int>? {
+        if let t = queuedAsAtEnd(s, r) { return t }
+        return scanRange(s, r)
+    }
+
+    /// Postfix's usual reply, a text that ends with `queued as ID` (ID bytes up to the end), read
+    /// from the end: the ID, or nil when the text does not end so (then `scanRange` decides).
+    /// Where this answers, `scanRange` does too, with the same range: the last space of the text
+    /// is the one after `as` (the ID holds none, so no ` Message accepted` fits after it), the
+    /// next one back starts ` as `, so that `queued as` is the first form it meets and, its
+    /// token being the ID, the one it returns.
+    @inline(__always)
+    static func queuedAsAtEnd(_ s: ByteScanner, _ r: Range<Int>) -> Range<Int>? {
+        let lo = r.lowerBound, hi = r.upperBound
+        let ids = RemoteQueueID.idBytes
+        var t = hi
+        while t > lo && ids[Int(s[t - 1])] != 0 { t -= 1 }
+        guard t - 10 >= lo, s[t - 1] == Byte.space, matches(s, t - 10, "queued as ") else { return nil }
+        var k = hi
+        while k > t && s[k - 1] == Byte.dot { k -= 1 }      // `token`'s trailing dots
+        return k > t ? t..<k : nil
+    }
+
+    /// 1 for the bytes of `isIDByte` (`[A-Za-z0-9._-]`), else 0, as a literal (a constant, no
+    /// `swift_once` per use).
+    @inline(__always)
+    static var idBytes: UnsafePointer<UInt8> {
+        let table: StaticString = """
+            \u{0}\u{0}\u{0}\u{0}\u{0}\u{0}\u{0}\u{0}\u{0}\u{0}\u{0}\u{0}\u{0}\u{0}\u{0}\u{0}\u{0}\u{0}\u{0}\u{0}\u{0}\u{0}\u{0}\u{0}\u{0}\u{0}\u{0}\u{0}\u{0}\u{0}\u{0}\u{0}\
+            \u{0}\u{0}\u{0}\u{0}\u{0}\u{0}\u{0}\u{0}\u{0}\u{0}\u{0}\u{0}\u{0}\u{1}\u{1}\u{0}\u{1}\u{1}\u{1}\u{1}\u{1}\u{1}\u{1}\u{1}\u{1}\u{1}\u{0}\u{0}\u{0}\u{0}\u{0}\u{0}\
+            \u{0}\u{1}\u{1}\u{1}\u{1}\u{1}\u{1}\u{1}\u{1}\u{1}\u{1}\u{1}\u{1}\u{1}\u{1}\u{1}\u{1}\u{1}\u{1}\u{1}\u{1}\u{1}\u{1}\u{1}\u{1}\u{1}\u{1}\u{0}\u{0}\u{0}\u{0}\u{1}\
+            \u{0}\u{1}\u{1}\u{1}\u{1}\u{1}\u{1}\u{1}\u{1}\u{1}\u{1}\u{1}\u{1}\u{1}\u{1}\u{1}\u{1}\u{1}\u{1}\u{1}\u{1}\u{1}\u{1}\u{1}\u{1}\u{1}\u{1}\u{0}\u{0}\u{0}\u{0}\u{0}\
+            \u{0}\u{0}\u{0}\u{0}\u{0}\u{0}\u{0}\u{0}\u{0}\u{0}\u{0}\u{0}\u{0}\u{0}\u{0}\u{0}\u{0}\u{0}\u{0}\u{0}\u{0}\u{0}\u{0}\u{0}\u{0}\u{0}\u{0}\u{0}\u{0}\u{0}\u{0}\u{0}\
+            \u{0}\u{0}\u{0}\u{0}\u{0}\u{0}\u{0}\u{0}\u{0}\u{0}\u{0}\u{0}\u{0}\u{0}\u{0}\u{0}\u{0}\u{0}\u{0}\u{0}\u{0}\u{0}\u{0}\u{0}\u{0}\u{0}\u{0}\u{0}\u{0}\u{0}\u{0}\u{0}\
+            \u{0}\u{0}\u{0}\u{0}\u{0}\u{0}\u{0}\u{0}\u{0}\u{0}\u{0}\u{0}\u{0}\u{0}\u{0}\u{0}\u{0}\u{0}\u{0}\u{0}\u{0}\u{0}\u{0}\u{0}\u{0}\u{0}\u{0}\u{0}\u{0}\u{0}\u{0}\u{0}\
+            \u{0}\u{0}\u{0}\u{0}\u{0}\u{0}\u{0}\u{0}\u{0}\u{0}\u{0}\u{0}\u{0}\u{0}\u{0}\u{0}\u{0}\u{0}\u{0}\u{0}\u{0}\u{0}\u{0}\u{0}\u{0}\u{0}\u{0}\u{0}\u{0}\u{0}\u{0}\u{0}
+            """
+        return table.utf8Start
+    }
+
+    /// The one-pass scan of `extractRange` (every form; the fast path is checked against it).
+    static func scanRange(_ s: ByteScanner, _ r: Range<Int>) -> Range<Int>? {
         let lo = r.lowerBound, hi = r.upperBound
         var queued = -1, forwarded = -1, okID = -1, acceptedUpper = -1, acceptedLower = -1
         let raw = UnsafeRawPointer(s.base)
