@@ -285,20 +285,28 @@ public struct PostfixCorrelator: Codable, Sendable {
             if let i = sessions.index(of: sessionKey(ctx)) { sessions.remove(at: i) }
         case .tls:
             let t = line.tls
-            var info: TLSInfo? = TLSInfo(proto: strings.optionalString(t.proto, in: b),
-                                         cipher: strings.optionalString(t.cipher, in: b),
-                                         bits: t.bits, trust: strings.optionalString(t.trust, in: b))
+            let info = TLSInfo(proto: strings.optionalString(t.proto, in: b), cipher: strings.optionalString(t.cipher, in: b),
+                               bits: t.bits, trust: strings.optionalString(t.trust, in: b))
             let ip = strings.optionalString(line.peer.ip, in: b)
+            // Looked up with a borrowing key (the usual case: the entry exists); a holding key only
+            // to add one. Values are swapped in, not assigned: a closure's captured value is
+            // copied (a retain per String) and the original destroyed later.
             switch line.direction {
             case .inbound:
-                let time = ctx.time
-                // Swapped in, not assigned: a closure's captured value is copied (3 retains) and
-                // the original destroyed later.
-                sessions.withValue(storedSessionKey(ctx), make: {
-                    Session(client: Peer(ip: ip, port: line.peer.port), started: time, tls: nil)
-                }) { s, _ in swap(&s.tls, &info) }
+                if let i = sessions.index(of: sessionKey(ctx)) {
+                    var moved: TLSInfo? = info
+                    sessions.withValue(at: i) { s in swap(&s.tls, &moved) }
+                } else {
+                    sessions[storedSessionKey(ctx)] = Session(client: Peer(ip: ip, port: line.peer.port),
+                                                              started: ctx.time, tls: info)
+                }
             case .outbound:
-                outboundTLS[storedSessionKey(ctx)] = OutboundTLS(peer: Peer(ip: ip), info: info!, at: ctx.time, firstQueueID: nil)
+                var value = OutboundTLS(peer: Peer(ip: ip), info: info, at: ctx.time, firstQueueID: nil)
+                if let i = outboundTLS.index(of: sessionKey(ctx)) {
+                    outboundTLS.withValue(at: i) { o in swap(&o, &value) }
+                } else {
+                    outboundTLS[storedSessionKey(ctx)] = value
+                }
             }
         case .client:
             let key = TxKey(instance: ctx.instance, queueID: b.queueID(line.queueID))

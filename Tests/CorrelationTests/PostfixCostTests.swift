@@ -1,6 +1,7 @@
 // PostfixCostTests: the cheaper forms of round 8 in the Postfix correlator against the forms
 // they replace, on exact values — lookup keys that borrow the line's tag (`ProcessKey`) against
-// keys that hold it.
+// keys that hold it; TLS lines that find their session or outbound entry (updated in place) and
+// those that add one.
 // Limits: fixed cases (deterministic).
 
 import Testing
@@ -49,5 +50,54 @@ import MailTrailModel
         #expect(map.keys[0].tag.instance == "postfix")
         #expect(map.keys[0].tag.service == "submission")
         #expect(map.keys[0].tag.program == "smtpd")
+    }
+
+    static let tlsA = TLSInfo(proto: "TLSv1.3", cipher: "TLS_AES_256_GCM_SHA384", bits: 256, trust: "Anonymous")
+    static let tlsB = TLSInfo(proto: "TLSv1.2", cipher: "ECDHE-RSA-AES256-GCM-SHA384", bits: 256, trust: "Trusted")
+    static let client = Peer(name: "mail.sender.example", ip: "198.51.100.5", port: 40000)
+    static let hub = Peer(name: "hub1.example.com", ip: "192.0.2.20", port: 25)
+
+    static func ctx(_ s: Int64, _ program: String, _ pid: Int32) -> LineContext {
+        LineContext(time: Timestamp(seconds: 1_800_000_000 + s), host: "mx1", instance: "postfix", program: program, pid: pid)
+    }
+
+    /// An inbound TLS line with a session (from `connect`) and without one (the TLS line makes
+    /// it, with the TLS line's port): the message rows carry the TLS and the client's port.
+    @Test func inboundTLSWithAndWithoutASession() {
+        var m = PostfixCorrelator(host: "mx1")
+        var out = CorrelatorOutput()
+        m.receive(Self.ctx(0, "smtpd", 10), .connect(client: Self.client), into: &out)
+        m.receive(Self.ctx(0, "smtpd", 10), .tls(direction: .inbound, peer: Self.client, info: Self.tlsA), into: &out)
+        m.receive(Self.ctx(0, "smtpd", 11), .tls(direction: .inbound, peer: Self.client, info: Self.tlsB), into: &out)
+        for (qid, pid) in [("AAA111", Int32(10)), ("BBB222", Int32(11))] {
+            m.receive(Self.ctx(1, "smtpd", pid), .client(queueID: qid, client: Peer(name: Self.client.name, ip: Self.client.ip),
+                                                         saslMethod: nil, saslUsername: nil, origQueueID: nil,
+                                                         origClient: nil), into: &out)
+            m.receive(Self.ctx(1, "qmgr", 300), .queued(queueID: qid, sender: "a@x", size: 1, nrcpt: 1), into: &out)
+        }
+        #expect(out.messages.map(\.queueID) == ["AAA111", "BBB222"])
+        #expect(out.messages.map(\.tls) == [Self.tlsA, Self.tlsB])
+        #expect(out.messages.map(\.client) == [Self.client, Self.client])
+    }
+
+    /// A second outbound TLS line of one process replaces the first: the next delivery over it
+    /// carries the second's TLS; another process's entry is its own.
+    @Test func outboundTLSReplacedInPlace() {
+        var m = PostfixCorrelator(host: "mx1")
+        var out = CorrelatorOutput()
+        for q in ["J1", "J2", "J3"] {
+            m.receive(Self.ctx(0, "qmgr", 300), .queued(queueID: q, sender: "a@x", size: 1, nrcpt: 1), into: &out)
+        }
+        m.receive(Self.ctx(1, "smtp", 400), .tls(direction: .outbound, peer: Self.hub, info: Self.tlsA), into: &out)
+        m.receive(Self.ctx(1, "smtp", 401), .tls(direction: .outbound, peer: Self.hub, info: Self.tlsA), into: &out)
+        m.receive(Self.ctx(1, "smtp", 400), .delivery(queueID: "J1", PostfixDelivery(recipient: "r@y", relay: Self.hub,
+                                                                                      status: .sent)), into: &out)
+        m.receive(Self.ctx(2, "smtp", 400), .tls(direction: .outbound, peer: Self.hub, info: Self.tlsB), into: &out)
+        m.receive(Self.ctx(2, "smtp", 400), .delivery(queueID: "J2", PostfixDelivery(recipient: "s@y", relay: Self.hub,
+                                                                                      status: .sent)), into: &out)
+        m.receive(Self.ctx(2, "smtp", 401), .delivery(queueID: "J3", PostfixDelivery(recipient: "t@y", relay: Self.hub,
+                                                                                      status: .sent)), into: &out)
+        #expect(out.deliveries.map(\.recipient) == ["r@y", "s@y", "t@y"])
+        #expect(out.deliveries.map(\.tls) == [Self.tlsA, Self.tlsB, Self.tlsA])
     }
 }
