@@ -28,7 +28,8 @@
 ///
 /// - Tables are `FastMap`s keyed by inline queue IDs (`QueueID`) and pids;
 ///   smtpd sessions keep only the client's address and port (all a later
-///   `client=` line takes from them).
+///   `client=` line takes from them); a disconnect marks its session ended and
+///   the process's next session reuses the entry (`SessionTable`).
 /// Limits: memory is bounded by the open transactions and smtpd sessions;
 /// both are dropped after `staleAfter` of log time without a line. TLS of an
 /// outbound connection is attached to deliveries of the same smtp process
@@ -66,8 +67,8 @@ public struct PostfixCorrelator: Codable, Sendable {
     public var config: CorrelatorConfig
     /// Open transactions by instance and queue ID.
     var transactions = FastMap<TxKey, Transaction>()
-    /// smtpd sessions by process.
-    var sessions = FastMap<ProcessKey, Session>()
+    /// smtpd sessions by process (ended ones are kept for the process's next session, see `SessionTable`).
+    var sessions = SessionTable()
     /// Last outbound TLS handshake per delivery process.
     var outboundTLS = FastMap<ProcessKey, OutboundTLS>()
     /// Links seen before the transaction they point to, by the new queue ID.
@@ -245,6 +246,44 @@ public struct PostfixCorrelator: Codable, Sendable {
         var client: Peer
         var started: Timestamp
         var tls: TLSInfo?
+        /// Disconnected: the entry only waits for its process's next session (not saved).
+        var ended = false
+
+        enum CodingKeys: String, CodingKey { case client, started, tls }
+    }
+
+    /// The smtpd sessions by process. A disconnect marks its session ended instead of removing
+    /// it, and the process's next connect reuses the entry in place: an smtpd process serves
+    /// many sessions one after another, so the table keeps about one entry per process and a
+    /// session costs no insertion and no removal. An ended session is absent to every reader
+    /// and is not saved (the saved table is that of the live sessions, as when disconnects
+    /// removed them); ended entries go with the daily sweep like live ones.
+    struct SessionTable: Codable, Sendable {
+        var map = FastMap<ProcessKey, Session>()
+
+        init() {}
+
+        /// The index of the live session of `key`, or nil.
+        @inline(__always)
+        func live(_ key: ProcessKey) -> Int? {
+            guard let i = map.index(of: key), !map.values[i].ended else { return nil }
+            return i
+        }
+
+        /// Sets the session of the line's process (`key` borrows the tag, `stored` holds it).
+        @inline(__always)
+        mutating func set(_ key: ProcessKey, stored: @autoclosure () -> ProcessKey, _ session: Session) {
+            var value = session
+            if let i = map.index(of: key) { map.withValue(at: i) { s in swap(&s, &value) } } else { map[stored()] = value }
+        }
+
+        init(from decoder: Decoder) throws { map = try FastMap(from: decoder) }
+
+        func encode(to encoder: Encoder) throws {
+            var saved = FastMap<ProcessKey, Session>()
+            for i in map.keys.indices where !map.values[i].ended { saved[map.keys[i]] = map.values[i] }
+            try saved.encode(to: encoder)
+        }
     }
 
     struct OutboundTLS: Codable, Sendable {
@@ -280,9 +319,10 @@ public struct PostfixCorrelator: Codable, Sendable {
         switch line.kind {
         case .connect:
             let ip = strings.optionalString(line.peer.ip, in: b)
-            sessions[storedSessionKey(ctx)] = Session(client: Peer(ip: ip, port: line.peer.port), started: ctx.time, tls: nil)
+            sessions.set(sessionKey(ctx), stored: ProcessKey(tag: ctx.tag, pid: ctx.pid),
+                         Session(client: Peer(ip: ip, port: line.peer.port), started: ctx.time, tls: nil))
         case .disconnect:
-            if let i = sessions.index(of: sessionKey(ctx)) { sessions.remove(at: i) }
+            if let i = sessions.live(sessionKey(ctx)) { sessions.map.withValue(at: i) { s in s.ended = true } }
         case .tls:
             let t = line.tls
             let info = TLSInfo(proto: strings.optionalString(t.proto, in: b), cipher: strings.optionalString(t.cipher, in: b),
@@ -293,12 +333,12 @@ public struct PostfixCorrelator: Codable, Sendable {
             // copied (a retain per String) and the original destroyed later.
             switch line.direction {
             case .inbound:
-                if let i = sessions.index(of: sessionKey(ctx)) {
+                if let i = sessions.live(sessionKey(ctx)) {
                     var moved: TLSInfo? = info
-                    sessions.withValue(at: i) { s in swap(&s.tls, &moved) }
+                    sessions.map.withValue(at: i) { s in swap(&s.tls, &moved) }
                 } else {
-                    sessions[storedSessionKey(ctx)] = Session(client: Peer(ip: ip, port: line.peer.port),
-                                                              started: ctx.time, tls: info)
+                    sessions.set(sessionKey(ctx), stored: ProcessKey(tag: ctx.tag, pid: ctx.pid),
+                                 Session(client: Peer(ip: ip, port: line.peer.port), started: ctx.time, tls: info))
                 }
             case .outbound:
                 var value = OutboundTLS(peer: Peer(ip: ip), info: info, at: ctx.time, firstQueueID: nil)
@@ -320,11 +360,11 @@ public struct PostfixCorrelator: Codable, Sendable {
             var port = line.peer.port
             // Only the session's TLS and (when the line has none) port are taken: read in place,
             // not a copy of the whole session.
-            let si = sessions.index(of: sessionKey(ctx))
+            let si = sessions.live(sessionKey(ctx))
             var sessionTLS: TLSInfo? = nil
             if let si {
-                sessionTLS = sessions.values[si].tls
-                if port == nil, sessions.values[si].client.ip == ip { port = sessions.values[si].client.port }
+                sessionTLS = sessions.map.values[si].tls
+                if port == nil, sessions.map.values[si].client.ip == ip { port = sessions.map.values[si].client.port }
             }
             let client = Peer(name: strings.optionalString(line.peer.name, in: b), ip: ip, port: port)
             let method = strings.optionalString(line.saslMethod, in: b), user = strings.optionalString(line.saslUsername, in: b)
@@ -655,7 +695,7 @@ public struct PostfixCorrelator: Codable, Sendable {
         }
         for key in staleKeys { finish(key, into: &out) }
         let dayAgo = now.micros - 86_400_000_000
-        sessions.filter { $0.started.micros >= dayAgo }
+        sessions.map.filter { $0.started.micros >= dayAgo }
         let hourAgo = now.micros - 3_600_000_000
         outboundTLS.filter { $0.at.micros >= hourAgo }
         let holdLimit = now.micros - config.holdWindowSeconds * 1_000_000

@@ -1,9 +1,11 @@
 // PostfixCostTests: the cheaper forms of round 8 in the Postfix correlator against the forms
 // they replace, on exact values — lookup keys that borrow the line's tag (`ProcessKey`) against
 // keys that hold it; TLS lines that find their session or outbound entry (updated in place) and
-// those that add one.
+// those that add one; sessions ended by a disconnect (kept for reuse) against removed ones:
+// absent to every reader and to the saved state.
 // Limits: fixed cases (deterministic).
 
+import Foundation
 import Testing
 @testable import Correlation
 import MailTrailModel
@@ -99,5 +101,48 @@ import MailTrailModel
                                                                                       status: .sent)), into: &out)
         #expect(out.deliveries.map(\.recipient) == ["r@y", "s@y", "t@y"])
         #expect(out.deliveries.map(\.tls) == [Self.tlsA, Self.tlsB, Self.tlsA])
+    }
+
+    /// After a disconnect the process's session is gone for every reader: a `client=` of that
+    /// process gets neither its TLS nor its port; a new connect starts a fresh session (no TLS
+    /// of the old one); the saved state holds only live sessions.
+    @Test func endedSessionsAreAbsent() throws {
+        var m = PostfixCorrelator(host: "mx1")
+        var out = CorrelatorOutput()
+        let other = Peer(name: "other.example", ip: "203.0.113.9", port: 50000)
+        m.receive(Self.ctx(0, "smtpd", 10), .connect(client: Self.client), into: &out)
+        m.receive(Self.ctx(0, "smtpd", 10), .tls(direction: .inbound, peer: Self.client, info: Self.tlsA), into: &out)
+        m.receive(Self.ctx(0, "smtpd", 11), .connect(client: other), into: &out)
+        m.receive(Self.ctx(1, "smtpd", 10), .disconnect(client: Self.client), into: &out)
+        // A client= of the ended session's process (damaged or reordered log): no session.
+        m.receive(Self.ctx(2, "smtpd", 10), .client(queueID: "AAA111", client: Peer(name: Self.client.name, ip: Self.client.ip),
+                                                    saslMethod: nil, saslUsername: nil, origQueueID: nil,
+                                                    origClient: nil), into: &out)
+        m.receive(Self.ctx(2, "qmgr", 300), .queued(queueID: "AAA111", sender: "a@x", size: 1, nrcpt: 1), into: &out)
+        // The saved state: only the live session of pid 11.
+        let encoder = JSONEncoder()
+        encoder.outputFormatting = .sortedKeys
+        let saved = try encoder.encode(m.sessions)
+        let live = try encoder.encode({ () -> FastMap<PostfixCorrelator.ProcessKey, PostfixCorrelator.Session> in
+            var f = FastMap<PostfixCorrelator.ProcessKey, PostfixCorrelator.Session>()
+            f[PostfixCorrelator.ProcessKey(tag: LineTag(instance: "postfix", program: "smtpd"), pid: 11)] =
+                PostfixCorrelator.Session(client: Peer(ip: other.ip, port: other.port), started: Self.ctx(0, "smtpd", 11).time, tls: nil)
+            return f
+        }())
+        #expect(String(decoding: saved, as: UTF8.self) == String(decoding: live, as: UTF8.self))
+        // A new session of pid 10 (no TLS line): a fresh session, not the ended one's TLS.
+        m.receive(Self.ctx(3, "smtpd", 10), .connect(client: other), into: &out)
+        m.receive(Self.ctx(3, "smtpd", 10), .client(queueID: "BBB222", client: Peer(name: other.name, ip: other.ip),
+                                                    saslMethod: nil, saslUsername: nil, origQueueID: nil,
+                                                    origClient: nil), into: &out)
+        m.receive(Self.ctx(3, "qmgr", 300), .queued(queueID: "BBB222", sender: "a@x", size: 1, nrcpt: 1), into: &out)
+        #expect(out.messages.map(\.queueID) == ["AAA111", "BBB222"])
+        #expect(out.messages.map(\.tls) == [nil, nil])
+        #expect(out.messages.map(\.client) == [Peer(name: Self.client.name, ip: Self.client.ip), other])
+        // A restored state reads the saved live session.
+        let restored = try JSONDecoder().decode(PostfixCorrelator.SessionTable.self, from: saved)
+        #expect(restored.map.count == 1)
+        #expect(restored.live(PostfixCorrelator.ProcessKey(borrowing: LineTag(instance: "postfix", program: "smtpd"), pid: 11)) == 0)
+        #expect(restored.map.values[0].client == Peer(ip: other.ip, port: other.port))
     }
 }
