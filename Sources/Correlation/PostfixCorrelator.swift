@@ -82,8 +82,12 @@ public struct PostfixCorrelator: Codable, Sendable {
     /// Highest log time seen: the machine's notion of "now".
     public private(set) var now: Timestamp = Timestamp(micros: 0)
     var lastSweep: Timestamp = Timestamp(micros: 0)
-    /// Strings of values that repeat (TLS, peers, status codes, addresses); not saved.
+    /// Strings of values that repeat (TLS, peers, status codes, addresses); not saved. During a
+    /// line of a parser's buffer, the buffer's cache shared by all hosts (see `receive`).
     var strings = StringCache()
+
+    /// Entries of the cache a parser's lines share (all hosts' senders, recipients, relays).
+    static let sharedCacheEntries = 4096
 
     enum CodingKeys: String, CodingKey {
         case host, config, transactions, sessions, outboundTLS, pendingOrigins, held, instances, lastInstance, now,
@@ -309,6 +313,11 @@ public struct PostfixCorrelator: Codable, Sendable {
 
     /// Feeds one parsed line; appends what it completes to `out`.
     public mutating func receive(_ ctx: LineContext, _ line: PostfixLine, into out: inout CorrelatorOutput) {
+        // The parser's cache, shared by all hosts' correlators, stands in for this one's during the
+        // line (swapped: no reference count changes).
+        // (Swapped back at the end of this function, which has no other exit.)
+        let shared = line.sharesStrings
+        if shared { line.swapSharedStrings(&strings, entries: Self.sharedCacheEntries) }
         if ctx.time > now { now = ctx.time }
         // Identical interned strings compare by pointer: the set is hashed only when the instance changes.
         if ctx.instance != lastInstance {
@@ -486,6 +495,7 @@ public struct PostfixCorrelator: Codable, Sendable {
         }
         if !held.isEmpty { releaseHeld(into: &out) }
         if now.micros - lastSweep.micros > 3_600_000_000 { sweep(into: &out) }
+        if shared { line.swapSharedStrings(&strings, entries: Self.sharedCacheEntries) }
     }
 
     /// Emits everything held back (end of a one-shot ingest). The state stays

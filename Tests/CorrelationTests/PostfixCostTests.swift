@@ -2,13 +2,14 @@
 // they replace, on exact values — lookup keys that borrow the line's tag (`ProcessKey`) against
 // keys that hold it; TLS lines that find their session or outbound entry (updated in place) and
 // those that add one; sessions ended by a disconnect (kept for reuse) against removed ones:
-// absent to every reader and to the saved state.
+// absent to every reader and to the saved state; the Strings cache a parser's line buffer
+// shares among all hosts' correlators against each correlator's own cache.
 // Limits: fixed cases (deterministic).
 
 import Foundation
 import Testing
 @testable import Correlation
-import MailTrailModel
+@testable import MailTrailModel
 
 @Suite struct PostfixCostTests {
     typealias ProcessKey = PostfixCorrelator.ProcessKey
@@ -142,7 +143,84 @@ import MailTrailModel
         // A restored state reads the saved live session.
         let restored = try JSONDecoder().decode(PostfixCorrelator.SessionTable.self, from: saved)
         #expect(restored.map.count == 1)
-        #expect(restored.live(PostfixCorrelator.ProcessKey(borrowing: LineTag(instance: "postfix", program: "smtpd"), pid: 11)) == 0)
+        let smtpd = LineTag(instance: "postfix", program: "smtpd")     // held while the borrowing key is used
+        #expect(restored.live(PostfixCorrelator.ProcessKey(borrowing: smtpd, pid: 11)) == 0)
+        withExtendedLifetime(smtpd) {}
         #expect(restored.map.values[0].client == Peer(ip: other.ip, port: other.port))
+    }
+
+    /// Feeds `event` to `m` through `buffer`'s line (its shared cache kept across lines), as a
+    /// parser's buffer hands lines over.
+    static func feedShared(_ m: inout PostfixCorrelator, _ buffer: PostfixLineBuffer, _ ctx: LineContext,
+                           _ event: PostfixEvent, _ out: inout CorrelatorOutput) {
+        PostfixLine.withLine(event) { one in
+            let shared = buffer.line.storage
+            var cache: StringCache? = nil
+            swap(&cache, &shared.pointee.strings)
+            shared.pointee = one.storage.pointee
+            shared.pointee.sharesStrings = true
+            swap(&cache, &shared.pointee.strings)
+            m.receive(ctx, buffer.line, into: &out)
+        }
+    }
+
+    /// Two hosts' correlators fed the same lines through one shared buffer and through the
+    /// String API (each its own cache) give the same records; the second host's long values
+    /// come from the first host's lines (the same String storage).
+    @Test func sharedStringsCacheGivesTheSameRecords() {
+        let sender = "long.sender.name@example.org", rcpt = "recipient.number.one@example.net"
+        let relay = Peer(name: "mailbox-store-01.example.net", ip: "10.2.6.14", port: 25)
+        func events(_ qid: String) -> [(String, Int32, PostfixEvent)] {
+            [("qmgr", 300, .queued(queueID: qid, sender: sender, size: 10, nrcpt: 1)),
+             ("smtp", 400, .delivery(queueID: qid, PostfixDelivery(recipient: rcpt, relay: relay, dsn: "2.0.0", status: .sent,
+                                                                  response: "delivered via dovecot service"))),
+             ("qmgr", 300, .removed(queueID: qid, detail: nil))]
+        }
+        let hosts = ["mx1", "mbox1"]
+        var shared = hosts.map { PostfixCorrelator(host: $0) }, own = shared
+        var sharedOut = hosts.map { _ in CorrelatorOutput() }, ownOut = sharedOut
+        let buffer = PostfixLineBuffer()
+        for (k, qid) in ["AAA111", "BBB222", "CCC333"].enumerated() {
+            for h in hosts.indices {
+                for (program, pid, e) in events(qid) {
+                    let ctx = LineContext(time: Timestamp(seconds: 1_800_000_000 + Int64(k)), host: hosts[h],
+                                          instance: "postfix", program: program, pid: pid)
+                    Self.feedShared(&shared[h], buffer, ctx, e, &sharedOut[h])
+                    own[h].receive(ctx, e, into: &ownOut[h])
+                }
+            }
+        }
+        for h in hosts.indices {
+            #expect(sharedOut[h].messages == ownOut[h].messages)
+            #expect(sharedOut[h].deliveries == ownOut[h].deliveries)
+            #expect(sharedOut[h].messages.map(\.sender) == [sender, sender, sender])
+            #expect(sharedOut[h].deliveries.map(\.recipient) == [rcpt, rcpt, rcpt])
+        }
+        func bits(_ s: String?) -> (UInt64, UInt64) { unsafeBitCast(s!, to: (UInt64, UInt64).self) }
+        #expect(bits(sharedOut[1].deliveries[0].recipient) == bits(sharedOut[0].deliveries[0].recipient))
+        #expect(bits(sharedOut[1].messages[0].sender) == bits(sharedOut[0].messages[0].sender))
+        #expect(bits(sharedOut[1].deliveries[0].relay.name) == bits(sharedOut[0].deliveries[0].relay.name))
+        #expect(buffer.line.storage.pointee.strings?.mask == PostfixCorrelator.sharedCacheEntries - 1)
+    }
+
+    /// A cache of any size gives `String(decoding:)` of the bytes asked for, on hits and misses.
+    @Test func cachesOfEverySizeGiveTheDecodedString() {
+        for entries in [1, 2, 512, 4096] {
+            var cache = StringCache(entries: entries)
+            var wrong: [String] = []
+            for n in 1...40 {
+                let base = (0..<n).map { UInt8(ascii: "a") &+ UInt8($0 % 26) }
+                for k in 0..<n {
+                    var variant = base
+                    variant[k] = k % 3 == 0 ? 0xC3 : UInt8(ascii: "Z")
+                    for bytes in [base, variant, base, variant] {
+                        let s = bytes.withUnsafeBufferPointer { cache.string(Span(0..<$0.count), in: LineBytes($0)) }
+                        if s != String(decoding: bytes, as: UTF8.self) { wrong.append("entries=\(entries) n=\(n) k=\(k)") }
+                    }
+                }
+            }
+            #expect(wrong == [])
+            #expect(cache.mask == entries - 1)
+        }
     }
 }
