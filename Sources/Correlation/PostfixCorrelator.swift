@@ -182,6 +182,8 @@ public struct PostfixCorrelator: Codable, Sendable {
         var saslMethod: String?
         var saslUsername: String?
         var messageID: String?
+        /// `MessageKey.forMessageID(messageID)` when known from the line (not saved: made again).
+        var idKey: Int64? = nil
         var sender: String?
         var size: Int64?
         var nrcpt: Int?
@@ -410,7 +412,7 @@ public struct PostfixCorrelator: Codable, Sendable {
                 known = nil
             }
             update(key, known: known, ctx, line) { tx in
-                if !line.messageID.isEmpty { tx.messageID = b.string(line.messageID) }
+                if !line.messageID.isEmpty { (tx.messageID, tx.idKey) = line.messageIDValue(line.messageID) }
             }
             adoptPendingOrigin(key)
         case .queued:
@@ -720,7 +722,8 @@ public struct PostfixCorrelator: Codable, Sendable {
 
     private static func messageKey(_ tx: inout Transaction, host: String) -> Int64 {
         if let k = tx.msgKey { return k }
-        let k = tx.messageID.map(MessageKey.forMessageID) ?? MessageKey.forQueue(host: host, queueID: tx.queueID)
+        let k = tx.messageID.map { tx.idKey ?? MessageKey.forMessageID($0) }
+            ?? MessageKey.forQueue(host: host, queueID: tx.queueID)
         tx.msgKey = k
         return k
     }

@@ -100,6 +100,8 @@ public struct PostfixLine: @unchecked Sendable {
         /// The shared cache, made by the first correlator that uses it (so a parse of another MTA's
         /// log does not pay for it); kept across lines (`reset` leaves it).
         public var strings: StringCache? = nil
+        /// The Message-IDs and keys the lines share (made on first use; kept across lines).
+        public var messageIDs: MessageKey.Cache? = nil
 
         @inlinable public init(bytes: LineBytes) { self.bytes = bytes }
     }
@@ -155,6 +157,17 @@ public struct PostfixLine: @unchecked Sendable {
     public func swapSharedStrings(_ cache: inout StringCache, entries: Int) {
         if storage.pointee.strings == nil { storage.pointee.strings = StringCache(entries: entries) }
         swap(&cache, &storage.pointee.strings!)
+    }
+
+    /// The String of the span `s` (as `string(_:)` makes it) and its `MessageKey.forMessageID`
+    /// key: from the Message-IDs the buffer's lines share when it shares its caches, else made.
+    public func messageIDValue(_ s: Span) -> (String, Int64) {
+        if storage.pointee.sharesStrings && s.isPresent {
+            if storage.pointee.messageIDs == nil { storage.pointee.messageIDs = MessageKey.Cache() }
+            return storage.pointee.messageIDs!.value(bytes.buffer(s))
+        }
+        let v = string(s)
+        return (v, MessageKey.forMessageID(v))
     }
 
     @inlinable public var kind: Kind {

@@ -3,7 +3,8 @@
 // keys that hold it; TLS lines that find their session or outbound entry (updated in place) and
 // those that add one; sessions ended by a disconnect (kept for reuse) against removed ones:
 // absent to every reader and to the saved state; the Strings cache a parser's line buffer
-// shares among all hosts' correlators against each correlator's own cache.
+// shares among all hosts' correlators against each correlator's own cache, and the shared
+// Message-ID cache (`MessageKey.Cache`) against `String(decoding:)` and `forMessageID`.
 // Limits: fixed cases (deterministic).
 
 import Foundation
@@ -155,11 +156,13 @@ import Testing
                            _ event: PostfixEvent, _ out: inout CorrelatorOutput) {
         PostfixLine.withLine(event) { one in
             let shared = buffer.line.storage
-            var cache: StringCache? = nil
+            var cache: StringCache? = nil, ids: MessageKey.Cache? = nil
             swap(&cache, &shared.pointee.strings)
+            swap(&ids, &shared.pointee.messageIDs)
             shared.pointee = one.storage.pointee
             shared.pointee.sharesStrings = true
             swap(&cache, &shared.pointee.strings)
+            swap(&ids, &shared.pointee.messageIDs)
             m.receive(ctx, buffer.line, into: &out)
         }
     }
@@ -171,7 +174,8 @@ import Testing
         let sender = "long.sender.name@example.org", rcpt = "recipient.number.one@example.net"
         let relay = Peer(name: "mailbox-store-01.example.net", ip: "10.2.6.14", port: 25)
         func events(_ qid: String) -> [(String, Int32, PostfixEvent)] {
-            [("qmgr", 300, .queued(queueID: qid, sender: sender, size: 10, nrcpt: 1)),
+            [("cleanup", 200, .messageID(queueID: qid, messageID: "20261122065100.\(qid).long-message-id@sender.example.org")),
+             ("qmgr", 300, .queued(queueID: qid, sender: sender, size: 10, nrcpt: 1)),
              ("smtp", 400, .delivery(queueID: qid, PostfixDelivery(recipient: rcpt, relay: relay, dsn: "2.0.0", status: .sent,
                                                                   response: "delivered via dovecot service"))),
              ("qmgr", 300, .removed(queueID: qid, detail: nil))]
@@ -200,6 +204,9 @@ import Testing
         #expect(bits(sharedOut[1].deliveries[0].recipient) == bits(sharedOut[0].deliveries[0].recipient))
         #expect(bits(sharedOut[1].messages[0].sender) == bits(sharedOut[0].messages[0].sender))
         #expect(bits(sharedOut[1].deliveries[0].relay.name) == bits(sharedOut[0].deliveries[0].relay.name))
+        #expect(bits(sharedOut[1].messages[0].messageID) == bits(sharedOut[0].messages[0].messageID))
+        #expect(sharedOut[1].messages.map(\.msgKey) == ownOut[0].messages.map(\.msgKey))
+        #expect(sharedOut[0].messages[0].msgKey == MessageKey.forMessageID("20261122065100.AAA111.long-message-id@sender.example.org"))
         #expect(buffer.line.storage.pointee.strings?.mask == PostfixCorrelator.sharedCacheEntries - 1)
     }
 
@@ -222,5 +229,29 @@ import Testing
             #expect(wrong == [])
             #expect(cache.mask == entries - 1)
         }
+    }
+
+    /// `MessageKey.Cache.value` is `String(decoding:)` of the bytes and `forMessageID` of it, on
+    /// misses, hits and entries another value took (any bytes, invalid UTF-8 included).
+    @Test func messageIDCacheGivesTheDecodedStringAndItsKey() {
+        var rng = SplitMix64(seed: 8)
+        var texts: [[UInt8]] = [[], Array("a".utf8), Array("caf\u{E9}@x".utf8), [0x61, 0xFF, 0x62], [0xC3], [0xE2, 0x82]]
+        for _ in 0..<3000 {
+            let n = Int(rng.next() % 90)
+            texts.append((0..<n).map { _ in
+                let r = rng.next() % 100
+                return r < 90 ? UInt8(0x21 + rng.next() % 90) : r < 95 ? 0xC3 : UInt8(0x80 + rng.next() % 0x40)
+            })
+        }
+        var cache = MessageKey.Cache()
+        var wrong: [String] = []
+        for round in 0..<2 {
+            for (k, t) in texts.enumerated() {
+                let (v, key) = t.withUnsafeBufferPointer { cache.value($0) }
+                let expected = String(decoding: t, as: UTF8.self)
+                if v != expected || key != MessageKey.forMessageID(expected) { wrong.append("round \(round) text \(k)") }
+            }
+        }
+        #expect(wrong == [])
     }
 }
