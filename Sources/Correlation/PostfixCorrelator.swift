@@ -278,7 +278,7 @@ public struct PostfixCorrelator: Codable, Sendable {
 
         /// Sets the session of the line's process (`key` borrows the tag, `stored` holds it).
         @inline(__always)
-        mutating func set(_ key: ProcessKey, stored: @autoclosure () -> ProcessKey, _ session: Session) {
+        mutating func set(_ key: ProcessKey, stored: @autoclosure () -> ProcessKey, _ session: consuming Session) {
             var value = session
             if let i = map.index(of: key) { map.withValue(at: i) { s in swap(&s, &value) } } else { map[stored()] = value }
         }
@@ -336,8 +336,9 @@ public struct PostfixCorrelator: Codable, Sendable {
             if let i = sessions.live(sessionKey(ctx)) { sessions.map.withValue(at: i) { s in s.ended = true } }
         case .tls:
             let t = line.tls
-            let info = TLSInfo(proto: strings.optionalString(t.proto, in: b), cipher: strings.optionalString(t.cipher, in: b),
-                               bits: t.bits, trust: strings.optionalString(t.trust, in: b))
+            var info: TLSInfo? = TLSInfo(proto: strings.optionalString(t.proto, in: b),
+                                         cipher: strings.optionalString(t.cipher, in: b),
+                                         bits: t.bits, trust: strings.optionalString(t.trust, in: b))
             let ip = strings.optionalString(line.peer.ip, in: b)
             // Looked up with a borrowing key (the usual case: the entry exists); a holding key only
             // to add one. Values are swapped in, not assigned: a closure's captured value is
@@ -345,14 +346,13 @@ public struct PostfixCorrelator: Codable, Sendable {
             switch line.direction {
             case .inbound:
                 if let i = sessions.live(sessionKey(ctx)) {
-                    var moved: TLSInfo? = info
-                    sessions.map.withValue(at: i) { s in swap(&s.tls, &moved) }
+                    sessions.map.withValue(at: i) { s in swap(&s.tls, &info) }
                 } else {
                     sessions.set(sessionKey(ctx), stored: ProcessKey(tag: ctx.tag, pid: ctx.pid),
-                                 Session(client: Peer(ip: ip, port: line.peer.port), started: ctx.time, tls: info))
+                                 Session(client: Peer(ip: ip, port: line.peer.port), started: ctx.time, tls: take(&info)))
                 }
             case .outbound:
-                var value = OutboundTLS(peer: Peer(ip: ip), info: info, at: ctx.time, firstQueueID: nil)
+                var value = OutboundTLS(peer: Peer(ip: ip), info: take(&info)!, at: ctx.time, firstQueueID: nil)
                 if let i = outboundTLS.index(of: sessionKey(ctx)) {
                     outboundTLS.withValue(at: i) { o in swap(&o, &value) }
                 } else {
