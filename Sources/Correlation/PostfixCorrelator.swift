@@ -856,6 +856,15 @@ func isLoopback(_ ip: String?) -> Bool {
 /// equality are byte prefix and equality), else on the String.
 func isLoopback(_ ip: Span, in b: LineBytes) -> Bool {
     guard ip.isPresent else { return false }
+    // The first two bytes decide most addresses: an ASCII byte other than `1` and `:` first, or
+    // `1` then an ASCII byte other than `2`, starts no text that is `127.…`, `::1` or
+    // `::ffff:127.0.0.1` as a String (ASCII characters have no canonical equivalents, and an
+    // ASCII byte after an ASCII one starts a new Character).
+    if ip.count >= 2 {
+        let c0 = b[Int(ip.lo)], c1 = b[Int(ip.lo) + 1]
+        if c0 < 0x80 && c0 != 0x31 && c0 != 0x3A && c1 < 0x80 { return false }
+        if c0 == 0x31 && c1 < 0x80 && c1 != 0x32 { return false }
+    }
     guard TextKey.isASCII(b.buffer(ip)) else { return isLoopback(b.string(ip)) }
     return b.hasPrefix(ip, "127.") || b.equals(ip, "::1") || b.equals(ip, "::ffff:127.0.0.1")
 }

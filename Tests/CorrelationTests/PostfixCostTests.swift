@@ -4,7 +4,9 @@
 // those that add one; sessions ended by a disconnect (kept for reuse) against removed ones:
 // absent to every reader and to the saved state; the Strings cache a parser's line buffer
 // shares among all hosts' correlators against each correlator's own cache, and the shared
-// Message-ID cache (`MessageKey.Cache`) against `String(decoding:)` and `forMessageID`.
+// Message-ID cache (`MessageKey.Cache`) against `String(decoding:)` and `forMessageID`;
+// `isLoopback` of a span (whose first two bytes decide most addresses) against `isLoopback` of
+// its String.
 // Limits: fixed cases (deterministic).
 
 import Foundation
@@ -253,5 +255,24 @@ import Testing
             }
         }
         #expect(wrong == [])
+    }
+
+    /// `isLoopback` of a span is `isLoopback` of its String on addresses, near misses and texts
+    /// whose first two bytes are or are not ASCII.
+    @Test func spanLoopbackDecidedByTwoBytesIsStringLoopback() {
+        var cases: [[UInt8]] = ["10.1.9.15", "127.0.0.1", "127.1", "127", "12", "1", "", "::1", "::2", "::ffff:127.0.0.1",
+                                "::ffff:10.0.0.1", ":", "192.0.2.1", "1\u{301}27.0.0.1", "1\u{E9}", "\u{E9}127.0.0.1",
+                                "a", "\r\n127.0.0.1", "\u{212A}", "2001:db8::1", "fe80::1", "17.0.0.1"].map { Array($0.utf8) }
+        cases += [[0x31, 0xFF, 0x32], [0xFF, 0x31], [0x31, 0x32, 0x37, 0x2E, 0xFF], [0x3A, 0x3A, 0x31], [0x31, 0xCC, 0x81]]
+        for c0: UInt8 in [0x20, 0x30, 0x31, 0x32, 0x3A, 0x61, 0xC3, 0xE2, 0xFF] {
+            for c1: UInt8 in [0x20, 0x2E, 0x31, 0x32, 0x3A, 0x80, 0xA9, 0xCC] {
+                cases.append([c0, c1] + Array("7.0.0.1".utf8))
+                cases.append([c0, c1])
+            }
+        }
+        for bytes in cases {
+            let span = bytes.withUnsafeBufferPointer { isLoopback(Span(0..<$0.count), in: LineBytes($0)) }
+            #expect(span == isLoopback(String(decoding: bytes, as: UTF8.self)), "\(bytes)")
+        }
     }
 }
