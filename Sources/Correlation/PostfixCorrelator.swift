@@ -29,7 +29,8 @@
 /// - Tables are `FastMap`s keyed by inline queue IDs (`QueueID`) and pids;
 ///   smtpd sessions keep only the client's address and port (all a later
 ///   `client=` line takes from them); a disconnect marks its session ended and
-///   the process's next session reuses the entry (`SessionTable`).
+///   the process's next session reuses the entry (`ProcessTable`; outbound
+///   TLS entries alike).
 /// Limits: memory is bounded by the open transactions and smtpd sessions;
 /// both are dropped after `staleAfter` of log time without a line. TLS of an
 /// outbound connection is attached to deliveries of the same smtp process
@@ -67,10 +68,10 @@ public struct PostfixCorrelator: Codable, Sendable {
     public var config: CorrelatorConfig
     /// Open transactions by instance and queue ID.
     var transactions = FastMap<TxKey, Transaction>()
-    /// smtpd sessions by process (ended ones are kept for the process's next session, see `SessionTable`).
-    var sessions = SessionTable()
+    /// smtpd sessions by process (ended ones are kept for the process's next session, see `ProcessTable`).
+    var sessions = ProcessTable<Session>()
     /// Last outbound TLS handshake per delivery process.
-    var outboundTLS = FastMap<ProcessKey, OutboundTLS>()
+    var outboundTLS = ProcessTable<OutboundTLS>()
     /// Links seen before the transaction they point to, by the new queue ID.
     var pendingOrigins: [String: PendingOrigin] = [:]
     /// Keys of messages held back (waiting for their origin).
@@ -248,7 +249,7 @@ public struct PostfixCorrelator: Codable, Sendable {
         }
     }
 
-    struct Session: Codable, Sendable {
+    struct Session: ProcessEntry {
         var client: Peer
         var started: Timestamp
         var tls: TLSInfo?
@@ -258,46 +259,61 @@ public struct PostfixCorrelator: Codable, Sendable {
         enum CodingKeys: String, CodingKey { case client, started, tls }
     }
 
-    /// The smtpd sessions by process. A disconnect marks its session ended instead of removing
-    /// it, and the process's next connect reuses the entry in place: an smtpd process serves
-    /// many sessions one after another, so the table keeps about one entry per process and a
-    /// session costs no insertion and no removal. An ended session is absent to every reader
-    /// and is not saved (the saved table is that of the live sessions, as when disconnects
-    /// removed them); ended entries go with the daily sweep like live ones.
-    struct SessionTable: Codable, Sendable {
-        var map = FastMap<ProcessKey, Session>()
+    /// An entry of a `ProcessTable`: `ended` marks it gone.
+    protocol ProcessEntry: Codable, Sendable {
+        var ended: Bool { get set }
+    }
+
+    /// Entries by process — smtpd sessions, outbound TLS connections. An entry that ends (a
+    /// disconnect; an outbound TLS entry that a delivery does not match) is marked ended
+    /// instead of removed, and the process's next entry reuses it in place: a Postfix process
+    /// serves many sessions or connections one after another, so the table keeps about one
+    /// entry per process and an entry costs no insertion and no removal. An ended entry is
+    /// absent to every reader and is not saved (the saved table is that of the live entries,
+    /// as when ending removed them); ended entries go with the sweep like live ones.
+    struct ProcessTable<Value: ProcessEntry>: Codable, Sendable {
+        var map = FastMap<ProcessKey, Value>()
 
         init() {}
 
-        /// The index of the live session of `key`, or nil.
+        /// The index of the live entry of `key`, or nil.
         @inline(__always)
         func live(_ key: ProcessKey) -> Int? {
             guard let i = map.index(of: key), !map.values[i].ended else { return nil }
             return i
         }
 
-        /// Sets the session of the line's process (`key` borrows the tag, `stored` holds it).
+        /// Sets the entry of the line's process (`key` borrows the tag, `stored` holds it).
         @inline(__always)
-        mutating func set(_ key: ProcessKey, stored: @autoclosure () -> ProcessKey, _ session: consuming Session) {
-            var value = session
+        mutating func set(_ key: ProcessKey, stored: @autoclosure () -> ProcessKey, _ entry: consuming Value) {
+            var value = entry
             if let i = map.index(of: key) { map.withValue(at: i) { s in swap(&s, &value) } } else { map[stored()] = value }
         }
+
+        /// Marks the entry at `i` ended.
+        @inline(__always)
+        mutating func end(at i: Int) { map.withValue(at: i) { s in s.ended = true } }
 
         init(from decoder: Decoder) throws { map = try FastMap(from: decoder) }
 
         func encode(to encoder: Encoder) throws {
-            var saved = FastMap<ProcessKey, Session>()
+            var saved = FastMap<ProcessKey, Value>()
             for i in map.keys.indices where !map.values[i].ended { saved[map.keys[i]] = map.values[i] }
             try saved.encode(to: encoder)
         }
     }
 
-    struct OutboundTLS: Codable, Sendable {
+    struct OutboundTLS: ProcessEntry {
         var peer: Peer
         var info: TLSInfo
         var at: Timestamp
         /// The first queue ID delivered over this connection.
         var firstQueueID: String?
+        /// Forgotten (it did not match a delivery): the entry only waits for its process's next
+        /// TLS line (not saved).
+        var ended = false
+
+        enum CodingKeys: String, CodingKey { case peer, info, at, firstQueueID }
     }
 
     struct PendingOrigin: Codable, Sendable {
@@ -333,7 +349,7 @@ public struct PostfixCorrelator: Codable, Sendable {
             sessions.set(sessionKey(ctx), stored: ProcessKey(tag: ctx.tag, pid: ctx.pid),
                          Session(client: Peer(ip: ip, port: line.peer.port), started: ctx.time, tls: nil))
         case .disconnect:
-            if let i = sessions.live(sessionKey(ctx)) { sessions.map.withValue(at: i) { s in s.ended = true } }
+            if let i = sessions.live(sessionKey(ctx)) { sessions.end(at: i) }
         case .tls:
             let t = line.tls
             var info: TLSInfo? = TLSInfo(proto: strings.optionalString(t.proto, in: b),
@@ -352,12 +368,8 @@ public struct PostfixCorrelator: Codable, Sendable {
                                  Session(client: Peer(ip: ip, port: line.peer.port), started: ctx.time, tls: take(&info)))
                 }
             case .outbound:
-                var value = OutboundTLS(peer: Peer(ip: ip), info: take(&info)!, at: ctx.time, firstQueueID: nil)
-                if let i = outboundTLS.index(of: sessionKey(ctx)) {
-                    outboundTLS.withValue(at: i) { o in swap(&o, &value) }
-                } else {
-                    outboundTLS[storedSessionKey(ctx)] = value
-                }
+                let value = OutboundTLS(peer: Peer(ip: ip), info: take(&info)!, at: ctx.time, firstQueueID: nil)
+                outboundTLS.set(sessionKey(ctx), stored: ProcessKey(tag: ctx.tag, pid: ctx.pid), value)
             }
         case .client:
             let key = TxKey(instance: ctx.instance, queueID: b.queueID(line.queueID))
@@ -576,12 +588,12 @@ public struct PostfixCorrelator: Codable, Sendable {
     /// that does not match (another relay, or a queue ID it cannot have carried) is forgotten.
     private mutating func outboundTLS(_ ctx: LineContext, _ line: PostfixLine, queueID qid: String) -> TLSInfo? {
         let pkey = sessionKey(ctx)
-        guard let i = outboundTLS.index(of: pkey) else { return nil }
+        guard let i = outboundTLS.live(pkey) else { return nil }
         let b = line.bytes
         let relayIP = line.peer.ip
         // A Bool out of the closure, then one copy of the info: returning the Optional from the
         // closure copied it and destroyed a temporary on every delivery.
-        let matches: Bool = outboundTLS.withValue(at: i) { o in
+        let matches: Bool = outboundTLS.map.withValue(at: i) { o in
             let sameRelay = o.peer.ip != nil && relayIP.isPresent && b.equals(relayIP, o.peer.ip)
             guard sameRelay && (o.firstQueueID == nil || o.firstQueueID == qid || (line.connUse ?? 1) >= 2) else {
                 return false
@@ -590,10 +602,10 @@ public struct PostfixCorrelator: Codable, Sendable {
             return true
         }
         guard matches else {
-            outboundTLS.remove(at: i)
+            outboundTLS.end(at: i)
             return nil
         }
-        return outboundTLS.values[i].info
+        return outboundTLS.map.values[i].info
     }
 
     /// Records that `newQueueID` on this host came from `origin`; works in both orders.
@@ -709,7 +721,7 @@ public struct PostfixCorrelator: Codable, Sendable {
         let dayAgo = now.micros - 86_400_000_000
         sessions.map.filter { $0.started.micros >= dayAgo }
         let hourAgo = now.micros - 3_600_000_000
-        outboundTLS.filter { $0.at.micros >= hourAgo }
+        outboundTLS.map.filter { $0.at.micros >= hourAgo }
         let holdLimit = now.micros - config.holdWindowSeconds * 1_000_000
         pendingOrigins = pendingOrigins.filter { $0.value.at.micros >= holdLimit }
     }
@@ -761,10 +773,6 @@ public struct PostfixCorrelator: Codable, Sendable {
         ProcessKey(borrowing: ctx.tag, pid: ctx.pid)
     }
 
-    /// The line's process, to store (holds the line's tag).
-    private func storedSessionKey(_ ctx: LineContext) -> ProcessKey {
-        ProcessKey(tag: ctx.tag, pid: ctx.pid)
-    }
 
     private static func isFinal(_ s: DeliveryStatus) -> Bool {
         switch s {

@@ -2,7 +2,8 @@
 // they replace, on exact values — lookup keys that borrow the line's tag (`ProcessKey`) against
 // keys that hold it; TLS lines that find their session or outbound entry (updated in place) and
 // those that add one; sessions ended by a disconnect (kept for reuse) against removed ones:
-// absent to every reader and to the saved state; the Strings cache a parser's line buffer
+// absent to every reader and to the saved state, and outbound TLS entries a delivery did not
+// match (kept for reuse) likewise; the Strings cache a parser's line buffer
 // shares among all hosts' correlators against each correlator's own cache, and the shared
 // Message-ID cache (`MessageKey.Cache`) against `String(decoding:)` and `forMessageID`;
 // `isLoopback` of a span (whose first two bytes decide most addresses) against `isLoopback` of
@@ -144,7 +145,7 @@ import Testing
         #expect(out.messages.map(\.tls) == [nil, nil])
         #expect(out.messages.map(\.client) == [Peer(name: Self.client.name, ip: Self.client.ip), other])
         // A restored state reads the saved live session.
-        let restored = try JSONDecoder().decode(PostfixCorrelator.SessionTable.self, from: saved)
+        let restored = try JSONDecoder().decode(PostfixCorrelator.ProcessTable<PostfixCorrelator.Session>.self, from: saved)
         #expect(restored.map.count == 1)
         let smtpd = LineTag(instance: "postfix", program: "smtpd")     // held while the borrowing key is used
         #expect(restored.live(PostfixCorrelator.ProcessKey(borrowing: smtpd, pid: 11)) == 0)
@@ -274,5 +275,33 @@ import Testing
             let span = bytes.withUnsafeBufferPointer { isLoopback(Span(0..<$0.count), in: LineBytes($0)) }
             #expect(span == isLoopback(String(decoding: bytes, as: UTF8.self)), "\(bytes)")
         }
+    }
+
+    /// An outbound TLS entry that a delivery does not match (another relay) is gone: the next
+    /// delivery of that process gets no TLS, the saved state does not hold it, and the
+    /// process's next TLS line makes a live entry again.
+    @Test func endedOutboundTLSIsAbsent() throws {
+        var m = PostfixCorrelator(host: "mx1")
+        var out = CorrelatorOutput()
+        let elsewhere = Peer(name: "other.example", ip: "192.0.2.99", port: 25)
+        for q in ["J1", "J2", "J3"] {
+            m.receive(Self.ctx(0, "qmgr", 300), .queued(queueID: q, sender: "a@x", size: 1, nrcpt: 1), into: &out)
+        }
+        m.receive(Self.ctx(1, "smtp", 400), .tls(direction: .outbound, peer: Self.hub, info: Self.tlsA), into: &out)
+        m.receive(Self.ctx(1, "smtp", 400), .delivery(queueID: "J1", PostfixDelivery(recipient: "r@y", relay: elsewhere,
+                                                                                      status: .sent)), into: &out)
+        m.receive(Self.ctx(1, "smtp", 400), .delivery(queueID: "J2", PostfixDelivery(recipient: "s@y", relay: Self.hub,
+                                                                                      connUse: 2, status: .sent)), into: &out)
+        let encoder = JSONEncoder()
+        encoder.outputFormatting = .sortedKeys
+        #expect(String(decoding: try encoder.encode(m.outboundTLS), as: UTF8.self) == "[]")
+        #expect(m.outboundTLS.map.count == 1)
+        m.receive(Self.ctx(2, "smtp", 400), .tls(direction: .outbound, peer: Self.hub, info: Self.tlsB), into: &out)
+        m.receive(Self.ctx(2, "smtp", 400), .delivery(queueID: "J3", PostfixDelivery(recipient: "t@y", relay: Self.hub,
+                                                                                      status: .sent)), into: &out)
+        #expect(out.deliveries.map(\.recipient) == ["r@y", "s@y", "t@y"])
+        #expect(out.deliveries.map(\.tls) == [nil, nil, Self.tlsB])
+        #expect(m.outboundTLS.map.count == 1)
+        #expect(String(decoding: try encoder.encode(m.outboundTLS), as: UTF8.self).contains("\"pid\":400"))
     }
 }
