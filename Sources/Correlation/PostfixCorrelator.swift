@@ -199,7 +199,7 @@ public struct PostfixCorrelator: Codable, Sendable {
         /// The client is on a loopback address: a content filter's re-injection.
         var loopbackClient = false
         /// The last delivery line's identity, to drop an exact repeat of it (see `delivery`).
-        var lastDelivery: DeliveryIdentity?
+        var lastDelivery: LastDelivery?
         // No hand-written initialiser: the memberwise one builds the (large) value in place, where
         // a hand-written one made a temporary and copied it (see Records.swift).
     }
@@ -211,8 +211,18 @@ public struct PostfixCorrelator: Codable, Sendable {
         var status: DeliveryStatus
     }
 
+    /// `DeliveryIdentity` as a transaction holds it: the recipient is the one at `recipient` in
+    /// its `recipients` (whose text equals the line's as Strings compare), so the identity holds
+    /// no String of its own (no retain and release per delivery line).
+    struct LastDelivery: Sendable {
+        var recipient: Int
+        var status: DeliveryStatus
+        var at: Timestamp
+        var pid: Int32
+    }
+
     /// What makes two delivery lines the same attempt: one process never logs the same
-    /// recipient's outcome twice at the same instant.
+    /// recipient's outcome twice at the same instant. (The saved form of `LastDelivery`.)
     struct DeliveryIdentity: Codable, Sendable, Equatable {
         var recipient: String
         /// `TextKey(recipient)` (not saved: made again when read).
@@ -538,8 +548,10 @@ public struct PostfixCorrelator: Codable, Sendable {
             // follows it) would otherwise count one attempt twice. The cheap fields first.
             // Fields read in place (a copy of an entry would retain its String): the key test
             // first, the text only where the keys cannot tell.
-            if tx.lastDelivery?.at == at, tx.lastDelivery?.pid == pid, tx.lastDelivery?.status == status,
-               let last = tx.lastDelivery, b.sameText(rspan, rkey, last.recipient, last.key) { return nil }
+            if let last = tx.lastDelivery, last.at == at, last.pid == pid, last.status == status,
+               b.sameText(rspan, rkey, tx.recipients[last.recipient].address, tx.recipients[last.recipient].key) {
+                return nil
+            }
             var found: Int? = nil
             for k in tx.recipients.indices {
                 let other = tx.recipients[k].key
@@ -547,12 +559,15 @@ public struct PostfixCorrelator: Codable, Sendable {
                 if b.sameText(rspan, rkey, tx.recipients[k].address, other) { found = k; break }
             }
             let recipient = made
-            if let k = found {
+            let k: Int
+            if let f = found {
+                k = f
                 tx.recipients[k].status = status
             } else {
+                k = tx.recipients.count
                 tx.recipients.append(RecipientStatus(address: recipient, key: rkey, status: status))
             }
-            tx.lastDelivery = DeliveryIdentity(recipient: recipient, key: rkey, status: status, at: at, pid: pid)
+            tx.lastDelivery = LastDelivery(recipient: k, status: status, at: at, pid: pid)
             return (Self.messageKey(&tx, host: host), tx.receivedAt, tx.queueID, !created, recipient)
         }
         guard let (mk, receivedAt, qid, known, recipient) = step else { return }     // the repeat
@@ -814,7 +829,13 @@ extension PostfixCorrelator.Transaction: Codable {
         let order = try c.decode([String].self, forKey: .recipientOrder)
         recipients = OneOrMore(order.map { PostfixCorrelator.RecipientStatus(address: $0, key: TextKey($0), status: statuses[$0] ?? .deferred) })
         loopbackClient = try c.decode(Bool.self, forKey: .loopbackClient)
-        lastDelivery = try c.decodeIfPresent(PostfixCorrelator.DeliveryIdentity.self, forKey: .lastDelivery)
+        // The saved identity's recipient is one of `recipients` (the line added or found it).
+        if let d = try c.decodeIfPresent(PostfixCorrelator.DeliveryIdentity.self, forKey: .lastDelivery),
+           let k = recipients.firstIndex(where: { $0.address == d.recipient }) {
+            lastDelivery = PostfixCorrelator.LastDelivery(recipient: k, status: d.status, at: d.at, pid: d.pid)
+        } else {
+            lastDelivery = nil
+        }
     }
 
     func encode(to encoder: Encoder) throws {
@@ -842,7 +863,10 @@ extension PostfixCorrelator.Transaction: Codable {
         try c.encode(statuses, forKey: .recipients)
         try c.encode(recipients.map(\.address), forKey: .recipientOrder)
         try c.encode(loopbackClient, forKey: .loopbackClient)
-        try c.encodeIfPresent(lastDelivery, forKey: .lastDelivery)
+        try c.encodeIfPresent(lastDelivery.map {
+            PostfixCorrelator.DeliveryIdentity(recipient: recipients[$0.recipient].address, key: recipients[$0.recipient].key,
+                                               status: $0.status, at: $0.at, pid: $0.pid)
+        }, forKey: .lastDelivery)
     }
 }
 

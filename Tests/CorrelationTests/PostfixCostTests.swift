@@ -7,7 +7,8 @@
 // shares among all hosts' correlators against each correlator's own cache, and the shared
 // Message-ID cache (`MessageKey.Cache`) against `String(decoding:)` and `forMessageID`;
 // `isLoopback` of a span (whose first two bytes decide most addresses) against `isLoopback` of
-// its String.
+// its String; the last delivery's identity held as an index into the recipients (saved with
+// the recipient's text, as before).
 // Limits: fixed cases (deterministic).
 
 import Foundation
@@ -303,5 +304,40 @@ import Testing
         #expect(out.deliveries.map(\.tls) == [nil, nil, Self.tlsB])
         #expect(m.outboundTLS.map.count == 1)
         #expect(String(decoding: try encoder.encode(m.outboundTLS), as: UTF8.self).contains("\"pid\":400"))
+    }
+
+    /// An exact repeat of the last delivery line is dropped, before and after a save and
+    /// restore; the saved identity names the recipient by its text; a line that differs in
+    /// recipient, status, time or process is not a repeat.
+    @Test func lastDeliveryByIndexDropsRepeatsAcrossARestart() throws {
+        var m = PostfixCorrelator(host: "mx1")
+        var out = CorrelatorOutput()
+        m.receive(Self.ctx(0, "qmgr", 300), .queued(queueID: "J1", sender: "a@x", size: 1, nrcpt: 2), into: &out)
+        func deliver(_ m: inout PostfixCorrelator, _ s: Int64, _ pid: Int32, _ r: String, _ st: DeliveryStatus) {
+            m.receive(Self.ctx(s, "smtp", pid), .delivery(queueID: "J1", PostfixDelivery(recipient: r, relay: Self.hub,
+                                                                                          status: st)), into: &out)
+        }
+        deliver(&m, 1, 400, "first.recipient@example.net", .deferred)
+        deliver(&m, 1, 400, "second.recipient@example.net", .deferred)
+        deliver(&m, 1, 400, "second.recipient@example.net", .deferred)        // repeat: dropped
+        deliver(&m, 2, 400, "first.recipient@example.net", .sent)
+        let encoder = JSONEncoder()
+        encoder.outputFormatting = .sortedKeys
+        let saved = try encoder.encode(m)
+        let text = String(decoding: saved, as: UTF8.self)
+        #expect(text.contains("\"lastDelivery\":{\"at\":{\"micros\":1800000002000000},\"pid\":400,\"recipient\":\"first.recipient@example.net\",\"status\":\"sent\"}"))
+        var restored = try JSONDecoder().decode(PostfixCorrelator.self, from: saved)
+        #expect(String(decoding: try encoder.encode(restored), as: UTF8.self) == text)
+        deliver(&restored, 2, 400, "first.recipient@example.net", .sent)      // repeat after the restore: dropped
+        deliver(&m, 2, 400, "first.recipient@example.net", .sent)             // and without it
+        deliver(&m, 2, 401, "first.recipient@example.net", .sent)             // another process: kept
+        deliver(&m, 3, 401, "first.recipient@example.net", .sent)             // another second: kept
+        deliver(&m, 3, 401, "first.recipient@example.net", .bounced)          // another status: kept
+        deliver(&m, 3, 401, "second.recipient@example.net", .bounced)         // another recipient: kept
+        #expect(out.deliveries.map(\.recipient) == ["first.recipient@example.net", "second.recipient@example.net",
+                                                     "first.recipient@example.net", "first.recipient@example.net",
+                                                     "first.recipient@example.net", "first.recipient@example.net",
+                                                     "second.recipient@example.net"])
+        #expect(out.deliveries.map(\.status) == [.deferred, .deferred, .sent, .sent, .sent, .bounced, .bounced])
     }
 }
