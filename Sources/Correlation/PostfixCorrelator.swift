@@ -399,14 +399,15 @@ public struct PostfixCorrelator: Codable, Sendable {
                 sessionTLS = sessions.map.values[si].tls
                 if port == nil, sessions.map.values[si].client.ip == ip { port = sessions.map.values[si].client.port }
             }
-            let client = Peer(name: strings.optionalString(line.peer.name, in: b), ip: ip, port: port)
-            let method = strings.optionalString(line.saslMethod, in: b), user = strings.optionalString(line.saslUsername, in: b)
+            // Swapped in, not assigned (a closure's captured value is copied: see the TLS line).
+            var client: Peer? = Peer(name: strings.optionalString(line.peer.name, in: b), ip: ip, port: port)
+            var method = strings.optionalString(line.saslMethod, in: b), user = strings.optionalString(line.saslUsername, in: b)
             let origQID = b.optionalString(line.origQueueID)
             let loopback = isLoopback(line.peer.ip, in: b)
             update(key, known: known, ctx, line) { tx in
-                tx.client = client
-                tx.saslMethod = method
-                tx.saslUsername = user
+                swap(&tx.client, &client)
+                swap(&tx.saslMethod, &method)
+                swap(&tx.saslUsername, &user)
                 if si != nil { swap(&tx.tls, &sessionTLS) }     // a move (see the TLS line)
                 tx.loopbackClient = loopback
                 if let origQID { tx.originQueueID = origQID; tx.originKind = .reinjection }
@@ -442,12 +443,12 @@ public struct PostfixCorrelator: Codable, Sendable {
             let i = transactions.index(of: key, orMake: { Self.newTransaction(ctx, line) }).index
             // Senders repeat (the same users send again): from the cache, made before the closure
             // (which holds the table) and only when the line will be taken.
-            let sender: String? = transactions.values[i].queued ? nil : strings.string(line.sender, in: b)
+            var sender: String? = transactions.values[i].queued ? nil : strings.string(line.sender, in: b)
             let emitted = transactions.withValue(at: i) { tx in
                 tx.lastSeen = ctx.time
                 if !tx.queued {
                     tx.queued = true
-                    tx.sender = sender
+                    swap(&tx.sender, &sender)       // a move (see the client line)
                     tx.size = line.size
                     tx.nrcpt = line.nrcpt
                 }

@@ -8,7 +8,7 @@
 // Message-ID cache (`MessageKey.Cache`) against `String(decoding:)` and `forMessageID`;
 // `isLoopback` of a span (whose first two bytes decide most addresses) against `isLoopback` of
 // its String; the last delivery's identity held as an index into the recipients (saved with
-// the recipient's text, as before).
+// the recipient's text, as before); values moved (not copied) into a transaction.
 // Limits: fixed cases (deterministic).
 
 import Foundation
@@ -339,5 +339,33 @@ import Testing
                                                      "first.recipient@example.net", "first.recipient@example.net",
                                                      "second.recipient@example.net"])
         #expect(out.deliveries.map(\.status) == [.deferred, .deferred, .sent, .sent, .sent, .bounced, .bounced])
+    }
+
+    /// The client, SASL values and sender moved into a transaction reach the message row
+    /// exactly; a second `client=` of the queue ID (reuse) ends the first transaction with its
+    /// own values; a qmgr line after a pickup's sender replaces it.
+    @Test func valuesMovedIntoTheTransaction() {
+        var m = PostfixCorrelator(host: "mx1")
+        var out = CorrelatorOutput()
+        let first = Peer(name: "submission-client.example.org", ip: "198.51.100.7", port: 41000)
+        let second = Peer(name: "other-client.example.org", ip: "198.51.100.8", port: 42000)
+        m.receive(Self.ctx(0, "smtpd", 10), .client(queueID: "AAA111", client: first, saslMethod: "PLAIN",
+                                                    saslUsername: "someone.with.a.long.name@example.org",
+                                                    origQueueID: nil, origClient: nil), into: &out)
+        m.receive(Self.ctx(0, "qmgr", 300), .queued(queueID: "AAA111", sender: "someone.with.a.long.name@example.org",
+                                                    size: 5, nrcpt: 1), into: &out)
+        m.receive(Self.ctx(1, "smtpd", 11), .client(queueID: "AAA111", client: second, saslMethod: nil,
+                                                    saslUsername: nil, origQueueID: nil, origClient: nil), into: &out)
+        m.receive(Self.ctx(1, "qmgr", 300), .queued(queueID: "AAA111", sender: "", size: 6, nrcpt: 1), into: &out)
+        m.receive(Self.ctx(2, "pickup", 20), .pickup(queueID: "BBB222", uid: 1000, sender: "local.user", origID: nil),
+                  into: &out)
+        m.receive(Self.ctx(2, "qmgr", 300), .queued(queueID: "BBB222", sender: "local.user@host.example.org",
+                                                    size: 7, nrcpt: 1), into: &out)
+        #expect(out.messages.map(\.queueID) == ["AAA111", "AAA111", "BBB222"])
+        #expect(out.messages.map(\.client) == [first, second, Peer(name: "pickup")])
+        #expect(out.messages.map(\.saslMethod) == ["PLAIN", nil, nil])
+        #expect(out.messages.map(\.saslUsername) == ["someone.with.a.long.name@example.org", nil, nil])
+        #expect(out.messages.map(\.sender) == ["someone.with.a.long.name@example.org", "", "local.user@host.example.org"])
+        #expect(out.messages.map(\.size) == [5, 6, 7])
     }
 }
