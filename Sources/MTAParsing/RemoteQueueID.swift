@@ -52,22 +52,10 @@ public enum RemoteQueueID {
         extractRange(s, r).map { s.string($0) }
     }
 
-    /// The range of the queue ID in `r`, or nil (the rules of `extract`).
-    ///
-    /// One pass, backwards: every form holds a space at a fixed offset (`queued␣as␣`,
-    /// `forwarded␣as␣`, `OK␣id=`, `␣Message accepted for delivery`), so the spaces of `r` are
-    /// visited once, from the end, noting each form's last (`queued as`, `forwarded as`) or
-    /// first (the others) occurrence; the forms are then tried in the contract's order, exactly
-    /// as separate searches would. The last `queued as` comes first from the end, and when it
-    /// is followed by an ID nothing else can win: the scan stops there (Postfix's usual reply).
-    static func extractRange(_ s: ByteScanner, _ r: Range<Int>) -> Range<Int>? {
-        if let t = queuedAsAtEnd(s, r) { return t }
-        return scanRange(s, r)
-    }
-
     /// Postfix's usual reply, a text that ends with `queued as ID` (ID bytes up to the end), read
-    /// from the end: the ID, or nil when the text does not end so (then `scanRange` decides).
-    /// Where this answers, `scanRange` does too, with the same range: the last space of the text
+    /// from the end: the ID, or nil when the text does not end so (then `extractRange` decides;
+    /// the Postfix parser asks this first, the other MTAs' replies go to `extractRange` at once).
+    /// Where this answers, `extractRange` does too, with the same range: the last space of the text
     /// is the one after `as` (the ID holds none, so no ` Message accepted` fits after it), the
     /// next one back starts ` as `, so that `queued as` is the first form it meets and, its
     /// token being the ID, the one it returns.
@@ -100,8 +88,15 @@ public enum RemoteQueueID {
         return table.utf8Start
     }
 
-    /// The one-pass scan of `extractRange` (every form; the fast path is checked against it).
-    static func scanRange(_ s: ByteScanner, _ r: Range<Int>) -> Range<Int>? {
+    /// The range of the queue ID in `r`, or nil (the rules of `extract`).
+    ///
+    /// One pass, backwards: every form holds a space at a fixed offset (`queued␣as␣`,
+    /// `forwarded␣as␣`, `OK␣id=`, `␣Message accepted for delivery`), so the spaces of `r` are
+    /// visited once, from the end, noting each form's last (`queued as`, `forwarded as`) or
+    /// first (the others) occurrence; the forms are then tried in the contract's order, exactly
+    /// as separate searches would. The last `queued as` comes first from the end, and when it
+    /// is followed by an ID nothing else can win: the scan stops there (Postfix's usual reply).
+    static func extractRange(_ s: ByteScanner, _ r: Range<Int>) -> Range<Int>? {
         let lo = r.lowerBound, hi = r.upperBound
         var queued = -1, forwarded = -1, okID = -1, acceptedUpper = -1, acceptedLower = -1
         let raw = UnsafeRawPointer(s.base)

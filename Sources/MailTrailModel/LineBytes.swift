@@ -331,8 +331,6 @@ public struct StringCache: @unchecked Sendable {
     }
 
     @usableFromInline var storage: Storage
-    /// Number of entries - 1 (a power of two less one).
-    @usableFromInline let mask: Int
 
     /// A cache of 512 entries.
     public init() { self.init(entries: 512) }
@@ -341,8 +339,11 @@ public struct StringCache: @unchecked Sendable {
     public init(entries: Int) {
         precondition(entries > 0 && entries & (entries - 1) == 0, "StringCache needs a power of two entries")
         storage = Storage(count: entries)
-        mask = entries - 1
     }
+
+    /// Number of entries - 1 (a power of two less one; read from the storage, so the cache stays
+    /// one reference wide as the correlators that embed it expect).
+    @inlinable public var mask: Int { storage.count - 1 }
 
     /// The span's text (see the contract); nil for an absent span.
     @inlinable
