@@ -28,7 +28,9 @@
 ///
 /// - Tables are `FastMap`s keyed by inline queue IDs (`QueueID`) and pids;
 ///   smtpd sessions keep only the client's address and port (all a later
-///   `client=` line takes from them).
+///   `client=` line takes from them); a disconnect marks its session ended and
+///   the process's next session reuses the entry (`ProcessTable`; outbound
+///   TLS entries alike).
 /// Limits: memory is bounded by the open transactions and smtpd sessions;
 /// both are dropped after `staleAfter` of log time without a line. TLS of an
 /// outbound connection is attached to deliveries of the same smtp process
@@ -66,10 +68,10 @@ public struct PostfixCorrelator: Codable, Sendable {
     public var config: CorrelatorConfig
     /// Open transactions by instance and queue ID.
     var transactions = FastMap<TxKey, Transaction>()
-    /// smtpd sessions by process.
-    var sessions = FastMap<ProcessKey, Session>()
+    /// smtpd sessions by process (ended ones are kept for the process's next session, see `ProcessTable`).
+    var sessions = ProcessTable<Session>()
     /// Last outbound TLS handshake per delivery process.
-    var outboundTLS = FastMap<ProcessKey, OutboundTLS>()
+    var outboundTLS = ProcessTable<OutboundTLS>()
     /// Links seen before the transaction they point to, by the new queue ID.
     var pendingOrigins: [String: PendingOrigin] = [:]
     /// Keys of messages held back (waiting for their origin).
@@ -81,8 +83,12 @@ public struct PostfixCorrelator: Codable, Sendable {
     /// Highest log time seen: the machine's notion of "now".
     public private(set) var now: Timestamp = Timestamp(micros: 0)
     var lastSweep: Timestamp = Timestamp(micros: 0)
-    /// Strings of values that repeat (TLS, peers, status codes, addresses); not saved.
+    /// Strings of values that repeat (TLS, peers, status codes, addresses); not saved. During a
+    /// line of a parser's buffer, the buffer's cache shared by all hosts (see `receive`).
     var strings = StringCache()
+
+    /// Entries of the cache a parser's lines share (all hosts' senders, recipients, relays).
+    static let sharedCacheEntries = 4096
 
     enum CodingKeys: String, CodingKey {
         case host, config, transactions, sessions, outboundTLS, pendingOrigins, held, instances, lastInstance, now,
@@ -122,29 +128,41 @@ public struct PostfixCorrelator: Codable, Sendable {
         }
     }
 
-    /// A process: `instance/service/program[pid]` (pids of different services never mix). Holds the
-    /// line's shared `LineTag`, so making a key retains one reference, not three strings.
+    /// A process: `instance/service/program[pid]` (pids of different services never mix). A key
+    /// that is stored holds the line's shared `LineTag` (`owner`, one reference, not three
+    /// strings); a key made only to look one up borrows the line's tag (`owner` nil, `ref` only),
+    /// so making it costs no retain and dropping it no release.
     struct ProcessKey: FastKey, Codable, Sendable {
-        var tag: LineTag
+        /// The tag, held by stored keys; nil in a lookup key (the line holds the tag meanwhile).
+        var owner: LineTag?
+        /// The tag's identity, valid while `owner` or the line that made the key holds it.
+        var ref: Unmanaged<LineTag>
         var pid: Int32
         /// Pids are nearly unique on a host: the tag is compared, not hashed.
         var fastHash: Int {
             let h = UInt64(UInt32(bitPattern: pid)) &* 0x9E37_79B9_7F4A_7C15
             return Int(truncatingIfNeeded: h ^ (h >> 29))
         }
+        var tag: LineTag { ref.takeUnretainedValue() }
         // The tags of one program are one shared object: identity first, the fields only when it fails.
-        static func == (a: ProcessKey, b: ProcessKey) -> Bool { a.pid == b.pid && (a.tag === b.tag || a.tag == b.tag) }
+        static func == (a: ProcessKey, b: ProcessKey) -> Bool {
+            a.pid == b.pid && (a.ref.toOpaque() == b.ref.toOpaque() || a.tag == b.tag)
+        }
 
-        init(tag: LineTag, pid: Int32) { self.tag = tag; self.pid = pid }
+        /// A key to store: it holds `tag`.
+        init(tag: LineTag, pid: Int32) { owner = tag; ref = Unmanaged.passUnretained(tag); self.pid = pid }
+
+        /// A key to look up with while the caller holds `tag` (it does not hold it).
+        init(borrowing tag: LineTag, pid: Int32) { owner = nil; ref = Unmanaged.passUnretained(tag); self.pid = pid }
 
         // Saved as when the parts were fields: {"instance", "service", "program", "pid"}.
         enum CodingKeys: String, CodingKey { case instance, service, program, pid }
         init(from decoder: Decoder) throws {
             let c = try decoder.container(keyedBy: CodingKeys.self)
-            tag = LineTag(instance: try c.decode(String.self, forKey: .instance),
-                          service: try c.decode(String.self, forKey: .service),
-                          program: try c.decode(String.self, forKey: .program))
-            pid = try c.decode(Int32.self, forKey: .pid)
+            self.init(tag: LineTag(instance: try c.decode(String.self, forKey: .instance),
+                                   service: try c.decode(String.self, forKey: .service),
+                                   program: try c.decode(String.self, forKey: .program)),
+                      pid: try c.decode(Int32.self, forKey: .pid))
         }
         func encode(to encoder: Encoder) throws {
             var c = encoder.container(keyedBy: CodingKeys.self)
@@ -165,6 +183,8 @@ public struct PostfixCorrelator: Codable, Sendable {
         var saslMethod: String?
         var saslUsername: String?
         var messageID: String?
+        /// `MessageKey.forMessageID(messageID)` when known from the line (not saved: made again).
+        var idKey: Int64? = nil
         var sender: String?
         var size: Int64?
         var nrcpt: Int?
@@ -179,7 +199,7 @@ public struct PostfixCorrelator: Codable, Sendable {
         /// The client is on a loopback address: a content filter's re-injection.
         var loopbackClient = false
         /// The last delivery line's identity, to drop an exact repeat of it (see `delivery`).
-        var lastDelivery: DeliveryIdentity?
+        var lastDelivery: LastDelivery?
         // No hand-written initialiser: the memberwise one builds the (large) value in place, where
         // a hand-written one made a temporary and copied it (see Records.swift).
     }
@@ -191,8 +211,18 @@ public struct PostfixCorrelator: Codable, Sendable {
         var status: DeliveryStatus
     }
 
+    /// `DeliveryIdentity` as a transaction holds it: the recipient is the one at `recipient` in
+    /// its `recipients` (whose text equals the line's as Strings compare), so the identity holds
+    /// no String of its own (no retain and release per delivery line).
+    struct LastDelivery: Sendable {
+        var recipient: Int
+        var status: DeliveryStatus
+        var at: Timestamp
+        var pid: Int32
+    }
+
     /// What makes two delivery lines the same attempt: one process never logs the same
-    /// recipient's outcome twice at the same instant.
+    /// recipient's outcome twice at the same instant. (The saved form of `LastDelivery`.)
     struct DeliveryIdentity: Codable, Sendable, Equatable {
         var recipient: String
         /// `TextKey(recipient)` (not saved: made again when read).
@@ -229,18 +259,71 @@ public struct PostfixCorrelator: Codable, Sendable {
         }
     }
 
-    struct Session: Codable, Sendable {
+    struct Session: ProcessEntry {
         var client: Peer
         var started: Timestamp
         var tls: TLSInfo?
+        /// Disconnected: the entry only waits for its process's next session (not saved).
+        var ended = false
+
+        enum CodingKeys: String, CodingKey { case client, started, tls }
     }
 
-    struct OutboundTLS: Codable, Sendable {
+    /// An entry of a `ProcessTable`: `ended` marks it gone.
+    protocol ProcessEntry: Codable, Sendable {
+        var ended: Bool { get set }
+    }
+
+    /// Entries by process — smtpd sessions, outbound TLS connections. An entry that ends (a
+    /// disconnect; an outbound TLS entry that a delivery does not match) is marked ended
+    /// instead of removed, and the process's next entry reuses it in place: a Postfix process
+    /// serves many sessions or connections one after another, so the table keeps about one
+    /// entry per process and an entry costs no insertion and no removal. An ended entry is
+    /// absent to every reader and is not saved (the saved table is that of the live entries,
+    /// as when ending removed them); ended entries go with the sweep like live ones.
+    struct ProcessTable<Value: ProcessEntry>: Codable, Sendable {
+        var map = FastMap<ProcessKey, Value>()
+
+        init() {}
+
+        /// The index of the live entry of `key`, or nil.
+        @inline(__always)
+        func live(_ key: ProcessKey) -> Int? {
+            guard let i = map.index(of: key), !map.values[i].ended else { return nil }
+            return i
+        }
+
+        /// Sets the entry of the line's process (`key` borrows the tag, `stored` holds it).
+        @inline(__always)
+        mutating func set(_ key: ProcessKey, stored: @autoclosure () -> ProcessKey, _ entry: consuming Value) {
+            var value = entry
+            if let i = map.index(of: key) { map.withValue(at: i) { s in swap(&s, &value) } } else { map[stored()] = value }
+        }
+
+        /// Marks the entry at `i` ended.
+        @inline(__always)
+        mutating func end(at i: Int) { map.withValue(at: i) { s in s.ended = true } }
+
+        init(from decoder: Decoder) throws { map = try FastMap(from: decoder) }
+
+        func encode(to encoder: Encoder) throws {
+            var saved = FastMap<ProcessKey, Value>()
+            for i in map.keys.indices where !map.values[i].ended { saved[map.keys[i]] = map.values[i] }
+            try saved.encode(to: encoder)
+        }
+    }
+
+    struct OutboundTLS: ProcessEntry {
         var peer: Peer
         var info: TLSInfo
         var at: Timestamp
         /// The first queue ID delivered over this connection.
         var firstQueueID: String?
+        /// Forgotten (it did not match a delivery): the entry only waits for its process's next
+        /// TLS line (not saved).
+        var ended = false
+
+        enum CodingKeys: String, CodingKey { case peer, info, at, firstQueueID }
     }
 
     struct PendingOrigin: Codable, Sendable {
@@ -258,6 +341,11 @@ public struct PostfixCorrelator: Codable, Sendable {
 
     /// Feeds one parsed line; appends what it completes to `out`.
     public mutating func receive(_ ctx: LineContext, _ line: PostfixLine, into out: inout CorrelatorOutput) {
+        // The parser's cache, shared by all hosts' correlators, stands in for this one's during the
+        // line (swapped: no reference count changes).
+        // (Swapped back at the end of this function, which has no other exit.)
+        let shared = line.sharesStrings
+        if shared { line.swapSharedStrings(&strings, entries: Self.sharedCacheEntries) }
         if ctx.time > now { now = ctx.time }
         // Identical interned strings compare by pointer: the set is hashed only when the instance changes.
         if ctx.instance != lastInstance {
@@ -268,25 +356,30 @@ public struct PostfixCorrelator: Codable, Sendable {
         switch line.kind {
         case .connect:
             let ip = strings.optionalString(line.peer.ip, in: b)
-            sessions[sessionKey(ctx)] = Session(client: Peer(ip: ip, port: line.peer.port), started: ctx.time, tls: nil)
+            sessions.set(sessionKey(ctx), stored: ProcessKey(tag: ctx.tag, pid: ctx.pid),
+                         Session(client: Peer(ip: ip, port: line.peer.port), started: ctx.time, tls: nil))
         case .disconnect:
-            if let i = sessions.index(of: sessionKey(ctx)) { sessions.remove(at: i) }
+            if let i = sessions.live(sessionKey(ctx)) { sessions.end(at: i) }
         case .tls:
             let t = line.tls
             var info: TLSInfo? = TLSInfo(proto: strings.optionalString(t.proto, in: b),
                                          cipher: strings.optionalString(t.cipher, in: b),
                                          bits: t.bits, trust: strings.optionalString(t.trust, in: b))
             let ip = strings.optionalString(line.peer.ip, in: b)
+            // Looked up with a borrowing key (the usual case: the entry exists); a holding key only
+            // to add one. Values are swapped in, not assigned: a closure's captured value is
+            // copied (a retain per String) and the original destroyed later.
             switch line.direction {
             case .inbound:
-                let time = ctx.time
-                // Swapped in, not assigned: a closure's captured value is copied (3 retains) and
-                // the original destroyed later.
-                sessions.withValue(sessionKey(ctx), make: {
-                    Session(client: Peer(ip: ip, port: line.peer.port), started: time, tls: nil)
-                }) { s, _ in swap(&s.tls, &info) }
+                if let i = sessions.live(sessionKey(ctx)) {
+                    sessions.map.withValue(at: i) { s in swap(&s.tls, &info) }
+                } else {
+                    sessions.set(sessionKey(ctx), stored: ProcessKey(tag: ctx.tag, pid: ctx.pid),
+                                 Session(client: Peer(ip: ip, port: line.peer.port), started: ctx.time, tls: take(&info)))
+                }
             case .outbound:
-                outboundTLS[sessionKey(ctx)] = OutboundTLS(peer: Peer(ip: ip), info: info!, at: ctx.time, firstQueueID: nil)
+                let value = OutboundTLS(peer: Peer(ip: ip), info: take(&info)!, at: ctx.time, firstQueueID: nil)
+                outboundTLS.set(sessionKey(ctx), stored: ProcessKey(tag: ctx.tag, pid: ctx.pid), value)
             }
         case .client:
             let key = TxKey(instance: ctx.instance, queueID: b.queueID(line.queueID))
@@ -300,20 +393,21 @@ public struct PostfixCorrelator: Codable, Sendable {
             var port = line.peer.port
             // Only the session's TLS and (when the line has none) port are taken: read in place,
             // not a copy of the whole session.
-            let si = sessions.index(of: sessionKey(ctx))
+            let si = sessions.live(sessionKey(ctx))
             var sessionTLS: TLSInfo? = nil
             if let si {
-                sessionTLS = sessions.values[si].tls
-                if port == nil, sessions.values[si].client.ip == ip { port = sessions.values[si].client.port }
+                sessionTLS = sessions.map.values[si].tls
+                if port == nil, sessions.map.values[si].client.ip == ip { port = sessions.map.values[si].client.port }
             }
-            let client = Peer(name: strings.optionalString(line.peer.name, in: b), ip: ip, port: port)
-            let method = strings.optionalString(line.saslMethod, in: b), user = strings.optionalString(line.saslUsername, in: b)
+            // Swapped in, not assigned (a closure's captured value is copied: see the TLS line).
+            var client: Peer? = Peer(name: strings.optionalString(line.peer.name, in: b), ip: ip, port: port)
+            var method = strings.optionalString(line.saslMethod, in: b), user = strings.optionalString(line.saslUsername, in: b)
             let origQID = b.optionalString(line.origQueueID)
             let loopback = isLoopback(line.peer.ip, in: b)
             update(key, known: known, ctx, line) { tx in
-                tx.client = client
-                tx.saslMethod = method
-                tx.saslUsername = user
+                swap(&tx.client, &client)
+                swap(&tx.saslMethod, &method)
+                swap(&tx.saslUsername, &user)
                 if si != nil { swap(&tx.tls, &sessionTLS) }     // a move (see the TLS line)
                 tx.loopbackClient = loopback
                 if let origQID { tx.originQueueID = origQID; tx.originKind = .reinjection }
@@ -341,7 +435,7 @@ public struct PostfixCorrelator: Codable, Sendable {
                 known = nil
             }
             update(key, known: known, ctx, line) { tx in
-                if !line.messageID.isEmpty { tx.messageID = b.string(line.messageID) }
+                if !line.messageID.isEmpty { (tx.messageID, tx.idKey) = line.messageIDValue(line.messageID) }
             }
             adoptPendingOrigin(key)
         case .queued:
@@ -349,12 +443,12 @@ public struct PostfixCorrelator: Codable, Sendable {
             let i = transactions.index(of: key, orMake: { Self.newTransaction(ctx, line) }).index
             // Senders repeat (the same users send again): from the cache, made before the closure
             // (which holds the table) and only when the line will be taken.
-            let sender: String? = transactions.values[i].queued ? nil : strings.string(line.sender, in: b)
+            var sender: String? = transactions.values[i].queued ? nil : strings.string(line.sender, in: b)
             let emitted = transactions.withValue(at: i) { tx in
                 tx.lastSeen = ctx.time
                 if !tx.queued {
                     tx.queued = true
-                    tx.sender = sender
+                    swap(&tx.sender, &sender)       // a move (see the client line)
                     tx.size = line.size
                     tx.nrcpt = line.nrcpt
                 }
@@ -426,6 +520,7 @@ public struct PostfixCorrelator: Codable, Sendable {
         }
         if !held.isEmpty { releaseHeld(into: &out) }
         if now.micros - lastSweep.micros > 3_600_000_000 { sweep(into: &out) }
+        if shared { line.swapSharedStrings(&strings, entries: Self.sharedCacheEntries) }
     }
 
     /// Emits everything held back (end of a one-shot ingest). The state stays
@@ -454,8 +549,10 @@ public struct PostfixCorrelator: Codable, Sendable {
             // follows it) would otherwise count one attempt twice. The cheap fields first.
             // Fields read in place (a copy of an entry would retain its String): the key test
             // first, the text only where the keys cannot tell.
-            if tx.lastDelivery?.at == at, tx.lastDelivery?.pid == pid, tx.lastDelivery?.status == status,
-               let last = tx.lastDelivery, b.sameText(rspan, rkey, last.recipient, last.key) { return nil }
+            if let last = tx.lastDelivery, last.at == at, last.pid == pid, last.status == status,
+               b.sameText(rspan, rkey, tx.recipients[last.recipient].address, tx.recipients[last.recipient].key) {
+                return nil
+            }
             var found: Int? = nil
             for k in tx.recipients.indices {
                 let other = tx.recipients[k].key
@@ -463,12 +560,15 @@ public struct PostfixCorrelator: Codable, Sendable {
                 if b.sameText(rspan, rkey, tx.recipients[k].address, other) { found = k; break }
             }
             let recipient = made
-            if let k = found {
+            let k: Int
+            if let f = found {
+                k = f
                 tx.recipients[k].status = status
             } else {
+                k = tx.recipients.count
                 tx.recipients.append(RecipientStatus(address: recipient, key: rkey, status: status))
             }
-            tx.lastDelivery = DeliveryIdentity(recipient: recipient, key: rkey, status: status, at: at, pid: pid)
+            tx.lastDelivery = LastDelivery(recipient: k, status: status, at: at, pid: pid)
             return (Self.messageKey(&tx, host: host), tx.receivedAt, tx.queueID, !created, recipient)
         }
         guard let (mk, receivedAt, qid, known, recipient) = step else { return }     // the repeat
@@ -504,12 +604,12 @@ public struct PostfixCorrelator: Codable, Sendable {
     /// that does not match (another relay, or a queue ID it cannot have carried) is forgotten.
     private mutating func outboundTLS(_ ctx: LineContext, _ line: PostfixLine, queueID qid: String) -> TLSInfo? {
         let pkey = sessionKey(ctx)
-        guard let i = outboundTLS.index(of: pkey) else { return nil }
+        guard let i = outboundTLS.live(pkey) else { return nil }
         let b = line.bytes
         let relayIP = line.peer.ip
         // A Bool out of the closure, then one copy of the info: returning the Optional from the
         // closure copied it and destroyed a temporary on every delivery.
-        let matches: Bool = outboundTLS.withValue(at: i) { o in
+        let matches: Bool = outboundTLS.map.withValue(at: i) { o in
             let sameRelay = o.peer.ip != nil && relayIP.isPresent && b.equals(relayIP, o.peer.ip)
             guard sameRelay && (o.firstQueueID == nil || o.firstQueueID == qid || (line.connUse ?? 1) >= 2) else {
                 return false
@@ -518,10 +618,10 @@ public struct PostfixCorrelator: Codable, Sendable {
             return true
         }
         guard matches else {
-            outboundTLS.remove(at: i)
+            outboundTLS.end(at: i)
             return nil
         }
-        return outboundTLS.values[i].info
+        return outboundTLS.map.values[i].info
     }
 
     /// Records that `newQueueID` on this host came from `origin`; works in both orders.
@@ -635,9 +735,9 @@ public struct PostfixCorrelator: Codable, Sendable {
         }
         for key in staleKeys { finish(key, into: &out) }
         let dayAgo = now.micros - 86_400_000_000
-        sessions.filter { $0.started.micros >= dayAgo }
+        sessions.map.filter { $0.started.micros >= dayAgo }
         let hourAgo = now.micros - 3_600_000_000
-        outboundTLS.filter { $0.at.micros >= hourAgo }
+        outboundTLS.map.filter { $0.at.micros >= hourAgo }
         let holdLimit = now.micros - config.holdWindowSeconds * 1_000_000
         pendingOrigins = pendingOrigins.filter { $0.value.at.micros >= holdLimit }
     }
@@ -650,7 +750,8 @@ public struct PostfixCorrelator: Codable, Sendable {
 
     private static func messageKey(_ tx: inout Transaction, host: String) -> Int64 {
         if let k = tx.msgKey { return k }
-        let k = tx.messageID.map(MessageKey.forMessageID) ?? MessageKey.forQueue(host: host, queueID: tx.queueID)
+        let k = tx.messageID.map { tx.idKey ?? MessageKey.forMessageID($0) }
+            ?? MessageKey.forQueue(host: host, queueID: tx.queueID)
         tx.msgKey = k
         return k
     }
@@ -683,9 +784,11 @@ public struct PostfixCorrelator: Codable, Sendable {
                     lastSeen: ctx.time)
     }
 
+    /// The line's process, to look up (borrows the line's tag).
     private func sessionKey(_ ctx: LineContext) -> ProcessKey {
-        ProcessKey(tag: ctx.tag, pid: ctx.pid)
+        ProcessKey(borrowing: ctx.tag, pid: ctx.pid)
     }
+
 
     private static func isFinal(_ s: DeliveryStatus) -> Bool {
         switch s {
@@ -727,7 +830,13 @@ extension PostfixCorrelator.Transaction: Codable {
         let order = try c.decode([String].self, forKey: .recipientOrder)
         recipients = OneOrMore(order.map { PostfixCorrelator.RecipientStatus(address: $0, key: TextKey($0), status: statuses[$0] ?? .deferred) })
         loopbackClient = try c.decode(Bool.self, forKey: .loopbackClient)
-        lastDelivery = try c.decodeIfPresent(PostfixCorrelator.DeliveryIdentity.self, forKey: .lastDelivery)
+        // The saved identity's recipient is one of `recipients` (the line added or found it).
+        if let d = try c.decodeIfPresent(PostfixCorrelator.DeliveryIdentity.self, forKey: .lastDelivery),
+           let k = recipients.firstIndex(where: { $0.address == d.recipient }) {
+            lastDelivery = PostfixCorrelator.LastDelivery(recipient: k, status: d.status, at: d.at, pid: d.pid)
+        } else {
+            lastDelivery = nil
+        }
     }
 
     func encode(to encoder: Encoder) throws {
@@ -755,7 +864,10 @@ extension PostfixCorrelator.Transaction: Codable {
         try c.encode(statuses, forKey: .recipients)
         try c.encode(recipients.map(\.address), forKey: .recipientOrder)
         try c.encode(loopbackClient, forKey: .loopbackClient)
-        try c.encodeIfPresent(lastDelivery, forKey: .lastDelivery)
+        try c.encodeIfPresent(lastDelivery.map {
+            PostfixCorrelator.DeliveryIdentity(recipient: recipients[$0.recipient].address, key: recipients[$0.recipient].key,
+                                               status: $0.status, at: $0.at, pid: $0.pid)
+        }, forKey: .lastDelivery)
     }
 }
 
@@ -777,6 +889,15 @@ func isLoopback(_ ip: String?) -> Bool {
 /// equality are byte prefix and equality), else on the String.
 func isLoopback(_ ip: Span, in b: LineBytes) -> Bool {
     guard ip.isPresent else { return false }
+    // The first two bytes decide most addresses: an ASCII byte other than `1` and `:` first, or
+    // `1` then an ASCII byte other than `2`, starts no text that is `127.…`, `::1` or
+    // `::ffff:127.0.0.1` as a String (ASCII characters have no canonical equivalents, and an
+    // ASCII byte after an ASCII one starts a new Character).
+    if ip.count >= 2 {
+        let c0 = b[Int(ip.lo)], c1 = b[Int(ip.lo) + 1]
+        if c0 < 0x80 && c0 != 0x31 && c0 != 0x3A && c1 < 0x80 { return false }
+        if c0 == 0x31 && c1 < 0x80 && c1 != 0x32 { return false }
+    }
     guard TextKey.isASCII(b.buffer(ip)) else { return isLoopback(b.string(ip)) }
     return b.hasPrefix(ip, "127.") || b.equals(ip, "::1") || b.equals(ip, "::ffff:127.0.0.1")
 }

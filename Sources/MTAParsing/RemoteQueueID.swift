@@ -52,6 +52,42 @@ public enum RemoteQueueID {
         extractRange(s, r).map { s.string($0) }
     }
 
+    /// Postfix's usual reply, a text that ends with `queued as ID` (ID bytes up to the end), read
+    /// from the end: the ID, or nil when the text does not end so (then `extractRange` decides;
+    /// the Postfix parser asks this first, the other MTAs' replies go to `extractRange` at once).
+    /// Where this answers, `extractRange` does too, with the same range: the last space of the text
+    /// is the one after `as` (the ID holds none, so no ` Message accepted` fits after it), the
+    /// next one back starts ` as `, so that `queued as` is the first form it meets and, its
+    /// token being the ID, the one it returns.
+    @inline(__always)
+    static func queuedAsAtEnd(_ s: ByteScanner, _ r: Range<Int>) -> Range<Int>? {
+        let lo = r.lowerBound, hi = r.upperBound
+        let ids = RemoteQueueID.idBytes
+        var t = hi
+        while t > lo && ids[Int(s[t - 1])] != 0 { t -= 1 }
+        guard t - 10 >= lo, s[t - 1] == Byte.space, matches(s, t - 10, "queued as ") else { return nil }
+        var k = hi
+        while k > t && s[k - 1] == Byte.dot { k -= 1 }      // `token`'s trailing dots
+        return k > t ? t..<k : nil
+    }
+
+    /// 1 for the bytes of `isIDByte` (`[A-Za-z0-9._-]`), else 0, as a literal (a constant, no
+    /// `swift_once` per use).
+    @inline(__always)
+    static var idBytes: UnsafePointer<UInt8> {
+        let table: StaticString = """
+            \u{0}\u{0}\u{0}\u{0}\u{0}\u{0}\u{0}\u{0}\u{0}\u{0}\u{0}\u{0}\u{0}\u{0}\u{0}\u{0}\u{0}\u{0}\u{0}\u{0}\u{0}\u{0}\u{0}\u{0}\u{0}\u{0}\u{0}\u{0}\u{0}\u{0}\u{0}\u{0}\
+            \u{0}\u{0}\u{0}\u{0}\u{0}\u{0}\u{0}\u{0}\u{0}\u{0}\u{0}\u{0}\u{0}\u{1}\u{1}\u{0}\u{1}\u{1}\u{1}\u{1}\u{1}\u{1}\u{1}\u{1}\u{1}\u{1}\u{0}\u{0}\u{0}\u{0}\u{0}\u{0}\
+            \u{0}\u{1}\u{1}\u{1}\u{1}\u{1}\u{1}\u{1}\u{1}\u{1}\u{1}\u{1}\u{1}\u{1}\u{1}\u{1}\u{1}\u{1}\u{1}\u{1}\u{1}\u{1}\u{1}\u{1}\u{1}\u{1}\u{1}\u{0}\u{0}\u{0}\u{0}\u{1}\
+            \u{0}\u{1}\u{1}\u{1}\u{1}\u{1}\u{1}\u{1}\u{1}\u{1}\u{1}\u{1}\u{1}\u{1}\u{1}\u{1}\u{1}\u{1}\u{1}\u{1}\u{1}\u{1}\u{1}\u{1}\u{1}\u{1}\u{1}\u{0}\u{0}\u{0}\u{0}\u{0}\
+            \u{0}\u{0}\u{0}\u{0}\u{0}\u{0}\u{0}\u{0}\u{0}\u{0}\u{0}\u{0}\u{0}\u{0}\u{0}\u{0}\u{0}\u{0}\u{0}\u{0}\u{0}\u{0}\u{0}\u{0}\u{0}\u{0}\u{0}\u{0}\u{0}\u{0}\u{0}\u{0}\
+            \u{0}\u{0}\u{0}\u{0}\u{0}\u{0}\u{0}\u{0}\u{0}\u{0}\u{0}\u{0}\u{0}\u{0}\u{0}\u{0}\u{0}\u{0}\u{0}\u{0}\u{0}\u{0}\u{0}\u{0}\u{0}\u{0}\u{0}\u{0}\u{0}\u{0}\u{0}\u{0}\
+            \u{0}\u{0}\u{0}\u{0}\u{0}\u{0}\u{0}\u{0}\u{0}\u{0}\u{0}\u{0}\u{0}\u{0}\u{0}\u{0}\u{0}\u{0}\u{0}\u{0}\u{0}\u{0}\u{0}\u{0}\u{0}\u{0}\u{0}\u{0}\u{0}\u{0}\u{0}\u{0}\
+            \u{0}\u{0}\u{0}\u{0}\u{0}\u{0}\u{0}\u{0}\u{0}\u{0}\u{0}\u{0}\u{0}\u{0}\u{0}\u{0}\u{0}\u{0}\u{0}\u{0}\u{0}\u{0}\u{0}\u{0}\u{0}\u{0}\u{0}\u{0}\u{0}\u{0}\u{0}\u{0}
+            """
+        return table.utf8Start
+    }
+
     /// The range of the queue ID in `r`, or nil (the rules of `extract`).
     ///
     /// One pass, backwards: every form holds a space at a fixed offset (`queued␣as␣`,

@@ -299,7 +299,7 @@ extension LineBytes {
 /// Contract: `string(_:in:)` returns a String equal to `String(decoding: bytes, as: UTF8.self)`,
 /// from the cache when the same bytes were seen lately (compared word by word with a key kept
 /// in the entry), else made and cached; a value of at most 15 ASCII bytes is made in place as a
-/// small String (`SmallASCII`) without a lookup, since that is cheaper than any. Direct-mapped, 512 entries of values up to 32 bytes
+/// small String (`SmallASCII`) without a lookup, since that is cheaper than any. Direct-mapped, 512 entries (or as many as `init(entries:)` asks) of values up to 32 bytes
 /// (longer ones are made every time): memory is bounded whatever the input. The entries live in
 /// one buffer owned by a class; a copy of the cache that finds the buffer shared when it is about
 /// to write starts an empty one (the cache only saves work, so it never has to be shared). So a
@@ -330,9 +330,20 @@ public struct StringCache: @unchecked Sendable {
         @usableFromInline init() {}
     }
 
-    @usableFromInline var storage = Storage()
+    @usableFromInline var storage: Storage
 
-    public init() {}
+    /// A cache of 512 entries.
+    public init() { self.init(entries: 512) }
+
+    /// A cache of `entries` entries (a power of two).
+    public init(entries: Int) {
+        precondition(entries > 0 && entries & (entries - 1) == 0, "StringCache needs a power of two entries")
+        storage = Storage(count: entries)
+    }
+
+    /// Number of entries - 1 (a power of two less one; read from the storage, so the cache stays
+    /// one reference wide as the correlators that embed it expect).
+    @inlinable public var mask: Int { storage.count - 1 }
 
     /// The span's text (see the contract); nil for an absent span.
     @inlinable
@@ -348,7 +359,7 @@ public struct StringCache: @unchecked Sendable {
         // Up to 15 ASCII bytes make a small String in place: cheaper than any lookup.
         if n <= 15, let v = SmallASCII.make(b.base + Int(s.lo), n) { return v }
         guard n <= 32, n > 0 else { return String(decoding: b.buffer(s), as: UTF8.self) }
-        return Self.short(&storage, mask: 511, b.base + Int(s.lo), n)
+        return Self.short(&storage, mask: mask, b.base + Int(s.lo), n)
     }
 
     /// The String of the `n` bytes at `p` (1 ≤ `n` ≤ 32) from the entry of `storage` that the

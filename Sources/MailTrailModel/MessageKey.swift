@@ -36,6 +36,68 @@ public enum MessageKey {
         return Int64(bitPattern: h)
     }
 
+    /// Message-IDs seen lately with their keys: a message's ID is logged again by every host it
+    /// passes, and the next hop's correlator then gets the same String (no new one) and its key
+    /// (no second hash). `value(_:)` returns exactly `String(decoding: bytes, as: UTF8.self)`
+    /// (`LineBytes.string` of the span) and `forMessageID` of that String: an entry is used
+    /// only when its String's UTF-8 is the bytes asked for (so invalid UTF-8 never hits).
+    /// Direct-mapped, 1,024 entries chosen by a hash of the length and five words of the bytes
+    /// (`slotHash`; all of them below 16 bytes). Not saved anywhere.
+    public struct Cache: @unchecked Sendable {
+        @usableFromInline struct Entry {
+            var hash: UInt64 = 0
+            var value: String? = nil
+            var key: Int64 = 0
+        }
+
+        @usableFromInline final class Storage {
+            let entries: UnsafeMutablePointer<Entry>
+            init() {
+                entries = .allocate(capacity: Cache.count)
+                entries.initialize(repeating: Entry(), count: Cache.count)
+            }
+            deinit {
+                entries.deinitialize(count: Cache.count)
+                entries.deallocate()
+            }
+        }
+
+        static let count = 1024
+        @usableFromInline var storage = Storage()
+
+        public init() {}
+
+        /// A hash of `bytes` for their entry: the length and the words at 0, 8, the middle, n - 16
+        /// and n - 8 (where IDs differ: their unique parts and their domains), instead of every
+        /// word; an entry is used only after a full comparison, so a collision costs a miss.
+        @inline(__always)
+        static func slotHash(_ bytes: UnsafeBufferPointer<UInt8>) -> UInt64 {
+            let n = bytes.count
+            guard n >= 16, let p = bytes.baseAddress else { return LineBytes.hash(bytes) }
+            let raw = UnsafeRawPointer(p)
+            @inline(__always) func word(_ i: Int) -> UInt64 { raw.loadUnaligned(fromByteOffset: i, as: UInt64.self) }
+            var h = (UInt64(n) ^ word(0)) &* 0x9E37_79B9_7F4A_7C15
+            h = (h ^ (h >> 29) ^ word(8)) &* 0xC2B2_AE3D_27D4_EB4F
+            h = (h ^ (h >> 29) ^ word((n - 8) / 2)) &* 0x1656_67B1_9E37_79F9
+            h = (h ^ (h >> 29) ^ word(n - 16)) &* 0x27D4_EB2F_1656_67C5
+            h = (h ^ (h >> 29) ^ word(n - 8)) &* 0x9E37_79B9_7F4A_7C15
+            return h ^ (h >> 31)
+        }
+
+        /// The String of `bytes` and its `forMessageID` key (see the type's contract).
+        public mutating func value(_ bytes: UnsafeBufferPointer<UInt8>) -> (String, Int64) {
+            let h = Cache.slotHash(bytes)
+            let e = storage.entries + Int(truncatingIfNeeded: h >> 54)      // the top 10 bits
+            if e.pointee.hash == h, let v = e.pointee.value, LineBytes.equal(bytes, v) { return (v, e.pointee.key) }
+            let v = String(decoding: bytes, as: UTF8.self)
+            let k = MessageKey.forMessageID(v)
+            if !isKnownUniquelyReferenced(&storage) { storage = Storage() }
+            let f = storage.entries + Int(truncatingIfNeeded: h >> 54)
+            f.pointee.hash = h; f.pointee.value = v; f.pointee.key = k
+            return (v, k)
+        }
+    }
+
     /// Key of a transaction without a Message-ID: `host/queue_id`.
     public static func forQueue(host: String, queueID: String) -> Int64 {
         var h = offsetBasis

@@ -92,6 +92,16 @@ public struct PostfixLine: @unchecked Sendable {
         public var reasonTail: Span = .absent
         public var proto: Span = .absent
         public var helo: Span = .absent
+        /// Whether the lines share `strings` among the correlators they go to (a parser's buffer:
+        /// all hosts of a parse): a message's sender, recipients and relays are logged again by
+        /// the next hop's host seconds later, which a cache per host cannot hit. False in
+        /// `withLine`'s buffers (the correlator then uses its own cache).
+        public var sharesStrings = false
+        /// The shared cache, made by the first correlator that uses it (so a parse of another MTA's
+        /// log does not pay for it); kept across lines (`reset` leaves it).
+        public var strings: StringCache? = nil
+        /// The Message-IDs and keys the lines share (made on first use; kept across lines).
+        public var messageIDs: MessageKey.Cache? = nil
 
         @inlinable public init(bytes: LineBytes) { self.bytes = bytes }
     }
@@ -136,6 +146,28 @@ public struct PostfixLine: @unchecked Sendable {
         let f = storage
         f.pointee.action = .absent; f.pointee.stage = .absent; f.pointee.code = .absent; f.pointee.reason = .absent
         f.pointee.reasonTail = .absent; f.pointee.proto = .absent; f.pointee.helo = .absent
+    }
+
+    /// Whether the line's buffer shares a Strings cache among correlators (`Fields.sharesStrings`).
+    @inlinable public var sharesStrings: Bool { storage.pointee.sharesStrings }
+
+    /// Swaps `cache` with the buffer's shared cache (made with `entries` entries on first use):
+    /// a correlator swaps it in for a line and out again after.
+    @inlinable @inline(__always)
+    public func swapSharedStrings(_ cache: inout StringCache, entries: Int) {
+        if storage.pointee.strings == nil { storage.pointee.strings = StringCache(entries: entries) }
+        swap(&cache, &storage.pointee.strings!)
+    }
+
+    /// The String of the span `s` (as `string(_:)` makes it) and its `MessageKey.forMessageID`
+    /// key: from the Message-IDs the buffer's lines share when it shares its caches, else made.
+    public func messageIDValue(_ s: Span) -> (String, Int64) {
+        if storage.pointee.sharesStrings && s.isPresent {
+            if storage.pointee.messageIDs == nil { storage.pointee.messageIDs = MessageKey.Cache() }
+            return storage.pointee.messageIDs!.value(bytes.buffer(s))
+        }
+        let v = string(s)
+        return (v, MessageKey.forMessageID(v))
     }
 
     @inlinable public var kind: Kind {
@@ -361,7 +393,7 @@ public struct PostfixLine: @unchecked Sendable {
     /// Calls `body` with the line form of `event` (its strings copied into one buffer).
     public static func withLine<R>(_ event: PostfixEvent, _ body: (PostfixLine) throws -> R) rethrows -> R {
         var buf: [UInt8] = []
-        let holder = PostfixLineBuffer()
+        let holder = PostfixLineBuffer(sharedStrings: false)
         let line = holder.line
         func add(_ s: String?) -> Span {
             guard let s else { return .absent }
@@ -422,9 +454,14 @@ public final class PostfixLineBuffer: @unchecked Sendable {
     /// The view of this buffer's fields (valid while the buffer lives).
     public let line: PostfixLine
 
-    public init() {
+    /// A buffer for a parser's lines: with a Strings cache shared by the correlators its lines go to.
+    public convenience init() { self.init(sharedStrings: true) }
+
+    /// `sharedStrings`: whether its lines share a `strings` cache (not for one-off lines).
+    public init(sharedStrings: Bool) {
         let p = UnsafeMutablePointer<PostfixLine.Fields>.allocate(capacity: 1)
         p.initialize(to: PostfixLine.Fields(bytes: LineBytes(base: LineBytes.emptyBase, count: 0)))
+        p.pointee.sharesStrings = sharedStrings
         line = PostfixLine(storage: p)
     }
 

@@ -53,7 +53,10 @@ extension PostfixParser {
                     let tEnd = s[s.end - 1] == Byte.rparen ? s.end - 1 : s.end
                     let text = tStart..<max(tStart, tEnd)
                     e.response = Span(text)
-                    if let q = RemoteQueueID.extractRange(s, text) { e.nextQueueID = Span(q) }
+                    // Postfix's usual `... queued as ID` first (read from the end), then every form.
+                    if let q = RemoteQueueID.queuedAsAtEnd(s, text) ?? RemoteQueueID.extractRange(s, text) {
+                        e.nextQueueID = Span(q)
+                    }
                 }
                 haveStatus = true
                 break

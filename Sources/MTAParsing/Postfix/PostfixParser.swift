@@ -41,7 +41,7 @@ public struct PostfixParser: Sendable {
 
     /// The `ParseOutcome` of a body whose daemon kind is known.
     static func outcome(body: UnsafeBufferPointer<UInt8>, context: LineContext, kind: DaemonKind) -> ParseOutcome {
-        let buffer = PostfixLineBuffer()
+        let buffer = PostfixLineBuffer(sharedStrings: false)
         let line = buffer.line
         defer { withExtendedLifetime(buffer) {} }
         switch parse(body: body, context: context, kind: kind, into: line) {
