@@ -22,16 +22,8 @@ import MailTrailModel
                              "000001c294c6011e$2a567ce4$854f86db$@example.com",
                              String(repeating: "0102018ea5650dc6-d7fcd7db-", count: 6) + "@amazonses.com"]
 
-    /// Pieces of a line's text, appended with their spans.
-    struct Text {
-        var bytes: [UInt8] = []
-        mutating func add(_ s: String) -> Span {
-            let lo = bytes.count
-            bytes += Array(s.utf8)
-            bytes.append(0x20)
-            return Span(lo..<(lo + s.utf8.count))
-        }
-    }
+    /// Pieces of a line's text, appended with their spans (as the direct-arrival tests build them).
+    typealias Text = EximDirectArrivalTests.Text
 
     /// One line of the transcript: its host, its text and how to fill its spans.
     struct Line {
