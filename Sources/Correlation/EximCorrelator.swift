@@ -108,7 +108,7 @@ public struct EximCorrelator: Codable, Sendable {
         /// the correlators of all hosts (swapped in for an arrival or delivery line,
         /// `EximLine.Fields.strings`), else this one: small, since only one-off lines (tests) use
         /// it, and every entry costs at teardown.
-        var ids = SendmailStringCache(bits: 6)
+        var ids = SharedStringCache(bits: 6)
         /// The last few distinct TLS facts (`X=` with `CV=`: a handful per host, one per TLS stack
         /// and trust result), found by comparing their bytes, so that a line's `TLSInfo` is a copy.
         var tlsKeys: [TLSKey] = []
@@ -699,7 +699,7 @@ public struct EximCorrelator: Codable, Sendable {
     @inline(__always)
     static func borrowShared(_ line: EximLine, _ cs: inout Caches) -> Bool {
         guard line.storage.pointee.sharesStrings else { return false }
-        if line.storage.pointee.strings == nil { line.storage.pointee.strings = SendmailStringCache(bits: 12) }
+        if line.storage.pointee.strings == nil { line.storage.pointee.strings = SharedStringCache(bits: 12) }
         swap(&cs.ids, &line.storage.pointee.strings!)
         return true
     }

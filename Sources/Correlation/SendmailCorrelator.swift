@@ -27,7 +27,7 @@
 /// - Lines arrive as `SendmailLine`s (spans of the line's bytes): Strings are
 ///   made only for stored values, repeated ones (senders, recipients, relays,
 ///   mailers, ciphers, a `ruleset=` refusal's stage and codes) through a
-///   `SendmailStringCache` (the parser's line buffer's, shared by all hosts' correlators; the commonest dsn, mailer, proto and mechanism words as
+///   `SharedStringCache` (the parser's line buffer's, shared by all hosts' correlators; the commonest dsn, mailer, proto and mechanism words as
 ///   literals, `SendmailWords`), a `STARTTLS=` line's `TLSInfo` through a `SendmailMemo` of
 ///   recent ones (held as a shared immutable `TLSBox`: one retain per copy, saved as the `TLSInfo`), a `from=` line's client from its process's session when the
 ///   relay's bytes are the session client's (an `AUTH=` line with the session's
@@ -62,7 +62,7 @@ public struct SendmailCorrelator: Codable, Sendable {
     public private(set) var now: Timestamp = Timestamp(micros: 0)
     var lastSweep: Timestamp = Timestamp(micros: 0)
     /// Strings of values that repeat (senders, recipients, relays, mailers, TLS); not saved.
-    var strings = SendmailStringCache()
+    var strings = SharedStringCache()
     /// `TLSInfo`s of recent `STARTTLS=` lines by their bytes; not saved.
     var tlsInfos = SendmailMemo<TLSBox>(bits: 6, maxKey: 128)
 
@@ -167,7 +167,7 @@ public struct SendmailCorrelator: Codable, Sendable {
         // line (swapped: no reference count changes).
         let shared = line.f.sharesStrings
         if shared {
-            if line.f.strings == nil { line.f.strings = SendmailStringCache(bits: 12) }
+            if line.f.strings == nil { line.f.strings = SharedStringCache(bits: 12) }
             swap(&strings, &line.f.strings!)
         }
         defer { if shared { swap(&strings, &line.f.strings!) } }

@@ -113,9 +113,9 @@ public struct EximLine: @unchecked Sendable {
         /// moment later, which a cache per host cannot hit. False in one-off buffers (the
         /// correlator then uses its own cache).
         public var sharesStrings = false
-        /// The shared cache (`SendmailStringCache`'s lookup), made by the first correlator that
+        /// The shared cache (`SharedStringCache`'s lookup), made by the first correlator that
         /// uses it; kept across lines (`reset` leaves it).
-        public var strings: SendmailStringCache? = nil
+        public var strings: SharedStringCache? = nil
 
         @inlinable public init(bytes: LineBytes) { self.bytes = bytes }
     }

@@ -306,7 +306,7 @@ extension LineBytes {
 /// buffer is written only while one cache holds it, and a hit, which only reads, needs no check:
 /// no other holder can be writing it. Not part of any saved state.
 public struct StringCache: @unchecked Sendable {
-    /// The entries, owned by a class (`SendmailStringCache` uses it too, with more of them).
+    /// The entries, owned by a class (`SharedStringCache` uses it too, with more of them).
     @usableFromInline
     final class Storage {
         @usableFromInline let entries: UnsafeMutablePointer<Entry>

@@ -19,7 +19,7 @@
 /// compressed, IPv4-mapped, `IPv6:` dropped) is carried as a String
 /// (`Fields.ipText`); the recipient list's storage (`SpanList`) is reused
 /// from line to line (it grows to the longest list seen). A parser's buffer
-/// carries one `SendmailStringCache` for all the correlators its lines reach (`Fields.strings`)
+/// carries one `SharedStringCache` for all the correlators its lines reach (`Fields.strings`)
 /// and a `SendmailRelayMemo` of recent `relay=` values' spans (`Fields.relayMemo`).
 
 /// A list of spans whose storage is reused from line to line: kept in the `SendmailLineBuffer`'s
@@ -204,7 +204,7 @@ public struct SendmailLine: @unchecked Sendable {
         public var sharesStrings = false
         /// The shared cache, made by the first correlator that uses it (so a parse of another MTA's
         /// log does not pay for it); kept across lines (`reset` leaves it).
-        public var strings: SendmailStringCache? = nil
+        public var strings: SharedStringCache? = nil
         /// Spans of recent `relay=` values (the parser's), owned by the buffer; kept across lines.
         public var relayMemo = SendmailRelayMemo()
 

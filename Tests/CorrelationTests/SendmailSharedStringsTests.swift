@@ -65,7 +65,7 @@ import MailTrailModel
             var own = Self.hosts.map { SendmailCorrelator(host: $0) }
             var shared = Self.hosts.map { SendmailCorrelator(host: $0) }
             var ownOut = CorrelatorOutput(), sharedOut = CorrelatorOutput()
-            var cache: SendmailStringCache? = SendmailStringCache(bits: 12)
+            var cache: SharedStringCache? = SharedStringCache(bits: 12)
             var lost = 0
             for (k, (h, pid, e)) in events.enumerated() {
                 own[h].receive(Self.ctx(h, pid, k), e, into: &ownOut)
@@ -81,7 +81,7 @@ import MailTrailModel
                 default:
                     shared[h].receive(Self.ctx(h, pid, k), e, into: &sharedOut)
                 }
-                if cache == nil { lost += 1; cache = SendmailStringCache(bits: 12) }
+                if cache == nil { lost += 1; cache = SharedStringCache(bits: 12) }
             }
             for h in 0..<3 { own[h].flushHeld(into: &ownOut); shared[h].flushHeld(into: &sharedOut) }
             #expect(lost == 0)

@@ -1,4 +1,4 @@
-// SendmailStringCacheTests: `SendmailStringCache.string` against `String(decoding:as:)` (the simple
+// SharedStringCacheTests: `SharedStringCache.string` against `String(decoding:as:)` (the simple
 // form) — every length to 40 and long ones in steps past `maxLong`, each with every single byte changed (what a key of words or a
 // hash could confuse), invalid UTF-8 (a repaired String, whose bytes differ from the span's, must
 // not be a hit for other bytes), absent and empty spans, a copy that writes (it must not disturb the
@@ -9,16 +9,16 @@
 import Testing
 import MailTrailModel
 
-@Suite struct SendmailStringCacheTests {
-    private func cached(_ cache: inout SendmailStringCache, _ bytes: [UInt8]) -> String {
+@Suite struct SharedStringCacheTests {
+    private func cached(_ cache: inout SharedStringCache, _ bytes: [UInt8]) -> String {
         bytes.withUnsafeBufferPointer { buf in cache.string(Span(0..<buf.count), in: LineBytes(buf)) }
     }
 
     @Test func everyLengthAndEveryDifferingByte() {
-        var cache = SendmailStringCache(bits: 6)
+        var cache = SharedStringCache(bits: 6)
         var wrong: [String] = []
         // Every length to 40 (the short keys' word layouts), then the long ones in steps, past the limit.
-        for n in Array(1...40) + Array(stride(from: 41, through: SendmailStringCache.maxLong + 8, by: 11)) + [SendmailStringCache.maxLong, SendmailStringCache.maxLong + 1] {
+        for n in Array(1...40) + Array(stride(from: 41, through: SharedStringCache.maxLong + 8, by: 11)) + [SharedStringCache.maxLong, SharedStringCache.maxLong + 1] {
             let base = (0..<n).map { UInt8(ascii: "a") &+ UInt8($0 % 26) }
             for k in 0..<n {
                 var variant = base
@@ -32,7 +32,7 @@ import MailTrailModel
     }
 
     @Test func invalidUTF8AbsentEmptyAndCopies() {
-        var cache = SendmailStringCache(bits: 4)
+        var cache = SharedStringCache(bits: 4)
         #expect(cached(&cache, []) == "")
         let long = Array(repeating: UInt8(ascii: "m"), count: 40)
         var bad = long; bad[20] = 0xFF
@@ -54,7 +54,7 @@ import MailTrailModel
     @Test func seededRandomValues() {
         var rng = SplitMix64(seed: 1207)
         let alphabet: [UInt8] = Array("ab.@<>".utf8) + [0xC3, 0xA9, 0xFF]
-        var cache = SendmailStringCache(bits: 5)
+        var cache = SharedStringCache(bits: 5)
         var pool: [[UInt8]] = []
         for _ in 0..<400 {
             let n = Int(rng.next() % 150)

@@ -1,6 +1,6 @@
-/// SendmailStringCache: the Sendmail correlators' cache of Strings for byte values that repeat
-/// (senders, recipients, relay names, authids, ciphers, Message-IDs), one per parser line buffer
-/// and shared by the correlators of every host its lines reach.
+/// SharedStringCache: the Sendmail and Exim correlators' cache of Strings for byte values that
+/// repeat (senders, recipients, relay names, authids, ciphers, queue IDs, Message-IDs), one per
+/// parser line buffer and shared by the correlators of every host its lines reach.
 ///
 /// Contract: `string(_:in:)` returns a String equal to `String(decoding: bytes, as: UTF8.self)`,
 /// from the cache when the same bytes were seen lately, else made and cached. Up to 15 ASCII bytes
@@ -10,7 +10,7 @@
 /// Message-ID, a long address) are keyed by a hash of their words and compared with the cached
 /// String's own UTF-8 (so a repaired String, whose bytes differ, is only a miss); longer values
 /// are made every time. Direct-mapped, `1 << bits` entries. Why shared and larger than
-/// `StringCache`: Sendmail logs a message's sender, recipients, relays and Message-ID again on the
+/// `StringCache`: Sendmail (and Exim) log a message's sender, recipients, relays and Message-ID again on the
 /// next hop's host seconds later, which a cache per host cannot hit (on the seed-42 sample the
 /// caches per host made ~21,000 Strings for ~10,000 distinct short values). The buffer is owned
 /// by a class; a copy of the cache that finds it shared when about to write starts an empty one
@@ -22,7 +22,7 @@ import Glibc
 import Darwin
 #endif
 
-public struct SendmailStringCache: @unchecked Sendable {
+public struct SharedStringCache: @unchecked Sendable {
     @usableFromInline typealias Storage = StringCache.Storage
 
     @usableFromInline var storage: Storage
@@ -57,7 +57,7 @@ public struct SendmailStringCache: @unchecked Sendable {
     mutating func long(_ s: Span, in b: LineBytes) -> String {
         let n = s.count
         let bytes = b.buffer(s)
-        guard n <= SendmailStringCache.maxLong, n > 32 else { return String(decoding: bytes, as: UTF8.self) }
+        guard n <= SharedStringCache.maxLong, n > 32 else { return String(decoding: bytes, as: UTF8.self) }
         let raw = UnsafeRawPointer(bytes.baseAddress!)
         var h = UInt64(n) &* 0x9E37_79B9_7F4A_7C15
         var k = 0
