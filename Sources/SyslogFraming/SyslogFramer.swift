@@ -23,7 +23,9 @@
 //   `withContext` lends it; `lastTagIndex`/`lastHostIndex` let callers cache
 //   per-tag and per-host decisions. The last plain 16-byte classic stamp is
 //   reused for the next line with the same bytes (the year inference cannot
-//   have moved in between: any other classic stamp clears it).
+//   have moved in between: any other classic stamp clears it). A line that
+//   repeats the last line's whole envelope (stamp to `: `) takes the last
+//   result after a compare of its words (see EnvelopeMemo).
 // * Never throws: a line that does not fit is `.unframed(reason:)`; an
 //   unframed line leaves `lastContext` as it was.
 // Known limits: no `<PRI>` / RFC 5424 wire format, no localised month names,
@@ -90,6 +92,8 @@ public struct SyslogFramer: Sendable {
     private var stampWords: (UInt64, UInt64) = (0, 0)
     private var stampMicros: Int64 = 0
     private var hasStamp = false
+    /// The last syslog envelope framed, for a line that repeats it (see EnvelopeMemo).
+    private var envelope = EnvelopeMemo()
 
     /// Creates a framer for one input stream.
     public init(config: FramingConfig) {
@@ -117,6 +121,10 @@ public struct SyslogFramer: Sendable {
                                       failure: inout StaticString) -> Range<Int>? {
         let n = line.count
         guard n > 0, let base = line.baseAddress else { failure = "empty line"; return nil }
+        if envelope.matches(base, n) {
+            return finish(base, n, envelope.length, micros: envelope.micros, offset: offset)
+        }
+        envelope.clear()
         var micros: Int64 = 0
         var i = 0
         // `<PRI>` of a line stored as received from the wire (remote syslog, UTM forwarding).
@@ -212,6 +220,21 @@ public struct SyslogFramer: Sendable {
         }
         currentHostIndex = hostIndex
         current.pid = pid
+        // Remembered only when the body starts after `: `: a line repeating the bytes up to the
+        // colon but not the space would start its body elsewhere.
+        if k >= 16, k <= EnvelopeMemo.maxLength, base[k - 1] == ASCII.space {
+            envelope.store(base, k, micros: micros)
+        }
+        return finish(base, n, k, micros: micros, offset: offset)
+    }
+
+    /// The end of framing a line whose envelope ends at `k` and reads as `micros`: an Exim stamp at
+    /// the body's start, then the context's time and offset.
+    @inline(__always)
+    private mutating func finish(_ base: UnsafePointer<UInt8>, _ n: Int, _ bodyStart: Int, micros envelopeMicros: Int64,
+                                 offset: Int64) -> Range<Int> {
+        var k = bodyStart
+        var micros = envelopeMicros
         if currentTagIsExim, n - k >= 20, ASCII.isDigit(base[k]), base[k + 4] == ASCII.minus, base[k + 10] == ASCII.space {
             // Exim's own stamp inside the body (syslog_timestamp, UTM): it has the fraction and zone
             // the envelope lacks, so the event carries it; the envelope time is the fallback.
