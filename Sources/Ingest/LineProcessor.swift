@@ -66,7 +66,7 @@ final class LineProcessor {
     /// The correlator of every host that had an event, by host.
     var correlators: [String: HostCorrelator] {
         var d: [String: HostCorrelator] = [:]
-        for slot in core!.slots { if let m = slot.machine { d[slot.host] = m } }
+        for slot in core!.slots where slot.hasMachine { d[slot.host] = slot.machine }
         return d
     }
     /// Saved states not yet decoded, by host (decoded on the host's first line).
@@ -194,7 +194,11 @@ final class LineProcessor {
     /// One host's correlator and counters.
     struct HostSlot {
         var host: String
-        var machine: HostCorrelator?
+        /// The host's correlator; a placeholder until `hasMachine` (made on the host's first event,
+        /// from its saved state if any). Not optional: each test of an optional this large is a
+        /// call on the hot path.
+        var machine: HostCorrelator
+        var hasMachine = false
         /// Lines of this host since the last `takeOutput`.
         var counts = LineCounters()
         /// Equal to `Core.touchedGeneration` when `host` is known to be in `touched`.
@@ -241,18 +245,18 @@ final class LineProcessor {
             case .postfix:
                 let s = parsed(parser)
                 let line = parser.postfixLine
-                parser.framer.withContext { slots[s].machine!.receive($0, line, into: &output) }
+                parser.framer.withContext { slots[s].machine.receive($0, line, into: &output) }
             case .sendmail:
                 let s = parsed(parser)
                 let line = parser.sendmailLine
-                parser.framer.withContext { slots[s].machine!.receive($0, line, into: &output) }
+                parser.framer.withContext { slots[s].machine.receive($0, line, into: &output) }
             case .exim:
                 let s = parsed(parser)
                 let line = parser.eximLine
-                parser.framer.withContext { slots[s].machine!.receive($0, line, into: &output) }
+                parser.framer.withContext { slots[s].machine.receive($0, line, into: &output) }
             case .utm:
                 let s = parsed(parser)
-                parser.withUTMEvent { slots[s].machine!.receive($0, $1, into: &output) }
+                parser.withUTMEvent { slots[s].machine.receive($0, $1, into: &output) }
             case .ignored:
                 let s = slotOfLastContext(parser)
                 slots[s].counts.read += 1
@@ -293,7 +297,7 @@ final class LineProcessor {
 
         private mutating func slot(for host: String) -> Int {
             if let s = slotByHost[host] { return s }
-            slots.append(HostSlot(host: host))
+            slots.append(HostSlot(host: host, machine: HostCorrelator(host: host, config: options.correlator)))
             slotByHost[host] = slots.count - 1
             return slots.count - 1
         }
@@ -309,7 +313,10 @@ final class LineProcessor {
                 touched.insert(slots[s].host)
                 slots[s].touchedGeneration = touchedGeneration
             }
-            if slots[s].machine == nil { slots[s].machine = makeCorrelator(slots[s].host) }
+            if !slots[s].hasMachine {
+                slots[s].machine = makeCorrelator(slots[s].host)
+                slots[s].hasMachine = true
+            }
             slots[s].counts.read += 1
             slots[s].counts.parsed += 1
             return s
@@ -339,9 +346,9 @@ final class LineProcessor {
         }
 
         mutating func flushHeld() {
-            let order = slots.indices.filter { slots[$0].machine != nil }.sorted { slots[$0].host < slots[$1].host }
+            let order = slots.indices.filter { slots[$0].hasMachine }.sorted { slots[$0].host < slots[$1].host }
             for s in order {
-                slots[s].machine!.flushHeld(into: &output)
+                slots[s].machine.flushHeld(into: &output)
                 touched.insert(slots[s].host)
             }
         }
