@@ -91,6 +91,31 @@ import MailTrailModel
         #expect(hits > 0 && hits <= RegionCache.slotCount)
     }
 
+    @Test func aCopyStoresIntoItsOwnEntries() {
+        let a = Array("relay-1.example.org postfix/smtpd".utf8), b = Array("relay-2.example.org postfix/qmgr".utf8)
+        var original = RegionCache()
+        Self.with(a) { original.store($0, $1, 1) }
+        var copy = original
+        Self.with(a) { copy.store($0, $1, 2) }
+        Self.with(b) { copy.store($0, $1, 3) }
+        #expect(Self.with(a) { original.lookup($0, $1) } == 1 && Self.with(b) { original.lookup($0, $1) } == nil)
+        #expect(Self.with(a) { copy.lookup($0, $1) } == 2 && Self.with(b) { copy.lookup($0, $1) } == 3)
+        // Framers copied mid-stream give other indices from then on; each keeps its own answers.
+        var f = SyslogFramer(config: FramingConfig(timeZone: .fixedOffset(seconds: 0), year: 2026))
+        func host(_ framer: inout SyslogFramer, _ text: String) -> String? {
+            guard case .framed(let ctx, _) = Array(text.utf8).withUnsafeBufferPointer({ framer.frame($0, offset: 0) })
+            else { return nil }
+            return ctx.host
+        }
+        #expect(host(&f, "Nov 21 10:00:00 relay-0.example.org postfix/smtpd[1]: x") == "relay-0.example.org")
+        var g = f
+        #expect(host(&f, "Nov 21 10:00:01 relay-1.example.org postfix/smtpd[1]: x") == "relay-1.example.org")
+        #expect(host(&g, "Nov 21 10:00:01 relay-2.example.org postfix/smtpd[1]: x") == "relay-2.example.org")
+        #expect(host(&g, "Nov 21 10:00:02 relay-1.example.org postfix/smtpd[1]: x") == "relay-1.example.org")
+        #expect(host(&f, "Nov 21 10:00:02 relay-2.example.org postfix/smtpd[1]: x") == "relay-2.example.org")
+        #expect(host(&f, "Nov 21 10:00:03 relay-0.example.org postfix/smtpd[1]: x") == "relay-0.example.org")
+    }
+
     @Test func framingManyHostsAndTagsGivesEachLineItsOwnHostAndTag() {
         // 40 hosts x 12 tags interleaved, long and short: the cached answer is always the line's own.
         let hosts = (0..<40).map { i in i % 3 == 0 ? "h\(i)" : "relay-\(i).mail.example-\(i % 7).org" }
