@@ -306,10 +306,11 @@ public struct SyslogFramer: Sendable {
             k += 1
             var v: Int64 = 0
             let digitsStart = k
-            while k < n && ASCII.isDigit(base[k]) {
-                v = v * 10 + Int64(ASCII.digit(base[k]))
+            // v stays at most Int32.max before each step, so the wrapping operations cannot wrap.
+            while k < n, case let d = base[k] &- ASCII.zero, d < 10 {
+                v = v &* 10 &+ Int64(d)
                 if v > Int64(Int32.max) { return (0, 0, 0, "pid out of range") }
-                k += 1
+                k &+= 1
             }
             guard k > digitsStart, k < n, base[k] == ASCII.closeBracket else { return (0, 0, 0, "bad pid in tag") }
             k += 1
