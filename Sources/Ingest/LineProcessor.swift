@@ -184,8 +184,8 @@ final class LineProcessor {
     /// Like `takeOutput`, but hands the batch over in `spare` (emptied first) and keeps
     /// `spare`'s arrays for the next batch: a caller that is done with a batch before the
     /// next one (`parse`) reuses two sets of arrays instead of allocating and first-touching
-    /// new ones each batch.
-    func exchangeOutput(_ spare: inout CorrelatorOutput) -> ([UnparsedLine], [String: LineCounters]) {
+    /// new ones each batch. The line counts come summed over the hosts (no dictionary per batch).
+    func exchangeOutput(_ spare: inout CorrelatorOutput) -> ([UnparsedLine], LineCounters) {
         core!.exchangeOutput(&spare)
     }
 
@@ -367,13 +367,17 @@ final class LineProcessor {
             return r
         }
 
-        mutating func exchangeOutput(_ spare: inout CorrelatorOutput) -> ([UnparsedLine], [String: LineCounters]) {
+        mutating func exchangeOutput(_ spare: inout CorrelatorOutput) -> ([UnparsedLine], LineCounters) {
             spare.removeAll()
             spare.messages.reserveCapacity(Self.capacity(after: output.messages.count))
             spare.deliveries.reserveCapacity(Self.capacity(after: output.deliveries.count))
             spare.rejections.reserveCapacity(Self.capacity(after: output.rejections.count))
             swap(&output, &spare)
-            let counters = takeCounters()
+            var counters = LineCounters()
+            for s in slots.indices where slots[s].counts.read > 0 {
+                counters += slots[s].counts
+                slots[s].counts = LineCounters()
+            }
             let u = unparsed
             unparsed = []
             return (u, counters)

@@ -90,7 +90,7 @@ public enum ParseRunner {
                 for r in out.rejections { json.rejection(r) }
                 for u in unparsed { json.unparsed(u, file: file) }
             }
-            for (_, c) in counters { summary.lines += c }
+            summary.lines += counters
             summary.messages += Int64(out.messages.count)
             summary.deliveries += Int64(out.deliveries.count)
             summary.rejections += Int64(out.rejections.count)
