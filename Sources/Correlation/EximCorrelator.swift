@@ -54,6 +54,11 @@
 /// they are counted as parsed. An smtpd stage or exim-out message whose
 /// exim-in message was not in the log gets no Message-ID (its key is
 /// host/queue ID).
+#if canImport(Glibc)
+import Glibc
+#elseif canImport(Darwin)
+import Darwin
+#endif
 import MailTrailModel
 
 public struct EximCorrelator: Codable, Sendable {
@@ -109,47 +114,93 @@ public struct EximCorrelator: Codable, Sendable {
         /// `EximLine.Fields.strings`), else this one: small, since only one-off lines (tests) use
         /// it, and every entry costs at teardown.
         var ids = SharedStringCache(bits: 6)
+        /// Message-IDs and their message keys: the parser's cache shared by the correlators of
+        /// all hosts (swapped in with `ids`, `EximLine.Fields.idKeys`); nil for one-off lines,
+        /// whose Message-IDs go through `ids` and `MessageKey.forMessageID`.
+        var keys: MessageKey.Cache? = nil
         /// The last few distinct TLS facts (`X=` with `CV=`: a handful per host, one per TLS stack
-        /// and trust result), found by comparing their bytes, so that a line's `TLSInfo` is a copy.
-        var tlsKeys: [TLSKey] = []
-        var tlsInfos: [TLSInfo] = []
-        var nextTLS = 0
+        /// and trust result), found by comparing the `X=` value's bytes, so that a line's `TLSInfo` is a copy.
+        var tls = TLSMemo()
 
-        /// What tells two `X=`/`CV=` values apart besides the cipher's bytes.
-        struct TLSKey: Equatable {
-            /// The protocol as logged (up to 8 bytes, little-endian).
-            var proto: UInt64
-            var protoCount: Int
-            var cipherCount: Int
-            var bits: Int?
-            var trust: UInt8
-        }
-
-        /// The line's TLS facts: `EximLine.tlsInfo(cache:long:)`, reused from the entries when
-        /// the same protocol, cipher, bits and trust were seen lately.
+        /// The line's TLS facts: `EximLine.tlsInfo(cache:long:)`, reused from the memo when the
+        /// same `X=` value (byte for byte) and `CV=` were seen lately.
         @inline(__always)
         mutating func tlsInfo(_ e: EximLine) -> TLSInfo? {
             guard let t = e.tls else { return nil }
-            guard t.proto.isPresent, t.proto.count <= 8, t.cipher.isPresent else {
-                return e.tlsInfo(cache: &strings, long: &long)
-            }
             let b = e.bytes
-            var word: UInt64 = 0
-            var shift: UInt64 = 0
-            for x in b.buffer(t.proto) { word |= UInt64(x) << shift; shift += 8 }
-            let key = TLSKey(proto: word, protoCount: t.proto.count, cipherCount: t.cipher.count, bits: t.bits,
-                             trust: e.trust)
-            let cipher = b.buffer(t.cipher)
-            for i in 0..<tlsKeys.count where tlsKeys[i] == key {
-                if let c = tlsInfos[i].cipher, LineBytes.equal(cipher, c) { return tlsInfos[i] }
+            let v = t.value
+            let trust = e.trust
+            if v.isPresent, v.count >= 8, v.count <= TLSMemo.width {
+                let p = b.base + Int(v.lo)
+                if let info = tls.find(p, v.count, trust: trust) { return info }
+                let info = e.tlsInfo(cache: &strings, long: &long)!
+                tls.add(p, v.count, trust: trust, info)
+                return info
             }
-            let info = e.tlsInfo(cache: &strings, long: &long)!
-            if tlsKeys.count < 16 {
-                tlsKeys.append(key); tlsInfos.append(info)
+            return e.tlsInfo(cache: &strings, long: &long)
+        }
+    }
+
+    /// The TLS facts of the last 16 distinct `X=` values with their `CV=` code (the facts are a
+    /// function of those bytes and that code: `EximFields.tlsSpans`, `EximLine.tlsInfo`), the
+    /// oldest replaced first. Each entry keeps the value's bytes (8 to `width` of them), its length
+    /// with the trust code and its last eight bytes (compared before the bytes). A copy shares the
+    /// storage until it adds an entry (then it starts an empty one). Not part of any saved state.
+    struct TLSMemo: @unchecked Sendable {
+        static let slots = 16
+        static let width = 120
+
+        final class Storage {
+            let bytes = UnsafeMutablePointer<UInt8>.allocate(capacity: TLSMemo.slots * TLSMemo.width)
+            /// Per entry: the length | trust << 32, then the last eight bytes.
+            let keys = UnsafeMutablePointer<UInt64>.allocate(capacity: 2 * TLSMemo.slots)
+            let infos = UnsafeMutablePointer<TLSInfo>.allocate(capacity: TLSMemo.slots)
+            var filled = 0
+            deinit {
+                infos.deinitialize(count: filled)
+                infos.deallocate(); keys.deallocate(); bytes.deallocate()
+            }
+        }
+
+        var storage = Storage()
+        var count = 0
+        var next = 0
+
+        /// The facts stored for the `n` bytes at `p` (8 <= n <= width) with `trust`, if any.
+        @inline(__always)
+        func find(_ p: UnsafePointer<UInt8>, _ n: Int, trust: UInt8) -> TLSInfo? {
+            let key = UInt64(n) | UInt64(trust) << 32
+            let last = UnsafeRawPointer(p).loadUnaligned(fromByteOffset: n - 8, as: UInt64.self)
+            let st = storage
+            var i = 0
+            while i < count {
+                if st.keys[2 * i] == key && st.keys[2 * i + 1] == last
+                    && memcmp(st.bytes + i * TLSMemo.width, p, n) == 0 {
+                    return st.infos[i]
+                }
+                i += 1
+            }
+            return nil
+        }
+
+        /// Stores `info` for the `n` bytes at `p` with `trust` (in a free entry, else the oldest).
+        mutating func add(_ p: UnsafePointer<UInt8>, _ n: Int, trust: UInt8, _ info: TLSInfo) {
+            if !isKnownUniquelyReferenced(&storage) { storage = Storage(); count = 0; next = 0 }
+            let st = storage
+            let i: Int
+            if count < TLSMemo.slots {
+                i = count
+                (st.infos + i).initialize(to: info)
+                count += 1
+                st.filled = count
             } else {
-                tlsKeys[nextTLS] = key; tlsInfos[nextTLS] = info; nextTLS = (nextTLS + 1) & 15
+                i = next
+                st.infos[i] = info
+                next = (next + 1) % TLSMemo.slots
             }
-            return info
+            (st.bytes + i * TLSMemo.width).update(from: p, count: n)
+            st.keys[2 * i] = UInt64(n) | UInt64(trust) << 32
+            st.keys[2 * i + 1] = UnsafeRawPointer(p).loadUnaligned(fromByteOffset: n - 8, as: UInt64.self)
         }
     }
 
@@ -701,6 +752,8 @@ public struct EximCorrelator: Codable, Sendable {
         guard line.storage.pointee.sharesStrings else { return false }
         if line.storage.pointee.strings == nil { line.storage.pointee.strings = SharedStringCache(bits: 12) }
         swap(&cs.ids, &line.storage.pointee.strings!)
+        if line.storage.pointee.idKeys == nil { line.storage.pointee.idKeys = MessageKey.Cache() }
+        swap(&cs.keys, &line.storage.pointee.idKeys)
         return true
     }
 
@@ -708,6 +761,7 @@ public struct EximCorrelator: Codable, Sendable {
     @inline(__always)
     static func returnShared(_ line: EximLine, _ cs: inout Caches) {
         swap(&cs.ids, &line.storage.pointee.strings!)
+        swap(&cs.keys, &line.storage.pointee.idKeys)
     }
 
     /// Feeds one Exim event (any instance); appends what it completes to `out`.
@@ -939,7 +993,16 @@ public struct EximCorrelator: Codable, Sendable {
         let localUser = cs.optional(e.localUser, b)
         let subject = e.subject.isAbsent ? nil
             : e.subjectEscapeFree ? EximStrings.fresh(in: b, e.subject) : EximLine.unescaped(b, e.subject)
-        if e.messageIDHeader.isPresent { tx.messageID = cs.ids.string(e.messageIDHeader, in: b) }
+        if e.messageIDHeader.isPresent {
+            if cs.keys != nil {
+                // The shared cache's String and key (the next hop's arrival finds both).
+                let (v, k) = cs.keys!.value(b.buffer(e.messageIDHeader))
+                tx.messageID = v
+                tx.msgKey = k
+            } else {
+                tx.messageID = cs.ids.string(e.messageIDHeader, in: b)
+            }
+        }
         var dkimResult: String?, dkimDomain: String?
         if e.dkimDomain.isPresent { dkimResult = "pass"; dkimDomain = cs.strings.string(e.dkimDomain, in: b) }
         var originQueueID: String?

@@ -35,6 +35,8 @@ public struct EximTLSSpans: Sendable {
     public var protoAddV = false
     public var cipher: Span = .absent
     public var bits: Int? = nil
+    /// The whole `X=` value (the facts above are a function of its bytes).
+    public var value: Span = .absent
     @inlinable public init() {}
 }
 
@@ -116,6 +118,9 @@ public struct EximLine: @unchecked Sendable {
         /// The shared cache (`SharedStringCache`'s lookup), made by the first correlator that
         /// uses it; kept across lines (`reset` leaves it).
         public var strings: SharedStringCache? = nil
+        /// Message-IDs and their message keys, shared as `strings` is (made when a correlator
+        /// first borrows `strings`; held by that correlator while it reads the line).
+        public var idKeys: MessageKey.Cache? = nil
 
         @inlinable public init(bytes: LineBytes) { self.bytes = bytes }
     }

@@ -459,7 +459,8 @@ import MailTrailModel
             bytes.withUnsafeBufferPointer { buf in
                 let s = ByteScanner(buf)
                 let a = EximFields.tlsSpans(s, 0..<s.end), b = Self.plainTLSSpans(s, 0..<s.end)
-                if a.proto != b.proto || a.protoAddV != b.protoAddV || a.cipher != b.cipher || a.bits != b.bits {
+                if a.proto != b.proto || a.protoAddV != b.protoAddV || a.cipher != b.cipher || a.bits != b.bits
+                    || a.value != Span(0..<s.end) {
                     wrong.append(text)
                 }
             }

@@ -443,6 +443,7 @@ enum EximFields {
         var hi = r.upperBound
         if hi > lo && s[hi - 1] == 0x2A { hi -= 1 }
         var t = EximTLSSpans()
+        t.value = Span(r)
         guard let c1 = s.find(Byte.colon, from: lo, to: hi) else {
             t.cipher = Span(lo..<hi)
             return t
