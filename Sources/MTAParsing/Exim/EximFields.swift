@@ -562,7 +562,7 @@ enum EximFields {
     /// `RemoteQueueID.extractRange(s, r)`, with the reply of an Exim next hop (`250 OK id=X`, X
     /// running to the end) read directly: there the only spaces are the two of `250 OK id=`, so
     /// the one form present is `OK id=` and its token is the answer. Any other text goes to
-    /// `extractRange`.
+    /// `extractRange` unless it lacks every literal a found ID stands behind (then nil).
     @inline(__always)
     static func nextQueueIDRange(_ s: ByteScanner, _ r: Range<Int>) -> Range<Int>? {
         let lo = r.lowerBound + 10, hi = r.upperBound
@@ -575,6 +575,16 @@ enum EximFields {
                 while j > lo && s[j - 1] == Byte.dot { j -= 1 }
                 return j > lo ? lo..<j : nil
             }
+        }
+        // `extractRange` finds an ID only behind `queued as `/`forwarded as ` (both hold `d as `),
+        // `OK id=` or ` [Mm]essage accepted for delivery`: a reply with none of them up to the
+        // line's end has none (the usual LMTP `250 2.0.0 <rcpt> TOKEN Saved`, Google's `250 2.0.0
+        // OK  N TOKEN - gsmtp`), told by `memchr` of their rarer bytes instead of its scan.
+        let from = r.lowerBound
+        if EximParser.find(s, "OK id=", anchor: 5, from: from) == nil,
+           EximParser.find(s, "d as ", anchor: 3, from: from) == nil,
+           EximParser.find(s, "accepted for delivery", anchor: 20, from: from) == nil {
+            return nil
         }
         return RemoteQueueID.extractRange(s, r)
     }
