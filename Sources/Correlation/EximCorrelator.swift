@@ -126,7 +126,7 @@ public struct EximCorrelator: Codable, Sendable {
         /// same `X=` value (byte for byte) and `CV=` were seen lately.
         @inline(__always)
         mutating func tlsInfo(_ e: EximLine) -> TLSInfo? {
-            guard let t = e.tls else { return nil }
+            guard let t = e.storage.pointee.tls else { return nil }       // (its spans may be pending)
             let b = e.bytes
             let v = t.value
             let trust = e.trust

@@ -5,7 +5,8 @@
 // differ only before their last eight bytes, the same bytes with another trust code, short (under
 // eight bytes: not memoised) and long (past the memo's 120 bytes) values, non-ASCII bytes, more
 // distinct values than the memo holds (the oldest replaced), and a copy of the caches that goes
-// on after the original added entries (shared storage, then its own).
+// on after the original added entries (shared storage, then its own); the parser's form (only the
+// `X=` value, its spans read when asked: `EximTLSSpans.read`) gives the same facts.
 // Limits: the spans are cut here by the grammar of `EximFields.tlsSpans` (checked against that
 // function in EximScanTests, where `value` is checked too); seeded, not exhaustive.
 import Testing
@@ -74,6 +75,13 @@ import MailTrailModel
                 line.storage.pointee.tls = Self.spans(value)
                 line.storage.pointee.trust = trust
                 let expected = line.tlsInfo { String(decoding: b.buffer($0), as: UTF8.self) }
+                // The parser's form: only the value, its spans read when asked.
+                if step % 2 == 1 {
+                    line.storage.pointee.tls = EximTLSSpans(value: Span(0..<value.count))
+                    if line.tlsInfo({ String(decoding: b.buffer($0), as: UTF8.self) }) != expected {
+                        wrong.append("pending \(step)")
+                    }
+                }
                 let got = caches.tlsInfo(line)
                 if got != expected { wrong.append("\(step): \(String(decoding: value, as: UTF8.self)) trust \(trust)") }
                 if var c = copy {

@@ -437,29 +437,9 @@ enum EximFields {
         }
     }
 
-    /// The spans of an `X=` value (the grammar of `tls(_:_:)`).
+    /// The spans of an `X=` value (the grammar of `tls(_:_:)`: `EximTLSSpans.read`).
     static func tlsSpans(_ s: ByteScanner, _ r: Range<Int>) -> EximTLSSpans {
-        let lo = r.lowerBound
-        var hi = r.upperBound
-        if hi > lo && s[hi - 1] == 0x2A { hi -= 1 }
-        var t = EximTLSSpans()
-        t.value = Span(r)
-        guard let c1 = s.find(Byte.colon, from: lo, to: hi) else {
-            t.cipher = Span(lo..<hi)
-            return t
-        }
-        t.proto = Span(lo..<c1)
-        t.protoAddV = c1 - lo >= 4 && s[lo] == 0x54 && s[lo + 1] == 0x4C && s[lo + 2] == 0x53 && s[lo + 3] == 0x31  // TLS1
-        // The bits: the digits after the last `:` (the digits before `hi`, then that `:`).
-        var j = hi
-        while j > c1 + 1 && Byte.isDigit(s[j - 1]) { j -= 1 }
-        if j > c1 + 1, s[j - 1] == Byte.colon, let bits = int(s, j..<hi) {
-            t.cipher = Span((c1 + 1)..<(j - 1))
-            t.bits = bits
-        } else {
-            t.cipher = Span((c1 + 1)..<hi)
-        }
-        return t
+        EximTLSSpans.read(LineBytes(base: s.base, count: s.end), Span(r))
     }
 
     /// `CV=` value as `EximLine.trust`'s code: yes/dane 1 (Verified), no 2 (Untrusted), else 0.
