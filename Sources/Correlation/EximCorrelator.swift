@@ -40,9 +40,13 @@
 /// - Hot path: `receive(_:_: EximLine, into:)` reads the parser's spans and
 ///   makes Strings only for stored values (`EximStrings`: up to 15 ASCII bytes
 ///   built in place, repeated longer ones through a `StringCache`; queue IDs,
-///   senders, recipients and Message-IDs through the parser's cache shared by
-///   all hosts' correlators, since the next hop logs them again; client names,
-///   responses, subjects and refused senders made afresh); transactions are keyed by the message ID inline
+///   senders and recipients through the parser's cache shared by all hosts'
+///   correlators, since the next hop logs them again, and an arrival's
+///   Message-ID with its message key through the parser's shared
+///   `MessageKey.Cache`; client names, responses, subjects and refused senders
+///   made afresh, 16 to 63 ASCII bytes as native Strings directly
+///   (`NativeASCII`); a line's TLS facts from a memo of the last 16 `X=` values
+///   and `CV=` codes, by their bytes); transactions are keyed by the message ID inline
 ///   (`QueueID`); a new message's arrival makes its row straight from the line
 ///   (`arriveDirect`: the row and state of `fillArrival` then `emit`, tested
 ///   against them). The String API (`receive(_:_: EximEvent, into:)`) feeds the
