@@ -40,9 +40,13 @@
 /// - Hot path: `receive(_:_: EximLine, into:)` reads the parser's spans and
 ///   makes Strings only for stored values (`EximStrings`: up to 15 ASCII bytes
 ///   built in place, repeated longer ones through a `StringCache`; queue IDs,
-///   senders, recipients and Message-IDs through the parser's cache shared by
-///   all hosts' correlators, since the next hop logs them again; client names,
-///   responses, subjects and refused senders made afresh); transactions are keyed by the message ID inline
+///   senders and recipients through the parser's cache shared by all hosts'
+///   correlators, since the next hop logs them again, and an arrival's
+///   Message-ID with its message key through the parser's shared
+///   `MessageKey.Cache`; client names, responses, subjects and refused senders
+///   made afresh, 16 to 63 ASCII bytes as native Strings directly
+///   (`NativeASCII`); a line's TLS facts from a memo of the last 16 `X=` values
+///   and `CV=` codes, by their bytes); transactions are keyed by the message ID inline
 ///   (`QueueID`); a new message's arrival makes its row straight from the line
 ///   (`arriveDirect`: the row and state of `fillArrival` then `emit`, tested
 ///   against them). The String API (`receive(_:_: EximEvent, into:)`) feeds the
@@ -54,6 +58,11 @@
 /// they are counted as parsed. An smtpd stage or exim-out message whose
 /// exim-in message was not in the log gets no Message-ID (its key is
 /// host/queue ID).
+#if canImport(Glibc)
+import Glibc
+#elseif canImport(Darwin)
+import Darwin
+#endif
 import MailTrailModel
 
 public struct EximCorrelator: Codable, Sendable {
@@ -109,47 +118,93 @@ public struct EximCorrelator: Codable, Sendable {
         /// `EximLine.Fields.strings`), else this one: small, since only one-off lines (tests) use
         /// it, and every entry costs at teardown.
         var ids = SharedStringCache(bits: 6)
+        /// Message-IDs and their message keys: the parser's cache shared by the correlators of
+        /// all hosts (swapped in with `ids`, `EximLine.Fields.idKeys`); nil for one-off lines,
+        /// whose Message-IDs go through `ids` and `MessageKey.forMessageID`.
+        var keys: MessageKey.Cache? = nil
         /// The last few distinct TLS facts (`X=` with `CV=`: a handful per host, one per TLS stack
-        /// and trust result), found by comparing their bytes, so that a line's `TLSInfo` is a copy.
-        var tlsKeys: [TLSKey] = []
-        var tlsInfos: [TLSInfo] = []
-        var nextTLS = 0
+        /// and trust result), found by comparing the `X=` value's bytes, so that a line's `TLSInfo` is a copy.
+        var tls = TLSMemo()
 
-        /// What tells two `X=`/`CV=` values apart besides the cipher's bytes.
-        struct TLSKey: Equatable {
-            /// The protocol as logged (up to 8 bytes, little-endian).
-            var proto: UInt64
-            var protoCount: Int
-            var cipherCount: Int
-            var bits: Int?
-            var trust: UInt8
-        }
-
-        /// The line's TLS facts: `EximLine.tlsInfo(cache:long:)`, reused from the entries when
-        /// the same protocol, cipher, bits and trust were seen lately.
+        /// The line's TLS facts: `EximLine.tlsInfo(cache:long:)`, reused from the memo when the
+        /// same `X=` value (byte for byte) and `CV=` were seen lately.
         @inline(__always)
         mutating func tlsInfo(_ e: EximLine) -> TLSInfo? {
-            guard let t = e.tls else { return nil }
-            guard t.proto.isPresent, t.proto.count <= 8, t.cipher.isPresent else {
-                return e.tlsInfo(cache: &strings, long: &long)
-            }
+            guard let t = e.storage.pointee.tls else { return nil }       // (its spans may be pending)
             let b = e.bytes
-            var word: UInt64 = 0
-            var shift: UInt64 = 0
-            for x in b.buffer(t.proto) { word |= UInt64(x) << shift; shift += 8 }
-            let key = TLSKey(proto: word, protoCount: t.proto.count, cipherCount: t.cipher.count, bits: t.bits,
-                             trust: e.trust)
-            let cipher = b.buffer(t.cipher)
-            for i in 0..<tlsKeys.count where tlsKeys[i] == key {
-                if let c = tlsInfos[i].cipher, LineBytes.equal(cipher, c) { return tlsInfos[i] }
+            let v = t.value
+            let trust = e.trust
+            if v.isPresent, v.count >= 8, v.count <= TLSMemo.width {
+                let p = b.base + Int(v.lo)
+                if let info = tls.find(p, v.count, trust: trust) { return info }
+                let info = e.tlsInfo(cache: &strings, long: &long)!
+                tls.add(p, v.count, trust: trust, info)
+                return info
             }
-            let info = e.tlsInfo(cache: &strings, long: &long)!
-            if tlsKeys.count < 16 {
-                tlsKeys.append(key); tlsInfos.append(info)
+            return e.tlsInfo(cache: &strings, long: &long)
+        }
+    }
+
+    /// The TLS facts of the last 16 distinct `X=` values with their `CV=` code (the facts are a
+    /// function of those bytes and that code: `EximFields.tlsSpans`, `EximLine.tlsInfo`), the
+    /// oldest replaced first. Each entry keeps the value's bytes (8 to `width` of them), its length
+    /// with the trust code and its last eight bytes (compared before the bytes). A copy shares the
+    /// storage until it adds an entry (then it starts an empty one). Not part of any saved state.
+    struct TLSMemo: @unchecked Sendable {
+        static let slots = 16
+        static let width = 120
+
+        final class Storage {
+            let bytes = UnsafeMutablePointer<UInt8>.allocate(capacity: TLSMemo.slots * TLSMemo.width)
+            /// Per entry: the length | trust << 32, then the last eight bytes.
+            let keys = UnsafeMutablePointer<UInt64>.allocate(capacity: 2 * TLSMemo.slots)
+            let infos = UnsafeMutablePointer<TLSInfo>.allocate(capacity: TLSMemo.slots)
+            var filled = 0
+            deinit {
+                infos.deinitialize(count: filled)
+                infos.deallocate(); keys.deallocate(); bytes.deallocate()
+            }
+        }
+
+        var storage = Storage()
+        var count = 0
+        var next = 0
+
+        /// The facts stored for the `n` bytes at `p` (8 <= n <= width) with `trust`, if any.
+        @inline(__always)
+        func find(_ p: UnsafePointer<UInt8>, _ n: Int, trust: UInt8) -> TLSInfo? {
+            let key = UInt64(n) | UInt64(trust) << 32
+            let last = UnsafeRawPointer(p).loadUnaligned(fromByteOffset: n - 8, as: UInt64.self)
+            let st = storage
+            var i = 0
+            while i < count {
+                if st.keys[2 * i] == key && st.keys[2 * i + 1] == last
+                    && memcmp(st.bytes + i * TLSMemo.width, p, n) == 0 {
+                    return st.infos[i]
+                }
+                i += 1
+            }
+            return nil
+        }
+
+        /// Stores `info` for the `n` bytes at `p` with `trust` (in a free entry, else the oldest).
+        mutating func add(_ p: UnsafePointer<UInt8>, _ n: Int, trust: UInt8, _ info: TLSInfo) {
+            if !isKnownUniquelyReferenced(&storage) { storage = Storage(); count = 0; next = 0 }
+            let st = storage
+            let i: Int
+            if count < TLSMemo.slots {
+                i = count
+                (st.infos + i).initialize(to: info)
+                count += 1
+                st.filled = count
             } else {
-                tlsKeys[nextTLS] = key; tlsInfos[nextTLS] = info; nextTLS = (nextTLS + 1) & 15
+                i = next
+                st.infos[i] = info
+                next = (next + 1) % TLSMemo.slots
             }
-            return info
+            (st.bytes + i * TLSMemo.width).update(from: p, count: n)
+            st.keys[2 * i] = UInt64(n) | UInt64(trust) << 32
+            st.keys[2 * i + 1] = UnsafeRawPointer(p).loadUnaligned(fromByteOffset: n - 8, as: UInt64.self)
         }
     }
 
@@ -701,6 +756,8 @@ public struct EximCorrelator: Codable, Sendable {
         guard line.storage.pointee.sharesStrings else { return false }
         if line.storage.pointee.strings == nil { line.storage.pointee.strings = SharedStringCache(bits: 12) }
         swap(&cs.ids, &line.storage.pointee.strings!)
+        if line.storage.pointee.idKeys == nil { line.storage.pointee.idKeys = MessageKey.Cache() }
+        swap(&cs.keys, &line.storage.pointee.idKeys)
         return true
     }
 
@@ -708,6 +765,7 @@ public struct EximCorrelator: Codable, Sendable {
     @inline(__always)
     static func returnShared(_ line: EximLine, _ cs: inout Caches) {
         swap(&cs.ids, &line.storage.pointee.strings!)
+        swap(&cs.keys, &line.storage.pointee.idKeys)
     }
 
     /// Feeds one Exim event (any instance); appends what it completes to `out`.
@@ -792,9 +850,40 @@ public struct EximCorrelator: Codable, Sendable {
         }
     }
 
+    /// The `connections` key of a client: `connectionKeyPlain`'s, with the usual `a.b.c.d:port`
+    /// (8 to 16 bytes of address, none of them NUL or over 0x7F, a port of at most five digits)
+    /// written with two word stores for the address and one byte store per other byte.
+    @inline(__always)
+    static func connectionKey(_ ip: UnsafeBufferPointer<UInt8>, _ port: Int) -> ConnectionKey {
+        let n = ip.count
+        guard n >= 8, n <= 16, port >= 0, port < 100_000, let p = ip.baseAddress else {
+            return connectionKeyPlain(ip, port)
+        }
+        let raw = UnsafeRawPointer(p)
+        let first = raw.loadUnaligned(as: UInt64.self), last = raw.loadUnaligned(fromByteOffset: n - 8, as: UInt64.self)
+        // No byte over 0x7F, none zero (the words cover the address's bytes and nothing else).
+        let highs: UInt64 = 0x8080_8080_8080_8080, lows: UInt64 = 0x7F7F_7F7F_7F7F_7F7F
+        @inline(__always) func zeroBytes(_ x: UInt64) -> UInt64 { ~(((x & lows) &+ lows) | x | lows) }
+        guard (first | last) & highs == 0, zeroBytes(first) | zeroBytes(last) == 0 else {
+            return connectionKeyPlain(ip, port)
+        }
+        var words: (UInt64, UInt64, UInt64, UInt64) = (0, 0, 0, 0)      // QueueID's bytes
+        withUnsafeMutableBytes(of: &words) { w in
+            w.storeBytes(of: first, as: UInt64.self)
+            w.storeBytes(of: last, toByteOffset: n - 8, as: UInt64.self)
+            w[n] = 0x3A
+            let digits = port < 10 ? 1 : port < 100 ? 2 : port < 1_000 ? 3 : port < 10_000 ? 4 : 5
+            var v = port, k = n + 1 + digits
+            repeat { k -= 1; w[k] = UInt8(truncatingIfNeeded: 0x30 &+ v % 10); v /= 10 } while v > 0
+        }
+        var id = QueueID(UnsafeBufferPointer(start: nil, count: 0))
+        id.w0 = words.0; id.w1 = words.1; id.w2 = words.2; id.w3 = words.3
+        return ConnectionKey(id: id)
+    }
+
     /// The `connections` key of a client: `ip:port` (the text of `"\(ip):\(port)"`), written
     /// straight into the inline words when it fits them (no allocation), else made as a String.
-    static func connectionKey(_ ip: UnsafeBufferPointer<UInt8>, _ port: Int) -> ConnectionKey {
+    static func connectionKeyPlain(_ ip: UnsafeBufferPointer<UInt8>, _ port: Int) -> ConnectionKey {
         var m = port.magnitude, digits = 1
         while m >= 10 { m /= 10; digits += 1 }
         let sign = port < 0 ? 1 : 0
@@ -939,7 +1028,16 @@ public struct EximCorrelator: Codable, Sendable {
         let localUser = cs.optional(e.localUser, b)
         let subject = e.subject.isAbsent ? nil
             : e.subjectEscapeFree ? EximStrings.fresh(in: b, e.subject) : EximLine.unescaped(b, e.subject)
-        if e.messageIDHeader.isPresent { tx.messageID = cs.ids.string(e.messageIDHeader, in: b) }
+        if e.messageIDHeader.isPresent {
+            if cs.keys != nil {
+                // The shared cache's String and key (the next hop's arrival finds both).
+                let (v, k) = cs.keys!.value(b.buffer(e.messageIDHeader))
+                tx.messageID = v
+                tx.msgKey = k
+            } else {
+                tx.messageID = cs.ids.string(e.messageIDHeader, in: b)
+            }
+        }
         var dkimResult: String?, dkimDomain: String?
         if e.dkimDomain.isPresent { dkimResult = "pass"; dkimDomain = cs.strings.string(e.dkimDomain, in: b) }
         var originQueueID: String?

@@ -17,7 +17,8 @@
 /// queue IDs, senders, recipients and Message-IDs (`sharesStrings`).
 /// Known limits: the arrival's ` for` recipients are kept as a count and the
 /// index where their list starts (`recipientsFrom`), not as spans; the String
-/// form re-reads them. Values are as logged: TLS protocol spelling, `\"`
+/// form re-reads them. The `X=` value is kept as one span (`EximTLSSpans(value:)`); its protocol,
+/// cipher and bits are read from the bytes when asked (`tls`, `EximTLSSpans.read`). Values are as logged: TLS protocol spelling, `\"`
 /// escapes and `<...>` are resolved by the readers here (`tlsInfo`,
 /// `unescaped`).
 
@@ -35,7 +36,47 @@ public struct EximTLSSpans: Sendable {
     public var protoAddV = false
     public var cipher: Span = .absent
     public var bits: Int? = nil
+    /// The whole `X=` value (the facts above are a function of its bytes).
+    public var value: Span = .absent
+    /// Only `value` is set (the parser's form): the other spans are read from the bytes when
+    /// asked (`EximLine.tls`), which the correlator does only for a value its memo lacks.
+    public var pending = false
     @inlinable public init() {}
+
+    /// An `X=` value whose spans are read when asked.
+    @inlinable public init(value: Span) { self.value = value; pending = true }
+
+    /// The spans of the `X=` value `v` of `b`: `TLS1.2:CIPHER:256[*]` (a trailing `*` dropped; the
+    /// protocol up to the first `:`; the bits the digits after the last `:`, at most 18 of them;
+    /// no `:` at all: all cipher).
+    public static func read(_ b: LineBytes, _ v: Span) -> EximTLSSpans {
+        let p = b.base
+        let lo = Int(v.lo)
+        var hi = Int(v.hi)
+        if hi > lo && p[hi - 1] == 0x2A { hi -= 1 }
+        var t = EximTLSSpans()
+        t.value = v
+        var c1 = lo
+        while c1 < hi && p[c1] != 0x3A { c1 += 1 }
+        guard c1 < hi else {
+            t.cipher = Span(lo..<hi)
+            return t
+        }
+        t.proto = Span(lo..<c1)
+        t.protoAddV = c1 - lo >= 4 && p[lo] == 0x54 && p[lo + 1] == 0x4C && p[lo + 2] == 0x53 && p[lo + 3] == 0x31  // TLS1
+        // The bits: the digits after the last `:` (the digits before `hi`, then that `:`).
+        var j = hi
+        while j > c1 + 1 && p[j - 1] &- 0x30 < 10 { j -= 1 }
+        if j > c1 + 1, p[j - 1] == 0x3A, hi > j, hi - j <= 18 {
+            var bits = 0
+            for k in j..<hi { bits = bits &* 10 &+ Int(p[k] &- 0x30) }
+            t.cipher = Span((c1 + 1)..<(j - 1))
+            t.bits = bits
+        } else {
+            t.cipher = Span((c1 + 1)..<hi)
+        }
+        return t
+    }
 }
 
 /// One Exim line's fact (see `EximEvent` for the cases and the meaning of the fields).
@@ -116,6 +157,9 @@ public struct EximLine: @unchecked Sendable {
         /// The shared cache (`SharedStringCache`'s lookup), made by the first correlator that
         /// uses it; kept across lines (`reset` leaves it).
         public var strings: SharedStringCache? = nil
+        /// Message-IDs and their message keys, shared as `strings` is (made when a correlator
+        /// first borrows `strings`; held by that correlator while it reads the line).
+        public var idKeys: MessageKey.Cache? = nil
 
         @inlinable public init(bytes: LineBytes) { self.bytes = bytes }
     }
@@ -179,7 +223,11 @@ public struct EximLine: @unchecked Sendable {
     @inlinable public var recipientCount: Int { storage.pointee.recipientCount }
     @inlinable public var recipientsFrom: Int32 { storage.pointee.recipientsFrom }
     @inlinable public var fakeReject: Bool { storage.pointee.fakeReject }
-    @inlinable public var tls: EximTLSSpans? { storage.pointee.tls }
+    /// The TLS spans (read from the `X=` value's bytes when the parser left them `pending`).
+    @inlinable public var tls: EximTLSSpans? {
+        guard let t = storage.pointee.tls else { return nil }
+        return t.pending ? EximTLSSpans.read(bytes, t.value) : t
+    }
     @inlinable public var trust: UInt8 { storage.pointee.trust }
     @inlinable public var flag: EximDeliveryFlag { storage.pointee.flag }
     @inlinable public var recipient: Span { storage.pointee.recipient }

@@ -164,6 +164,47 @@ private let A = "1haLqi-0002Mp-2G", B = "1haLql-0002Mh-MA", MID = "02ec01d51f9d@
         }
     }
 
+    /// `connectionKey`'s word stores for the usual `a.b.c.d:port` against `connectionKeyPlain`'s
+    /// byte loop (the same words, hash and text): every address length from 0 to 20 with every
+    /// port length, NUL and non-ASCII bytes at every place, seeded random addresses and ports.
+    @Test func connectionKeyFastFormAgreesWithPlainForm() {
+        var rng = SplitMix64(seed: 41)
+        var cases: [([UInt8], Int)] = []
+        for n in 0...20 {
+            for port in [0, 9, 10, 99, 100, 999, 1_000, 9_999, 10_000, 65_535, 99_999, 100_000, -1] {
+                var digitsAndDots: [UInt8] = []
+                for k in 0..<n {
+                    let digit = UInt8(0x30 + (k * 7) % 10)
+                    digitsAndDots.append(k % 4 == 3 ? 0x2E : digit)
+                }
+                cases.append((digitsAndDots, port))
+            }
+            for at in 0..<n {
+                for b: UInt8 in [0x00, 0x80, 0xFF] {
+                    var ip = [UInt8](repeating: 0x31, count: n)
+                    ip[at] = b
+                    cases.append((ip, 25))
+                }
+            }
+        }
+        for _ in 0..<20_000 {
+            let ip = (0..<4).map { _ in String(rng.next() % 256) }.joined(separator: ".")
+            cases.append((Array(ip.utf8), Int(rng.next() % 100_000)))
+        }
+        var wrong: [String] = []
+        for (ip, port) in cases {
+            ip.withUnsafeBufferPointer { b in
+                let fast = EximCorrelator.connectionKey(b, port), plain = EximCorrelator.connectionKeyPlain(b, port)
+                if fast != plain || fast.fastHash != plain.fastHash || fast.string != plain.string
+                    || fast.id.w0 != plain.id.w0 || fast.id.w1 != plain.id.w1 || fast.id.w2 != plain.id.w2
+                    || fast.id.w3 != plain.id.w3 {
+                    wrong.append("\(ip) \(port)")
+                }
+            }
+        }
+        #expect(wrong.isEmpty, "\(wrong.prefix(5))")
+    }
+
     /// Waiting listener connections are saved as a JSON object, and left out of the state when
     /// none waits (the layout of the former optional, set to nil once empty).
     @Test func savedConnectionsOnlyWhileOneWaits() throws {

@@ -7,7 +7,8 @@
 // - `EximFields.quickField` (the arrival and delivery loops' inline read of `K=value` and
 //   `KK=value`) against `nextField` from every start index;
 // - `EximFields.nextQueueIDRange` (an Exim next hop's `250 OK id=X` read directly) against
-//   `RemoteQueueID.extractRange`;
+//   `RemoteQueueID.extractRange` (also on replies with none of the literals an ID stands
+//   behind, which it answers without `extractRange`);
 // - `EximFields.messageIDLength` (the 6-6-2 form tested as two words by `alnumBytes`)
 //   against the byte loop it replaced, and `alnumBytes` against `Byte.isAlnum`;
 // - `EximFields.duration` (numbers read in the pass that finds their end) against
@@ -202,13 +203,20 @@ import MailTrailModel
             "250 OK id=abc\"", "250 OK id=x:y", "250 2.0.0 Ok: queued as DA6B3163784", "250 ok dirdel",
             "250 OK id=A Message accepted for delivery", "x 250 OK id=A", "251 OK id=A", "250 OK  id=A",
             "250 2.0.0 <a@b> h98WmtvwhagfzNmX Saved", "250 OK id=1rfqKM-0003Wv-GQ forwarded as Y",
+            "250 2.0.0 <anke.lange@example.com> h98WmtvwhagfzNmX Saved", "250 2.0.0 OK  1709251254 dz62-2020.356 - gsmtp",
+            "250 2.0.0 42100mBh029819 Message accepted for delivery", "250 2.0.0 x message accepted for delivery",
+            "250 2.0.0 x Message accepted for deliver", "250 ok dirdel", "250 2.0.0 Ok: queued as", "250 queued as",
+            "250 2.6.0 <a@b> [InternalId=1, Hostname=x] Queued mail for delivery", "250 Ok: queued as X Saved",
+            "250 was queued as X", "250 2.0.0 id=X", "250 OK id", "250 OK id=X as", "accepted for delivery",
         ]
         for c in cases { #expect(Self.queueIDRangesAgree(c), "\(c)") }
     }
 
     @Test func nextQueueIDRangeAgreesWithExtractRangeOnRandomReplies() {
         let pieces = ["250 OK id=", "250 ", "OK id=", "id=", "1rfqKM-0003Wv-GQ", "A", "x.", ".", "-", "_", " ",
-                      "queued as ", "forwarded as ", " Message accepted for delivery", ":", "\u{80}", "é"]
+                      "queued as ", "forwarded as ", " Message accepted for delivery", ":", "\u{80}", "é",
+                      " message accepted for delivery", "accepted for delivery", "d as ", "as ", "queued", " Saved",
+                      "<a@b>", " - gsmtp", "OK", "id", "="]
         var wrong: [String] = []
         for text in Self.randomJoins(pieces, seed: 22, maxPieces: 6, count: 5_000) where !Self.queueIDRangesAgree(text) {
             wrong.append(text)
@@ -459,7 +467,8 @@ import MailTrailModel
             bytes.withUnsafeBufferPointer { buf in
                 let s = ByteScanner(buf)
                 let a = EximFields.tlsSpans(s, 0..<s.end), b = Self.plainTLSSpans(s, 0..<s.end)
-                if a.proto != b.proto || a.protoAddV != b.protoAddV || a.cipher != b.cipher || a.bits != b.bits {
+                if a.proto != b.proto || a.protoAddV != b.protoAddV || a.cipher != b.cipher || a.bits != b.bits
+                    || a.value != Span(0..<s.end) {
                     wrong.append(text)
                 }
             }

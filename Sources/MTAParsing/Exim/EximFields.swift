@@ -437,28 +437,9 @@ enum EximFields {
         }
     }
 
-    /// The spans of an `X=` value (the grammar of `tls(_:_:)`).
+    /// The spans of an `X=` value (the grammar of `tls(_:_:)`: `EximTLSSpans.read`).
     static func tlsSpans(_ s: ByteScanner, _ r: Range<Int>) -> EximTLSSpans {
-        let lo = r.lowerBound
-        var hi = r.upperBound
-        if hi > lo && s[hi - 1] == 0x2A { hi -= 1 }
-        var t = EximTLSSpans()
-        guard let c1 = s.find(Byte.colon, from: lo, to: hi) else {
-            t.cipher = Span(lo..<hi)
-            return t
-        }
-        t.proto = Span(lo..<c1)
-        t.protoAddV = c1 - lo >= 4 && s[lo] == 0x54 && s[lo + 1] == 0x4C && s[lo + 2] == 0x53 && s[lo + 3] == 0x31  // TLS1
-        // The bits: the digits after the last `:` (the digits before `hi`, then that `:`).
-        var j = hi
-        while j > c1 + 1 && Byte.isDigit(s[j - 1]) { j -= 1 }
-        if j > c1 + 1, s[j - 1] == Byte.colon, let bits = int(s, j..<hi) {
-            t.cipher = Span((c1 + 1)..<(j - 1))
-            t.bits = bits
-        } else {
-            t.cipher = Span((c1 + 1)..<hi)
-        }
-        return t
+        EximTLSSpans.read(LineBytes(base: s.base, count: s.end), Span(r))
     }
 
     /// `CV=` value as `EximLine.trust`'s code: yes/dane 1 (Verified), no 2 (Untrusted), else 0.
@@ -561,7 +542,7 @@ enum EximFields {
     /// `RemoteQueueID.extractRange(s, r)`, with the reply of an Exim next hop (`250 OK id=X`, X
     /// running to the end) read directly: there the only spaces are the two of `250 OK id=`, so
     /// the one form present is `OK id=` and its token is the answer. Any other text goes to
-    /// `extractRange`.
+    /// `extractRange` unless it lacks every literal a found ID stands behind (then nil).
     @inline(__always)
     static func nextQueueIDRange(_ s: ByteScanner, _ r: Range<Int>) -> Range<Int>? {
         let lo = r.lowerBound + 10, hi = r.upperBound
@@ -574,6 +555,16 @@ enum EximFields {
                 while j > lo && s[j - 1] == Byte.dot { j -= 1 }
                 return j > lo ? lo..<j : nil
             }
+        }
+        // `extractRange` finds an ID only behind `queued as `/`forwarded as ` (both hold `d as `),
+        // `OK id=` or ` [Mm]essage accepted for delivery`: a reply with none of them up to the
+        // line's end has none (the usual LMTP `250 2.0.0 <rcpt> TOKEN Saved`, Google's `250 2.0.0
+        // OK  N TOKEN - gsmtp`), told by `memchr` of their rarer bytes instead of its scan.
+        let from = r.lowerBound
+        if EximParser.find(s, "OK id=", anchor: 5, from: from) == nil,
+           EximParser.find(s, "d as ", anchor: 3, from: from) == nil,
+           EximParser.find(s, "accepted for delivery", anchor: 20, from: from) == nil {
+            return nil
         }
         return RemoteQueueID.extractRange(s, r)
     }

@@ -324,7 +324,7 @@ public struct EximParser: Sendable {
                 case 0x49: a.pointee.interface = EximFields.hostSpans(s, v).0                // I
                 case 0x55: a.pointee.localUser = Span(v)                                     // U
                 case 0x50: a.pointee.proto = Span(v)                                         // P
-                case 0x58: a.pointee.tls = EximFields.tlsSpans(s, v)                         // X
+                case 0x58: a.pointee.tls = EximTLSSpans(value: Span(v))                         // X
                 case 0x41:                                                                   // A
                     if let colon = s.find(Byte.colon, from: v.lowerBound, to: v.upperBound) {
                         a.pointee.authenticator = Span(v.lowerBound..<colon)
@@ -390,7 +390,7 @@ public struct EximParser: Sendable {
                     switch s[k.lowerBound] {
                     case 0x52: d.pointee.router = Span(v)                                   // R
                     case 0x54: d.pointee.transport = Span(v)                                // T
-                    case 0x58: d.pointee.tls = EximFields.tlsSpans(s, v)                    // X
+                    case 0x58: d.pointee.tls = EximTLSSpans(value: Span(v))                    // X
                     case 0x43:                                                              // C
                         confirmation = v; quotedConfirmation = f.quoted; confirmationEscapeFree = f.escapeFree
                     default: break
@@ -593,7 +593,7 @@ public struct EximParser: Sendable {
             guard let f = EximFields.nextField(s, &i) else { return false }
             guard let k = f.key else { return false }
             if s.equals(k, "F") { r.pointee.sender = Span(EximFields.addressRange(s, f.value)) }
-            else if s.equals(k, "X") { r.pointee.tls = EximFields.tlsSpans(s, f.value) }
+            else if s.equals(k, "X") { r.pointee.tls = EximTLSSpans(value: Span(f.value)) }
             else if s.equals(k, "CV") { r.pointee.trust = EximFields.trustCode(s, f.value) }
         }
         var reasonStart: Int?
