@@ -35,10 +35,7 @@ import Darwin
 /// Known limits: written for the 64-bit little-endian layout of Swift 6 on Linux (the storage:
 /// class pointer, reference counts, real capacity with flags, count with flags, the bytes and a
 /// NUL at offset 32); `layout` checks it once, on a String the standard library made, before
-/// the first use. The allocator is found with `dlsym` (naming the runtime's reserved symbol in
-/// Swift draws a warning that is to become an error): a binary with the Swift runtime linked
-/// statically finds it only when the link exports it (`--export-dynamic-symbol=swift_allocObject`),
-/// else it decodes as before.
+/// the first use.
 public enum NativeASCII {
     /// The storage class and the runtime's allocator, found by `probe`; nil when the check failed.
     @usableFromInline
