@@ -44,8 +44,7 @@
 ///   correlators, since the next hop logs them again, and an arrival's
 ///   Message-ID with its message key through the parser's shared
 ///   `MessageKey.Cache`; client names, responses, subjects and refused senders
-///   made afresh, 16 to 63 ASCII bytes as native Strings directly
-///   (`NativeASCII`); a line's TLS facts from a memo of the last 16 `X=` values
+///   made afresh; a line's TLS facts from a memo of the last 16 `X=` values
 ///   and `CV=` codes, by their bytes); transactions are keyed by the message ID inline
 ///   (`QueueID`); a new message's arrival makes its row straight from the line
 ///   (`arriveDirect`: the row and state of `fillArrival` then `emit`, tested
