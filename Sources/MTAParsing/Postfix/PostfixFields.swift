@@ -53,8 +53,9 @@ extension PostfixParser {
                     let tEnd = s[s.end - 1] == Byte.rparen ? s.end - 1 : s.end
                     let text = tStart..<max(tStart, tEnd)
                     e.response = Span(text)
-                    // Postfix's usual `... queued as ID` first (read from the end), then every form.
-                    if let q = RemoteQueueID.queuedAsAtEnd(s, text) ?? RemoteQueueID.extractRange(s, text) {
+                    // Postfix's usual `... queued as ID` first (read from the end), then texts that
+                    // cannot hold an ID, then every form.
+                    if let q = RemoteQueueID.postfixReplyRange(s, text) {
                         e.nextQueueID = Span(q)
                     }
                 }
