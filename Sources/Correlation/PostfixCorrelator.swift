@@ -408,13 +408,26 @@ public struct PostfixCorrelator: Codable, Sendable {
             var method = strings.optionalString(line.saslMethod, in: b), user = strings.optionalString(line.saslUsername, in: b)
             let origQID = b.optionalString(line.origQueueID)
             let loopback = isLoopback(line.peer.ip, in: b)
-            update(key, known: known, ctx, line) { tx in
-                swap(&tx.client, &client)
-                swap(&tx.saslMethod, &method)
-                swap(&tx.saslUsername, &user)
-                if si != nil { swap(&tx.tls, &sessionTLS) }     // a move (see the TLS line)
-                tx.loopbackClient = loopback
-                if let origQID { tx.originQueueID = origQID; tx.originKind = .reinjection }
+            if let known {
+                transactions.withValue(at: known) { tx in
+                    tx.lastSeen = ctx.time
+                    swap(&tx.client, &client)
+                    swap(&tx.saslMethod, &method)
+                    swap(&tx.saslUsername, &user)
+                    if si != nil { swap(&tx.tls, &sessionTLS) }     // a move (see the TLS line)
+                    tx.loopbackClient = loopback
+                    if let origQID { tx.originQueueID = origQID; tx.originKind = .reinjection }
+                }
+            } else {
+                // The usual case, a new queue ID: the transaction is made with the line's values
+                // (moved in), not made empty and then changed (no defaults to swap out and destroy).
+                _ = transactions.index(of: key, orMake: {
+                    Transaction(instance: ctx.instance, queueID: b.string(line.queueID), receivedAt: ctx.time,
+                                lastSeen: ctx.time, client: take(&client), tls: take(&sessionTLS),
+                                saslMethod: take(&method), saslUsername: take(&user),
+                                originQueueID: origQID, originKind: origQID == nil ? nil : .reinjection,
+                                loopbackClient: loopback)
+                })
             }
             adoptPendingOrigin(key)
         case .pickup:
@@ -913,17 +926,23 @@ func isLoopback(_ ip: String?) -> Bool {
 
 /// `isLoopback(_:)` of the span's text, on the bytes when they are ASCII (where String prefix and
 /// equality are byte prefix and equality), else on the String.
+@inline(__always)
 func isLoopback(_ ip: Span, in b: LineBytes) -> Bool {
     guard ip.isPresent else { return false }
     // The first two bytes decide most addresses: an ASCII byte other than `1` and `:` first, or
     // `1` then an ASCII byte other than `2`, starts no text that is `127.…`, `::1` or
     // `::ffff:127.0.0.1` as a String (ASCII characters have no canonical equivalents, and an
-    // ASCII byte after an ASCII one starts a new Character).
+    // ASCII byte after an ASCII one starts a new Character). Inlined; the rest is a call.
     if ip.count >= 2 {
         let c0 = b[Int(ip.lo)], c1 = b[Int(ip.lo) + 1]
         if c0 < 0x80 && c0 != 0x31 && c0 != 0x3A && c1 < 0x80 { return false }
         if c0 == 0x31 && c1 < 0x80 && c1 != 0x32 { return false }
     }
+    return isLoopbackRest(ip, in: b)
+}
+
+/// `isLoopback(_:in:)` past its two-byte test.
+func isLoopbackRest(_ ip: Span, in b: LineBytes) -> Bool {
     guard TextKey.isASCII(b.buffer(ip)) else { return isLoopback(b.string(ip)) }
     return b.hasPrefix(ip, "127.") || b.equals(ip, "::1") || b.equals(ip, "::ffff:127.0.0.1")
 }

@@ -1,7 +1,9 @@
 // PostfixRound9Tests: the cheaper forms of round 9 in the Postfix correlator against the forms
 // they replace, on exact values — a message row that takes its
 // transaction's client (an empty client stays, so queue-ID reuse sees one) against the rows
-// and reuse decisions of before, also across a saved and restored state; a link waiting for
+// and reuse decisions of before, also across a saved and restored state; a `client=` line
+// that makes its transaction with its values against one that changes a transaction made
+// before (same rows); a link waiting for
 // its transaction (the inlined "no link waiting" test) adopted by each kind of first line.
 // Limits: deterministic inputs (a fixed seed and fixed transcripts).
 
@@ -66,6 +68,50 @@ import Testing
         #expect(out.messages.map(\.queueID) == ["BBB222", "CCC333", "CCC333"])
         #expect(out.messages.map(\.client) == [Peer(), Self.client, Peer(name: "pickup")])
         #expect(out.messages.map(\.sender) == ["a@x", "a@x", "root@x"])   // qmgr's sender, as always
+    }
+
+    /// A `client=` line that opens its transaction (the values moved into the new one) and one
+    /// whose transaction a cleanup line opened first (the values swapped in): the same row, with
+    /// the session's TLS and port, the SASL values, the origin and the loopback hold.
+    @Test func clientLineOnANewAndAKnownTransaction() {
+        let tls = TLSInfo(proto: "TLSv1.3", cipher: "TLS_AES_256_GCM_SHA384", bits: 256, trust: "Anonymous")
+        let filter = Peer(name: "localhost", ip: "127.0.0.1", port: 10025)
+        var rows: [[MessageRecord]] = []
+        for cleanupFirst in [false, true] {
+            var m = PostfixCorrelator(host: "mx1")
+            var out = CorrelatorOutput()
+            m.receive(Self.ctx(0, "smtpd", 10), .connect(client: Self.client), into: &out)
+            m.receive(Self.ctx(0, "smtpd", 10), .tls(direction: .inbound, peer: Self.client, info: tls), into: &out)
+            m.receive(Self.ctx(0, "smtpd", 11), .connect(client: filter), into: &out)
+            if cleanupFirst {
+                m.receive(Self.ctx(1, "cleanup", 30), .messageID(queueID: "AAA111", messageID: "a1@x"), into: &out)
+                m.receive(Self.ctx(1, "cleanup", 30), .messageID(queueID: "BBB222", messageID: "b2@x"), into: &out)
+            }
+            m.receive(Self.ctx(1, "smtpd", 10), .client(queueID: "AAA111", client: Peer(name: Self.client.name, ip: Self.client.ip),
+                                                       saslMethod: "PLAIN", saslUsername: "ann@example.com",
+                                                       origQueueID: nil, origClient: nil), into: &out)
+            m.receive(Self.ctx(1, "smtpd", 11), .client(queueID: "BBB222", client: Peer(name: filter.name, ip: filter.ip),
+                                                       saslMethod: nil, saslUsername: nil,
+                                                       origQueueID: "ZZZ999", origClient: nil), into: &out)
+            if !cleanupFirst {
+                m.receive(Self.ctx(1, "cleanup", 30), .messageID(queueID: "AAA111", messageID: "a1@x"), into: &out)
+                m.receive(Self.ctx(1, "cleanup", 30), .messageID(queueID: "BBB222", messageID: "b2@x"), into: &out)
+            }
+            for q in ["AAA111", "BBB222"] {
+                m.receive(Self.ctx(2, "qmgr", 300), .queued(queueID: q, sender: "a@x", size: 1, nrcpt: 1), into: &out)
+            }
+            #expect(m.transactions.values.map(\.loopbackClient) == [false, true], "\(cleanupFirst)")
+            rows.append(out.messages)
+        }
+        #expect(rows[0] == rows[1])
+        #expect(rows[0].map(\.queueID) == ["AAA111", "BBB222"])
+        #expect(rows[0].map(\.client) == [Self.client, filter])
+        #expect(rows[0].map(\.tls) == [tls, nil])
+        #expect(rows[0].map(\.saslMethod) == ["PLAIN", nil])
+        #expect(rows[0].map(\.saslUsername) == ["ann@example.com", nil])
+        #expect(rows[0].map(\.originQueueID) == [nil, "ZZZ999"])
+        #expect(rows[0].map(\.originKind) == [nil, .reinjection])
+        #expect(rows[0].map(\.receivedAt) == [Timestamp(seconds: 1_800_000_001), Timestamp(seconds: 1_800_000_001)])
     }
 
     /// A bounce notification seen before the new message's first line waits for it; each kind

@@ -4,7 +4,8 @@
 // reply read from its end, then `mayHoldID`'s negative) against `extractRange` on the form
 // tables, generated combinations and their sub-ranges; the forward word searches
 // (`firstIndex(of:)`, `firstOf`) with the cheaper first-zero-byte test against byte loops on every
-// sub-range of generated buffers.
+// sub-range of generated buffers; the usual delivery keys read by their literal
+// (`usualDeliveryItem`) against the first `=` and the key chain at every position of delivery lines.
 // Limits: deterministic generated inputs (a fixed seed), not a fuzzer.
 
 import MailTrailModel
@@ -64,6 +65,44 @@ import Testing
         }
         two[3] = 0x61
         two.withUnsafeBufferPointer { p in #expect(ByteScanner.firstIndex(of: 0x20, p.baseAddress!, 0, 8) == 8) }
+    }
+
+    /// Wherever `usualDeliveryItem` answers, its `=` is the first within 16 bytes and its item
+    /// is `deliveryItem` of the key before it: at every position of delivery lines (usual,
+    /// old, unusual keys, cut and mutated ones).
+    @Test func usualDeliveryItemsAgreeWithTheGeneralReading() {
+        var lines = [
+            "to=<eric@example.com>, relay=mbox3.example.com[10.2.6.14]:25, delay=0.24, delays=0.06/0.03/0.06/0.1, dsn=2.0.0, status=sent (250 2.0.0 Ok: queued as 39E0117FDDB)",
+            "to=<a@b>, orig_to=<c@d>, relay=local, conn_use=2, delay=1, delays=0/0/0/1, tls=none, dsn=5.1.1, status=bounced (unknown user)",
+            "to=<a@b>, relay=none, delay=0, status=deferred", "relayx=1, delay==2, delaysy=3, dsn=, status=, relay=",
+            "relay", "delays", "dsn", "status", "d", "s", "r", "delay=", "dsn=x", "statu=sent", "=relay=x",
+        ]
+        var rng = SplitMix64(seed: 0xDE11_7E90)
+        let pieces = ["relay=", "delay=", "delays=", "dsn=", "status=", "orig_to=", "conn_use=", "tls=", "x=", ", ", "=",
+                      "d", "s", "r", "0.1", "<a@b>"]
+        for _ in 0..<3_000 {
+            lines.append((0..<Int(rng.next() % 8)).map { _ in pieces[Int(rng.next() % UInt64(pieces.count))] }.joined())
+        }
+        var answered = 0
+        var wrong: [String] = []
+        for line in lines {
+            let bytes = Array(line.utf8)
+            bytes.withUnsafeBufferPointer { b in
+                for end in [b.count, max(0, b.count - 1), max(0, b.count - 3)] {
+                    let s = ByteScanner(UnsafeBufferPointer(rebasing: b[0..<end]))
+                    for j in 0...end {
+                        guard let (item, eq) = PostfixParser.usualDeliveryItem(s, at: j) else { continue }
+                        answered += 1
+                        let general = s.find(Byte.equals, from: j, to: min(s.end, j + 16))
+                        if general != eq || PostfixParser.deliveryItem(s, j..<eq) != item {
+                            wrong.append("\(line) [..<\(end)] at \(j)")
+                        }
+                    }
+                }
+            }
+        }
+        #expect(wrong.isEmpty, "\(wrong.prefix(5))")
+        #expect(answered > 3_000)
     }
 
     /// The searches a connect line takes, on a line of the sample: exact indices.
