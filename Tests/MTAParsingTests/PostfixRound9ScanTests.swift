@@ -5,7 +5,8 @@
 // tables, generated combinations and their sub-ranges; the forward word searches
 // (`firstIndex(of:)`, `firstOf`) with the cheaper first-zero-byte test against byte loops on every
 // sub-range of generated buffers; the usual delivery keys read by their literal
-// (`usualDeliveryItem`) against the first `=` and the key chain at every position of delivery lines.
+// (`usualDeliveryItem`) against the first `=` and the key chain at every position of delivery lines;
+// the disconnect peer found by the String API against the former span.
 // Limits: deterministic generated inputs (a fixed seed), not a fuzzer.
 
 import MailTrailModel
@@ -103,6 +104,40 @@ import Testing
         }
         #expect(wrong.isEmpty, "\(wrong.prefix(5))")
         #expect(answered > 3_000)
+    }
+
+    /// A disconnect line's hot-path form keeps only where the peer starts; the String API's
+    /// event has the peer of the token up to the next space (the former span), exactly.
+    @Test func disconnectPeerReadByTheStringAPI() {
+        let cases: [(String, Peer)] = [
+            ("disconnect from unknown[10.20.240.88] ehlo=2 starttls=1 auth=1 mail=1 rcpt=1 data=1 quit=1 commands=7",
+             Peer(name: "unknown", ip: "10.20.240.88")),
+            ("disconnect from smtp1.example.com[10.1.9.15] ehlo=2 starttls=1 mail=1 rcpt=1 data=1 quit=1 commands=6",
+             Peer(name: "smtp1.example.com", ip: "10.1.9.15")),
+            ("disconnect from mail.example.org[2001:db8::1]", Peer(name: "mail.example.org", ip: "2001:db8::1")),
+            ("disconnect from localhost[127.0.0.1]:10025 commands=0/0", Peer(name: "localhost", ip: "127.0.0.1", port: 10025)),
+            ("disconnect from ", Peer()),
+            ("disconnect from  x", Peer()),
+        ]
+        let ctx = LineContext(time: Timestamp(seconds: 0), host: "mx1", instance: "postfix", program: "smtpd", pid: 1)
+        for (text, peer) in cases {
+            var copy = text
+            copy.withUTF8 { b in
+                let buffer = PostfixLineBuffer(sharedStrings: false)
+                let status = PostfixParser.parse(body: b, context: ctx, kind: .generic, into: buffer.line)
+                #expect(buffer.line.kind == .disconnect, "\(text)")
+                #expect(buffer.line.rawPeer == Span(16..<16), "\(text)")
+                if case .event = status {} else { Issue.record("\(text): \(status)") }
+                let s = ByteScanner(b)
+                let former = s.parsePeer(16..<s.scan(from: 16, until: Byte.space, Byte.space))
+                #expect(former == peer, "\(text)")
+                guard case .postfix(_, .disconnect(let got)) = PostfixParser.outcome(body: b, context: ctx, kind: .generic) else {
+                    Issue.record("\(text): no disconnect event"); return
+                }
+                #expect(got == peer, "\(text)")
+                withExtendedLifetime(buffer) {}
+            }
+        }
     }
 
     /// The searches a connect line takes, on a line of the sample: exact indices.
