@@ -12,7 +12,7 @@
 // accepted` are tried (an earlier `queued as X` behind a later empty one is
 // not); the response is scanned once, backwards, space by space.
 // Postfix's parser asks `postfixReplyRange`: a reply ending in `queued as ID` is read from its
-// end, a reply with no space after an `s`, `e` or `K` (`delivered to maildir`) has no ID
+// end, a reply with no space after ` as`, `OK` or `ge` (`delivered to maildir`) has no ID
 // (`mayHoldID`), the rest goes through the scan above.
 // Known limits: opaque provider tokens (`OK 1715000000 x12-... - gsmtp`),
 // Exchange `<message-id> [InternalId=...]` and qmail `qp N` are not IDs here.
@@ -75,12 +75,13 @@ public enum RemoteQueueID {
     }
 
     /// False when `extractRange(s, r)` is nil for certain: every form it knows has a space
-    /// right after an `s` (`queued as ID`, `forwarded as ID`), a `K` (`OK id=`) or an `e`
-    /// (`Message accepted`), at an index after `r`'s first byte, so a text with no such space
-    /// (`delivered to maildir`, `delivered via dovecot service`) has no ID. The spaces are found
-    /// eight bytes at a time (a test that may also flag a byte after a space, never misses one;
-    /// a flagged byte only costs its check), then the byte before each is read. True for texts
-    /// under nine bytes (`extractRange` decides them).
+    /// right after ` as` (`queued as ID`, `forwarded as ID`), `OK` (`OK id=`) or `ge`
+    /// (`Message accepted`), all inside `r`, so a text with no such space (`delivered to
+    /// maildir`, `delivered via dovecot service`, Exchange's `... bytes in ... Queued mail for
+    /// delivery`) has no ID. The spaces are found eight bytes at a time (a test that may also
+    /// flag a byte after a space, never misses one; a flagged byte only costs its check), then
+    /// the bytes before each are read. True for texts under nine bytes (`extractRange` decides
+    /// them).
     @inline(__always)
     static func mayHoldID(_ s: ByteScanner, _ r: Range<Int>) -> Bool {
         let lo = r.lowerBound, hi = r.upperBound
@@ -95,8 +96,15 @@ public enum RemoteQueueID {
             let x = UInt64(littleEndian: raw.loadUnaligned(fromByteOffset: at, as: UInt64.self)) ^ spaces
             var m = (x &- ones) & ~x & ByteScanner.highs
             while m != 0 {
-                let prev = s[at + (m.trailingZeroBitCount >> 3) - 1]
-                if prev == UInt8(ascii: "s") || prev == UInt8(ascii: "e") || prev == UInt8(ascii: "K") { return true }
+                let q = at + (m.trailingZeroBitCount >> 3)      // a space (or a flagged byte after one)
+                let prev = s[q - 1]
+                if prev == UInt8(ascii: "s") {
+                    if q - 3 >= lo && s[q - 2] == UInt8(ascii: "a") && s[q - 3] == Byte.space && s[q] == Byte.space { return true }
+                } else if prev == UInt8(ascii: "K") {
+                    if q - 2 >= lo && s[q - 2] == UInt8(ascii: "O") && s[q] == Byte.space { return true }
+                } else if prev == UInt8(ascii: "e") {
+                    if q - 2 >= lo && s[q - 2] == UInt8(ascii: "g") && s[q] == Byte.space { return true }
+                }
                 m &= m &- 1
             }
             if at == hi - 8 { return false }

@@ -247,6 +247,10 @@ import Testing
             ("250 2.0.0 t5UI2nBt018923 Message accepted for delivery", "t5UI2nBt018923", true),
             ("connect to mbox2.example.com[10.2.6.13]:25: Connection refused", nil, false),
             ("250 2.6.0 <a@b> [InternalId=1, Hostname=EXCH1.corp.local] Queued mail for delivery", nil, false),
+            ("250 2.6.0 <a@b> [InternalId=1, Hostname=X.outlook.com] 4061 bytes in 0.123, 32.2 KB/sec Queued mail for delivery -> 250 2.1.5",
+             nil, false),
+            ("250 OK id=", nil, true),
+            ("message accepted for delivery x", nil, true),
             ("forwarded as 3mLQ", "3mLQ", true),
         ]
         for (text, id, may) in cases {
@@ -264,7 +268,8 @@ import Testing
     @Test func postfixReplyRangeAgreesWithExtractRange() {
         var texts = remoteIDForms.map(\.response) + remoteIDCases.map(\.response)
         let pieces = ["queued as ", "forwarded as ", "OK id=", " Message accepted for delivery", " message accepted",
-                      "X", "as ", "es ", "K ", "s", "e", " ", "delivered to maildir", "d as", "Q1."]
+                      "X", "as ", "es ", "K ", "s", "e", " ", "delivered to maildir", "d as", "Q1.", "ge ", "O", "a",
+                      " bytes in"]
         for p in pieces { for q in pieces { for r in pieces { texts.append(p + q + r) } } }
         var diffs: [String] = []
         var checked = 0
