@@ -23,8 +23,9 @@
 /// - The whole state is `Codable`: saved with a checkpoint, it resumes the
 ///   machine exactly where it stopped. After emission a transaction keeps
 ///   only what later lines read (its message ID, sender, TLS and SASL values
-///   moved into the row), so a state saved then holds them no more; states
-///   saved before that (by any version) are read as they were.
+///   and client moved into the row; an empty client marks that it had one),
+///   so a state saved then holds them no more; states saved before that (by
+///   any version) are read as they were.
 ///
 /// - Tables are `FastMap`s keyed by inline queue IDs (`QueueID`) and pids;
 ///   smtpd sessions keep only the client's address and port (all a later
@@ -365,7 +366,6 @@ public struct PostfixCorrelator: Codable, Sendable {
             var info: TLSInfo? = TLSInfo(proto: strings.optionalString(t.proto, in: b),
                                          cipher: strings.optionalString(t.cipher, in: b),
                                          bits: t.bits, trust: strings.optionalString(t.trust, in: b))
-            let ip = strings.optionalString(line.peer.ip, in: b)
             // Looked up with a borrowing key (the usual case: the entry exists); a holding key only
             // to add one. Values are swapped in, not assigned: a closure's captured value is
             // copied (a retain per String) and the original destroyed later.
@@ -374,10 +374,14 @@ public struct PostfixCorrelator: Codable, Sendable {
                 if let i = sessions.live(sessionKey(ctx)) {
                     sessions.map.withValue(at: i) { s in swap(&s.tls, &info) }
                 } else {
+                    // The client's address String only for a new session (the usual inbound TLS
+                    // line finds its session, which has it from the connect line).
+                    let ip = strings.optionalString(line.peer.ip, in: b)
                     sessions.set(sessionKey(ctx), stored: ProcessKey(tag: ctx.tag, pid: ctx.pid),
                                  Session(client: Peer(ip: ip, port: line.peer.port), started: ctx.time, tls: take(&info)))
                 }
             case .outbound:
+                let ip = strings.optionalString(line.peer.ip, in: b)
                 let value = OutboundTLS(peer: Peer(ip: ip), info: take(&info)!, at: ctx.time, firstQueueID: nil)
                 outboundTLS.set(sessionKey(ctx), stored: ProcessKey(tag: ctx.tag, pid: ctx.pid), value)
             }
@@ -404,13 +408,26 @@ public struct PostfixCorrelator: Codable, Sendable {
             var method = strings.optionalString(line.saslMethod, in: b), user = strings.optionalString(line.saslUsername, in: b)
             let origQID = b.optionalString(line.origQueueID)
             let loopback = isLoopback(line.peer.ip, in: b)
-            update(key, known: known, ctx, line) { tx in
-                swap(&tx.client, &client)
-                swap(&tx.saslMethod, &method)
-                swap(&tx.saslUsername, &user)
-                if si != nil { swap(&tx.tls, &sessionTLS) }     // a move (see the TLS line)
-                tx.loopbackClient = loopback
-                if let origQID { tx.originQueueID = origQID; tx.originKind = .reinjection }
+            if let known {
+                transactions.withValue(at: known) { tx in
+                    tx.lastSeen = ctx.time
+                    swap(&tx.client, &client)
+                    swap(&tx.saslMethod, &method)
+                    swap(&tx.saslUsername, &user)
+                    if si != nil { swap(&tx.tls, &sessionTLS) }     // a move (see the TLS line)
+                    tx.loopbackClient = loopback
+                    if let origQID { tx.originQueueID = origQID; tx.originKind = .reinjection }
+                }
+            } else {
+                // The usual case, a new queue ID: the transaction is made with the line's values
+                // (moved in), not made empty and then changed (no defaults to swap out and destroy).
+                _ = transactions.index(of: key, orMake: {
+                    Transaction(instance: ctx.instance, queueID: b.string(line.queueID), receivedAt: ctx.time,
+                                lastSeen: ctx.time, client: take(&client), tls: take(&sessionTLS),
+                                saslMethod: take(&method), saslUsername: take(&user),
+                                originQueueID: origQID, originKind: origQID == nil ? nil : .reinjection,
+                                loopbackClient: loopback)
+                })
             }
             adoptPendingOrigin(key)
         case .pickup:
@@ -649,13 +666,28 @@ public struct PostfixCorrelator: Codable, Sendable {
         pendingOrigins[b.string(span)] = PendingOrigin(originQueueID: origin, kind: kind, at: at)
     }
 
+    /// Gives the transaction `key` the link that waited for it, if any (inlined: the usual
+    /// case, no link waiting, is one test at the call).
+    @inline(__always)
     private mutating func adoptPendingOrigin(_ key: TxKey) {
-        guard !pendingOrigins.isEmpty, let i = transactions.index(of: key) else { return }
-        adoptPendingOrigin(at: i)
+        guard !pendingOrigins.isEmpty else { return }
+        adoptPendingOriginLookingUp(key)
     }
 
+    private mutating func adoptPendingOriginLookingUp(_ key: TxKey) {
+        guard let i = transactions.index(of: key) else { return }
+        adoptPendingOriginSlow(at: i)
+    }
+
+    /// `adoptPendingOrigin(_:)` for the transaction at index `i`.
+    @inline(__always)
     private mutating func adoptPendingOrigin(at i: Int) {
-        guard !pendingOrigins.isEmpty, transactions.values[i].originQueueID == nil,
+        guard !pendingOrigins.isEmpty else { return }
+        adoptPendingOriginSlow(at: i)
+    }
+
+    private mutating func adoptPendingOriginSlow(at i: Int) {
+        guard transactions.values[i].originQueueID == nil,
               let p = pendingOrigins.removeValue(forKey: transactions.values[i].queueID) else { return }
         transactions.withValue(at: i) { tx in
             tx.originQueueID = p.originQueueID
@@ -692,11 +724,17 @@ public struct PostfixCorrelator: Codable, Sendable {
             let wasHeld = tx.heldSince != nil
             tx.heldSince = nil
             // The values nothing reads after emission move into the row (no retain now, no
-            // release when the transaction ends); `client` stays (queue-ID reuse asks for it).
+            // release when the transaction ends). Of `client` only its presence is read later
+            // (queue-ID reuse asks whether the ID already had one): an empty Peer stays.
+            let client: Peer
+            switch take(&tx.client) {
+            case .some(let c): client = c; tx.client = Peer()
+            case .none: client = Peer()
+            }
             out.messages.append(MessageRecord(
                 receivedAt: tx.receivedAt, msgKey: mk, host: host, mta: "postfix", instance: tx.instance,
                 queueID: tx.queueID, messageID: take(&tx.messageID), sender: take(&tx.sender),
-                client: tx.client ?? Peer(), size: tx.size, nrcpt: tx.nrcpt, tls: take(&tx.tls),
+                client: client, size: tx.size, nrcpt: tx.nrcpt, tls: take(&tx.tls),
                 saslMethod: take(&tx.saslMethod), saslUsername: take(&tx.saslUsername),
                 originQueueID: tx.originQueueID, originKind: tx.originKind))
             return wasHeld
@@ -710,7 +748,8 @@ public struct PostfixCorrelator: Codable, Sendable {
     /// Ends a transaction: emits its message if it was queued but not yet emitted, forgets it.
     private mutating func finish(_ key: TxKey, into out: inout CorrelatorOutput) {
         guard let i = transactions.index(of: key) else { return }
-        emit(at: i, into: &out)
+        // Read first: the usual transaction was emitted at its qmgr line (no change to make).
+        if !transactions.values[i].emitted && transactions.values[i].queued { emit(at: i, into: &out) }
         transactions.remove(at: i)
         if !held.isEmpty { held.removeAll { $0 == key } }
     }
@@ -887,17 +926,23 @@ func isLoopback(_ ip: String?) -> Bool {
 
 /// `isLoopback(_:)` of the span's text, on the bytes when they are ASCII (where String prefix and
 /// equality are byte prefix and equality), else on the String.
+@inline(__always)
 func isLoopback(_ ip: Span, in b: LineBytes) -> Bool {
     guard ip.isPresent else { return false }
     // The first two bytes decide most addresses: an ASCII byte other than `1` and `:` first, or
     // `1` then an ASCII byte other than `2`, starts no text that is `127.…`, `::1` or
     // `::ffff:127.0.0.1` as a String (ASCII characters have no canonical equivalents, and an
-    // ASCII byte after an ASCII one starts a new Character).
+    // ASCII byte after an ASCII one starts a new Character). Inlined; the rest is a call.
     if ip.count >= 2 {
         let c0 = b[Int(ip.lo)], c1 = b[Int(ip.lo) + 1]
         if c0 < 0x80 && c0 != 0x31 && c0 != 0x3A && c1 < 0x80 { return false }
         if c0 == 0x31 && c1 < 0x80 && c1 != 0x32 { return false }
     }
+    return isLoopbackRest(ip, in: b)
+}
+
+/// `isLoopback(_:in:)` past its two-byte test.
+func isLoopbackRest(_ ip: Span, in b: LineBytes) -> Bool {
     guard TextKey.isASCII(b.buffer(ip)) else { return isLoopback(b.string(ip)) }
     return b.hasPrefix(ip, "127.") || b.equals(ip, "::1") || b.equals(ip, "::ffff:127.0.0.1")
 }

@@ -11,7 +11,8 @@
 //   `ip` only if `inet_pton` accepts it (so PostgreSQL's inet accepts it
 //   too); a socket path (`host[private/dovecot-lmtp]`) stays in the name as
 //   written, with no ip; anything else (`unknown`, `300.1.1.1`) gives ip nil.
-//   IPv4 is checked by the same rule in Swift (no copy, no libc call).
+//   IPv4 is checked by the same rule in Swift (no copy, no libc call). The
+//   usual `NAME[a.b.c.d][:PORT]` is read from its end first (`peerSpansQuadAtEnd`).
 // Known limits: IPv6 zone ids (`fe80::1%eth0`) are not valid ips here.
 
 #if canImport(Glibc)
@@ -80,7 +81,8 @@ extension ByteScanner {
         var i = from
         while i + 8 <= to {
             let w = UInt64(littleEndian: raw.loadUnaligned(fromByteOffset: i, as: UInt64.self))
-            let m = zeroBytes(w ^ pa) | zeroBytes(w ^ pb)
+            // The lowest flagged byte of either test is exact (see `firstZeroByte`).
+            let m = firstZeroByte(w ^ pa) | firstZeroByte(w ^ pb)
             if m != 0 { return i + m.trailingZeroBitCount >> 3 }
             i += 8
         }
@@ -99,7 +101,70 @@ extension ByteScanner {
     }
 
     /// `parsePeer` as spans of this scanner's buffer (no String is made).
+    @inline(__always)
     func peerSpans(_ r: Range<Int>) -> PeerSpans {
+        if let p = peerSpansQuadAtEnd(r) { return p }
+        return peerSpansGeneral(r)
+    }
+
+    /// `peerSpans` of the usual `NAME[a.b.c.d]` and `NAME[a.b.c.d]:PORT` (1–18 port digits),
+    /// read from the end: the port, the `]`, then four octets back to the `[` (the last `[` of
+    /// the range: only digits, dots, `]` and `:` follow it), each octet by `dottedQuadEnd`'s
+    /// rules (one to three digits, no leading zero, at most 255); nil for anything else, which
+    /// `peerSpansGeneral` reads (it gives the same answer for these too).
+    @inline(__always)
+    func peerSpansQuadAtEnd(_ r: Range<Int>) -> PeerSpans? {
+        let lo = r.lowerBound
+        var j = r.upperBound - 1
+        guard j - lo >= 8 else { return nil }           // `[1.2.3.4]` is 9 bytes
+        var port: Int? = nil
+        if base[j] != Byte.rbracket {
+            var k = j
+            var v = 0, scale = 1
+            while k > lo, base[k] &- Byte.zero < 10 {
+                v &+= Int(base[k] &- Byte.zero) &* scale
+                scale &*= 10
+                k -= 1
+            }
+            guard j - k >= 1, j - k <= 18, base[k] == Byte.colon, k - 1 > lo, base[k - 1] == Byte.rbracket else {
+                return nil
+            }
+            port = v
+            j = k - 1
+        }
+        // `j` is at the `]`; octets from the last one back.
+        var p = j - 1
+        var octet = 0
+        while true {
+            guard p > lo else { return nil }            // a digit, and a byte before it
+            let d0 = base[p] &- Byte.zero
+            guard d0 < 10 else { return nil }
+            let d1 = base[p - 1] &- Byte.zero
+            if d1 >= 10 {
+                p -= 1
+            } else {
+                guard p - 1 > lo else { return nil }
+                let d2 = base[p - 2] &- Byte.zero
+                if d2 >= 10 {
+                    guard d1 != 0 else { return nil }   // leading zero
+                    p -= 2
+                } else {
+                    guard d2 != 0, Int(d2) * 100 + Int(d1) * 10 + Int(d0) <= 255, p - 2 > lo,
+                          base[p - 3] &- Byte.zero >= 10 else { return nil }
+                    p -= 3
+                }
+            }
+            octet += 1
+            if octet == 4 { break }
+            guard base[p] == Byte.dot else { return nil }
+            p -= 1
+        }
+        guard base[p] == Byte.lbracket else { return nil }
+        return PeerSpans(name: p > lo ? Span(lo..<p) : .absent, ip: Span((p + 1)..<j), port: port)
+    }
+
+    /// `peerSpans` of any peer text (the definition the shortcut above is checked against).
+    func peerSpansGeneral(_ r: Range<Int>) -> PeerSpans {
         guard !r.isEmpty else { return PeerSpans() }
         guard let lb = findLast(Byte.lbracket, from: r.lowerBound, to: r.upperBound) else { return PeerSpans(name: Span(r)) }
         // The usual `NAME[a.b.c.d]` / `[a.b.c.d]:PORT`: one pass reads the dotted quad and finds

@@ -11,6 +11,9 @@
 // Only the last `queued as`/`forwarded as` and the first `OK id=` / `Message
 // accepted` are tried (an earlier `queued as X` behind a later empty one is
 // not); the response is scanned once, backwards, space by space.
+// Postfix's parser asks `postfixReplyRange`: a reply ending in `queued as ID` is read from its
+// end, a reply with no space after ` as`, `OK` or `ge` (`delivered to maildir`) has no ID
+// (`mayHoldID`), the rest goes through the scan above.
 // Known limits: opaque provider tokens (`OK 1715000000 x12-... - gsmtp`),
 // Exchange `<message-id> [InternalId=...]` and qmail `qp N` are not IDs here.
 
@@ -69,6 +72,52 @@ public enum RemoteQueueID {
         var k = hi
         while k > t && s[k - 1] == Byte.dot { k -= 1 }      // `token`'s trailing dots
         return k > t ? t..<k : nil
+    }
+
+    /// False when `extractRange(s, r)` is nil for certain: every form it knows has a space
+    /// right after ` as` (`queued as ID`, `forwarded as ID`), `OK` (`OK id=`) or `ge`
+    /// (`Message accepted`), all inside `r`, so a text with no such space (`delivered to
+    /// maildir`, `delivered via dovecot service`, Exchange's `... bytes in ... Queued mail for
+    /// delivery`) has no ID. The spaces are found eight bytes at a time (a test that may also
+    /// flag a byte after a space, never misses one; a flagged byte only costs its check), then
+    /// the bytes before each are read. True for texts under nine bytes (`extractRange` decides
+    /// them).
+    @inline(__always)
+    static func mayHoldID(_ s: ByteScanner, _ r: Range<Int>) -> Bool {
+        let lo = r.lowerBound, hi = r.upperBound
+        guard hi - lo >= 9 else { return true }
+        let raw = UnsafeRawPointer(s.base)
+        let ones = ByteScanner.ones
+        let spaces = ones &* UInt64(Byte.space)
+        var i = lo + 1
+        while true {
+            // Words cover [lo + 1, hi); the last one ends at `hi` (it may overlap the one before).
+            let at = min(i, hi - 8)
+            let x = UInt64(littleEndian: raw.loadUnaligned(fromByteOffset: at, as: UInt64.self)) ^ spaces
+            var m = (x &- ones) & ~x & ByteScanner.highs
+            while m != 0 {
+                let q = at + (m.trailingZeroBitCount >> 3)      // a space (or a flagged byte after one)
+                let prev = s[q - 1]
+                if prev == UInt8(ascii: "s") {
+                    if q - 3 >= lo && s[q - 2] == UInt8(ascii: "a") && s[q - 3] == Byte.space && s[q] == Byte.space { return true }
+                } else if prev == UInt8(ascii: "K") {
+                    if q - 2 >= lo && s[q - 2] == UInt8(ascii: "O") && s[q] == Byte.space { return true }
+                } else if prev == UInt8(ascii: "e") {
+                    if q - 2 >= lo && s[q - 2] == UInt8(ascii: "g") && s[q] == Byte.space { return true }
+                }
+                m &= m &- 1
+            }
+            if at == hi - 8 { return false }
+            i += 8
+        }
+    }
+
+    /// The queue ID of a Postfix delivery's reply: `extractRange`'s answer, with the usual
+    /// replies decided first (`queuedAsAtEnd`, then `mayHoldID`'s negative).
+    @inline(__always)
+    static func postfixReplyRange(_ s: ByteScanner, _ r: Range<Int>) -> Range<Int>? {
+        if let q = queuedAsAtEnd(s, r) { return q }
+        return mayHoldID(s, r) ? extractRange(s, r) : nil
     }
 
     /// 1 for the bytes of `isIDByte` (`[A-Za-z0-9._-]`), else 0, as a literal (a constant, no

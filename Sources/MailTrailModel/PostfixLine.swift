@@ -9,7 +9,8 @@
 /// `PostfixEvent`; `PostfixLine.withLine(_:_:)` goes the other way (the
 /// correlator's String API and its tests use it).
 /// Known limits: the disconnect peer is kept unparsed (`rawPeer`) because
-/// nothing downstream reads it; `delays` holds four parts or none.
+/// nothing downstream reads it (from the parser only where it starts: the
+/// String API finds its end); `delays` holds four parts or none.
 
 /// A peer `NAME[ADDR]:PORT` as spans.
 public struct PeerSpans: Sendable {
@@ -50,7 +51,7 @@ public struct PostfixLine: @unchecked Sendable {
         public var queueID: Span = .absent
         /// connect / tls / client= client / delivery relay / refusal client.
         public var peer = PeerSpans()
-        /// disconnect: the `NAME[ADDR]` token, unparsed.
+        /// disconnect: the `NAME[ADDR]` token, unparsed (from the parser: an empty span at its start).
         public var rawPeer: Span = .absent
         public var direction: TLSDirection = .inbound
         public var tls = TLSSpans()
@@ -189,7 +190,8 @@ public struct PostfixLine: @unchecked Sendable {
         get { storage.pointee.peer }
         nonmutating set { storage.pointee.peer = newValue }
     }
-    /// disconnect: the `NAME[ADDR]` token, unparsed.
+    /// disconnect: the `NAME[ADDR]` token, unparsed; the parser sets an empty span where it starts
+    /// (it ends at the next space, which only `PostfixParser.parse(body:context:)` looks for).
     @inlinable public var rawPeer: Span {
         get { storage.pointee.rawPeer }
         nonmutating set { storage.pointee.rawPeer = newValue }

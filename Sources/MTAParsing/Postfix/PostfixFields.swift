@@ -36,12 +36,20 @@ extension PostfixParser {
         while j < s.end {
             guard s.has(", ", at: j) else { return .unparsed(reason: "malformed delivery line") }
             j += 2
-            guard let eq = s.find(Byte.equals, from: j, to: min(s.end, j + 16)) else {
-                return .unparsed(reason: "malformed delivery line")
+            // The usual keys by their literal (the `=` and the key that the general search finds
+            // there), any other by the first `=` within 16 bytes.
+            let key: DeliveryItem
+            let eq: Int
+            if let (k, e) = PostfixParser.usualDeliveryItem(s, at: j) {
+                key = k; eq = e
+            } else {
+                guard let e = s.find(Byte.equals, from: j, to: min(s.end, j + 16)) else {
+                    return .unparsed(reason: "malformed delivery line")
+                }
+                key = PostfixParser.deliveryItem(s, j..<e); eq = e
             }
-            let key = j..<eq
             j = eq + 1
-            if s.equals(key, "status") {
+            if key == .status {
                 let wEnd = s.scan(from: j, until: Byte.space, Byte.comma)
                 guard let st = PostfixParser.deliveryStatus(s, j..<wEnd) else {
                     return .unparsed(reason: "unknown delivery status")
@@ -53,15 +61,16 @@ extension PostfixParser {
                     let tEnd = s[s.end - 1] == Byte.rparen ? s.end - 1 : s.end
                     let text = tStart..<max(tStart, tEnd)
                     e.response = Span(text)
-                    // Postfix's usual `... queued as ID` first (read from the end), then every form.
-                    if let q = RemoteQueueID.queuedAsAtEnd(s, text) ?? RemoteQueueID.extractRange(s, text) {
+                    // Postfix's usual `... queued as ID` first (read from the end), then texts that
+                    // cannot hold an ID, then every form.
+                    if let q = RemoteQueueID.postfixReplyRange(s, text) {
                         e.nextQueueID = Span(q)
                     }
                 }
                 haveStatus = true
                 break
             }
-            if s.equals(key, "orig_to") {
+            if key == .origTo {
                 guard let (o, next) = s.scanAddress(at: j) else { return .unparsed(reason: "unterminated orig_to=<...>") }
                 e.origRecipient = Span(o)
                 j = next
@@ -70,16 +79,56 @@ extension PostfixParser {
             let vEnd = s.findCommaSpace(from: j) ?? s.end
             let v = j..<vEnd
             j = vEnd
-            if s.equals(key, "relay") { e.peer = s.peerSpans(v) }
-            else if s.equals(key, "delay") { e.delay = PostfixParser.delay(s, v) }
-            else if s.equals(key, "delays") { e.delays = PostfixParser.delays(s, v) }
-            else if s.equals(key, "dsn") { e.dsn = Span(v) }
-            else if s.equals(key, "conn_use") { e.connUse = s.int(v) }
-            else if s.equals(key, "tls") { e.tlsFeature = Span(v) }
+            switch key {
+            case .relay: e.peer = s.peerSpans(v)
+            case .delay: e.delay = PostfixParser.delay(s, v)
+            case .delays: e.delays = PostfixParser.delays(s, v)
+            case .dsn: e.dsn = Span(v)
+            case .connUse: e.connUse = s.int(v)
+            case .tls: e.tlsFeature = Span(v)
+            case .status, .origTo, .other: break
+            }
         }
         guard haveStatus else { return .unparsed(reason: "delivery line without status=") }
         e.kind = .delivery
         return .event
+    }
+
+    /// The keys of a delivery line's items that the parser reads.
+    enum DeliveryItem: Equatable {
+        case status, origTo, relay, delay, delays, dsn, connUse, tls, other
+    }
+
+    /// The item a key names (`other` for the keys the parser skips).
+    static func deliveryItem(_ s: ByteScanner, _ key: Range<Int>) -> DeliveryItem {
+        if s.equals(key, "status") { return .status }
+        if s.equals(key, "orig_to") { return .origTo }
+        if s.equals(key, "relay") { return .relay }
+        if s.equals(key, "delay") { return .delay }
+        if s.equals(key, "delays") { return .delays }
+        if s.equals(key, "dsn") { return .dsn }
+        if s.equals(key, "conn_use") { return .connUse }
+        if s.equals(key, "tls") { return .tls }
+        return .other
+    }
+
+    /// The item at `j` and the index of its `=` when `j` starts one of the keys every delivery
+    /// line has (`relay=`, `delay=`, `delays=`, `dsn=`, `status=`): what the general reading (the
+    /// first `=` within 16 bytes, then `deliveryItem` of the key before it) finds there, since
+    /// these keys hold no `=`; nil for anything else (the general reading decides).
+    @inline(__always)
+    static func usualDeliveryItem(_ s: ByteScanner, at j: Int) -> (DeliveryItem, Int)? {
+        guard j < s.end else { return nil }
+        switch s[j] {
+        case 0x72 where s.has("relay=", at: j): return (.relay, j + 5)              // r
+        case 0x64:                                                                  // d
+            if s.has("delays=", at: j) { return (.delays, j + 6) }
+            if s.has("delay=", at: j) { return (.delay, j + 5) }
+            if s.has("dsn=", at: j) { return (.dsn, j + 3) }
+            return nil
+        case 0x73 where s.has("status=", at: j): return (.status, j + 6)            // s
+        default: return nil
+        }
     }
 
     static func deliveryStatus(_ s: ByteScanner, _ r: Range<Int>) -> DeliveryStatus? {
@@ -337,8 +386,7 @@ extension PostfixParser {
         }
         // `PROTO with cipher C (`: PROTO and C hold no space, so the first space after each is
         // where the literal starts (tested there first: one byte test instead of a search).
-        var sp = afterPeer
-        while sp < s.end && s[sp] != Byte.space { sp += 1 }
+        let sp = s.scan(from: afterPeer, until: Byte.space, Byte.space)
         guard let w = s.has(" with cipher ", at: sp) ? sp : s.find(" with cipher ", from: afterPeer) else {
             return .unparsed(reason: "TLS line without cipher")
         }

@@ -46,7 +46,13 @@ public struct PostfixParser: Sendable {
         defer { withExtendedLifetime(buffer) {} }
         switch parse(body: body, context: context, kind: kind, into: line) {
         case .event:
-            let peer = line.kind == .disconnect ? ByteScanner(body).parsePeer(line.rawPeer.range) : Peer()
+            // The disconnect peer is read here, its only reader: the line holds where it starts,
+            // it ends at the next space.
+            var peer = Peer()
+            if line.kind == .disconnect {
+                let s = ByteScanner(body), lo = Int(line.rawPeer.lo)
+                peer = s.parsePeer(lo..<s.scan(from: lo, until: Byte.space, Byte.space))
+            }
             return .postfix(context, line.event(disconnectPeer: peer))
         case .ignored(let category): return .ignored(category: category)
         case .unparsed(let reason): return .unparsed(reason: reason)
@@ -425,7 +431,9 @@ public struct PostfixParser: Sendable {
         }
         if s.has("disconnect from ", at: 0) {
             e.kind = .disconnect
-            e.rawPeer = Span(16..<s.scan(from: 16, until: Byte.space, Byte.space))
+            // The correlator reads no peer here (the process's session ends): only where it
+            // starts is kept, `outcome` finds its end.
+            e.rawPeer = Span(16..<16)
             return .event
         }
         if let o = parseTLS(s, e) { return o }
