@@ -61,6 +61,24 @@ enum SMKey {
     static let arg2: UInt64 = 0x32677261  // arg2
 }
 
+/// Literals the dispatch compares, as words (`ByteScanner.smHas`): the bytes, little-endian.
+enum SMWord {
+    static let noqueue: UInt64 = 0x3a45554555514f4e  // "NOQUEUE:"
+    static let from_: UInt64 = 0x3d6d6f7266  // "from="
+    static let to_: UInt64 = 0x3d6f74  // "to="
+    static let starttls: UInt64 = 0x534c545452415453  // "STARTTLS"
+    static let auth: UInt64 = 0x3d48545541  // "AUTH="
+    static let ruleset: UInt64 = 0x3d746573656c7572  // "ruleset="
+    static let eqServer: UInt64 = 0x2c7265767265733d  // "=server,"
+    static let eqClient: UInt64 = 0x2c746e65696c633d  // "=client,"
+    static let spRelay: UInt64 = 0x3d79616c657220  // " relay="
+    static let authSer: UInt64 = 0x7265733d48545541  // "AUTH=ser"
+    static let verCommaSp: UInt64 = 0x202c726576  // "ver, "
+    static let relay: UInt64 = 0x3d79616c6572  // "relay="
+    static let sent: UInt64 = 0x746e6553  // "Sent"
+    static let colonSp: UInt64 = 0x203a  // ": "
+}
+
 extension ByteScanner {
     /// Whether `key=` (lowercase letters, digits, `_`) starts at `i`, before `to`.
     @inline(__always)
@@ -181,8 +199,51 @@ extension ByteScanner {
     /// Whether `, KEY=` starts at `e`, KEY being the `n` bytes (1...8) of the word `key` (an `SMKey`):
     /// then the field loop would end a value at `e` and read KEY next (its bytes are key bytes and
     /// the `=` follows them), so the record fast paths check the key they expect with one compare.
-    @inline(__always)
+    ///
+    /// Read as one or two word compares with the pattern `, KEY=` (the key and its length are
+    /// constants where the fast paths call it, so the pattern folds away); near the end of the
+    /// bytes, or for a key of other length, by `smIsNextKeySimple`.
+    @_transparent
     func smIsNextKey(_ e: Int, _ key: UInt64, _ n: Int) -> Bool {
+        let total = n &+ 3                     // `, ` + KEY + `=`
+        guard n >= 1, n <= 8, e >= 0, e &+ 8 <= end, e &+ total <= end else { return smIsNextKeySimple(e, key, n) }
+        let raw = UnsafeRawPointer(base + e)
+        // The pattern's first eight bytes, and (n >= 6) its bytes 8 ..< total.
+        let lo: UInt64 = 0x202C | key << 16 | (n <= 5 ? 0x3D << (UInt64(n &+ 2) &* 8) : 0)
+        let w0 = UInt64(littleEndian: raw.loadUnaligned(as: UInt64.self))
+        if n <= 5 {
+            let mask: UInt64 = n == 5 ? ~0 : (1 << (UInt64(total) &* 8)) &- 1
+            return w0 & mask == lo
+        }
+        let hi: UInt64 = key >> 48 | 0x3D << (UInt64(n &- 6) &* 8)
+        let shift = UInt64(total &- 8) &* 8    // 8, 16 or 24: the second load overlaps the first
+        let lo2 = lo >> shift | hi << (64 &- shift)
+        let w1 = UInt64(littleEndian: raw.loadUnaligned(fromByteOffset: total &- 8, as: UInt64.self))
+        return w0 == lo && w1 == lo2
+    }
+
+    /// Whether the `n` (1...8) bytes at `i` are those of the word `w` (little-endian, as
+    /// `SMWord`): `has(_:at:)` for a short literal, one masked load instead of a memcmp call when
+    /// eight bytes are there to load, byte by byte otherwise.
+    @_transparent
+    func smHas(_ i: Int, _ w: UInt64, _ n: Int) -> Bool {
+        guard i >= 0 else { return false }
+        if i &+ 8 <= end {
+            let x = UInt64(littleEndian: UnsafeRawPointer(base + i).loadUnaligned(as: UInt64.self))
+            return (n >= 8 ? x : x & ((1 << (UInt64(n) &* 8)) &- 1)) == w
+        }
+        guard i &+ n <= end else { return false }
+        var k = 0
+        while k < n {
+            if base[i &+ k] != UInt8(truncatingIfNeeded: w >> (UInt64(k) &* 8)) { return false }
+            k &+= 1
+        }
+        return true
+    }
+
+    /// `smIsNextKey` byte by byte (its definition; the word form's fallback).
+    @inline(never)
+    func smIsNextKeySimple(_ e: Int, _ key: UInt64, _ n: Int) -> Bool {
         let k = e + 2
         guard k + n < end, base[e] == Byte.comma, base[e + 1] == Byte.space, base[k + n] == Byte.equals else {
             return false

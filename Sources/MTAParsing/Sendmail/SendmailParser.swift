@@ -140,8 +140,8 @@ public struct SendmailParser: Sendable {
     @inline(__always)
     static func parseRecord(_ s: ByteScanner, idEnd: Int, _ ctx: LineContext, _ line: SendmailLine) -> ParseStatus {
         guard s.end > 0 else { return .unparsed(reason: "empty Sendmail line") }
-        if s.has("NOQUEUE: ", at: 0) { return noQueue(s, from: 9, ctx, line) }
-        if s.has(": ", at: idEnd), s.smIsQueueID(alnum: 0..<idEnd) {
+        if s.smHas(0, SMWord.noqueue, 8), s.smHas(8, 0x20, 1) { return noQueue(s, from: 9, ctx, line) }
+        if s.smHas(idEnd, SMWord.colonSp, 2), s.smIsQueueID(alnum: 0..<idEnd) {
             return withQueueID(s, qid: 0..<idEnd, at: idEnd + 2, ctx, line)
         }
         return noQueue(s, from: 0, ctx, line)
@@ -149,9 +149,9 @@ public struct SendmailParser: Sendable {
 
     /// Lines without a queue ID (connection- and daemon-level).
     static func noQueue(_ s: ByteScanner, from i: Int, _ ctx: LineContext, _ line: SendmailLine) -> ParseStatus {
-        if s.has("STARTTLS=", at: i) { return tls(s, at: i, line) }
-        if s.has("AUTH=", at: i) { return auth(s, at: i, line) }
-        if s.has("ruleset=", at: i) { return ruleset(s, at: i, qid: nil, line) }
+        if s.smHas(i, SMWord.starttls, 8), s.smHas(i + 8, 0x3D, 1) { return tls(s, at: i, line) }
+        if s.smHas(i, SMWord.auth, 5) { return auth(s, at: i, line) }
+        if s.smHas(i, SMWord.ruleset, 8) { return ruleset(s, at: i, qid: nil, line) }
         if let o = sessionNoise(s, at: i, qid: nil, ctx) { return other(o, line) }
         for p in daemonPrefixes where s.has(p, at: i) { return .ignored(category: "sendmail-daemon") }
         return .unparsed(reason: "unknown Sendmail line without queue ID")
@@ -169,9 +169,9 @@ public struct SendmailParser: Sendable {
     @inline(__always)
     static func withQueueID(_ s: ByteScanner, qid: Range<Int>, at i: Int, _ ctx: LineContext,
                             _ line: SendmailLine) -> ParseStatus {
-        if s.has("from=", at: i) { return from(s, qid: qid, at: i, line) }
-        if s.has("to=", at: i) { return to(s, qid: qid, at: i, line) }
-        if s.has("ruleset=", at: i) { return ruleset(s, at: i, qid: qid, line) }
+        if s.smHas(i, SMWord.from_, 5) { return from(s, qid: qid, at: i, line) }
+        if s.smHas(i, SMWord.to_, 3) { return to(s, qid: qid, at: i, line) }
+        if s.smHas(i, SMWord.ruleset, 8) { return ruleset(s, at: i, qid: qid, line) }
         // `OLD: NEW: KIND: text`
         let id2End = s.smIDEnd(from: i)
         if s.has(": ", at: id2End), s.smIsQueueID(alnum: i..<id2End) {
@@ -425,7 +425,7 @@ public struct SendmailParser: Sendable {
     /// stat= → status, response, next hop's queue ID. `Sent*` → sent; `Deferred*`, `queued`,
     /// `quarantined` and 4.x.x texts → deferred; anything else → bounced.
     static func classify(_ s: ByteScanner, _ st: Range<Int>, _ line: SendmailLine) {
-        if s.has("Sent", at: st.lowerBound) {
+        if s.smHas(st.lowerBound, SMWord.sent, 4) {
             line.f.status = .sent
             var lo = st.lowerBound + 4
             while lo < st.upperBound, s[lo] == Byte.space { lo += 1 }
@@ -605,8 +605,12 @@ public struct SendmailParser: Sendable {
 
     static func tls(_ s: ByteScanner, at i: Int, _ line: SendmailLine) -> ParseStatus {
         let dir: TLSDirection
-        if s.has("STARTTLS=server, relay=", at: i) { dir = .inbound }
-        else if s.has("STARTTLS=client, relay=", at: i) { dir = .outbound }
+        // `STARTTLS=server, relay=` / `STARTTLS=client, relay=` (the caller saw `STARTTLS=`).
+        guard s.smHas(i, SMWord.starttls, 8), s.smHas(i + 16, SMWord.spRelay, 7) else {
+            return .ignored(category: "sendmail-tls-error")
+        }
+        if s.smHas(i + 8, SMWord.eqServer, 8) { dir = .inbound }
+        else if s.smHas(i + 8, SMWord.eqClient, 8) { dir = .outbound }
         else { return .ignored(category: "sendmail-tls-error") }
         line.beginTLS(direction: dir)
         var bitsAt = -1
@@ -688,7 +692,7 @@ public struct SendmailParser: Sendable {
     }
 
     static func auth(_ s: ByteScanner, at i: Int, _ line: SendmailLine) -> ParseStatus {
-        guard s.has("AUTH=server, ", at: i) else { return .ignored(category: "sendmail-auth") }
+        guard s.smHas(i, SMWord.authSer, 8), s.smHas(i + 8, SMWord.verCommaSp, 5) else { return .ignored(category: "sendmail-auth") }
         line.beginAuth()
         if authFast(s, at: i, line) { return .event }
         return authGeneral(s, at: i, line)
@@ -699,7 +703,7 @@ public struct SendmailParser: Sendable {
     /// then holds what `authGeneral` gives it), false otherwise, which decides nothing.
     @inline(__always)
     static func authFast(_ s: ByteScanner, at i: Int, _ line: SendmailLine) -> Bool {
-        guard s.has("relay=", at: i + 13) else { return false }
+        guard s.smHas(i + 13, SMWord.relay, 6) else { return false }
         var v = i + 19
         guard let c1 = s.smCommaSpace(from: v), s.smIsNextKey(c1, SMKey.authid, 6) else { return false }
         s.smRelay(v..<c1, into: line)
