@@ -207,6 +207,9 @@ public struct SendmailLine: @unchecked Sendable {
         public var strings: SharedStringCache? = nil
         /// Spans of recent `relay=` values (the parser's), owned by the buffer; kept across lines.
         public var relayMemo = SendmailRelayMemo()
+        /// Message-IDs and their keys, shared like `strings` (made by the first `from=` line that
+        /// needs it; kept across lines): the next hop's host logs the same ID seconds later.
+        public var messageIDs: MessageKey.Cache? = nil
 
         @inlinable public init(bytes: LineBytes) { self.bytes = bytes }
     }
