@@ -644,6 +644,34 @@ public struct SendmailParser: Sendable {
         guard let c1 = s.smCommaSpace(from: v), s.smIsNextKey(c1, SMKey.version, 7) else { return false }
         s.smRelay(v..<c1, into: line)
         v = c1 + 10
+        // The tail (`version=`'s value to the end) decides the rest: a tail seen lately is taken
+        // from the buffer's memo (what the code below gave for the same bytes).
+        let n = s.end - v
+        let memo = line.f.tlsTailMemo
+        if n >= 1, n <= SendmailTLSTailMemo.maxKey, memo.isAllocated {
+            let p = s.base + v
+            let h = SendmailTLSTailMemo.hash(p, n)
+            if let t = memo.lookup(p, n, hash: h) {
+                line.f.tlsProto = t.proto.shifted(by: v); line.f.verify = t.verify.shifted(by: v)
+                line.f.cipher = t.cipher.shifted(by: v)
+                line.f.bits = t.bits >= 0 ? Int(t.bits) : nil
+                bitsAt = v + Int(t.bitsAt)
+                return true
+            }
+            guard tlsTail(s, at: v, line, bitsAt: &bitsAt) else { return false }
+            memo.store(p, n, hash: h, SendmailTLSTail(
+                proto: line.f.tlsProto.shifted(by: -v), verify: line.f.verify.shifted(by: -v),
+                cipher: line.f.cipher.shifted(by: -v), bits: line.f.bits, bitsAt: bitsAt - v))
+            return true
+        }
+        return tlsTail(s, at: v, line, bitsAt: &bitsAt)
+    }
+
+    /// `tlsFast`'s tail: `V, verify=X, cipher=C, bits=N/M` from `version=`'s value at `v` to the end
+    /// (true and the fields set when the tail has exactly that form; a function of its bytes alone).
+    @inline(__always)
+    static func tlsTail(_ s: ByteScanner, at v0: Int, _ line: SendmailLine, bitsAt: inout Int) -> Bool {
+        var v = v0
         guard let c2 = s.smCommaSpaceNear(from: v), s.smIsNextKey(c2, SMKey.verify, 6) else { return false }
         line.f.tlsProto = Span(v..<c2)
         v = c2 + 9
