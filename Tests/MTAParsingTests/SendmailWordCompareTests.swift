@@ -4,6 +4,8 @@
 // pattern with each byte changed, cut short at every length, near the end of the bytes), and
 // `smHas` (a literal of 1 to 8 bytes as one masked load) against `has(_:at:)` for every
 // `SMWord` the dispatch uses, likewise; the `SMWord` constants are the bytes of their literals.
+// `smDigits` against `digitsEnd` + `int`, `smIsHMS` against its byte definition, and
+// `smAcceptedID` (its literal as four words) against the same check with `has(_:at:)`.
 // Limits: generated forms only (seeded, deterministic), not a fuzzer.
 
 import Testing
@@ -117,5 +119,83 @@ import MailTrailModel
             }
         }
         #expect(wrong.isEmpty, "\(wrong.prefix(5))")
+    }
+
+    @Test func digitsAgreeWithDigitsEndAndInt() {
+        var rng = SplitMix64(seed: 131)
+        let alphabet = Array("0123456789,x/ 9".utf8)
+        var wrong: [String] = []
+        var cases: [[UInt8]] = [[], Array("0".utf8), Array(String(repeating: "9", count: 18).utf8),
+                                Array(String(repeating: "9", count: 19).utf8), Array("12345, class=0".utf8)]
+        for _ in 0..<2_000 {
+            let n = Int(rng.next() % 30)
+            cases.append((0..<n).map { _ in alphabet[Int(rng.next() % UInt64(alphabet.count))] })
+        }
+        for b in cases {
+            b.withUnsafeBufferPointer { buf in
+                let s = ByteScanner(buf)
+                for i in 0...b.count {
+                    let got = s.smDigits(from: i)
+                    let e = s.digitsEnd(from: i)
+                    if got.end != e || got.value != s.int(i..<e) { wrong.append("\(b) at \(i): \(got)") }
+                }
+            }
+        }
+        #expect(wrong.isEmpty, "\(wrong.prefix(3))")
+    }
+
+    @Test func hmsAgreesWithItsDefinition() {
+        var rng = SplitMix64(seed: 137)
+        let alphabet = Array("0123456789::,x".utf8)
+        var wrong: [String] = []
+        for _ in 0..<5_000 {
+            let n = Int(rng.next() % 14)
+            let b = (0..<n).map { _ in alphabet[Int(rng.next() % UInt64(alphabet.count))] }
+            b.withUnsafeBufferPointer { buf in
+                let s = ByteScanner(buf)
+                for v in 0...b.count {
+                    let want = v + 8 <= b.count && (0..<8).allSatisfy { k in
+                        k == 2 || k == 5 ? b[v + k] == UInt8(ascii: ":") : Byte.isDigit(b[v + k])
+                    }
+                    if s.smIsHMS(v) != want { wrong.append("\(b) at \(v)") }
+                }
+            }
+        }
+        #expect(wrong.isEmpty, "\(wrong.prefix(3))")
+    }
+
+    /// `smAcceptedID` as it was written with `has(_:at:)`.
+    static func acceptedIDByHas(_ s: ByteScanner, _ r: Range<Int>) -> Range<Int>? {
+        let p = r.upperBound - 30
+        guard p > r.lowerBound, s.has(" Message accepted for delivery", at: p) else { return nil }
+        for j in r.lowerBound..<p {
+            let b = s[j]
+            guard Byte.isAlnum(b) || b == Byte.dot || b == Byte.minus || b == Byte.underscore else { return nil }
+        }
+        return r.lowerBound..<p
+    }
+
+    @Test func acceptedIDAgreesWithHas() {
+        let reply = Array("42100cUt014003 Message accepted for delivery".utf8)
+        var cases: [[UInt8]] = [reply, Array(" Message accepted for delivery".utf8), Array("x Message accepted for deliver".utf8),
+                                Array("a.b-c_d Message accepted for delivery".utf8), Array("a b Message accepted for delivery".utf8)]
+        for k in 0..<reply.count {
+            for v: UInt8 in [0x20, 0x41, 0x2E, 0xFF] {
+                var b = reply
+                b[k] = v
+                cases.append(b)
+            }
+        }
+        for cut in 0..<reply.count { cases.append(Array(reply[cut...])); cases.append(Array(reply[..<cut])) }
+        var wrong: [String] = []
+        for b in cases {
+            let padded = Array("(".utf8) + b + Array(")".utf8)
+            padded.withUnsafeBufferPointer { buf in
+                let s = ByteScanner(buf)
+                let r = 1..<(padded.count - 1)
+                if s.smAcceptedID(r) != Self.acceptedIDByHas(s, r) { wrong.append(String(decoding: b, as: UTF8.self)) }
+            }
+        }
+        #expect(wrong.isEmpty, "\(wrong.prefix(3))")
     }
 }

@@ -241,6 +241,32 @@ extension ByteScanner {
         return true
     }
 
+    /// The run of digits from `i` and its value: `(digitsEnd(from: i), int(i..<digitsEnd(from: i)))`
+    /// in one pass (nil for no digit or more than 18; the wrapping arithmetic is then unused).
+    @inline(__always)
+    func smDigits(from i: Int) -> (end: Int, value: Int?) {
+        var j = i
+        var v = 0
+        while j < end {
+            let d = base[j] &- Byte.zero
+            if d >= 10 { break }
+            v = v &* 10 &+ Int(d)
+            j &+= 1
+        }
+        let n = j &- i
+        return (j, n > 0 && n <= 18 ? v : nil)
+    }
+
+    /// Whether the 8 bytes at `v` are `DD:DD:DD` (digits and colons: no comma among them), the
+    /// form `smDelay` reads in place.
+    @inline(__always)
+    func smIsHMS(_ v: Int) -> Bool {
+        guard v >= 0, v &+ 8 <= end else { return false }
+        let p = base + v
+        return p[0] &- Byte.zero < 10 && p[1] &- Byte.zero < 10 && p[2] == Byte.colon && p[3] &- Byte.zero < 10
+            && p[4] &- Byte.zero < 10 && p[5] == Byte.colon && p[6] &- Byte.zero < 10 && p[7] &- Byte.zero < 10
+    }
+
     /// `smIsNextKey` byte by byte (its definition; the word form's fallback).
     @inline(never)
     func smIsNextKeySimple(_ e: Int, _ key: UInt64, _ n: Int) -> Bool {
@@ -589,7 +615,9 @@ extension ByteScanner {
     @inline(__always)
     func smAcceptedID(_ r: Range<Int>) -> Range<Int>? {
         let p = r.upperBound - 30
-        guard p > r.lowerBound, has(" Message accepted for delivery", at: p) else { return nil }
+        // ` Message accepted for delivery` as four word compares (`smHas`), not a memcmp call.
+        guard p > r.lowerBound, smHas(p, 0x6567617373654d20, 8), smHas(p + 8, 0x6574706563636120, 8),
+              smHas(p + 16, 0x656420726f662064, 8), smHas(p + 24, 0x79726576696c, 6) else { return nil }
         // Usually letters and digits only (a queue ID): eight bytes at a time, then the rest.
         var j = smIDEnd(from: r.lowerBound)
         while j < p {

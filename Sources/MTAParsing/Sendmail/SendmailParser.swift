@@ -233,16 +233,20 @@ public struct SendmailParser: Sendable {
               s.smIsNextKey(a.next, SMKey.size, 4) else { return false }
         line.f.sender = Span(a.content)
         var v = a.next + 7
-        var e = s.digitsEnd(from: v)
+        // Each number's end and value in one pass (`smDigits`: `digitsEnd` and `int`).
+        let size = s.smDigits(from: v)
+        var e = size.end
         guard s.smIsNextKey(e, SMKey.class_, 5) else { return false }
-        line.f.size = s.int(v..<e).map(Int64.init)
+        line.f.size = size.value.map(Int64.init)
         v = e + 8
-        e = s.digitsEnd(from: v)
+        let cls = s.smDigits(from: v)
+        e = cls.end
         guard s.smIsNextKey(e, SMKey.nrcpts, 6) else { return false }
-        line.f.msgClass = s.int(v..<e)      // digits only: `intSigned` could not read it either
+        line.f.msgClass = cls.value      // digits only: `intSigned` could not read it either
         v = e + 9
-        e = s.digitsEnd(from: v)
-        line.f.nrcpts = s.int(v..<e)
+        let nrcpts = s.smDigits(from: v)
+        e = nrcpts.end
+        line.f.nrcpts = nrcpts.value
         if s.smIsNextKey(e, SMKey.msgid, 5) {
             v = e + 8
             guard v < s.end, s[v] == Byte.lt, let m = s.smAngle(at: v), m.next <= s.end else { return false }
@@ -352,17 +356,29 @@ public struct SendmailParser: Sendable {
             ctladdr(s, v..<c, line); e = c
         }
         v = e + 8
-        guard let c1 = s.smCommaSpaceNear(from: v), s.smIsNextKey(c1, SMKey.xdelay, 6) else { return nil }
+        // The usual `HH:MM:SS` holds no comma, so the value ends right after it when `, xdelay=`
+        // (`, mailer=`) is there: what `smCommaSpaceNear` finds, without the search.
+        let c1: Int
+        if s.smIsHMS(v), s.smIsNextKey(v + 8, SMKey.xdelay, 6) { c1 = v + 8 }
+        else {
+            guard let c = s.smCommaSpaceNear(from: v), s.smIsNextKey(c, SMKey.xdelay, 6) else { return nil }
+            c1 = c
+        }
         line.f.delay = s.smDelay(v..<c1)
         v = c1 + 9
-        guard let c2 = s.smCommaSpaceNear(from: v), s.smIsNextKey(c2, SMKey.mailer, 6) else { return nil }
+        let c2: Int
+        if s.smIsHMS(v), s.smIsNextKey(v + 8, SMKey.mailer, 6) { c2 = v + 8 }
+        else {
+            guard let c = s.smCommaSpaceNear(from: v), s.smIsNextKey(c, SMKey.mailer, 6) else { return nil }
+            c2 = c
+        }
         line.f.xdelay = s.smDelay(v..<c2)
         v = c2 + 9
         guard let c3 = s.smCommaSpaceNear(from: v), s.smIsNextKey(c3, SMKey.pri, 3) else { return nil }
         line.f.mailer = Span(v..<c3)
         v = c3 + 6
-        e = s.digitsEnd(from: v)
-        let pri = v..<e
+        let pri = s.smDigits(from: v)
+        e = pri.end
         if s.smIsNextKey(e, SMKey.relay, 5) {
             v = e + 8
             guard let c = s.smCommaSpace(from: v), s.smIsNextKey(c, SMKey.dsn, 3) else { return nil }
@@ -370,7 +386,7 @@ public struct SendmailParser: Sendable {
         } else {
             guard s.smIsNextKey(e, SMKey.dsn, 3) else { return nil }
         }
-        line.f.priority = s.int(pri).map(Int64.init)
+        line.f.priority = pri.value.map(Int64.init)
         v = e + 6
         guard let c4 = s.smCommaSpaceNear(from: v), s.smIsNextKey(c4, SMKey.stat, 4) else { return nil }
         line.f.dsn = Span(v..<c4)
