@@ -227,12 +227,17 @@ extension ByteScanner {
     /// eight bytes are there to load, byte by byte otherwise.
     @_transparent
     func smHas(_ i: Int, _ w: UInt64, _ n: Int) -> Bool {
-        guard i >= 0 else { return false }
-        if i &+ 8 <= end {
+        if i >= 0, i &+ 8 <= end {
             let x = UInt64(littleEndian: UnsafeRawPointer(base + i).loadUnaligned(as: UInt64.self))
             return (n >= 8 ? x : x & ((1 << (UInt64(n) &* 8)) &- 1)) == w
         }
-        guard i &+ n <= end else { return false }
+        return smHasNearEnd(i, w, n)
+    }
+
+    /// `smHas` where fewer than eight bytes are left (byte by byte; kept out of line).
+    @inline(never)
+    func smHasNearEnd(_ i: Int, _ w: UInt64, _ n: Int) -> Bool {
+        guard i >= 0, i &+ n <= end else { return false }
         var k = 0
         while k < n {
             if base[i &+ k] != UInt8(truncatingIfNeeded: w >> (UInt64(k) &* 8)) { return false }
@@ -615,9 +620,15 @@ extension ByteScanner {
     @inline(__always)
     func smAcceptedID(_ r: Range<Int>) -> Range<Int>? {
         let p = r.upperBound - 30
-        // ` Message accepted for delivery` as four word compares (`smHas`), not a memcmp call.
-        guard p > r.lowerBound, smHas(p, 0x6567617373654d20, 8), smHas(p + 8, 0x6574706563636120, 8),
-              smHas(p + 16, 0x656420726f662064, 8), smHas(p + 24, 0x79726576696c, 6) else { return nil }
+        // ` Message accepted for delivery` as four word compares (the last overlapping), not a
+        // memcmp call; its 30 bytes end at `r.upperBound`, inside the bytes.
+        guard p > r.lowerBound else { return nil }
+        let raw = UnsafeRawPointer(base + p)
+        guard raw.loadUnaligned(as: UInt64.self) == UInt64(littleEndian: 0x6567617373654d20),
+              raw.loadUnaligned(fromByteOffset: 8, as: UInt64.self) == UInt64(littleEndian: 0x6574706563636120),
+              raw.loadUnaligned(fromByteOffset: 16, as: UInt64.self) == UInt64(littleEndian: 0x656420726f662064),
+              raw.loadUnaligned(fromByteOffset: 22, as: UInt64.self) == UInt64(littleEndian: 0x79726576696c6564)
+        else { return nil }
         // Usually letters and digits only (a queue ID): eight bytes at a time, then the rest.
         var j = smIDEnd(from: r.lowerBound)
         while j < p {
