@@ -224,12 +224,17 @@ extension ByteScanner {
 
     /// Whether the `n` (1...8) bytes at `i` are those of the word `w` (little-endian, as
     /// `SMWord`): `has(_:at:)` for a short literal, one masked load instead of a memcmp call when
-    /// eight bytes are there to load, byte by byte otherwise.
+    /// eight bytes (four, for a literal of up to four) are there to load, byte by byte otherwise.
     @_transparent
     func smHas(_ i: Int, _ w: UInt64, _ n: Int) -> Bool {
         if i >= 0, i &+ 8 <= end {
             let x = UInt64(littleEndian: UnsafeRawPointer(base + i).loadUnaligned(as: UInt64.self))
             return (n >= 8 ? x : x & ((1 << (UInt64(n) &* 8)) &- 1)) == w
+        }
+        // A literal of up to four bytes (`Sent` at a line's end) as one four-byte load.
+        if n <= 4, i >= 0, i &+ 4 <= end {
+            let x = UInt64(UInt32(littleEndian: UnsafeRawPointer(base + i).loadUnaligned(as: UInt32.self)))
+            return (n >= 4 ? x : x & ((1 << (UInt64(n) &* 8)) &- 1)) == w
         }
         return smHasNearEnd(i, w, n)
     }
