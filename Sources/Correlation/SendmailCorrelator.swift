@@ -65,6 +65,9 @@ public struct SendmailCorrelator: Codable, Sendable {
     var strings = SharedStringCache()
     /// `TLSInfo`s of recent `STARTTLS=` lines by their bytes; not saved.
     var tlsInfos = SendmailMemo<TLSBox>(bits: 6, maxKey: 128)
+    /// Message-IDs and their keys when the lines do not share the parser's cache (`withLine`),
+    /// made on first use; not saved.
+    var messageIDs: MessageKey.Cache? = nil
 
     enum CodingKeys: String, CodingKey {
         case host, config, transactions, sessions, outboundTLS, held, now, lastSweep
@@ -387,7 +390,8 @@ public struct SendmailCorrelator: Codable, Sendable {
             // closure only read was retained into the transaction and released here).
             var sender: String? = strings.string(line.f.sender, in: b)
             var proto = SendmailWords.literal(line.f.proto, b) ?? strings.optionalString(line.f.proto, in: b)
-            var messageID = strings.optionalString(line.f.messageID, in: b)   // the next hop logs it again
+            var msgKey: Int64 = 0
+            var messageID = messageIDAndKey(line, key: &msgKey)   // the next hop logs both again
             // The process's STARTTLS=server / AUTH=server facts, read in place (no copy of the session).
             let session = sessions.index(of: ProcessKey(program: ctx.program, pid: ctx.pid))
             let r = line.f.relay
@@ -423,7 +427,7 @@ public struct SendmailCorrelator: Codable, Sendable {
                 tx.size = size
                 tx.nrcpt = nrcpts
                 tx.proto = proto.take()
-                if messageID != nil { tx.messageID = messageID.take(); tx.msgKey = nil }
+                if messageID != nil { tx.messageID = messageID.take(); tx.msgKey = msgKey }
                 tx.client = relay.take()!
                 if user != nil { tx.localUser = user.take() }
                 if useTLS { tx.tls = tls.take() }
@@ -431,6 +435,24 @@ public struct SendmailCorrelator: Codable, Sendable {
             }
         }
         emit(at: i, into: &out)
+    }
+
+    /// The line's Message-ID and its key (`MessageKey.forMessageID`) through the parser's shared
+    /// `MessageKey.Cache` (the correlator's own for `withLine` lines); nil when the line has none.
+    @inline(__always)
+    private mutating func messageIDAndKey(_ line: SendmailLine, key: inout Int64) -> String? {
+        guard line.f.messageID.isPresent else { return nil }
+        let bytes = line.bytes.buffer(line.f.messageID)
+        let v: (String, Int64)
+        if line.f.sharesStrings {
+            if line.f.messageIDs == nil { line.f.messageIDs = MessageKey.Cache() }
+            v = line.f.messageIDs!.value(bytes)
+        } else {
+            if messageIDs == nil { messageIDs = MessageKey.Cache() }
+            v = messageIDs!.value(bytes)
+        }
+        key = v.1
+        return v.0
     }
 
     private mutating func to(_ ctx: LineContext, _ line: SendmailLine, into out: inout CorrelatorOutput) {
@@ -568,15 +590,21 @@ public struct SendmailCorrelator: Codable, Sendable {
             tx.emitted = true
             let wasHeld = tx.heldSince != nil
             tx.heldSince = nil
-            out.messages.append(MessageRecord(
-                receivedAt: tx.receivedAt, msgKey: mk, host: host, mta: "sendmail", instance: tx.instance,
-                queueID: tx.queueID, messageID: tx.messageID, sender: tx.sender, client: tx.client, size: tx.size,
-                nrcpt: tx.nrcpt, proto: tx.proto, tls: tx.tls?.info, saslMethod: tx.saslMethod,
-                saslUsername: tx.saslUsername, originQueueID: tx.originQueueID, originKind: tx.originKind,
-                localUser: tx.localUser))
+            out.messages.append(Self.messageRecord(tx, msgKey: mk, host: host))
             return wasHeld ? tx.queueID : nil
         }
         if let qid = heldID { held.removeAll { $0 == qid } }
+    }
+
+    /// The message row of a transaction (its values copied).
+    @inline(__always)
+    static func messageRecord(_ tx: borrowing Transaction, msgKey mk: Int64, host: String) -> MessageRecord {
+        MessageRecord(
+            receivedAt: tx.receivedAt, msgKey: mk, host: host, mta: "sendmail", instance: tx.instance,
+            queueID: tx.queueID, messageID: tx.messageID, sender: tx.sender, client: tx.client, size: tx.size,
+            nrcpt: tx.nrcpt, proto: tx.proto, tls: tx.tls?.info, saslMethod: tx.saslMethod,
+            saslUsername: tx.saslUsername, originQueueID: tx.originQueueID, originKind: tx.originKind,
+            localUser: tx.localUser)
     }
 
     /// Ends a transaction: emits it if it is still held, forgets it.
@@ -652,6 +680,7 @@ public struct SendmailCorrelator: Codable, Sendable {
     }
 
     /// The instance a program's transactions belong to: the MSP queue runner shares the MSP's queue.
+    @inline(__always)
     static func instance(_ program: String) -> String {
         // The length first: a String compare that fails (`sm-mta` is not `sm-msp-queue`) takes
         // the runtime's slow path.

@@ -207,6 +207,12 @@ public struct SendmailLine: @unchecked Sendable {
         public var strings: SharedStringCache? = nil
         /// Spans of recent `relay=` values (the parser's), owned by the buffer; kept across lines.
         public var relayMemo = SendmailRelayMemo()
+        /// What recent `STARTTLS=` lines' tails (`version=`'s value to the end) gave (the parser's),
+        /// owned by the buffer; kept across lines.
+        public var tlsTailMemo = SendmailTLSTailMemo()
+        /// Message-IDs and their keys, shared like `strings` (made by the first `from=` line that
+        /// needs it; kept across lines): the next hop's host logs the same ID seconds later.
+        public var messageIDs: MessageKey.Cache? = nil
 
         @inlinable public init(bytes: LineBytes) { self.bytes = bytes }
     }
@@ -421,7 +427,7 @@ public final class SendmailLineBuffer: @unchecked Sendable {
         p.initialize(to: SendmailLine.Fields(bytes: LineBytes(base: LineBytes.emptyBase, count: 0)))
         p.pointee.sharesStrings = sharedStrings
         // A parser's buffer reads relay= values; a one-off line (`withLine`) is filled from an event.
-        if sharedStrings { p.pointee.relayMemo.allocate() }
+        if sharedStrings { p.pointee.relayMemo.allocate(); p.pointee.tlsTailMemo.allocate() }
         line = SendmailLine(storage: p)
         scratchCapacity = 256
         scratch = .allocate(capacity: scratchCapacity)
@@ -441,6 +447,7 @@ public final class SendmailLineBuffer: @unchecked Sendable {
     deinit {
         line.storage.pointee.recipients.deallocate()
         line.storage.pointee.relayMemo.deallocate()
+        line.storage.pointee.tlsTailMemo.deallocate()
         line.storage.deinitialize(count: 1)
         line.storage.deallocate()
         scratch.deallocate()
@@ -552,6 +559,109 @@ public struct SendmailRelayMemo: @unchecked Sendable {
         e.storeBytes(of: h, as: UInt64.self)
         e.storeBytes(of: n, toByteOffset: 8, as: Int.self)
         e.storeBytes(of: spans, toByteOffset: Self.spansAt, as: RelaySpans.self)
+    }
+}
+
+/// What the usual tail of a `STARTTLS=` line (`V, verify=X, cipher=C, bits=N/M`, from `version=`'s
+/// value to the end of the line) gives, relative to the tail's start: the parser's fast path reads
+/// it once per distinct tail (a handful of versions, verify results and ciphers) and then takes it
+/// from `SendmailTLSTailMemo` by the bytes.
+public struct SendmailTLSTail: Sendable {
+    public var proto: Span
+    public var verify: Span
+    public var cipher: Span
+    /// `bits=`'s first number; -1 for none.
+    public var bits: Int64
+    /// Where `bits=`'s value starts.
+    public var bitsAt: Int64
+    @inlinable public init(proto: Span, verify: Span, cipher: Span, bits: Int?, bitsAt: Int) {
+        self.proto = proto; self.verify = verify; self.cipher = cipher
+        self.bits = bits.map { Int64($0) } ?? -1
+        self.bitsAt = Int64(bitsAt)
+    }
+}
+
+/// `SendmailTLSTail`s by the tail's bytes — as `SendmailRelayMemo` (word compare, a value only for
+/// exactly the bytes it was stored for, fixed memory, owned by a parser's `SendmailLineBuffer`),
+/// two-way (a set of two entries by the hash: the frequent tails are few and alike), keys of up
+/// to `maxKey` bytes.
+/// Known limits: conflicting tails evict each other; longer tails are read every time.
+public struct SendmailTLSTailMemo: @unchecked Sendable {
+    public static let slots = 128
+    public static let maxKey = 112
+    /// An entry: the hash (8 bytes), the length (8; -1 = empty), the tail (at 16), the key (at 64).
+    @usableFromInline static let stride = 176
+    @usableFromInline static let valueAt = 16
+    @usableFromInline static let keyAt = 64
+
+    @usableFromInline var entries: UnsafeMutableRawPointer?
+
+    @inlinable public init() {}
+
+    @inlinable public var isAllocated: Bool { entries != nil }
+
+    /// A hash of `n` (1...maxKey) bytes: the length and the words at 0, 8, 16, the middle, n - 16
+    /// and n - 8 (tails share their first and last words — `TLSv1.3,`, `256/256` — and differ in
+    /// the verify result at 16 and the cipher between); the bytes themselves below 16.
+    @inlinable @inline(__always)
+    public static func hash(_ p: UnsafePointer<UInt8>, _ n: Int) -> UInt64 {
+        guard n >= 16 else { return SendmailRelayMemo.hash(p, n) }
+        let raw = UnsafeRawPointer(p)
+        @inline(__always) func word(_ i: Int) -> UInt64 { raw.loadUnaligned(fromByteOffset: i, as: UInt64.self) }
+        var h = (UInt64(truncatingIfNeeded: n) ^ word(0)) &* 0x9E37_79B9_7F4A_7C15
+        h = (h ^ (h >> 29) ^ word(8)) &* 0xC2B2_AE3D_27D4_EB4F
+        h = (h ^ (h >> 29) ^ word(n >= 24 ? 16 : n &- 8)) &* 0x2545_F491_4F6C_DD1D
+        h = (h ^ (h >> 29) ^ word((n &- 8) / 2)) &* 0x1656_67B1_9E37_79F9
+        h = (h ^ (h >> 29) ^ word(n &- 16)) &* 0x27D4_EB2F_1656_67C5
+        h = (h ^ (h >> 29) ^ word(n &- 8)) &* 0x9E37_79B9_7F4A_7C15
+        return h ^ (h >> 31)
+    }
+
+    mutating func allocate() {
+        precondition(MemoryLayout<SendmailTLSTail>.size <= Self.keyAt - Self.valueAt, "SendmailTLSTail outgrew its place")
+        let e = UnsafeMutableRawPointer.allocate(byteCount: Self.slots * Self.stride, alignment: 16)
+        for i in 0..<Self.slots {
+            e.storeBytes(of: 0, toByteOffset: i * Self.stride, as: UInt64.self)
+            e.storeBytes(of: -1, toByteOffset: i * Self.stride + 8, as: Int.self)
+        }
+        entries = e
+    }
+
+    mutating func deallocate() {
+        entries?.deallocate()
+        entries = nil
+    }
+
+    /// Whether entry `e` holds the `n` bytes at `p` (hash `h`).
+    @inlinable @inline(__always)
+    static func holds(_ e: UnsafeMutableRawPointer, _ p: UnsafePointer<UInt8>, _ n: Int, _ h: UInt64) -> Bool {
+        e.load(as: UInt64.self) == h && e.load(fromByteOffset: 8, as: Int.self) == n
+            && SendmailRelayMemo.equal(UnsafeRawPointer(e + Self.keyAt), UnsafeRawPointer(p), n)
+    }
+
+    /// The tail stored for exactly the `n` (1...maxKey) bytes at `p` (hash `h`), or nil. Two-way:
+    /// the top six bits of the hash pick a set of two entries, either may hold the tail.
+    @inlinable @inline(__always)
+    public func lookup(_ p: UnsafePointer<UInt8>, _ n: Int, hash h: UInt64) -> SendmailTLSTail? {
+        guard let entries else { return nil }
+        let e = entries + Int(truncatingIfNeeded: h >> 58) &* (2 &* Self.stride)
+        if Self.holds(e, p, n, h) { return e.load(fromByteOffset: Self.valueAt, as: SendmailTLSTail.self) }
+        let f = e + Self.stride
+        if Self.holds(f, p, n, h) { return f.load(fromByteOffset: Self.valueAt, as: SendmailTLSTail.self) }
+        return nil
+    }
+
+    /// Keeps `tail` for the `n` (1...maxKey) bytes at `p` (hash `h`): in the first entry of its set,
+    /// the one there moved to the second (so the two latest tails of a set stay).
+    @inlinable @inline(__always)
+    public func store(_ p: UnsafePointer<UInt8>, _ n: Int, hash h: UInt64, _ tail: SendmailTLSTail) {
+        guard let entries, n >= 1, n <= Self.maxKey else { return }
+        let e = entries + Int(truncatingIfNeeded: h >> 58) &* (2 &* Self.stride)
+        (e + Self.stride).copyMemory(from: UnsafeRawPointer(e), byteCount: Self.stride)
+        (e + Self.keyAt).copyMemory(from: UnsafeRawPointer(p), byteCount: n)
+        e.storeBytes(of: h, as: UInt64.self)
+        e.storeBytes(of: n, toByteOffset: 8, as: Int.self)
+        e.storeBytes(of: tail, toByteOffset: Self.valueAt, as: SendmailTLSTail.self)
     }
 }
 

@@ -61,6 +61,24 @@ enum SMKey {
     static let arg2: UInt64 = 0x32677261  // arg2
 }
 
+/// Literals the dispatch compares, as words (`ByteScanner.smHas`): the bytes, little-endian.
+enum SMWord {
+    static let noqueue: UInt64 = 0x3a45554555514f4e  // "NOQUEUE:"
+    static let from_: UInt64 = 0x3d6d6f7266  // "from="
+    static let to_: UInt64 = 0x3d6f74  // "to="
+    static let starttls: UInt64 = 0x534c545452415453  // "STARTTLS"
+    static let auth: UInt64 = 0x3d48545541  // "AUTH="
+    static let ruleset: UInt64 = 0x3d746573656c7572  // "ruleset="
+    static let eqServer: UInt64 = 0x2c7265767265733d  // "=server,"
+    static let eqClient: UInt64 = 0x2c746e65696c633d  // "=client,"
+    static let spRelay: UInt64 = 0x3d79616c657220  // " relay="
+    static let authSer: UInt64 = 0x7265733d48545541  // "AUTH=ser"
+    static let verCommaSp: UInt64 = 0x202c726576  // "ver, "
+    static let relay: UInt64 = 0x3d79616c6572  // "relay="
+    static let sent: UInt64 = 0x746e6553  // "Sent"
+    static let colonSp: UInt64 = 0x203a  // ": "
+}
+
 extension ByteScanner {
     /// Whether `key=` (lowercase letters, digits, `_`) starts at `i`, before `to`.
     @inline(__always)
@@ -181,8 +199,87 @@ extension ByteScanner {
     /// Whether `, KEY=` starts at `e`, KEY being the `n` bytes (1...8) of the word `key` (an `SMKey`):
     /// then the field loop would end a value at `e` and read KEY next (its bytes are key bytes and
     /// the `=` follows them), so the record fast paths check the key they expect with one compare.
-    @inline(__always)
+    ///
+    /// Read as one or two word compares with the pattern `, KEY=` (the key and its length are
+    /// constants where the fast paths call it, so the pattern folds away); near the end of the
+    /// bytes, or for a key of other length, by `smIsNextKeySimple`.
+    @_transparent
     func smIsNextKey(_ e: Int, _ key: UInt64, _ n: Int) -> Bool {
+        let total = n &+ 3                     // `, ` + KEY + `=`
+        guard n >= 1, n <= 8, e >= 0, e &+ 8 <= end, e &+ total <= end else { return smIsNextKeySimple(e, key, n) }
+        let raw = UnsafeRawPointer(base + e)
+        // The pattern's first eight bytes, and (n >= 6) its bytes 8 ..< total.
+        let lo: UInt64 = 0x202C | key << 16 | (n <= 5 ? 0x3D << (UInt64(n &+ 2) &* 8) : 0)
+        let w0 = UInt64(littleEndian: raw.loadUnaligned(as: UInt64.self))
+        if n <= 5 {
+            let mask: UInt64 = n == 5 ? ~0 : (1 << (UInt64(total) &* 8)) &- 1
+            return w0 & mask == lo
+        }
+        let hi: UInt64 = key >> 48 | 0x3D << (UInt64(n &- 6) &* 8)
+        let shift = UInt64(total &- 8) &* 8    // 8, 16 or 24: the second load overlaps the first
+        let lo2 = lo >> shift | hi << (64 &- shift)
+        let w1 = UInt64(littleEndian: raw.loadUnaligned(fromByteOffset: total &- 8, as: UInt64.self))
+        return w0 == lo && w1 == lo2
+    }
+
+    /// Whether the `n` (1...8) bytes at `i` are those of the word `w` (little-endian, as
+    /// `SMWord`): `has(_:at:)` for a short literal, one masked load instead of a memcmp call when
+    /// eight bytes (four, for a literal of up to four) are there to load, byte by byte otherwise.
+    @_transparent
+    func smHas(_ i: Int, _ w: UInt64, _ n: Int) -> Bool {
+        if i >= 0, i &+ 8 <= end {
+            let x = UInt64(littleEndian: UnsafeRawPointer(base + i).loadUnaligned(as: UInt64.self))
+            return (n >= 8 ? x : x & ((1 << (UInt64(n) &* 8)) &- 1)) == w
+        }
+        // A literal of up to four bytes (`Sent` at a line's end) as one four-byte load.
+        if n <= 4, i >= 0, i &+ 4 <= end {
+            let x = UInt64(UInt32(littleEndian: UnsafeRawPointer(base + i).loadUnaligned(as: UInt32.self)))
+            return (n >= 4 ? x : x & ((1 << (UInt64(n) &* 8)) &- 1)) == w
+        }
+        return smHasNearEnd(i, w, n)
+    }
+
+    /// `smHas` where fewer than eight bytes are left (byte by byte; kept out of line).
+    @inline(never)
+    func smHasNearEnd(_ i: Int, _ w: UInt64, _ n: Int) -> Bool {
+        guard i >= 0, i &+ n <= end else { return false }
+        var k = 0
+        while k < n {
+            if base[i &+ k] != UInt8(truncatingIfNeeded: w >> (UInt64(k) &* 8)) { return false }
+            k &+= 1
+        }
+        return true
+    }
+
+    /// The run of digits from `i` and its value: `(digitsEnd(from: i), int(i..<digitsEnd(from: i)))`
+    /// in one pass (nil for no digit or more than 18; the wrapping arithmetic is then unused).
+    @inline(__always)
+    func smDigits(from i: Int) -> (end: Int, value: Int?) {
+        var j = i
+        var v = 0
+        while j < end {
+            let d = base[j] &- Byte.zero
+            if d >= 10 { break }
+            v = v &* 10 &+ Int(d)
+            j &+= 1
+        }
+        let n = j &- i
+        return (j, n > 0 && n <= 18 ? v : nil)
+    }
+
+    /// Whether the 8 bytes at `v` are `DD:DD:DD` (digits and colons: no comma among them), the
+    /// form `smDelay` reads in place.
+    @inline(__always)
+    func smIsHMS(_ v: Int) -> Bool {
+        guard v >= 0, v &+ 8 <= end else { return false }
+        let p = base + v
+        return p[0] &- Byte.zero < 10 && p[1] &- Byte.zero < 10 && p[2] == Byte.colon && p[3] &- Byte.zero < 10
+            && p[4] &- Byte.zero < 10 && p[5] == Byte.colon && p[6] &- Byte.zero < 10 && p[7] &- Byte.zero < 10
+    }
+
+    /// `smIsNextKey` byte by byte (its definition; the word form's fallback).
+    @inline(never)
+    func smIsNextKeySimple(_ e: Int, _ key: UInt64, _ n: Int) -> Bool {
         let k = e + 2
         guard k + n < end, base[e] == Byte.comma, base[e + 1] == Byte.space, base[k + n] == Byte.equals else {
             return false
@@ -528,7 +625,15 @@ extension ByteScanner {
     @inline(__always)
     func smAcceptedID(_ r: Range<Int>) -> Range<Int>? {
         let p = r.upperBound - 30
-        guard p > r.lowerBound, has(" Message accepted for delivery", at: p) else { return nil }
+        // ` Message accepted for delivery` as four word compares (the last overlapping), not a
+        // memcmp call; its 30 bytes end at `r.upperBound`, inside the bytes.
+        guard p > r.lowerBound else { return nil }
+        let raw = UnsafeRawPointer(base + p)
+        guard raw.loadUnaligned(as: UInt64.self) == UInt64(littleEndian: 0x6567617373654d20),
+              raw.loadUnaligned(fromByteOffset: 8, as: UInt64.self) == UInt64(littleEndian: 0x6574706563636120),
+              raw.loadUnaligned(fromByteOffset: 16, as: UInt64.self) == UInt64(littleEndian: 0x656420726f662064),
+              raw.loadUnaligned(fromByteOffset: 22, as: UInt64.self) == UInt64(littleEndian: 0x79726576696c6564)
+        else { return nil }
         // Usually letters and digits only (a queue ID): eight bytes at a time, then the rest.
         var j = smIDEnd(from: r.lowerBound)
         while j < p {

@@ -140,8 +140,8 @@ public struct SendmailParser: Sendable {
     @inline(__always)
     static func parseRecord(_ s: ByteScanner, idEnd: Int, _ ctx: LineContext, _ line: SendmailLine) -> ParseStatus {
         guard s.end > 0 else { return .unparsed(reason: "empty Sendmail line") }
-        if s.has("NOQUEUE: ", at: 0) { return noQueue(s, from: 9, ctx, line) }
-        if s.has(": ", at: idEnd), s.smIsQueueID(alnum: 0..<idEnd) {
+        if s.smHas(0, SMWord.noqueue, 8), s.smHas(8, 0x20, 1) { return noQueue(s, from: 9, ctx, line) }
+        if s.smHas(idEnd, SMWord.colonSp, 2), s.smIsQueueID(alnum: 0..<idEnd) {
             return withQueueID(s, qid: 0..<idEnd, at: idEnd + 2, ctx, line)
         }
         return noQueue(s, from: 0, ctx, line)
@@ -149,9 +149,9 @@ public struct SendmailParser: Sendable {
 
     /// Lines without a queue ID (connection- and daemon-level).
     static func noQueue(_ s: ByteScanner, from i: Int, _ ctx: LineContext, _ line: SendmailLine) -> ParseStatus {
-        if s.has("STARTTLS=", at: i) { return tls(s, at: i, line) }
-        if s.has("AUTH=", at: i) { return auth(s, at: i, line) }
-        if s.has("ruleset=", at: i) { return ruleset(s, at: i, qid: nil, line) }
+        if s.smHas(i, SMWord.starttls, 8), s.smHas(i + 8, 0x3D, 1) { return tls(s, at: i, line) }
+        if s.smHas(i, SMWord.auth, 5) { return auth(s, at: i, line) }
+        if s.smHas(i, SMWord.ruleset, 8) { return ruleset(s, at: i, qid: nil, line) }
         if let o = sessionNoise(s, at: i, qid: nil, ctx) { return other(o, line) }
         for p in daemonPrefixes where s.has(p, at: i) { return .ignored(category: "sendmail-daemon") }
         return .unparsed(reason: "unknown Sendmail line without queue ID")
@@ -169,9 +169,9 @@ public struct SendmailParser: Sendable {
     @inline(__always)
     static func withQueueID(_ s: ByteScanner, qid: Range<Int>, at i: Int, _ ctx: LineContext,
                             _ line: SendmailLine) -> ParseStatus {
-        if s.has("from=", at: i) { return from(s, qid: qid, at: i, line) }
-        if s.has("to=", at: i) { return to(s, qid: qid, at: i, line) }
-        if s.has("ruleset=", at: i) { return ruleset(s, at: i, qid: qid, line) }
+        if s.smHas(i, SMWord.from_, 5) { return from(s, qid: qid, at: i, line) }
+        if s.smHas(i, SMWord.to_, 3) { return to(s, qid: qid, at: i, line) }
+        if s.smHas(i, SMWord.ruleset, 8) { return ruleset(s, at: i, qid: qid, line) }
         // `OLD: NEW: KIND: text`
         let id2End = s.smIDEnd(from: i)
         if s.has(": ", at: id2End), s.smIsQueueID(alnum: i..<id2End) {
@@ -233,16 +233,20 @@ public struct SendmailParser: Sendable {
               s.smIsNextKey(a.next, SMKey.size, 4) else { return false }
         line.f.sender = Span(a.content)
         var v = a.next + 7
-        var e = s.digitsEnd(from: v)
+        // Each number's end and value in one pass (`smDigits`: `digitsEnd` and `int`).
+        let size = s.smDigits(from: v)
+        var e = size.end
         guard s.smIsNextKey(e, SMKey.class_, 5) else { return false }
-        line.f.size = s.int(v..<e).map(Int64.init)
+        line.f.size = size.value.map(Int64.init)
         v = e + 8
-        e = s.digitsEnd(from: v)
+        let cls = s.smDigits(from: v)
+        e = cls.end
         guard s.smIsNextKey(e, SMKey.nrcpts, 6) else { return false }
-        line.f.msgClass = s.int(v..<e)      // digits only: `intSigned` could not read it either
+        line.f.msgClass = cls.value      // digits only: `intSigned` could not read it either
         v = e + 9
-        e = s.digitsEnd(from: v)
-        line.f.nrcpts = s.int(v..<e)
+        let nrcpts = s.smDigits(from: v)
+        e = nrcpts.end
+        line.f.nrcpts = nrcpts.value
         if s.smIsNextKey(e, SMKey.msgid, 5) {
             v = e + 8
             guard v < s.end, s[v] == Byte.lt, let m = s.smAngle(at: v), m.next <= s.end else { return false }
@@ -352,17 +356,29 @@ public struct SendmailParser: Sendable {
             ctladdr(s, v..<c, line); e = c
         }
         v = e + 8
-        guard let c1 = s.smCommaSpaceNear(from: v), s.smIsNextKey(c1, SMKey.xdelay, 6) else { return nil }
+        // The usual `HH:MM:SS` holds no comma, so the value ends right after it when `, xdelay=`
+        // (`, mailer=`) is there: what `smCommaSpaceNear` finds, without the search.
+        let c1: Int
+        if s.smIsHMS(v), s.smIsNextKey(v + 8, SMKey.xdelay, 6) { c1 = v + 8 }
+        else {
+            guard let c = s.smCommaSpaceNear(from: v), s.smIsNextKey(c, SMKey.xdelay, 6) else { return nil }
+            c1 = c
+        }
         line.f.delay = s.smDelay(v..<c1)
         v = c1 + 9
-        guard let c2 = s.smCommaSpaceNear(from: v), s.smIsNextKey(c2, SMKey.mailer, 6) else { return nil }
+        let c2: Int
+        if s.smIsHMS(v), s.smIsNextKey(v + 8, SMKey.mailer, 6) { c2 = v + 8 }
+        else {
+            guard let c = s.smCommaSpaceNear(from: v), s.smIsNextKey(c, SMKey.mailer, 6) else { return nil }
+            c2 = c
+        }
         line.f.xdelay = s.smDelay(v..<c2)
         v = c2 + 9
         guard let c3 = s.smCommaSpaceNear(from: v), s.smIsNextKey(c3, SMKey.pri, 3) else { return nil }
         line.f.mailer = Span(v..<c3)
         v = c3 + 6
-        e = s.digitsEnd(from: v)
-        let pri = v..<e
+        let pri = s.smDigits(from: v)
+        e = pri.end
         if s.smIsNextKey(e, SMKey.relay, 5) {
             v = e + 8
             guard let c = s.smCommaSpace(from: v), s.smIsNextKey(c, SMKey.dsn, 3) else { return nil }
@@ -370,7 +386,7 @@ public struct SendmailParser: Sendable {
         } else {
             guard s.smIsNextKey(e, SMKey.dsn, 3) else { return nil }
         }
-        line.f.priority = s.int(pri).map(Int64.init)
+        line.f.priority = pri.value.map(Int64.init)
         v = e + 6
         guard let c4 = s.smCommaSpaceNear(from: v), s.smIsNextKey(c4, SMKey.stat, 4) else { return nil }
         line.f.dsn = Span(v..<c4)
@@ -425,7 +441,7 @@ public struct SendmailParser: Sendable {
     /// stat= → status, response, next hop's queue ID. `Sent*` → sent; `Deferred*`, `queued`,
     /// `quarantined` and 4.x.x texts → deferred; anything else → bounced.
     static func classify(_ s: ByteScanner, _ st: Range<Int>, _ line: SendmailLine) {
-        if s.has("Sent", at: st.lowerBound) {
+        if s.smHas(st.lowerBound, SMWord.sent, 4) {
             line.f.status = .sent
             var lo = st.lowerBound + 4
             while lo < st.upperBound, s[lo] == Byte.space { lo += 1 }
@@ -605,8 +621,12 @@ public struct SendmailParser: Sendable {
 
     static func tls(_ s: ByteScanner, at i: Int, _ line: SendmailLine) -> ParseStatus {
         let dir: TLSDirection
-        if s.has("STARTTLS=server, relay=", at: i) { dir = .inbound }
-        else if s.has("STARTTLS=client, relay=", at: i) { dir = .outbound }
+        // `STARTTLS=server, relay=` / `STARTTLS=client, relay=` (the caller saw `STARTTLS=`).
+        guard s.smHas(i, SMWord.starttls, 8), s.smHas(i + 16, SMWord.spRelay, 7) else {
+            return .ignored(category: "sendmail-tls-error")
+        }
+        if s.smHas(i + 8, SMWord.eqServer, 8) { dir = .inbound }
+        else if s.smHas(i + 8, SMWord.eqClient, 8) { dir = .outbound }
         else { return .ignored(category: "sendmail-tls-error") }
         line.beginTLS(direction: dir)
         var bitsAt = -1
@@ -640,6 +660,34 @@ public struct SendmailParser: Sendable {
         guard let c1 = s.smCommaSpace(from: v), s.smIsNextKey(c1, SMKey.version, 7) else { return false }
         s.smRelay(v..<c1, into: line)
         v = c1 + 10
+        // The tail (`version=`'s value to the end) decides the rest: a tail seen lately is taken
+        // from the buffer's memo (what the code below gave for the same bytes).
+        let n = s.end - v
+        let memo = line.f.tlsTailMemo
+        if n >= 1, n <= SendmailTLSTailMemo.maxKey, memo.isAllocated {
+            let p = s.base + v
+            let h = SendmailTLSTailMemo.hash(p, n)
+            if let t = memo.lookup(p, n, hash: h) {
+                line.f.tlsProto = t.proto.shifted(by: v); line.f.verify = t.verify.shifted(by: v)
+                line.f.cipher = t.cipher.shifted(by: v)
+                line.f.bits = t.bits >= 0 ? Int(t.bits) : nil
+                bitsAt = v + Int(t.bitsAt)
+                return true
+            }
+            guard tlsTail(s, at: v, line, bitsAt: &bitsAt) else { return false }
+            memo.store(p, n, hash: h, SendmailTLSTail(
+                proto: line.f.tlsProto.shifted(by: -v), verify: line.f.verify.shifted(by: -v),
+                cipher: line.f.cipher.shifted(by: -v), bits: line.f.bits, bitsAt: bitsAt - v))
+            return true
+        }
+        return tlsTail(s, at: v, line, bitsAt: &bitsAt)
+    }
+
+    /// `tlsFast`'s tail: `V, verify=X, cipher=C, bits=N/M` from `version=`'s value at `v` to the end
+    /// (true and the fields set when the tail has exactly that form; a function of its bytes alone).
+    @inline(__always)
+    static func tlsTail(_ s: ByteScanner, at v0: Int, _ line: SendmailLine, bitsAt: inout Int) -> Bool {
+        var v = v0
         guard let c2 = s.smCommaSpaceNear(from: v), s.smIsNextKey(c2, SMKey.verify, 6) else { return false }
         line.f.tlsProto = Span(v..<c2)
         v = c2 + 9
@@ -688,7 +736,7 @@ public struct SendmailParser: Sendable {
     }
 
     static func auth(_ s: ByteScanner, at i: Int, _ line: SendmailLine) -> ParseStatus {
-        guard s.has("AUTH=server, ", at: i) else { return .ignored(category: "sendmail-auth") }
+        guard s.smHas(i, SMWord.authSer, 8), s.smHas(i + 8, SMWord.verCommaSp, 5) else { return .ignored(category: "sendmail-auth") }
         line.beginAuth()
         if authFast(s, at: i, line) { return .event }
         return authGeneral(s, at: i, line)
@@ -699,7 +747,7 @@ public struct SendmailParser: Sendable {
     /// then holds what `authGeneral` gives it), false otherwise, which decides nothing.
     @inline(__always)
     static func authFast(_ s: ByteScanner, at i: Int, _ line: SendmailLine) -> Bool {
-        guard s.has("relay=", at: i + 13) else { return false }
+        guard s.smHas(i + 13, SMWord.relay, 6) else { return false }
         var v = i + 19
         guard let c1 = s.smCommaSpace(from: v), s.smIsNextKey(c1, SMKey.authid, 6) else { return false }
         s.smRelay(v..<c1, into: line)

@@ -1,0 +1,201 @@
+// SendmailWordCompareTests: the Sendmail parser's word compares against their byte-by-byte
+// definitions — `smIsNextKey` (`, KEY=` as one or two loads) against `smIsNextKeySimple` for
+// every key the fast paths expect, at every position of listed and seeded random bodies (the
+// pattern with each byte changed, cut short at every length, near the end of the bytes), and
+// `smHas` (a literal of 1 to 8 bytes as one masked load) against `has(_:at:)` for every
+// `SMWord` the dispatch uses, likewise; the `SMWord` constants are the bytes of their literals.
+// `smDigits` against `digitsEnd` + `int`, `smIsHMS` against its byte definition, and
+// `smAcceptedID` (its literal as four words) against the same check with `has(_:at:)`.
+// Limits: generated forms only (seeded, deterministic), not a fuzzer.
+
+import Testing
+@testable import MTAParsing
+import MailTrailModel
+
+@Suite struct SendmailWordCompareTests {
+    /// Every key the record fast paths check, with its length.
+    static let keys: [(String, UInt64)] = [
+        ("size", SMKey.size), ("class", SMKey.class_), ("nrcpts", SMKey.nrcpts), ("msgid", SMKey.msgid),
+        ("bodytype", SMKey.bodytype), ("proto", SMKey.proto), ("daemon", SMKey.daemon), ("relay", SMKey.relay),
+        ("ctladdr", SMKey.ctladdr), ("delay", SMKey.delay), ("xdelay", SMKey.xdelay), ("mailer", SMKey.mailer),
+        ("pri", SMKey.pri), ("dsn", SMKey.dsn), ("stat", SMKey.stat), ("version", SMKey.version),
+        ("verify", SMKey.verify), ("cipher", SMKey.cipher), ("bits", SMKey.bits), ("authid", SMKey.authid),
+        ("mech", SMKey.mech), ("auth", SMKey.auth), ("to", SMKey.to_), ("from", SMKey.from_),
+    ]
+
+    /// The dispatch words with their literals.
+    static let words: [(String, UInt64)] = [
+        ("NOQUEUE:", SMWord.noqueue), ("from=", SMWord.from_), ("to=", SMWord.to_), ("STARTTLS", SMWord.starttls),
+        ("AUTH=", SMWord.auth), ("ruleset=", SMWord.ruleset), ("=server,", SMWord.eqServer),
+        ("=client,", SMWord.eqClient), (" relay=", SMWord.spRelay), ("AUTH=ser", SMWord.authSer),
+        ("ver, ", SMWord.verCommaSp), ("relay=", SMWord.relay), ("Sent", SMWord.sent), (": ", SMWord.colonSp),
+        (" ", 0x20), ("=", 0x3D),
+    ]
+
+    static func word(_ s: String) -> UInt64 {
+        var w: UInt64 = 0
+        for (k, b) in s.utf8.enumerated() { w |= UInt64(b) << (UInt64(k) * 8) }
+        return w
+    }
+
+    /// Checks both forms at every position of `bytes` for every key; returns the disagreements.
+    static func checkKeys(_ bytes: [UInt8], _ label: String) -> [String] {
+        var wrong: [String] = []
+        bytes.withUnsafeBufferPointer { buf in
+            let s = ByteScanner(buf)
+            for (name, key) in keys {
+                for e in 0...(bytes.count + 1) {
+                    let got = s.smIsNextKey(e, key, name.utf8.count), want = s.smIsNextKeySimple(e, key, name.utf8.count)
+                    if got != want { wrong.append("\(label): key \(name) at \(e): \(got) != \(want)") }
+                }
+            }
+        }
+        return wrong
+    }
+
+    @Test func constantsAreTheirLiterals() {
+        for (lit, w) in Self.words { #expect(Self.word(lit) == w, "\(lit)") }
+        for (name, key) in Self.keys { #expect(Self.word(name) == key, "\(name)") }
+    }
+
+    @Test func nextKeyAgreesWithByteForm() {
+        var wrong: [String] = []
+        for (name, _) in Self.keys {
+            let pattern = Array(", \(name)=".utf8)
+            for pad in [0, 1, 5, 8] {
+                // The pattern whole, then with each byte changed (to neighbours and to `=`, `,`, ` `, 0x80).
+                let base = Array(repeating: UInt8(ascii: "x"), count: pad) + pattern + Array("value, more".utf8)
+                wrong += Self.checkKeys(base, "\(name) pad \(pad)")
+                for k in 0..<pattern.count {
+                    for v: UInt8 in [pattern[k] &+ 1, pattern[k] &- 1, 0x3D, 0x2C, 0x20, 0x80, 0] {
+                        var b = base
+                        b[pad + k] = v
+                        wrong += Self.checkKeys(b, "\(name) pad \(pad) byte \(k)=\(v)")
+                    }
+                }
+                // Cut short at every length (the pattern near and at the end of the bytes).
+                let whole = Array(repeating: UInt8(ascii: "x"), count: pad) + pattern
+                for cut in 0...whole.count { wrong += Self.checkKeys(Array(whole[0..<cut]), "\(name) pad \(pad) cut \(cut)") }
+            }
+        }
+        // Seeded random bodies from an alphabet rich in key bytes, commas, spaces and `=`.
+        var rng = SplitMix64(seed: 97)
+        let alphabet = Array(", =sizeclasnrcptmgdbo".utf8)
+        for round in 0..<400 {
+            let n = Int(rng.next() % 48)
+            let bytes = (0..<n).map { _ in alphabet[Int(rng.next() % UInt64(alphabet.count))] }
+            wrong += Self.checkKeys(bytes, "round \(round)")
+        }
+        #expect(wrong.isEmpty, "\(wrong.prefix(5))")
+    }
+
+    @Test func hasWordAgreesWithHas() {
+        var wrong: [String] = []
+        for (lit, w) in Self.words {
+            let litBytes = Array(lit.utf8)
+            let n = litBytes.count
+            for pad in [0, 1, 3, 9] {
+                let base = Array(repeating: UInt8(ascii: "y"), count: pad) + litBytes + Array("tail text".utf8)
+                var variants: [[UInt8]] = [base]
+                for k in 0..<n {
+                    for v: UInt8 in [litBytes[k] &+ 1, litBytes[k] ^ 0x20, 0, 0xFF] {
+                        var b = base
+                        b[pad + k] = v
+                        variants.append(b)
+                    }
+                }
+                let whole = Array(repeating: UInt8(ascii: "y"), count: pad) + litBytes
+                for cut in 0...whole.count { variants.append(Array(whole[0..<cut])) }
+                for b in variants {
+                    b.withUnsafeBufferPointer { buf in
+                        let s = ByteScanner(buf)
+                        for i in -1...(b.count + 1) {
+                            let want = i >= 0 && i + n <= b.count && Array(b[i..<(i + n)]) == litBytes
+                            let got = s.smHas(i, w, n)
+                            if got != want { wrong.append("\(lit) in \(b) at \(i): \(got) != \(want)") }
+                        }
+                    }
+                }
+            }
+        }
+        #expect(wrong.isEmpty, "\(wrong.prefix(5))")
+    }
+
+    @Test func digitsAgreeWithDigitsEndAndInt() {
+        var rng = SplitMix64(seed: 131)
+        let alphabet = Array("0123456789,x/ 9".utf8)
+        var wrong: [String] = []
+        var cases: [[UInt8]] = [[], Array("0".utf8), Array(String(repeating: "9", count: 18).utf8),
+                                Array(String(repeating: "9", count: 19).utf8), Array("12345, class=0".utf8)]
+        for _ in 0..<2_000 {
+            let n = Int(rng.next() % 30)
+            cases.append((0..<n).map { _ in alphabet[Int(rng.next() % UInt64(alphabet.count))] })
+        }
+        for b in cases {
+            b.withUnsafeBufferPointer { buf in
+                let s = ByteScanner(buf)
+                for i in 0...b.count {
+                    let got = s.smDigits(from: i)
+                    let e = s.digitsEnd(from: i)
+                    if got.end != e || got.value != s.int(i..<e) { wrong.append("\(b) at \(i): \(got)") }
+                }
+            }
+        }
+        #expect(wrong.isEmpty, "\(wrong.prefix(3))")
+    }
+
+    @Test func hmsAgreesWithItsDefinition() {
+        var rng = SplitMix64(seed: 137)
+        let alphabet = Array("0123456789::,x".utf8)
+        var wrong: [String] = []
+        for _ in 0..<5_000 {
+            let n = Int(rng.next() % 14)
+            let b = (0..<n).map { _ in alphabet[Int(rng.next() % UInt64(alphabet.count))] }
+            b.withUnsafeBufferPointer { buf in
+                let s = ByteScanner(buf)
+                for v in 0...b.count {
+                    let want = v + 8 <= b.count && (0..<8).allSatisfy { k in
+                        k == 2 || k == 5 ? b[v + k] == UInt8(ascii: ":") : Byte.isDigit(b[v + k])
+                    }
+                    if s.smIsHMS(v) != want { wrong.append("\(b) at \(v)") }
+                }
+            }
+        }
+        #expect(wrong.isEmpty, "\(wrong.prefix(3))")
+    }
+
+    /// `smAcceptedID` as it was written with `has(_:at:)`.
+    static func acceptedIDByHas(_ s: ByteScanner, _ r: Range<Int>) -> Range<Int>? {
+        let p = r.upperBound - 30
+        guard p > r.lowerBound, s.has(" Message accepted for delivery", at: p) else { return nil }
+        for j in r.lowerBound..<p {
+            let b = s[j]
+            guard Byte.isAlnum(b) || b == Byte.dot || b == Byte.minus || b == Byte.underscore else { return nil }
+        }
+        return r.lowerBound..<p
+    }
+
+    @Test func acceptedIDAgreesWithHas() {
+        let reply = Array("42100cUt014003 Message accepted for delivery".utf8)
+        var cases: [[UInt8]] = [reply, Array(" Message accepted for delivery".utf8), Array("x Message accepted for deliver".utf8),
+                                Array("a.b-c_d Message accepted for delivery".utf8), Array("a b Message accepted for delivery".utf8)]
+        for k in 0..<reply.count {
+            for v: UInt8 in [0x20, 0x41, 0x2E, 0xFF] {
+                var b = reply
+                b[k] = v
+                cases.append(b)
+            }
+        }
+        for cut in 0..<reply.count { cases.append(Array(reply[cut...])); cases.append(Array(reply[..<cut])) }
+        var wrong: [String] = []
+        for b in cases {
+            let padded = Array("(".utf8) + b + Array(")".utf8)
+            padded.withUnsafeBufferPointer { buf in
+                let s = ByteScanner(buf)
+                let r = 1..<(padded.count - 1)
+                if s.smAcceptedID(r) != Self.acceptedIDByHas(s, r) { wrong.append(String(decoding: b, as: UTF8.self)) }
+            }
+        }
+        #expect(wrong.isEmpty, "\(wrong.prefix(3))")
+    }
+}
