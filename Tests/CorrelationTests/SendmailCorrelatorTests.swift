@@ -211,3 +211,27 @@ private func from(_ sender: String, nrcpts: Int, msgid: String?, proto: String? 
         #expect(resumed.take().isEmpty)
     }
 }
+
+/// `HostCorrelator` stores each family's machine with a "seen" flag instead of an optional; its
+/// saved state must stay the layout the synthesised coding wrote: families never seen absent.
+@Suite struct HostCorrelatorCodingTests {
+    @Test func onlyTheFamiliesSeenAreSavedAndRestored() throws {
+        var s = Transcript()
+        #expect(s.machine.postfix == nil && s.machine.sendmail == nil && s.machine.exim == nil)
+        s.feed(t(9, 12, 2), pid: 12345, .from(queueID: "5058C1xA012345",
+                                              from("alice@example.org", nrcpts: 2, msgid: "abc123@example.org", proto: "ESMTPSA")))
+        #expect(s.machine.postfix == nil && s.machine.sendmail?.openTransactions == 1 && s.machine.exim == nil)
+        let data = try StateCoding.encode(s.machine)
+        let object = try #require(try JSONSerialization.jsonObject(with: Data(data)) as? [String: Any])
+        let host = try #require(object["host"] as? [String: Any])
+        #expect(host.keys.sorted() == ["config", "host", "sendmail"])
+        #expect(host["host"] as? String == "mx2")
+        let back = try StateCoding.decode(data)
+        #expect(back.postfix == nil && back.exim == nil && back.sendmail?.openTransactions == 1)
+        #expect(try StateCoding.encode(back) == data)
+        // A state without any family (a host whose lines were all noise) reads back empty.
+        let empty = try StateCoding.decode(try StateCoding.encode(HostCorrelator(host: "quiet")))
+        #expect(empty.host == "quiet" && empty.openTransactions == 0)
+        #expect(empty.postfix == nil && empty.sendmail == nil && empty.exim == nil)
+    }
+}
