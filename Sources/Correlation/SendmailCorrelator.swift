@@ -157,9 +157,9 @@ public struct SendmailCorrelator: Codable, Sendable {
         init(_ info: TLSInfo) { stored = info }
         init(from decoder: Decoder) throws { stored = try TLSInfo(from: decoder) }
         func encode(to encoder: Encoder) throws { try stored.encode(to: encoder) }
-        /// The `TLSInfo` for a row (its fields copied one by one, in place).
+        /// The `TLSInfo` for a row (one retain: a `TLSInfo` shares its facts).
         @inline(__always)
-        var info: TLSInfo { TLSInfo(proto: stored.proto, cipher: stored.cipher, bits: stored.bits, trust: stored.trust) }
+        var info: TLSInfo { stored }
     }
 
     // MARK: - Input

@@ -285,20 +285,19 @@ public struct EximLine: @unchecked Sendable {
     @inlinable public func tlsInfo(cache c: inout EximStrings, long: inout FewStrings) -> TLSInfo? {
         guard let t = tls else { return nil }
         let b = bytes
-        var info = TLSInfo()
+        // Fields first, one TLSInfo after (each setter would make a new one).
+        var proto: String? = nil
         if t.proto.isPresent {
             if t.protoAddV {
-                if b.equals(t.proto, "TLS1.2") { info.proto = "TLSv1.2" }
-                else if b.equals(t.proto, "TLS1.3") { info.proto = "TLSv1.3" }
-                else { info.proto = "TLSv" + String(decoding: b.buffer(t.proto).dropFirst(3), as: UTF8.self) }
+                if b.equals(t.proto, "TLS1.2") { proto = "TLSv1.2" }
+                else if b.equals(t.proto, "TLS1.3") { proto = "TLSv1.3" }
+                else { proto = "TLSv" + String(decoding: b.buffer(t.proto).dropFirst(3), as: UTF8.self) }
             } else {
-                info.proto = c.string(t.proto, in: b)
+                proto = c.string(t.proto, in: b)
             }
         }
-        info.cipher = t.cipher.count > 32 ? long.string(t.cipher, in: b) : c.string(t.cipher, in: b)
-        info.bits = t.bits
-        if let w = trustWord { info.trust = w }
-        return info
+        let cipher = t.cipher.count > 32 ? long.string(t.cipher, in: b) : c.string(t.cipher, in: b)
+        return TLSInfo(proto: proto, cipher: cipher, bits: t.bits, trust: trustWord)
     }
 
     /// The peer of `p` (spans of this line), Strings through `c`.
@@ -310,20 +309,17 @@ public struct EximLine: @unchecked Sendable {
     /// TLS facts of `t` (spans of `b`) with the trust word `trust`, Strings made by `make`.
     @inlinable public static func tlsInfo(_ t: EximTLSSpans, trust: String?, _ b: LineBytes,
                                           _ make: (Span) -> String) -> TLSInfo {
-        var info = TLSInfo()
+        var proto: String? = nil
         if t.proto.isPresent {
             if t.protoAddV {
-                if b.equals(t.proto, "TLS1.2") { info.proto = "TLSv1.2" }
-                else if b.equals(t.proto, "TLS1.3") { info.proto = "TLSv1.3" }
-                else { info.proto = "TLSv" + String(decoding: b.buffer(t.proto).dropFirst(3), as: UTF8.self) }
+                if b.equals(t.proto, "TLS1.2") { proto = "TLSv1.2" }
+                else if b.equals(t.proto, "TLS1.3") { proto = "TLSv1.3" }
+                else { proto = "TLSv" + String(decoding: b.buffer(t.proto).dropFirst(3), as: UTF8.self) }
             } else {
-                info.proto = make(t.proto)
+                proto = make(t.proto)
             }
         }
-        info.cipher = make(t.cipher)
-        info.bits = t.bits
-        if let trust { info.trust = trust }
-        return info
+        return TLSInfo(proto: proto, cipher: make(t.cipher), bits: t.bits, trust: trust)
     }
 
     /// The peer of `p`, Strings made by `make`.
