@@ -483,12 +483,18 @@ public struct SendmailRelayMemo: @unchecked Sendable {
 
     mutating func allocate() {
         precondition(MemoryLayout<RelaySpans>.size <= Self.keyAt - Self.spansAt, "RelaySpans outgrew its place")
-        let e = UnsafeMutableRawPointer.allocate(byteCount: Self.slots * Self.stride, alignment: 16)
-        for i in 0..<Self.slots {
-            e.storeBytes(of: 0, toByteOffset: i * Self.stride, as: UInt64.self)
-            e.storeBytes(of: -1, toByteOffset: i * Self.stride + 8, as: Int.self)
+        entries = SendmailRelayMemo.emptyEntries(slots: Self.slots, stride: Self.stride)
+    }
+
+    /// `slots` entries of `stride` bytes, each marked empty (hash 0, length -1): the layout the
+    /// relay memo and the TLS tail memo share (hash, length, value, key bytes).
+    static func emptyEntries(slots: Int, stride: Int) -> UnsafeMutableRawPointer {
+        let e = UnsafeMutableRawPointer.allocate(byteCount: slots * stride, alignment: 16)
+        for i in 0..<slots {
+            e.storeBytes(of: 0, toByteOffset: i * stride, as: UInt64.self)
+            e.storeBytes(of: -1, toByteOffset: i * stride + 8, as: Int.self)
         }
-        entries = e
+        return e
     }
 
     mutating func deallocate() {
@@ -619,12 +625,7 @@ public struct SendmailTLSTailMemo: @unchecked Sendable {
 
     mutating func allocate() {
         precondition(MemoryLayout<SendmailTLSTail>.size <= Self.keyAt - Self.valueAt, "SendmailTLSTail outgrew its place")
-        let e = UnsafeMutableRawPointer.allocate(byteCount: Self.slots * Self.stride, alignment: 16)
-        for i in 0..<Self.slots {
-            e.storeBytes(of: 0, toByteOffset: i * Self.stride, as: UInt64.self)
-            e.storeBytes(of: -1, toByteOffset: i * Self.stride + 8, as: Int.self)
-        }
-        entries = e
+        entries = SendmailRelayMemo.emptyEntries(slots: Self.slots, stride: Self.stride)
     }
 
     mutating func deallocate() {
