@@ -11,20 +11,10 @@ import Testing
     /// Where the suffix test answers, the scan gives the same range (so the parser's
     /// `queuedAsAtEnd ?? extractRange` is `extractRange`).
     static func agree(_ text: String) -> [String] {
-        var copy = text
-        return copy.withUTF8 { buf -> [String] in
-            let s = ByteScanner(buf)
-            var diffs: [String] = []
-            for a in 0...min(3, s.end) {
-                for b in max(a, s.end - 3)...s.end {
-                    let scan = RemoteQueueID.extractRange(s, a..<b)
-                    if let fast = RemoteQueueID.queuedAsAtEnd(s, a..<b), fast != scan {
-                        diffs.append("fast \(text) [\(a)..<\(b)]")
-                    }
-                    if (RemoteQueueID.queuedAsAtEnd(s, a..<b) ?? scan) != scan { diffs.append("composed \(text) [\(a)..<\(b)]") }
-                }
-            }
-            return diffs
+        diffsOnNearEndSubranges(text) { s, r in
+            let scan = RemoteQueueID.extractRange(s, r)
+            if let fast = RemoteQueueID.queuedAsAtEnd(s, r), fast != scan { return "fast " }
+            return (RemoteQueueID.queuedAsAtEnd(s, r) ?? scan) != scan ? "composed " : nil
         }
     }
 

@@ -89,19 +89,25 @@ private func fiveSearches(_ s: ByteScanner, _ r: Range<Int>) -> Range<Int>? {
     return nil
 }
 
-/// Both implementations on `text`, on every sub-range `a..<b` with a, b within 3 of the ends.
-private func compareOnSubranges(_ text: String) -> [String] {
+/// The differences `check` reports on every sub-range `a..<b` of `text` with a, b within 3 of its
+/// ends (nil: none), each suffixed with the text and the range.
+func diffsOnNearEndSubranges(_ text: String, _ check: (ByteScanner, Range<Int>) -> String?) -> [String] {
     var copy = text
     return copy.withUTF8 { buf -> [String] in
         let s = ByteScanner(buf)
         var diffs: [String] = []
         for a in 0...min(3, s.end) {
             for b in max(a, s.end - 3)...s.end {
-                if RemoteQueueID.extractRange(s, a..<b) != fiveSearches(s, a..<b) { diffs.append("\(text) [\(a)..<\(b)]") }
+                if let d = check(s, a..<b) { diffs.append("\(d)\(text) [\(a)..<\(b)]") }
             }
         }
         return diffs
     }
+}
+
+/// Both implementations on `text`, on every sub-range with its ends within 3 of the text's.
+private func compareOnSubranges(_ text: String) -> [String] {
+    diffsOnNearEndSubranges(text) { s, r in RemoteQueueID.extractRange(s, r) != fiveSearches(s, r) ? "" : nil }
 }
 
 @Suite struct RemoteQueueIDFormsTests {
