@@ -1,9 +1,10 @@
 # Dockerfile: the mailtrail binary in a small runtime image.
-# Build stage: the Swift 6 toolchain with libpq and zlib headers; runtime:
-# the Swift slim runtime plus libpq and zlib. The sample logs are copied in
+# Build stage: the Swift 6 toolchain with libpq, zlib and mimalloc headers;
+# runtime: Ubuntu plus libpq, zlib and mimalloc (the allocator the binary
+# links, docs/performance.md). The sample logs are copied in
 # for the demo (docker-compose.yml).
 FROM swift:6.0-jammy AS build
-RUN apt-get update && apt-get install -y --no-install-recommends libpq-dev zlib1g-dev pkg-config \
+RUN apt-get update && apt-get install -y --no-install-recommends libpq-dev zlib1g-dev libmimalloc-dev pkg-config \
     && rm -rf /var/lib/apt/lists/*
 WORKDIR /src
 COPY Package.swift ./
@@ -12,7 +13,7 @@ COPY Tests ./Tests
 RUN swift build -c release --product mailtrail --static-swift-stdlib
 
 FROM ubuntu:22.04
-RUN apt-get update && apt-get install -y --no-install-recommends libpq5 zlib1g ca-certificates \
+RUN apt-get update && apt-get install -y --no-install-recommends libpq5 zlib1g libmimalloc2.0 ca-certificates \
     && rm -rf /var/lib/apt/lists/*
 COPY --from=build /src/.build/release/mailtrail /usr/local/bin/mailtrail
 COPY samples /usr/share/mailtrail/samples
