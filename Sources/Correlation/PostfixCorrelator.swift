@@ -87,6 +87,9 @@ public struct PostfixCorrelator: Codable, Sendable {
     /// Strings of values that repeat (TLS, peers, status codes, addresses); not saved. During a
     /// line of a parser's buffer, the buffer's cache shared by all hosts (see `receive`).
     var strings = StringCache()
+    /// The TLS facts of recent TLS lines by their text (a handful per host): a line seen lately
+    /// takes the same shared `TLSInfo`; not saved.
+    var tlsMemo = PostfixTLSMemo()
 
     /// Entries of the cache a parser's lines share (all hosts' senders, recipients, relays).
     static let sharedCacheEntries = 4096
@@ -362,10 +365,7 @@ public struct PostfixCorrelator: Codable, Sendable {
         case .disconnect:
             if let i = sessions.live(sessionKey(ctx)) { sessions.end(at: i) }
         case .tls:
-            let t = line.tls
-            var info: TLSInfo? = TLSInfo(proto: strings.optionalString(t.proto, in: b),
-                                         cipher: strings.optionalString(t.cipher, in: b),
-                                         bits: t.bits, trust: strings.optionalString(t.trust, in: b))
+            var info: TLSInfo? = tlsInfo(line.tls, in: b)
             // Looked up with a borrowing key (the usual case: the entry exists); a holding key only
             // to add one. Values are swapped in, not assigned: a closure's captured value is
             // copied (a retain per String) and the original destroyed later.
@@ -548,6 +548,13 @@ public struct PostfixCorrelator: Codable, Sendable {
     }
 
     // MARK: - Steps
+
+    /// The TLS facts of a TLS line, from the memo when seen lately. Out of line: inlined into
+    /// `receive`, the memo's reference made every line retain and release the correlator's fields.
+    @inline(never)
+    private mutating func tlsInfo(_ t: TLSSpans, in b: LineBytes) -> TLSInfo {
+        tlsMemo.info(t, in: b, strings: &strings)
+    }
 
     private mutating func delivery(_ ctx: LineContext, _ line: PostfixLine, into out: inout CorrelatorOutput) {
         let b = line.bytes
