@@ -382,8 +382,10 @@ public struct PostfixCorrelator: Codable, Sendable {
                 }
             case .outbound:
                 let ip = strings.optionalString(line.peer.ip, in: b)
-                let value = OutboundTLS(peer: Peer(ip: ip), info: take(&info)!, at: ctx.time, firstQueueID: nil)
-                outboundTLS.set(sessionKey(ctx), stored: ProcessKey(tag: ctx.tag, pid: ctx.pid), value)
+                // Made in the argument (as the session above): a `let` handed over was copied and
+                // then destroyed as well.
+                outboundTLS.set(sessionKey(ctx), stored: ProcessKey(tag: ctx.tag, pid: ctx.pid),
+                                OutboundTLS(peer: Peer(ip: ip), info: take(&info)!, at: ctx.time, firstQueueID: nil))
             }
         case .client:
             let key = TxKey(instance: ctx.instance, queueID: b.queueID(line.queueID))
