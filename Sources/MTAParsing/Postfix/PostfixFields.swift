@@ -147,16 +147,45 @@ extension PostfixParser {
     static func delays(_ s: ByteScanner, _ r: Range<Int>) -> (Double, Double, Double, Double)? {
         // The usual form (four plain decimals, `0.07/0/0.01/0.3`) number by number, each
         // computed exactly as `ByteScanner.double` does; anything else takes the general path.
+        // Postfix writes most parts as `D`, `D.D` or `D.DD` (`0`, `0.1`, `0.07`): those are read
+        // by their shape first (`shortPart`), any other by `plainDecimal`.
         var i = r.lowerBound
         let hi = r.upperBound
-        guard let a = plainDecimal(s, &i, hi), i < hi, s[i] == Byte.slash else { return delaysGeneral(s, r) }
+        guard let a = shortPart(s, &i, hi) ?? plainDecimal(s, &i, hi), i < hi, s[i] == Byte.slash else {
+            return delaysGeneral(s, r)
+        }
         i += 1
-        guard let b = plainDecimal(s, &i, hi), i < hi, s[i] == Byte.slash else { return delaysGeneral(s, r) }
+        guard let b = shortPart(s, &i, hi) ?? plainDecimal(s, &i, hi), i < hi, s[i] == Byte.slash else {
+            return delaysGeneral(s, r)
+        }
         i += 1
-        guard let c = plainDecimal(s, &i, hi), i < hi, s[i] == Byte.slash else { return delaysGeneral(s, r) }
+        guard let c = shortPart(s, &i, hi) ?? plainDecimal(s, &i, hi), i < hi, s[i] == Byte.slash else {
+            return delaysGeneral(s, r)
+        }
         i += 1
-        guard let d = plainDecimal(s, &i, hi), i == hi else { return delaysGeneral(s, r) }
+        guard let d = shortPart(s, &i, hi) ?? plainDecimal(s, &i, hi), i == hi else { return delaysGeneral(s, r) }
         return (a, b, c, d)
+    }
+
+    /// A part of `delays=` at `i` of the shape `D`, `D.D` or `D.DD` (one digit, then none, one or
+    /// two after the dot) ending at `hi` or a `/`, moving `i` past it; nil (and `i` unchanged)
+    /// for anything else. Its value is `plainDecimal`'s on the same bytes (which stops at the
+    /// same place): the digits as an integer over 10 to the fraction's length.
+    @inline(__always)
+    static func shortPart(_ s: ByteScanner, _ i: inout Int, _ hi: Int) -> Double? {
+        let j = i
+        guard j < hi else { return nil }
+        let d0 = s[j] &- Byte.zero
+        guard d0 < 10 else { return nil }
+        if j + 1 == hi || s[j + 1] == Byte.slash { i = j + 1; return Double(d0) }
+        guard s[j + 1] == Byte.dot, j + 2 < hi else { return nil }
+        let d1 = s[j + 2] &- Byte.zero
+        guard d1 < 10 else { return nil }
+        if j + 3 == hi || s[j + 3] == Byte.slash { i = j + 3; return Double(Int(d0) &* 10 &+ Int(d1)) / 10 }
+        let d2 = s[j + 3] &- Byte.zero
+        guard d2 < 10, j + 4 == hi || s[j + 4] == Byte.slash else { return nil }
+        i = j + 4
+        return Double(Int(d0) &* 100 &+ Int(d1) &* 10 &+ Int(d2)) / 100
     }
 
     /// `delay=`'s value: `ByteScanner.double` of `r`, the usual plain decimal read by `plainDecimal`.
