@@ -615,8 +615,11 @@ public struct PostfixCorrelator: Codable, Sendable {
 
         // Same-host links: a filter's re-injection (loopback relay) or local(8) forwarding.
         if next != nil, status == .sent {
-            // The byte test first: only an ASCII "forwarded as " can make String.hasPrefix true.
-            if b.hasPrefix(line.response, "forwarded as "), let response, response.hasPrefix("forwarded as ") {
+            // The byte test first: only an ASCII "forwarded as " can make String.hasPrefix true
+            // (its length and first byte inline: most responses are not, and need no call).
+            let r = line.response
+            if r.count >= 13, b[Int(r.lo)] == 0x66, b.hasPrefix(r, "forwarded as "), let response,
+               response.hasPrefix("forwarded as ") {
                 link(instance: ctx.instance, origin: qid, newQueueID: line.nextQueueID, in: b, kind: .forward,
                      at: ctx.time, into: &out)
             } else if isLoopback(line.peer.ip, in: b) {

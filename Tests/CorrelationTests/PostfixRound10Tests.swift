@@ -5,7 +5,8 @@
 // one byte apart at every position, absent and empty fields, non-ASCII and invalid UTF-8, in an
 // order that hits, misses and replaces entries; a copy of a memo that stores (its own entries)
 // against the original; TLS facts of sessions and outbound connections in rows through the
-// correlator against the facts of the lines.
+// correlator against the facts of the lines; the `forwarded as` test of a delivery's response
+// (its length and first byte before the prefix compare) against `String.hasPrefix`.
 // Limits: deterministic inputs (fixed cases and a fixed seed).
 
 import Foundation
@@ -183,5 +184,27 @@ import Testing
         #expect(out.deliveries.map(\.tls) == expectedDeliveries)
         #expect(out.messages.map { $0.tls?.bits } == expectedMessages.map { $0?.bits })
         #expect(out.messages.map { $0.tls?.trust } == expectedMessages.map { $0?.trust })
+    }
+
+    /// A sent delivery with a next queue ID links its message as forwarded exactly when the
+    /// response's String has the prefix `forwarded as ` (the inline length and first-byte test
+    /// only skips responses that cannot).
+    @Test func forwardedAsIsTheStringPrefix() {
+        let responses = ["forwarded as B2B2B2", "forwarded as ", "forwarded as", "forwarded a B2B2B2", "Forwarded as B2B2B2",
+                         "f", "", "fo", "forwarded  as B2B2B2", "forwarded as\u{0}", "delivered to maildir",
+                         "250 2.0.0 Ok: queued as B2B2B2", "forwarded as é", "ﬀorwarded as B2B2B2", "f\u{301}orwarded as B2B2B2"]
+        for (k, response) in responses.enumerated() {
+            var m = PostfixCorrelator(host: "mx1")
+            var out = CorrelatorOutput()
+            m.receive(Self.ctx(0, "qmgr", 300), .queued(queueID: "A1A1A1", sender: "a@x", size: 1, nrcpt: 1), into: &out)
+            m.receive(Self.ctx(1, "local", 40), .delivery(queueID: "A1A1A1", PostfixDelivery(
+                recipient: "b@y", origRecipient: nil, relay: Peer(name: "local"), connUse: nil, delay: 1, delays: nil,
+                tlsFeature: nil, dsn: "2.0.0", status: .sent, response: response, nextQueueID: "B2B2B2")), into: &out)
+            m.receive(Self.ctx(2, "qmgr", 300), .queued(queueID: "B2B2B2", sender: "a@x", size: 1, nrcpt: 1), into: &out)
+            let forwarded = response.hasPrefix("forwarded as ")
+            #expect(out.messages.map(\.queueID) == ["A1A1A1", "B2B2B2"], "case \(k)")
+            #expect(out.messages.last?.originKind == (forwarded ? .forward : nil), "case \(k): \(response)")
+            #expect(out.messages.last?.originQueueID == (forwarded ? "A1A1A1" : nil), "case \(k)")
+        }
     }
 }
