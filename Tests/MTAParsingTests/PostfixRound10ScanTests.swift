@@ -2,7 +2,9 @@
 // replace, on exact values — `delays=` parts of Postfix's short shapes (`D`, `D.D`, `D.DD`)
 // read by their shape (`shortPart`) before `plainDecimal`, against the general path
 // (`ByteScanner.double` per part) on every four-part combination of short, near-short and
-// malformed parts, and on seeded random texts.
+// malformed parts, and on seeded random texts; a delivery item's `, KEY=` read as one word
+// (`usualDeliveryItemWord`) against the `, ` check and `usualDeliveryItem` after it, on every
+// key the parser knows, near misses and every cut of them.
 // Limits: deterministic inputs (fixed lists and a fixed seed).
 
 import Testing
@@ -54,5 +56,49 @@ import MailTrailModel
             let (fast, general) = Self.both(text)
             #expect(fast == general, "\(String(decoding: text, as: UTF8.self))")
         }
+    }
+
+    /// The words are the literals' bytes.
+    @Test func deliveryKeyWordsAreTheLiterals() {
+        func word(_ t: String) -> UInt64 {
+            var w: UInt64 = 0
+            for (k, b) in t.utf8.enumerated() { w |= UInt64(b) << (8 * UInt64(k)) }
+            return w
+        }
+        #expect(PostfixParser.commaRelayWord == word(", relay="))
+        #expect(PostfixParser.commaDelayWord == word(", delay="))
+        #expect(PostfixParser.commaDelaysWord == word(", delays"))
+        #expect(PostfixParser.commaDSNWord == word(", dsn="))
+        #expect(PostfixParser.commaStatusWord == word(", status"))
+    }
+
+    /// Where the word reading answers, it answers what the `, ` check and `usualDeliveryItem`
+    /// answer; it answers for every usual key with nine bytes to read.
+    @Test func deliveryKeyWordEqualsTheLiteralReading() {
+        let items = [", relay=mx[1.2.3.4]:25", ", delay=0.2", ", delays=0/0/0/0", ", dsn=2.0.0", ", status=sent (ok)",
+                     ", orig_to=<a@b>", ", conn_use=2", ", tls=x", ", relays=x", ", relay", ", delayed=1", ", delays ",
+                     ", dsn:2.0.0", ", dsnx=1", ", statuses=1", ", status ", ",  relay=x", "; relay=x", ",relay=x",
+                     ", Relay=x", ", delay=", ", dsn=", ", status=", ", delays=", ", relay=", ", x=1", ""]
+        var answered = 0
+        for item in items {
+            let full = Array(item.utf8)
+            for cut in 0...full.count {
+                for pad in [0, 1, 4] {
+                    let text = Array(full[0..<cut]) + Array(repeating: UInt8(ascii: "z"), count: pad)
+                    text.withUnsafeBufferPointer { buf in
+                        let s = ByteScanner(buf)
+                        let simple: (PostfixParser.DeliveryItem, Int)? =
+                            s.has(", ", at: 0) ? PostfixParser.usualDeliveryItem(s, at: 2) : nil
+                        if let w = PostfixParser.usualDeliveryItemWord(s, at: 0) {
+                            answered += 1
+                            #expect(simple?.0 == w.0 && simple?.1 == w.1, "\(item) cut \(cut) pad \(pad)")
+                        } else if let simple, buf.count >= 9 {
+                            Issue.record("no word answer for \(simple) in \(item) cut \(cut) pad \(pad)")
+                        }
+                    }
+                }
+            }
+        }
+        #expect(answered > 50)
     }
 }
