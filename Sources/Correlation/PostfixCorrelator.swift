@@ -359,7 +359,7 @@ public struct PostfixCorrelator: Codable, Sendable {
         let b = line.bytes
         switch line.kind {
         case .connect:
-            let ip = strings.optionalString(line.peer.ip, in: b)
+            let ip = short(line.peer.ip, b)
             sessions.set(sessionKey(ctx), stored: ProcessKey(tag: ctx.tag, pid: ctx.pid),
                          Session(client: Peer(ip: ip, port: line.peer.port), started: ctx.time, tls: nil))
         case .disconnect:
@@ -376,12 +376,12 @@ public struct PostfixCorrelator: Codable, Sendable {
                 } else {
                     // The client's address String only for a new session (the usual inbound TLS
                     // line finds its session, which has it from the connect line).
-                    let ip = strings.optionalString(line.peer.ip, in: b)
+                    let ip = short(line.peer.ip, b)
                     sessions.set(sessionKey(ctx), stored: ProcessKey(tag: ctx.tag, pid: ctx.pid),
                                  Session(client: Peer(ip: ip, port: line.peer.port), started: ctx.time, tls: take(&info)))
                 }
             case .outbound:
-                let ip = strings.optionalString(line.peer.ip, in: b)
+                let ip = short(line.peer.ip, b)
                 // Made in the argument (as the session above): a `let` handed over was copied and
                 // then destroyed as well.
                 outboundTLS.set(sessionKey(ctx), stored: ProcessKey(tag: ctx.tag, pid: ctx.pid),
@@ -395,7 +395,7 @@ public struct PostfixCorrelator: Codable, Sendable {
                 finish(key, into: &out)
                 known = nil
             }
-            let ip = strings.optionalString(line.peer.ip, in: b)
+            let ip = short(line.peer.ip, b)
             var port = line.peer.port
             // Only the session's TLS and (when the line has none) port are taken: read in place,
             // not a copy of the whole session.
@@ -406,8 +406,8 @@ public struct PostfixCorrelator: Codable, Sendable {
                 if port == nil, sessions.map.values[si].client.ip == ip { port = sessions.map.values[si].client.port }
             }
             // Swapped in, not assigned (a closure's captured value is copied: see the TLS line).
-            var client: Peer? = Peer(name: strings.optionalString(line.peer.name, in: b), ip: ip, port: port)
-            var method = strings.optionalString(line.saslMethod, in: b), user = strings.optionalString(line.saslUsername, in: b)
+            var client: Peer? = Peer(name: short(line.peer.name, b), ip: ip, port: port)
+            var method = short(line.saslMethod, b), user = strings.optionalString(line.saslUsername, in: b)
             let origQID = b.optionalString(line.origQueueID)
             let loopback = isLoopback(line.peer.ip, in: b)
             if let known {
@@ -550,6 +550,16 @@ public struct PostfixCorrelator: Codable, Sendable {
     }
 
     // MARK: - Steps
+
+    /// `strings.optionalString(s, in: b)` with its first step written here, so that it is
+    /// inlined (the model module's stays a call): a value of up to 15 ASCII bytes (addresses,
+    /// `unknown`, `PLAIN`, `2.0.0`) is made in place, anything longer goes to the cache.
+    @inline(__always)
+    mutating func short(_ s: Span, _ b: LineBytes) -> String? {
+        guard s.isPresent else { return nil }
+        if s.count <= 15, let v = SmallASCII.make(b.base + Int(s.lo), s.count) { return v }
+        return strings.string(s, in: b)
+    }
 
     /// The TLS facts of a TLS line, from the memo when seen lately. Out of line: inlined into
     /// `receive`, the memo's reference made every line retain and release the correlator's fields.

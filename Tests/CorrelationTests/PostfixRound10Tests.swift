@@ -6,7 +6,8 @@
 // order that hits, misses and replaces entries; a copy of a memo that stores (its own entries)
 // against the original; TLS facts of sessions and outbound connections in rows through the
 // correlator against the facts of the lines; the `forwarded as` test of a delivery's response
-// (its length and first byte before the prefix compare) against `String.hasPrefix`.
+// (its length and first byte before the prefix compare) against `String.hasPrefix`; values of
+// up to 15 ASCII bytes made in place by the correlator (`short`) against the cache's Strings.
 // Limits: deterministic inputs (fixed cases and a fixed seed).
 
 import Foundation
@@ -205,6 +206,33 @@ import Testing
             #expect(out.messages.map(\.queueID) == ["A1A1A1", "B2B2B2"], "case \(k)")
             #expect(out.messages.last?.originKind == (forwarded ? .forward : nil), "case \(k): \(response)")
             #expect(out.messages.last?.originQueueID == (forwarded ? "A1A1A1" : nil), "case \(k)")
+        }
+    }
+
+    /// `short` gives what `StringCache.optionalString` gives, for absent, empty, short, long,
+    /// non-ASCII and invalid texts (each asked twice: the cache's hits too).
+    @Test func shortEqualsTheCache() {
+        var texts: [[UInt8]?] = [nil, [], Array("unknown".utf8), Array("PLAIN".utf8), Array("10.1.9.15".utf8),
+                                 Array("255.255.255.255".utf8), Array("2001:db8::1".utf8),
+                                 Array("2001:db8:0:0:0:0:0:1".utf8), Array("smtp1.example.com".utf8),
+                                 Array("é".utf8), Array("10.1.9.1é".utf8), [0xFF], [0x41, 0xC3], [0x80, 0x41, 0x42]]
+        for n in 1...17 { texts.append(Self.ascii(n, UInt8(n))) }
+        var m = PostfixCorrelator(host: "mx1")
+        var cache = StringCache()
+        for round in 0..<2 {
+            for (k, t) in texts.enumerated() {
+                var buf: [UInt8] = [0x20, 0x20]
+                let span: Span
+                if let t { span = Span(2..<(2 + t.count)); buf += t } else { span = .absent }
+                buf += [0x20]
+                buf.withUnsafeBufferPointer { p in
+                    let b = LineBytes(p)
+                    let got = m.short(span, b)
+                    let want = cache.optionalString(span, in: b)
+                    #expect(got == want, "case \(k) round \(round)")
+                    #expect(got.map { Array($0.utf8) } == want.map { Array($0.utf8) }, "case \(k) round \(round)")
+                }
+            }
         }
     }
 }
