@@ -4,7 +4,8 @@
 // (`ByteScanner.double` per part) on every four-part combination of short, near-short and
 // malformed parts, and on seeded random texts; a delivery item's `, KEY=` read as one word
 // (`usualDeliveryItemWord`) against the `, ` check and `usualDeliveryItem` after it, on every
-// key the parser knows, near misses and every cut of them.
+// key the parser knows, near misses and every cut of them; a qmgr line's `, size=N, nrcpt=M`
+// by words (`qmgrSizeAndCount`) against the item-by-item reading it stands before.
 // Limits: deterministic inputs (fixed lists and a fixed seed).
 
 import Testing
@@ -100,5 +101,55 @@ import MailTrailModel
             }
         }
         #expect(answered > 50)
+    }
+
+    /// The item-by-item reading of a qmgr `from=<...>` line's `, size=..., nrcpt=...` (the
+    /// parser's code before the word reading): nil when it does not read a size item.
+    static func sizeAndCountSimple(_ s: ByteScanner, at next: Int) -> (Int64?, Int?)? {
+        guard s.has(", ", at: next) else { return nil }
+        let j = next + 2
+        guard s.has("size=", at: j) else { return nil }
+        let sizeEnd = s.scan(from: j + 5, until: Byte.comma, Byte.space)
+        let size = s.int((j + 5)..<sizeEnd).map(Int64.init)
+        var nrcpt: Int? = nil
+        if s.has(", nrcpt=", at: sizeEnd) {
+            let k = sizeEnd + 8
+            nrcpt = s.int(k..<s.digitsEnd(from: k))
+        }
+        return (size, nrcpt)
+    }
+
+    /// Where the word reading answers, the item-by-item reading gives the same size and count;
+    /// the word reading answers the usual form.
+    @Test func qmgrSizeAndCountEqualsTheItemReading() {
+        let tails = [", size=10561, nrcpt=1 (queue active)", ", size=1461, nrcpt=12 (queue active)", ", size=0, nrcpt=0",
+                     ", size=, nrcpt=1", ", size=1x, nrcpt=1", ", size=123 , nrcpt=1", ", size=1234567890123456789, nrcpt=1",
+                     ", size=123456789012345678, nrcpt=123456789012345678", ", size=12, nrcpt=", ", size=12, nrcpt=3x",
+                     ", size=12, nrcpt=1234567890123456789", ", size=12,nrcpt=3", ", size=12", ", size=12, nrcpt=-1",
+                     ", status=expired, returned to sender", ",  size=1, nrcpt=1", ", Size=1, nrcpt=1", ", size=1, nrcpts=1",
+                     ", size=1; nrcpt=1", ""]
+        var answered = 0
+        for tail in tails {
+            let full = Array("from=<a@b>".utf8) + Array(tail.utf8)
+            for cut in 10...full.count {
+                let text = Array(full[0..<cut])
+                text.withUnsafeBufferPointer { buf in
+                    let s = ByteScanner(buf)
+                    let simple = Self.sizeAndCountSimple(s, at: 10)
+                    if let w = PostfixParser.qmgrSizeAndCount(s, at: 10) {
+                        answered += 1
+                        #expect(simple?.0 == w.0 && simple?.1 == w.1, "\(tail) cut \(cut)")
+                    }
+                }
+            }
+        }
+        #expect(answered > 40)
+        let usual = Array("from=<a@b>, size=10561, nrcpt=3 (queue active)".utf8)
+        usual.withUnsafeBufferPointer { buf in
+            let w = PostfixParser.qmgrSizeAndCount(ByteScanner(buf), at: 10)
+            #expect(w?.0 == 10561 && w?.1 == 3)
+        }
+        #expect(PostfixParser.commaSizeWord == Array(", size=".utf8).enumerated().reduce(0) { $0 | UInt64($1.1) << (8 * UInt64($1.0)) })
+        #expect(PostfixParser.commaNrcptWord == Array(", nrcpt=".utf8).enumerated().reduce(0) { $0 | UInt64($1.1) << (8 * UInt64($1.0)) })
     }
 }
