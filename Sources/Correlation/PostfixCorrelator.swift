@@ -424,7 +424,7 @@ public struct PostfixCorrelator: Codable, Sendable {
                 // The usual case, a new queue ID: the transaction is made with the line's values
                 // (moved in), not made empty and then changed (no defaults to swap out and destroy).
                 _ = transactions.index(of: key, orMake: {
-                    Transaction(instance: ctx.instance, queueID: b.string(line.queueID), receivedAt: ctx.time,
+                    Transaction(instance: ctx.instance, queueID: Self.text(line.queueID, b), receivedAt: ctx.time,
                                 lastSeen: ctx.time, client: take(&client), tls: take(&sessionTLS),
                                 saslMethod: take(&method), saslUsername: take(&user),
                                 originQueueID: origQID, originKind: origQID == nil ? nil : .reinjection,
@@ -550,6 +550,14 @@ public struct PostfixCorrelator: Codable, Sendable {
     }
 
     // MARK: - Steps
+
+    /// `b.string(s)` with its first step written here, so that it is inlined (the model
+    /// module's stays a call): up to 15 ASCII bytes (the usual queue ID) made in place.
+    @inline(__always)
+    static func text(_ s: Span, _ b: LineBytes) -> String {
+        if s.isPresent, s.count <= 15, let v = SmallASCII.make(b.base + Int(s.lo), s.count) { return v }
+        return b.string(s)
+    }
 
     /// `strings.optionalString(s, in: b)` with its first step written here, so that it is
     /// inlined (the model module's stays a call): a value of up to 15 ASCII bytes (addresses,

@@ -7,7 +7,8 @@
 // against the original; TLS facts of sessions and outbound connections in rows through the
 // correlator against the facts of the lines; the `forwarded as` test of a delivery's response
 // (its length and first byte before the prefix compare) against `String.hasPrefix`; values of
-// up to 15 ASCII bytes made in place by the correlator (`short`) against the cache's Strings.
+// up to 15 ASCII bytes made in place by the correlator (`short`, `text`) against the cache's
+// Strings and `LineBytes.string`.
 // Limits: deterministic inputs (fixed cases and a fixed seed).
 
 import Foundation
@@ -209,7 +210,8 @@ import Testing
         }
     }
 
-    /// `short` gives what `StringCache.optionalString` gives, for absent, empty, short, long,
+    /// `short` gives what `StringCache.optionalString` gives and `text` what `LineBytes.string`
+    /// gives, for absent, empty, short, long,
     /// non-ASCII and invalid texts (each asked twice: the cache's hits too).
     @Test func shortEqualsTheCache() {
         var texts: [[UInt8]?] = [nil, [], Array("unknown".utf8), Array("PLAIN".utf8), Array("10.1.9.15".utf8),
@@ -231,6 +233,8 @@ import Testing
                     let want = cache.optionalString(span, in: b)
                     #expect(got == want, "case \(k) round \(round)")
                     #expect(got.map { Array($0.utf8) } == want.map { Array($0.utf8) }, "case \(k) round \(round)")
+                    let text = PostfixCorrelator.text(span, b), plain = b.string(span)
+                    #expect(text == plain && Array(text.utf8) == Array(plain.utf8), "text case \(k)")
                 }
             }
         }
