@@ -87,6 +87,9 @@ public struct PostfixCorrelator: Codable, Sendable {
     /// Strings of values that repeat (TLS, peers, status codes, addresses); not saved. During a
     /// line of a parser's buffer, the buffer's cache shared by all hosts (see `receive`).
     var strings = StringCache()
+    /// The TLS facts of recent TLS lines by their text (a handful per host): a line seen lately
+    /// takes the same shared `TLSInfo`; not saved.
+    var tlsMemo = PostfixTLSMemo()
 
     /// Entries of the cache a parser's lines share (all hosts' senders, recipients, relays).
     static let sharedCacheEntries = 4096
@@ -356,16 +359,13 @@ public struct PostfixCorrelator: Codable, Sendable {
         let b = line.bytes
         switch line.kind {
         case .connect:
-            let ip = strings.optionalString(line.peer.ip, in: b)
+            let ip = short(line.peer.ip, b)
             sessions.set(sessionKey(ctx), stored: ProcessKey(tag: ctx.tag, pid: ctx.pid),
                          Session(client: Peer(ip: ip, port: line.peer.port), started: ctx.time, tls: nil))
         case .disconnect:
             if let i = sessions.live(sessionKey(ctx)) { sessions.end(at: i) }
         case .tls:
-            let t = line.tls
-            var info: TLSInfo? = TLSInfo(proto: strings.optionalString(t.proto, in: b),
-                                         cipher: strings.optionalString(t.cipher, in: b),
-                                         bits: t.bits, trust: strings.optionalString(t.trust, in: b))
+            var info: TLSInfo? = tlsInfo(line.tls, in: b)
             // Looked up with a borrowing key (the usual case: the entry exists); a holding key only
             // to add one. Values are swapped in, not assigned: a closure's captured value is
             // copied (a retain per String) and the original destroyed later.
@@ -376,14 +376,16 @@ public struct PostfixCorrelator: Codable, Sendable {
                 } else {
                     // The client's address String only for a new session (the usual inbound TLS
                     // line finds its session, which has it from the connect line).
-                    let ip = strings.optionalString(line.peer.ip, in: b)
+                    let ip = short(line.peer.ip, b)
                     sessions.set(sessionKey(ctx), stored: ProcessKey(tag: ctx.tag, pid: ctx.pid),
                                  Session(client: Peer(ip: ip, port: line.peer.port), started: ctx.time, tls: take(&info)))
                 }
             case .outbound:
-                let ip = strings.optionalString(line.peer.ip, in: b)
-                let value = OutboundTLS(peer: Peer(ip: ip), info: take(&info)!, at: ctx.time, firstQueueID: nil)
-                outboundTLS.set(sessionKey(ctx), stored: ProcessKey(tag: ctx.tag, pid: ctx.pid), value)
+                let ip = short(line.peer.ip, b)
+                // Made in the argument (as the session above): a `let` handed over was copied and
+                // then destroyed as well.
+                outboundTLS.set(sessionKey(ctx), stored: ProcessKey(tag: ctx.tag, pid: ctx.pid),
+                                OutboundTLS(peer: Peer(ip: ip), info: take(&info)!, at: ctx.time, firstQueueID: nil))
             }
         case .client:
             let key = TxKey(instance: ctx.instance, queueID: b.queueID(line.queueID))
@@ -393,7 +395,7 @@ public struct PostfixCorrelator: Codable, Sendable {
                 finish(key, into: &out)
                 known = nil
             }
-            let ip = strings.optionalString(line.peer.ip, in: b)
+            let ip = short(line.peer.ip, b)
             var port = line.peer.port
             // Only the session's TLS and (when the line has none) port are taken: read in place,
             // not a copy of the whole session.
@@ -404,8 +406,8 @@ public struct PostfixCorrelator: Codable, Sendable {
                 if port == nil, sessions.map.values[si].client.ip == ip { port = sessions.map.values[si].client.port }
             }
             // Swapped in, not assigned (a closure's captured value is copied: see the TLS line).
-            var client: Peer? = Peer(name: strings.optionalString(line.peer.name, in: b), ip: ip, port: port)
-            var method = strings.optionalString(line.saslMethod, in: b), user = strings.optionalString(line.saslUsername, in: b)
+            var client: Peer? = Peer(name: short(line.peer.name, b), ip: ip, port: port)
+            var method = short(line.saslMethod, b), user = strings.optionalString(line.saslUsername, in: b)
             let origQID = b.optionalString(line.origQueueID)
             let loopback = isLoopback(line.peer.ip, in: b)
             if let known {
@@ -422,7 +424,7 @@ public struct PostfixCorrelator: Codable, Sendable {
                 // The usual case, a new queue ID: the transaction is made with the line's values
                 // (moved in), not made empty and then changed (no defaults to swap out and destroy).
                 _ = transactions.index(of: key, orMake: {
-                    Transaction(instance: ctx.instance, queueID: b.string(line.queueID), receivedAt: ctx.time,
+                    Transaction(instance: ctx.instance, queueID: Self.text(line.queueID, b), receivedAt: ctx.time,
                                 lastSeen: ctx.time, client: take(&client), tls: take(&sessionTLS),
                                 saslMethod: take(&method), saslUsername: take(&user),
                                 originQueueID: origQID, originKind: origQID == nil ? nil : .reinjection,
@@ -549,6 +551,31 @@ public struct PostfixCorrelator: Codable, Sendable {
 
     // MARK: - Steps
 
+    /// `b.string(s)` with its first step written here, so that it is inlined (the model
+    /// module's stays a call): up to 15 ASCII bytes (the usual queue ID) made in place.
+    @inline(__always)
+    static func text(_ s: Span, _ b: LineBytes) -> String {
+        if s.isPresent, s.count <= 15, let v = SmallASCII.make(b.base + Int(s.lo), s.count) { return v }
+        return b.string(s)
+    }
+
+    /// `strings.optionalString(s, in: b)` with its first step written here, so that it is
+    /// inlined (the model module's stays a call): a value of up to 15 ASCII bytes (addresses,
+    /// `unknown`, `PLAIN`, `2.0.0`) is made in place, anything longer goes to the cache.
+    @inline(__always)
+    mutating func short(_ s: Span, _ b: LineBytes) -> String? {
+        guard s.isPresent else { return nil }
+        if s.count <= 15, let v = SmallASCII.make(b.base + Int(s.lo), s.count) { return v }
+        return strings.string(s, in: b)
+    }
+
+    /// The TLS facts of a TLS line, from the memo when seen lately. Out of line: inlined into
+    /// `receive`, the memo's reference made every line retain and release the correlator's fields.
+    @inline(never)
+    private mutating func tlsInfo(_ t: TLSSpans, in b: LineBytes) -> TLSInfo {
+        tlsMemo.info(t, in: b, strings: &strings)
+    }
+
     private mutating func delivery(_ ctx: LineContext, _ line: PostfixLine, into out: inout CorrelatorOutput) {
         let b = line.bytes
         let key = TxKey(instance: ctx.instance, queueID: b.queueID(line.queueID))
@@ -606,8 +633,11 @@ public struct PostfixCorrelator: Codable, Sendable {
 
         // Same-host links: a filter's re-injection (loopback relay) or local(8) forwarding.
         if next != nil, status == .sent {
-            // The byte test first: only an ASCII "forwarded as " can make String.hasPrefix true.
-            if b.hasPrefix(line.response, "forwarded as "), let response, response.hasPrefix("forwarded as ") {
+            // The byte test first: only an ASCII "forwarded as " can make String.hasPrefix true
+            // (its length and first byte inline: most responses are not, and need no call).
+            let r = line.response
+            if r.count >= 13, b[Int(r.lo)] == 0x66, b.hasPrefix(r, "forwarded as "), let response,
+               response.hasPrefix("forwarded as ") {
                 link(instance: ctx.instance, origin: qid, newQueueID: line.nextQueueID, in: b, kind: .forward,
                      at: ctx.time, into: &out)
             } else if isLoopback(line.peer.ip, in: b) {

@@ -34,19 +34,24 @@ extension PostfixParser {
         var j = afterRcpt
         var haveStatus = false
         while j < s.end {
-            guard s.has(", ", at: j) else { return .unparsed(reason: "malformed delivery line") }
-            j += 2
             // The usual keys by their literal (the `=` and the key that the general search finds
-            // there), any other by the first `=` within 16 bytes.
+            // there): with the `, ` before them as one word when nine bytes are there, else after
+            // the `, `; any other key by the first `=` within 16 bytes.
             let key: DeliveryItem
             let eq: Int
-            if let (k, e) = PostfixParser.usualDeliveryItem(s, at: j) {
+            if let (k, e) = PostfixParser.usualDeliveryItemWord(s, at: j) {
                 key = k; eq = e
             } else {
-                guard let e = s.find(Byte.equals, from: j, to: min(s.end, j + 16)) else {
-                    return .unparsed(reason: "malformed delivery line")
+                guard s.has(", ", at: j) else { return .unparsed(reason: "malformed delivery line") }
+                j += 2
+                if let (k, e) = PostfixParser.usualDeliveryItem(s, at: j) {
+                    key = k; eq = e
+                } else {
+                    guard let e = s.find(Byte.equals, from: j, to: min(s.end, j + 16)) else {
+                        return .unparsed(reason: "malformed delivery line")
+                    }
+                    key = PostfixParser.deliveryItem(s, j..<e); eq = e
                 }
-                key = PostfixParser.deliveryItem(s, j..<e); eq = e
             }
             j = eq + 1
             if key == .status {
@@ -131,6 +136,29 @@ extension PostfixParser {
         }
     }
 
+    /// `, relay=`, `, delay=`, `, delays` (then `=`), `, dsn=` (six bytes) and `, status` (then `=`)
+    /// as little-endian words (PostfixRound10ScanTests checks them against the literals).
+    static let commaRelayWord: UInt64 = 0x3D79_616C_6572_202C
+    static let commaDelayWord: UInt64 = 0x3D79_616C_6564_202C
+    static let commaDelaysWord: UInt64 = 0x7379_616C_6564_202C
+    static let commaDSNWord: UInt64 = 0x3D6E_7364_202C
+    static let commaStatusWord: UInt64 = 0x7375_7461_7473_202C
+
+    /// `usualDeliveryItem` of the item after the `, ` at `j`, read as one word (and a ninth
+    /// byte) when nine bytes are there: the same item and `=` for `, ` followed by one of those
+    /// keys, nil for anything else (the caller then checks the `, ` and asks `usualDeliveryItem`).
+    @inline(__always)
+    static func usualDeliveryItemWord(_ s: ByteScanner, at j: Int) -> (DeliveryItem, Int)? {
+        guard j >= 0, j &+ 9 <= s.end else { return nil }
+        let w = UInt64(littleEndian: UnsafeRawPointer(s.base + j).loadUnaligned(as: UInt64.self))
+        if w == commaRelayWord { return (.relay, j &+ 7) }
+        if w == commaDelayWord { return (.delay, j &+ 7) }
+        if w & 0xFFFF_FFFF_FFFF == commaDSNWord { return (.dsn, j &+ 5) }
+        if w == commaDelaysWord && s[j &+ 8] == Byte.equals { return (.delays, j &+ 8) }
+        if w == commaStatusWord && s[j &+ 8] == Byte.equals { return (.status, j &+ 8) }
+        return nil
+    }
+
     static func deliveryStatus(_ s: ByteScanner, _ r: Range<Int>) -> DeliveryStatus? {
         if s.equals(r, "sent") { return .sent }
         if s.equals(r, "deferred") { return .deferred }
@@ -147,16 +175,45 @@ extension PostfixParser {
     static func delays(_ s: ByteScanner, _ r: Range<Int>) -> (Double, Double, Double, Double)? {
         // The usual form (four plain decimals, `0.07/0/0.01/0.3`) number by number, each
         // computed exactly as `ByteScanner.double` does; anything else takes the general path.
+        // Postfix writes most parts as `D`, `D.D` or `D.DD` (`0`, `0.1`, `0.07`): those are read
+        // by their shape first (`shortPart`), any other by `plainDecimal`.
         var i = r.lowerBound
         let hi = r.upperBound
-        guard let a = plainDecimal(s, &i, hi), i < hi, s[i] == Byte.slash else { return delaysGeneral(s, r) }
+        guard let a = shortPart(s, &i, hi) ?? plainDecimal(s, &i, hi), i < hi, s[i] == Byte.slash else {
+            return delaysGeneral(s, r)
+        }
         i += 1
-        guard let b = plainDecimal(s, &i, hi), i < hi, s[i] == Byte.slash else { return delaysGeneral(s, r) }
+        guard let b = shortPart(s, &i, hi) ?? plainDecimal(s, &i, hi), i < hi, s[i] == Byte.slash else {
+            return delaysGeneral(s, r)
+        }
         i += 1
-        guard let c = plainDecimal(s, &i, hi), i < hi, s[i] == Byte.slash else { return delaysGeneral(s, r) }
+        guard let c = shortPart(s, &i, hi) ?? plainDecimal(s, &i, hi), i < hi, s[i] == Byte.slash else {
+            return delaysGeneral(s, r)
+        }
         i += 1
-        guard let d = plainDecimal(s, &i, hi), i == hi else { return delaysGeneral(s, r) }
+        guard let d = shortPart(s, &i, hi) ?? plainDecimal(s, &i, hi), i == hi else { return delaysGeneral(s, r) }
         return (a, b, c, d)
+    }
+
+    /// A part of `delays=` at `i` of the shape `D`, `D.D` or `D.DD` (one digit, then none, one or
+    /// two after the dot) ending at `hi` or a `/`, moving `i` past it; nil (and `i` unchanged)
+    /// for anything else. Its value is `plainDecimal`'s on the same bytes (which stops at the
+    /// same place): the digits as an integer over 10 to the fraction's length.
+    @inline(__always)
+    static func shortPart(_ s: ByteScanner, _ i: inout Int, _ hi: Int) -> Double? {
+        let j = i
+        guard j < hi else { return nil }
+        let d0 = s[j] &- Byte.zero
+        guard d0 < 10 else { return nil }
+        if j + 1 == hi || s[j + 1] == Byte.slash { i = j + 1; return Double(d0) }
+        guard s[j + 1] == Byte.dot, j + 2 < hi else { return nil }
+        let d1 = s[j + 2] &- Byte.zero
+        guard d1 < 10 else { return nil }
+        if j + 3 == hi || s[j + 3] == Byte.slash { i = j + 3; return Double(Int(d0) &* 10 &+ Int(d1)) / 10 }
+        let d2 = s[j + 3] &- Byte.zero
+        guard d2 < 10, j + 4 == hi || s[j + 4] == Byte.slash else { return nil }
+        i = j + 4
+        return Double(Int(d0) &* 100 &+ Int(d1) &* 10 &+ Int(d2)) / 100
     }
 
     /// `delay=`'s value: `ByteScanner.double` of `r`, the usual plain decimal read by `plainDecimal`.

@@ -341,6 +341,14 @@ public struct PostfixParser: Sendable {
     private static func parseQmgrFrom(_ s: ByteScanner, at i: Int, _ e: PostfixLine) -> ParseStatus {
         e.beginQueued()
         guard let (sender, next) = s.scanAddress(at: i) else { return .unparsed(reason: "unterminated from=<...>") }
+        // The usual `, size=N, nrcpt=M` by words (`qmgrSizeAndCount`), else item by item below.
+        if let (size, nrcpt) = PostfixParser.qmgrSizeAndCount(s, at: next) {
+            e.size = size
+            e.nrcpt = nrcpt
+            e.kind = .queued
+            e.sender = Span(sender)
+            return .event
+        }
         guard s.has(", ", at: next) else { return .unparsed(reason: "qmgr from= without size/status") }
         let j = next + 2
         if s.has("size=", at: j) {
@@ -362,6 +370,36 @@ public struct PostfixParser: Sendable {
             return .event
         }
         return .unparsed(reason: "qmgr from= without size/status")
+    }
+
+    /// `, size=`, then `, nrcpt=`, as little-endian words (seven and eight bytes).
+    static let commaSizeWord: UInt64 = 0x3D_657A_6973_202C
+    static let commaNrcptWord: UInt64 = 0x3D74_7063_726E_202C
+
+    /// What the item-by-item reading of a qmgr line gives for `, size=N` followed by a `,` or
+    /// a space (N: 1 to 18 digits) and then `, nrcpt=M` (M: 1 to 18 digits), read with word
+    /// compares and digit loops: the size, and the count (nil when no digit follows `nrcpt=`, as
+    /// `int` of an empty range); nil for anything else (the caller reads it item by item).
+    @inline(__always)
+    static func qmgrSizeAndCount(_ s: ByteScanner, at i: Int) -> (Int64, Int?)? {
+        guard i >= 0, i &+ 8 <= s.end else { return nil }
+        let raw = UnsafeRawPointer(s.base)
+        let w = UInt64(littleEndian: raw.loadUnaligned(fromByteOffset: i, as: UInt64.self))
+        guard w & 0xFF_FFFF_FFFF_FFFF == commaSizeWord else { return nil }
+        var j = i &+ 7
+        var size = 0
+        while j < s.end, case let d = s[j] &- Byte.zero, d < 10 { size = size &* 10 &+ Int(d); j += 1 }
+        let n = j - (i &+ 7)
+        guard n >= 1, n <= 18, j &+ 8 <= s.end,
+              UInt64(littleEndian: raw.loadUnaligned(fromByteOffset: j, as: UInt64.self)) == commaNrcptWord else {
+            return nil
+        }
+        var k = j &+ 8
+        var count = 0
+        while k < s.end, case let d = s[k] &- Byte.zero, d < 10 { count = count &* 10 &+ Int(d); k += 1 }
+        let m = k - (j &+ 8)
+        guard m <= 18 else { return nil }
+        return (Int64(size), m == 0 ? nil : count)
     }
 
     private static func parseNotification(_ s: ByteScanner, at i: Int, _ e: PostfixLine) -> ParseStatus? {
