@@ -6,9 +6,10 @@
 //   byte loop it replaced;
 // - `EximFields.quickField` (the arrival and delivery loops' inline read of `K=value` and
 //   `KK=value`) against `nextField` from every start index;
-// - `EximFields.nextQueueIDRange` (an Exim next hop's `250 OK id=X` read directly) against
+// - `EximFields.nextQueueIDRange` (an Exim next hop's `250 OK id=X` read directly, the
+//   literal and a token of 8 to 16 bytes tested as words: `isOKid`, `idTokenBytes`) against
 //   `RemoteQueueID.extractRange` (also on replies with none of the literals an ID stands
-//   behind, which it answers without `extractRange`);
+//   behind, which it answers without `extractRange`), and the word tests against the byte ones;
 // - `EximFields.messageIDLength` (the 6-6-2 form tested as two words by `alnumBytes`)
 //   against the byte loop it replaced, and `alnumBytes` against `Byte.isAlnum`;
 // - `EximFields.duration` (numbers read in the pass that finds their end) against
@@ -253,6 +254,58 @@ import MailTrailModel
                     var want: UInt64 = 0
                     for k in 0..<8 where Byte.isAlnum(bytes[k]) { want |= 0x80 << UInt64(k * 8) }
                     if EximFields.alnumBytes(x) != want { wrong.append("\(b)@\(pos)") }
+                }
+            }
+        }
+        #expect(wrong.isEmpty, "\(wrong.prefix(5))")
+    }
+
+    @Test func idTokenBytesMarksExactlyTheTokenLoopsBytes() {
+        // The byte predicate of `nextQueueIDRange`'s token loop.
+        func accepted(_ b: UInt8) -> Bool { Byte.isAlnum(b) || b == Byte.dot || b == Byte.minus || b == Byte.underscore }
+        var wrong: [String] = []
+        for b in 0...255 {
+            for pos in 0..<8 {
+                // `b` at `pos` among bytes the loop never accepts, then among bytes it always does.
+                for filler: UInt8 in [0x20, 0x2E, 0x5F, 0x61] {
+                    var bytes = [UInt8](repeating: filler, count: 8)
+                    bytes[pos] = UInt8(b)
+                    let x = bytes.withUnsafeBytes { UInt64(littleEndian: $0.loadUnaligned(as: UInt64.self)) }
+                    var want: UInt64 = 0
+                    for k in 0..<8 where accepted(bytes[k]) { want |= 0x80 << UInt64(k * 8) }
+                    if EximFields.idTokenBytes(x) != want { wrong.append("\(b)@\(pos)/\(filler)") }
+                }
+            }
+        }
+        #expect(wrong.isEmpty, "\(wrong.prefix(5))")
+    }
+
+    @Test func isOKidIsTheLiteralsCompare() {
+        let texts = ["250 OK id=", "250 OK id=X", "250 OK id", "250 OK iD=", "250 OK  id=", "251 OK id=", "250 ok id=",
+                     "x250 OK id=", "250 OK id=\u{80}", "250 2.0.0 OK", "350 OK id=", "250 OK id:"]
+        var wrong: [String] = []
+        for t in texts {
+            Array(t.utf8).withUnsafeBufferPointer { buf in
+                let s = ByteScanner(buf)
+                for i in 0..<max(0, buf.count - 9) where EximFields.isOKid(s, i) != s.has("250 OK id=", at: i) {
+                    wrong.append("\(t)@\(i)")
+                }
+            }
+        }
+        #expect(wrong.isEmpty, "\(wrong)")
+    }
+
+    @Test func nextQueueIDRangeAgreesWithExtractRangeOnRandomTokens() {
+        // `250 OK id=` then 0 to 19 bytes of ID-like, border and stop bytes: the word test of 8 to
+        // 16 token bytes (dots, high bytes, spaces at each place) against `extractRange`.
+        let alphabet: [UInt8] = Array("aZ09-_.".utf8) + [0x20, 0x22, 0x2F, 0x3A, 0x80, 0xC3, 0x00, 0x7F, 0x40, 0x60]
+        var wrong: [String] = []
+        for token in Self.randomBytes(alphabet, seed: 31, maxLength: 20) {
+            let bytes = Array("250 OK id=".utf8) + token
+            bytes.withUnsafeBufferPointer { buf in
+                let s = ByteScanner(buf)
+                for hi in 10...buf.count where EximFields.nextQueueIDRange(s, 0..<hi) != RemoteQueueID.extractRange(s, 0..<hi) {
+                    wrong.append("\(token)/\(hi)")
                 }
             }
         }

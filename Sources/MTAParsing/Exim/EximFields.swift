@@ -546,7 +546,16 @@ enum EximFields {
     @inline(__always)
     static func nextQueueIDRange(_ s: ByteScanner, _ r: Range<Int>) -> Range<Int>? {
         let lo = r.lowerBound + 10, hi = r.upperBound
-        if hi > lo, s.has("250 OK id=", at: r.lowerBound) {
+        if hi > lo, isOKid(s, r.lowerBound) {
+            // The usual token (8 to 16 bytes, an Exim ID is 16) tested as two overlapping words:
+            // all of its bytes pass the loop below and the last is no dot, so the loop's answer.
+            let n = hi - lo
+            if n >= 8, n <= 16, s[hi - 1] != Byte.dot {
+                let raw = UnsafeRawPointer(s.base)
+                let a = UInt64(littleEndian: raw.loadUnaligned(fromByteOffset: lo, as: UInt64.self))
+                let b = UInt64(littleEndian: raw.loadUnaligned(fromByteOffset: hi - 8, as: UInt64.self))
+                if idTokenBytes(a) & idTokenBytes(b) == ByteScanner.highs { return lo..<hi }
+            }
             var j = lo
             while j < hi && (Byte.isAlnum(s[j]) || s[j] == Byte.dot || s[j] == Byte.minus || s[j] == Byte.underscore) {
                 j += 1
@@ -567,6 +576,25 @@ enum EximFields {
             return nil
         }
         return RemoteQueueID.extractRange(s, r)
+    }
+
+    /// Whether the 10 bytes at `i` (which exist) are `250 OK id=`: `s.has("250 OK id=", at: i)`
+    /// as one word and one half-word compare.
+    @inline(__always)
+    static func isOKid(_ s: ByteScanner, _ i: Int) -> Bool {
+        let raw = UnsafeRawPointer(s.base + i)
+        // "250 OK i" and "d=" as little-endian loads.
+        return UInt64(littleEndian: raw.loadUnaligned(as: UInt64.self)) == 0x6920_4B4F_2030_3532
+            && UInt16(littleEndian: raw.loadUnaligned(fromByteOffset: 8, as: UInt16.self)) == 0x3D64
+    }
+
+    /// The high bit of each byte of `x` that `nextQueueIDRange`'s token loop accepts (an ASCII
+    /// letter or digit, `.`, `-`, `_`), exactly.
+    @inline(__always)
+    static func idTokenBytes(_ x: UInt64) -> UInt64 {
+        let ones = ByteScanner.ones
+        return alnumBytes(x) | ByteScanner.zeroBytes(x ^ (ones &* 0x2E)) | ByteScanner.zeroBytes(x ^ (ones &* 0x2D))
+            | ByteScanner.zeroBytes(x ^ (ones &* 0x5F))
     }
 
     /// `ByteScanner.int` read inline (the hot loops' numbers: `S=`, the bits of `X=`).
