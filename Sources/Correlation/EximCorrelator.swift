@@ -43,9 +43,10 @@
 ///   senders and recipients through the parser's cache shared by all hosts'
 ///   correlators, since the next hop logs them again, and an arrival's
 ///   Message-ID with its message key through the parser's shared
-///   `MessageKey.Cache`; client names, responses, subjects and refused senders
-///   made afresh; a line's TLS facts from a memo of the last 16 `X=` values
-///   and `CV=` codes, by their bytes); transactions are keyed by the message ID inline
+///   `MessageKey.Cache`; quoted subjects without a backslash through the shared
+///   cache too (the next hop logs them again); client names, responses and
+///   refused senders made afresh; a line's TLS facts from a memo of the last
+///   16 `X=` values and `CV=` codes, by their bytes); transactions are keyed by the message ID inline
 ///   (`QueueID`); a new message's arrival makes its row straight from the line
 ///   (`arriveDirect`: the row and state of `fillArrival` then `emit`, tested
 ///   against them). The String API (`receive(_:_: EximEvent, into:)`) feeds the
@@ -549,7 +550,7 @@ public struct EximCorrelator: Codable, Sendable {
         tx.saslMethod = cs.optional(e.authenticator, b)
         tx.saslUsername = cs.optional(e.authID, b)
         tx.localUser = cs.optional(e.localUser, b)
-        tx.subject = e.subject.isAbsent ? nil : e.subjectEscapeFree ? EximStrings.fresh(in: b, e.subject) : EximLine.unescaped(b, e.subject)
+        tx.subject = e.subject.isAbsent ? nil : e.subjectEscapeFree ? cs.ids.string(e.subject, in: b) : EximLine.unescaped(b, e.subject)
         if e.messageIDHeader.isPresent { tx.messageID = cs.ids.string(e.messageIDHeader, in: b); tx.msgKey = nil }
         if tx.dkimResult == nil, e.dkimDomain.isPresent {
             tx.dkimResult = "pass"; tx.dkimDomain = cs.strings.string(e.dkimDomain, in: b)
@@ -1026,7 +1027,7 @@ public struct EximCorrelator: Codable, Sendable {
         let saslUsername = cs.optional(e.authID, b)
         let localUser = cs.optional(e.localUser, b)
         let subject = e.subject.isAbsent ? nil
-            : e.subjectEscapeFree ? EximStrings.fresh(in: b, e.subject) : EximLine.unescaped(b, e.subject)
+            : e.subjectEscapeFree ? cs.ids.string(e.subject, in: b) : EximLine.unescaped(b, e.subject)
         if e.messageIDHeader.isPresent {
             if cs.keys != nil {
                 // The shared cache's String and key (the next hop's arrival finds both).
