@@ -44,8 +44,10 @@
 ///   correlators, since the next hop logs them again, and an arrival's
 ///   Message-ID with its message key through the parser's shared
 ///   `MessageKey.Cache`; quoted subjects without a backslash through the shared
-///   cache too (the next hop logs them again); client names, responses and
-///   refused senders made afresh; a line's TLS facts from a memo of the last
+///   cache too (the next hop logs them again); an arrival's client name through
+///   the host's own cache, as relay names (a host's relays repeat: the
+///   submission host's name on every mailbox host); responses, refused
+///   senders and refused clients' names made afresh; a line's TLS facts from a memo of the last
 ///   16 `X=` values and `CV=` codes, by their bytes); transactions are keyed by the message ID inline
 ///   (`QueueID`); a new message's arrival makes its row straight from the line
 ///   (`arriveDirect`: the row and state of `fillArrival` then `emit`, tested
@@ -541,7 +543,7 @@ public struct EximCorrelator: Codable, Sendable {
         let bounce = sender.isEmpty
         tx.sender = sender
         let c = e.client
-        tx.client = Peer(name: EximStrings.optionalFresh(in: b, c.name), ip: cs.optional(c.ip, b), port: c.port)
+        tx.client = Peer(name: cs.optional(c.name, b), ip: cs.optional(c.ip, b), port: c.port)
         tx.helo = cs.optional(e.helo, b)
         tx.size = e.size
         tx.nrcpt = e.recipientCount == 0 ? nil : e.recipientCount
@@ -1017,7 +1019,7 @@ public struct EximCorrelator: Codable, Sendable {
         let bounce = sender.isEmpty
         tx.sender = sender
         let c = e.client
-        var client = Peer(name: EximStrings.optionalFresh(in: b, c.name), ip: cs.optional(c.ip, b),
+        var client = Peer(name: cs.optional(c.name, b), ip: cs.optional(c.ip, b),
                           port: c.port)
         let helo = cs.optional(e.helo, b)
         tx.size = e.size
