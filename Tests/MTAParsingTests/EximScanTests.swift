@@ -16,6 +16,8 @@
 //   `ByteScanner.double` per number;
 // - `EximFields.hostField` (an `H=` item read in one pass, a dotted quad in `[...]`
 //   validated in that pass) against `nextField` then `hostSpans`;
+// - the delivery loop's inline `C="..."` and the arrival loop's inline `T="..."` (`quoted`)
+//   against the plain field reading of the same line;
 // - `countItems` against counting `nextField`'s items; `tlsSpans` (bits read back from
 //   the end) against its former form;
 // - the refusal reader (spans into an `EximLine`, turned into its event) against the
@@ -254,6 +256,62 @@ import MailTrailModel
                     var want: UInt64 = 0
                     for k in 0..<8 where Byte.isAlnum(bytes[k]) { want |= 0x80 << UInt64(k * 8) }
                     if EximFields.alnumBytes(x) != want { wrong.append("\(b)@\(pos)") }
+                }
+            }
+        }
+        #expect(wrong.isEmpty, "\(wrong.prefix(5))")
+    }
+
+    /// The last `key=...` item the field loops' reading (`nextField` by the definition,
+    /// `plainNextField`) gives before the first item followed by `:` (`stopAtColon`: the delivery
+    /// loop stops there, the arrival loop does not), reading from `from`: its value, whether it
+    /// is quoted, and whether it is quoted with no backslash and its closing quote present; nil
+    /// when there is none.
+    static func plainLastItem(_ s: ByteScanner, key: UInt8, from: Int, stopAtColon: Bool) -> (Range<Int>, Bool, Bool)? {
+        var i = from
+        var found: (Range<Int>, Bool, Bool)? = nil
+        while let f = plainNextField(s, &i) {
+            if let k = f.key, k.count == 1, s[k.lowerBound] == key {
+                let closed = f.value.upperBound < s.end && s[f.value.upperBound] == Byte.quote
+                found = (f.value, f.quoted, f.quoted && closed && !s.buffer(f.value).contains(Byte.backslash))
+            }
+            if stopAtColon && f.colonAfter { break }
+        }
+        return found
+    }
+
+    @Test func quotedItemsReadInlineAgreeWithTheFieldReading() {
+        // `C="..."` read inline by the delivery loop and `T="..."` by the arrival loop (through
+        // `EximFields.quoted`) against the plain field reading, on seeded lines of quoted values
+        // with escapes, missing closing quotes, `:` after, neighbours without spaces.
+        let pieces = ["C=\"", "T=\"", "\"", "\\\"", "\\\\", "\\", "x", " ", ":", " : ", "QT=1s", "R=r", "250 OK",
+                      "X=TLS1.3:A:256", "CV=yes", "\u{80}", "é", "=", "K=\"v\""]
+        let buffer = EximLineBuffer(sharedStrings: false)
+        let e = buffer.line
+        var wrong: [String] = []
+        for tail in Self.randomJoins(pieces, seed: 41, maxPieces: 9, count: 8_000) {
+            for (head, isDelivery) in [("1rfqKL-00059H-U4 => a@b ", true), ("1rfqKL-00059H-U4 <= a@b ", false)] {
+                let bytes = Array((head + tail).utf8)
+                bytes.withUnsafeBufferPointer { buf in
+                    let s = ByteScanner(buf)
+                    e.reset(bytes: LineBytes(buf))
+                    e.storage.pointee.messageID = Span(0..<16)
+                    let from = head.utf8.count
+                    if isDelivery {
+                        _ = EximParser.delivery(s, 20, .delivered, e)
+                        // The last `C=` item is the response as read (quoted or not).
+                        if let (v, quoted, free) = Self.plainLastItem(s, key: 0x43, from: from, stopAtColon: true),
+                           e.response.range != v || e.responseQuoted != quoted || (quoted && e.responseEscapeFree != free) {
+                            wrong.append("=> " + tail)
+                        }
+                    } else {
+                        _ = EximParser.arrival(s, 20, fake: false, e)
+                        // The last `T=` item is the subject (escape-free only when quoted without a backslash).
+                        if let (v, _, free) = Self.plainLastItem(s, key: 0x54, from: from, stopAtColon: false),
+                           e.subject.range != v || e.subjectEscapeFree != free {
+                            wrong.append("<= " + tail)
+                        }
+                    }
                 }
             }
         }

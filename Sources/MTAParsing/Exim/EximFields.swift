@@ -119,21 +119,29 @@ enum EximFields {
             return f
         }
         if v < s.end && s[v] == Byte.quote {
-            var q = v + 1
-            var escapeFree = false
-            // Common case: no backslash before the next quote, so that quote closes the value.
-            if let nq = memchrIndex(s, Byte.quote, from: q, to: s.end), memchrIndex(s, Byte.backslash, from: q, to: nq) == nil {
-                q = nq
-                escapeFree = true
-            }
-            while q < s.end && s[q] != Byte.quote { q += s[q] == Byte.backslash ? 2 : 1 }
-            let close = min(q, s.end)
-            var f = EximField(key: key, value: (v + 1)..<close, quoted: true, colonAfter: false, escapeFree: escapeFree)
-            i = min(close + 1, s.end)
-            if i < s.end && s[i] == Byte.colon { f.colonAfter = true; i += 1 }
-            return f
+            let (value, escapeFree, colonAfter) = quoted(s, v, &i)
+            return EximField(key: key, value: value, quoted: true, colonAfter: colonAfter, escapeFree: escapeFree)
         }
         return word(s, &i, from: v, key: key)
+    }
+
+    /// The quoted value whose opening quote is at `v` (`nextField`'s reading, also used inline by
+    /// the delivery loop for `C="..."`): the text between the quotes (to the end when the closing
+    /// one is missing), whether it holds no backslash, whether a `:` follows; `i` moves past it.
+    @inline(__always)
+    static func quoted(_ s: ByteScanner, _ v: Int, _ i: inout Int) -> (Range<Int>, escapeFree: Bool, colonAfter: Bool) {
+        var q = v + 1
+        var escapeFree = false
+        // Common case: no backslash before the next quote, so that quote closes the value.
+        if let nq = memchrIndex(s, Byte.quote, from: q, to: s.end), memchrIndex(s, Byte.backslash, from: q, to: nq) == nil {
+            q = nq
+            escapeFree = true
+        }
+        while q < s.end && s[q] != Byte.quote { q += s[q] == Byte.backslash ? 2 : 1 }
+        let close = min(q, s.end)
+        i = min(close + 1, s.end)
+        if i < s.end && s[i] == Byte.colon { i += 1; return ((v + 1)..<close, escapeFree, true) }
+        return ((v + 1)..<close, escapeFree, false)
     }
 
     /// `nextField` for its usual shape, read inline by the arrival and delivery loops: a one- or

@@ -307,6 +307,11 @@ public struct EximParser: Sendable {
                 a.pointee.helo = h.helo
                 continue
             }
+            if i + 2 < s.end && s[i] == 0x54 && s[i + 1] == Byte.equals && s[i + 2] == Byte.quote {  // T="..." (as nextField)
+                let (v, escapeFree, _) = EximFields.quoted(s, i + 2, &i)
+                a.pointee.subject = Span(v); a.pointee.subjectEscapeFree = escapeFree
+                continue
+            }
             guard let f = EximFields.quickField(s, &i) ?? EximFields.nextField(s, &i) else { break }
             guard let k = f.key else {
                 if s.equals(f.value, "for") {
@@ -381,6 +386,12 @@ public struct EximParser: Sendable {
                 let h = EximFields.hostField(s, &i)
                 d.pointee.relay = h.peer
                 if h.colonAfter { message = messageRange(s, i) }
+                continue
+            }
+            if i + 2 < s.end && s[i] == 0x43 && s[i + 1] == Byte.equals && s[i + 2] == Byte.quote {  // C="..." (as nextField)
+                let (v, escapeFree, colonAfter) = EximFields.quoted(s, i + 2, &i)
+                confirmation = v; quotedConfirmation = true; confirmationEscapeFree = escapeFree
+                if colonAfter { message = messageRange(s, i) }
                 continue
             }
             guard let f = EximFields.quickField(s, &i) ?? EximFields.nextField(s, &i) else { break }
