@@ -17,7 +17,8 @@
 // - `EximFields.hostField` (an `H=` item read in one pass, a dotted quad in `[...]`
 //   validated in that pass) against `nextField` then `hostSpans`;
 // - the delivery loop's inline `C="..."` and the arrival loop's inline `T="..."` (`quoted`)
-//   against the plain field reading of the same line;
+//   and `for` (the recipient list's start and count) against the plain field reading of the
+//   same line;
 // - `countItems` against counting `nextField`'s items; `tlsSpans` (bits read back from
 //   the end) against its former form;
 // - the refusal reader (spans into an `EximLine`, turned into its event) against the
@@ -313,6 +314,39 @@ import MailTrailModel
                         }
                     }
                 }
+            }
+        }
+        #expect(wrong.isEmpty, "\(wrong.prefix(5))")
+    }
+
+    @Test func recipientListFoundInlineAgreesWithTheFieldReading() {
+        // The arrival loop's inline `for` (then `countItems`) against the plain field reading:
+        // the first bare word `for` (a bare `from` skips the item after it) starts the list.
+        let pieces = ["for", "for:", "fort", "xfor", "from", " ", "  ", "a@b", "T=\"x y\"", "K=v", "S=1", "id=<m@x>",
+                      "f", "fo", ":", "\"", "=", "\u{80}"]
+        let buffer = EximLineBuffer(sharedStrings: false)
+        let e = buffer.line
+        var wrong: [String] = []
+        for tail in Self.randomJoins(pieces, seed: 43, maxPieces: 10, count: 8_000) {
+            let head = "1rfqKL-00059H-U4 <= a@b "
+            let bytes = Array((head + tail).utf8)
+            bytes.withUnsafeBufferPointer { buf in
+                let s = ByteScanner(buf)
+                e.reset(bytes: LineBytes(buf))
+                e.storage.pointee.messageID = Span(0..<16)
+                _ = EximParser.arrival(s, 20, fake: false, e)
+                var i = head.utf8.count
+                var from: Int32 = -1, count = 0
+                while let f = Self.plainNextField(s, &i) {
+                    guard f.key == nil else { continue }
+                    if s.equals(f.value, "for") {
+                        from = Int32(i)
+                        while Self.plainNextField(s, &i) != nil { count += 1 }
+                        break
+                    }
+                    if s.equals(f.value, "from") { _ = Self.plainNextField(s, &i) }
+                }
+                if e.recipientsFrom != from || e.recipientCount != count { wrong.append(tail) }
             }
         }
         #expect(wrong.isEmpty, "\(wrong.prefix(5))")

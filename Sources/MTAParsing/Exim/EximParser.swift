@@ -307,6 +307,13 @@ public struct EximParser: Sendable {
                 a.pointee.helo = h.helo
                 continue
             }
+            if i + 3 <= s.end && s[i] == 0x66 && s[i + 1] == 0x6F && s[i + 2] == 0x72
+                && (i + 3 == s.end || s[i + 3] == Byte.space) {                            // the word `for` (as nextField)
+                i += 3
+                a.pointee.recipientsFrom = Int32(i)
+                a.pointee.recipientCount = EximFields.countItems(s, &i)
+                break
+            }
             if i + 2 < s.end && s[i] == 0x54 && s[i + 1] == Byte.equals && s[i + 2] == Byte.quote {  // T="..." (as nextField)
                 let (v, escapeFree, _) = EximFields.quoted(s, i + 2, &i)
                 a.pointee.subject = Span(v); a.pointee.subjectEscapeFree = escapeFree
