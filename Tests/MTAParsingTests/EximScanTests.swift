@@ -15,7 +15,9 @@
 // - `EximFields.duration` (numbers read in the pass that finds their end) against
 //   `ByteScanner.double` per number;
 // - `EximFields.hostField` (an `H=` item read in one pass, a dotted quad in `[...]`
-//   validated in that pass) against `nextField` then `hostSpans`;
+//   validated in that pass) against `nextField` then `hostSpans`; its scans: `firstOf`
+//   (first-zero-byte flags) against a byte loop, `dottedQuadEndWide` (no end tests when 16
+//   bytes follow) against `dottedQuadEnd`;
 // - the delivery loop's inline `C="..."` and the arrival loop's inline `T="..."` (`quoted`)
 //   and `for` (the recipient list's start and count) against the plain field reading of the
 //   same line;
@@ -347,6 +349,55 @@ import MailTrailModel
                     if s.equals(f.value, "from") { _ = Self.plainNextField(s, &i) }
                 }
                 if e.recipientsFrom != from || e.recipientCount != count { wrong.append(tail) }
+            }
+        }
+        #expect(wrong.isEmpty, "\(wrong.prefix(5))")
+    }
+
+    @Test func firstOfAgreesWithTheByteLoop() {
+        // `EximFields.firstOf` (three patterns' first-zero-byte flags ORed) against a byte loop,
+        // from every start, for the three triples `hostOnePass` uses.
+        let alphabet: [UInt8] = Array(" ()[]a.9:".utf8) + [0x00, 0x80, 0xFF, 0x01, 0x21, 0x29 ^ 0x80]
+        let triples: [(UInt8, UInt8, UInt8)] = [(Byte.space, Byte.lparen, Byte.space), (Byte.lparen, Byte.rparen, Byte.rparen),
+                                                (Byte.rbracket, Byte.space, Byte.lbracket)]
+        var wrong: [String] = []
+        for bytes in Self.randomBytes(alphabet, seed: 45, maxLength: 40, count: 6_000) {
+            bytes.withUnsafeBufferPointer { buf in
+                let s = ByteScanner(buf)
+                for (a, b, c) in triples {
+                    for from in 0...buf.count {
+                        let want = buf[from...].firstIndex { $0 == a || $0 == b || $0 == c } ?? buf.count
+                        if EximFields.firstOf(s, a, b, c, from: from) != want { wrong.append("\(bytes)@\(from)") }
+                    }
+                }
+            }
+        }
+        #expect(wrong.isEmpty, "\(wrong.prefix(5))")
+    }
+
+    @Test func dottedQuadEndWideAgreesWithTheCheckedForm() {
+        // `dottedQuadEndWide` (no end test, at least 16 bytes after the start) against
+        // `dottedQuadEnd` on seeded quads and near-quads (octets around the limits, leading
+        // zeros, a wrong or missing separator, three or five parts), each followed by 16 bytes.
+        let octets = ["0", "1", "9", "10", "99", "100", "199", "200", "249", "250", "255", "256", "260", "300", "999",
+                      "00", "01", "000", "1000", "2550", ""]
+        let separators = [".", ".", ".", ".", ":", "", ".."]
+        let pads = ["0000000000000000", "]]]]]]]]]]]]]]]]", "................", "5 5 5 5 5 5 5 5 "]
+        var rng = SplitMix64(seed: 47)
+        var wrong: [String] = []
+        for _ in 0..<20_000 {
+            let parts = 3 + Int(rng.next() % 3)
+            var text = ""
+            for k in 0..<parts {
+                if k > 0 { text += separators[Int(rng.next() % UInt64(separators.count))] }
+                text += octets[Int(rng.next() % UInt64(octets.count))]
+            }
+            let bytes = Array((text + pads[Int(rng.next() % UInt64(pads.count))]).utf8)
+            bytes.withUnsafeBufferPointer { buf in
+                let s = ByteScanner(buf)
+                for i in 0..<(buf.count - 15) where EximFields.dottedQuadEndWide(s, i) != EximFields.dottedQuadEnd(s, i) {
+                    wrong.append("\(text)@\(i)")
+                }
             }
         }
         #expect(wrong.isEmpty, "\(wrong.prefix(5))")

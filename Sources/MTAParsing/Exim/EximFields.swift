@@ -302,7 +302,8 @@ enum EximFields {
         let lb = k
         let rb: Int
         var quad = false
-        if let q = dottedQuadEnd(s, lb + 1), q < s.end, s[q] == Byte.rbracket {
+        if let q = lb + 17 <= s.end ? dottedQuadEndWide(s, lb + 1) : dottedQuadEnd(s, lb + 1), q < s.end,
+           s[q] == Byte.rbracket {
             rb = q
             quad = true
         } else {
@@ -361,6 +362,36 @@ enum EximFields {
         }
     }
 
+    /// `dottedQuadEnd` where at least 16 bytes follow `i` (a quad and the byte after it read
+    /// at most `i + 15`: four octets of at most three digits, each followed by one more byte
+    /// read): the same answer without testing the end before each byte.
+    @inline(__always)
+    static func dottedQuadEndWide(_ s: ByteScanner, _ i: Int) -> Int? {
+        let b = s.base
+        var p = i
+        var octet = 0
+        while true {
+            var v = Int(b[p] &- Byte.zero)
+            guard v < 10 else { return nil }
+            p += 1
+            if v == 0 {
+                if b[p] &- Byte.zero < 10 { return nil }                            // leading zero
+            } else {
+                while true {
+                    let d = Int(b[p] &- Byte.zero)
+                    if d >= 10 { break }
+                    v = v &* 10 &+ d
+                    if v > 255 { return nil }
+                    p += 1
+                }
+            }
+            octet += 1
+            if octet == 4 { return p }
+            guard b[p] == Byte.dot else { return nil }
+            p += 1
+        }
+    }
+
     /// `s.find(b, from:to:)` by `memchr` (fewer instructions on long ranges: quoted values).
     @inline(__always)
     static func memchrIndex(_ s: ByteScanner, _ b: UInt8, from: Int, to: Int) -> Int? {
@@ -369,7 +400,8 @@ enum EximFields {
     }
 
     /// Index of the first byte at or after `from` that is `a`, `b` or `c` (`s.end` if none),
-    /// eight bytes at a time.
+    /// eight bytes at a time. Each pattern's `firstZeroByte` flags its first match exactly and
+    /// nothing before it, so the lowest flag of the three is the first match of any.
     @inline(__always)
     static func firstOf(_ s: ByteScanner, _ a: UInt8, _ b: UInt8, _ c: UInt8, from: Int) -> Int {
         var i = from
@@ -377,7 +409,7 @@ enum EximFields {
         let pa = ByteScanner.ones &* UInt64(a), pb = ByteScanner.ones &* UInt64(b), pc = ByteScanner.ones &* UInt64(c)
         while i + 8 <= s.end {
             let x = UInt64(littleEndian: raw.loadUnaligned(fromByteOffset: i, as: UInt64.self))
-            let m = ByteScanner.zeroBytes(x ^ pa) | ByteScanner.zeroBytes(x ^ pb) | ByteScanner.zeroBytes(x ^ pc)
+            let m = ByteScanner.firstZeroByte(x ^ pa) | ByteScanner.firstZeroByte(x ^ pb) | ByteScanner.firstZeroByte(x ^ pc)
             if m != 0 { return i + m.trailingZeroBitCount >> 3 }
             i += 8
         }
