@@ -151,7 +151,9 @@ public struct EximCorrelator: Codable, Sendable {
     /// function of those bytes and that code: `EximFields.tlsSpans`, `EximLine.tlsInfo`), the
     /// oldest replaced first. Each entry keeps the value's bytes (8 to `width` of them), its length
     /// with the trust code and its last eight bytes (compared before the bytes). A copy shares the
-    /// storage until it adds an entry (then it starts an empty one). Not part of any saved state.
+    /// storage until it adds an entry (then it starts an empty one). A table of 64 hints (by a hash of
+    /// the two key words: the entry stored last with it) is tried before the scan; entries are
+    /// distinct, so a verified hint is the scan's answer. Not part of any saved state.
     struct TLSMemo: @unchecked Sendable {
         static let slots = 16
         static let width = 120
@@ -161,11 +163,22 @@ public struct EximCorrelator: Codable, Sendable {
             /// Per entry: the length | trust << 32, then the last eight bytes.
             let keys = UnsafeMutablePointer<UInt64>.allocate(capacity: 2 * TLSMemo.slots)
             let infos = UnsafeMutablePointer<TLSInfo>.allocate(capacity: TLSMemo.slots)
+            /// Per `hint(key, last)`: the entry last stored with that hash, plus one (0: none).
+            let hints = UnsafeMutablePointer<UInt8>.allocate(capacity: TLSMemo.hintSlots)
             var filled = 0
+            init() { hints.initialize(repeating: 0, count: TLSMemo.hintSlots) }
             deinit {
                 infos.deinitialize(count: filled)
-                infos.deallocate(); keys.deallocate(); bytes.deallocate()
+                infos.deallocate(); keys.deallocate(); bytes.deallocate(); hints.deallocate()
             }
+        }
+
+        static let hintSlots = 64
+
+        /// The hint slot of an entry's two key words.
+        @inline(__always)
+        static func hint(_ key: UInt64, _ last: UInt64) -> Int {
+            Int(truncatingIfNeeded: ((last ^ key) &* 0x9E37_79B9_7F4A_7C15) >> 58)
         }
 
         var storage = Storage()
@@ -178,6 +191,12 @@ public struct EximCorrelator: Codable, Sendable {
             let key = UInt64(n) | UInt64(trust) << 32
             let last = UnsafeRawPointer(p).loadUnaligned(fromByteOffset: n - 8, as: UInt64.self)
             let st = storage
+            // The entry stored last under this hash first (entries are distinct: any match is the one).
+            let h = Int(st.hints[TLSMemo.hint(key, last)]) - 1
+            if h >= 0 && h < count && st.keys[2 * h] == key && st.keys[2 * h + 1] == last
+                && memcmp(st.bytes + h * TLSMemo.width, p, n) == 0 {
+                return st.infos[h]
+            }
             var i = 0
             while i < count {
                 if st.keys[2 * i] == key && st.keys[2 * i + 1] == last
@@ -207,6 +226,7 @@ public struct EximCorrelator: Codable, Sendable {
             (st.bytes + i * TLSMemo.width).update(from: p, count: n)
             st.keys[2 * i] = UInt64(n) | UInt64(trust) << 32
             st.keys[2 * i + 1] = UnsafeRawPointer(p).loadUnaligned(fromByteOffset: n - 8, as: UInt64.self)
+            st.hints[TLSMemo.hint(st.keys[2 * i], st.keys[2 * i + 1])] = UInt8(i + 1)
         }
     }
 
