@@ -65,11 +65,11 @@ enum EximFields {
     }
 
     /// The high bit of each byte of `x` that is an ASCII letter or digit (`Byte.isAlnum`): each
-    /// range tested on the low seven bits (no carry between bytes), bytes >= 0x80 excluded.
+    /// range tested on the low seven bits (no carry between bytes), bytes >= 0x80 excluded. The
+    /// letters as one range: `b | 0x20` is in `a`-`z` exactly when `b` is a letter of either case.
     @inline(__always)
     static func alnumBytes(_ x: UInt64) -> UInt64 {
-        ByteScanner.bytesInRange(x, 0x30, 0x39) | ByteScanner.bytesInRange(x, 0x41, 0x5A)
-            | ByteScanner.bytesInRange(x, 0x61, 0x7A)
+        ByteScanner.bytesInRange(x, 0x30, 0x39) | ByteScanner.bytesInRange(x | 0x2020_2020_2020_2020, 0x61, 0x7A)
     }
 
     /// Whether the bytes at `i` are a whole message ID (used for `R=` values).
