@@ -554,9 +554,9 @@ public struct EximParser: Sendable {
             guard let q = memchr(s.base + i, Int32(b), stop - i) else { return nil }
             let j = q.assumingMemoryBound(to: UInt8.self) - UnsafeMutablePointer(mutating: s.base)
             let start = j - a
-            var k = 0
-            while k < n && s.base[start + k] == p[k] { k += 1 }
-            if k == n { return start }
+            // The first byte inline (most candidates fail there), the rest by `memcmp` (a byte
+            // loop cost ~17 instructions a byte: the connection count's 24-byte literal ~400).
+            if s.base[start] == p[0] && memcmp(s.base + start, p, n) == 0 { return start }
             i = j + 1
         }
         return nil
