@@ -43,9 +43,12 @@
 ///   senders and recipients through the parser's cache shared by all hosts'
 ///   correlators, since the next hop logs them again, and an arrival's
 ///   Message-ID with its message key through the parser's shared
-///   `MessageKey.Cache`; client names, responses, subjects and refused senders
-///   made afresh; a line's TLS facts from a memo of the last 16 `X=` values
-///   and `CV=` codes, by their bytes); transactions are keyed by the message ID inline
+///   `MessageKey.Cache`; quoted subjects without a backslash through the shared
+///   cache too (the next hop logs them again); an arrival's client name through
+///   the host's own cache, as relay names (a host's relays repeat: the
+///   submission host's name on every mailbox host); responses, refused
+///   senders and refused clients' names made afresh; a line's TLS facts from a memo of the last
+///   16 `X=` values and `CV=` codes, by their bytes); transactions are keyed by the message ID inline
 ///   (`QueueID`); a new message's arrival makes its row straight from the line
 ///   (`arriveDirect`: the row and state of `fillArrival` then `emit`, tested
 ///   against them). The String API (`receive(_:_: EximEvent, into:)`) feeds the
@@ -148,7 +151,9 @@ public struct EximCorrelator: Codable, Sendable {
     /// function of those bytes and that code: `EximFields.tlsSpans`, `EximLine.tlsInfo`), the
     /// oldest replaced first. Each entry keeps the value's bytes (8 to `width` of them), its length
     /// with the trust code and its last eight bytes (compared before the bytes). A copy shares the
-    /// storage until it adds an entry (then it starts an empty one). Not part of any saved state.
+    /// storage until it adds an entry (then it starts an empty one). A table of 64 hints (by a hash of
+    /// the two key words: the entry stored last with it) is tried before the scan; entries are
+    /// distinct, so a verified hint is the scan's answer. Not part of any saved state.
     struct TLSMemo: @unchecked Sendable {
         static let slots = 16
         static let width = 120
@@ -158,11 +163,22 @@ public struct EximCorrelator: Codable, Sendable {
             /// Per entry: the length | trust << 32, then the last eight bytes.
             let keys = UnsafeMutablePointer<UInt64>.allocate(capacity: 2 * TLSMemo.slots)
             let infos = UnsafeMutablePointer<TLSInfo>.allocate(capacity: TLSMemo.slots)
+            /// Per `hint(key, last)`: the entry last stored with that hash, plus one (0: none).
+            let hints = UnsafeMutablePointer<UInt8>.allocate(capacity: TLSMemo.hintSlots)
             var filled = 0
+            init() { hints.initialize(repeating: 0, count: TLSMemo.hintSlots) }
             deinit {
                 infos.deinitialize(count: filled)
-                infos.deallocate(); keys.deallocate(); bytes.deallocate()
+                infos.deallocate(); keys.deallocate(); bytes.deallocate(); hints.deallocate()
             }
+        }
+
+        static let hintSlots = 64
+
+        /// The hint slot of an entry's two key words.
+        @inline(__always)
+        static func hint(_ key: UInt64, _ last: UInt64) -> Int {
+            Int(truncatingIfNeeded: ((last ^ key) &* 0x9E37_79B9_7F4A_7C15) >> 58)
         }
 
         var storage = Storage()
@@ -175,6 +191,12 @@ public struct EximCorrelator: Codable, Sendable {
             let key = UInt64(n) | UInt64(trust) << 32
             let last = UnsafeRawPointer(p).loadUnaligned(fromByteOffset: n - 8, as: UInt64.self)
             let st = storage
+            // The entry stored last under this hash first (entries are distinct: any match is the one).
+            let h = Int(st.hints[TLSMemo.hint(key, last)]) - 1
+            if h >= 0 && h < count && st.keys[2 * h] == key && st.keys[2 * h + 1] == last
+                && memcmp(st.bytes + h * TLSMemo.width, p, n) == 0 {
+                return st.infos[h]
+            }
             var i = 0
             while i < count {
                 if st.keys[2 * i] == key && st.keys[2 * i + 1] == last
@@ -204,6 +226,7 @@ public struct EximCorrelator: Codable, Sendable {
             (st.bytes + i * TLSMemo.width).update(from: p, count: n)
             st.keys[2 * i] = UInt64(n) | UInt64(trust) << 32
             st.keys[2 * i + 1] = UnsafeRawPointer(p).loadUnaligned(fromByteOffset: n - 8, as: UInt64.self)
+            st.hints[TLSMemo.hint(st.keys[2 * i], st.keys[2 * i + 1])] = UInt8(i + 1)
         }
     }
 
@@ -540,7 +563,7 @@ public struct EximCorrelator: Codable, Sendable {
         let bounce = sender.isEmpty
         tx.sender = sender
         let c = e.client
-        tx.client = Peer(name: EximStrings.optionalFresh(in: b, c.name), ip: cs.optional(c.ip, b), port: c.port)
+        tx.client = Peer(name: cs.optional(c.name, b), ip: cs.optional(c.ip, b), port: c.port)
         tx.helo = cs.optional(e.helo, b)
         tx.size = e.size
         tx.nrcpt = e.recipientCount == 0 ? nil : e.recipientCount
@@ -549,7 +572,7 @@ public struct EximCorrelator: Codable, Sendable {
         tx.saslMethod = cs.optional(e.authenticator, b)
         tx.saslUsername = cs.optional(e.authID, b)
         tx.localUser = cs.optional(e.localUser, b)
-        tx.subject = e.subject.isAbsent ? nil : e.subjectEscapeFree ? EximStrings.fresh(in: b, e.subject) : EximLine.unescaped(b, e.subject)
+        tx.subject = e.subject.isAbsent ? nil : e.subjectEscapeFree ? cs.ids.string(e.subject, in: b) : EximLine.unescaped(b, e.subject)
         if e.messageIDHeader.isPresent { tx.messageID = cs.ids.string(e.messageIDHeader, in: b); tx.msgKey = nil }
         if tx.dkimResult == nil, e.dkimDomain.isPresent {
             tx.dkimResult = "pass"; tx.dkimDomain = cs.strings.string(e.dkimDomain, in: b)
@@ -1016,7 +1039,7 @@ public struct EximCorrelator: Codable, Sendable {
         let bounce = sender.isEmpty
         tx.sender = sender
         let c = e.client
-        var client = Peer(name: EximStrings.optionalFresh(in: b, c.name), ip: cs.optional(c.ip, b),
+        var client = Peer(name: cs.optional(c.name, b), ip: cs.optional(c.ip, b),
                           port: c.port)
         let helo = cs.optional(e.helo, b)
         tx.size = e.size
@@ -1026,7 +1049,7 @@ public struct EximCorrelator: Codable, Sendable {
         let saslUsername = cs.optional(e.authID, b)
         let localUser = cs.optional(e.localUser, b)
         let subject = e.subject.isAbsent ? nil
-            : e.subjectEscapeFree ? EximStrings.fresh(in: b, e.subject) : EximLine.unescaped(b, e.subject)
+            : e.subjectEscapeFree ? cs.ids.string(e.subject, in: b) : EximLine.unescaped(b, e.subject)
         if e.messageIDHeader.isPresent {
             if cs.keys != nil {
                 // The shared cache's String and key (the next hop's arrival finds both).

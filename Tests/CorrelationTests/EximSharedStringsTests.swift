@@ -4,7 +4,8 @@
 // correlators fed the same lines from buffers that share nothing (each correlator then uses its
 // own cache), on seeded relay transcripts over three hosts whose values repeat across hosts
 // (a message's sender, Message-ID and recipient logged again by the next hop, its queue ID in the
-// sender's `250 OK id=` reply; short and long, ASCII and not, up to past the cache's 128 bytes),
+// sender's `250 OK id=` reply, its subject (`T="..."` without a backslash); short and long, ASCII
+// and not, up to past the cache's 128 bytes),
 // with deliveries of messages whose arrival is not in the log; the shared cache must be back on
 // the line after each line.
 // Limits: lines are built as spans here (no parser), from generated transcripts (seeded).
@@ -18,6 +19,9 @@ import MailTrailModel
                           "bounce+x=y@lists.example.org", String(repeating: "long.local.part.", count: 9) + "@example.org"]
     static let recipients = ["x@y.z", "patricia.zimmermann@example.org", "ingrid.williams@example.org",
                              "h\u{F6}st@example.org", "postmaster"]
+    /// Quoted `T=` values without a backslash (read through the shared cache, as the next hop logs them again).
+    static let subjects = ["Re: Re: quarterly report", "Payment confirmation 31210", "", "short",
+                           "caf\u{E9} menu for the week", String(repeating: "a long subject line ", count: 8)]
     static let messageIDs = ["m1@x", "CAxJzZJ66QZuYNI+PJpGYW754FT1jC_3EVUgAGwkDhoYdVnWVX0m5xchrj@mail.gmail.com",
                              "000001c294c6011e$2a567ce4$854f86db$@example.com",
                              String(repeating: "0102018ea5650dc6-d7fcd7db-", count: 6) + "@amazonses.com"]
@@ -38,7 +42,8 @@ import MailTrailModel
         return "1" + part(5) + "-" + part(6) + "-" + part(2)
     }
 
-    static func arrival(_ host: Int, id: String, sender: String, messageID: String?, reference: String?) -> Line {
+    static func arrival(_ host: Int, id: String, sender: String, messageID: String?, reference: String?,
+                        subject: String? = nil) -> Line {
         var t = Text()
         let idSpan = t.add(id)
         let senderSpan = sender.isEmpty ? Span(t.bytes.count..<t.bytes.count) : t.add(sender)
@@ -46,6 +51,7 @@ import MailTrailModel
         let ref = reference.map { t.add($0) } ?? .absent
         let name = t.add("mx\(host).example.com")
         let ip = t.add("10.0.0.\(host + 1)")
+        let subjectSpan = subject.map { $0.isEmpty ? Span(t.bytes.count..<t.bytes.count) : t.add($0) } ?? .absent
         return Line(host: host, bytes: t.bytes) { e in
             e.storage.pointee.messageID = idSpan
             e.beginArrival(fake: false)
@@ -54,6 +60,8 @@ import MailTrailModel
             e.storage.pointee.messageIDHeader = mid
             e.storage.pointee.reference = ref
             e.storage.pointee.size = 1000
+            e.storage.pointee.subject = subjectSpan
+            e.storage.pointee.subjectEscapeFree = subjectSpan.isPresent
         }
     }
 
@@ -101,9 +109,10 @@ import MailTrailModel
             let sender = pick(senders), rcpt = pick(recipients)
             let mid: String? = rng.next() % 5 == 0 ? nil : pick(messageIDs)
             let reference: String? = rng.next() % 6 == 0 && !earlier.isEmpty ? pick(earlier) : nil
+            let subject: String? = rng.next() % 3 == 0 ? nil : pick(subjects)
             var flow: [Line] = [
-                arrival(mx, id: q1, sender: sender, messageID: mid, reference: reference),
-                arrival(2, id: q2, sender: sender, messageID: mid, reference: nil),
+                arrival(mx, id: q1, sender: sender, messageID: mid, reference: reference, subject: subject),
+                arrival(2, id: q2, sender: sender, messageID: mid, reference: nil, subject: subject),
                 delivery(mx, id: q1, flag: .delivered, recipient: rcpt, local: false, next: q2),
                 delivery(2, id: q2, flag: rng.next() % 4 == 0 ? .deferred : .delivered, recipient: rcpt,
                          local: rcpt.contains("@"), next: nil),
@@ -173,10 +182,10 @@ import MailTrailModel
     /// The shared cache hands out the very String a host made when the next hop logs the same value.
     @Test func nextHopGetsTheSameStrings() {
         let q1 = "1rfqKL-00059H-U4", q2 = "1rfqKM-0003Wv-GQ"
-        let sender = "brandon.garcia@example.com", mid = Self.messageIDs[1]
+        let sender = "brandon.garcia@example.com", mid = Self.messageIDs[1], subject = Self.subjects[4]
         let lines = [
-            Self.arrival(0, id: q1, sender: sender, messageID: mid, reference: nil),
-            Self.arrival(2, id: q2, sender: sender, messageID: mid, reference: nil),
+            Self.arrival(0, id: q1, sender: sender, messageID: mid, reference: nil, subject: subject),
+            Self.arrival(2, id: q2, sender: sender, messageID: mid, reference: nil, subject: subject),
             Self.delivery(0, id: q1, flag: .delivered, recipient: "x@example.org", local: false, next: q2),
         ]
         let shared = EximLineBuffer()
@@ -189,6 +198,8 @@ import MailTrailModel
         }
         #expect(identical(m0.sender, m2.sender))
         #expect(identical(m0.messageID, m2.messageID))
+        #expect(m0.subject == subject && m2.subject == subject)
+        #expect(identical(m0.subject, m2.subject))
         #expect(identical(m2.queueID, d0.nextQueueID))
     }
 }

@@ -6,7 +6,8 @@
 // eight bytes: not memoised) and long (past the memo's 120 bytes) values, non-ASCII bytes, more
 // distinct values than the memo holds (the oldest replaced), and a copy of the caches that goes
 // on after the original added entries (shared storage, then its own); the parser's form (only the
-// `X=` value, its spans read when asked: `EximTLSSpans.read`) gives the same facts.
+// `X=` value, its spans read when asked: `EximTLSSpans.read`) gives the same facts; `find`
+// (the entry stored last under the value's hash tried before the scan) gives the plain scan's entry.
 // Limits: the spans are cut here by the grammar of `EximFields.tlsSpans` (checked against that
 // function in EximScanTests, where `value` is checked too); seeded, not exhaustive.
 import Testing
@@ -98,5 +99,43 @@ import MailTrailModel
             line.beginDelivery(.delivered)
             #expect(caches.tlsInfo(line) == nil)
         }
+    }
+
+    /// The memo's entry for the `n` bytes at `p` with `trust` by the plain scan of its entries
+    /// (what `find` did before its hint table).
+    static func plainFind(_ m: EximCorrelator.TLSMemo, _ p: UnsafePointer<UInt8>, _ n: Int, trust: UInt8) -> TLSInfo? {
+        let st = m.storage
+        for i in 0..<m.count where st.keys[2 * i] == UInt64(n) | UInt64(trust) << 32
+            && UnsafeBufferPointer(start: st.bytes + i * EximCorrelator.TLSMemo.width, count: n)
+                .elementsEqual(UnsafeBufferPointer(start: p, count: n)) {
+            return st.infos[i]
+        }
+        return nil
+    }
+
+    @Test func hintedFindGivesThePlainScansEntry() {
+        // `TLSMemo.find` (the entry stored last under the value's hash tried first) against the
+        // plain scan, on seeded values: a pool larger than the memo (entries replaced, hints left
+        // stale), values alike but for a byte before their last eight, each under three trust codes.
+        var rng = SplitMix64(seed: 23)
+        var values = Self.pool(&rng)
+        for k in 0..<12 { values.append(Array("TLS1.3:SAME_PREFIX_\(k)_SAME_LAST_EIGHT:128".utf8)) }
+        var memo = EximCorrelator.TLSMemo()
+        var wrong: [String] = []
+        for step in 0..<20_000 {
+            let value = values[Int(rng.next() % UInt64(values.count))]
+            let trust = UInt8(rng.next() % 3)
+            guard value.count >= 8, value.count <= EximCorrelator.TLSMemo.width else { continue }
+            value.withUnsafeBufferPointer { buf in
+                let p = buf.baseAddress!
+                let got = memo.find(p, buf.count, trust: trust)
+                let want = Self.plainFind(memo, p, buf.count, trust: trust)
+                if got != want || (got == nil) != (want == nil) { wrong.append("\(step)") }
+                if got == nil {
+                    memo.add(p, buf.count, trust: trust, TLSInfo(proto: nil, cipher: "\(step)", bits: step, trust: nil))
+                }
+            }
+        }
+        #expect(wrong.isEmpty, "\(wrong.prefix(5))")
     }
 }

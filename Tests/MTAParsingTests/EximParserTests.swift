@@ -275,7 +275,9 @@ private func utm(_ line: String) -> UTMEvent? {
     }
 
     /// The literals the line classifiers search by an anchor (each with its anchor) give the
-    /// index `ByteScanner.find` gives, from every start, on seeded random joins of their pieces.
+    /// index `ByteScanner.find` gives, from every start, on seeded random joins of their pieces
+    /// (whole, without their first or last byte: candidates that fail at either end of the
+    /// `memcmp` after the first byte).
     @Test func classifierLiteralsByAnchorAgreeWithPlainSearch() {
         let literals: [(StaticString, Int)] = [
             ("(TCP/IP connection count", 4), (": discarded by ", 13), (" daemon started", 4), ("lookup of host", 3),
@@ -284,6 +286,8 @@ private func utm(_ line: String) -> UTMEvent? {
             (" lost", 1), ("SMTP", 1), ("synchronization error", 8), ("too many", 7), ("frozen", 3),
             ("retry time not reached", 4), ("retry timeout exceeded", 4), ("SMTP error from remote mail server", 1),
             (" transport output: ", 6), ("Connection timed out", 0), ("Connection refused", 0), ("error ignored", 8),
+            ("OK id=", 5), ("d as ", 3), ("accepted for delivery", 20), (" rejected ", 3), ("rejected ", 2),
+            (" authenticator failed for ", 15), (" dropped by ", 10),
         ]
         var pieces = ["", " ", "x", ":", "(", "y", "SM", "TP", "/", "é"]
         for (lit, _) in literals {

@@ -6,15 +6,21 @@
 //   byte loop it replaced;
 // - `EximFields.quickField` (the arrival and delivery loops' inline read of `K=value` and
 //   `KK=value`) against `nextField` from every start index;
-// - `EximFields.nextQueueIDRange` (an Exim next hop's `250 OK id=X` read directly) against
+// - `EximFields.nextQueueIDRange` (an Exim next hop's `250 OK id=X` read directly, the
+//   literal and a token of 8 to 16 bytes tested as words: `isOKid`, `idTokenBytes`) against
 //   `RemoteQueueID.extractRange` (also on replies with none of the literals an ID stands
-//   behind, which it answers without `extractRange`);
+//   behind, which it answers without `extractRange`), and the word tests against the byte ones;
 // - `EximFields.messageIDLength` (the 6-6-2 form tested as two words by `alnumBytes`)
 //   against the byte loop it replaced, and `alnumBytes` against `Byte.isAlnum`;
 // - `EximFields.duration` (numbers read in the pass that finds their end) against
 //   `ByteScanner.double` per number;
 // - `EximFields.hostField` (an `H=` item read in one pass, a dotted quad in `[...]`
-//   validated in that pass) against `nextField` then `hostSpans`;
+//   validated in that pass) against `nextField` then `hostSpans`; its scans: `firstOf`
+//   (first-zero-byte flags) against a byte loop, `dottedQuadEndWide` (no end tests when 16
+//   bytes follow) against `dottedQuadEnd`;
+// - the delivery loop's inline `C="..."` and the arrival loop's inline `T="..."` (`quoted`)
+//   and `for` (the recipient list's start and count) against the plain field reading of the
+//   same line;
 // - `countItems` against counting `nextField`'s items; `tlsSpans` (bits read back from
 //   the end) against its former form;
 // - the refusal reader (spans into an `EximLine`, turned into its event) against the
@@ -253,6 +259,196 @@ import MailTrailModel
                     var want: UInt64 = 0
                     for k in 0..<8 where Byte.isAlnum(bytes[k]) { want |= 0x80 << UInt64(k * 8) }
                     if EximFields.alnumBytes(x) != want { wrong.append("\(b)@\(pos)") }
+                }
+            }
+        }
+        #expect(wrong.isEmpty, "\(wrong.prefix(5))")
+    }
+
+    /// The last `key=...` item the field loops' reading (`nextField` by the definition,
+    /// `plainNextField`) gives before the first item followed by `:` (`stopAtColon`: the delivery
+    /// loop stops there, the arrival loop does not), reading from `from`: its value, whether it
+    /// is quoted, and whether it is quoted with no backslash and its closing quote present; nil
+    /// when there is none.
+    static func plainLastItem(_ s: ByteScanner, key: UInt8, from: Int, stopAtColon: Bool) -> (Range<Int>, Bool, Bool)? {
+        var i = from
+        var found: (Range<Int>, Bool, Bool)? = nil
+        while let f = plainNextField(s, &i) {
+            if let k = f.key, k.count == 1, s[k.lowerBound] == key {
+                let closed = f.value.upperBound < s.end && s[f.value.upperBound] == Byte.quote
+                found = (f.value, f.quoted, f.quoted && closed && !s.buffer(f.value).contains(Byte.backslash))
+            }
+            if stopAtColon && f.colonAfter { break }
+        }
+        return found
+    }
+
+    @Test func quotedItemsReadInlineAgreeWithTheFieldReading() {
+        // `C="..."` read inline by the delivery loop and `T="..."` by the arrival loop (through
+        // `EximFields.quoted`) against the plain field reading, on seeded lines of quoted values
+        // with escapes, missing closing quotes, `:` after, neighbours without spaces.
+        let pieces = ["C=\"", "T=\"", "\"", "\\\"", "\\\\", "\\", "x", " ", ":", " : ", "QT=1s", "R=r", "250 OK",
+                      "X=TLS1.3:A:256", "CV=yes", "\u{80}", "é", "=", "K=\"v\""]
+        let buffer = EximLineBuffer(sharedStrings: false)
+        let e = buffer.line
+        var wrong: [String] = []
+        for tail in Self.randomJoins(pieces, seed: 41, maxPieces: 9, count: 8_000) {
+            for (head, isDelivery) in [("1rfqKL-00059H-U4 => a@b ", true), ("1rfqKL-00059H-U4 <= a@b ", false)] {
+                let bytes = Array((head + tail).utf8)
+                bytes.withUnsafeBufferPointer { buf in
+                    let s = ByteScanner(buf)
+                    e.reset(bytes: LineBytes(buf))
+                    e.storage.pointee.messageID = Span(0..<16)
+                    let from = head.utf8.count
+                    if isDelivery {
+                        _ = EximParser.delivery(s, 20, .delivered, e)
+                        // The last `C=` item is the response as read (quoted or not).
+                        if let (v, quoted, free) = Self.plainLastItem(s, key: 0x43, from: from, stopAtColon: true),
+                           e.response.range != v || e.responseQuoted != quoted || (quoted && e.responseEscapeFree != free) {
+                            wrong.append("=> " + tail)
+                        }
+                    } else {
+                        _ = EximParser.arrival(s, 20, fake: false, e)
+                        // The last `T=` item is the subject (escape-free only when quoted without a backslash).
+                        if let (v, _, free) = Self.plainLastItem(s, key: 0x54, from: from, stopAtColon: false),
+                           e.subject.range != v || e.subjectEscapeFree != free {
+                            wrong.append("<= " + tail)
+                        }
+                    }
+                }
+            }
+        }
+        #expect(wrong.isEmpty, "\(wrong.prefix(5))")
+    }
+
+    @Test func recipientListFoundInlineAgreesWithTheFieldReading() {
+        // The arrival loop's inline `for` (then `countItems`) against the plain field reading:
+        // the first bare word `for` (a bare `from` skips the item after it) starts the list.
+        let pieces = ["for", "for:", "fort", "xfor", "from", " ", "  ", "a@b", "T=\"x y\"", "K=v", "S=1", "id=<m@x>",
+                      "f", "fo", ":", "\"", "=", "\u{80}"]
+        let buffer = EximLineBuffer(sharedStrings: false)
+        let e = buffer.line
+        var wrong: [String] = []
+        for tail in Self.randomJoins(pieces, seed: 43, maxPieces: 10, count: 8_000) {
+            let head = "1rfqKL-00059H-U4 <= a@b "
+            let bytes = Array((head + tail).utf8)
+            bytes.withUnsafeBufferPointer { buf in
+                let s = ByteScanner(buf)
+                e.reset(bytes: LineBytes(buf))
+                e.storage.pointee.messageID = Span(0..<16)
+                _ = EximParser.arrival(s, 20, fake: false, e)
+                var i = head.utf8.count
+                var from: Int32 = -1, count = 0
+                while let f = Self.plainNextField(s, &i) {
+                    guard f.key == nil else { continue }
+                    if s.equals(f.value, "for") {
+                        from = Int32(i)
+                        while Self.plainNextField(s, &i) != nil { count += 1 }
+                        break
+                    }
+                    if s.equals(f.value, "from") { _ = Self.plainNextField(s, &i) }
+                }
+                if e.recipientsFrom != from || e.recipientCount != count { wrong.append(tail) }
+            }
+        }
+        #expect(wrong.isEmpty, "\(wrong.prefix(5))")
+    }
+
+    @Test func firstOfAgreesWithTheByteLoop() {
+        // `EximFields.firstOf` (three patterns' first-zero-byte flags ORed) against a byte loop,
+        // from every start, for the three triples `hostOnePass` uses.
+        let alphabet: [UInt8] = Array(" ()[]a.9:".utf8) + [0x00, 0x80, 0xFF, 0x01, 0x21, 0x29 ^ 0x80]
+        let triples: [(UInt8, UInt8, UInt8)] = [(Byte.space, Byte.lparen, Byte.space), (Byte.lparen, Byte.rparen, Byte.rparen),
+                                                (Byte.rbracket, Byte.space, Byte.lbracket)]
+        var wrong: [String] = []
+        for bytes in Self.randomBytes(alphabet, seed: 45, maxLength: 40, count: 6_000) {
+            bytes.withUnsafeBufferPointer { buf in
+                let s = ByteScanner(buf)
+                for (a, b, c) in triples {
+                    for from in 0...buf.count {
+                        let want = buf[from...].firstIndex { $0 == a || $0 == b || $0 == c } ?? buf.count
+                        if EximFields.firstOf(s, a, b, c, from: from) != want { wrong.append("\(bytes)@\(from)") }
+                    }
+                }
+            }
+        }
+        #expect(wrong.isEmpty, "\(wrong.prefix(5))")
+    }
+
+    @Test func dottedQuadEndWideAgreesWithTheCheckedForm() {
+        // `dottedQuadEndWide` (no end test, at least 16 bytes after the start) against
+        // `dottedQuadEnd` on seeded quads and near-quads (octets around the limits, leading
+        // zeros, a wrong or missing separator, three or five parts), each followed by 16 bytes.
+        let octets = ["0", "1", "9", "10", "99", "100", "199", "200", "249", "250", "255", "256", "260", "300", "999",
+                      "00", "01", "000", "1000", "2550", ""]
+        let separators = [".", ".", ".", ".", ":", "", ".."]
+        let pads = ["0000000000000000", "]]]]]]]]]]]]]]]]", "................", "5 5 5 5 5 5 5 5 "]
+        var rng = SplitMix64(seed: 47)
+        var wrong: [String] = []
+        for _ in 0..<20_000 {
+            let parts = 3 + Int(rng.next() % 3)
+            var text = ""
+            for k in 0..<parts {
+                if k > 0 { text += separators[Int(rng.next() % UInt64(separators.count))] }
+                text += octets[Int(rng.next() % UInt64(octets.count))]
+            }
+            let bytes = Array((text + pads[Int(rng.next() % UInt64(pads.count))]).utf8)
+            bytes.withUnsafeBufferPointer { buf in
+                let s = ByteScanner(buf)
+                for i in 0..<(buf.count - 15) where EximFields.dottedQuadEndWide(s, i) != EximFields.dottedQuadEnd(s, i) {
+                    wrong.append("\(text)@\(i)")
+                }
+            }
+        }
+        #expect(wrong.isEmpty, "\(wrong.prefix(5))")
+    }
+
+    @Test func idTokenBytesMarksExactlyTheTokenLoopsBytes() {
+        // The byte predicate of `nextQueueIDRange`'s token loop.
+        func accepted(_ b: UInt8) -> Bool { Byte.isAlnum(b) || b == Byte.dot || b == Byte.minus || b == Byte.underscore }
+        var wrong: [String] = []
+        for b in 0...255 {
+            for pos in 0..<8 {
+                // `b` at `pos` among bytes the loop never accepts, then among bytes it always does.
+                for filler: UInt8 in [0x20, 0x2E, 0x5F, 0x61] {
+                    var bytes = [UInt8](repeating: filler, count: 8)
+                    bytes[pos] = UInt8(b)
+                    let x = bytes.withUnsafeBytes { UInt64(littleEndian: $0.loadUnaligned(as: UInt64.self)) }
+                    var want: UInt64 = 0
+                    for k in 0..<8 where accepted(bytes[k]) { want |= 0x80 << UInt64(k * 8) }
+                    if EximFields.idTokenBytes(x) != want { wrong.append("\(b)@\(pos)/\(filler)") }
+                }
+            }
+        }
+        #expect(wrong.isEmpty, "\(wrong.prefix(5))")
+    }
+
+    @Test func isOKidIsTheLiteralsCompare() {
+        let texts = ["250 OK id=", "250 OK id=X", "250 OK id", "250 OK iD=", "250 OK  id=", "251 OK id=", "250 ok id=",
+                     "x250 OK id=", "250 OK id=\u{80}", "250 2.0.0 OK", "350 OK id=", "250 OK id:"]
+        var wrong: [String] = []
+        for t in texts {
+            Array(t.utf8).withUnsafeBufferPointer { buf in
+                let s = ByteScanner(buf)
+                for i in 0..<max(0, buf.count - 9) where EximFields.isOKid(s, i) != s.has("250 OK id=", at: i) {
+                    wrong.append("\(t)@\(i)")
+                }
+            }
+        }
+        #expect(wrong.isEmpty, "\(wrong)")
+    }
+
+    @Test func nextQueueIDRangeAgreesWithExtractRangeOnRandomTokens() {
+        // `250 OK id=` then 0 to 19 bytes of ID-like, border and stop bytes: the word test of 8 to
+        // 16 token bytes (dots, high bytes, spaces at each place) against `extractRange`.
+        let alphabet: [UInt8] = Array("aZ09-_.".utf8) + [0x20, 0x22, 0x2F, 0x3A, 0x80, 0xC3, 0x00, 0x7F, 0x40, 0x60]
+        var wrong: [String] = []
+        for token in Self.randomBytes(alphabet, seed: 31, maxLength: 20) {
+            let bytes = Array("250 OK id=".utf8) + token
+            bytes.withUnsafeBufferPointer { buf in
+                let s = ByteScanner(buf)
+                for hi in 10...buf.count where EximFields.nextQueueIDRange(s, 0..<hi) != RemoteQueueID.extractRange(s, 0..<hi) {
+                    wrong.append("\(token)/\(hi)")
                 }
             }
         }

@@ -65,11 +65,11 @@ enum EximFields {
     }
 
     /// The high bit of each byte of `x` that is an ASCII letter or digit (`Byte.isAlnum`): each
-    /// range tested on the low seven bits (no carry between bytes), bytes >= 0x80 excluded.
+    /// range tested on the low seven bits (no carry between bytes), bytes >= 0x80 excluded. The
+    /// letters as one range: `b | 0x20` is in `a`-`z` exactly when `b` is a letter of either case.
     @inline(__always)
     static func alnumBytes(_ x: UInt64) -> UInt64 {
-        ByteScanner.bytesInRange(x, 0x30, 0x39) | ByteScanner.bytesInRange(x, 0x41, 0x5A)
-            | ByteScanner.bytesInRange(x, 0x61, 0x7A)
+        ByteScanner.bytesInRange(x, 0x30, 0x39) | ByteScanner.bytesInRange(x | 0x2020_2020_2020_2020, 0x61, 0x7A)
     }
 
     /// Whether the bytes at `i` are a whole message ID (used for `R=` values).
@@ -119,21 +119,29 @@ enum EximFields {
             return f
         }
         if v < s.end && s[v] == Byte.quote {
-            var q = v + 1
-            var escapeFree = false
-            // Common case: no backslash before the next quote, so that quote closes the value.
-            if let nq = memchrIndex(s, Byte.quote, from: q, to: s.end), memchrIndex(s, Byte.backslash, from: q, to: nq) == nil {
-                q = nq
-                escapeFree = true
-            }
-            while q < s.end && s[q] != Byte.quote { q += s[q] == Byte.backslash ? 2 : 1 }
-            let close = min(q, s.end)
-            var f = EximField(key: key, value: (v + 1)..<close, quoted: true, colonAfter: false, escapeFree: escapeFree)
-            i = min(close + 1, s.end)
-            if i < s.end && s[i] == Byte.colon { f.colonAfter = true; i += 1 }
-            return f
+            let (value, escapeFree, colonAfter) = quoted(s, v, &i)
+            return EximField(key: key, value: value, quoted: true, colonAfter: colonAfter, escapeFree: escapeFree)
         }
         return word(s, &i, from: v, key: key)
+    }
+
+    /// The quoted value whose opening quote is at `v` (`nextField`'s reading, also used inline by
+    /// the delivery loop for `C="..."`): the text between the quotes (to the end when the closing
+    /// one is missing), whether it holds no backslash, whether a `:` follows; `i` moves past it.
+    @inline(__always)
+    static func quoted(_ s: ByteScanner, _ v: Int, _ i: inout Int) -> (Range<Int>, escapeFree: Bool, colonAfter: Bool) {
+        var q = v + 1
+        var escapeFree = false
+        // Common case: no backslash before the next quote, so that quote closes the value.
+        if let nq = memchrIndex(s, Byte.quote, from: q, to: s.end), memchrIndex(s, Byte.backslash, from: q, to: nq) == nil {
+            q = nq
+            escapeFree = true
+        }
+        while q < s.end && s[q] != Byte.quote { q += s[q] == Byte.backslash ? 2 : 1 }
+        let close = min(q, s.end)
+        i = min(close + 1, s.end)
+        if i < s.end && s[i] == Byte.colon { i += 1; return ((v + 1)..<close, escapeFree, true) }
+        return ((v + 1)..<close, escapeFree, false)
     }
 
     /// `nextField` for its usual shape, read inline by the arrival and delivery loops: a one- or
@@ -294,7 +302,8 @@ enum EximFields {
         let lb = k
         let rb: Int
         var quad = false
-        if let q = dottedQuadEnd(s, lb + 1), q < s.end, s[q] == Byte.rbracket {
+        if let q = lb + 17 <= s.end ? dottedQuadEndWide(s, lb + 1) : dottedQuadEnd(s, lb + 1), q < s.end,
+           s[q] == Byte.rbracket {
             rb = q
             quad = true
         } else {
@@ -353,6 +362,36 @@ enum EximFields {
         }
     }
 
+    /// `dottedQuadEnd` where at least 16 bytes follow `i` (a quad and the byte after it read
+    /// at most `i + 15`: four octets of at most three digits, each followed by one more byte
+    /// read): the same answer without testing the end before each byte.
+    @inline(__always)
+    static func dottedQuadEndWide(_ s: ByteScanner, _ i: Int) -> Int? {
+        let b = s.base
+        var p = i
+        var octet = 0
+        while true {
+            var v = Int(b[p] &- Byte.zero)
+            guard v < 10 else { return nil }
+            p += 1
+            if v == 0 {
+                if b[p] &- Byte.zero < 10 { return nil }                            // leading zero
+            } else {
+                while true {
+                    let d = Int(b[p] &- Byte.zero)
+                    if d >= 10 { break }
+                    v = v &* 10 &+ d
+                    if v > 255 { return nil }
+                    p += 1
+                }
+            }
+            octet += 1
+            if octet == 4 { return p }
+            guard b[p] == Byte.dot else { return nil }
+            p += 1
+        }
+    }
+
     /// `s.find(b, from:to:)` by `memchr` (fewer instructions on long ranges: quoted values).
     @inline(__always)
     static func memchrIndex(_ s: ByteScanner, _ b: UInt8, from: Int, to: Int) -> Int? {
@@ -361,7 +400,8 @@ enum EximFields {
     }
 
     /// Index of the first byte at or after `from` that is `a`, `b` or `c` (`s.end` if none),
-    /// eight bytes at a time.
+    /// eight bytes at a time. Each pattern's `firstZeroByte` flags its first match exactly and
+    /// nothing before it, so the lowest flag of the three is the first match of any.
     @inline(__always)
     static func firstOf(_ s: ByteScanner, _ a: UInt8, _ b: UInt8, _ c: UInt8, from: Int) -> Int {
         var i = from
@@ -369,7 +409,7 @@ enum EximFields {
         let pa = ByteScanner.ones &* UInt64(a), pb = ByteScanner.ones &* UInt64(b), pc = ByteScanner.ones &* UInt64(c)
         while i + 8 <= s.end {
             let x = UInt64(littleEndian: raw.loadUnaligned(fromByteOffset: i, as: UInt64.self))
-            let m = ByteScanner.zeroBytes(x ^ pa) | ByteScanner.zeroBytes(x ^ pb) | ByteScanner.zeroBytes(x ^ pc)
+            let m = ByteScanner.firstZeroByte(x ^ pa) | ByteScanner.firstZeroByte(x ^ pb) | ByteScanner.firstZeroByte(x ^ pc)
             if m != 0 { return i + m.trailingZeroBitCount >> 3 }
             i += 8
         }
@@ -546,7 +586,16 @@ enum EximFields {
     @inline(__always)
     static func nextQueueIDRange(_ s: ByteScanner, _ r: Range<Int>) -> Range<Int>? {
         let lo = r.lowerBound + 10, hi = r.upperBound
-        if hi > lo, s.has("250 OK id=", at: r.lowerBound) {
+        if hi > lo, isOKid(s, r.lowerBound) {
+            // The usual token (8 to 16 bytes, an Exim ID is 16) tested as two overlapping words:
+            // all of its bytes pass the loop below and the last is no dot, so the loop's answer.
+            let n = hi - lo
+            if n >= 8, n <= 16, s[hi - 1] != Byte.dot {
+                let raw = UnsafeRawPointer(s.base)
+                let a = UInt64(littleEndian: raw.loadUnaligned(fromByteOffset: lo, as: UInt64.self))
+                let b = UInt64(littleEndian: raw.loadUnaligned(fromByteOffset: hi - 8, as: UInt64.self))
+                if idTokenBytes(a) & idTokenBytes(b) == ByteScanner.highs { return lo..<hi }
+            }
             var j = lo
             while j < hi && (Byte.isAlnum(s[j]) || s[j] == Byte.dot || s[j] == Byte.minus || s[j] == Byte.underscore) {
                 j += 1
@@ -567,6 +616,25 @@ enum EximFields {
             return nil
         }
         return RemoteQueueID.extractRange(s, r)
+    }
+
+    /// Whether the 10 bytes at `i` (which exist) are `250 OK id=`: `s.has("250 OK id=", at: i)`
+    /// as one word and one half-word compare.
+    @inline(__always)
+    static func isOKid(_ s: ByteScanner, _ i: Int) -> Bool {
+        let raw = UnsafeRawPointer(s.base + i)
+        // "250 OK i" and "d=" as little-endian loads.
+        return UInt64(littleEndian: raw.loadUnaligned(as: UInt64.self)) == 0x6920_4B4F_2030_3532
+            && UInt16(littleEndian: raw.loadUnaligned(fromByteOffset: 8, as: UInt16.self)) == 0x3D64
+    }
+
+    /// The high bit of each byte of `x` that `nextQueueIDRange`'s token loop accepts (an ASCII
+    /// letter or digit, `.`, `-`, `_`), exactly.
+    @inline(__always)
+    static func idTokenBytes(_ x: UInt64) -> UInt64 {
+        let ones = ByteScanner.ones
+        return alnumBytes(x) | ByteScanner.zeroBytes(x ^ (ones &* 0x2E)) | ByteScanner.zeroBytes(x ^ (ones &* 0x2D))
+            | ByteScanner.zeroBytes(x ^ (ones &* 0x5F))
     }
 
     /// `ByteScanner.int` read inline (the hot loops' numbers: `S=`, the bits of `X=`).
