@@ -4,7 +4,8 @@
 // pattern with each byte changed, cut short at every length, near the end of the bytes), and
 // `smHas` (a literal of 1 to 8 bytes as one masked load) against `has(_:at:)` for every
 // `SMWord` the dispatch uses, likewise; the `SMWord` constants are the bytes of their literals.
-// `smDigits` against `digitsEnd` + `int`, `smIsHMS` against its byte definition, and
+// `smDigits` against `digitsEnd` + `int`, `smIsHMS` against its byte definition, `smHMS` (check
+// and value from one word) against `smIsHMS` + `smDelay`, and
 // `smAcceptedID` (its literal as four words) against the same check with `has(_:at:)`.
 // Limits: generated forms only (seeded, deterministic), not a fuzzer.
 
@@ -162,6 +163,42 @@ import MailTrailModel
             }
         }
         #expect(wrong.isEmpty, "\(wrong.prefix(3))")
+    }
+
+    /// `smHMS` (check and value from one word) against `smIsHMS` and `smDelay`: every byte value
+    /// at every position of valid `DD:DD:DD`s, seeded random valid ones (all values 00:00:00 to
+    /// 99:99:99 are read, as `smDelay` reads them), and every position of short and mixed bodies.
+    @Test func hmsValueAgreesWithDelay() {
+        var bodies: [[UInt8]] = []
+        var rng = SplitMix64(seed: 139)
+        for _ in 0..<300 {
+            let digits = (0..<6).map { _ in UInt8(ascii: "0") + UInt8(rng.next() % 10) }
+            bodies.append([digits[0], digits[1], 0x3A, digits[2], digits[3], 0x3A, digits[4], digits[5]])
+        }
+        let base = Array("12:34:56".utf8)
+        for k in 0..<8 {
+            for v in 0...255 { var b = base; b[k] = UInt8(v); bodies.append(b) }
+        }
+        bodies += ["00:00:00", "99:99:99", "09:59:59", "1:02:03", "01:02:03, xdelay=", "x01:02:03", "+1:00:00:00",
+                   "01:02:0", "01-02-03"].map { Array($0.utf8) }
+        let alphabet = Array("0123456789:,x".utf8) + [0x80, 0xBA, 0xFF, 0x2F, 0x3B]
+        for _ in 0..<3_000 {
+            bodies.append((0..<Int(rng.next() % 20)).map { _ in alphabet[Int(rng.next() % UInt64(alphabet.count))] })
+        }
+        var wrong: [String] = []
+        var valid = 0
+        for b in bodies {
+            b.withUnsafeBufferPointer { buf in
+                let s = ByteScanner(buf)
+                for v in 0...b.count {
+                    let want: Double? = s.smIsHMS(v) ? s.smDelay(v..<(v + 8)) : nil
+                    if want != nil { valid += 1 }
+                    if s.smHMS(v) != want { wrong.append("\(b) at \(v): \(String(describing: s.smHMS(v))) vs \(String(describing: want))") }
+                }
+            }
+        }
+        #expect(wrong.isEmpty, "\(wrong.prefix(3))")
+        #expect(valid == 300 + 6 * 10 + 2 + 6)     // random, one byte changed, listed
     }
 
     /// `smAcceptedID` as it was written with `has(_:at:)`.

@@ -357,22 +357,23 @@ public struct SendmailParser: Sendable {
         }
         v = e + 8
         // The usual `HH:MM:SS` holds no comma, so the value ends right after it when `, xdelay=`
-        // (`, mailer=`) is there: what `smCommaSpaceNear` finds, without the search.
+        // (`, mailer=`) is there: what `smCommaSpaceNear` finds, without the search; its value is
+        // read with the check (`smHMS`: what `smDelay` gives for it).
         let c1: Int
-        if s.smIsHMS(v), s.smIsNextKey(v + 8, SMKey.xdelay, 6) { c1 = v + 8 }
+        if let d = s.smHMS(v), s.smIsNextKey(v + 8, SMKey.xdelay, 6) { c1 = v + 8; line.f.delay = d }
         else {
             guard let c = s.smCommaSpaceNear(from: v), s.smIsNextKey(c, SMKey.xdelay, 6) else { return nil }
             c1 = c
+            line.f.delay = s.smDelay(v..<c1)
         }
-        line.f.delay = s.smDelay(v..<c1)
         v = c1 + 9
         let c2: Int
-        if s.smIsHMS(v), s.smIsNextKey(v + 8, SMKey.mailer, 6) { c2 = v + 8 }
+        if let d = s.smHMS(v), s.smIsNextKey(v + 8, SMKey.mailer, 6) { c2 = v + 8; line.f.xdelay = d }
         else {
             guard let c = s.smCommaSpaceNear(from: v), s.smIsNextKey(c, SMKey.mailer, 6) else { return nil }
             c2 = c
+            line.f.xdelay = s.smDelay(v..<c2)
         }
-        line.f.xdelay = s.smDelay(v..<c2)
         v = c2 + 9
         guard let c3 = s.smCommaSpaceNear(from: v), s.smIsNextKey(c3, SMKey.pri, 3) else { return nil }
         line.f.mailer = Span(v..<c3)
