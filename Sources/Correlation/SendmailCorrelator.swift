@@ -485,17 +485,25 @@ public struct SendmailCorrelator: Codable, Sendable {
         let outbound = outboundTLS.index(of: pkey)
         let r = line.f.relay
         var relay: Peer?
-        if let oi = outbound, !r.rewritten, Self.same(outboundTLS.values[oi].peer.name, r.name, b), r.name.isPresent {
+        // Whether the entry's peer is the relay's host (`sameHost`), when the name branch decides it.
+        var entryIsRelay: Bool? = nil
+        if let oi = outbound, !r.rewritten, r.name.isPresent, Self.same(outboundTLS.values[oi].peer.name, r.name, b) {
             // The STARTTLS=client line named this relay with the same bytes: its name String is the
-            // one the cache would give.
-            relay = Peer(name: outboundTLS.values[oi].peer.name, ip: strings.optionalString(r.ip, in: b), port: nil)
+            // one the cache would give. `sameHost` of two peers with that one name: their
+            // addresses when both have one, else the names (equal).
+            let ip = strings.optionalString(r.ip, in: b)
+            if let x = outboundTLS.values[oi].peer.ip, let y = ip { entryIsRelay = x == y } else { entryIsRelay = true }
+            relay = Peer(name: outboundTLS.values[oi].peer.name, ip: ip, port: nil)
         } else {
             relay = peer(r, b, ipText: line.f.ipText)
         }
         if let oi = outbound {
             // Read in place: a copy of the entry would retain and release each of its strings.
-            if SendmailCorrelator.sameHost(outboundTLS.values[oi].peer, relay!) { tlsBox = outboundTLS.values[oi].info }
-            else { outboundTLS.remove(at: oi) }
+            if entryIsRelay ?? SendmailCorrelator.sameHost(outboundTLS.values[oi].peer, relay!) {
+                tlsBox = outboundTLS.values[oi].info
+            } else {
+                outboundTLS.remove(at: oi)
+            }
         }
         var dsn = SendmailWords.literal(line.f.dsn, b) ?? strings.optionalString(line.f.dsn, in: b)
         var mailer = SendmailWords.literal(line.f.mailer, b) ?? strings.optionalString(line.f.mailer, in: b)

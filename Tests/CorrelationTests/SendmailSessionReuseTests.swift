@@ -4,7 +4,7 @@
 // String the cache makes (ASCII, non-ASCII, invalid UTF-8, canonically equal but different bytes,
 // small and heap strings), and transcripts with equal, renamed and moved relays give the rows
 // the Peer made from the line gives; likewise a `to=` line's relay name taken from its process's
-// STARTTLS=client entry.
+// STARTTLS=client entry, its TLS taken exactly when `sameHost` of the two peers says so.
 // Limits: listed cases and seeded random strings, not a fuzzer.
 
 import Testing
@@ -171,5 +171,29 @@ import MailTrailModel
         #expect(d?.relay == Peer(name: nil, ip: "192.0.2.9") && d?.tls == nil)
         d = Self.delivery(tlsPeer: Peer(name: "mx.example.net", ip: "2001:db8::9"), relay: Peer(name: "mx.example.net", ip: "2001:db8::9"))
         #expect(d?.relay == Peer(name: "mx.example.net", ip: "2001:db8::9") && d?.tls == Self.tlsOut)
+    }
+
+    /// The to= line's decision when the entry's name has the relay's bytes (taken without
+    /// `sameHost`: the addresses when both have one, else true) against `sameHost` of the two
+    /// peers, for every pair of listed STARTTLS=client peers and relays (names equal, in another
+    /// case, other, absent; addresses equal, other, absent, IPv6): the row's relay is the
+    /// to= line's and its TLS the entry's exactly when `sameHost` says so.
+    @Test func deliveryTLSAgreesWithSameHost() {
+        let names: [String?] = ["mx.example.net", "MX.example.net", "other.example.net", nil]
+        let ips: [String?] = ["192.0.2.9", "192.0.2.10", nil, "2001:db8::9", "2001:db8::a"]
+        var peers: [Peer] = []
+        for n in names { for i in ips where n != nil || i != nil { peers.append(Peer(name: n, ip: i)) } }
+        var wrong: [String] = []
+        var taken = 0
+        for t in peers {
+            for r in peers {
+                let d = Self.delivery(tlsPeer: t, relay: r)
+                let want = SendmailCorrelator.sameHost(t, r) ? Self.tlsOut : nil
+                if want != nil { taken += 1 }
+                if d?.relay != r || d?.tls != want { wrong.append("\(t) -> \(r): \(String(describing: d?.relay)) \(String(describing: d?.tls))") }
+            }
+        }
+        #expect(wrong.isEmpty, "\(wrong.prefix(3))")
+        #expect(peers.count == 19 && taken == 109)
     }
 }
