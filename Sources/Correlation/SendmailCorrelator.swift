@@ -29,7 +29,8 @@
 ///   mailers, ciphers, a `ruleset=` refusal's stage and codes) through a
 ///   `SharedStringCache` (the parser's line buffer's, shared by all hosts' correlators; the commonest dsn, mailer, proto and mechanism words as
 ///   literals, `SendmailWords`), a `STARTTLS=` line's `TLSInfo` through a `SendmailMemo` of
-///   recent ones (held as a shared immutable `TLSBox`: one retain per copy, saved as the `TLSInfo`), a `from=` line's client from its process's session when the
+///   recent ones (by the number the parser's tail memo gave the tail's bytes when it gave one,
+///   `SendmailIDMemo`: one compare instead of a hash and a compare of the bytes; held as a shared immutable `TLSBox`: one retain per copy, saved as the `TLSInfo`), a `from=` line's client from its process's session when the
 ///   relay's bytes are the session client's (an `AUTH=` line with the session's
 ///   address makes no Peer, a `to=` line takes its relay's name from the process's
 ///   STARTTLS=client entry when the bytes match); transactions are keyed by the queue ID's bytes held inline
@@ -65,6 +66,8 @@ public struct SendmailCorrelator: Codable, Sendable {
     var strings = SharedStringCache()
     /// `TLSInfo`s of recent `STARTTLS=` lines by their bytes; not saved.
     var tlsInfos = SendmailMemo<TLSBox>(bits: 6, maxKey: 128)
+    /// The same by the number the parser's tail memo gave the bytes (`tlsTailID`); not saved.
+    var tlsByID = SendmailIDMemo<TLSBox>(bits: 6)
     /// Message-IDs and their keys when the lines do not share the parser's cache (`withLine`),
     /// made on first use; not saved.
     var messageIDs: MessageKey.Cache? = nil
@@ -261,10 +264,13 @@ public struct SendmailCorrelator: Codable, Sendable {
         let b = line.bytes
         // Optionals so that the one entry made below takes them (`take()`: moved, not copied).
         var peer: Peer? = peer(line.f.relay, b, ipText: line.f.ipText)
-        var info: TLSBox? = tlsInfos.value(for: line.f.tlsKey, in: b) {
-            TLSBox(TLSInfo(proto: strings.optionalString(line.f.tlsProto, in: b),
-                           cipher: strings.optionalString(line.f.cipher, in: b), bits: line.f.bits,
-                           trust: line.trustWord(line.f.verify)))
+        // By the parser's number for the tail bytes when it gave one (one compare), else by the bytes.
+        let id = line.f.tlsTailID
+        var info: TLSBox?
+        if id != 0, line.f.tlsKey.isPresent {
+            info = tlsByID.value(forID: id) { Self.tlsBox(line, b, &strings) }
+        } else {
+            info = tlsInfos.value(for: line.f.tlsKey, in: b) { Self.tlsBox(line, b, &strings) }
         }
         let key = ProcessKey(program: ctx.program, pid: ctx.pid)
         // Stored in place (the subscript's setter would copy the new entry once more).
@@ -279,6 +285,15 @@ public struct SendmailCorrelator: Codable, Sendable {
                 if !created { o = OutboundTLS(peer: peer.take()!, info: info.take()!, at: time) }
             }
         }
+    }
+
+    /// A `STARTTLS=` line's `TLSInfo` from its fields (Strings through the cache): a function of
+    /// the `tlsKey`'s bytes when the line has one.
+    @inline(__always)
+    static func tlsBox(_ line: SendmailLine, _ b: LineBytes, _ strings: inout SharedStringCache) -> TLSBox {
+        TLSBox(TLSInfo(proto: strings.optionalString(line.f.tlsProto, in: b),
+                       cipher: strings.optionalString(line.f.cipher, in: b), bits: line.f.bits,
+                       trust: line.trustWord(line.f.verify)))
     }
 
     private mutating func auth(_ ctx: LineContext, _ line: SendmailLine) {

@@ -20,7 +20,15 @@
 /// (`Fields.ipText`); the recipient list's storage (`SpanList`) is reused
 /// from line to line (it grows to the longest list seen). A parser's buffer
 /// carries one `SharedStringCache` for all the correlators its lines reach (`Fields.strings`)
-/// and a `SendmailRelayMemo` of recent `relay=` values' spans (`Fields.relayMemo`).
+/// and a `SendmailRelayMemo` of recent `relay=` values' spans (`Fields.relayMemo`); its
+/// `SendmailTLSTailMemo` gives each tail it stores a number unique in the process (blocks of
+/// numbers from `SendmailTailIDSource` under a lock), carried as `Fields.tlsTailID`.
+
+#if canImport(Glibc)
+import Glibc
+#elseif canImport(Darwin)
+import Darwin
+#endif
 
 /// A list of spans whose storage is reused from line to line: kept in the `SendmailLineBuffer`'s
 /// fields and freed with it, it grows to the longest list seen and is emptied by setting its count
@@ -178,6 +186,11 @@ public struct SendmailLine: @unchecked Sendable {
         /// end, when `verify=`, `cipher=` and `bits=` are not before it), so equal bytes mean an
         /// equal `TLSInfo`; absent otherwise (the correlator then builds it field by field).
         public var tlsKey: Span = .absent
+        /// STARTTLS: the number the buffer's `SendmailTLSTailMemo` gave the `tlsKey`'s bytes (the
+        /// tail), nonzero only when the parser read the tail through it: equal numbers mean equal
+        /// tail bytes (a number is given to one tail once in the process, never again), so the
+        /// correlator may key its `TLSInfo`s by it instead of by the bytes; 0 otherwise.
+        public var tlsTailID: UInt64 = 0
         public var authid: Span = .absent
         public var mechanism: Span = .absent
         // ruleset= (also `queueID`, `relay`, `sender`, `dsn`)
@@ -277,7 +290,7 @@ public struct SendmailLine: @unchecked Sendable {
         let p = storage
         p.pointee.kind = .tls; p.pointee.direction = direction; p.pointee.relay = RelaySpans()
         p.pointee.tlsProto = .absent; p.pointee.cipher = .absent; p.pointee.verify = .absent; p.pointee.bits = nil
-        p.pointee.tlsKey = .absent
+        p.pointee.tlsKey = .absent; p.pointee.tlsTailID = 0
     }
 
     /// Clears the fields of an `AUTH=server` line.
@@ -488,8 +501,8 @@ public struct SendmailRelayMemo: @unchecked Sendable {
 
     /// `slots` entries of `stride` bytes, each marked empty (hash 0, length -1): the layout the
     /// relay memo and the TLS tail memo share (hash, length, value, key bytes).
-    static func emptyEntries(slots: Int, stride: Int) -> UnsafeMutableRawPointer {
-        let e = UnsafeMutableRawPointer.allocate(byteCount: slots * stride, alignment: 16)
+    static func emptyEntries(slots: Int, stride: Int, extra: Int = 0) -> UnsafeMutableRawPointer {
+        let e = UnsafeMutableRawPointer.allocate(byteCount: slots * stride + extra, alignment: 16)
         for i in 0..<slots {
             e.storeBytes(of: 0, toByteOffset: i * stride, as: UInt64.self)
             e.storeBytes(of: -1, toByteOffset: i * stride + 8, as: Int.self)
@@ -580,10 +593,32 @@ public struct SendmailTLSTail: Sendable {
     public var bits: Int64
     /// Where `bits=`'s value starts.
     public var bitsAt: Int64
+    /// The number the memo gave these tail bytes when it stored them (`SendmailLine.Fields.tlsTailID`).
+    public var id: UInt64 = 0
     @inlinable public init(proto: Span, verify: Span, cipher: Span, bits: Int?, bitsAt: Int) {
         self.proto = proto; self.verify = verify; self.cipher = cipher
         self.bits = bits.map { Int64($0) } ?? -1
         self.bitsAt = Int64(bitsAt)
+    }
+}
+
+/// Hands out blocks of numbers for `SendmailTLSTailMemo` entries, unique in the process (a lock
+/// per block of 65,536; numbers start at 1, so 0 is never given).
+final class SendmailTailIDSource: @unchecked Sendable {
+    static let shared = SendmailTailIDSource()
+    static let block: UInt64 = 1 << 16
+    private var lock = pthread_mutex_t()
+    private var next: UInt64 = 1
+
+    private init() { pthread_mutex_init(&lock, nil) }
+
+    /// The first number of a fresh block of `block` numbers.
+    func takeBlock() -> UInt64 {
+        pthread_mutex_lock(&lock)
+        defer { pthread_mutex_unlock(&lock) }
+        let v = next
+        next += Self.block
+        return v
     }
 }
 
@@ -623,9 +658,28 @@ public struct SendmailTLSTailMemo: @unchecked Sendable {
         return h ^ (h >> 31)
     }
 
+    /// Where the numbers to give next are kept, after the entries: the next one, the end of its block.
+    @usableFromInline static let idsAt = slots * stride
+
     mutating func allocate() {
         precondition(MemoryLayout<SendmailTLSTail>.size <= Self.keyAt - Self.valueAt, "SendmailTLSTail outgrew its place")
-        entries = SendmailRelayMemo.emptyEntries(slots: Self.slots, stride: Self.stride)
+        // The entries, then the next number to give and the end of its block (a block is taken at
+        // the first store).
+        let e = SendmailRelayMemo.emptyEntries(slots: Self.slots, stride: Self.stride, extra: 16)
+        e.storeBytes(of: UInt64(0), toByteOffset: Self.idsAt, as: UInt64.self)
+        e.storeBytes(of: UInt64(0), toByteOffset: Self.idsAt + 8, as: UInt64.self)
+        entries = e
+    }
+
+    /// A number never given before in the process (for a tail stored now).
+    @usableFromInline func newID(_ e: UnsafeMutableRawPointer) -> UInt64 {
+        var next = e.load(fromByteOffset: Self.idsAt, as: UInt64.self)
+        if next == e.load(fromByteOffset: Self.idsAt + 8, as: UInt64.self) {
+            next = SendmailTailIDSource.shared.takeBlock()
+            e.storeBytes(of: next &+ SendmailTailIDSource.block, toByteOffset: Self.idsAt + 8, as: UInt64.self)
+        }
+        e.storeBytes(of: next &+ 1, toByteOffset: Self.idsAt, as: UInt64.self)
+        return next
     }
 
     mutating func deallocate() {
@@ -653,16 +707,20 @@ public struct SendmailTLSTailMemo: @unchecked Sendable {
     }
 
     /// Keeps `tail` for the `n` (1...maxKey) bytes at `p` (hash `h`): in the first entry of its set,
-    /// the one there moved to the second (so the two latest tails of a set stay).
-    @inlinable @inline(__always)
-    public func store(_ p: UnsafePointer<UInt8>, _ n: Int, hash h: UInt64, _ tail: SendmailTLSTail) {
-        guard let entries, n >= 1, n <= Self.maxKey else { return }
+    /// the one there moved to the second (so the two latest tails of a set stay). Returns the
+    /// number given to these bytes (kept as the stored tail's `id`), 0 when nothing was kept.
+    @inlinable @inline(__always) @discardableResult
+    public func store(_ p: UnsafePointer<UInt8>, _ n: Int, hash h: UInt64, _ tail: SendmailTLSTail) -> UInt64 {
+        guard let entries, n >= 1, n <= Self.maxKey else { return 0 }
         let e = entries + Int(truncatingIfNeeded: h >> 58) &* (2 &* Self.stride)
         (e + Self.stride).copyMemory(from: UnsafeRawPointer(e), byteCount: Self.stride)
         (e + Self.keyAt).copyMemory(from: UnsafeRawPointer(p), byteCount: n)
         e.storeBytes(of: h, as: UInt64.self)
         e.storeBytes(of: n, toByteOffset: 8, as: Int.self)
-        e.storeBytes(of: tail, toByteOffset: Self.valueAt, as: SendmailTLSTail.self)
+        var t = tail
+        t.id = newID(entries)
+        e.storeBytes(of: t, toByteOffset: Self.valueAt, as: SendmailTLSTail.self)
+        return t.id
     }
 }
 

@@ -673,10 +673,11 @@ public struct SendmailParser: Sendable {
                 line.f.cipher = t.cipher.shifted(by: v)
                 line.f.bits = t.bits >= 0 ? Int(t.bits) : nil
                 bitsAt = v + Int(t.bitsAt)
+                line.f.tlsTailID = t.id
                 return true
             }
             guard tlsTail(s, at: v, line, bitsAt: &bitsAt) else { return false }
-            memo.store(p, n, hash: h, SendmailTLSTail(
+            line.f.tlsTailID = memo.store(p, n, hash: h, SendmailTLSTail(
                 proto: line.f.tlsProto.shifted(by: -v), verify: line.f.verify.shifted(by: -v),
                 cipher: line.f.cipher.shifted(by: -v), bits: line.f.bits, bitsAt: bitsAt - v))
             return true
