@@ -31,7 +31,8 @@
 ///   literals, `SendmailWords`), a `STARTTLS=` line's `TLSInfo` through a `SendmailMemo` of
 ///   recent ones (by the number the parser's tail memo gave the tail's bytes when it gave one,
 ///   `SendmailIDMemo`: one compare instead of a hash and a compare of the bytes; held as a shared immutable `TLSBox`: one retain per copy, saved as the `TLSInfo`), a `from=` line's client from its process's session when the
-///   relay's bytes are the session client's (an `AUTH=` line with the session's
+///   relay's bytes are the session client's (the same number from the parser's relay memo,
+///   `Session.relayID`, or compared) (an `AUTH=` line with the session's
 ///   address makes no Peer, a `to=` line takes its relay's name from the process's
 ///   STARTTLS=client entry when the bytes match); transactions are keyed by the queue ID's bytes held inline
 ///   (`QueueID`). `receive(_:_: SendmailEvent:into:)` feeds the same machine
@@ -143,6 +144,11 @@ public struct SendmailCorrelator: Codable, Sendable {
         var tls: TLSBox?
         var saslMethod: String?
         var saslUsername: String?
+        /// The parser's number for the relay bytes `client` was made of (`RelaySpans.id`; 0: none
+        /// or not known, as after a restore); not saved.
+        var relayID: UInt64 = 0
+
+        enum CodingKeys: String, CodingKey { case client, started, tls, saslMethod, saslUsername }
     }
 
     struct OutboundTLS: Codable, Sendable {
@@ -275,10 +281,11 @@ public struct SendmailCorrelator: Codable, Sendable {
         let key = ProcessKey(program: ctx.program, pid: ctx.pid)
         // Stored in place (the subscript's setter would copy the new entry once more).
         let time = ctx.time
+        let rid = line.f.relay.id
         switch line.f.direction {
         case .inbound:
-            sessions.withValue(key, make: { Session(client: peer.take()!, started: time, tls: info.take()) }) { s, created in
-                if !created { s = Session(client: peer.take()!, started: time, tls: info.take()) }
+            sessions.withValue(key, make: { Session(client: peer.take()!, started: time, tls: info.take(), relayID: rid) }) { s, created in
+                if !created { s = Session(client: peer.take()!, started: time, tls: info.take(), relayID: rid) }
             }
         case .outbound:
             outboundTLS.withValue(key, make: { OutboundTLS(peer: peer.take()!, info: info.take()!, at: time) }) { o, created in
@@ -315,11 +322,11 @@ public struct SendmailCorrelator: Codable, Sendable {
             let time = ctx.time
             sessions.withValue(at: i) { s in
                 if s.client.ip == peer.ip { s.saslMethod = mech; s.saslUsername = authid }
-                else { s = Session(client: peer, started: time, tls: nil, saslMethod: mech, saslUsername: authid) }
+                else { s = Session(client: peer, started: time, tls: nil, saslMethod: mech, saslUsername: authid, relayID: r.id) }
             }
         } else {
             sessions.withValue(key, make: {
-                Session(client: peer, started: ctx.time, tls: nil, saslMethod: mech, saslUsername: authid)
+                Session(client: peer, started: ctx.time, tls: nil, saslMethod: mech, saslUsername: authid, relayID: r.id)
             }) { _, _ in }
         }
     }
@@ -411,8 +418,9 @@ public struct SendmailCorrelator: Codable, Sendable {
             let session = sessions.index(of: ProcessKey(program: ctx.program, pid: ctx.pid))
             let r = line.f.relay
             var relay: Peer?
-            if let si = session, Self.isRelay(sessions.values[si].client, r, b) {
-                // The session's client has the relay's bytes: its Strings are the ones the cache would give.
+            if let si = session, (r.id != 0 && sessions.values[si].relayID == r.id) || Self.isRelay(sessions.values[si].client, r, b) {
+                // The session's client has the relay's bytes (the same number from the parser's
+                // relay memo, or compared): its Strings are the ones the cache would give.
                 relay = sessions.values[si].client
             } else {
                 relay = peer(r, b, ipText: line.f.ipText)

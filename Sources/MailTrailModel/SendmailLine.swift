@@ -21,8 +21,9 @@
 /// from line to line (it grows to the longest list seen). A parser's buffer
 /// carries one `SharedStringCache` for all the correlators its lines reach (`Fields.strings`)
 /// and a `SendmailRelayMemo` of recent `relay=` values' spans (`Fields.relayMemo`); its
-/// `SendmailTLSTailMemo` gives each tail it stores a number unique in the process (blocks of
-/// numbers from `SendmailTailIDSource` under a lock), carried as `Fields.tlsTailID`.
+/// `SendmailTLSTailMemo` and `SendmailRelayMemo` give each value they store a number unique in the
+/// process (blocks of numbers from `SendmailMemoIDs` under a lock), carried as `Fields.tlsTailID`
+/// and `RelaySpans.id`.
 
 #if canImport(Glibc)
 import Glibc
@@ -95,6 +96,10 @@ public struct RelaySpans: Sendable {
     public var user: Span = .absent
     /// ` (may be forged)` followed the value.
     public var forged = false
+    /// The number the buffer's `SendmailRelayMemo` gave the value's bytes, nonzero only when the
+    /// parser read the value through it: equal numbers mean equal value bytes (a number is given
+    /// to one value once in the process), so equal Peers; 0 otherwise.
+    public var id: UInt64 = 0
     @inlinable public init() {}
 }
 
@@ -481,10 +486,13 @@ public final class SendmailLineBuffer: @unchecked Sendable {
 public struct SendmailRelayMemo: @unchecked Sendable {
     public static let slots = 256
     public static let maxKey = 64
-    /// An entry: the hash (8 bytes), the length (8; -1 = empty), the spans (at 16), the key (at 48).
+    /// An entry: the hash (8 bytes), the length (8; -1 = empty), the spans (at 16, with their
+    /// number), the key (at 56).
     @usableFromInline static let stride = 128
     @usableFromInline static let spansAt = 16
-    @usableFromInline static let keyAt = 48
+    @usableFromInline static let keyAt = 56
+    /// Where the numbers to give next are kept, after the entries (`SendmailMemoIDs.newID`).
+    @usableFromInline static let idsAt = slots * stride
 
     @usableFromInline var entries: UnsafeMutableRawPointer?
 
@@ -496,8 +504,15 @@ public struct SendmailRelayMemo: @unchecked Sendable {
 
     mutating func allocate() {
         precondition(MemoryLayout<RelaySpans>.size <= Self.keyAt - Self.spansAt, "RelaySpans outgrew its place")
-        entries = SendmailRelayMemo.emptyEntries(slots: Self.slots, stride: Self.stride)
+        precondition(Self.keyAt + Self.maxKey <= Self.stride, "relay memo keys outgrew their place")
+        let e = SendmailRelayMemo.emptyEntries(slots: Self.slots, stride: Self.stride, extra: 16)
+        e.storeBytes(of: UInt64(0), toByteOffset: Self.idsAt, as: UInt64.self)
+        e.storeBytes(of: UInt64(0), toByteOffset: Self.idsAt + 8, as: UInt64.self)
+        entries = e
     }
+
+    /// A number never given before in the process (for a value stored now).
+    @usableFromInline func newID(_ e: UnsafeMutableRawPointer) -> UInt64 { SendmailMemoIDs.newID(e + Self.idsAt) }
 
     /// `slots` entries of `stride` bytes, each marked empty (hash 0, length -1): the layout the
     /// relay memo and the TLS tail memo share (hash, length, value, key bytes).
@@ -569,15 +584,19 @@ public struct SendmailRelayMemo: @unchecked Sendable {
         return true
     }
 
-    /// Keeps `spans` (relative to `p`) for the `n` bytes at `p` (1...maxKey, hash `h`).
-    @inlinable @inline(__always)
-    public func store(_ p: UnsafePointer<UInt8>, _ n: Int, hash h: UInt64, _ spans: RelaySpans) {
-        guard let entries, n >= 1, n <= Self.maxKey else { return }
+    /// Keeps `spans` (relative to `p`) for the `n` bytes at `p` (1...maxKey, hash `h`), with a new
+    /// number for these bytes (`RelaySpans.id`), which it returns (0 when nothing was kept).
+    @inlinable @inline(__always) @discardableResult
+    public func store(_ p: UnsafePointer<UInt8>, _ n: Int, hash h: UInt64, _ spans: RelaySpans) -> UInt64 {
+        guard let entries, n >= 1, n <= Self.maxKey else { return 0 }
         let e = entries + Int(truncatingIfNeeded: h >> 56) &* Self.stride
         (e + Self.keyAt).copyMemory(from: UnsafeRawPointer(p), byteCount: n)
         e.storeBytes(of: h, as: UInt64.self)
         e.storeBytes(of: n, toByteOffset: 8, as: Int.self)
-        e.storeBytes(of: spans, toByteOffset: Self.spansAt, as: RelaySpans.self)
+        var r = spans
+        r.id = newID(entries)
+        e.storeBytes(of: r, toByteOffset: Self.spansAt, as: RelaySpans.self)
+        return r.id
     }
 }
 
@@ -604,8 +623,8 @@ public struct SendmailTLSTail: Sendable {
 
 /// Hands out blocks of numbers for `SendmailTLSTailMemo` entries, unique in the process (a lock
 /// per block of 65,536; numbers start at 1, so 0 is never given).
-final class SendmailTailIDSource: @unchecked Sendable {
-    static let shared = SendmailTailIDSource()
+final class SendmailMemoIDs: @unchecked Sendable {
+    static let shared = SendmailMemoIDs()
     static let block: UInt64 = 1 << 16
     private var lock = pthread_mutex_t()
     private var next: UInt64 = 1
@@ -619,6 +638,18 @@ final class SendmailTailIDSource: @unchecked Sendable {
         let v = next
         next += Self.block
         return v
+    }
+
+    /// A number never given before in the process, from the block whose next number and end are
+    /// the two words at `header` (both 0 at first: a block is taken then, and when one runs out).
+    static func newID(_ header: UnsafeMutableRawPointer) -> UInt64 {
+        var next = header.load(as: UInt64.self)
+        if next == header.load(fromByteOffset: 8, as: UInt64.self) {
+            next = shared.takeBlock()
+            header.storeBytes(of: next &+ block, toByteOffset: 8, as: UInt64.self)
+        }
+        header.storeBytes(of: next &+ 1, as: UInt64.self)
+        return next
     }
 }
 
@@ -672,15 +703,7 @@ public struct SendmailTLSTailMemo: @unchecked Sendable {
     }
 
     /// A number never given before in the process (for a tail stored now).
-    @usableFromInline func newID(_ e: UnsafeMutableRawPointer) -> UInt64 {
-        var next = e.load(fromByteOffset: Self.idsAt, as: UInt64.self)
-        if next == e.load(fromByteOffset: Self.idsAt + 8, as: UInt64.self) {
-            next = SendmailTailIDSource.shared.takeBlock()
-            e.storeBytes(of: next &+ SendmailTailIDSource.block, toByteOffset: Self.idsAt + 8, as: UInt64.self)
-        }
-        e.storeBytes(of: next &+ 1, toByteOffset: Self.idsAt, as: UInt64.self)
-        return next
-    }
+    @usableFromInline func newID(_ e: UnsafeMutableRawPointer) -> UInt64 { SendmailMemoIDs.newID(e + Self.idsAt) }
 
     mutating func deallocate() {
         entries?.deallocate()

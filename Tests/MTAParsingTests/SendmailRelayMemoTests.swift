@@ -3,7 +3,8 @@
 // (`smRelaySpans`) gives for the same bytes — on the first sight (a miss), on later sights at other
 // places in the line (hits, the spans moved), for values too long to keep, for values that had to
 // be rewritten (IPv6: never kept), after colliding values evicted each other, and in a `withLine`
-// buffer, which has no memo. The memo's word compare against the bytes' equality.
+// buffer, which has no memo. The memo's word compare against the bytes' equality. The number a
+// value is given (`RelaySpans.id`) stands for exactly its bytes.
 // Limits: generated forms only (seeded, deterministic), not a fuzzer.
 
 import Testing
@@ -66,6 +67,39 @@ import MailTrailModel
         }
         #expect(wrong.isEmpty, "\(wrong.prefix(5))")
         withExtendedLifetime(buffer) {}
+    }
+
+    /// The number a relay value is given (`RelaySpans.id`): the same for the same bytes while the
+    /// memo keeps them, never the same for other bytes nor given again after an eviction, never
+    /// shared by two buffers; 0 for values not kept (rewritten IPv6, too long) and in a buffer
+    /// without the memo.
+    @Test func numbersFollowTheValueBytes() {
+        let a = SendmailLineBuffer(), c = SendmailLineBuffer(), plain = SendmailLineBuffer(sharedStrings: false)
+        func id(_ v: String, _ buffer: SendmailLineBuffer) -> UInt64 {
+            _ = Self.viaMemo(v, pad: 5, buffer.line)
+            return buffer.line.f.relay.id
+        }
+        var wrong: [String] = []
+        var owner: [UInt64: String] = [:]
+        var last: [String: UInt64] = [:]
+        var rng = SplitMix64(seed: 31)
+        var all = Self.values
+        for _ in 0..<3_000 { all.append("host\(rng.next() % 700).example [10.0.\(rng.next() % 3).\(rng.next() % 9)]") }
+        for v in all {
+            let n = id(v, a)
+            let kept = !v.contains(":") && v.utf8.count <= SendmailRelayMemo.maxKey
+            if kept != (n != 0) { wrong.append("\(v): \(n)") }
+            if id(v, plain) != 0 { wrong.append("plain buffer numbered \(v)") }
+            guard n != 0 else { continue }
+            if let o = owner[n], o != v { wrong.append("\(n) for \(o) and \(v)") }
+            if let l = last[v], l != n, owner[n] != nil { wrong.append("\(n) given again for \(v)") }
+            owner[n] = v; last[v] = n
+            // Seen again at once: the same number; in another buffer: another one.
+            if id(v, a) != n { wrong.append("\(v) renumbered") }
+            let o = id(v, c)
+            if o == n || owner[o] != nil && owner[o] != v { wrong.append("buffers share \(o) for \(v)") }
+        }
+        #expect(wrong.isEmpty, "\(wrong.prefix(3))")
     }
 
     @Test func aRepeatedValueIsAHitAtAnyPlace() {

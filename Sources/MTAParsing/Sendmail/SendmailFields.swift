@@ -464,8 +464,8 @@ extension ByteScanner {
                 return
             }
             var ipText: String?
-            let spans = smRelaySpans(r, ipText: &ipText)
-            if !spans.rewritten { line.f.relayMemo.store(p, n, hash: h, spans.shifted(by: -r.lowerBound)) }
+            var spans = smRelaySpans(r, ipText: &ipText)
+            if !spans.rewritten { spans.id = line.f.relayMemo.store(p, n, hash: h, spans.shifted(by: -r.lowerBound)) }
             line.setRelay(spans, ipText: ipText)
             return
         }
