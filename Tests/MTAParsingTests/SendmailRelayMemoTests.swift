@@ -102,6 +102,40 @@ import MailTrailModel
         #expect(wrong.isEmpty, "\(wrong.prefix(3))")
     }
 
+    /// Rewritten addresses' texts from the line buffer's `SendmailIPTextMemo` against `smIP` of the
+    /// same bytes (listed IPv6 forms, seeded random ones seen several times in random order, more
+    /// than the memo keeps, over 48 bytes, not addresses), through the relay reader and alone.
+    @Test func rewrittenAddressesAreWhatSmIPGives() {
+        var addrs = ["IPv6:2001:db8:0:0:0:0:0:1", "IPv6:::ffff:192.0.2.7", "2a01:111:f403:2dd6::7f4", "::1", "::",
+                     "IPv6:0:0:0:0:0:0:0:0", "ipv6:fe80:0:0:0:0:0:0:1", "2001:db8::zz", "IPv6:", "1:2:3:4:5:6:7:8:9",
+                     "IPv6:2001:0db8:0000:0000:0000:ff00:0042:8329", "IPv6:1111:2222:3333:4444:5555:6666:7777:8888"]
+        var rng = SplitMix64(seed: 41)
+        for _ in 0..<150 {
+            let groups = (0..<8).map { _ in rng.next() % 3 == 0 ? "0" : String(rng.next() % 65_536, radix: 16) }
+            addrs.append((rng.next() % 2 == 0 ? "IPv6:" : "") + groups.joined(separator: ":"))
+        }
+        let buffer = SendmailLineBuffer()
+        var wrong: [String] = []
+        for _ in 0..<4 {
+            for _ in addrs.indices {
+                let a = addrs[Int(rng.next() % UInt64(addrs.count))]
+                let bytes = Array(a.utf8)
+                bytes.withUnsafeBufferPointer { b in
+                    let s = ByteScanner(b)
+                    let want = s.smIP(0..<b.count)
+                    let got = buffer.line.f.ipTextMemo.text(b.baseAddress!, b.count) { s.smIP(0..<b.count) }
+                    if got != want { wrong.append("\(a): \(String(describing: got)) vs \(String(describing: want))") }
+                }
+                let v = "mx.example [\(a)]"
+                let pad = Int(rng.next() % 9)
+                let got = Self.viaMemo(v, pad: pad, buffer.line), direct = Self.direct(v, pad: pad)
+                if got != direct { wrong.append("\(v): \(got) vs \(direct)") }
+            }
+        }
+        #expect(wrong.isEmpty, "\(wrong.prefix(3))")
+        #expect(buffer.line.f.ipTextMemo.isAllocated && !SendmailLineBuffer(sharedStrings: false).line.f.ipTextMemo.isAllocated)
+    }
+
     @Test func aRepeatedValueIsAHitAtAnyPlace() {
         let buffer = SendmailLineBuffer()
         let v = "mbox3.example.com. [10.2.6.14]"

@@ -15,7 +15,8 @@
 // `smQuadOpen`, `smIsDottedQuad`, ...) give what the general code gives for
 // them and leave every other form to it. A `relay=` value seen lately (the client's STARTTLS
 // and from= lines, every delivery's next hop) is taken from the line buffer's `SendmailRelayMemo`
-// (spans by the value's bytes) instead of read again.
+// (spans by the value's bytes) instead of read again; a rewritten (IPv6) address's text from
+// its `SendmailIPTextMemo` (a client's STARTTLS and from= lines log the same address).
 // Known limits: a `, key=` inside a quoted local part or a Message-ID ends a
 // value early (the value is then cut, never mis-assigned to another field);
 // sendmail's `\ooo` escapes in addresses are kept as logged.
@@ -464,17 +465,18 @@ extension ByteScanner {
                 return
             }
             var ipText: String?
-            var spans = smRelaySpans(r, ipText: &ipText)
+            var spans = smRelaySpans(r, ipText: &ipText, ipMemo: line.f.ipTextMemo)
             if !spans.rewritten { spans.id = line.f.relayMemo.store(p, n, hash: h, spans.shifted(by: -r.lowerBound)) }
             line.setRelay(spans, ipText: ipText)
             return
         }
         var ipText: String?
-        let spans = smRelaySpans(r, ipText: &ipText)
+        let spans = smRelaySpans(r, ipText: &ipText, ipMemo: line.f.ipTextMemo)
         line.setRelay(spans, ipText: ipText)
     }
 
-    func smRelaySpans(_ r: Range<Int>, ipText: inout String?) -> RelaySpans {
+    /// `ipMemo`: rewritten addresses' texts seen lately (an unallocated memo makes each one).
+    func smRelaySpans(_ r: Range<Int>, ipText: inout String?, ipMemo: SendmailIPTextMemo = SendmailIPTextMemo()) -> RelaySpans {
         var out = RelaySpans()
         var lo = r.lowerBound
         var hi = r.upperBound
@@ -502,7 +504,7 @@ extension ByteScanner {
                         if isIPAddress(a) { out.ip = Span(a) }
                     } else {
                         out.rewritten = true
-                        ipText = smIP(r0)
+                        ipText = ipMemo.text(base + r0.lowerBound, r0.count) { smIP(r0) }
                     }
                 }
             }
