@@ -488,12 +488,19 @@ public struct SendmailCorrelator: Codable, Sendable {
         var receivedAt: Timestamp? = nil
         let instance: String
         let qid: String
+        let status = line.f.status
+        let n = line.f.recipients.count
+        // Whether every recipient is done after this line (then nothing more is correlated): the
+        // count is the line's, so it is taken with the transaction's other facts in one visit.
+        var done = false
         if let j = index {
             let host = self.host
-            (mk, receivedAt, instance, qid) = transactions.table.withValue(at: j) { tx in
+            (mk, receivedAt, instance, qid, done) = transactions.table.withValue(at: j) { tx in
                 let mk = Self.messageKey(&tx, host: host)
                 tx.lastSeen = ctx.time
-                return (mk, tx.receivedAt, tx.instance, tx.queueID)
+                if status != .deferred { tx.finalRecipients += n }
+                let done = tx.emitted && tx.nrcpt.map { tx.finalRecipients >= $0 } == true
+                return (mk, tx.receivedAt, tx.instance, tx.queueID, done)
             }
         } else {
             qid = b.string(line.f.queueID)
@@ -532,9 +539,7 @@ public struct SendmailCorrelator: Codable, Sendable {
         var mailer = SendmailWords.literal(line.f.mailer, b) ?? strings.optionalString(line.f.mailer, in: b)
         var response = b.optionalString(line.f.response)
         var next = b.optionalString(line.f.nextQueueID)
-        let status = line.f.status
         let delay = line.f.delay
-        let n = line.f.recipients.count
         // `to=marie, ctladdr=<marie@example.org>`: LocalRecipient's rule, read on the bytes (a
         // search for `@` per recipient instead of one over each String). A ctladdr beside a
         // full address is only the controlling user, not an original recipient, so its String is
@@ -568,13 +573,7 @@ public struct SendmailCorrelator: Codable, Sendable {
                     transport: mailer, relay: relay!, delay: delay, tls: tlsBox?.info, response: response, nextQueueID: next))
             }
         }
-        guard let j = index else { return }
-        let done = transactions.table.withValue(at: j) { tx -> Bool in
-            if status != .deferred { tx.finalRecipients += n }
-            guard tx.emitted, let n = tx.nrcpt else { return false }
-            return tx.finalRecipients >= n
-        }
-        if done { transactions.table.remove(at: j) }   // every recipient is done: nothing more to correlate
+        if done, let j = index { transactions.table.remove(at: j) }   // every recipient is done
     }
 
     /// A message made on this host from `origin` (DSN, clone, split): created and held.

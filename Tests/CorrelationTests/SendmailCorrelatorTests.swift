@@ -72,6 +72,38 @@ private func from(_ sender: String, nrcpts: Int, msgid: String?, proto: String? 
         #expect(s.machine.openTransactions == 0)
     }
 
+    /// A transaction leaves the state at the `to=` line that makes its final recipients reach
+    /// `nrcpts` (deferred ones not counted), never before: the count of open transactions after
+    /// every line of 300 seeded transcripts (1 to 3 recipients announced, `to=` lines of 1 or 2
+    /// recipients sent, deferred or bounced) against that rule.
+    @Test func aTransactionClosesWhenEveryRecipientIsFinal() {
+        var rng = SplitMix64(seed: 61)
+        var wrong: [String] = []
+        for run in 0..<300 {
+            var s = Transcript()
+            let nrcpts = 1 + Int(rng.next() % 3)
+            let qid = "5058C1xA0\(10_000 + run)"
+            s.feed(t(9, 0, 0), pid: 100, .from(queueID: qid, from("a@example.org", nrcpts: nrcpts, msgid: "m\(run)@x")))
+            var finals = 0
+            for k in 0..<5 {
+                let count = 1 + Int(rng.next() % 2)
+                let status: DeliveryStatus = [.sent, .deferred, .bounced][Int(rng.next() % 3)]
+                s.feed(t(9, 0, Int64(1 + k)), pid: 101, .to(queueID: qid, SendmailTo(
+                    recipients: (0..<count).map { "r\($0)@example.net" }, delay: 1, xdelay: 1, mailer: "esmtp",
+                    priority: 1, relay: mx, dsn: status == .sent ? "2.0.0" : "5.0.0", stat: "x", status: status,
+                    response: nil, nextQueueID: nil)))
+                let wasOpen = finals < nrcpts
+                if status != .deferred { finals += count }
+                let want = wasOpen && finals < nrcpts ? 1 : 0
+                if s.machine.openTransactions != want {
+                    wrong.append("run \(run) line \(k): \(s.machine.openTransactions) open, want \(want)")
+                }
+                _ = s.take()
+            }
+        }
+        #expect(wrong.isEmpty, "\(wrong.prefix(3))")
+    }
+
     @Test func sessionFactsNeedMatchingProtoAndAddress() {
         var s = Transcript()
         // A TLS session of pid 700 from another client, then a plain ESMTP message from the same pid (pid reuse).
