@@ -395,19 +395,20 @@ public struct SendmailCorrelator: Codable, Sendable {
             i = transactions.table.count - 1
         }
         let nrcpts = line.f.nrcpts
-        let refused = transactions.table.withValue(at: i) { tx -> Bool in
-            tx.lastSeen = ctx.time
-            tx.sawFrom = true
-            return nrcpts == 0 && !tx.emitted && tx.originQueueID == nil
+        let time = ctx.time
+        if transactions.table.values[i].emitted {
+            // Its row was made already (an emitted transaction is not held): only the times change.
+            transactions.table.withValue(at: i) { tx in tx.lastSeen = time; tx.sawFrom = true }
+            return
         }
-        if refused {
+        if nrcpts == 0 && transactions.table.values[i].originQueueID == nil {
             // Every recipient was refused: a rejected transaction, not a message (its refusals are stored).
             let qid = transactions.table.values[i].queueID
             transactions.table.remove(at: i)
             held.removeAll { $0 == qid }
             return
         }
-        if !transactions.table.values[i].emitted {
+        do {
             // Optionals that the transaction below takes (`take()`: moved, not copied; a value the
             // closure only read was retained into the transaction and released here).
             var sender: String? = strings.string(line.f.sender, in: b)
@@ -445,7 +446,11 @@ public struct SendmailCorrelator: Codable, Sendable {
                     saslMethod = sessions.values[si].saslMethod; saslUsername = sessions.values[si].saslUsername
                 }
             }
-            transactions.table.withValue(at: i) { tx in
+            // One visit: the line's facts, then the row (`emit(at:)`'s steps).
+            let host = self.host
+            let heldID = transactions.table.withValue(at: i) { tx -> String? in
+                tx.lastSeen = time
+                tx.sawFrom = true
                 tx.sender = sender.take()
                 tx.size = size
                 tx.nrcpt = nrcpts
@@ -455,9 +460,15 @@ public struct SendmailCorrelator: Codable, Sendable {
                 if user != nil { tx.localUser = user.take() }
                 if useTLS { tx.tls = tls.take() }
                 if useSASL { tx.saslMethod = saslMethod.take(); tx.saslUsername = saslUsername.take() }
+                let mk = Self.messageKey(&tx, host: host)
+                tx.emitted = true
+                let wasHeld = tx.heldSince != nil
+                tx.heldSince = nil
+                out.messages.append(Self.messageRecord(tx, msgKey: mk, host: host))
+                return wasHeld ? tx.queueID : nil
             }
+            if let qid = heldID { held.removeAll { $0 == qid } }
         }
-        emit(at: i, into: &out)
     }
 
     /// The line's Message-ID and its key (`MessageKey.forMessageID`) through the parser's shared

@@ -171,6 +171,37 @@ private func from(_ sender: String, nrcpts: Int, msgid: String?, proto: String? 
         #expect(o.deliveries.map(\.msgKey) == [bounceKey])
     }
 
+    /// A held DSN whose own `from=` line comes (the queue runner logs one): its row at that line
+    /// with the line's facts and the origin's link, once (not again when held ones are flushed);
+    /// a second `from=` of an emitted transaction makes no row; nrcpts=0 of a fresh one neither.
+    @Test func aHeldDSNGetsItsRowAtItsFromLine() {
+        var s = Transcript()
+        s.feed(t(9, 0, 0), pid: 500, .from(queueID: "q5PNOMeP000500", from("u@example.org", nrcpts: 1,
+                                                                         msgid: "orig@example.org", proto: "ESMTP")))
+        s.feed(t(9, 0, 1), pid: 501, .notification(queueID: "q5PNOMeP000500", newQueueID: "q5PNOPeP000501",
+                                                   kind: "DSN", text: "Host unknown"))
+        #expect(s.take().messages.map(\.queueID) == ["q5PNOMeP000500"])
+        s.feed(t(9, 0, 2), pid: 501, .from(queueID: "q5PNOPeP000501", from("", nrcpts: 1, msgid: nil, proto: nil,
+                                                                         relay: Peer(name: "localhost"))))
+        var o = s.take()
+        #expect(o.messages == [MessageRecord(
+            receivedAt: t(9, 0, 1), msgKey: MessageKey.forQueue(host: "mx2", queueID: "q5PNOPeP000501"), host: "mx2",
+            mta: "sendmail", instance: "sm-mta", queueID: "q5PNOPeP000501", sender: "", client: Peer(name: "localhost"),
+            size: 4821, nrcpt: 1, originQueueID: "q5PNOMeP000500", originKind: .bounce)])
+        #expect(s.machine.openTransactions == 2)
+        s.machine.flushHeld(into: &s.out)
+        s.feed(t(9, 20, 0), pid: 1, .reject(queueID: nil, SendmailReject(
+            action: "reject", stage: "CONNECT", ruleset: "check_relay", client: Peer(ip: "192.0.2.99"), code: "421",
+            dsn: "4.3.2", reason: "Connection rate limit exceeded.")))
+        o = s.take()
+        #expect(o.messages.isEmpty && o.rejections.count == 1)
+        // A fresh transaction whose every recipient was refused: no row, not kept.
+        s.feed(t(9, 21, 0), pid: 502, .from(queueID: "q5PNOQeP000502", from("v@example.org", nrcpts: 0, msgid: "r@x")))
+        o = s.take()
+        #expect(o.messages.isEmpty)
+        #expect(s.machine.openTransactions == 2)
+    }
+
     @Test func cloneAndSplitCopyTheOriginalAndReleaseAfterTheHoldWindow() {
         var s = Transcript()
         s.feed(t(9, 0, 0), pid: 13890, .from(queueID: "h9NL1K9M013890", from("list@example.org", nrcpts: 3,
