@@ -23,7 +23,7 @@
 /// and a `SendmailRelayMemo` of recent `relay=` values' spans (`Fields.relayMemo`); its
 /// `SendmailTLSTailMemo` and `SendmailRelayMemo` give each value they store a number unique in the
 /// process (blocks of numbers from `SendmailMemoIDs` under a lock), carried as `Fields.tlsTailID`
-/// and `RelaySpans.id`.
+/// and `RelaySpans.id`; a `SendmailIPTextMemo` keeps rewritten (IPv6) relay addresses' texts.
 
 #if canImport(Glibc)
 import Glibc
