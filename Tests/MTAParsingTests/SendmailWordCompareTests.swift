@@ -5,8 +5,9 @@
 // `smHas` (a literal of 1 to 8 bytes as one masked load) against `has(_:at:)` for every
 // `SMWord` the dispatch uses, likewise; the `SMWord` constants are the bytes of their literals.
 // `smDigits` against `digitsEnd` + `int`, `smIsHMS` against its byte definition, `smHMS` (check
-// and value from one word) against `smIsHMS` + `smDelay`, and
-// `smAcceptedID` (its literal as four words) against the same check with `has(_:at:)`.
+// and value from one word) against `smIsHMS` + `smDelay`,
+// `smAcceptedID` (its literal as four words) against the same check with `has(_:at:)`, and a
+// `ctladdr=` address by its usual-form shortcut against the address before the last ` (`.
 // Limits: generated forms only (seeded, deterministic), not a fuzzer.
 
 import Testing
@@ -199,6 +200,34 @@ import MailTrailModel
         }
         #expect(wrong.isEmpty, "\(wrong.prefix(3))")
         #expect(valid == 300 + 6 * 10 + 2 + 6)     // random, one byte changed, listed
+    }
+
+    /// A `ctladdr=` value's address by the usual-form shortcut (`ctladdrRange`) against the
+    /// address before the last ` (` (`ctladdrGeneral`): listed forms and seeded random values of
+    /// `<>`, quotes, spaces, parentheses and slashes, at every sub-range of each.
+    @Test func ctladdrAgreesWithTheLastSpaceParen() {
+        var values = ["<eric@example.com> (3234/3234)", "<a@b> (1/1)", "<a@b>", "a@b (1/1)", "<a@b> (1/1) (2/2)",
+                      "<a@b> (1 /1)", "<a@b>  (1/1)", "<\"x y\"@b> (1/1)", "<a@b>(1/1)", "<> (0/0)", "<a@b> (",
+                      "<a@b> ( ", "<a (b)@c> (1/1)", "<a@b> (1/1) x", "", "<", "<a@b", "x <a@b> (1/1)"]
+        var rng = SplitMix64(seed: 149)
+        let alphabet = Array("<>a@b \"(/)1".utf8)
+        for _ in 0..<1_500 {
+            values.append(String(decoding: (0..<Int(rng.next() % 24)).map { _ in alphabet[Int(rng.next() % UInt64(alphabet.count))] }, as: UTF8.self))
+        }
+        var wrong: [String] = []
+        for v in values {
+            let b = Array(v.utf8)
+            b.withUnsafeBufferPointer { buf in
+                let s = ByteScanner(buf)
+                for lo in 0...b.count {
+                    for hi in lo...b.count {
+                        let got = SendmailParser.ctladdrRange(s, lo..<hi), want = SendmailParser.ctladdrGeneral(s, lo..<hi)
+                        if got != want { wrong.append("\(v) [\(lo), \(hi)): \(got) vs \(want)") }
+                    }
+                }
+            }
+        }
+        #expect(wrong.isEmpty, "\(wrong.prefix(3))")
     }
 
     /// `smAcceptedID` as it was written with `has(_:at:)`.

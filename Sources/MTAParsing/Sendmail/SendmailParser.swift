@@ -26,6 +26,11 @@
 // line's spans then point into.
 // Known limits: parts pending when a run ends are lost (not checkpointed);
 // at most 64 records (64 KiB each) are pending at once, older ones dropped.
+#if canImport(Glibc)
+import Glibc
+#elseif canImport(Darwin)
+import Darwin
+#endif
 import MailTrailModel
 
 /// Parses Sendmail line bodies.
@@ -328,9 +333,28 @@ public struct SendmailParser: Sendable {
     /// A `ctladdr=` value: the address before ` (uid/gid)`.
     @inline(__always)
     static func ctladdr(_ s: ByteScanner, _ v: Range<Int>, _ line: SendmailLine) {
+        line.f.ctladdr = Span(ctladdrRange(s, v))
+    }
+
+    /// The address of a `ctladdr=` value. The usual `<addr> (uid/gid)`: the ` (` right after the
+    /// address is the last one when no space follows it (what `smLastSpaceParen` finds), and the
+    /// address's content is what `smAddress` gives before it; any other form by the general reader.
+    @inline(__always)
+    static func ctladdrRange(_ s: ByteScanner, _ v: Range<Int>) -> Range<Int> {
+        let lo = v.lowerBound, hi = v.upperBound
+        if lo < hi, s[lo] == Byte.lt, let a = s.smAngle(at: lo), a.next + 2 <= hi,
+           s[a.next] == Byte.space, s[a.next + 1] == Byte.lparen,
+           memchr(s.base + a.next + 2, Int32(Byte.space), hi - a.next - 2) == nil {
+            return a.content
+        }
+        return ctladdrGeneral(s, v)
+    }
+
+    /// `ctladdrRange` by its definition: the address before the last ` (`.
+    static func ctladdrGeneral(_ s: ByteScanner, _ v: Range<Int>) -> Range<Int> {
         var e = v.upperBound
         if let p = s.smLastSpaceParen(v) { e = p }
-        line.f.ctladdr = Span(s.smAddress(v.lowerBound..<e))
+        return s.smAddress(v.lowerBound..<e)
     }
 
     /// The usual `to=R[, ctladdr=C], delay=D, xdelay=X, mailer=M, pri=N[, relay=H], dsn=S, stat=T`
