@@ -7,7 +7,8 @@
 // `smDigits` against `digitsEnd` + `int`, `smIsHMS` against its byte definition, `smHMS` (check
 // and value from one word) against `smIsHMS` + `smDelay`,
 // `smAcceptedID` (its literal as four words) against the same check with `has(_:at:)`, and a
-// `ctladdr=` address by its usual-form shortcut against the address before the last ` (`.
+// `ctladdr=` address by its usual-form shortcut against the address before the last ` (`; a bare
+// `to=` recipient against what `toList` gives.
 // Limits: generated forms only (seeded, deterministic), not a fuzzer.
 
 import Testing
@@ -228,6 +229,44 @@ import MailTrailModel
             }
         }
         #expect(wrong.isEmpty, "\(wrong.prefix(3))")
+    }
+
+    /// A `to=` value taken as one bare recipient (`isBareRecipient`) is exactly what `toList` gives
+    /// for it (one recipient, the whole value, no ` [more]`): listed and seeded random values at
+    /// every sub-range; the shortcut is taken for the usual local users.
+    @Test func bareRecipientIsWhatTheListGives() {
+        var values = ["eric", "wklein", "a", "", "e ric", "a,b", "<a@b>", "\"a\"", "a [more]", "x@y.z", "a@b,c@d",
+                      "root@localhost", "a.b-c_d+e"]
+        var rng = SplitMix64(seed: 151)
+        let alphabet = Array("ab@.,<> \"[more]".utf8)
+        for _ in 0..<1_500 {
+            values.append(String(decoding: (0..<Int(rng.next() % 16)).map { _ in alphabet[Int(rng.next() % UInt64(alphabet.count))] }, as: UTF8.self))
+        }
+        let buffer = SendmailLineBuffer()
+        var wrong: [String] = []
+        var taken = 0
+        for v in values {
+            let b = Array(v.utf8)
+            b.withUnsafeBufferPointer { buf in
+                let s = ByteScanner(buf)
+                buffer.line.reset(bytes: LineBytes(buf))
+                for lo in 0...b.count {
+                    for hi in lo...b.count where SendmailParser.isBareRecipient(s, lo..<hi) {
+                        taken += 1
+                        buffer.line.f.more = false
+                        SendmailParser.toList(s, lo..<hi, buffer.line)
+                        let got = buffer.line.f.recipients.map { $0 }
+                        if got != [Span(lo..<hi)] || buffer.line.f.more { wrong.append("\(v) [\(lo), \(hi)): \(got)") }
+                    }
+                }
+            }
+        }
+        #expect(wrong.isEmpty, "\(wrong.prefix(3))")
+        #expect(taken > 1_000)
+        for v in ["eric", "wklein", "root@localhost"] {
+            let b = Array(v.utf8)
+            #expect(b.withUnsafeBufferPointer { SendmailParser.isBareRecipient(ByteScanner($0), 0..<b.count) })
+        }
     }
 
     /// `smAcceptedID` as it was written with `has(_:at:)`.

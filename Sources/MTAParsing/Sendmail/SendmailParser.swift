@@ -330,6 +330,20 @@ public struct SendmailParser: Sendable {
         s.smRecipients(list, into: &line.f.recipients)
     }
 
+    /// Whether a `to=` value is one bare recipient (`eric`): not empty, no `,` `"` `<` or space, so
+    /// `toList` (no ` [more]`, `smRecipients`) gives exactly the value as its one recipient.
+    @inline(__always)
+    static func isBareRecipient(_ s: ByteScanner, _ v: Range<Int>) -> Bool {
+        guard !v.isEmpty else { return false }
+        var j = v.lowerBound
+        while j < v.upperBound {
+            let c = s.base[j]
+            if c == Byte.comma || c == Byte.quote || c == Byte.lt || c == Byte.space { return false }
+            j &+= 1
+        }
+        return true
+    }
+
     /// A `ctladdr=` value: the address before ` (uid/gid)`.
     @inline(__always)
     static func ctladdr(_ s: ByteScanner, _ v: Range<Int>, _ line: SendmailLine) {
@@ -371,6 +385,10 @@ public struct SendmailParser: Sendable {
             // The usual single `<addr>` (no ` [more]` after it): what `toList` appends for it.
             line.f.recipients.removeAll()
             line.f.recipients.append(Span(a.content))
+        } else if isBareRecipient(s, v..<e) {
+            // A local user (`to=eric`): the one recipient `toList` finds in it.
+            line.f.recipients.removeAll()
+            line.f.recipients.append(Span(v..<e))
         } else {
             toList(s, v..<e, line)
         }
