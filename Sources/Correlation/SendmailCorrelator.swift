@@ -308,8 +308,10 @@ public struct SendmailCorrelator: Codable, Sendable {
         let key = ProcessKey(program: ctx.program, pid: ctx.pid)
         let found = sessions.index(of: key)
         let r = line.f.relay
-        if let i = found, !r.rewritten, Self.same(sessions.values[i].client.ip, r.ip, b) {
-            // The session's client has the relay's address: only the SASL facts change (no Peer made).
+        if let i = found, !r.rewritten,
+           (r.id != 0 && sessions.values[i].relayID == r.id) || Self.same(sessions.values[i].client.ip, r.ip, b) {
+            // The session's client has the relay's address (made of the same relay bytes, by the
+            // parser's number, or compared): only the SASL facts change (no Peer made).
             let mech = SendmailWords.literal(line.f.mechanism, b) ?? strings.string(line.f.mechanism, in: b)
             let authid = strings.string(line.f.authid, in: b)
             sessions.withValue(at: i) { s in s.saslMethod = mech; s.saslUsername = authid }
