@@ -29,8 +29,10 @@
 ///   mailers, ciphers, a `ruleset=` refusal's stage and codes) through a
 ///   `SharedStringCache` (the parser's line buffer's, shared by all hosts' correlators; the commonest dsn, mailer, proto and mechanism words as
 ///   literals, `SendmailWords`), a `STARTTLS=` line's `TLSInfo` through a `SendmailMemo` of
-///   recent ones (held as a shared immutable `TLSBox`: one retain per copy, saved as the `TLSInfo`), a `from=` line's client from its process's session when the
-///   relay's bytes are the session client's (an `AUTH=` line with the session's
+///   recent ones (by the number the parser's tail memo gave the tail's bytes when it gave one,
+///   `SendmailIDMemo`: one compare instead of a hash and a compare of the bytes; held as a shared immutable `TLSBox`: one retain per copy, saved as the `TLSInfo`), a `from=` line's client from its process's session when the
+///   relay's bytes are the session client's (the same number from the parser's relay memo,
+///   `Session.relayID`, or compared) (an `AUTH=` line with the session's
 ///   address makes no Peer, a `to=` line takes its relay's name from the process's
 ///   STARTTLS=client entry when the bytes match); transactions are keyed by the queue ID's bytes held inline
 ///   (`QueueID`). `receive(_:_: SendmailEvent:into:)` feeds the same machine
@@ -65,6 +67,8 @@ public struct SendmailCorrelator: Codable, Sendable {
     var strings = SharedStringCache()
     /// `TLSInfo`s of recent `STARTTLS=` lines by their bytes; not saved.
     var tlsInfos = SendmailMemo<TLSBox>(bits: 6, maxKey: 128)
+    /// The same by the number the parser's tail memo gave the bytes (`tlsTailID`); not saved.
+    var tlsByID = SendmailIDMemo<TLSBox>(bits: 6)
     /// Message-IDs and their keys when the lines do not share the parser's cache (`withLine`),
     /// made on first use; not saved.
     var messageIDs: MessageKey.Cache? = nil
@@ -140,6 +144,11 @@ public struct SendmailCorrelator: Codable, Sendable {
         var tls: TLSBox?
         var saslMethod: String?
         var saslUsername: String?
+        /// The parser's number for the relay bytes `client` was made of (`RelaySpans.id`; 0: none
+        /// or not known, as after a restore); not saved.
+        var relayID: UInt64 = 0
+
+        enum CodingKeys: String, CodingKey { case client, started, tls, saslMethod, saslUsername }
     }
 
     struct OutboundTLS: Codable, Sendable {
@@ -261,18 +270,22 @@ public struct SendmailCorrelator: Codable, Sendable {
         let b = line.bytes
         // Optionals so that the one entry made below takes them (`take()`: moved, not copied).
         var peer: Peer? = peer(line.f.relay, b, ipText: line.f.ipText)
-        var info: TLSBox? = tlsInfos.value(for: line.f.tlsKey, in: b) {
-            TLSBox(TLSInfo(proto: strings.optionalString(line.f.tlsProto, in: b),
-                           cipher: strings.optionalString(line.f.cipher, in: b), bits: line.f.bits,
-                           trust: line.trustWord(line.f.verify)))
+        // By the parser's number for the tail bytes when it gave one (one compare), else by the bytes.
+        let id = line.f.tlsTailID
+        var info: TLSBox?
+        if id != 0, line.f.tlsKey.isPresent {
+            info = tlsByID.value(forID: id) { Self.tlsBox(line, b, &strings) }
+        } else {
+            info = tlsInfos.value(for: line.f.tlsKey, in: b) { Self.tlsBox(line, b, &strings) }
         }
         let key = ProcessKey(program: ctx.program, pid: ctx.pid)
         // Stored in place (the subscript's setter would copy the new entry once more).
         let time = ctx.time
+        let rid = line.f.relay.id
         switch line.f.direction {
         case .inbound:
-            sessions.withValue(key, make: { Session(client: peer.take()!, started: time, tls: info.take()) }) { s, created in
-                if !created { s = Session(client: peer.take()!, started: time, tls: info.take()) }
+            sessions.withValue(key, make: { Session(client: peer.take()!, started: time, tls: info.take(), relayID: rid) }) { s, created in
+                if !created { s = Session(client: peer.take()!, started: time, tls: info.take(), relayID: rid) }
             }
         case .outbound:
             outboundTLS.withValue(key, make: { OutboundTLS(peer: peer.take()!, info: info.take()!, at: time) }) { o, created in
@@ -281,13 +294,24 @@ public struct SendmailCorrelator: Codable, Sendable {
         }
     }
 
+    /// A `STARTTLS=` line's `TLSInfo` from its fields (Strings through the cache): a function of
+    /// the `tlsKey`'s bytes when the line has one.
+    @inline(__always)
+    static func tlsBox(_ line: SendmailLine, _ b: LineBytes, _ strings: inout SharedStringCache) -> TLSBox {
+        TLSBox(TLSInfo(proto: strings.optionalString(line.f.tlsProto, in: b),
+                       cipher: strings.optionalString(line.f.cipher, in: b), bits: line.f.bits,
+                       trust: line.trustWord(line.f.verify)))
+    }
+
     private mutating func auth(_ ctx: LineContext, _ line: SendmailLine) {
         let b = line.bytes
         let key = ProcessKey(program: ctx.program, pid: ctx.pid)
         let found = sessions.index(of: key)
         let r = line.f.relay
-        if let i = found, !r.rewritten, Self.same(sessions.values[i].client.ip, r.ip, b) {
-            // The session's client has the relay's address: only the SASL facts change (no Peer made).
+        if let i = found, !r.rewritten,
+           (r.id != 0 && sessions.values[i].relayID == r.id) || Self.same(sessions.values[i].client.ip, r.ip, b) {
+            // The session's client has the relay's address (made of the same relay bytes, by the
+            // parser's number, or compared): only the SASL facts change (no Peer made).
             let mech = SendmailWords.literal(line.f.mechanism, b) ?? strings.string(line.f.mechanism, in: b)
             let authid = strings.string(line.f.authid, in: b)
             sessions.withValue(at: i) { s in s.saslMethod = mech; s.saslUsername = authid }
@@ -300,11 +324,11 @@ public struct SendmailCorrelator: Codable, Sendable {
             let time = ctx.time
             sessions.withValue(at: i) { s in
                 if s.client.ip == peer.ip { s.saslMethod = mech; s.saslUsername = authid }
-                else { s = Session(client: peer, started: time, tls: nil, saslMethod: mech, saslUsername: authid) }
+                else { s = Session(client: peer, started: time, tls: nil, saslMethod: mech, saslUsername: authid, relayID: r.id) }
             }
         } else {
             sessions.withValue(key, make: {
-                Session(client: peer, started: ctx.time, tls: nil, saslMethod: mech, saslUsername: authid)
+                Session(client: peer, started: ctx.time, tls: nil, saslMethod: mech, saslUsername: authid, relayID: r.id)
             }) { _, _ in }
         }
     }
@@ -373,19 +397,20 @@ public struct SendmailCorrelator: Codable, Sendable {
             i = transactions.table.count - 1
         }
         let nrcpts = line.f.nrcpts
-        let refused = transactions.table.withValue(at: i) { tx -> Bool in
-            tx.lastSeen = ctx.time
-            tx.sawFrom = true
-            return nrcpts == 0 && !tx.emitted && tx.originQueueID == nil
+        let time = ctx.time
+        if transactions.table.values[i].emitted {
+            // Its row was made already (an emitted transaction is not held): only the times change.
+            transactions.table.withValue(at: i) { tx in tx.lastSeen = time; tx.sawFrom = true }
+            return
         }
-        if refused {
+        if nrcpts == 0 && transactions.table.values[i].originQueueID == nil {
             // Every recipient was refused: a rejected transaction, not a message (its refusals are stored).
             let qid = transactions.table.values[i].queueID
             transactions.table.remove(at: i)
             held.removeAll { $0 == qid }
             return
         }
-        if !transactions.table.values[i].emitted {
+        do {
             // Optionals that the transaction below takes (`take()`: moved, not copied; a value the
             // closure only read was retained into the transaction and released here).
             var sender: String? = strings.string(line.f.sender, in: b)
@@ -396,8 +421,9 @@ public struct SendmailCorrelator: Codable, Sendable {
             let session = sessions.index(of: ProcessKey(program: ctx.program, pid: ctx.pid))
             let r = line.f.relay
             var relay: Peer?
-            if let si = session, Self.isRelay(sessions.values[si].client, r, b) {
-                // The session's client has the relay's bytes: its Strings are the ones the cache would give.
+            if let si = session, (r.id != 0 && sessions.values[si].relayID == r.id) || Self.isRelay(sessions.values[si].client, r, b) {
+                // The session's client has the relay's bytes (the same number from the parser's
+                // relay memo, or compared): its Strings are the ones the cache would give.
                 relay = sessions.values[si].client
             } else {
                 relay = peer(r, b, ipText: line.f.ipText)
@@ -422,7 +448,11 @@ public struct SendmailCorrelator: Codable, Sendable {
                     saslMethod = sessions.values[si].saslMethod; saslUsername = sessions.values[si].saslUsername
                 }
             }
-            transactions.table.withValue(at: i) { tx in
+            // One visit: the line's facts, then the row (`emit(at:)`'s steps).
+            let host = self.host
+            let heldID = transactions.table.withValue(at: i) { tx -> String? in
+                tx.lastSeen = time
+                tx.sawFrom = true
                 tx.sender = sender.take()
                 tx.size = size
                 tx.nrcpt = nrcpts
@@ -432,9 +462,15 @@ public struct SendmailCorrelator: Codable, Sendable {
                 if user != nil { tx.localUser = user.take() }
                 if useTLS { tx.tls = tls.take() }
                 if useSASL { tx.saslMethod = saslMethod.take(); tx.saslUsername = saslUsername.take() }
+                let mk = Self.messageKey(&tx, host: host)
+                tx.emitted = true
+                let wasHeld = tx.heldSince != nil
+                tx.heldSince = nil
+                out.messages.append(Self.messageRecord(tx, msgKey: mk, host: host))
+                return wasHeld ? tx.queueID : nil
             }
+            if let qid = heldID { held.removeAll { $0 == qid } }
         }
-        emit(at: i, into: &out)
     }
 
     /// The line's Message-ID and its key (`MessageKey.forMessageID`) through the parser's shared
@@ -465,12 +501,19 @@ public struct SendmailCorrelator: Codable, Sendable {
         var receivedAt: Timestamp? = nil
         let instance: String
         let qid: String
+        let status = line.f.status
+        let n = line.f.recipients.count
+        // Whether every recipient is done after this line (then nothing more is correlated): the
+        // count is the line's, so it is taken with the transaction's other facts in one visit.
+        var done = false
         if let j = index {
             let host = self.host
-            (mk, receivedAt, instance, qid) = transactions.table.withValue(at: j) { tx in
+            (mk, receivedAt, instance, qid, done) = transactions.table.withValue(at: j) { tx in
                 let mk = Self.messageKey(&tx, host: host)
                 tx.lastSeen = ctx.time
-                return (mk, tx.receivedAt, tx.instance, tx.queueID)
+                if status != .deferred { tx.finalRecipients += n }
+                let done = tx.emitted && tx.nrcpt.map { tx.finalRecipients >= $0 } == true
+                return (mk, tx.receivedAt, tx.instance, tx.queueID, done)
             }
         } else {
             qid = b.string(line.f.queueID)
@@ -485,25 +528,31 @@ public struct SendmailCorrelator: Codable, Sendable {
         let outbound = outboundTLS.index(of: pkey)
         let r = line.f.relay
         var relay: Peer?
-        if let oi = outbound, !r.rewritten, Self.same(outboundTLS.values[oi].peer.name, r.name, b), r.name.isPresent {
+        // Whether the entry's peer is the relay's host (`sameHost`), when the name branch decides it.
+        var entryIsRelay: Bool? = nil
+        if let oi = outbound, !r.rewritten, r.name.isPresent, Self.same(outboundTLS.values[oi].peer.name, r.name, b) {
             // The STARTTLS=client line named this relay with the same bytes: its name String is the
-            // one the cache would give.
-            relay = Peer(name: outboundTLS.values[oi].peer.name, ip: strings.optionalString(r.ip, in: b), port: nil)
+            // one the cache would give. `sameHost` of two peers with that one name: their
+            // addresses when both have one, else the names (equal).
+            let ip = strings.optionalString(r.ip, in: b)
+            if let x = outboundTLS.values[oi].peer.ip, let y = ip { entryIsRelay = x == y } else { entryIsRelay = true }
+            relay = Peer(name: outboundTLS.values[oi].peer.name, ip: ip, port: nil)
         } else {
             relay = peer(r, b, ipText: line.f.ipText)
         }
         if let oi = outbound {
             // Read in place: a copy of the entry would retain and release each of its strings.
-            if SendmailCorrelator.sameHost(outboundTLS.values[oi].peer, relay!) { tlsBox = outboundTLS.values[oi].info }
-            else { outboundTLS.remove(at: oi) }
+            if entryIsRelay ?? SendmailCorrelator.sameHost(outboundTLS.values[oi].peer, relay!) {
+                tlsBox = outboundTLS.values[oi].info
+            } else {
+                outboundTLS.remove(at: oi)
+            }
         }
         var dsn = SendmailWords.literal(line.f.dsn, b) ?? strings.optionalString(line.f.dsn, in: b)
         var mailer = SendmailWords.literal(line.f.mailer, b) ?? strings.optionalString(line.f.mailer, in: b)
         var response = b.optionalString(line.f.response)
         var next = b.optionalString(line.f.nextQueueID)
-        let status = line.f.status
         let delay = line.f.delay
-        let n = line.f.recipients.count
         // `to=marie, ctladdr=<marie@example.org>`: LocalRecipient's rule, read on the bytes (a
         // search for `@` per recipient instead of one over each String). A ctladdr beside a
         // full address is only the controlling user, not an original recipient, so its String is
@@ -537,13 +586,7 @@ public struct SendmailCorrelator: Codable, Sendable {
                     transport: mailer, relay: relay!, delay: delay, tls: tlsBox?.info, response: response, nextQueueID: next))
             }
         }
-        guard let j = index else { return }
-        let done = transactions.table.withValue(at: j) { tx -> Bool in
-            if status != .deferred { tx.finalRecipients += n }
-            guard tx.emitted, let n = tx.nrcpt else { return false }
-            return tx.finalRecipients >= n
-        }
-        if done { transactions.table.remove(at: j) }   // every recipient is done: nothing more to correlate
+        if done, let j = index { transactions.table.remove(at: j) }   // every recipient is done
     }
 
     /// A message made on this host from `origin` (DSN, clone, split): created and held.

@@ -13,6 +13,8 @@
 /// buffer shared starts an empty one before writing, and nothing of it is saved with the
 /// correlator's state.
 /// Known limits: an absent key (String API, unusual field order) always calls `make`.
+/// `SendmailIDMemo` (below) keeps values by a number that stands for the bytes instead (the
+/// parser's `tlsTailID`).
 
 #if canImport(Glibc)
 import Glibc
@@ -122,6 +124,58 @@ struct SendmailMemo<Value>: @unchecked Sendable {
         e.pointee.length = n
         e.pointee.hash = h
         e.pointee.value = v
+        return v
+    }
+}
+
+/// Values by a number that stands for one byte string (`SendmailLine.Fields.tlsTailID`: equal
+/// numbers mean equal bytes, a number is never given to other bytes), direct-mapped by the number's
+/// low bits: a hit is one compare, where `SendmailMemo` hashes and compares the bytes.
+///
+/// Contract: `value(forID:make:)` returns `make()`'s value for that number (the caller's `make`
+/// must be a function of the bytes the number stands for): from the memo when the number was seen
+/// lately, else made and kept. `1 << bits` entries; 0 is never a key (`make` every time). As
+/// `SendmailMemo`, the entries live in a buffer owned by a class, a copy that finds the buffer
+/// shared starts an empty one before writing, and nothing of it is saved.
+/// Known limits: numbers with the same low bits evict each other.
+struct SendmailIDMemo<Value>: @unchecked Sendable {
+    final class Storage {
+        let count: Int
+        let ids: UnsafeMutablePointer<UInt64>
+        let values: UnsafeMutablePointer<Value?>
+        init(count: Int) {
+            self.count = count
+            ids = .allocate(capacity: count)
+            ids.initialize(repeating: 0, count: count)
+            values = .allocate(capacity: count)
+            values.initialize(repeating: nil, count: count)
+        }
+        deinit {
+            ids.deallocate()
+            values.deinitialize(count: count)
+            values.deallocate()
+        }
+    }
+
+    var storage: Storage
+    let mask: Int
+
+    /// A memo of `1 << bits` entries.
+    init(bits: Int) {
+        storage = Storage(count: 1 << bits)
+        mask = (1 << bits) - 1
+    }
+
+    /// The value for the bytes number `id` stands for (see the contract); `make` builds it when not kept.
+    @inline(__always)
+    mutating func value(forID id: UInt64, make: () -> Value) -> Value {
+        let i = Int(truncatingIfNeeded: id) & mask
+        if id != 0, storage.ids[i] == id, let v = storage.values[i] { return v }
+        let v = make()
+        guard id != 0 else { return v }
+        if !isKnownUniquelyReferenced(&storage) { storage = Storage(count: mask + 1) }
+        storage.ids[i] = id
+        storage.values[i] = v
         return v
     }
 }

@@ -20,7 +20,16 @@
 /// (`Fields.ipText`); the recipient list's storage (`SpanList`) is reused
 /// from line to line (it grows to the longest list seen). A parser's buffer
 /// carries one `SharedStringCache` for all the correlators its lines reach (`Fields.strings`)
-/// and a `SendmailRelayMemo` of recent `relay=` values' spans (`Fields.relayMemo`).
+/// and a `SendmailRelayMemo` of recent `relay=` values' spans (`Fields.relayMemo`); its
+/// `SendmailTLSTailMemo` and `SendmailRelayMemo` give each value they store a number unique in the
+/// process (blocks of numbers from `SendmailMemoIDs` under a lock), carried as `Fields.tlsTailID`
+/// and `RelaySpans.id`; a `SendmailIPTextMemo` keeps rewritten (IPv6) relay addresses' texts.
+
+#if canImport(Glibc)
+import Glibc
+#elseif canImport(Darwin)
+import Darwin
+#endif
 
 /// A list of spans whose storage is reused from line to line: kept in the `SendmailLineBuffer`'s
 /// fields and freed with it, it grows to the longest list seen and is emptied by setting its count
@@ -87,6 +96,10 @@ public struct RelaySpans: Sendable {
     public var user: Span = .absent
     /// ` (may be forged)` followed the value.
     public var forged = false
+    /// The number the buffer's `SendmailRelayMemo` gave the value's bytes, nonzero only when the
+    /// parser read the value through it: equal numbers mean equal value bytes (a number is given
+    /// to one value once in the process), so equal Peers; 0 otherwise.
+    public var id: UInt64 = 0
     @inlinable public init() {}
 }
 
@@ -178,6 +191,11 @@ public struct SendmailLine: @unchecked Sendable {
         /// end, when `verify=`, `cipher=` and `bits=` are not before it), so equal bytes mean an
         /// equal `TLSInfo`; absent otherwise (the correlator then builds it field by field).
         public var tlsKey: Span = .absent
+        /// STARTTLS: the number the buffer's `SendmailTLSTailMemo` gave the `tlsKey`'s bytes (the
+        /// tail), nonzero only when the parser read the tail through it: equal numbers mean equal
+        /// tail bytes (a number is given to one tail once in the process, never again), so the
+        /// correlator may key its `TLSInfo`s by it instead of by the bytes; 0 otherwise.
+        public var tlsTailID: UInt64 = 0
         public var authid: Span = .absent
         public var mechanism: Span = .absent
         // ruleset= (also `queueID`, `relay`, `sender`, `dsn`)
@@ -210,6 +228,9 @@ public struct SendmailLine: @unchecked Sendable {
         /// What recent `STARTTLS=` lines' tails (`version=`'s value to the end) gave (the parser's),
         /// owned by the buffer; kept across lines.
         public var tlsTailMemo = SendmailTLSTailMemo()
+        /// Recent rewritten relay addresses' texts (IPv6) by their bytes (the parser's), owned by
+        /// the buffer; kept across lines.
+        public var ipTextMemo = SendmailIPTextMemo()
         /// Message-IDs and their keys, shared like `strings` (made by the first `from=` line that
         /// needs it; kept across lines): the next hop's host logs the same ID seconds later.
         public var messageIDs: MessageKey.Cache? = nil
@@ -277,7 +298,7 @@ public struct SendmailLine: @unchecked Sendable {
         let p = storage
         p.pointee.kind = .tls; p.pointee.direction = direction; p.pointee.relay = RelaySpans()
         p.pointee.tlsProto = .absent; p.pointee.cipher = .absent; p.pointee.verify = .absent; p.pointee.bits = nil
-        p.pointee.tlsKey = .absent
+        p.pointee.tlsKey = .absent; p.pointee.tlsTailID = 0
     }
 
     /// Clears the fields of an `AUTH=server` line.
@@ -427,7 +448,9 @@ public final class SendmailLineBuffer: @unchecked Sendable {
         p.initialize(to: SendmailLine.Fields(bytes: LineBytes(base: LineBytes.emptyBase, count: 0)))
         p.pointee.sharesStrings = sharedStrings
         // A parser's buffer reads relay= values; a one-off line (`withLine`) is filled from an event.
-        if sharedStrings { p.pointee.relayMemo.allocate(); p.pointee.tlsTailMemo.allocate() }
+        if sharedStrings {
+            p.pointee.relayMemo.allocate(); p.pointee.tlsTailMemo.allocate(); p.pointee.ipTextMemo.allocate()
+        }
         line = SendmailLine(storage: p)
         scratchCapacity = 256
         scratch = .allocate(capacity: scratchCapacity)
@@ -448,6 +471,7 @@ public final class SendmailLineBuffer: @unchecked Sendable {
         line.storage.pointee.recipients.deallocate()
         line.storage.pointee.relayMemo.deallocate()
         line.storage.pointee.tlsTailMemo.deallocate()
+        line.storage.pointee.ipTextMemo.deallocate()
         line.storage.deinitialize(count: 1)
         line.storage.deallocate()
         scratch.deallocate()
@@ -468,10 +492,13 @@ public final class SendmailLineBuffer: @unchecked Sendable {
 public struct SendmailRelayMemo: @unchecked Sendable {
     public static let slots = 256
     public static let maxKey = 64
-    /// An entry: the hash (8 bytes), the length (8; -1 = empty), the spans (at 16), the key (at 48).
+    /// An entry: the hash (8 bytes), the length (8; -1 = empty), the spans (at 16, with their
+    /// number), the key (at 56).
     @usableFromInline static let stride = 128
     @usableFromInline static let spansAt = 16
-    @usableFromInline static let keyAt = 48
+    @usableFromInline static let keyAt = 56
+    /// Where the numbers to give next are kept, after the entries (`SendmailMemoIDs.newID`).
+    @usableFromInline static let idsAt = slots * stride
 
     @usableFromInline var entries: UnsafeMutableRawPointer?
 
@@ -483,13 +510,20 @@ public struct SendmailRelayMemo: @unchecked Sendable {
 
     mutating func allocate() {
         precondition(MemoryLayout<RelaySpans>.size <= Self.keyAt - Self.spansAt, "RelaySpans outgrew its place")
-        entries = SendmailRelayMemo.emptyEntries(slots: Self.slots, stride: Self.stride)
+        precondition(Self.keyAt + Self.maxKey <= Self.stride, "relay memo keys outgrew their place")
+        let e = SendmailRelayMemo.emptyEntries(slots: Self.slots, stride: Self.stride, extra: 16)
+        e.storeBytes(of: UInt64(0), toByteOffset: Self.idsAt, as: UInt64.self)
+        e.storeBytes(of: UInt64(0), toByteOffset: Self.idsAt + 8, as: UInt64.self)
+        entries = e
     }
+
+    /// A number never given before in the process (for a value stored now).
+    @usableFromInline func newID(_ e: UnsafeMutableRawPointer) -> UInt64 { SendmailMemoIDs.newID(e + Self.idsAt) }
 
     /// `slots` entries of `stride` bytes, each marked empty (hash 0, length -1): the layout the
     /// relay memo and the TLS tail memo share (hash, length, value, key bytes).
-    static func emptyEntries(slots: Int, stride: Int) -> UnsafeMutableRawPointer {
-        let e = UnsafeMutableRawPointer.allocate(byteCount: slots * stride, alignment: 16)
+    static func emptyEntries(slots: Int, stride: Int, extra: Int = 0) -> UnsafeMutableRawPointer {
+        let e = UnsafeMutableRawPointer.allocate(byteCount: slots * stride + extra, alignment: 16)
         for i in 0..<slots {
             e.storeBytes(of: 0, toByteOffset: i * stride, as: UInt64.self)
             e.storeBytes(of: -1, toByteOffset: i * stride + 8, as: Int.self)
@@ -556,15 +590,19 @@ public struct SendmailRelayMemo: @unchecked Sendable {
         return true
     }
 
-    /// Keeps `spans` (relative to `p`) for the `n` bytes at `p` (1...maxKey, hash `h`).
-    @inlinable @inline(__always)
-    public func store(_ p: UnsafePointer<UInt8>, _ n: Int, hash h: UInt64, _ spans: RelaySpans) {
-        guard let entries, n >= 1, n <= Self.maxKey else { return }
+    /// Keeps `spans` (relative to `p`) for the `n` bytes at `p` (1...maxKey, hash `h`), with a new
+    /// number for these bytes (`RelaySpans.id`), which it returns (0 when nothing was kept).
+    @inlinable @inline(__always) @discardableResult
+    public func store(_ p: UnsafePointer<UInt8>, _ n: Int, hash h: UInt64, _ spans: RelaySpans) -> UInt64 {
+        guard let entries, n >= 1, n <= Self.maxKey else { return 0 }
         let e = entries + Int(truncatingIfNeeded: h >> 56) &* Self.stride
         (e + Self.keyAt).copyMemory(from: UnsafeRawPointer(p), byteCount: n)
         e.storeBytes(of: h, as: UInt64.self)
         e.storeBytes(of: n, toByteOffset: 8, as: Int.self)
-        e.storeBytes(of: spans, toByteOffset: Self.spansAt, as: RelaySpans.self)
+        var r = spans
+        r.id = newID(entries)
+        e.storeBytes(of: r, toByteOffset: Self.spansAt, as: RelaySpans.self)
+        return r.id
     }
 }
 
@@ -580,10 +618,44 @@ public struct SendmailTLSTail: Sendable {
     public var bits: Int64
     /// Where `bits=`'s value starts.
     public var bitsAt: Int64
+    /// The number the memo gave these tail bytes when it stored them (`SendmailLine.Fields.tlsTailID`).
+    public var id: UInt64 = 0
     @inlinable public init(proto: Span, verify: Span, cipher: Span, bits: Int?, bitsAt: Int) {
         self.proto = proto; self.verify = verify; self.cipher = cipher
         self.bits = bits.map { Int64($0) } ?? -1
         self.bitsAt = Int64(bitsAt)
+    }
+}
+
+/// Hands out blocks of numbers for `SendmailTLSTailMemo` entries, unique in the process (a lock
+/// per block of 65,536; numbers start at 1, so 0 is never given).
+final class SendmailMemoIDs: @unchecked Sendable {
+    static let shared = SendmailMemoIDs()
+    static let block: UInt64 = 1 << 16
+    private var lock = pthread_mutex_t()
+    private var next: UInt64 = 1
+
+    private init() { pthread_mutex_init(&lock, nil) }
+
+    /// The first number of a fresh block of `block` numbers.
+    func takeBlock() -> UInt64 {
+        pthread_mutex_lock(&lock)
+        defer { pthread_mutex_unlock(&lock) }
+        let v = next
+        next += Self.block
+        return v
+    }
+
+    /// A number never given before in the process, from the block whose next number and end are
+    /// the two words at `header` (both 0 at first: a block is taken then, and when one runs out).
+    static func newID(_ header: UnsafeMutableRawPointer) -> UInt64 {
+        var next = header.load(as: UInt64.self)
+        if next == header.load(fromByteOffset: 8, as: UInt64.self) {
+            next = shared.takeBlock()
+            header.storeBytes(of: next &+ block, toByteOffset: 8, as: UInt64.self)
+        }
+        header.storeBytes(of: next &+ 1, as: UInt64.self)
+        return next
     }
 }
 
@@ -623,10 +695,21 @@ public struct SendmailTLSTailMemo: @unchecked Sendable {
         return h ^ (h >> 31)
     }
 
+    /// Where the numbers to give next are kept, after the entries: the next one, the end of its block.
+    @usableFromInline static let idsAt = slots * stride
+
     mutating func allocate() {
         precondition(MemoryLayout<SendmailTLSTail>.size <= Self.keyAt - Self.valueAt, "SendmailTLSTail outgrew its place")
-        entries = SendmailRelayMemo.emptyEntries(slots: Self.slots, stride: Self.stride)
+        // The entries, then the next number to give and the end of its block (a block is taken at
+        // the first store).
+        let e = SendmailRelayMemo.emptyEntries(slots: Self.slots, stride: Self.stride, extra: 16)
+        e.storeBytes(of: UInt64(0), toByteOffset: Self.idsAt, as: UInt64.self)
+        e.storeBytes(of: UInt64(0), toByteOffset: Self.idsAt + 8, as: UInt64.self)
+        entries = e
     }
+
+    /// A number never given before in the process (for a tail stored now).
+    @usableFromInline func newID(_ e: UnsafeMutableRawPointer) -> UInt64 { SendmailMemoIDs.newID(e + Self.idsAt) }
 
     mutating func deallocate() {
         entries?.deallocate()
@@ -653,16 +736,72 @@ public struct SendmailTLSTailMemo: @unchecked Sendable {
     }
 
     /// Keeps `tail` for the `n` (1...maxKey) bytes at `p` (hash `h`): in the first entry of its set,
-    /// the one there moved to the second (so the two latest tails of a set stay).
-    @inlinable @inline(__always)
-    public func store(_ p: UnsafePointer<UInt8>, _ n: Int, hash h: UInt64, _ tail: SendmailTLSTail) {
-        guard let entries, n >= 1, n <= Self.maxKey else { return }
+    /// the one there moved to the second (so the two latest tails of a set stay). Returns the
+    /// number given to these bytes (kept as the stored tail's `id`), 0 when nothing was kept.
+    @inlinable @inline(__always) @discardableResult
+    public func store(_ p: UnsafePointer<UInt8>, _ n: Int, hash h: UInt64, _ tail: SendmailTLSTail) -> UInt64 {
+        guard let entries, n >= 1, n <= Self.maxKey else { return 0 }
         let e = entries + Int(truncatingIfNeeded: h >> 58) &* (2 &* Self.stride)
         (e + Self.stride).copyMemory(from: UnsafeRawPointer(e), byteCount: Self.stride)
         (e + Self.keyAt).copyMemory(from: UnsafeRawPointer(p), byteCount: n)
         e.storeBytes(of: h, as: UInt64.self)
         e.storeBytes(of: n, toByteOffset: 8, as: Int.self)
-        e.storeBytes(of: tail, toByteOffset: Self.valueAt, as: SendmailTLSTail.self)
+        var t = tail
+        t.id = newID(entries)
+        e.storeBytes(of: t, toByteOffset: Self.valueAt, as: SendmailTLSTail.self)
+        return t.id
+    }
+}
+
+/// The text a relay address that had to be rewritten (IPv6: compressed, `IPv6:` dropped,
+/// IPv4-mapped as IPv4; nil when not an address) was given, by the address's bytes as logged: a
+/// client's STARTTLS and `from=` lines log the same address, which then costs one `inet_pton`
+/// and one text (~1,700 instructions) instead of two.
+///
+/// Contract: `text(_:_:make:)` returns `make()` for those bytes (the caller's `make` must be a
+/// function of them alone): from the memo when the same bytes were seen lately (compared in
+/// full), else made and kept. Direct-mapped, `slots` entries of keys up to `maxKey` bytes (longer
+/// ones are made every time); owned by a parser's `SendmailLineBuffer` (a `withLine` buffer has
+/// none: `make` every time); read and written only by the buffer's parser.
+/// Known limits: conflicting addresses evict each other.
+public struct SendmailIPTextMemo: @unchecked Sendable {
+    public static let slots = 64
+    public static let maxKey = 48
+    @usableFromInline var hashes: UnsafeMutablePointer<UInt64>?
+    @usableFromInline var lengths: UnsafeMutablePointer<Int>?
+    @usableFromInline var keys: UnsafeMutablePointer<UInt8>?
+    @usableFromInline var texts: UnsafeMutablePointer<String?>?
+
+    @inlinable public init() {}
+
+    @inlinable public var isAllocated: Bool { texts != nil }
+
+    mutating func allocate() {
+        hashes = .allocate(capacity: Self.slots); hashes!.initialize(repeating: 0, count: Self.slots)
+        lengths = .allocate(capacity: Self.slots); lengths!.initialize(repeating: -1, count: Self.slots)
+        keys = .allocate(capacity: Self.slots * Self.maxKey)
+        texts = .allocate(capacity: Self.slots); texts!.initialize(repeating: nil, count: Self.slots)
+    }
+
+    mutating func deallocate() {
+        texts?.deinitialize(count: Self.slots)
+        texts?.deallocate(); hashes?.deallocate(); lengths?.deallocate(); keys?.deallocate()
+        texts = nil; hashes = nil; lengths = nil; keys = nil
+    }
+
+    /// The text for the `n` bytes at `p` (see the contract).
+    public func text(_ p: UnsafePointer<UInt8>, _ n: Int, make: () -> String?) -> String? {
+        guard let texts, let hashes, let lengths, let keys, n >= 1, n <= Self.maxKey else { return make() }
+        let h = SendmailRelayMemo.hash(p, n)
+        let i = Int(truncatingIfNeeded: h >> 58)
+        let k = keys + i * Self.maxKey
+        if hashes[i] == h, lengths[i] == n, SendmailRelayMemo.equal(UnsafeRawPointer(k), UnsafeRawPointer(p), n) {
+            return texts[i]
+        }
+        let t = make()
+        k.update(from: p, count: n)
+        hashes[i] = h; lengths[i] = n; texts[i] = t
+        return t
     }
 }
 

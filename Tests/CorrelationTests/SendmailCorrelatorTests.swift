@@ -72,6 +72,38 @@ private func from(_ sender: String, nrcpts: Int, msgid: String?, proto: String? 
         #expect(s.machine.openTransactions == 0)
     }
 
+    /// A transaction leaves the state at the `to=` line that makes its final recipients reach
+    /// `nrcpts` (deferred ones not counted), never before: the count of open transactions after
+    /// every line of 300 seeded transcripts (1 to 3 recipients announced, `to=` lines of 1 or 2
+    /// recipients sent, deferred or bounced) against that rule.
+    @Test func aTransactionClosesWhenEveryRecipientIsFinal() {
+        var rng = SplitMix64(seed: 61)
+        var wrong: [String] = []
+        for run in 0..<300 {
+            var s = Transcript()
+            let nrcpts = 1 + Int(rng.next() % 3)
+            let qid = "5058C1xA0\(10_000 + run)"
+            s.feed(t(9, 0, 0), pid: 100, .from(queueID: qid, from("a@example.org", nrcpts: nrcpts, msgid: "m\(run)@x")))
+            var finals = 0
+            for k in 0..<5 {
+                let count = 1 + Int(rng.next() % 2)
+                let status: DeliveryStatus = [.sent, .deferred, .bounced][Int(rng.next() % 3)]
+                s.feed(t(9, 0, Int64(1 + k)), pid: 101, .to(queueID: qid, SendmailTo(
+                    recipients: (0..<count).map { "r\($0)@example.net" }, delay: 1, xdelay: 1, mailer: "esmtp",
+                    priority: 1, relay: mx, dsn: status == .sent ? "2.0.0" : "5.0.0", stat: "x", status: status,
+                    response: nil, nextQueueID: nil)))
+                let wasOpen = finals < nrcpts
+                if status != .deferred { finals += count }
+                let want = wasOpen && finals < nrcpts ? 1 : 0
+                if s.machine.openTransactions != want {
+                    wrong.append("run \(run) line \(k): \(s.machine.openTransactions) open, want \(want)")
+                }
+                _ = s.take()
+            }
+        }
+        #expect(wrong.isEmpty, "\(wrong.prefix(3))")
+    }
+
     @Test func sessionFactsNeedMatchingProtoAndAddress() {
         var s = Transcript()
         // A TLS session of pid 700 from another client, then a plain ESMTP message from the same pid (pid reuse).
@@ -137,6 +169,37 @@ private func from(_ sender: String, nrcpts: Int, msgid: String?, proto: String? 
             queueID: "q5PNOPeP031762", sender: "", originQueueID: "q5PNOMeP031760", originKind: .bounce)])
         #expect(o.deliveries.map(\.receivedAt) == [t(9, 0, 1)])
         #expect(o.deliveries.map(\.msgKey) == [bounceKey])
+    }
+
+    /// A held DSN whose own `from=` line comes (the queue runner logs one): its row at that line
+    /// with the line's facts and the origin's link, once (not again when held ones are flushed);
+    /// a second `from=` of an emitted transaction makes no row; nrcpts=0 of a fresh one neither.
+    @Test func aHeldDSNGetsItsRowAtItsFromLine() {
+        var s = Transcript()
+        s.feed(t(9, 0, 0), pid: 500, .from(queueID: "q5PNOMeP000500", from("u@example.org", nrcpts: 1,
+                                                                         msgid: "orig@example.org", proto: "ESMTP")))
+        s.feed(t(9, 0, 1), pid: 501, .notification(queueID: "q5PNOMeP000500", newQueueID: "q5PNOPeP000501",
+                                                   kind: "DSN", text: "Host unknown"))
+        #expect(s.take().messages.map(\.queueID) == ["q5PNOMeP000500"])
+        s.feed(t(9, 0, 2), pid: 501, .from(queueID: "q5PNOPeP000501", from("", nrcpts: 1, msgid: nil, proto: nil,
+                                                                         relay: Peer(name: "localhost"))))
+        var o = s.take()
+        #expect(o.messages == [MessageRecord(
+            receivedAt: t(9, 0, 1), msgKey: MessageKey.forQueue(host: "mx2", queueID: "q5PNOPeP000501"), host: "mx2",
+            mta: "sendmail", instance: "sm-mta", queueID: "q5PNOPeP000501", sender: "", client: Peer(name: "localhost"),
+            size: 4821, nrcpt: 1, originQueueID: "q5PNOMeP000500", originKind: .bounce)])
+        #expect(s.machine.openTransactions == 2)
+        s.machine.flushHeld(into: &s.out)
+        s.feed(t(9, 20, 0), pid: 1, .reject(queueID: nil, SendmailReject(
+            action: "reject", stage: "CONNECT", ruleset: "check_relay", client: Peer(ip: "192.0.2.99"), code: "421",
+            dsn: "4.3.2", reason: "Connection rate limit exceeded.")))
+        o = s.take()
+        #expect(o.messages.isEmpty && o.rejections.count == 1)
+        // A fresh transaction whose every recipient was refused: no row, not kept.
+        s.feed(t(9, 21, 0), pid: 502, .from(queueID: "q5PNOQeP000502", from("v@example.org", nrcpts: 0, msgid: "r@x")))
+        o = s.take()
+        #expect(o.messages.isEmpty)
+        #expect(s.machine.openTransactions == 2)
     }
 
     @Test func cloneAndSplitCopyTheOriginalAndReleaseAfterTheHoldWindow() {

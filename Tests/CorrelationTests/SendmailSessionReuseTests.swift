@@ -4,7 +4,8 @@
 // String the cache makes (ASCII, non-ASCII, invalid UTF-8, canonically equal but different bytes,
 // small and heap strings), and transcripts with equal, renamed and moved relays give the rows
 // the Peer made from the line gives; likewise a `to=` line's relay name taken from its process's
-// STARTTLS=client entry.
+// STARTTLS=client entry, its TLS taken exactly when `sameHost` of the two peers says so; and the
+// session's client taken by the parser's relay number gives the rows the byte compare gives.
 // Limits: listed cases and seeded random strings, not a fuzzer.
 
 import Testing
@@ -77,29 +78,43 @@ import MailTrailModel
         withExtendedLifetime(buffer) {}
     }
 
-    /// Sets a relay: its name and address as spans, or (IPv6) the address as rewritten text.
-    static func relay(_ line: SendmailLine, _ p: Peer, _ add: (String?) -> Span) {
+    /// Sets a relay: its name and address as spans, or (IPv6) the address as rewritten text. With
+    /// `numbered`, the number a parser's relay memo would give the value (one per distinct
+    /// name and address; none for a rewritten address, which the memo never keeps).
+    static func relay(_ line: SendmailLine, _ p: Peer, _ add: (String?) -> Span, numbered: Bool = false) {
         var r = RelaySpans()
         r.name = add(p.name)
         if let ip = p.ip, ip.contains(":") { r.rewritten = true; line.setRelay(r, ipText: ip) }
-        else { r.ip = add(p.ip); line.setRelay(r, ipText: nil) }
+        else {
+            r.ip = add(p.ip)
+            if numbered { r.id = number(p) }
+            line.setRelay(r, ipText: nil)
+        }
+    }
+
+    /// A number per distinct relay value (as `RelaySpans.id`: equal numbers, equal bytes).
+    static func number(_ p: Peer) -> UInt64 {
+        var h: UInt64 = 1469598103934665603
+        for b in "\(p.name ?? "-")|\(p.ip ?? "-")".utf8 { h = (h ^ UInt64(b)) &* 1099511628211 }
+        return h | 1
     }
 
     /// The message row of: STARTTLS=server from `tlsPeer`, an optional AUTH from `authPeer`, a
-    /// `from=` line from `fromPeer` with `proto`, all of one process, fed as span lines.
-    static func row(tlsPeer: Peer, authPeer: Peer?, fromPeer: Peer, proto: String) -> MessageRecord? {
+    /// `from=` line from `fromPeer` with `proto`, all of one process, fed as span lines (with the
+    /// parser's relay numbers when `numbered`).
+    static func row(tlsPeer: Peer, authPeer: Peer?, fromPeer: Peer, proto: String, numbered: Bool = false) -> MessageRecord? {
         var m = SendmailCorrelator(host: "mx2")
         var out = CorrelatorOutput()
         feed(&m, &out, at: 0) { line, add in
             line.beginTLS(direction: .inbound)
-            relay(line, tlsPeer, add)
+            relay(line, tlsPeer, add, numbered: numbered)
             line.f.tlsProto = add("TLSv1.3"); line.f.cipher = add("TLS_AES_256_GCM_SHA384"); line.f.bits = 256
             line.f.verify = add("NO")
         }
         if let authPeer {
             feed(&m, &out, at: 1) { line, add in
                 line.beginAuth()
-                relay(line, authPeer, add)
+                relay(line, authPeer, add, numbered: numbered)
                 line.f.authid = add("alice"); line.f.mechanism = add("PLAIN")
             }
         }
@@ -107,9 +122,35 @@ import MailTrailModel
             line.beginFrom(queueID: add("5058C1xA000077"))
             line.f.sender = add("alice@example.org"); line.f.size = 10; line.f.msgClass = 0; line.f.nrcpts = 1
             line.f.messageID = add("m@x"); line.f.proto = add(proto); line.f.daemon = add("MTA")
-            relay(line, fromPeer, add)
+            relay(line, fromPeer, add, numbered: numbered)
         }
         return out.messages.first
+    }
+
+    /// A `from=` line's client taken from its process's session by the parser's relay number
+    /// (`Session.relayID`) against the rows of the same lines without numbers (the byte compare),
+    /// for every combination of listed STARTTLS, AUTH and `from=` relays (same, renamed, moved,
+    /// bare, IPv6) and protos.
+    @Test func rowsWithRelayNumbersAreRowsWithout() {
+        let peers = [Peer(name: "a.example", ip: "10.0.0.1"), Peer(name: "other.example", ip: "10.0.0.1"),
+                     Peer(name: "b.example", ip: "10.0.0.2"), Peer(name: nil, ip: "10.0.0.1"),
+                     Peer(name: "a.example", ip: nil), Peer(name: "a.example", ip: "2001:db8::1")]
+        var wrong: [String] = []
+        var rows = 0
+        for t in peers {
+            for a in [nil] + peers {
+                for f in peers {
+                    for proto in ["ESMTPSA", "ESMTPS", "ESMTP"] {
+                        let x = Self.row(tlsPeer: t, authPeer: a, fromPeer: f, proto: proto, numbered: true)
+                        let y = Self.row(tlsPeer: t, authPeer: a, fromPeer: f, proto: proto)
+                        if x != nil { rows += 1 }
+                        if x != y { wrong.append("\(t) \(String(describing: a)) \(f) \(proto)") }
+                    }
+                }
+            }
+        }
+        #expect(wrong.isEmpty, "\(wrong.prefix(3))")
+        #expect(rows == 6 * 7 * 6 * 3)
     }
 
     @Test func clientsAndSessionFactsFollowTheLines() {
@@ -171,5 +212,29 @@ import MailTrailModel
         #expect(d?.relay == Peer(name: nil, ip: "192.0.2.9") && d?.tls == nil)
         d = Self.delivery(tlsPeer: Peer(name: "mx.example.net", ip: "2001:db8::9"), relay: Peer(name: "mx.example.net", ip: "2001:db8::9"))
         #expect(d?.relay == Peer(name: "mx.example.net", ip: "2001:db8::9") && d?.tls == Self.tlsOut)
+    }
+
+    /// The to= line's decision when the entry's name has the relay's bytes (taken without
+    /// `sameHost`: the addresses when both have one, else true) against `sameHost` of the two
+    /// peers, for every pair of listed STARTTLS=client peers and relays (names equal, in another
+    /// case, other, absent; addresses equal, other, absent, IPv6): the row's relay is the
+    /// to= line's and its TLS the entry's exactly when `sameHost` says so.
+    @Test func deliveryTLSAgreesWithSameHost() {
+        let names: [String?] = ["mx.example.net", "MX.example.net", "other.example.net", nil]
+        let ips: [String?] = ["192.0.2.9", "192.0.2.10", nil, "2001:db8::9", "2001:db8::a"]
+        var peers: [Peer] = []
+        for n in names { for i in ips where n != nil || i != nil { peers.append(Peer(name: n, ip: i)) } }
+        var wrong: [String] = []
+        var taken = 0
+        for t in peers {
+            for r in peers {
+                let d = Self.delivery(tlsPeer: t, relay: r)
+                let want = SendmailCorrelator.sameHost(t, r) ? Self.tlsOut : nil
+                if want != nil { taken += 1 }
+                if d?.relay != r || d?.tls != want { wrong.append("\(t) -> \(r): \(String(describing: d?.relay)) \(String(describing: d?.tls))") }
+            }
+        }
+        #expect(wrong.isEmpty, "\(wrong.prefix(3))")
+        #expect(peers.count == 19 && taken == 109)
     }
 }

@@ -3,7 +3,8 @@
 // (`smRelaySpans`) gives for the same bytes — on the first sight (a miss), on later sights at other
 // places in the line (hits, the spans moved), for values too long to keep, for values that had to
 // be rewritten (IPv6: never kept), after colliding values evicted each other, and in a `withLine`
-// buffer, which has no memo. The memo's word compare against the bytes' equality.
+// buffer, which has no memo. The memo's word compare against the bytes' equality. The number a
+// value is given (`RelaySpans.id`) stands for exactly its bytes.
 // Limits: generated forms only (seeded, deterministic), not a fuzzer.
 
 import Testing
@@ -66,6 +67,73 @@ import MailTrailModel
         }
         #expect(wrong.isEmpty, "\(wrong.prefix(5))")
         withExtendedLifetime(buffer) {}
+    }
+
+    /// The number a relay value is given (`RelaySpans.id`): the same for the same bytes while the
+    /// memo keeps them, never the same for other bytes nor given again after an eviction, never
+    /// shared by two buffers; 0 for values not kept (rewritten IPv6, too long) and in a buffer
+    /// without the memo.
+    @Test func numbersFollowTheValueBytes() {
+        let a = SendmailLineBuffer(), c = SendmailLineBuffer(), plain = SendmailLineBuffer(sharedStrings: false)
+        func id(_ v: String, _ buffer: SendmailLineBuffer) -> UInt64 {
+            _ = Self.viaMemo(v, pad: 5, buffer.line)
+            return buffer.line.f.relay.id
+        }
+        var wrong: [String] = []
+        var owner: [UInt64: String] = [:]
+        var last: [String: UInt64] = [:]
+        var rng = SplitMix64(seed: 31)
+        var all = Self.values
+        for _ in 0..<3_000 { all.append("host\(rng.next() % 700).example [10.0.\(rng.next() % 3).\(rng.next() % 9)]") }
+        for v in all {
+            let n = id(v, a)
+            let kept = !v.contains(":") && v.utf8.count <= SendmailRelayMemo.maxKey
+            if kept != (n != 0) { wrong.append("\(v): \(n)") }
+            if id(v, plain) != 0 { wrong.append("plain buffer numbered \(v)") }
+            guard n != 0 else { continue }
+            if let o = owner[n], o != v { wrong.append("\(n) for \(o) and \(v)") }
+            if let l = last[v], l != n, owner[n] != nil { wrong.append("\(n) given again for \(v)") }
+            owner[n] = v; last[v] = n
+            // Seen again at once: the same number; in another buffer: another one.
+            if id(v, a) != n { wrong.append("\(v) renumbered") }
+            let o = id(v, c)
+            if o == n || owner[o] != nil && owner[o] != v { wrong.append("buffers share \(o) for \(v)") }
+        }
+        #expect(wrong.isEmpty, "\(wrong.prefix(3))")
+    }
+
+    /// Rewritten addresses' texts from the line buffer's `SendmailIPTextMemo` against `smIP` of the
+    /// same bytes (listed IPv6 forms, seeded random ones seen several times in random order, more
+    /// than the memo keeps, over 48 bytes, not addresses), through the relay reader and alone.
+    @Test func rewrittenAddressesAreWhatSmIPGives() {
+        var addrs = ["IPv6:2001:db8:0:0:0:0:0:1", "IPv6:::ffff:192.0.2.7", "2a01:111:f403:2dd6::7f4", "::1", "::",
+                     "IPv6:0:0:0:0:0:0:0:0", "ipv6:fe80:0:0:0:0:0:0:1", "2001:db8::zz", "IPv6:", "1:2:3:4:5:6:7:8:9",
+                     "IPv6:2001:0db8:0000:0000:0000:ff00:0042:8329", "IPv6:1111:2222:3333:4444:5555:6666:7777:8888"]
+        var rng = SplitMix64(seed: 41)
+        for _ in 0..<150 {
+            let groups = (0..<8).map { _ in rng.next() % 3 == 0 ? "0" : String(rng.next() % 65_536, radix: 16) }
+            addrs.append((rng.next() % 2 == 0 ? "IPv6:" : "") + groups.joined(separator: ":"))
+        }
+        let buffer = SendmailLineBuffer()
+        var wrong: [String] = []
+        for _ in 0..<4 {
+            for _ in addrs.indices {
+                let a = addrs[Int(rng.next() % UInt64(addrs.count))]
+                let bytes = Array(a.utf8)
+                bytes.withUnsafeBufferPointer { b in
+                    let s = ByteScanner(b)
+                    let want = s.smIP(0..<b.count)
+                    let got = buffer.line.f.ipTextMemo.text(b.baseAddress!, b.count) { s.smIP(0..<b.count) }
+                    if got != want { wrong.append("\(a): \(String(describing: got)) vs \(String(describing: want))") }
+                }
+                let v = "mx.example [\(a)]"
+                let pad = Int(rng.next() % 9)
+                let got = Self.viaMemo(v, pad: pad, buffer.line), direct = Self.direct(v, pad: pad)
+                if got != direct { wrong.append("\(v): \(got) vs \(direct)") }
+            }
+        }
+        #expect(wrong.isEmpty, "\(wrong.prefix(3))")
+        #expect(buffer.line.f.ipTextMemo.isAllocated && !SendmailLineBuffer(sharedStrings: false).line.f.ipTextMemo.isAllocated)
     }
 
     @Test func aRepeatedValueIsAHitAtAnyPlace() {

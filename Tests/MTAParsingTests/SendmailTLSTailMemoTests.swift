@@ -4,7 +4,8 @@
 // cipher, bits, trust word, verify) and the `tlsKey`, on listed and seeded random tails (the usual
 // forms, each byte changed, cut short, reordered fields, tails longer than the memo keeps) parsed
 // three times each after random relays, and after colliding tails evicted each other; the memo
-// holds a stored tail for exactly its bytes.
+// holds a stored tail for exactly its bytes; the number a tail is given (`tlsTailID`) is the same
+// for the same bytes and never given to other bytes (nor by another buffer).
 // Limits: generated forms only (seeded, deterministic), not a fuzzer.
 
 import Testing
@@ -86,6 +87,64 @@ import MailTrailModel
                     if got != want { wrong.append("round \(round): \(body): \(got) != \(want)") }
                 }
             }
+        }
+        #expect(wrong.isEmpty, "\(wrong.prefix(3))")
+    }
+
+    /// The number a line's tail is given (`tlsTailID`): nonzero exactly when the fast path read the
+    /// tail through the memo (then the `tlsKey` is the tail), the same for the same bytes while the
+    /// memo keeps them, different for different bytes, never shared between two buffers (nor with
+    /// an evicted tail stored again), 0 in a buffer without the memo.
+    @Test func numbersFollowTheTailBytes() {
+        let a = SendmailLineBuffer(), c = SendmailLineBuffer(), plain = SendmailLineBuffer(sharedStrings: false)
+        func id(_ tail: String, _ buffer: SendmailLineBuffer, dir: String = "server") -> (UInt64, Span, String) {
+            let body = "STARTTLS=\(dir), relay=[10.0.0.1], version=\(tail)"
+            let seen = Self.parse(body, buffer)
+            let prefix = "STARTTLS=\(dir), relay=[10.0.0.1], version=".utf8.count
+            let key = seen.tlsKey
+            let keyText = key.isPresent ? String(decoding: Array(body.utf8)[Int(key.lo)..<Int(key.hi)], as: UTF8.self) : ""
+            #expect(!key.isPresent || key.lo == prefix || buffer.line.f.tlsTailID == 0, "\(tail)")
+            return (buffer.line.f.tlsTailID, key, keyText)
+        }
+        var byTail: [String: UInt64] = [:]
+        var seenIDs: [UInt64: String] = [:]
+        var wrong: [String] = []
+        for round in 0..<3 {
+            for (k, tail) in Self.tails.enumerated() {
+                for dir in ["server", "client"] {
+                    let (n, _, keyText) = id(tail, a, dir: dir)
+                    let (m, _, _) = id(tail, plain, dir: dir)
+                    if m != 0 { wrong.append("plain buffer gave \(m) for \(tail)") }
+                    // The tails the fast path reads through the memo get a number: not a reordered
+                    // or extra field, a missing `bits=`, a tail over `maxKey` bytes, nor `T`.
+                    let numbered = [0, 1, 2, 3, 4, 5, 6, 10, 12].contains(k)
+                    if numbered != (n != 0) { wrong.append("round \(round) \(dir): \(tail): \(n)") }
+                    guard n != 0 else { continue }
+                    if keyText != tail { wrong.append("key \(keyText) for \(tail)") }
+                    if let old = byTail[tail], old != n { wrong.append("\(tail): \(old) then \(n)") }
+                    if let t = seenIDs[n], t != tail { wrong.append("\(n) for \(t) and \(tail)") }
+                    byTail[tail] = n; seenIDs[n] = tail
+                    // Another buffer: its own numbers.
+                    let (o, _, _) = id(tail, c, dir: dir)
+                    if o == 0 || seenIDs[o] != nil && o == n { wrong.append("buffers share \(o) for \(tail)") }
+                }
+            }
+        }
+        #expect(wrong.isEmpty, "\(wrong.prefix(3))")
+        #expect(byTail.count == 9)
+        // Tails that evict each other: a tail stored again gets a new number, never an old one.
+        var rng = SplitMix64(seed: 97)
+        var all: Set<UInt64> = Set(seenIDs.keys)
+        var last: [String: UInt64] = [:]
+        for _ in 0..<2_000 {
+            let tail = "TLSv1.3, verify=NO, cipher=C\(rng.next() % 400), bits=256/256"
+            let (n, _, _) = id(tail, a)
+            #expect(n != 0)
+            if last[tail] != n {
+                if all.contains(n) { wrong.append("\(n) given again for \(tail)") }
+                all.insert(n)
+            }
+            last[tail] = n
         }
         #expect(wrong.isEmpty, "\(wrong.prefix(3))")
     }

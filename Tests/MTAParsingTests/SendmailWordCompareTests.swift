@@ -4,8 +4,11 @@
 // pattern with each byte changed, cut short at every length, near the end of the bytes), and
 // `smHas` (a literal of 1 to 8 bytes as one masked load) against `has(_:at:)` for every
 // `SMWord` the dispatch uses, likewise; the `SMWord` constants are the bytes of their literals.
-// `smDigits` against `digitsEnd` + `int`, `smIsHMS` against its byte definition, and
-// `smAcceptedID` (its literal as four words) against the same check with `has(_:at:)`.
+// `smDigits` against `digitsEnd` + `int`, `smIsHMS` against its byte definition, `smHMS` (check
+// and value from one word) against `smIsHMS` + `smDelay`,
+// `smAcceptedID` (its literal as four words) against the same check with `has(_:at:)`, and a
+// `ctladdr=` address by its usual-form shortcut against the address before the last ` (`; a bare
+// `to=` recipient against what `toList` gives.
 // Limits: generated forms only (seeded, deterministic), not a fuzzer.
 
 import Testing
@@ -162,6 +165,108 @@ import MailTrailModel
             }
         }
         #expect(wrong.isEmpty, "\(wrong.prefix(3))")
+    }
+
+    /// `smHMS` (check and value from one word) against `smIsHMS` and `smDelay`: every byte value
+    /// at every position of valid `DD:DD:DD`s, seeded random valid ones (all values 00:00:00 to
+    /// 99:99:99 are read, as `smDelay` reads them), and every position of short and mixed bodies.
+    @Test func hmsValueAgreesWithDelay() {
+        var bodies: [[UInt8]] = []
+        var rng = SplitMix64(seed: 139)
+        for _ in 0..<300 {
+            let digits = (0..<6).map { _ in UInt8(ascii: "0") + UInt8(rng.next() % 10) }
+            bodies.append([digits[0], digits[1], 0x3A, digits[2], digits[3], 0x3A, digits[4], digits[5]])
+        }
+        let base = Array("12:34:56".utf8)
+        for k in 0..<8 {
+            for v in 0...255 { var b = base; b[k] = UInt8(v); bodies.append(b) }
+        }
+        bodies += ["00:00:00", "99:99:99", "09:59:59", "1:02:03", "01:02:03, xdelay=", "x01:02:03", "+1:00:00:00",
+                   "01:02:0", "01-02-03"].map { Array($0.utf8) }
+        let alphabet = Array("0123456789:,x".utf8) + [0x80, 0xBA, 0xFF, 0x2F, 0x3B]
+        for _ in 0..<3_000 {
+            bodies.append((0..<Int(rng.next() % 20)).map { _ in alphabet[Int(rng.next() % UInt64(alphabet.count))] })
+        }
+        var wrong: [String] = []
+        var valid = 0
+        for b in bodies {
+            b.withUnsafeBufferPointer { buf in
+                let s = ByteScanner(buf)
+                for v in 0...b.count {
+                    let want: Double? = s.smIsHMS(v) ? s.smDelay(v..<(v + 8)) : nil
+                    if want != nil { valid += 1 }
+                    if s.smHMS(v) != want { wrong.append("\(b) at \(v): \(String(describing: s.smHMS(v))) vs \(String(describing: want))") }
+                }
+            }
+        }
+        #expect(wrong.isEmpty, "\(wrong.prefix(3))")
+        #expect(valid == 300 + 6 * 10 + 2 + 6)     // random, one byte changed, listed
+    }
+
+    /// A `ctladdr=` value's address by the usual-form shortcut (`ctladdrRange`) against the
+    /// address before the last ` (` (`ctladdrGeneral`): listed forms and seeded random values of
+    /// `<>`, quotes, spaces, parentheses and slashes, at every sub-range of each.
+    @Test func ctladdrAgreesWithTheLastSpaceParen() {
+        var values = ["<eric@example.com> (3234/3234)", "<a@b> (1/1)", "<a@b>", "a@b (1/1)", "<a@b> (1/1) (2/2)",
+                      "<a@b> (1 /1)", "<a@b>  (1/1)", "<\"x y\"@b> (1/1)", "<a@b>(1/1)", "<> (0/0)", "<a@b> (",
+                      "<a@b> ( ", "<a (b)@c> (1/1)", "<a@b> (1/1) x", "", "<", "<a@b", "x <a@b> (1/1)"]
+        var rng = SplitMix64(seed: 149)
+        let alphabet = Array("<>a@b \"(/)1".utf8)
+        for _ in 0..<1_500 {
+            values.append(String(decoding: (0..<Int(rng.next() % 24)).map { _ in alphabet[Int(rng.next() % UInt64(alphabet.count))] }, as: UTF8.self))
+        }
+        var wrong: [String] = []
+        for v in values {
+            let b = Array(v.utf8)
+            b.withUnsafeBufferPointer { buf in
+                let s = ByteScanner(buf)
+                for lo in 0...b.count {
+                    for hi in lo...b.count {
+                        let got = SendmailParser.ctladdrRange(s, lo..<hi), want = SendmailParser.ctladdrGeneral(s, lo..<hi)
+                        if got != want { wrong.append("\(v) [\(lo), \(hi)): \(got) vs \(want)") }
+                    }
+                }
+            }
+        }
+        #expect(wrong.isEmpty, "\(wrong.prefix(3))")
+    }
+
+    /// A `to=` value taken as one bare recipient (`isBareRecipient`) is exactly what `toList` gives
+    /// for it (one recipient, the whole value, no ` [more]`): listed and seeded random values at
+    /// every sub-range; the shortcut is taken for the usual local users.
+    @Test func bareRecipientIsWhatTheListGives() {
+        var values = ["eric", "wklein", "a", "", "e ric", "a,b", "<a@b>", "\"a\"", "a [more]", "x@y.z", "a@b,c@d",
+                      "root@localhost", "a.b-c_d+e"]
+        var rng = SplitMix64(seed: 151)
+        let alphabet = Array("ab@.,<> \"[more]".utf8)
+        for _ in 0..<1_500 {
+            values.append(String(decoding: (0..<Int(rng.next() % 16)).map { _ in alphabet[Int(rng.next() % UInt64(alphabet.count))] }, as: UTF8.self))
+        }
+        let buffer = SendmailLineBuffer()
+        var wrong: [String] = []
+        var taken = 0
+        for v in values {
+            let b = Array(v.utf8)
+            b.withUnsafeBufferPointer { buf in
+                let s = ByteScanner(buf)
+                buffer.line.reset(bytes: LineBytes(buf))
+                for lo in 0...b.count {
+                    for hi in lo...b.count where SendmailParser.isBareRecipient(s, lo..<hi) {
+                        taken += 1
+                        buffer.line.f.more = false
+                        SendmailParser.toList(s, lo..<hi, buffer.line)
+                        let got = buffer.line.f.recipients.map { $0 }
+                        if got != [Span(lo..<hi)] || buffer.line.f.more { wrong.append("\(v) [\(lo), \(hi)): \(got)") }
+                    }
+                }
+            }
+        }
+        #expect(wrong.isEmpty, "\(wrong.prefix(3))")
+        #expect(taken > 1_000)
+        for v in ["eric", "wklein", "root@localhost"] {
+            let b = Array(v.utf8)
+            #expect(b.withUnsafeBufferPointer { SendmailParser.isBareRecipient(ByteScanner($0), 0..<b.count) })
+        }
     }
 
     /// `smAcceptedID` as it was written with `has(_:at:)`.

@@ -15,7 +15,8 @@
 // `smQuadOpen`, `smIsDottedQuad`, ...) give what the general code gives for
 // them and leave every other form to it. A `relay=` value seen lately (the client's STARTTLS
 // and from= lines, every delivery's next hop) is taken from the line buffer's `SendmailRelayMemo`
-// (spans by the value's bytes) instead of read again.
+// (spans by the value's bytes) instead of read again; a rewritten (IPv6) address's text from
+// its `SendmailIPTextMemo` (a client's STARTTLS and from= lines log the same address).
 // Known limits: a `, key=` inside a quoted local part or a Message-ID ends a
 // value early (the value is then cut, never mis-assigned to another field);
 // sendmail's `\ooo` escapes in addresses are kept as logged.
@@ -277,6 +278,23 @@ extension ByteScanner {
             && p[4] &- Byte.zero < 10 && p[5] == Byte.colon && p[6] &- Byte.zero < 10 && p[7] &- Byte.zero < 10
     }
 
+    /// The seconds of the `DD:DD:DD` at `v` (what `smDelay(v..<v + 8)` gives when `smIsHMS(v)`),
+    /// nil when the 8 bytes there are not that form (or not there): the check and the value from
+    /// one word. After an xor with `00:00:00` a digit byte is 0...9 (only `0`-`9` give that) and a
+    /// colon byte 0; the `< 10` test adds 0x76 to the low seven bits of each byte (no carry
+    /// crosses a byte) and rejects bytes with their high bit set.
+    @inline(__always)
+    func smHMS(_ v: Int) -> Double? {
+        guard v >= 0, v &+ 8 <= end else { return nil }
+        let w = UInt64(littleEndian: UnsafeRawPointer(base + v).loadUnaligned(as: UInt64.self))
+        let x = w ^ 0x3030_3A30_303A_3030
+        guard (((x & 0x7F7F_7F7F_7F7F_7F7F) &+ 0x7676_7676_7676_7676) | x) & 0x8080_8080_8080_8080 == 0,
+              x & 0x0000_FF00_00FF_0000 == 0 else { return nil }
+        @inline(__always) func d(_ k: UInt64) -> Int { Int(truncatingIfNeeded: (x >> (k &* 8)) & 0xFF) }
+        let h = d(0) &* 10 &+ d(1), m = d(3) &* 10 &+ d(4), sec = d(6) &* 10 &+ d(7)
+        return Double((h &* 60 &+ m) &* 60 &+ sec)
+    }
+
     /// `smIsNextKey` byte by byte (its definition; the word form's fallback).
     @inline(never)
     func smIsNextKeySimple(_ e: Int, _ key: UInt64, _ n: Int) -> Bool {
@@ -447,17 +465,18 @@ extension ByteScanner {
                 return
             }
             var ipText: String?
-            let spans = smRelaySpans(r, ipText: &ipText)
-            if !spans.rewritten { line.f.relayMemo.store(p, n, hash: h, spans.shifted(by: -r.lowerBound)) }
+            var spans = smRelaySpans(r, ipText: &ipText, ipMemo: line.f.ipTextMemo)
+            if !spans.rewritten { spans.id = line.f.relayMemo.store(p, n, hash: h, spans.shifted(by: -r.lowerBound)) }
             line.setRelay(spans, ipText: ipText)
             return
         }
         var ipText: String?
-        let spans = smRelaySpans(r, ipText: &ipText)
+        let spans = smRelaySpans(r, ipText: &ipText, ipMemo: line.f.ipTextMemo)
         line.setRelay(spans, ipText: ipText)
     }
 
-    func smRelaySpans(_ r: Range<Int>, ipText: inout String?) -> RelaySpans {
+    /// `ipMemo`: rewritten addresses' texts seen lately (an unallocated memo makes each one).
+    func smRelaySpans(_ r: Range<Int>, ipText: inout String?, ipMemo: SendmailIPTextMemo = SendmailIPTextMemo()) -> RelaySpans {
         var out = RelaySpans()
         var lo = r.lowerBound
         var hi = r.upperBound
@@ -485,7 +504,7 @@ extension ByteScanner {
                         if isIPAddress(a) { out.ip = Span(a) }
                     } else {
                         out.rewritten = true
-                        ipText = smIP(r0)
+                        ipText = ipMemo.text(base + r0.lowerBound, r0.count) { smIP(r0) }
                     }
                 }
             }

@@ -26,6 +26,11 @@
 // line's spans then point into.
 // Known limits: parts pending when a run ends are lost (not checkpointed);
 // at most 64 records (64 KiB each) are pending at once, older ones dropped.
+#if canImport(Glibc)
+import Glibc
+#elseif canImport(Darwin)
+import Darwin
+#endif
 import MailTrailModel
 
 /// Parses Sendmail line bodies.
@@ -325,12 +330,45 @@ public struct SendmailParser: Sendable {
         s.smRecipients(list, into: &line.f.recipients)
     }
 
+    /// Whether a `to=` value is one bare recipient (`eric`): not empty, no `,` `"` `<` or space, so
+    /// `toList` (no ` [more]`, `smRecipients`) gives exactly the value as its one recipient.
+    @inline(__always)
+    static func isBareRecipient(_ s: ByteScanner, _ v: Range<Int>) -> Bool {
+        guard !v.isEmpty else { return false }
+        var j = v.lowerBound
+        while j < v.upperBound {
+            let c = s.base[j]
+            if c == Byte.comma || c == Byte.quote || c == Byte.lt || c == Byte.space { return false }
+            j &+= 1
+        }
+        return true
+    }
+
     /// A `ctladdr=` value: the address before ` (uid/gid)`.
     @inline(__always)
     static func ctladdr(_ s: ByteScanner, _ v: Range<Int>, _ line: SendmailLine) {
+        line.f.ctladdr = Span(ctladdrRange(s, v))
+    }
+
+    /// The address of a `ctladdr=` value. The usual `<addr> (uid/gid)`: the ` (` right after the
+    /// address is the last one when no space follows it (what `smLastSpaceParen` finds), and the
+    /// address's content is what `smAddress` gives before it; any other form by the general reader.
+    @inline(__always)
+    static func ctladdrRange(_ s: ByteScanner, _ v: Range<Int>) -> Range<Int> {
+        let lo = v.lowerBound, hi = v.upperBound
+        if lo < hi, s[lo] == Byte.lt, let a = s.smAngle(at: lo), a.next + 2 <= hi,
+           s[a.next] == Byte.space, s[a.next + 1] == Byte.lparen,
+           memchr(s.base + a.next + 2, Int32(Byte.space), hi - a.next - 2) == nil {
+            return a.content
+        }
+        return ctladdrGeneral(s, v)
+    }
+
+    /// `ctladdrRange` by its definition: the address before the last ` (`.
+    static func ctladdrGeneral(_ s: ByteScanner, _ v: Range<Int>) -> Range<Int> {
         var e = v.upperBound
         if let p = s.smLastSpaceParen(v) { e = p }
-        line.f.ctladdr = Span(s.smAddress(v.lowerBound..<e))
+        return s.smAddress(v.lowerBound..<e)
     }
 
     /// The usual `to=R[, ctladdr=C], delay=D, xdelay=X, mailer=M, pri=N[, relay=H], dsn=S, stat=T`
@@ -347,6 +385,10 @@ public struct SendmailParser: Sendable {
             // The usual single `<addr>` (no ` [more]` after it): what `toList` appends for it.
             line.f.recipients.removeAll()
             line.f.recipients.append(Span(a.content))
+        } else if isBareRecipient(s, v..<e) {
+            // A local user (`to=eric`): the one recipient `toList` finds in it.
+            line.f.recipients.removeAll()
+            line.f.recipients.append(Span(v..<e))
         } else {
             toList(s, v..<e, line)
         }
@@ -357,22 +399,23 @@ public struct SendmailParser: Sendable {
         }
         v = e + 8
         // The usual `HH:MM:SS` holds no comma, so the value ends right after it when `, xdelay=`
-        // (`, mailer=`) is there: what `smCommaSpaceNear` finds, without the search.
+        // (`, mailer=`) is there: what `smCommaSpaceNear` finds, without the search; its value is
+        // read with the check (`smHMS`: what `smDelay` gives for it).
         let c1: Int
-        if s.smIsHMS(v), s.smIsNextKey(v + 8, SMKey.xdelay, 6) { c1 = v + 8 }
+        if let d = s.smHMS(v), s.smIsNextKey(v + 8, SMKey.xdelay, 6) { c1 = v + 8; line.f.delay = d }
         else {
             guard let c = s.smCommaSpaceNear(from: v), s.smIsNextKey(c, SMKey.xdelay, 6) else { return nil }
             c1 = c
+            line.f.delay = s.smDelay(v..<c1)
         }
-        line.f.delay = s.smDelay(v..<c1)
         v = c1 + 9
         let c2: Int
-        if s.smIsHMS(v), s.smIsNextKey(v + 8, SMKey.mailer, 6) { c2 = v + 8 }
+        if let d = s.smHMS(v), s.smIsNextKey(v + 8, SMKey.mailer, 6) { c2 = v + 8; line.f.xdelay = d }
         else {
             guard let c = s.smCommaSpaceNear(from: v), s.smIsNextKey(c, SMKey.mailer, 6) else { return nil }
             c2 = c
+            line.f.xdelay = s.smDelay(v..<c2)
         }
-        line.f.xdelay = s.smDelay(v..<c2)
         v = c2 + 9
         guard let c3 = s.smCommaSpaceNear(from: v), s.smIsNextKey(c3, SMKey.pri, 3) else { return nil }
         line.f.mailer = Span(v..<c3)
@@ -672,10 +715,11 @@ public struct SendmailParser: Sendable {
                 line.f.cipher = t.cipher.shifted(by: v)
                 line.f.bits = t.bits >= 0 ? Int(t.bits) : nil
                 bitsAt = v + Int(t.bitsAt)
+                line.f.tlsTailID = t.id
                 return true
             }
             guard tlsTail(s, at: v, line, bitsAt: &bitsAt) else { return false }
-            memo.store(p, n, hash: h, SendmailTLSTail(
+            line.f.tlsTailID = memo.store(p, n, hash: h, SendmailTLSTail(
                 proto: line.f.tlsProto.shifted(by: -v), verify: line.f.verify.shifted(by: -v),
                 cipher: line.f.cipher.shifted(by: -v), bits: line.f.bits, bitsAt: bitsAt - v))
             return true
