@@ -14,18 +14,30 @@ import Glibc
 #endif
 
 final class AgentMetrics: @unchecked Sendable {
-    private var lock = pthread_mutex_t()
+    /// The mutex at an address of its own (`&` on a stored property gives no stable address).
+    private let lock: UnsafeMutablePointer<pthread_mutex_t> = {
+        let m = UnsafeMutablePointer<pthread_mutex_t>.allocate(capacity: 1)
+        m.initialize(to: pthread_mutex_t())
+        pthread_mutex_init(m, nil)
+        return m
+    }()
     private var commits: Int64 = 0
     private var lines: [String: Int64] = [:]
     private var offsets: [String: Int64] = [:]
     private var lags: [String: Int64] = [:]
     private var databaseUp = true
 
-    init() { pthread_mutex_init(&lock, nil) }
+    init() {}
+
+    deinit {
+        pthread_mutex_destroy(lock)
+        lock.deinitialize(count: 1)
+        lock.deallocate()
+    }
 
     private func locked<T>(_ body: () -> T) -> T {
-        pthread_mutex_lock(&lock)
-        defer { pthread_mutex_unlock(&lock) }
+        pthread_mutex_lock(lock)
+        defer { pthread_mutex_unlock(lock) }
         return body()
     }
 

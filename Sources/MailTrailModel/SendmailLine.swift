@@ -632,15 +632,20 @@ public struct SendmailTLSTail: Sendable {
 final class SendmailMemoIDs: @unchecked Sendable {
     static let shared = SendmailMemoIDs()
     static let block: UInt64 = 1 << 16
-    private var lock = pthread_mutex_t()
+    /// The mutex at an address of its own (`&` on a stored property gives no stable address).
+    private let lock: UnsafeMutablePointer<pthread_mutex_t>
     private var next: UInt64 = 1
 
-    private init() { pthread_mutex_init(&lock, nil) }
+    private init() {
+        lock = .allocate(capacity: 1)
+        lock.initialize(to: pthread_mutex_t())
+        pthread_mutex_init(lock, nil)
+    }
 
     /// The first number of a fresh block of `block` numbers.
     func takeBlock() -> UInt64 {
-        pthread_mutex_lock(&lock)
-        defer { pthread_mutex_unlock(&lock) }
+        pthread_mutex_lock(lock)
+        defer { pthread_mutex_unlock(lock) }
         let v = next
         next += Self.block
         return v
