@@ -462,12 +462,7 @@ public struct SendmailCorrelator: Codable, Sendable {
                 if user != nil { tx.localUser = user.take() }
                 if useTLS { tx.tls = tls.take() }
                 if useSASL { tx.saslMethod = saslMethod.take(); tx.saslUsername = saslUsername.take() }
-                let mk = Self.messageKey(&tx, host: host)
-                tx.emitted = true
-                let wasHeld = tx.heldSince != nil
-                tx.heldSince = nil
-                out.messages.append(Self.messageRecord(tx, msgKey: mk, host: host))
-                return wasHeld ? tx.queueID : nil
+                return Self.emitRow(&tx, host: host, into: &out)
             }
             if let qid = heldID { held.removeAll { $0 == qid } }
         }
@@ -628,15 +623,20 @@ public struct SendmailCorrelator: Codable, Sendable {
     private mutating func emit(at i: Int, into out: inout CorrelatorOutput) {
         guard !transactions.table.values[i].emitted else { return }
         let host = self.host
-        let heldID = transactions.table.withValue(at: i) { tx -> String? in
-            let mk = Self.messageKey(&tx, host: host)
-            tx.emitted = true
-            let wasHeld = tx.heldSince != nil
-            tx.heldSince = nil
-            out.messages.append(Self.messageRecord(tx, msgKey: mk, host: host))
-            return wasHeld ? tx.queueID : nil
-        }
+        let heldID = transactions.table.withValue(at: i) { tx -> String? in Self.emitRow(&tx, host: host, into: &out) }
         if let qid = heldID { held.removeAll { $0 == qid } }
+    }
+
+    /// Marks the transaction emitted and appends its message row; returns its queue ID when it
+    /// was held (the caller drops it from `held`). Inlined into the visit that changes `tx`.
+    @inline(__always)
+    private static func emitRow(_ tx: inout Transaction, host: String, into out: inout CorrelatorOutput) -> String? {
+        let mk = messageKey(&tx, host: host)
+        tx.emitted = true
+        let wasHeld = tx.heldSince != nil
+        tx.heldSince = nil
+        out.messages.append(messageRecord(tx, msgKey: mk, host: host))
+        return wasHeld ? tx.queueID : nil
     }
 
     /// The message row of a transaction (its values copied).
