@@ -16,7 +16,7 @@
 //   `ByteScanner.double` per number;
 // - `EximFields.hostField` (an `H=` item read in one pass, a dotted quad in `[...]`
 //   validated in that pass) against `nextField` then `hostSpans`; its scans: `firstOf`
-//   (first-zero-byte flags) against a byte loop, `dottedQuadEndWide` (no end tests when 16
+//   (first-zero-byte flags) against a byte loop, `dottedQuadEnd(wide:)` (no end tests when 16
 //   bytes follow) against `dottedQuadEnd`;
 // - the delivery loop's inline `C="..."` and the arrival loop's inline `T="..."` (`quoted`)
 //   and `for` (the recipient list's start and count) against the plain field reading of the
@@ -376,7 +376,7 @@ import MailTrailModel
     }
 
     @Test func dottedQuadEndWideAgreesWithTheCheckedForm() {
-        // `dottedQuadEndWide` (no end test, at least 16 bytes after the start) against
+        // `dottedQuadEnd(wide: true)` (no end test, at least 16 bytes after the start) against
         // `dottedQuadEnd` on seeded quads and near-quads (octets around the limits, leading
         // zeros, a wrong or missing separator, three or five parts), each followed by 16 bytes.
         let octets = ["0", "1", "9", "10", "99", "100", "199", "200", "249", "250", "255", "256", "260", "300", "999",
@@ -395,7 +395,7 @@ import MailTrailModel
             let bytes = Array((text + pads[Int(rng.next() % UInt64(pads.count))]).utf8)
             bytes.withUnsafeBufferPointer { buf in
                 let s = ByteScanner(buf)
-                for i in 0..<(buf.count - 15) where EximFields.dottedQuadEndWide(s, i) != EximFields.dottedQuadEnd(s, i) {
+                for i in 0..<(buf.count - 15) where EximFields.dottedQuadEnd(s, i, wide: true) != EximFields.dottedQuadEnd(s, i) {
                     wrong.append("\(text)@\(i)")
                 }
             }

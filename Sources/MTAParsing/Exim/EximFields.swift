@@ -302,7 +302,7 @@ enum EximFields {
         let lb = k
         let rb: Int
         var quad = false
-        if let q = lb + 17 <= s.end ? dottedQuadEndWide(s, lb + 1) : dottedQuadEnd(s, lb + 1), q < s.end,
+        if let q = lb + 17 <= s.end ? dottedQuadEnd(s, lb + 1, wide: true) : dottedQuadEnd(s, lb + 1), q < s.end,
            s[q] == Byte.rbracket {
             rb = q
             quad = true
@@ -334,50 +334,24 @@ enum EximFields {
 
     /// The end of a dotted quad at `i` by inet_pton4's rule (four decimal octets <= 255, no
     /// leading zeros: what `isIPAddress` accepts when the quad fills its range), or nil when the
-    /// bytes from `i` do not start with one.
+    /// bytes from `i` do not start with one. `wide`: at least 16 bytes follow `i` (a quad and the
+    /// byte after it read at most `i + 15`: four octets of at most three digits, each followed by
+    /// one more byte read), so the end is not tested before each byte (a constant at every call,
+    /// folded away when inlined).
     @inline(__always)
-    static func dottedQuadEnd(_ s: ByteScanner, _ i: Int) -> Int? {
+    static func dottedQuadEnd(_ s: ByteScanner, _ i: Int, wide: Bool = false) -> Int? {
+        let b = s.base, end = s.end
         var p = i
         var octet = 0
         while true {
-            guard p < s.end else { return nil }
-            var v = Int(s[p] &- Byte.zero)
-            guard v < 10 else { return nil }
-            p += 1
-            if v == 0 {
-                if p < s.end && Byte.isDigit(s[p]) { return nil }                 // leading zero
-            } else {
-                while p < s.end {
-                    let d = Int(s[p] &- Byte.zero)
-                    if d >= 10 { break }
-                    v = v &* 10 &+ d
-                    if v > 255 { return nil }
-                    p += 1
-                }
-            }
-            octet += 1
-            if octet == 4 { return p }
-            guard p < s.end, s[p] == Byte.dot else { return nil }
-            p += 1
-        }
-    }
-
-    /// `dottedQuadEnd` where at least 16 bytes follow `i` (a quad and the byte after it read
-    /// at most `i + 15`: four octets of at most three digits, each followed by one more byte
-    /// read): the same answer without testing the end before each byte.
-    @inline(__always)
-    static func dottedQuadEndWide(_ s: ByteScanner, _ i: Int) -> Int? {
-        let b = s.base
-        var p = i
-        var octet = 0
-        while true {
+            guard wide || p < end else { return nil }
             var v = Int(b[p] &- Byte.zero)
             guard v < 10 else { return nil }
             p += 1
             if v == 0 {
-                if b[p] &- Byte.zero < 10 { return nil }                            // leading zero
+                if (wide || p < end) && b[p] &- Byte.zero < 10 { return nil }         // leading zero
             } else {
-                while true {
+                while wide || p < end {
                     let d = Int(b[p] &- Byte.zero)
                     if d >= 10 { break }
                     v = v &* 10 &+ d
@@ -387,7 +361,7 @@ enum EximFields {
             }
             octet += 1
             if octet == 4 { return p }
-            guard b[p] == Byte.dot else { return nil }
+            guard wide || p < end, b[p] == Byte.dot else { return nil }
             p += 1
         }
     }
