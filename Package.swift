@@ -40,7 +40,7 @@ let package = Package(
         // QUERY: trace and rendering on top of the loader's connection.
         .target(name: "Query", dependencies: ["MailTrailModel", "PostgresLoading"]),
         // The binary allocates through mimalloc (Debian's libmimalloc-dev; linked before libc, so it
-        // replaces malloc/free for the whole process): 4-6 % less parse time than glibc's
+        // replaces malloc/free for the whole process): 2-4 % less parse time than glibc's
         // allocator (docs/performance.md, round 10).
         .executableTarget(name: "mailtrail", dependencies: [
             "MailTrailModel", "Ingest", "Agent", "Query", "PostgresLoading",
