@@ -58,10 +58,11 @@ import MailTrailModel
     static let tlsIn = TLSInfo(proto: "TLSv1.3", cipher: "TLS_AES_256_GCM_SHA384", bits: 256, trust: "Anonymous")
 
     /// Feeds one line in its span form (as the parser hands it on): `fill` sets the fields, its
-    /// second argument places a value in the line's bytes and returns its span.
-    static func feed(_ m: inout SendmailCorrelator, _ out: inout CorrelatorOutput, at s: Int64,
-                     _ fill: (SendmailLine, (String?) -> Span) -> Void) {
-        let buffer = SendmailLineBuffer()
+    /// second argument places a value in the line's bytes and returns its span. `sharedStrings`:
+    /// the buffer hands the correlator its shared caches (as a parser's does).
+    static func feed(_ m: inout SendmailCorrelator, _ out: inout CorrelatorOutput, at s: Int64, pid: Int32 = 77,
+                     sharedStrings: Bool = true, _ fill: (SendmailLine, (String?) -> Span) -> Void) {
+        let buffer = SendmailLineBuffer(sharedStrings: sharedStrings)
         let line = buffer.line
         var buf: [UInt8] = []
         fill(line) { v in
@@ -70,7 +71,7 @@ import MailTrailModel
             buf.append(contentsOf: v.utf8)
             return Span(lo..<buf.count)
         }
-        let ctx = LineContext(time: Timestamp(seconds: 1_800_000_000 + s), host: "mx2", instance: "", program: "sm-mta", pid: 77)
+        let ctx = LineContext(time: Timestamp(seconds: 1_800_000_000 + s), host: "mx2", instance: "", program: "sm-mta", pid: pid)
         buf.withUnsafeBufferPointer { p in
             line.f.bytes = LineBytes(base: p.baseAddress ?? LineBytes.emptyBase, count: p.count)
             m.receive(ctx, line, into: &out)

@@ -41,22 +41,9 @@ import MailTrailModel
     static func row(_ m: inout SendmailCorrelator, at s: Int64, pid: Int32, tail: (String?, String?, Int?, String?),
                     id: UInt64) -> MessageRecord? {
         var out = CorrelatorOutput()
-        let ctx = LineContext(time: Timestamp(seconds: 1_800_000_000 + s), host: "mx2", instance: "", program: "sm-mta", pid: pid)
+        // The lines as the parser hands them on (`SendmailSessionReuseTests.feed`), without shared caches.
         func feed(_ fill: (SendmailLine, (String?) -> Span) -> Void) {
-            let buffer = SendmailLineBuffer(sharedStrings: false)
-            let line = buffer.line
-            var buf: [UInt8] = []
-            fill(line) { v in
-                guard let v else { return .absent }
-                let lo = buf.count
-                buf.append(contentsOf: v.utf8)
-                return Span(lo..<buf.count)
-            }
-            buf.withUnsafeBufferPointer { p in
-                line.f.bytes = LineBytes(base: p.baseAddress ?? LineBytes.emptyBase, count: p.count)
-                m.receive(ctx, line, into: &out)
-            }
-            withExtendedLifetime(buffer) {}
+            SendmailSessionReuseTests.feed(&m, &out, at: s, pid: pid, sharedStrings: false, fill)
         }
         feed { line, add in
             line.beginTLS(direction: .inbound)
