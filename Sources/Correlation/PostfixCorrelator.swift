@@ -433,19 +433,7 @@ public struct PostfixCorrelator: Codable, Sendable {
             }
             adoptPendingOrigin(key)
         case .pickup:
-            let key = TxKey(instance: ctx.instance, queueID: b.queueID(line.queueID))
-            var known = transactions.index(of: key)
-            if let i = known, transactions.values[i].client != nil || transactions.values[i].queued
-                || isStale(transactions.values[i].lastSeen) {
-                finish(key, into: &out)
-                known = nil
-            }
-            update(key, known: known, ctx, line) { tx in
-                tx.sender = b.string(line.sender)
-                tx.client = Peer(name: "pickup")
-                if line.origQueueID.isPresent { tx.originQueueID = b.string(line.origQueueID); tx.originKind = .requeue }
-            }
-            adoptPendingOrigin(key)
+            pickup(ctx, line, into: &out)
         case .messageID:
             let key = TxKey(instance: ctx.instance, queueID: b.queueID(line.queueID))
             var known = transactions.index(of: key)
@@ -479,61 +467,14 @@ public struct PostfixCorrelator: Codable, Sendable {
         case .delivery:
             delivery(ctx, line, into: &out)
         case .expired:
-            let key = TxKey(instance: ctx.instance, queueID: b.queueID(line.queueID))
-            guard let i = transactions.index(of: key) else { break }
-            let host = self.host
-            let response = b.equals(line.word, "expired") ? "returned to sender" : b.string(line.word)
-            transactions.withValue(at: i) { tx in
-                tx.lastSeen = ctx.time
-                let mk = Self.messageKey(&tx, host: host)
-                for k in tx.recipients.indices where !Self.isFinal(tx.recipients[k].status) {
-                    out.deliveries.append(DeliveryRecord(
-                        at: ctx.time, msgKey: mk, host: host, instance: ctx.instance, queueID: tx.queueID,
-                        receivedAt: tx.receivedAt, recipient: tx.recipients[k].address, status: .expired,
-                        transport: ctx.program, relay: Peer(name: "none"), response: response))
-                    tx.recipients[k].status = .expired
-                }
-            }
+            expired(ctx, line, into: &out)
         case .removed:
             finish(TxKey(instance: ctx.instance, queueID: b.queueID(line.queueID)), into: &out)
         case .notification:
             link(instance: ctx.instance, origin: b.string(line.queueID), newQueueID: line.newQueueID, in: b,
                  kind: .bounce, at: ctx.time, into: &out)
         case .reject:
-            var mk: Int64
-            var qid: String? = nil
-            if line.queueID.isPresent {
-                let key = TxKey(instance: ctx.instance, queueID: b.queueID(line.queueID))
-                if let i = transactions.index(of: key) {
-                    // Not cached: an RCPT reject comes before cleanup's message-id.
-                    let host = self.host
-                    let (k, q) = transactions.withValue(at: i) { tx -> (Int64, String) in
-                        tx.lastSeen = ctx.time
-                        return (tx.msgKey ?? MessageKey.forQueue(host: host, queueID: tx.queueID), tx.queueID)
-                    }
-                    mk = k
-                    qid = q
-                } else {
-                    qid = b.string(line.queueID)
-                    mk = MessageKey.forQueue(host: host, queueID: qid!)
-                }
-            } else {
-                let ip = line.peer.ip
-                mk = MessageKey.forQueue(host: host, prefix: "NOQUEUE/",
-                                         bytes: ip.isPresent ? b.buffer(ip) : UnsafeBufferPointer(start: nil, count: 0))
-            }
-            // Straight from the spans (no `PostfixReject` of Strings in between); the values that
-            // repeat (action, stage, code, dsn, proto, client, helo, addresses) come from the cache.
-            out.rejections.append(RejectionRecord(
-                at: ctx.time, msgKey: mk, host: host, instance: ctx.instance, queueID: qid,
-                program: ctx.program, action: strings.string(line.action, in: b),
-                stage: strings.optionalString(line.stage, in: b),
-                client: Peer(name: strings.optionalString(line.peer.name, in: b),
-                             ip: strings.optionalString(line.peer.ip, in: b), port: line.peer.port),
-                helo: strings.optionalString(line.helo, in: b), sender: strings.optionalString(line.sender, in: b),
-                recipient: strings.optionalString(line.recipient, in: b), proto: strings.optionalString(line.proto, in: b),
-                code: strings.optionalString(line.code, in: b), dsn: strings.optionalString(line.dsn, in: b),
-                reason: line.reasonValue))
+            reject(ctx, line, into: &out)
         case .admin:
             break
         }
@@ -547,6 +488,90 @@ public struct PostfixCorrelator: Codable, Sendable {
     public mutating func flushHeld(into out: inout CorrelatorOutput) {
         for key in held { emit(key, into: &out) }
         held.removeAll()
+    }
+
+    // MARK: - Rare lines, out of line
+    // Kept out of `receive` (@inline(never)): inlined, their code sat between the common cases'
+    // and made the instructions a usual line runs span more cache lines.
+
+    /// A pickup(8) line: a locally submitted message (its sender, its client `pickup`).
+    @inline(never)
+    private mutating func pickup(_ ctx: LineContext, _ line: PostfixLine, into out: inout CorrelatorOutput) {
+        let b = line.bytes
+        let key = TxKey(instance: ctx.instance, queueID: b.queueID(line.queueID))
+        var known = transactions.index(of: key)
+        if let i = known, transactions.values[i].client != nil || transactions.values[i].queued
+            || isStale(transactions.values[i].lastSeen) {
+            finish(key, into: &out)
+            known = nil
+        }
+        update(key, known: known, ctx, line) { tx in
+            tx.sender = b.string(line.sender)
+            tx.client = Peer(name: "pickup")
+            if line.origQueueID.isPresent { tx.originQueueID = b.string(line.origQueueID); tx.originKind = .requeue }
+        }
+        adoptPendingOrigin(key)
+    }
+
+    /// A queue-file expiry: every recipient without a final status gets an `expired` row.
+    @inline(never)
+    private mutating func expired(_ ctx: LineContext, _ line: PostfixLine, into out: inout CorrelatorOutput) {
+        let b = line.bytes
+        let key = TxKey(instance: ctx.instance, queueID: b.queueID(line.queueID))
+        guard let i = transactions.index(of: key) else { return }
+        let host = self.host
+        let response = b.equals(line.word, "expired") ? "returned to sender" : b.string(line.word)
+        transactions.withValue(at: i) { tx in
+            tx.lastSeen = ctx.time
+            let mk = Self.messageKey(&tx, host: host)
+            for k in tx.recipients.indices where !Self.isFinal(tx.recipients[k].status) {
+                out.deliveries.append(DeliveryRecord(
+                    at: ctx.time, msgKey: mk, host: host, instance: ctx.instance, queueID: tx.queueID,
+                    receivedAt: tx.receivedAt, recipient: tx.recipients[k].address, status: .expired,
+                    transport: ctx.program, relay: Peer(name: "none"), response: response))
+                tx.recipients[k].status = .expired
+            }
+        }
+    }
+
+    /// A refusal (smtpd/cleanup reject, warn, hold, discard...): one rejection row.
+    @inline(never)
+    private mutating func reject(_ ctx: LineContext, _ line: PostfixLine, into out: inout CorrelatorOutput) {
+        let b = line.bytes
+        var mk: Int64
+        var qid: String? = nil
+        if line.queueID.isPresent {
+            let key = TxKey(instance: ctx.instance, queueID: b.queueID(line.queueID))
+            if let i = transactions.index(of: key) {
+                // Not cached: an RCPT reject comes before cleanup's message-id.
+                let host = self.host
+                let (k, q) = transactions.withValue(at: i) { tx -> (Int64, String) in
+                    tx.lastSeen = ctx.time
+                    return (tx.msgKey ?? MessageKey.forQueue(host: host, queueID: tx.queueID), tx.queueID)
+                }
+                mk = k
+                qid = q
+            } else {
+                qid = b.string(line.queueID)
+                mk = MessageKey.forQueue(host: host, queueID: qid!)
+            }
+        } else {
+            let ip = line.peer.ip
+            mk = MessageKey.forQueue(host: host, prefix: "NOQUEUE/",
+                                     bytes: ip.isPresent ? b.buffer(ip) : UnsafeBufferPointer(start: nil, count: 0))
+        }
+        // Straight from the spans (no `PostfixReject` of Strings in between); the values that
+        // repeat (action, stage, code, dsn, proto, client, helo, addresses) come from the cache.
+        out.rejections.append(RejectionRecord(
+            at: ctx.time, msgKey: mk, host: host, instance: ctx.instance, queueID: qid,
+            program: ctx.program, action: strings.string(line.action, in: b),
+            stage: strings.optionalString(line.stage, in: b),
+            client: Peer(name: strings.optionalString(line.peer.name, in: b),
+                         ip: strings.optionalString(line.peer.ip, in: b), port: line.peer.port),
+            helo: strings.optionalString(line.helo, in: b), sender: strings.optionalString(line.sender, in: b),
+            recipient: strings.optionalString(line.recipient, in: b), proto: strings.optionalString(line.proto, in: b),
+            code: strings.optionalString(line.code, in: b), dsn: strings.optionalString(line.dsn, in: b),
+            reason: line.reasonValue))
     }
 
     // MARK: - Steps
