@@ -253,6 +253,14 @@ public struct PostfixParser: Sendable {
             return parsePickup(s, at: i + 4, e)
         default: break
         }
+        return parseQueuedOther(s, at: i, ctx, e)
+    }
+
+    /// `parseQueued` for the rarer texts after a queue ID (refusals, bounces, admin actions,
+    /// ignored replies). Out of line: inlined, the refusal parser's code sat inside the common
+    /// lines' function and made the instructions a usual line runs span more cache lines.
+    @inline(never)
+    private static func parseQueuedOther(_ s: ByteScanner, at i: Int, _ ctx: LineContext, _ e: PostfixLine) -> ParseStatus {
         if let o = parseAction(s, at: i, ctx, e) { return o }
         if let o = parseNotification(s, at: i, e) { return o }
         let rest = i..<s.end
@@ -317,7 +325,8 @@ public struct PostfixParser: Sendable {
         return .event
     }
 
-    @inline(__always)
+    /// Out of line: pickup lines are rare (see `parseQueuedOther`).
+    @inline(never)
     private static func parsePickup(_ s: ByteScanner, at i: Int, _ e: PostfixLine) -> ParseStatus {
         e.beginPickup()
         let uidEnd = s.scan(from: i, until: Byte.space, Byte.comma)
