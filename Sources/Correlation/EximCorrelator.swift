@@ -115,7 +115,8 @@ public struct EximCorrelator: Codable, Sendable {
         mutating func peer(_ p: PeerSpans, _ b: LineBytes) -> Peer {
             Peer(name: optional(p.name, b), ip: optional(p.ip, b), port: p.port)
         }
-        /// Queue IDs, senders, recipients and Message-IDs: the parser's cache shared by
+        /// Senders, recipients, Message-IDs and queue IDs (those of a shared line go through its
+        /// `EximIDMemo` instead: `queueID(_:_:_:)`): the parser's cache shared by
         /// the correlators of all hosts (swapped in for an arrival or delivery line,
         /// `EximLine.Fields.strings`), else this one: small, since only one-off lines (tests) use
         /// it, and every entry costs at teardown.
@@ -578,7 +579,7 @@ public struct EximCorrelator: Codable, Sendable {
             tx.dkimResult = "pass"; tx.dkimDomain = cs.strings.string(e.dkimDomain, in: b)
         }
         if e.reference.isPresent {
-            tx.originQueueID = cs.ids.string(e.reference, in: b)
+            tx.originQueueID = Self.queueID(e, e.reference, &cs)
             tx.originKind = bounce ? .bounce : .reinjection
         }
     }
@@ -658,7 +659,7 @@ public struct EximCorrelator: Codable, Sendable {
         // stored once: no facts struct to copy and destroy).
         var cs = take(&caches)!
         let shared = Self.borrowShared(line, &cs)
-        let id = cs.ids.string(line.messageID, in: b)
+        let id = Self.queueID(line, line.messageID, &cs)
         // One lookup: the transaction is made here when new (the usual case, its row then made
         // straight from the line); an existing one takes the general path.
         let (i, created) = directArrivals
@@ -691,11 +692,11 @@ public struct EximCorrelator: Codable, Sendable {
         if let t = deliveryTarget(ctx, key, into: &out) {
             (id, mk, receivedAt) = t
         } else {
-            id = cs.ids.string(line.messageID, in: b)
+            id = Self.queueID(line, line.messageID, &cs)
             (mk, receivedAt) = (MessageKey.forQueue(host: host, queueID: id), nil)
         }
         let status = Self.status(line.flag)
-        var next = cs.ids.optionalString(line.nextQueueID, in: b)
+        var next = line.nextQueueID.isAbsent ? nil : Self.queueID(line, line.nextQueueID, &cs)
         if next == nil, instance == EximCorrelator.smtpdInstance, status == .sent { next = nextByOrigin[id]?.id }
         let logged = cs.ids.string(line.recipient, in: b)
         let other = cs.ids.optionalString(line.origRecipient, in: b)
@@ -773,14 +774,28 @@ public struct EximCorrelator: Codable, Sendable {
 
     /// Puts the line's shared cache (made on first use) in place of `cs.ids` when the line shares
     /// one (swapped: no reference count changes); whether it did (then `returnShared` must follow).
+    /// 1,024 entries (57 KB): with the queue IDs in their own memo the values that repeat fit, and
+    /// a lookup's entry is more often in cache than in the former 4,096 (~2 % more Strings made,
+    /// fewer cache misses: its wall samples fell by about a third).
     @inline(__always)
     static func borrowShared(_ line: EximLine, _ cs: inout Caches) -> Bool {
         guard line.storage.pointee.sharesStrings else { return false }
-        if line.storage.pointee.strings == nil { line.storage.pointee.strings = SharedStringCache(bits: 12) }
+        if line.storage.pointee.strings == nil { line.storage.pointee.strings = SharedStringCache(bits: 10) }
         swap(&cs.ids, &line.storage.pointee.strings!)
         if line.storage.pointee.idKeys == nil { line.storage.pointee.idKeys = MessageKey.Cache() }
         swap(&cs.keys, &line.storage.pointee.idKeys)
         return true
+    }
+
+    /// The queue ID at `s` (present) of `line`: from the line's shared memo of recent IDs when the
+    /// line shares its caches and the span has an Exim ID's length (the arrival makes the String,
+    /// the previous hop's `250 OK id=` a few lines later finds it), else through `cs.ids`.
+    @inline(__always)
+    static func queueID(_ line: EximLine, _ s: Span, _ cs: inout Caches) -> String {
+        let n = s.count
+        guard line.storage.pointee.sharesStrings, EximIDMemo.fits(n) else { return cs.ids.string(s, in: line.bytes) }
+        if line.storage.pointee.queueIDs == nil { line.storage.pointee.queueIDs = EximIDMemo.make() }
+        return line.storage.pointee.queueIDs.unsafelyUnwrapped.string(line.bytes.base + Int(s.lo), n)
     }
 
     /// Gives the shared cache `borrowShared` took back to the line.
@@ -1064,7 +1079,7 @@ public struct EximCorrelator: Codable, Sendable {
         if e.dkimDomain.isPresent { dkimResult = "pass"; dkimDomain = cs.strings.string(e.dkimDomain, in: b) }
         var originQueueID: String?
         if e.reference.isPresent {
-            originQueueID = cs.ids.string(e.reference, in: b)
+            originQueueID = Self.queueID(e, e.reference, &cs)
             tx.originKind = bounce ? .bounce : .reinjection
         }
         // `arrive`: the waiting listener line's client name.

@@ -14,7 +14,8 @@
 /// turns a line into its `EximEvent` (the String API, tests and the fuzzer).
 /// A parser's buffer also carries, across lines, the Strings cache
 /// (`strings`) that the correlators of every host its lines reach use for
-/// queue IDs, senders, recipients and Message-IDs (`sharesStrings`).
+/// senders, recipients and Message-IDs (`sharesStrings`), and a memo of recent queue IDs
+/// (`queueIDs`, `EximIDMemo`: an arrival's ID is the String its previous hop's `250 OK id=` gets).
 /// Known limits: the arrival's ` for` recipients are kept as a count and the
 /// index where their list starts (`recipientsFrom`), not as spans; the String
 /// form re-reads them. The `X=` value is kept as one span (`EximTLSSpans(value:)`); its protocol,
@@ -160,6 +161,9 @@ public struct EximLine: @unchecked Sendable {
         /// Message-IDs and their message keys, shared as `strings` is (made when a correlator
         /// first borrows `strings`; held by that correlator while it reads the line).
         public var idKeys: MessageKey.Cache? = nil
+        /// Recent queue IDs and their Strings, shared as `strings` is (made by the first correlator
+        /// that uses it; freed with the buffer).
+        public var queueIDs: EximIDMemo? = nil
 
         @inlinable public init(bytes: LineBytes) { self.bytes = bytes }
     }
@@ -367,6 +371,63 @@ public struct FewStrings: Sendable {
     }
 }
 
+/// The Strings of recent Exim queue IDs (16 to 24 bytes: the 6-6-2 and 6-11-4 forms), so that
+/// the ID an arrival makes is the one the previous hop's delivery (`250 OK id=X`, logged a few
+/// lines later by another host) stores as its next queue ID. Direct-mapped by a hash of the ID's
+/// words, `slots` entries (8 KB of keys and 4 KB of Strings: they stay in cache, where
+/// `SharedStringCache`'s 4,096 entries (now 1,024) did not: a new ID there read a cold entry and released
+/// the cold String it evicted). Keys are the ID's first, second and last words and its length,
+/// which tell any two IDs of 16 to 24 bytes apart. Two pointers (copies share the storage and
+/// cost no reference counting); the owner calls `free()` once. Not part of any saved state.
+public struct EximIDMemo: @unchecked Sendable {
+    public static let slots = 256
+    /// Per slot: first word, second word, last word, length (0: empty).
+    @usableFromInline let keys: UnsafeMutablePointer<UInt64>
+    @usableFromInline let values: UnsafeMutablePointer<String>
+
+    /// An empty memo (its Strings are "", which hold no storage).
+    public static func make() -> EximIDMemo {
+        let keys = UnsafeMutablePointer<UInt64>.allocate(capacity: 4 * slots)
+        keys.initialize(repeating: 0, count: 4 * slots)
+        let values = UnsafeMutablePointer<String>.allocate(capacity: slots)
+        values.initialize(repeating: "", count: slots)
+        return EximIDMemo(keys: keys, values: values)
+    }
+
+    @usableFromInline init(keys: UnsafeMutablePointer<UInt64>, values: UnsafeMutablePointer<String>) {
+        self.keys = keys; self.values = values
+    }
+
+    /// Whether `string(_:_:)` takes an ID of `n` bytes.
+    @inlinable public static func fits(_ n: Int) -> Bool { n >= 16 && n <= 24 }
+
+    /// The `n` bytes at `p` (`fits(n)`) as a String (`String(decoding:as:)`): the memo's when the
+    /// same bytes were stored lately, else made and stored (replacing the slot's entry).
+    @inlinable
+    public func string(_ p: UnsafePointer<UInt8>, _ n: Int) -> String {
+        let raw = UnsafeRawPointer(p)
+        let w0 = raw.loadUnaligned(fromByteOffset: 0, as: UInt64.self)
+        let w1 = raw.loadUnaligned(fromByteOffset: 8, as: UInt64.self)
+        let w2 = raw.loadUnaligned(fromByteOffset: n - 8, as: UInt64.self)
+        var h = (w0 ^ UInt64(n)) &* 0x9E37_79B9_7F4A_7C15
+        h ^= (w1 &* 0xC2B2_AE3D_27D4_EB4F) ^ (w2 &* 0x1656_67B1_9E37_79F9)
+        let i = Int(truncatingIfNeeded: (h ^ (h >> 29)) >> 56)   // 0..<256
+        let k = keys + 4 * i
+        if k[0] == w0 && k[1] == w1 && k[2] == w2 && k[3] == UInt64(n) { return values[i] }
+        let v = String(decoding: UnsafeBufferPointer(start: p, count: n), as: UTF8.self)
+        k[0] = w0; k[1] = w1; k[2] = w2; k[3] = UInt64(n)
+        values[i] = v
+        return v
+    }
+
+    /// Frees the storage (once, by the owner; no copy may be used after).
+    public func free() {
+        values.deinitialize(count: EximIDMemo.slots)
+        values.deallocate()
+        keys.deallocate()
+    }
+}
+
 /// Owns the storage of one `EximLine` (the parser keeps one and refills it per line).
 public final class EximLineBuffer: @unchecked Sendable {
     /// The view of this buffer's fields (valid while the buffer lives).
@@ -384,6 +445,7 @@ public final class EximLineBuffer: @unchecked Sendable {
     }
 
     deinit {
+        line.storage.pointee.queueIDs?.free()
         line.storage.deinitialize(count: 1)
         line.storage.deallocate()
     }
