@@ -375,7 +375,7 @@ public struct FewStrings: Sendable {
 /// the ID an arrival makes is the one the previous hop's delivery (`250 OK id=X`, logged a few
 /// lines later by another host) stores as its next queue ID. Direct-mapped by a hash of the ID's
 /// words, `slots` entries (8 KB of keys and 4 KB of Strings: they stay in cache, where
-/// `SharedStringCache`'s 4,096 entries (now 1,024) did not: a new ID there read a cold entry and released
+/// `SharedStringCache`'s 4,096 entries did not: a new ID there read a cold entry and released
 /// the cold String it evicted). Keys are the ID's first, second and last words and its length,
 /// which tell any two IDs of 16 to 24 bytes apart. Two pointers (copies share the storage and
 /// cost no reference counting); the owner calls `free()` once. Not part of any saved state.
