@@ -39,12 +39,14 @@
 ///   keeps the former flat layout (EximTransactionCodingTests).
 /// - Hot path: `receive(_:_: EximLine, into:)` reads the parser's spans and
 ///   makes Strings only for stored values (`EximStrings`: up to 15 ASCII bytes
-///   built in place, repeated longer ones through a `StringCache`; queue IDs,
-///   senders and recipients through the parser's cache shared by all hosts'
-///   correlators, since the next hop logs them again, and an arrival's
+///   built in place, repeated longer ones through a `StringCache`; queue IDs
+///   through the parser's memo of recent IDs (`EximIDMemo`), an arrival's
 ///   Message-ID with its message key through the parser's shared
-///   `MessageKey.Cache`; quoted subjects without a backslash through the shared
-///   cache too (the next hop logs them again); an arrival's client name through
+///   `MessageKey.Cache`; senders, recipients and quoted subjects made afresh:
+///   a lookup in a cache shared by all hosts reads a cold entry and retains a
+///   String stored elsewhere, which cost more CPU time than making the String
+///   (docs/performance.md, round 12), although the next hop logs the same
+///   values again; an arrival's client name through
 ///   the host's own cache, as relay names (a host's relays repeat: the
 ///   submission host's name on every mailbox host); responses, refused
 ///   senders and refused clients' names made afresh; a line's TLS facts from a memo of the last
@@ -115,15 +117,15 @@ public struct EximCorrelator: Codable, Sendable {
         mutating func peer(_ p: PeerSpans, _ b: LineBytes) -> Peer {
             Peer(name: optional(p.name, b), ip: optional(p.ip, b), port: p.port)
         }
-        /// Senders, recipients, Message-IDs and queue IDs (those of a shared line go through its
-        /// `EximIDMemo` instead: `queueID(_:_:_:)`): the parser's cache shared by
-        /// the correlators of all hosts (swapped in for an arrival or delivery line,
-        /// `EximLine.Fields.strings`), else this one: small, since only one-off lines (tests) use
-        /// it, and every entry costs at teardown.
+        /// Queue IDs that the line's `EximIDMemo` does not take (`queueID(_:_:_:)`: one-off
+        /// lines, IDs of another length): the parser's cache shared by the correlators of all
+        /// hosts (swapped in for an arrival or delivery line, `EximLine.Fields.strings`), else
+        /// this one: small, since only one-off lines (tests) use it, and every entry costs at
+        /// teardown.
         var ids = SharedStringCache(bits: 6)
         /// Message-IDs and their message keys: the parser's cache shared by the correlators of
         /// all hosts (swapped in with `ids`, `EximLine.Fields.idKeys`); nil for one-off lines,
-        /// whose Message-IDs go through `ids` and `MessageKey.forMessageID`.
+        /// whose Message-IDs are made afresh and keyed by `MessageKey.forMessageID`.
         var keys: MessageKey.Cache? = nil
         /// The last few distinct TLS facts (`X=` with `CV=`: a handful per host, one per TLS stack
         /// and trust result), found by comparing the `X=` value's bytes, so that a line's `TLSInfo` is a copy.
@@ -560,7 +562,7 @@ public struct EximCorrelator: Codable, Sendable {
     static func fillArrival(_ tx: inout Transaction, _ e: EximLine, _ cs: inout Caches) {
         let b = e.bytes
         let tls = cs.tlsInfo(e)
-        let sender = cs.ids.string(e.sender, in: b)
+        let sender = EximStrings.fresh(in: b, e.sender)
         let bounce = sender.isEmpty
         tx.sender = sender
         let c = e.client
@@ -573,8 +575,8 @@ public struct EximCorrelator: Codable, Sendable {
         tx.saslMethod = cs.optional(e.authenticator, b)
         tx.saslUsername = cs.optional(e.authID, b)
         tx.localUser = cs.optional(e.localUser, b)
-        tx.subject = e.subject.isAbsent ? nil : e.subjectEscapeFree ? cs.ids.string(e.subject, in: b) : EximLine.unescaped(b, e.subject)
-        if e.messageIDHeader.isPresent { tx.messageID = cs.ids.string(e.messageIDHeader, in: b); tx.msgKey = nil }
+        tx.subject = e.subject.isAbsent ? nil : e.subjectEscapeFree ? EximStrings.fresh(in: b, e.subject) : EximLine.unescaped(b, e.subject)
+        if e.messageIDHeader.isPresent { tx.messageID = EximStrings.fresh(in: b, e.messageIDHeader); tx.msgKey = nil }
         if tx.dkimResult == nil, e.dkimDomain.isPresent {
             tx.dkimResult = "pass"; tx.dkimDomain = cs.strings.string(e.dkimDomain, in: b)
         }
@@ -698,8 +700,8 @@ public struct EximCorrelator: Codable, Sendable {
         let status = Self.status(line.flag)
         var next = line.nextQueueID.isAbsent ? nil : Self.queueID(line, line.nextQueueID, &cs)
         if next == nil, instance == EximCorrelator.smtpdInstance, status == .sent { next = nextByOrigin[id]?.id }
-        let logged = cs.ids.string(line.recipient, in: b)
-        let other = cs.ids.optionalString(line.origRecipient, in: b)
+        let logged = EximStrings.fresh(in: b, line.recipient)
+        let other = EximStrings.optionalFresh(in: b, line.origRecipient)
         // `=> alice <alice@example.com>`: LocalRecipient's rule, read on the bytes.
         let local = line.origRecipient.isPresent && !b.buffer(line.recipient).contains(0x40)
             && b.buffer(line.origRecipient).contains(0x40)
@@ -747,15 +749,14 @@ public struct EximCorrelator: Codable, Sendable {
         }
         var cs = take(&caches)!
         let shared = Self.borrowShared(line, &cs)
-        // Refused senders and client names rarely repeat (made afresh); the recipient is a local
-        // address the deliveries put in the shared cache.
+        // Refused senders, recipients and client names: made afresh (see the file comment).
         let c = line.client
         let record = RejectionRecord(
             at: ctx.time, msgKey: mk, host: host, instance: instance, queueID: id, program: ctx.program,
             action: line.rejectActionText, stage: line.rejectStage,
             client: Peer(name: EximStrings.optionalFresh(in: b, c.name), ip: cs.optional(c.ip, b), port: c.port),
             helo: cs.optional(line.helo, b), sender: EximStrings.optionalFresh(in: b, line.sender),
-            recipient: cs.ids.optionalString(line.recipient, in: b),
+            recipient: EximStrings.optionalFresh(in: b, line.recipient),
             code: cs.optional(line.code, b), dsn: cs.optional(line.dsn, b),
             reason: line.reasonText { EximStrings.fresh(in: b, $0) })
         if shared { Self.returnShared(line, &cs) }
@@ -1047,7 +1048,7 @@ public struct EximCorrelator: Codable, Sendable {
         tx.emitted = true
         // `fillArrival`'s values, in its order (the caches see the same requests).
         let tls = cs.tlsInfo(e)
-        let sender = cs.ids.string(e.sender, in: b)
+        let sender = EximStrings.fresh(in: b, e.sender)
         let bounce = sender.isEmpty
         tx.sender = sender
         let c = e.client
@@ -1061,7 +1062,7 @@ public struct EximCorrelator: Codable, Sendable {
         let saslUsername = cs.optional(e.authID, b)
         let localUser = cs.optional(e.localUser, b)
         let subject = e.subject.isAbsent ? nil
-            : e.subjectEscapeFree ? cs.ids.string(e.subject, in: b) : EximLine.unescaped(b, e.subject)
+            : e.subjectEscapeFree ? EximStrings.fresh(in: b, e.subject) : EximLine.unescaped(b, e.subject)
         if e.messageIDHeader.isPresent {
             if cs.keys != nil {
                 // The shared cache's String and key (the next hop's arrival finds both).
@@ -1069,7 +1070,7 @@ public struct EximCorrelator: Codable, Sendable {
                 tx.messageID = v
                 tx.msgKey = k
             } else {
-                tx.messageID = cs.ids.string(e.messageIDHeader, in: b)
+                tx.messageID = EximStrings.fresh(in: b, e.messageIDHeader)
             }
         }
         var dkimResult: String?, dkimDomain: String?
