@@ -18,6 +18,8 @@
 # Usage: scripts/bench.d/bounds.sh N FORMAT FILE PATCH [PATCH...]
 #        e.g. scripts/bench.d/bounds.sh 10 sendmail /tmp/sm.log scripts/bench.d/bounds/*.patch
 # Limits: needs git, swift, perf (parse-ab.sh); a build takes 1-2 minutes per patch on 2 cores;
+# a patch is a diff of the code it was made on (round 12's: main at f3c37f5) and stops applying
+# when that code changes (the script then says so);
 # the machine's noise (+-15 % per run) hides differences below ~5 % even over 10 rounds.
 set -euo pipefail
 if [ $# -lt 4 ]; then
@@ -43,7 +45,8 @@ bins=("$scratch/mailtrail-HEAD")
 for p in "$@"; do
   name=$(basename "$p" .patch)
   git -C "$scratch/wt" checkout -q -- .
-  git -C "$scratch/wt" apply "$(cd "$(dirname "$p")" && pwd)/$(basename "$p")"
+  git -C "$scratch/wt" apply "$(cd "$(dirname "$p")" && pwd)/$(basename "$p")" \
+    || { echo "bounds.sh: $p no longer applies to HEAD: remake it on the current code" >&2; exit 65; }
   echo "building $name" >&2
   build "$name"
   bins+=("$scratch/mailtrail-$name")
