@@ -149,14 +149,14 @@ public struct EximLine: @unchecked Sendable {
         public var noteKind = ""
         // other
         public var event: EximEvent? = nil
-        /// Whether the lines share `strings` among the correlators they go to (a parser's buffer:
-        /// all hosts of a parse): a message's queue ID, sender, Message-ID and recipients are
-        /// logged again by the next hop's host (its arrival, the sender's `250 OK id=` reply) a
-        /// moment later, which a cache per host cannot hit. False in one-off buffers (the
+        /// Whether the lines share `strings`, `idKeys` and `queueIDs` among the correlators they
+        /// go to (a parser's buffer: all hosts of a parse): a message's queue ID and Message-ID
+        /// are logged again by the next hop's host (its arrival, the sender's `250 OK id=` reply)
+        /// a moment later, which a cache per host cannot hit. False in one-off buffers (the
         /// correlator then uses its own cache).
         public var sharesStrings = false
-        /// The shared cache (`SharedStringCache`'s lookup), made by the first correlator that
-        /// uses it; kept across lines (`reset` leaves it).
+        /// The shared cache of queue IDs the `queueIDs` memo does not take (other lengths), made
+        /// by the first correlator that uses it; kept across lines (`reset` leaves it).
         public var strings: SharedStringCache? = nil
         /// Message-IDs and their message keys, shared as `strings` is (made when a correlator
         /// first borrows `strings`; held by that correlator while it reads the line).

@@ -7,8 +7,9 @@
 # parse-ab.sh N FORMAT FILE on HEAD's build and the patched ones, interleaved.
 # The patches in scripts/bench.d/bounds/ are measuring devices, not candidate code: they make
 # the parse skip a kind of work and produce wrong text (every String over 15 bytes becomes one
-# literal), with the same rows and row counts. So the difference from HEAD is what that work
-# costs at most:
+# literal), with the same row counts as HEAD on the seed-42 samples (except Postfix under the
+# two lookup patches: +0.3 % deliveries, see docs/performance.md round 12). So the difference
+# from HEAD is what that work costs at most:
 #   no-strings.patch        no String over 15 bytes is made or looked up (caches and fresh ones)
 #   no-cache-lookups.patch  the caches' lookups skipped (a literal instead); fresh Strings made
 #   lookups-only.patch      the lookups done, but their result replaced by a literal afterwards:
