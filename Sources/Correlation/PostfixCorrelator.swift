@@ -51,8 +51,8 @@ public struct CorrelatorConfig: Codable, Hashable, Sendable {
 
 /// Records produced by the correlator, in emission order per table.
 public struct CorrelatorOutput: Sendable {
-    public var messages: [MessageRecord] = []
-    public var deliveries: [DeliveryRecord] = []
+    public var messages = MessageRows()
+    public var deliveries = DeliveryRows()
     public var rejections: [RejectionRecord] = []
     public init() {}
     public var isEmpty: Bool { messages.isEmpty && deliveries.isEmpty && rejections.isEmpty }

@@ -24,9 +24,15 @@
 ///   delivering process's `STARTTLS=client` line to the same relay.
 /// - A transaction leaves the state when as many recipients as `nrcpts` had a
 ///   final status, or after `staleAfter` of log time without a line.
+/// - Rows are packed (`PackedMessage`, `PackedDelivery`): their text is copied
+///   from the line's bytes into the batch's `RowText`, so a `from=` or `to=`
+///   line makes no String for its row; a held message's row is its record's
+///   text copied. A transaction keeps its `from=` line's sender, client, proto
+///   and local user as bytes (`FromText`, one allocation), made into Strings
+///   only when a clone copies them or the state is saved (the JSON of before).
 /// - Lines arrive as `SendmailLine`s (spans of the line's bytes): Strings are
-///   made only for stored values, repeated ones (senders, recipients, relays,
-///   mailers, ciphers, a `ruleset=` refusal's stage and codes) through a
+///   made only for other stored values, repeated ones (session clients, relays,
+///   ciphers, a `ruleset=` refusal's stage and codes) through a
 ///   `SharedStringCache` (the parser's line buffer's, shared by all hosts' correlators; the commonest dsn, mailer, proto and mechanism words as
 ///   literals, `SendmailWords`), a `STARTTLS=` line's `TLSInfo` through a `SendmailMemo` of
 ///   recent ones (by the number the parser's tail memo gave the tail's bytes when it gave one,
@@ -119,15 +125,35 @@ public struct SendmailCorrelator: Codable, Sendable {
         var receivedAt: Timestamp
         var lastSeen: Timestamp
         var messageID: String?
-        var sender: String?
-        var client = Peer()
+        /// The sender, client, proto and local user: from `fromText` when the `from=` line gave
+        /// them (its bytes, no String made), else the values set (a made message's, a decoded one's).
+        var sender: String? {
+            get { fromText != nil ? fromText!.string(FromText.sender) : _sender }
+            set { materialize(); _sender = newValue }
+        }
+        var client: Peer {
+            get { fromText.map { Peer(name: $0.string(FromText.clientName), ip: $0.string(FromText.clientIP)) } ?? _client }
+            set { materialize(); _client = newValue }
+        }
+        var proto: String? {
+            get { fromText != nil ? fromText!.string(FromText.proto) : _proto }
+            set { materialize(); _proto = newValue }
+        }
+        var localUser: String? {
+            get { fromText?.string(FromText.localUser) ?? _localUser }
+            set { materialize(); _localUser = newValue }
+        }
+        var _sender: String?
+        var _client = Peer()
+        var _proto: String?
+        var _localUser: String?
+        /// The `from=` line's sender, client, proto and local user as bytes (one allocation).
+        var fromText: FromText?
         var size: Int64?
         var nrcpt: Int?
-        var proto: String?
         var tls: TLSBox?
         var saslMethod: String?
         var saslUsername: String?
-        var localUser: String?
         var originQueueID: String?
         var originKind: OriginKind?
         var sawFrom = false
@@ -136,6 +162,142 @@ public struct SendmailCorrelator: Codable, Sendable {
         var msgKey: Int64?
         /// Recipients whose last attempt was final (sent, bounced, ...).
         var finalRecipients = 0
+
+        init(instance: String, queueID: String, receivedAt: Timestamp, lastSeen: Timestamp) {
+            self.instance = instance; self.queueID = queueID; self.receivedAt = receivedAt; self.lastSeen = lastSeen
+        }
+
+        /// `fromText`'s values as the Strings they stand for (before one of them is set).
+        mutating func materialize() {
+            guard let t = fromText else { return }
+            _sender = t.string(FromText.sender)
+            _client = Peer(name: t.string(FromText.clientName), ip: t.string(FromText.clientIP))
+            _proto = t.string(FromText.proto)
+            if let u = t.string(FromText.localUser) { _localUser = u }
+            fromText = nil
+        }
+
+        // Saved as before `fromText` (the same keys and values: a state written by either reads in either).
+        enum CodingKeys: String, CodingKey {
+            case instance, queueID, receivedAt, lastSeen, messageID, sender, client, size, nrcpt, proto, tls,
+                 saslMethod, saslUsername, localUser, originQueueID, originKind, sawFrom, emitted, heldSince, msgKey,
+                 finalRecipients
+        }
+
+        init(from decoder: Decoder) throws {
+            let c = try decoder.container(keyedBy: CodingKeys.self)
+            instance = try c.decode(String.self, forKey: .instance)
+            queueID = try c.decode(String.self, forKey: .queueID)
+            receivedAt = try c.decode(Timestamp.self, forKey: .receivedAt)
+            lastSeen = try c.decode(Timestamp.self, forKey: .lastSeen)
+            messageID = try c.decodeIfPresent(String.self, forKey: .messageID)
+            _sender = try c.decodeIfPresent(String.self, forKey: .sender)
+            _client = try c.decodeIfPresent(Peer.self, forKey: .client) ?? Peer()
+            size = try c.decodeIfPresent(Int64.self, forKey: .size)
+            nrcpt = try c.decodeIfPresent(Int.self, forKey: .nrcpt)
+            _proto = try c.decodeIfPresent(String.self, forKey: .proto)
+            tls = try c.decodeIfPresent(TLSBox.self, forKey: .tls)
+            saslMethod = try c.decodeIfPresent(String.self, forKey: .saslMethod)
+            saslUsername = try c.decodeIfPresent(String.self, forKey: .saslUsername)
+            _localUser = try c.decodeIfPresent(String.self, forKey: .localUser)
+            originQueueID = try c.decodeIfPresent(String.self, forKey: .originQueueID)
+            originKind = try c.decodeIfPresent(OriginKind.self, forKey: .originKind)
+            sawFrom = try c.decodeIfPresent(Bool.self, forKey: .sawFrom) ?? false
+            emitted = try c.decodeIfPresent(Bool.self, forKey: .emitted) ?? false
+            heldSince = try c.decodeIfPresent(Timestamp.self, forKey: .heldSince)
+            msgKey = try c.decodeIfPresent(Int64.self, forKey: .msgKey)
+            finalRecipients = try c.decodeIfPresent(Int.self, forKey: .finalRecipients) ?? 0
+        }
+
+        func encode(to encoder: Encoder) throws {
+            var c = encoder.container(keyedBy: CodingKeys.self)
+            try c.encode(instance, forKey: .instance)
+            try c.encode(queueID, forKey: .queueID)
+            try c.encode(receivedAt, forKey: .receivedAt)
+            try c.encode(lastSeen, forKey: .lastSeen)
+            try c.encodeIfPresent(messageID, forKey: .messageID)
+            try c.encodeIfPresent(sender, forKey: .sender)
+            try c.encode(client, forKey: .client)
+            try c.encodeIfPresent(size, forKey: .size)
+            try c.encodeIfPresent(nrcpt, forKey: .nrcpt)
+            try c.encodeIfPresent(proto, forKey: .proto)
+            try c.encodeIfPresent(tls, forKey: .tls)
+            try c.encodeIfPresent(saslMethod, forKey: .saslMethod)
+            try c.encodeIfPresent(saslUsername, forKey: .saslUsername)
+            try c.encodeIfPresent(localUser, forKey: .localUser)
+            try c.encodeIfPresent(originQueueID, forKey: .originQueueID)
+            try c.encodeIfPresent(originKind, forKey: .originKind)
+            try c.encode(sawFrom, forKey: .sawFrom)
+            try c.encode(emitted, forKey: .emitted)
+            try c.encodeIfPresent(heldSince, forKey: .heldSince)
+            try c.encodeIfPresent(msgKey, forKey: .msgKey)
+            try c.encode(finalRecipients, forKey: .finalRecipients)
+        }
+    }
+
+    /// A `from=` line's sender, client name and address, proto and local user: their bytes back
+    /// to back in one array (one allocation per transaction, where a String each cost a lookup
+    /// in the shared cache or an allocation). A value's String is made only when asked (a clone
+    /// copying its origin, a saved state): `String(decoding:as:)` of the bytes, the String the
+    /// cache would have given. Absent values have length `absent`; a value over 65,534 bytes
+    /// is not held (`make` returns nil and the caller keeps Strings).
+    struct FromText: @unchecked Sendable {
+        static let sender = 0, clientName = 1, clientIP = 2, proto = 3, localUser = 4
+        static let absent = UInt16.max
+        typealias Lengths = (UInt16, UInt16, UInt16, UInt16, UInt16)
+        /// The lengths in the header, the bytes after it: one allocation, immutable once made.
+        let storage: ManagedBuffer<Lengths, UInt8>
+        var lengths: Lengths { storage.header }
+
+        /// The five values (nil: absent); nil when one is too long to hold.
+        @inline(__always)
+        static func make(_ b: LineBytes, sender: Span, name: Span, ip: Span, ipText: String?, proto: Span,
+                         user: Span) -> FromText? {
+            @inline(__always) func len(_ s: Span) -> Int { s.isPresent ? max(0, s.count) : 0 }
+            @inline(__always) func l(_ s: Span) -> UInt16 { s.isPresent ? UInt16(truncatingIfNeeded: max(0, s.count)) : absent }
+            let ipLen = ipText.map { $0.utf8.count } ?? len(ip)
+            let n = len(sender) + len(name) + ipLen + len(proto) + len(user)
+            guard n < Int(absent) else { return nil }
+            let ipL: UInt16 = ipText != nil ? UInt16(truncatingIfNeeded: ipLen) : l(ip)
+            // The sender is never absent: `SharedStringCache.string` gives "" for a missing span.
+            let lengths = (UInt16(truncatingIfNeeded: len(sender)), l(name), ipL, l(proto), l(user))
+            let storage = ManagedBuffer<Lengths, UInt8>.create(minimumCapacity: n) { _ in lengths }
+            storage.withUnsafeMutablePointerToElements { p in
+                var o = 0
+                @inline(__always) func copy(_ s: Span) {
+                    guard s.isPresent, s.count > 0 else { return }
+                    RowText.copy(p + o, b.base + Int(s.lo), s.count); o &+= s.count
+                }
+                copy(sender); copy(name)
+                if var t = ipText {
+                    t.withUTF8 { u in if let q = u.baseAddress, u.count > 0 { RowText.copy(p + o, q, u.count); o &+= u.count } }
+                } else {
+                    copy(ip)
+                }
+                copy(proto); copy(user)
+            }
+            return FromText(storage: storage)
+        }
+
+        @inline(__always)
+        func length(_ k: Int) -> UInt16 {
+            switch k {
+            case 0: return lengths.0
+            case 1: return lengths.1
+            case 2: return lengths.2
+            case 3: return lengths.3
+            default: return lengths.4
+            }
+        }
+
+        /// Value `k`'s String (nil: absent).
+        func string(_ k: Int) -> String? {
+            let n = length(k)
+            guard n != Self.absent else { return nil }
+            var o = 0
+            for j in 0..<k where length(j) != Self.absent { o += Int(length(j)) }
+            return storage.withUnsafeMutablePointerToElements { String(decoding: UnsafeBufferPointer(start: $0 + o, count: Int(n)), as: UTF8.self) }
+        }
     }
 
     struct Session: Codable, Sendable {
@@ -413,29 +575,22 @@ public struct SendmailCorrelator: Codable, Sendable {
         do {
             // Optionals that the transaction below takes (`take()`: moved, not copied; a value the
             // closure only read was retained into the transaction and released here).
-            var sender: String? = strings.string(line.f.sender, in: b)
-            var proto = SendmailWords.literal(line.f.proto, b) ?? strings.optionalString(line.f.proto, in: b)
             var msgKey: Int64 = 0
             var messageID = messageIDAndKey(line, key: &msgKey)   // the next hop logs both again
             // The process's STARTTLS=server / AUTH=server facts, read in place (no copy of the session).
             let session = sessions.index(of: ProcessKey(program: ctx.program, pid: ctx.pid))
             let r = line.f.relay
-            var relay: Peer?
-            if let si = session, (r.id != 0 && sessions.values[si].relayID == r.id) || Self.isRelay(sessions.values[si].client, r, b) {
-                // The session's client has the relay's bytes (the same number from the parser's
-                // relay memo, or compared): its Strings are the ones the cache would give.
-                relay = sessions.values[si].client
-            } else {
-                relay = peer(r, b, ipText: line.f.ipText)
-            }
-            let relayIP = relay!.ip
-            var user = relayIP == nil ? strings.optionalString(line.f.relay.user, in: b) : nil
+            let ipText = line.f.ipText
+            let relayHasIP = r.rewritten ? ipText != nil : r.ip.isPresent
+            let userSpan = relayHasIP ? Span.absent : r.user
             let size = line.f.size
             var useTLS = false, useSASL = false
             var tls: TLSBox?, saslMethod: String?, saslUsername: String?
-            if proto != nil, let si = session, sessions.values[si].client.ip == relayIP {
-                // ESMTPS / ESMTPSA: TLS; ESMTPA / ESMTPSA: SASL (the span's last bytes: when ASCII,
-                // they are the String's).
+            if line.f.proto.isPresent, let si = session,
+               (r.id != 0 && sessions.values[si].relayID == r.id) || Self.sameIP(sessions.values[si].client.ip, r, b, ipText: ipText) {
+                // The session's client has the relay's address (the same relay bytes by the parser's
+                // number, or compared). ESMTPS / ESMTPSA: TLS; ESMTPA / ESMTPSA: SASL (the span's
+                // last bytes: when ASCII, they are the String's).
                 let ps = line.f.proto
                 let last: UInt8? = ps.count >= 1 ? b[Int(ps.hi) - 1] : nil
                 let beforeLast: UInt8? = ps.count >= 2 ? b[Int(ps.hi) - 2] : nil
@@ -448,21 +603,44 @@ public struct SendmailCorrelator: Codable, Sendable {
                     saslMethod = sessions.values[si].saslMethod; saslUsername = sessions.values[si].saslUsername
                 }
             }
-            // One visit: the line's facts, then the row (`emit(at:)`'s steps).
+            // The sender, client, proto and local user as the line's bytes (no String made).
+            let text = FromText.make(b, sender: line.f.sender, name: r.name, ip: r.ip, ipText: r.rewritten ? ipText : nil,
+                                     proto: line.f.proto, user: userSpan)
+            // One visit: the line's facts, then the row (`emit(at:)`'s steps), its text from the
+            // line's bytes where the line has the value (the transaction's Strings are those bytes).
             let host = self.host
             let heldID = transactions.table.withValue(at: i) { tx -> String? in
                 tx.lastSeen = time
                 tx.sawFrom = true
-                tx.sender = sender.take()
                 tx.size = size
                 tx.nrcpt = nrcpts
-                tx.proto = proto.take()
-                if messageID != nil { tx.messageID = messageID.take(); tx.msgKey = msgKey }
-                tx.client = relay.take()!
-                if user != nil { tx.localUser = user.take() }
+                let lineHasID = messageID != nil
+                if lineHasID { tx.messageID = messageID.take(); tx.msgKey = msgKey }
+                if let text {
+                    tx.fromText = text
+                } else {
+                    Self.setFromStrings(&tx, b, line, userSpan)   // a value too long for `FromText`
+                }
                 if useTLS { tx.tls = tls.take() }
                 if useSASL { tx.saslMethod = saslMethod.take(); tx.saslUsername = saslUsername.take() }
-                return Self.emitRow(&tx, host: host, into: &out)
+                let mk = Self.messageKey(&tx, host: host)
+                tx.emitted = true
+                let wasHeld = tx.heldSince != nil
+                tx.heldSince = nil
+                out.messages.text.claim()
+                let row = PackedMessage(
+                    receivedAt: tx.receivedAt, msgKey: mk, host: host, mta: "sendmail", instance: tx.instance,
+                    queueID: out.messages.text.put(b, line.f.queueID),
+                    messageID: lineHasID ? out.messages.text.put(b, line.f.messageID) : out.messages.text.put(tx.messageID),
+                    sender: out.messages.text.putOrEmpty(b, line.f.sender),
+                    clientName: out.messages.text.put(b, r.name),
+                    clientIP: r.rewritten ? out.messages.text.put(ipText) : out.messages.text.put(b, r.ip),
+                    size: size, nrcpt: nrcpts, proto: out.messages.text.put(b, line.f.proto), tls: tx.tls?.info,
+                    saslMethod: out.messages.text.put(tx.saslMethod), saslUsername: out.messages.text.put(tx.saslUsername),
+                    originQueueID: out.messages.text.put(tx.originQueueID), originKind: tx.originKind,
+                    localUser: userSpan.isPresent ? out.messages.text.put(b, userSpan) : out.messages.text.put(tx._localUser))
+                out.messages.appendPacked(row)
+                return wasHeld ? tx.queueID : nil
             }
             if let qid = heldID { held.removeAll { $0 == qid } }
         }
@@ -495,7 +673,6 @@ public struct SendmailCorrelator: Codable, Sendable {
         let mk: Int64
         var receivedAt: Timestamp? = nil
         let instance: String
-        let qid: String
         let status = line.f.status
         let n = line.f.recipients.count
         // Whether every recipient is done after this line (then nothing more is correlated): the
@@ -503,85 +680,103 @@ public struct SendmailCorrelator: Codable, Sendable {
         var done = false
         if let j = index {
             let host = self.host
-            (mk, receivedAt, instance, qid, done) = transactions.table.withValue(at: j) { tx in
+            (mk, receivedAt, instance, done) = transactions.table.withValue(at: j) { tx in
                 let mk = Self.messageKey(&tx, host: host)
                 tx.lastSeen = ctx.time
                 if status != .deferred { tx.finalRecipients += n }
                 let done = tx.emitted && tx.nrcpt.map { tx.finalRecipients >= $0 } == true
-                return (mk, tx.receivedAt, tx.instance, tx.queueID, done)
+                return (mk, tx.receivedAt, tx.instance, done)
             }
         } else {
-            qid = b.string(line.f.queueID)
-            mk = MessageKey.forQueue(host: host, queueID: qid)
+            mk = MessageKey.forQueue(host: host, prefix: "", bytes: b.buffer(line.f.queueID))
             instance = SendmailCorrelator.instance(ctx.program)
         }
-        // Optionals: the last (usually the only) delivery row takes them (`take()`: moved, not copied).
-        // Outbound TLS of this process's connection to this relay.
-        // The entry's box (one retain); each row's `TLSInfo` is made from its fields.
+        // Outbound TLS of this process's connection to this relay: the entry's box (one retain).
         var tlsBox: TLSBox?
-        let pkey = ProcessKey(program: ctx.program, pid: ctx.pid)
-        let outbound = outboundTLS.index(of: pkey)
         let r = line.f.relay
-        var relay: Peer?
-        // Whether the entry's peer is the relay's host (`sameHost`), when the name branch decides it.
-        var entryIsRelay: Bool? = nil
-        if let oi = outbound, !r.rewritten, r.name.isPresent, Self.same(outboundTLS.values[oi].peer.name, r.name, b) {
-            // The STARTTLS=client line named this relay with the same bytes: its name String is the
-            // one the cache would give. `sameHost` of two peers with that one name: their
-            // addresses when both have one, else the names (equal).
-            let ip = strings.optionalString(r.ip, in: b)
-            if let x = outboundTLS.values[oi].peer.ip, let y = ip { entryIsRelay = x == y } else { entryIsRelay = true }
-            relay = Peer(name: outboundTLS.values[oi].peer.name, ip: ip, port: nil)
-        } else {
-            relay = peer(r, b, ipText: line.f.ipText)
-        }
-        if let oi = outbound {
+        let pkey = ProcessKey(program: ctx.program, pid: ctx.pid)
+        if let oi = outboundTLS.index(of: pkey) {
             // Read in place: a copy of the entry would retain and release each of its strings.
-            if entryIsRelay ?? SendmailCorrelator.sameHost(outboundTLS.values[oi].peer, relay!) {
+            if Self.entryIsRelay(outboundTLS.values[oi].peer, r, b, ipText: line.f.ipText) {
                 tlsBox = outboundTLS.values[oi].info
             } else {
                 outboundTLS.remove(at: oi)
             }
         }
-        var dsn = SendmailWords.literal(line.f.dsn, b) ?? strings.optionalString(line.f.dsn, in: b)
-        var mailer = SendmailWords.literal(line.f.mailer, b) ?? strings.optionalString(line.f.mailer, in: b)
-        var response = b.optionalString(line.f.response)
-        var next = b.optionalString(line.f.nextQueueID)
+        // The row's text from the line's bytes: the values all recipients share once, then each
+        // recipient. `to=marie, ctladdr=<marie@example.org>`: LocalRecipient's rule, read on the
+        // bytes. A ctladdr beside a full address is only the controlling user, not an original
+        // recipient, so it is stored only when a recipient without `@` takes it (the original is
+        // then that recipient, which cannot equal an address with `@`).
+        out.deliveries.text.claim()
+        let qid = out.deliveries.text.put(b, line.f.queueID)
+        let dsn = out.deliveries.text.put(b, line.f.dsn), mailer = out.deliveries.text.put(b, line.f.mailer)
+        let relayName = out.deliveries.text.put(b, r.name)
+        let relayIP = r.rewritten ? out.deliveries.text.put(line.f.ipText) : out.deliveries.text.put(b, r.ip)
+        let response = out.deliveries.text.put(b, line.f.response)
+        let next = out.deliveries.text.put(b, line.f.nextQueueID)
         let delay = line.f.delay
-        // `to=marie, ctladdr=<marie@example.org>`: LocalRecipient's rule, read on the bytes (a
-        // search for `@` per recipient instead of one over each String). A ctladdr beside a
-        // full address is only the controlling user, not an original recipient, so its String is
-        // made only when a recipient without `@` takes it (the original is then that recipient,
-        // which cannot equal an address with `@`).
         let ctlSpan = line.f.ctladdr
         let ctlHasAt = ctlSpan.isPresent && Self.hasAt(b, ctlSpan)
-        var ctladdr: String? = nil
-        var instanceRow: String? = instance, qidRow: String? = qid
+        var ctladdr = TextRef.none
+        let tls = tlsBox?.info
         for k in 0..<n {
             let span = line.f.recipients[k]
-            let r = strings.string(span, in: b)
-            let recipient: String
-            let original: String?
+            var recipient = out.deliveries.text.putOrEmpty(b, span)
+            var original = TextRef.none
             if ctlHasAt, !Self.hasAt(b, span) {
-                if ctladdr == nil { ctladdr = strings.string(ctlSpan, in: b) }
-                recipient = ctladdr!; original = r
-            } else {
-                recipient = r; original = nil
+                if !ctladdr.isPresent { ctladdr = out.deliveries.text.put(b, ctlSpan) }
+                original = recipient; recipient = ctladdr
             }
-            if k == n - 1 {
-                out.deliveries.append(DeliveryRecord(
-                    at: ctx.time, msgKey: mk, host: host, instance: instanceRow.take()!, queueID: qidRow.take()!,
-                    receivedAt: receivedAt, recipient: recipient, origRecipient: original, status: status,
-                    dsn: dsn.take(), transport: mailer.take(), relay: relay.take()!, delay: delay, tls: tlsBox?.info,
-                    response: response.take(), nextQueueID: next.take()))
-            } else {
-                out.deliveries.append(DeliveryRecord(
-                    at: ctx.time, msgKey: mk, host: host, instance: instanceRow!, queueID: qidRow!,
-                    receivedAt: receivedAt, recipient: recipient, origRecipient: original, status: status, dsn: dsn,
-                    transport: mailer, relay: relay!, delay: delay, tls: tlsBox?.info, response: response, nextQueueID: next))
-            }
+            out.deliveries.appendPacked(PackedDelivery(
+                at: ctx.time, msgKey: mk, host: host, instance: instance, queueID: qid, receivedAt: receivedAt,
+                recipient: recipient, origRecipient: original, status: status, dsn: dsn, transport: mailer,
+                relayName: relayName, relayIP: relayIP, delay: delay, tls: tls, response: response, nextQueueID: next))
         }
         if done, let j = index { transactions.table.remove(at: j) }   // every recipient is done
+    }
+
+    /// The `from=` values as Strings, for a line `FromText` cannot hold (a value over 65,534 bytes).
+    @inline(never)
+    private static func setFromStrings(_ tx: inout Transaction, _ b: LineBytes, _ line: SendmailLine, _ user: Span) {
+        let r = line.f.relay
+        tx.sender = b.string(line.f.sender)
+        tx.proto = b.optionalString(line.f.proto)
+        tx.client = Peer(name: b.optionalString(r.name), ip: r.rewritten ? line.f.ipText : b.optionalString(r.ip))
+        if user.isPresent { tx.localUser = b.string(user) }
+    }
+
+    /// Whether a session's client address is the relay's address as `peer(_:_:ipText:)` makes it.
+    @inline(__always)
+    static func sameIP(_ ip: String?, _ r: RelaySpans, _ b: LineBytes, ipText: String?) -> Bool {
+        if r.rewritten { return ip == ipText }
+        guard r.ip.isPresent else { return ip == nil }
+        guard let ip else { return false }
+        return equalText(ip, r.ip, b)
+    }
+
+    /// Whether a STARTTLS=client entry's peer is the relay of a `to=` line: `sameHost` of the
+    /// entry's peer and the `Peer` `peer(_:_:ipText:)` would make of the relay, read on the bytes.
+    @inline(__always)
+    static func entryIsRelay(_ e: Peer, _ r: RelaySpans, _ b: LineBytes, ipText: String?) -> Bool {
+        if !r.rewritten, r.name.isPresent, same(e.name, r.name, b) {
+            // The same name: their addresses when both have one, else the names (equal).
+            if let x = e.ip, r.ip.isPresent { return equalText(x, r.ip, b) }
+            return true
+        }
+        if r.rewritten {
+            if let x = e.ip, let y = ipText { return x == y }
+        } else if let x = e.ip, r.ip.isPresent {
+            return equalText(x, r.ip, b)
+        }
+        if let x = e.name, r.name.isPresent { return sameName(x, b.string(r.name)) }
+        return false
+    }
+
+    /// Whether `s` equals the String `LineBytes.string` makes of a present span.
+    @inline(__always)
+    static func equalText(_ s: String, _ span: Span, _ b: LineBytes) -> Bool {
+        same(s, span, b) || (!RowText.isValidUTF8(b.buffer(span)) && s == b.string(span))
     }
 
     /// A message made on this host from `origin` (DSN, clone, split): created and held.
@@ -635,7 +830,8 @@ public struct SendmailCorrelator: Codable, Sendable {
         tx.emitted = true
         let wasHeld = tx.heldSince != nil
         tx.heldSince = nil
-        out.messages.append(messageRecord(tx, msgKey: mk, host: host))
+        // Packed like the `from=` rows (one kind per batch: no order to keep); a held row is rare.
+        out.messages.appendPacked(PackedMessage(messageRecord(tx, msgKey: mk, host: host), text: &out.messages.text))
         return wasHeld ? tx.queueID : nil
     }
 

@@ -72,16 +72,16 @@ public struct Batch: Sendable {
     public var toLine: Int64
     /// Counters per host ("" for lines without a readable host).
     public var counters: [String: IngestCounters]
-    public var messages: [MessageRecord]
-    public var deliveries: [DeliveryRecord]
+    public var messages: MessageRows
+    public var deliveries: DeliveryRows
     public var rejections: [RejectionRecord]
     public var unparsed: [UnparsedLine]
     /// Changed correlator states: host -> (version read, 0 for a new host; serialized state).
     public var correlatorStates: [String: (expectedVersion: Int64, state: [UInt8])]
 
     public init(sourceID: Int64, fromOffset: Int64, toOffset: Int64, toLine: Int64,
-                counters: [String: IngestCounters] = [:], messages: [MessageRecord] = [],
-                deliveries: [DeliveryRecord] = [], rejections: [RejectionRecord] = [],
+                counters: [String: IngestCounters] = [:], messages: MessageRows = [],
+                deliveries: DeliveryRows = [], rejections: [RejectionRecord] = [],
                 unparsed: [UnparsedLine] = [],
                 correlatorStates: [String: (expectedVersion: Int64, state: [UInt8])] = [:]) {
         self.sourceID = sourceID; self.fromOffset = fromOffset; self.toOffset = toOffset; self.toLine = toLine

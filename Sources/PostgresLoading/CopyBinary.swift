@@ -19,7 +19,10 @@
 /// * **The NUL / UTF-8 rule.** PostgreSQL `text` cannot hold U+0000, so NUL
 ///   becomes U+FFFD (the replacement character). Swift `String`s are always
 ///   valid Unicode: invalid UTF-8 in the log was already replaced by U+FFFD
-///   upstream when the String was made. Nothing else is altered. Lines whose
+///   upstream when the String was made; a packed row's bytes (`RowText`) are
+///   written as they are when valid UTF-8, else as the String made of them
+///   (the same repair), so a packed row and its record encode alike.
+///   Nothing else is altered. Lines whose
 ///   exact bytes matter are kept in `unparsed_lines.raw` (bytea).
 /// * Values a column cannot hold become NULL instead of failing the batch:
 ///   `inet` fields accept only what `inet_pton` accepts (IPv4 dotted quad,
@@ -244,6 +247,57 @@ extension CopyBinary {
         text(d.tls?.proto); text(d.tls?.cipher); int4(d.tls?.bits)
         text(d.response); text(d.nextQueueID)
         text(d.router); text(d.tls?.trust)
+    }
+
+    /// A `text` field from a packed row's bytes (`.none` = NULL), by the rule of the String
+    /// `RowText.string` makes of them: valid UTF-8 as it is (NUL becomes U+FFFD), anything else
+    /// through that String.
+    @inline(__always)
+    public mutating func text(_ ref: TextRef, in t: RowText) {
+        guard ref.isPresent else { return null() }
+        let b = t.bytes(ref)
+        if RowText.isValidUTF8(b) { appendText(b) } else { text(t.string(ref)) }
+    }
+
+    /// An `inet` field from a packed row's bytes (`inet(_: String?)`'s rule: a byte that is not
+    /// ASCII is not an address either way).
+    public mutating func inet(_ ref: TextRef, in t: RowText) {
+        guard ref.isPresent else { return null() }
+        var address = (UInt64(0), UInt64(0))
+        guard let v6 = CopyBinary.parseIP(t.bytes(ref), into: &address)?.v6 else { return null() }
+        let n = v6 ? 16 : 4
+        be32(Int32(4 + n))
+        bytes.append(v6 ? 3 : 2); bytes.append(v6 ? 128 : 32); bytes.append(0); bytes.append(UInt8(n))
+        withUnsafeBytes(of: &address) { bytes.append(contentsOf: UnsafeRawBufferPointer(rebasing: $0[0..<n])) }
+    }
+
+    /// One `messages` row from a packed row and its batch's text (the columns of `append(_: MessageRecord)`).
+    public mutating func append(_ m: PackedMessage, text t: RowText) {
+        beginRow(29)
+        timestamptz(m.receivedAt); int8(m.msgKey); text(m.host); text(m.mta); text(m.instance)
+        text(m.queueID, in: t); text(m.messageID, in: t); text(m.sender, in: t)
+        text(m.clientName, in: t); inet(m.clientIP, in: t); int4(m.clientPort)
+        int8(m.size); int4(m.nrcpt); text(m.proto, in: t); text(m.helo, in: t)
+        text(m.tls?.proto); text(m.tls?.cipher); int4(m.tls?.bits); text(m.tls?.trust)
+        text(m.saslMethod, in: t); text(m.saslUsername, in: t)
+        text(m.originQueueID, in: t); text(m.originKind?.rawValue)
+        text(m.subject, in: t); text(m.localUser, in: t); text(m.dkimResult, in: t); text(m.dkimDomain, in: t)
+        text(m.spamVerdict, in: t); float4(m.spamScore)
+    }
+
+    /// One `deliveries` row from a packed row and its batch's text (the columns of `append(_: DeliveryRecord)`).
+    public mutating func append(_ d: PackedDelivery, text t: RowText) {
+        beginRow(28)
+        timestamptz(d.at); int8(d.msgKey); text(d.host); text(d.instance); text(d.queueID, in: t)
+        timestamptz(d.receivedAt); text(d.recipient, in: t); text(d.origRecipient, in: t)
+        text(d.status.rawValue); text(d.dsn, in: t); text(d.transport, in: t)
+        text(d.relayName, in: t); inet(d.relayIP, in: t); int4(d.relayPort)
+        float4(d.delay)
+        for k in 0..<4 { float4(d.delays?[k]) }
+        int4(d.connUse); text(d.tlsFeature, in: t)
+        text(d.tls?.proto); text(d.tls?.cipher); int4(d.tls?.bits)
+        text(d.response, in: t); text(d.nextQueueID, in: t)
+        text(d.router, in: t); text(d.tls?.trust)
     }
 
     /// One `rejections` row.

@@ -100,18 +100,36 @@ public struct EncodedBatch: Sendable {
         toLine = batch.toLine; counters = batch.counters; correlatorStates = batch.correlatorStates
         // Rows are read in place (no copy of each record's strings) and encoded into their part.
         var current = -1
-        batch.messages.withUnsafeBufferPointer { rows in
-            for i in rows.indices {
-                current = part(.messages, rows[i].receivedAt, hint: current)
-                parts[current].count(rows[i].host)
-                parts[current].data.append(rows[i])
+        let m = batch.messages
+        m.records.withUnsafeBufferPointer { records in
+            m.packed.withUnsafeBufferPointer { packed in
+                m.walkIndices { isPacked, i in
+                    if isPacked {
+                        current = part(.messages, packed[i].receivedAt, hint: current)
+                        parts[current].count(packed[i].host)
+                        parts[current].data.append(packed[i], text: m.text)
+                    } else {
+                        current = part(.messages, records[i].receivedAt, hint: current)
+                        parts[current].count(records[i].host)
+                        parts[current].data.append(records[i])
+                    }
+                }
             }
         }
-        batch.deliveries.withUnsafeBufferPointer { rows in
-            for i in rows.indices {
-                current = part(.deliveries, rows[i].at, hint: current)
-                parts[current].count(rows[i].host)
-                parts[current].data.append(rows[i])
+        let d = batch.deliveries
+        d.records.withUnsafeBufferPointer { records in
+            d.packed.withUnsafeBufferPointer { packed in
+                d.walkIndices { isPacked, i in
+                    if isPacked {
+                        current = part(.deliveries, packed[i].at, hint: current)
+                        parts[current].count(packed[i].host)
+                        parts[current].data.append(packed[i], text: d.text)
+                    } else {
+                        current = part(.deliveries, records[i].at, hint: current)
+                        parts[current].count(records[i].host)
+                        parts[current].data.append(records[i])
+                    }
+                }
             }
         }
         batch.rejections.withUnsafeBufferPointer { rows in

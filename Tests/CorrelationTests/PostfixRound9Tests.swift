@@ -101,7 +101,7 @@ import Testing
                 m.receive(Self.ctx(2, "qmgr", 300), .queued(queueID: q, sender: "a@x", size: 1, nrcpt: 1), into: &out)
             }
             #expect(m.transactions.values.map(\.loopbackClient) == [false, true], "\(cleanupFirst)")
-            rows.append(out.messages)
+            rows.append(Array(out.messages))
         }
         #expect(rows[0] == rows[1])
         #expect(rows[0].map(\.queueID) == ["AAA111", "BBB222"])

@@ -56,7 +56,7 @@ struct CopyRoundTripTests {
             let r = try loader.commit(Batch(
                 sourceID: src.sourceID, fromOffset: 0, toOffset: 1, toLine: 1,
                 counters: [hostileValues[7]: IngestCounters(linesRead: 1)],
-                messages: messages, deliveries: deliveries, rejections: rejections,
+                messages: MessageRows(messages), deliveries: DeliveryRows(deliveries), rejections: rejections,
                 unparsed: [UnparsedLine(at: TestDays.noon(today), host: hostileValues[5], lineNumber: 1, offset: 0,
                                         reason: hostileValues[3], raw: raw)]))
             let n = Int64(hostileValues.count)

@@ -122,7 +122,7 @@ struct SecurityTests {
             let partition = "mailtrail." + TestDays.partitionName("messages", today)
             let copySQL = "COPY \(partition) (\(CopyBinary.messageColumns.joined(separator: ", "))) FROM STDIN (FORMAT binary)"
             func copyData(_ messages: [MessageRecord]) -> [UInt8] {
-                EncodedBatch(Batch(sourceID: srcA.sourceID, fromOffset: 0, toOffset: 0, toLine: 0, messages: messages)).parts[0].data.bytes
+                EncodedBatch(Batch(sourceID: srcA.sourceID, fromOffset: 0, toOffset: 0, toLine: 0, messages: MessageRows(messages))).parts[0].data.bytes
             }
             try a.exec("BEGIN")
             #expect(try a.copyIn(copySQL) { try $0.send(encoded: copyData([secMessage(noon, host: "mx1", queueID: "QC1")])) } == 1)

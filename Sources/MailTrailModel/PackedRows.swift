@@ -1,0 +1,424 @@
+/// PackedRows: a batch of message or delivery rows, each either a record of Strings or a
+/// packed row (plain values and `TextRef`s into the batch's `RowText`).
+///
+/// Contract: `MessageRows` and `DeliveryRows` read like `[MessageRecord]` and
+/// `[DeliveryRecord]` (random-access collections in append order, elements made on access,
+/// equality by elements, array literals, `append(_:)` of a record), and also take packed rows
+/// (`appendPacked`) whose text a correlator copied from the line's bytes. The encoders
+/// (`CopyBinary`, the `parse` JSON) walk `forEach`, which gives each row in order as what it is.
+/// An element made from a packed row equals the record made of the same bytes with
+/// `LineBytes.string`'s rule (invalid UTF-8 becomes U+FFFD).
+/// - Why two kinds: a correlator whose rows are made from the line's bytes (Sendmail) stops
+///   paying for Strings it never needed, while the others keep their records untouched; copying
+///   their Strings' bytes into packed rows cost 8-11 % more instructions (round 12).
+/// - The order of the two kinds is kept (`order`, made only when both are present: a log mixing
+///   MTAs), so the JSON output and the loaded rows stay in log order.
+/// Limits: a batch's packed text is at most 4 GiB (`RowText`).
+
+/// A delivery whose text is in its batch's `RowText`; fields as `DeliveryRecord`'s. The last
+/// field has an internal name for the reason `Records.swift` gives (a memberwise initialiser
+/// builds the row in place; a hand-written one built it in a temporary and copied it out).
+public struct PackedDelivery: Sendable {
+    public var at: Timestamp
+    public var msgKey: Int64
+    public var host: String
+    public var instance: String
+    public var queueID: TextRef
+    public var receivedAt: Timestamp?
+    public var recipient: TextRef
+    public var origRecipient: TextRef
+    public var status: DeliveryStatus
+    public var dsn: TextRef
+    public var transport: TextRef
+    public var relayName: TextRef
+    public var relayIP: TextRef
+    public var relayPort: Int?
+    public var delay: Double?
+    public var delays: Delays?
+    public var connUse: Int?
+    public var tlsFeature: TextRef
+    public var tls: TLSInfo?
+    public var response: TextRef
+    public var nextQueueID: TextRef
+    var _router: TextRef
+    public var router: TextRef { get { _router } set { _router = newValue } }
+}
+
+extension PackedDelivery {
+    public init(at: Timestamp, msgKey: Int64, host: String, instance: String, queueID: TextRef,
+                receivedAt: Timestamp?, recipient: TextRef, origRecipient: TextRef = .none, status: DeliveryStatus,
+                dsn: TextRef = .none, transport: TextRef = .none, relayName: TextRef = .none,
+                relayIP: TextRef = .none, relayPort: Int? = nil, delay: Double? = nil, delays: Delays? = nil,
+                connUse: Int? = nil, tlsFeature: TextRef = .none, tls: TLSInfo? = nil, response: TextRef = .none,
+                nextQueueID: TextRef = .none, router: TextRef = .none) {
+        self.init(at: at, msgKey: msgKey, host: host, instance: instance, queueID: queueID, receivedAt: receivedAt,
+                  recipient: recipient, origRecipient: origRecipient, status: status, dsn: dsn, transport: transport,
+                  relayName: relayName, relayIP: relayIP, relayPort: relayPort, delay: delay, delays: delays,
+                  connUse: connUse, tlsFeature: tlsFeature, tls: tls, response: response, nextQueueID: nextQueueID,
+                  _router: router)
+    }
+
+    /// The record of this row (its Strings made from `text`).
+    public func record(_ text: RowText) -> DeliveryRecord {
+        DeliveryRecord(
+            at: at, msgKey: msgKey, host: host, instance: instance, queueID: text.string(queueID) ?? "",
+            receivedAt: receivedAt, recipient: text.string(recipient) ?? "", origRecipient: text.string(origRecipient),
+            status: status, dsn: text.string(dsn), transport: text.string(transport),
+            relay: Peer(name: text.string(relayName), ip: text.string(relayIP), port: relayPort), delay: delay,
+            delays: delays, connUse: connUse, tlsFeature: text.string(tlsFeature), tls: tls,
+            response: text.string(response), nextQueueID: text.string(nextQueueID), router: text.string(router))
+    }
+
+    /// This row with its refs moved `by` bytes (its text appended behind `by` others).
+    func shifted(_ by: Int) -> PackedDelivery {
+        var r = self
+        r.queueID = queueID.shifted(by); r.recipient = recipient.shifted(by)
+        r.origRecipient = origRecipient.shifted(by); r.dsn = dsn.shifted(by); r.transport = transport.shifted(by)
+        r.relayName = relayName.shifted(by); r.relayIP = relayIP.shifted(by); r.tlsFeature = tlsFeature.shifted(by)
+        r.response = response.shifted(by); r.nextQueueID = nextQueueID.shifted(by); r._router = _router.shifted(by)
+        return r
+    }
+}
+
+/// A message whose text is in its batch's `RowText`; fields as `MessageRecord`'s (the last one
+/// under an internal name, as `PackedDelivery`'s).
+public struct PackedMessage: Sendable {
+    public var receivedAt: Timestamp
+    public var msgKey: Int64
+    public var host: String
+    public var mta: String
+    public var instance: String
+    public var queueID: TextRef
+    public var messageID: TextRef
+    public var sender: TextRef
+    public var clientName: TextRef
+    public var clientIP: TextRef
+    public var clientPort: Int?
+    public var size: Int64?
+    public var nrcpt: Int?
+    public var proto: TextRef
+    public var helo: TextRef
+    public var tls: TLSInfo?
+    public var saslMethod: TextRef
+    public var saslUsername: TextRef
+    public var originQueueID: TextRef
+    public var originKind: OriginKind?
+    public var subject: TextRef
+    public var localUser: TextRef
+    public var dkimResult: TextRef
+    public var dkimDomain: TextRef
+    public var spamVerdict: TextRef
+    var _spamScore: Double?
+    public var spamScore: Double? { get { _spamScore } set { _spamScore = newValue } }
+}
+
+extension PackedMessage {
+    public init(receivedAt: Timestamp, msgKey: Int64, host: String, mta: String, instance: String, queueID: TextRef,
+                messageID: TextRef = .none, sender: TextRef = .none, clientName: TextRef = .none,
+                clientIP: TextRef = .none, clientPort: Int? = nil, size: Int64? = nil, nrcpt: Int? = nil,
+                proto: TextRef = .none, helo: TextRef = .none, tls: TLSInfo? = nil, saslMethod: TextRef = .none,
+                saslUsername: TextRef = .none, originQueueID: TextRef = .none, originKind: OriginKind? = nil,
+                subject: TextRef = .none, localUser: TextRef = .none, dkimResult: TextRef = .none,
+                dkimDomain: TextRef = .none, spamVerdict: TextRef = .none, spamScore: Double? = nil) {
+        self.init(receivedAt: receivedAt, msgKey: msgKey, host: host, mta: mta, instance: instance, queueID: queueID,
+                  messageID: messageID, sender: sender, clientName: clientName, clientIP: clientIP,
+                  clientPort: clientPort, size: size, nrcpt: nrcpt, proto: proto, helo: helo, tls: tls,
+                  saslMethod: saslMethod, saslUsername: saslUsername, originQueueID: originQueueID,
+                  originKind: originKind, subject: subject, localUser: localUser, dkimResult: dkimResult,
+                  dkimDomain: dkimDomain, spamVerdict: spamVerdict, _spamScore: spamScore)
+    }
+
+    /// The packed row of a record, its Strings' bytes copied into `text`.
+    public init(_ r: MessageRecord, text: inout RowText) {
+        self.init(receivedAt: r.receivedAt, msgKey: r.msgKey, host: r.host, mta: r.mta, instance: r.instance,
+                  queueID: text.add(r.queueID), messageID: text.add(r.messageID), sender: text.add(r.sender),
+                  clientName: text.add(r.client.name), clientIP: text.add(r.client.ip), clientPort: r.client.port,
+                  size: r.size, nrcpt: r.nrcpt, proto: text.add(r.proto), helo: text.add(r.helo), tls: r.tls,
+                  saslMethod: text.add(r.saslMethod), saslUsername: text.add(r.saslUsername),
+                  originQueueID: text.add(r.originQueueID), originKind: r.originKind, subject: text.add(r.subject),
+                  localUser: text.add(r.localUser), dkimResult: text.add(r.dkimResult),
+                  dkimDomain: text.add(r.dkimDomain), spamVerdict: text.add(r.spamVerdict), spamScore: r.spamScore)
+    }
+
+    /// The record of this row (its Strings made from `text`).
+    public func record(_ text: RowText) -> MessageRecord {
+        MessageRecord(
+            receivedAt: receivedAt, msgKey: msgKey, host: host, mta: mta, instance: instance,
+            queueID: text.string(queueID) ?? "", messageID: text.string(messageID), sender: text.string(sender),
+            client: Peer(name: text.string(clientName), ip: text.string(clientIP), port: clientPort), size: size,
+            nrcpt: nrcpt, proto: text.string(proto), helo: text.string(helo), tls: tls,
+            saslMethod: text.string(saslMethod), saslUsername: text.string(saslUsername),
+            originQueueID: text.string(originQueueID), originKind: originKind, subject: text.string(subject),
+            localUser: text.string(localUser), dkimResult: text.string(dkimResult),
+            dkimDomain: text.string(dkimDomain), spamVerdict: text.string(spamVerdict), spamScore: spamScore)
+    }
+
+    func shifted(_ by: Int) -> PackedMessage {
+        var r = self
+        r.queueID = queueID.shifted(by); r.messageID = messageID.shifted(by); r.sender = sender.shifted(by)
+        r.clientName = clientName.shifted(by); r.clientIP = clientIP.shifted(by); r.proto = proto.shifted(by)
+        r.helo = helo.shifted(by); r.saslMethod = saslMethod.shifted(by); r.saslUsername = saslUsername.shifted(by)
+        r.originQueueID = originQueueID.shifted(by); r.subject = subject.shifted(by)
+        r.localUser = localUser.shifted(by); r.dkimResult = dkimResult.shifted(by)
+        r.dkimDomain = dkimDomain.shifted(by); r.spamVerdict = spamVerdict.shifted(by)
+        return r
+    }
+}
+
+/// Where the rows of a mixed batch are: bit 31 set = packed, the rest = the index in its array.
+@usableFromInline let packedBit: UInt32 = 1 << 31
+
+/// A batch of message rows (see the file's contract).
+public struct MessageRows: Sendable {
+    /// Rows given as records, in order.
+    @inlinable public var records: [MessageRecord] { _records }
+    /// Rows given packed, in order; their text is `text`.
+    @inlinable public var packed: [PackedMessage] { _packed }
+    @usableFromInline var _records: [MessageRecord] = []
+    @usableFromInline var _packed: [PackedMessage] = []
+    /// The packed rows' text; a correlator appends to it and then calls `appendPacked`.
+    public var text = RowText()
+    /// The order of both kinds when both are present (else empty).
+    @usableFromInline var order: [UInt32] = []
+
+    public init() {}
+
+    public init<S: Sequence>(_ records: S) where S.Element == MessageRecord { _records = Array(records) }
+
+    @inlinable public mutating func append(_ r: __owned MessageRecord) {
+        if _slowPath(!packed.isEmpty) { noteRecord() }
+        _records.append(r)
+    }
+
+    /// Appends a packed row whose refs point into `text`.
+    @inlinable public mutating func appendPacked(_ r: __owned PackedMessage) {
+        if _slowPath(!records.isEmpty) { notePacked() }
+        _packed.append(r)
+    }
+
+    public mutating func append<S: Sequence>(contentsOf rows: S) where S.Element == MessageRecord {
+        for r in rows { append(r) }
+    }
+
+    /// Appends another batch's rows (its text copied behind this one's).
+    public mutating func append(contentsOf other: MessageRows) {
+        let shift = text.append(other.text)
+        other.forEach { row in
+            switch row {
+            case .record(let r): append(r)
+            case .packed(let p): appendPacked(p.shifted(shift))
+            }
+        }
+    }
+
+    @usableFromInline @inline(never) mutating func noteRecord() {
+        if order.isEmpty { order = (0..<packed.count).map { UInt32($0) | packedBit } }
+        order.append(UInt32(records.count))
+    }
+
+    @usableFromInline @inline(never) mutating func notePacked() {
+        if order.isEmpty { order = (0..<records.count).map { UInt32($0) } }
+        order.append(UInt32(packed.count) | packedBit)
+    }
+
+    public mutating func removeAll(keepingCapacity keep: Bool = true) {
+        _records.removeAll(keepingCapacity: keep)
+        _packed.removeAll(keepingCapacity: keep)
+        order.removeAll(keepingCapacity: keep)
+        text.reset()
+    }
+
+    /// Room for `n` rows of either kind.
+    public mutating func reserveCapacity(_ n: Int) {
+        _records.reserveCapacity(n)
+        _packed.reserveCapacity(n)
+    }
+
+    /// A row as it was given.
+    public enum Row {
+        case record(MessageRecord)
+        case packed(PackedMessage)
+    }
+
+    /// Calls `body` with each row in order (the text of packed rows is `text`).
+    @inlinable
+    public func forEach(_ body: (Row) throws -> Void) rethrows {
+        if order.isEmpty {
+            for r in records { try body(.record(r)) }
+            for p in packed { try body(.packed(p)) }
+        } else {
+            for o in order {
+                if o & packedBit != 0 { try body(.packed(packed[Int(o & ~packedBit)])) } else { try body(.record(records[Int(o)])) }
+            }
+        }
+    }
+
+    /// Calls `body` with each row's kind and index in its array (`records` or `packed`), in order.
+    @inlinable
+    public func walkIndices(_ body: (_ packed: Bool, _ index: Int) throws -> Void) rethrows {
+        if order.isEmpty {
+            for i in 0..<_records.count { try body(false, i) }
+            for i in 0..<_packed.count { try body(true, i) }
+        } else {
+            for o in order { try body(o & packedBit != 0, Int(o & ~packedBit)) }
+        }
+    }
+
+    /// The time of row `i` (its partition key), without making its Strings.
+    @inlinable
+    public func receivedAt(_ i: Int) -> Timestamp {
+        if order.isEmpty { return records.isEmpty ? packed[i].receivedAt : records[i].receivedAt }
+        let o = order[i]
+        return o & packedBit != 0 ? packed[Int(o & ~packedBit)].receivedAt : records[Int(o)].receivedAt
+    }
+}
+
+extension MessageRows: RandomAccessCollection {
+    public var startIndex: Int { 0 }
+    public var endIndex: Int { records.count + packed.count }
+    public var count: Int { records.count + packed.count }
+    public var isEmpty: Bool { records.isEmpty && packed.isEmpty }
+    public subscript(i: Int) -> MessageRecord {
+        if order.isEmpty { return records.isEmpty ? packed[i].record(text) : records[i] }
+        let o = order[i]
+        return o & packedBit != 0 ? packed[Int(o & ~packedBit)].record(text) : records[Int(o)]
+    }
+}
+
+extension MessageRows: Equatable {
+    public static func == (a: MessageRows, b: MessageRows) -> Bool { a.count == b.count && a.elementsEqual(b) }
+    /// Equal when the rows are the records, in order.
+    public static func == (a: MessageRows, b: [MessageRecord]) -> Bool { a.count == b.count && a.elementsEqual(b) }
+    public static func == (a: [MessageRecord], b: MessageRows) -> Bool { b == a }
+}
+
+extension MessageRows: ExpressibleByArrayLiteral {
+    public init(arrayLiteral records: MessageRecord...) { self.init(records) }
+}
+
+extension MessageRows: CustomStringConvertible {
+    public var description: String { Array(self).description }
+}
+
+/// A batch of delivery rows (see the file's contract).
+public struct DeliveryRows: Sendable {
+    @inlinable public var records: [DeliveryRecord] { _records }
+    @inlinable public var packed: [PackedDelivery] { _packed }
+    @usableFromInline var _records: [DeliveryRecord] = []
+    @usableFromInline var _packed: [PackedDelivery] = []
+    public var text = RowText()
+    @usableFromInline var order: [UInt32] = []
+
+    public init() {}
+
+    public init<S: Sequence>(_ records: S) where S.Element == DeliveryRecord { _records = Array(records) }
+
+    @inlinable public mutating func append(_ r: __owned DeliveryRecord) {
+        if _slowPath(!packed.isEmpty) { noteRecord() }
+        _records.append(r)
+    }
+
+    @inlinable public mutating func appendPacked(_ r: __owned PackedDelivery) {
+        if _slowPath(!records.isEmpty) { notePacked() }
+        _packed.append(r)
+    }
+
+    public mutating func append<S: Sequence>(contentsOf rows: S) where S.Element == DeliveryRecord {
+        for r in rows { append(r) }
+    }
+
+    public mutating func append(contentsOf other: DeliveryRows) {
+        let shift = text.append(other.text)
+        other.forEach { row in
+            switch row {
+            case .record(let r): append(r)
+            case .packed(let p): appendPacked(p.shifted(shift))
+            }
+        }
+    }
+
+    @usableFromInline @inline(never) mutating func noteRecord() {
+        if order.isEmpty { order = (0..<packed.count).map { UInt32($0) | packedBit } }
+        order.append(UInt32(records.count))
+    }
+
+    @usableFromInline @inline(never) mutating func notePacked() {
+        if order.isEmpty { order = (0..<records.count).map { UInt32($0) } }
+        order.append(UInt32(packed.count) | packedBit)
+    }
+
+    public mutating func removeAll(keepingCapacity keep: Bool = true) {
+        _records.removeAll(keepingCapacity: keep)
+        _packed.removeAll(keepingCapacity: keep)
+        order.removeAll(keepingCapacity: keep)
+        text.reset()
+    }
+
+    public mutating func reserveCapacity(_ n: Int) {
+        _records.reserveCapacity(n)
+        _packed.reserveCapacity(n)
+    }
+
+    public enum Row {
+        case record(DeliveryRecord)
+        case packed(PackedDelivery)
+    }
+
+    @inlinable
+    public func forEach(_ body: (Row) throws -> Void) rethrows {
+        if order.isEmpty {
+            for r in records { try body(.record(r)) }
+            for p in packed { try body(.packed(p)) }
+        } else {
+            for o in order {
+                if o & packedBit != 0 { try body(.packed(packed[Int(o & ~packedBit)])) } else { try body(.record(records[Int(o)])) }
+            }
+        }
+    }
+
+    /// Calls `body` with each row's kind and index in its array (`records` or `packed`), in order.
+    @inlinable
+    public func walkIndices(_ body: (_ packed: Bool, _ index: Int) throws -> Void) rethrows {
+        if order.isEmpty {
+            for i in 0..<_records.count { try body(false, i) }
+            for i in 0..<_packed.count { try body(true, i) }
+        } else {
+            for o in order { try body(o & packedBit != 0, Int(o & ~packedBit)) }
+        }
+    }
+
+    /// The time of row `i` (its partition key), without making its Strings.
+    @inlinable
+    public func at(_ i: Int) -> Timestamp {
+        if order.isEmpty { return records.isEmpty ? packed[i].at : records[i].at }
+        let o = order[i]
+        return o & packedBit != 0 ? packed[Int(o & ~packedBit)].at : records[Int(o)].at
+    }
+}
+
+extension DeliveryRows: RandomAccessCollection {
+    public var startIndex: Int { 0 }
+    public var endIndex: Int { records.count + packed.count }
+    public var count: Int { records.count + packed.count }
+    public var isEmpty: Bool { records.isEmpty && packed.isEmpty }
+    public subscript(i: Int) -> DeliveryRecord {
+        if order.isEmpty { return records.isEmpty ? packed[i].record(text) : records[i] }
+        let o = order[i]
+        return o & packedBit != 0 ? packed[Int(o & ~packedBit)].record(text) : records[Int(o)]
+    }
+}
+
+extension DeliveryRows: Equatable {
+    public static func == (a: DeliveryRows, b: DeliveryRows) -> Bool { a.count == b.count && a.elementsEqual(b) }
+    /// Equal when the rows are the records, in order.
+    public static func == (a: DeliveryRows, b: [DeliveryRecord]) -> Bool { a.count == b.count && a.elementsEqual(b) }
+    public static func == (a: [DeliveryRecord], b: DeliveryRows) -> Bool { b == a }
+}
+
+extension DeliveryRows: ExpressibleByArrayLiteral {
+    public init(arrayLiteral records: DeliveryRecord...) { self.init(records) }
+}
+
+extension DeliveryRows: CustomStringConvertible {
+    public var description: String { Array(self).description }
+}

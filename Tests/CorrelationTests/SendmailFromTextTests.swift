@@ -1,0 +1,108 @@
+// SendmailFromTextTests: a Sendmail transaction keeps its `from=` line's sender, client, proto and
+// local user as bytes (`FromText`), and its rows are packed from the line's bytes.
+// Contract tested: the values read back as the Strings the line stands for; the state saves
+// exactly what the Strings saved (so states written before and after read in either), and a
+// resumed state gives clones the same values; setting one value keeps the others; a value too
+// long for `FromText` falls back to Strings with the same rows; the rows are packed, none a record.
+import Foundation
+import Testing
+import MailTrailModel
+@testable import Correlation
+
+@Suite struct SendmailFromTextTests {
+    static let t0 = Timestamp(seconds: 1_763_600_000)
+
+    static func ctx(_ s: Int64, pid: Int32 = 100) -> LineContext {
+        LineContext(time: Timestamp(seconds: t0.seconds + s), host: "mx2", instance: "", program: "sm-mta", pid: pid)
+    }
+
+    static func from(_ sender: String, relay: Peer, user: String? = nil, proto: String? = "ESMTP") -> SendmailFrom {
+        SendmailFrom(sender: sender, size: 100, msgClass: 0, nrcpts: 2, messageID: "m1@example.org", bodyType: nil,
+                     proto: proto, daemon: "MTA", relay: relay, identUser: user)
+    }
+
+    static func json<T: Encodable>(_ v: T) throws -> String {
+        let e = JSONEncoder()
+        e.outputFormatting = [.sortedKeys]
+        return String(decoding: try e.encode(v), as: UTF8.self)
+    }
+
+    @Test func valuesReadBackAndSaveAsTheStrings() throws {
+        var m = SendmailCorrelator(host: "mx2")
+        var out = CorrelatorOutput()
+        m.receive(Self.ctx(0), .from(queueID: "5058C1xA012345", Self.from("alice@example.org",
+                                                                        relay: Peer(name: "c.example", ip: "192.0.2.5"))),
+                  into: &out)
+        let tx = try #require(m.transactions["5058C1xA012345"])
+        #expect(tx.fromText != nil)
+        #expect(tx.sender == "alice@example.org")
+        #expect(tx.client == Peer(name: "c.example", ip: "192.0.2.5"))
+        #expect(tx.proto == "ESMTP")
+        #expect(tx.localUser == nil)
+        // The same transaction with the values set as Strings saves the same JSON.
+        var plain = tx
+        plain.materialize()
+        #expect(plain.fromText == nil && plain._sender == "alice@example.org")
+        #expect(try Self.json(tx) == Self.json(plain))
+        let back = try JSONDecoder().decode(SendmailCorrelator.Transaction.self, from: Data(try Self.json(tx).utf8))
+        #expect(try Self.json(back) == Self.json(tx))
+        // Setting one value keeps the others.
+        var changed = tx
+        changed.proto = "SMTP"
+        #expect(changed.sender == "alice@example.org" && changed.client == tx.client && changed.proto == "SMTP")
+        // Rows: packed, none a record.
+        #expect(out.messages.records.isEmpty && out.messages.packed.count == 1)
+        #expect(out.messages.map(\.sender) == ["alice@example.org"])
+    }
+
+    @Test func aResumedStateGivesClonesTheOriginalsValues() throws {
+        var h = HostCorrelator(host: "mx2")
+        var out = CorrelatorOutput()
+        h.receive(Self.ctx(0), .from(queueID: "5058C1xA012345", Self.from("alice@example.org", relay: Peer(name: "localhost"),
+                                                                        user: "alice", proto: nil)), into: &out)
+        let resumedState = try StateCoding.decode(try StateCoding.encode(h))
+        var r = resumedState
+        var o2 = CorrelatorOutput()
+        r.receive(Self.ctx(1), .clone(queueID: "5058C1xA012345", newQueueID: "5058C1xB012345", owner: nil), into: &o2)
+        r.flushHeld(into: &o2)
+        #expect(o2.messages.count == 1)
+        let clone = try #require(o2.messages.first)
+        #expect(clone.sender == "alice@example.org")
+        #expect(clone.client == Peer(name: "localhost"))
+        #expect(clone.localUser == "alice")
+        #expect(clone.proto == nil)
+        #expect(clone.originQueueID == "5058C1xA012345")
+        #expect(out.messages.map(\.localUser) == ["alice"])
+    }
+
+    @Test func aValueTooLongForFromTextKeepsStrings() {
+        let long = String(repeating: "x", count: 70_000) + "@example.org"
+        var m = SendmailCorrelator(host: "mx2")
+        var out = CorrelatorOutput()
+        m.receive(Self.ctx(0), .from(queueID: "5058C1xA012345", Self.from(long, relay: Peer(name: "c.example", ip: "192.0.2.5"))),
+                  into: &out)
+        let tx = m.transactions["5058C1xA012345"]
+        #expect(tx?.fromText == nil)
+        #expect(tx?.sender == long)
+        #expect(tx?.client == Peer(name: "c.example", ip: "192.0.2.5"))
+        #expect(out.messages.map(\.sender) == [long])
+        #expect(out.messages.map(\.proto) == ["ESMTP"])
+    }
+
+    @Test func deliveryRowsArePackedFromTheLine() {
+        var m = SendmailCorrelator(host: "mx2")
+        var out = CorrelatorOutput()
+        m.receive(Self.ctx(0), .from(queueID: "5058C1xA012345", Self.from("a@example.org", relay: Peer(ip: "192.0.2.5"))),
+                  into: &out)
+        m.receive(Self.ctx(1, pid: 101), .to(queueID: "5058C1xA012345", SendmailTo(
+            recipients: ["b@example.net", "c@example.net"], delay: 1, xdelay: 1, mailer: "esmtp", priority: 1,
+            relay: Peer(name: "mx.example.net", ip: "198.51.100.25"), dsn: "2.0.0", stat: "Sent (ok)", status: .sent,
+            response: "ok", nextQueueID: nil)), into: &out)
+        #expect(out.deliveries.records.isEmpty && out.deliveries.packed.count == 2)
+        #expect(out.deliveries.map(\.recipient) == ["b@example.net", "c@example.net"])
+        #expect(out.deliveries.map(\.relay) == [Peer(name: "mx.example.net", ip: "198.51.100.25")] + [Peer(name: "mx.example.net", ip: "198.51.100.25")])
+        #expect(out.deliveries.map(\.queueID) == ["5058C1xA012345", "5058C1xA012345"])
+        #expect(out.deliveries.map(\.response) == ["ok", "ok"])
+        #expect(m.openTransactions == 0)
+    }
+}
