@@ -4,8 +4,10 @@
 /// Contract: `MessageRows` and `DeliveryRows` read like `[MessageRecord]` and
 /// `[DeliveryRecord]` (random-access collections in append order, elements made on access,
 /// equality by elements, array literals, `append(_:)` of a record), and also take packed rows
-/// (`appendPacked`) whose text a correlator copied from the line's bytes. The encoders
-/// (`CopyBinary`, the `parse` JSON) walk `forEach`, which gives each row in order as what it is.
+/// (`appendPacked`) whose text a correlator copied from the line's bytes. `EncodedBatch` walks
+/// `walkIndices` (each row's kind and index, in order) and `CopyBinary` writes a packed row from
+/// its bytes; `forEachRow` gives each row as what it is; the `parse` JSON reads rows as records
+/// (a packed row's Strings made then).
 /// An element made from a packed row equals the record made of the same bytes with
 /// `LineBytes.string`'s rule (invalid UTF-8 becomes U+FFFD).
 /// - Why two kinds: a correlator whose rows are made from the line's bytes (Sendmail) stops
@@ -203,7 +205,7 @@ public struct MessageRows: Sendable {
     /// Appends another batch's rows (its text copied behind this one's).
     public mutating func append(contentsOf other: MessageRows) {
         let shift = text.append(other.text)
-        other.forEach { row in
+        other.forEachRow { row in
             switch row {
             case .record(let r): append(r)
             case .packed(let p): appendPacked(p.shifted(shift))
@@ -242,7 +244,7 @@ public struct MessageRows: Sendable {
 
     /// Calls `body` with each row in order (the text of packed rows is `text`).
     @inlinable
-    public func forEach(_ body: (Row) throws -> Void) rethrows {
+    public func forEachRow(_ body: (Row) throws -> Void) rethrows {
         if order.isEmpty {
             for r in records { try body(.record(r)) }
             for p in packed { try body(.packed(p)) }
@@ -329,7 +331,7 @@ public struct DeliveryRows: Sendable {
 
     public mutating func append(contentsOf other: DeliveryRows) {
         let shift = text.append(other.text)
-        other.forEach { row in
+        other.forEachRow { row in
             switch row {
             case .record(let r): append(r)
             case .packed(let p): appendPacked(p.shifted(shift))
@@ -365,7 +367,7 @@ public struct DeliveryRows: Sendable {
     }
 
     @inlinable
-    public func forEach(_ body: (Row) throws -> Void) rethrows {
+    public func forEachRow(_ body: (Row) throws -> Void) rethrows {
         if order.isEmpty {
             for r in records { try body(.record(r)) }
             for p in packed { try body(.packed(p)) }

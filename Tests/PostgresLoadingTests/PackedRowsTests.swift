@@ -110,7 +110,7 @@ import Testing
         d.walkIndices { packed, _ in kinds.append(packed) }
         #expect(kinds == [false, true, false, true])
         var seen: [String] = []
-        d.forEach { row in
+        d.forEachRow { row in
             switch row {
             case .record(let r): seen.append("r" + r.recipient)
             case .packed(let p): seen.append("p" + (d.text.string(p.recipient) ?? "?"))
