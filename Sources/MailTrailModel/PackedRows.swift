@@ -71,8 +71,7 @@ extension PackedDelivery {
             response: text.string(response), nextQueueID: text.string(nextQueueID), router: text.string(router))
     }
 
-    /// This row with its refs moved `by` bytes (its text appended behind `by` others).
-    func shifted(_ by: Int) -> PackedDelivery {
+    public func shifted(_ by: Int) -> PackedDelivery {
         var r = self
         r.queueID = queueID.shifted(by); r.recipient = recipient.shifted(by)
         r.origRecipient = origRecipient.shifted(by); r.dsn = dsn.shifted(by); r.transport = transport.shifted(by)
@@ -155,7 +154,7 @@ extension PackedMessage {
             dkimDomain: text.string(dkimDomain), spamVerdict: text.string(spamVerdict), spamScore: spamScore)
     }
 
-    func shifted(_ by: Int) -> PackedMessage {
+    public func shifted(_ by: Int) -> PackedMessage {
         var r = self
         r.queueID = queueID.shifted(by); r.messageID = messageID.shifted(by); r.sender = sender.shifted(by)
         r.clientName = clientName.shifted(by); r.clientIP = clientIP.shifted(by); r.proto = proto.shifted(by)
@@ -167,43 +166,60 @@ extension PackedMessage {
     }
 }
 
+/// A packed row: plain values and `TextRef`s into its batch's `RowText`.
+public protocol PackedRow: Sendable {
+    associatedtype Record
+    /// The record of this row (its Strings made from `text`).
+    func record(_ text: RowText) -> Record
+    /// This row with its refs moved `by` bytes (its text appended behind `by` others).
+    func shifted(_ by: Int) -> Self
+}
+
+extension PackedDelivery: PackedRow {}
+extension PackedMessage: PackedRow {}
+
 /// Where the rows of a mixed batch are: bit 31 set = packed, the rest = the index in its array.
 @usableFromInline let packedBit: UInt32 = 1 << 31
 
 /// A batch of message rows (see the file's contract).
-public struct MessageRows: Sendable {
+public typealias MessageRows = PackedRows<MessageRecord, PackedMessage>
+/// A batch of delivery rows (see the file's contract).
+public typealias DeliveryRows = PackedRows<DeliveryRecord, PackedDelivery>
+
+/// A batch of rows of one table, records or packed (see the file's contract).
+public struct PackedRows<Record: Equatable & Sendable, Packed: PackedRow>: Sendable where Packed.Record == Record {
     /// Rows given as records, in order.
-    @inlinable public var records: [MessageRecord] { _records }
+    @inlinable public var records: [Record] { _records }
     /// Rows given packed, in order; their text is `text`.
-    @inlinable public var packed: [PackedMessage] { _packed }
-    @usableFromInline var _records: [MessageRecord] = []
-    @usableFromInline var _packed: [PackedMessage] = []
+    @inlinable public var packed: [Packed] { _packed }
+    @usableFromInline var _records: [Record] = []
+    @usableFromInline var _packed: [Packed] = []
     /// The packed rows' text; a correlator appends to it and then calls `appendPacked`.
     public var text = RowText()
     /// The order of both kinds when both are present (else empty).
     @usableFromInline var order: [UInt32] = []
 
-    public init() {}
+    @inlinable public init() {}
 
-    public init<S: Sequence>(_ records: S) where S.Element == MessageRecord { _records = Array(records) }
+    @inlinable public init<S: Sequence>(_ records: S) where S.Element == Record { _records = Array(records) }
 
-    @inlinable public mutating func append(_ r: __owned MessageRecord) {
-        if _slowPath(!packed.isEmpty) { noteRecord() }
+    @inlinable public mutating func append(_ r: __owned Record) {
+        if _slowPath(!_packed.isEmpty) { noteRecord() }
         _records.append(r)
     }
 
     /// Appends a packed row whose refs point into `text`.
-    @inlinable public mutating func appendPacked(_ r: __owned PackedMessage) {
-        if _slowPath(!records.isEmpty) { notePacked() }
+    @inlinable public mutating func appendPacked(_ r: __owned Packed) {
+        if _slowPath(!_records.isEmpty) { notePacked() }
         _packed.append(r)
     }
 
-    public mutating func append<S: Sequence>(contentsOf rows: S) where S.Element == MessageRecord {
+    @inlinable public mutating func append<S: Sequence>(contentsOf rows: S) where S.Element == Record {
         for r in rows { append(r) }
     }
 
     /// Appends another batch's rows (its text copied behind this one's).
-    public mutating func append(contentsOf other: MessageRows) {
+    @inlinable public mutating func append(contentsOf other: PackedRows) {
         let shift = text.append(other.text)
         other.forEachRow { row in
             switch row {
@@ -213,17 +229,17 @@ public struct MessageRows: Sendable {
         }
     }
 
-    @usableFromInline @inline(never) mutating func noteRecord() {
-        if order.isEmpty { order = (0..<packed.count).map { UInt32($0) | packedBit } }
-        order.append(UInt32(records.count))
+    @inlinable @inline(never) mutating func noteRecord() {
+        if order.isEmpty { order = (0..<_packed.count).map { UInt32($0) | packedBit } }
+        order.append(UInt32(_records.count))
     }
 
-    @usableFromInline @inline(never) mutating func notePacked() {
-        if order.isEmpty { order = (0..<records.count).map { UInt32($0) } }
-        order.append(UInt32(packed.count) | packedBit)
+    @inlinable @inline(never) mutating func notePacked() {
+        if order.isEmpty { order = (0..<_records.count).map { UInt32($0) } }
+        order.append(UInt32(_packed.count) | packedBit)
     }
 
-    public mutating func removeAll(keepingCapacity keep: Bool = true) {
+    @inlinable public mutating func removeAll(keepingCapacity keep: Bool = true) {
         _records.removeAll(keepingCapacity: keep)
         _packed.removeAll(keepingCapacity: keep)
         order.removeAll(keepingCapacity: keep)
@@ -231,28 +247,21 @@ public struct MessageRows: Sendable {
     }
 
     /// Room for `n` rows of either kind.
-    public mutating func reserveCapacity(_ n: Int) {
+    @inlinable public mutating func reserveCapacity(_ n: Int) {
         _records.reserveCapacity(n)
         _packed.reserveCapacity(n)
     }
 
     /// A row as it was given.
     public enum Row {
-        case record(MessageRecord)
-        case packed(PackedMessage)
+        case record(Record)
+        case packed(Packed)
     }
 
     /// Calls `body` with each row in order (the text of packed rows is `text`).
     @inlinable
     public func forEachRow(_ body: (Row) throws -> Void) rethrows {
-        if order.isEmpty {
-            for r in records { try body(.record(r)) }
-            for p in packed { try body(.packed(p)) }
-        } else {
-            for o in order {
-                if o & packedBit != 0 { try body(.packed(packed[Int(o & ~packedBit)])) } else { try body(.record(records[Int(o)])) }
-            }
-        }
+        try walkIndices { isPacked, i in try body(isPacked ? .packed(_packed[i]) : .record(_records[i])) }
     }
 
     /// Calls `body` with each row's kind and index in its array (`records` or `packed`), in order.
@@ -265,162 +274,31 @@ public struct MessageRows: Sendable {
             for o in order { try body(o & packedBit != 0, Int(o & ~packedBit)) }
         }
     }
+}
 
-    /// The time of row `i` (its partition key), without making its Strings.
-    @inlinable
-    public func receivedAt(_ i: Int) -> Timestamp {
-        if order.isEmpty { return records.isEmpty ? packed[i].receivedAt : records[i].receivedAt }
+extension PackedRows: RandomAccessCollection {
+    @inlinable public var startIndex: Int { 0 }
+    @inlinable public var endIndex: Int { _records.count + _packed.count }
+    @inlinable public var count: Int { _records.count + _packed.count }
+    @inlinable public var isEmpty: Bool { _records.isEmpty && _packed.isEmpty }
+    @inlinable public subscript(i: Int) -> Record {
+        if order.isEmpty { return _records.isEmpty ? _packed[i].record(text) : _records[i] }
         let o = order[i]
-        return o & packedBit != 0 ? packed[Int(o & ~packedBit)].receivedAt : records[Int(o)].receivedAt
+        return o & packedBit != 0 ? _packed[Int(o & ~packedBit)].record(text) : _records[Int(o)]
     }
 }
 
-extension MessageRows: RandomAccessCollection {
-    public var startIndex: Int { 0 }
-    public var endIndex: Int { records.count + packed.count }
-    public var count: Int { records.count + packed.count }
-    public var isEmpty: Bool { records.isEmpty && packed.isEmpty }
-    public subscript(i: Int) -> MessageRecord {
-        if order.isEmpty { return records.isEmpty ? packed[i].record(text) : records[i] }
-        let o = order[i]
-        return o & packedBit != 0 ? packed[Int(o & ~packedBit)].record(text) : records[Int(o)]
-    }
-}
-
-extension MessageRows: Equatable {
-    public static func == (a: MessageRows, b: MessageRows) -> Bool { a.count == b.count && a.elementsEqual(b) }
+extension PackedRows: Equatable {
+    @inlinable public static func == (a: PackedRows, b: PackedRows) -> Bool { a.count == b.count && a.elementsEqual(b) }
     /// Equal when the rows are the records, in order.
-    public static func == (a: MessageRows, b: [MessageRecord]) -> Bool { a.count == b.count && a.elementsEqual(b) }
-    public static func == (a: [MessageRecord], b: MessageRows) -> Bool { b == a }
+    @inlinable public static func == (a: PackedRows, b: [Record]) -> Bool { a.count == b.count && a.elementsEqual(b) }
+    @inlinable public static func == (a: [Record], b: PackedRows) -> Bool { b == a }
 }
 
-extension MessageRows: ExpressibleByArrayLiteral {
-    public init(arrayLiteral records: MessageRecord...) { self.init(records) }
+extension PackedRows: ExpressibleByArrayLiteral {
+    @inlinable public init(arrayLiteral records: Record...) { self.init(records) }
 }
 
-extension MessageRows: CustomStringConvertible {
-    public var description: String { Array(self).description }
-}
-
-/// A batch of delivery rows (see the file's contract).
-public struct DeliveryRows: Sendable {
-    @inlinable public var records: [DeliveryRecord] { _records }
-    @inlinable public var packed: [PackedDelivery] { _packed }
-    @usableFromInline var _records: [DeliveryRecord] = []
-    @usableFromInline var _packed: [PackedDelivery] = []
-    public var text = RowText()
-    @usableFromInline var order: [UInt32] = []
-
-    public init() {}
-
-    public init<S: Sequence>(_ records: S) where S.Element == DeliveryRecord { _records = Array(records) }
-
-    @inlinable public mutating func append(_ r: __owned DeliveryRecord) {
-        if _slowPath(!packed.isEmpty) { noteRecord() }
-        _records.append(r)
-    }
-
-    @inlinable public mutating func appendPacked(_ r: __owned PackedDelivery) {
-        if _slowPath(!records.isEmpty) { notePacked() }
-        _packed.append(r)
-    }
-
-    public mutating func append<S: Sequence>(contentsOf rows: S) where S.Element == DeliveryRecord {
-        for r in rows { append(r) }
-    }
-
-    public mutating func append(contentsOf other: DeliveryRows) {
-        let shift = text.append(other.text)
-        other.forEachRow { row in
-            switch row {
-            case .record(let r): append(r)
-            case .packed(let p): appendPacked(p.shifted(shift))
-            }
-        }
-    }
-
-    @usableFromInline @inline(never) mutating func noteRecord() {
-        if order.isEmpty { order = (0..<packed.count).map { UInt32($0) | packedBit } }
-        order.append(UInt32(records.count))
-    }
-
-    @usableFromInline @inline(never) mutating func notePacked() {
-        if order.isEmpty { order = (0..<records.count).map { UInt32($0) } }
-        order.append(UInt32(packed.count) | packedBit)
-    }
-
-    public mutating func removeAll(keepingCapacity keep: Bool = true) {
-        _records.removeAll(keepingCapacity: keep)
-        _packed.removeAll(keepingCapacity: keep)
-        order.removeAll(keepingCapacity: keep)
-        text.reset()
-    }
-
-    public mutating func reserveCapacity(_ n: Int) {
-        _records.reserveCapacity(n)
-        _packed.reserveCapacity(n)
-    }
-
-    public enum Row {
-        case record(DeliveryRecord)
-        case packed(PackedDelivery)
-    }
-
-    @inlinable
-    public func forEachRow(_ body: (Row) throws -> Void) rethrows {
-        if order.isEmpty {
-            for r in records { try body(.record(r)) }
-            for p in packed { try body(.packed(p)) }
-        } else {
-            for o in order {
-                if o & packedBit != 0 { try body(.packed(packed[Int(o & ~packedBit)])) } else { try body(.record(records[Int(o)])) }
-            }
-        }
-    }
-
-    /// Calls `body` with each row's kind and index in its array (`records` or `packed`), in order.
-    @inlinable
-    public func walkIndices(_ body: (_ packed: Bool, _ index: Int) throws -> Void) rethrows {
-        if order.isEmpty {
-            for i in 0..<_records.count { try body(false, i) }
-            for i in 0..<_packed.count { try body(true, i) }
-        } else {
-            for o in order { try body(o & packedBit != 0, Int(o & ~packedBit)) }
-        }
-    }
-
-    /// The time of row `i` (its partition key), without making its Strings.
-    @inlinable
-    public func at(_ i: Int) -> Timestamp {
-        if order.isEmpty { return records.isEmpty ? packed[i].at : records[i].at }
-        let o = order[i]
-        return o & packedBit != 0 ? packed[Int(o & ~packedBit)].at : records[Int(o)].at
-    }
-}
-
-extension DeliveryRows: RandomAccessCollection {
-    public var startIndex: Int { 0 }
-    public var endIndex: Int { records.count + packed.count }
-    public var count: Int { records.count + packed.count }
-    public var isEmpty: Bool { records.isEmpty && packed.isEmpty }
-    public subscript(i: Int) -> DeliveryRecord {
-        if order.isEmpty { return records.isEmpty ? packed[i].record(text) : records[i] }
-        let o = order[i]
-        return o & packedBit != 0 ? packed[Int(o & ~packedBit)].record(text) : records[Int(o)]
-    }
-}
-
-extension DeliveryRows: Equatable {
-    public static func == (a: DeliveryRows, b: DeliveryRows) -> Bool { a.count == b.count && a.elementsEqual(b) }
-    /// Equal when the rows are the records, in order.
-    public static func == (a: DeliveryRows, b: [DeliveryRecord]) -> Bool { a.count == b.count && a.elementsEqual(b) }
-    public static func == (a: [DeliveryRecord], b: DeliveryRows) -> Bool { b == a }
-}
-
-extension DeliveryRows: ExpressibleByArrayLiteral {
-    public init(arrayLiteral records: DeliveryRecord...) { self.init(records) }
-}
-
-extension DeliveryRows: CustomStringConvertible {
+extension PackedRows: CustomStringConvertible {
     public var description: String { Array(self).description }
 }

@@ -100,38 +100,8 @@ public struct EncodedBatch: Sendable {
         toLine = batch.toLine; counters = batch.counters; correlatorStates = batch.correlatorStates
         // Rows are read in place (no copy of each record's strings) and encoded into their part.
         var current = -1
-        let m = batch.messages
-        m.records.withUnsafeBufferPointer { records in
-            m.packed.withUnsafeBufferPointer { packed in
-                m.walkIndices { isPacked, i in
-                    if isPacked {
-                        current = part(.messages, packed[i].receivedAt, hint: current)
-                        parts[current].count(packed[i].host)
-                        parts[current].data.append(packed[i], text: m.text)
-                    } else {
-                        current = part(.messages, records[i].receivedAt, hint: current)
-                        parts[current].count(records[i].host)
-                        parts[current].data.append(records[i])
-                    }
-                }
-            }
-        }
-        let d = batch.deliveries
-        d.records.withUnsafeBufferPointer { records in
-            d.packed.withUnsafeBufferPointer { packed in
-                d.walkIndices { isPacked, i in
-                    if isPacked {
-                        current = part(.deliveries, packed[i].at, hint: current)
-                        parts[current].count(packed[i].host)
-                        parts[current].data.append(packed[i], text: d.text)
-                    } else {
-                        current = part(.deliveries, records[i].at, hint: current)
-                        parts[current].count(records[i].host)
-                        parts[current].data.append(records[i])
-                    }
-                }
-            }
-        }
+        encode(batch.messages, .messages)
+        encode(batch.deliveries, .deliveries)
         batch.rejections.withUnsafeBufferPointer { rows in
             for i in rows.indices {
                 current = part(.rejections, rows[i].at, hint: current)
@@ -149,6 +119,27 @@ public struct EncodedBatch: Sendable {
         for i in parts.indices { parts[i].finish() }
     }
 
+    /// Encodes one table's rows into their parts, in order: records as they are, packed rows from
+    /// their bytes (read in place: no copy of each record's strings).
+    private mutating func encode<R: CopyRow, P: PackedCopyRow>(_ rows: PackedRows<R, P>, _ table: FactTable) {
+        var current = -1
+        rows.records.withUnsafeBufferPointer { records in
+            rows.packed.withUnsafeBufferPointer { packed in
+                rows.walkIndices { isPacked, i in
+                    if isPacked {
+                        current = part(table, packed[i].partitionTime, hint: current)
+                        parts[current].count(packed[i].host)
+                        packed[i].write(to: &parts[current].data, text: rows.text)
+                    } else {
+                        current = part(table, records[i].partitionTime, hint: current)
+                        parts[current].count(records[i].host)
+                        records[i].write(to: &parts[current].data)
+                    }
+                }
+            }
+        }
+    }
+
     /// Rows of all parts.
     public var rowCount: Int64 { parts.reduce(0) { $0 + $1.rows } }
 
@@ -161,4 +152,38 @@ public struct EncodedBatch: Sendable {
         parts.append(Part(table: table, day: day))
         return parts.count - 1
     }
+}
+
+/// A record the loader writes as one COPY row of its table, into the part of its day.
+protocol CopyRow {
+    var partitionTime: Timestamp { get }
+    var host: String { get }
+    func write(to c: inout CopyBinary)
+}
+
+/// A packed row the loader writes from its batch's text (as the record it stands for).
+protocol PackedCopyRow: PackedRow {
+    var partitionTime: Timestamp { get }
+    var host: String { get }
+    func write(to c: inout CopyBinary, text: RowText)
+}
+
+extension MessageRecord: CopyRow {
+    var partitionTime: Timestamp { receivedAt }
+    func write(to c: inout CopyBinary) { c.append(self) }
+}
+
+extension DeliveryRecord: CopyRow {
+    var partitionTime: Timestamp { at }
+    func write(to c: inout CopyBinary) { c.append(self) }
+}
+
+extension PackedMessage: PackedCopyRow {
+    var partitionTime: Timestamp { receivedAt }
+    func write(to c: inout CopyBinary, text: RowText) { c.append(self, text: text) }
+}
+
+extension PackedDelivery: PackedCopyRow {
+    var partitionTime: Timestamp { at }
+    func write(to c: inout CopyBinary, text: RowText) { c.append(self, text: text) }
 }

@@ -96,7 +96,7 @@ import Testing
         let ds = [Self.delivery("a@x"), Self.delivery("b@x")]
         for r in ds { d.appendPacked(Self.packed(r, &d.text)) }
         #expect(d == ds)
-        #expect(d.at(1) == Self.t)
+        #expect(d[1].at == Self.t)
     }
 
     @Test func mixedBatchesKeepTheirOrder() {
@@ -130,7 +130,7 @@ import Testing
         m.appendPacked(PackedMessage(Self.message("P", sender: "x"), text: &m.text))
         m.append(Self.message("R", sender: "y"))
         #expect(m.map(\.queueID) == ["P", "R"])
-        #expect(m.receivedAt(1) == Self.t)
+        #expect(m[1].receivedAt == Self.t)
     }
 
     @Test func copyWritesAPackedRowAsItsRecord() {
