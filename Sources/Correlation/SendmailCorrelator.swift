@@ -236,8 +236,8 @@ public struct SendmailCorrelator: Codable, Sendable {
     }
 
     /// A `from=` line's sender, client name and address, proto and local user: their bytes back
-    /// to back in one array (one allocation per transaction, where a String each cost a lookup
-    /// in the shared cache or an allocation). A value's String is made only when asked (a clone
+    /// to back after their lengths in one `ManagedBuffer` (one allocation per transaction, where a
+    /// String each cost a lookup in the shared cache or an allocation). A value's String is made only when asked (a clone
     /// copying its origin, a saved state): `String(decoding:as:)` of the bytes, the String the
     /// cache would have given. Absent values have length `absent`; a value over 65,534 bytes
     /// is not held (`make` returns nil and the caller keeps Strings).
@@ -905,13 +905,6 @@ public struct SendmailCorrelator: Codable, Sendable {
         } ?? false
     }
 
-    /// Whether `p` is the `Peer` `peer(_:_:ipText:)` makes of the relay `r` (name and address by
-    /// their bytes; a rewritten address is not compared: false).
-    @inline(__always)
-    static func isRelay(_ p: Peer, _ r: RelaySpans, _ b: LineBytes) -> Bool {
-        !r.rewritten && p.port == nil && same(p.ip, r.ip, b) && same(p.name, r.name, b)
-    }
-
     /// Whether a present span holds an `@`.
     @inline(__always)
     static func hasAt(_ b: LineBytes, _ s: Span) -> Bool {
@@ -926,7 +919,8 @@ public struct SendmailCorrelator: Codable, Sendable {
         program.utf8.count == 12 && program == "sm-msp-queue" ? "sendmail" : program
     }
 
-    /// Whether a STARTTLS=client peer is the relay of a to= line (same IP, or same name ignoring case).
+    /// Whether a STARTTLS=client peer is the relay of a to= line (same IP, or same name ignoring case):
+    /// the rule `entryIsRelay` applies to the line's bytes (tests compare the two).
     static func sameHost(_ a: Peer, _ b: Peer) -> Bool {
         if let x = a.ip, let y = b.ip { return x == y }
         if let x = a.name, let y = b.name { return sameName(x, y) }
