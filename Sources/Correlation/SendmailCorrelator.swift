@@ -773,10 +773,12 @@ public struct SendmailCorrelator: Codable, Sendable {
         return false
     }
 
-    /// Whether `s` equals the String `LineBytes.string` makes of a present span.
+    /// Whether `s` equals (as Strings compare) the String `LineBytes.string` makes of a present
+    /// span: the bytes when they are equal; non-ASCII bytes that differ through the Strings
+    /// (invalid UTF-8 repaired, canonically equivalent forms equal).
     @inline(__always)
     static func equalText(_ s: String, _ span: Span, _ b: LineBytes) -> Bool {
-        same(s, span, b) || (!RowText.isValidUTF8(b.buffer(span)) && s == b.string(span))
+        same(s, span, b) || (!(s.utf8.allSatisfy { $0 < 0x80 } && RowText.isASCII(b.buffer(span))) && s == b.string(span))
     }
 
     /// A message made on this host from `origin` (DSN, clone, split): created and held.

@@ -43,11 +43,6 @@ public struct RowText: @unchecked Sendable {
         _count = 0
     }
 
-    /// Room for `n` more bytes without a new buffer.
-    public mutating func reserveCapacity(_ n: Int) {
-        if count + n > capacity || !isKnownUniquelyReferenced(&storage) { replace(minimumCapacity: count + n, keeping: count) }
-    }
-
     @usableFromInline @inline(never)
     mutating func replace(minimumCapacity: Int, keeping: Int) {
         var c = max(capacity, 16)
@@ -129,14 +124,16 @@ public struct RowText: @unchecked Sendable {
     /// Copies a span of a line in (absent: `.none`).
     @inlinable @inline(__always)
     public mutating func add(_ b: LineBytes, _ s: Span) -> TextRef {
-        s.isPresent ? add(b.base + Int(s.lo), max(0, s.count)) : .none
+        claim()
+        return put(b, s)
     }
 
     /// Copies a String's UTF-8 in (nil: `.none`).
     @inlinable
     public mutating func add(_ s: String?) -> TextRef {
-        guard var s else { return .none }
-        return s.withUTF8 { add($0) }
+        guard let s else { return .none }
+        claim()
+        return putString(s)
     }
 
     /// `put` of a String's UTF-8 (nil: `.none`).
@@ -174,34 +171,33 @@ public struct RowText: @unchecked Sendable {
         return shift
     }
 
-    /// Whether `b` is valid UTF-8 (then a String made of it has exactly these bytes).
+    /// Whether every byte of `b` is ASCII (a word at a time).
     @inlinable
-    public static func isValidUTF8(_ b: UnsafeBufferPointer<UInt8>) -> Bool {
+    public static func isASCII(_ b: UnsafeBufferPointer<UInt8>) -> Bool {
         guard let p = b.baseAddress else { return true }
         let n = b.count
         var i = 0
         let raw = UnsafeRawPointer(p)
         while i &+ 8 <= n {
-            if raw.loadUnaligned(fromByteOffset: i, as: UInt64.self) & 0x8080_8080_8080_8080 != 0 { return validSlow(b) }
+            if raw.loadUnaligned(fromByteOffset: i, as: UInt64.self) & 0x8080_8080_8080_8080 != 0 { return false }
             i &+= 8
         }
         while i < n {
-            if p[i] >= 0x80 { return validSlow(b) }
+            if p[i] >= 0x80 { return false }
             i &+= 1
         }
         return true
     }
 
-    @usableFromInline @inline(never)
-    static func validSlow(_ b: UnsafeBufferPointer<UInt8>) -> Bool {
-        var s = String(decoding: b, as: UTF8.self)
-        return s.withUTF8 { $0.count == b.count && memcmpEqual($0, b) }
+    /// Whether `b` is valid UTF-8 (then a String made of it has exactly these bytes).
+    @inlinable
+    public static func isValidUTF8(_ b: UnsafeBufferPointer<UInt8>) -> Bool {
+        isASCII(b) || validSlow(b)
     }
 
-    @usableFromInline
-    static func memcmpEqual(_ a: UnsafeBufferPointer<UInt8>, _ b: UnsafeBufferPointer<UInt8>) -> Bool {
-        for k in 0..<a.count where a[k] != b[k] { return false }
-        return true
+    @usableFromInline @inline(never)
+    static func validSlow(_ b: UnsafeBufferPointer<UInt8>) -> Bool {
+        LineBytes.equal(b, String(decoding: b, as: UTF8.self))
     }
 }
 

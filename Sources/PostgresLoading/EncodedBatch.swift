@@ -98,10 +98,10 @@ public struct EncodedBatch: Sendable {
     public init(_ batch: Batch) {
         sourceID = batch.sourceID; fromOffset = batch.fromOffset; toOffset = batch.toOffset
         toLine = batch.toLine; counters = batch.counters; correlatorStates = batch.correlatorStates
-        // Rows are read in place (no copy of each record's strings) and encoded into their part.
-        var current = -1
         encode(batch.messages, .messages)
         encode(batch.deliveries, .deliveries)
+        // Rows are read in place (no copy of each record's strings) and encoded into their part.
+        var current = -1
         batch.rejections.withUnsafeBufferPointer { rows in
             for i in rows.indices {
                 current = part(.rejections, rows[i].at, hint: current)

@@ -100,9 +100,30 @@ import MailTrailModel
             response: "ok", nextQueueID: nil)), into: &out)
         #expect(out.deliveries.records.isEmpty && out.deliveries.packed.count == 2)
         #expect(out.deliveries.map(\.recipient) == ["b@example.net", "c@example.net"])
-        #expect(out.deliveries.map(\.relay) == [Peer(name: "mx.example.net", ip: "198.51.100.25")] + [Peer(name: "mx.example.net", ip: "198.51.100.25")])
+        #expect(out.deliveries.map(\.relay) == Array(repeating: Peer(name: "mx.example.net", ip: "198.51.100.25"), count: 2))
         #expect(out.deliveries.map(\.queueID) == ["5058C1xA012345", "5058C1xA012345"])
         #expect(out.deliveries.map(\.response) == ["ok", "ok"])
         #expect(m.openTransactions == 0)
+    }
+
+    /// `equalText` (a relay's address or name against a session's or STARTTLS entry's String)
+    /// answers as String equality does: equal bytes, canonically equivalent forms, invalid UTF-8
+    /// against its repaired String; different ASCII is different.
+    @Test func equalTextIsStringEquality() {
+        let cases: [(String, [UInt8], Bool)] = [
+            ("192.0.2.5", Array("192.0.2.5".utf8), true),
+            ("192.0.2.5", Array("192.0.2.6".utf8), false),
+            ("192.0.2.5", Array("192.0.2.50".utf8), false),
+            ("caf\u{E9}.example", Array("cafe\u{301}.example".utf8), true),    // NFC against NFD
+            ("a\u{FFFD}b", [0x61, 0xFF, 0x62], true),                           // invalid byte, repaired
+            ("a\u{FFFD}b", Array("a?b".utf8), false),
+        ]
+        for (s, bytes, want) in cases {
+            let got = bytes.withUnsafeBufferPointer { buf in
+                SendmailCorrelator.equalText(s, Span(lo: 0, hi: Int32(buf.count)), LineBytes(buf))
+            }
+            #expect(got == want, "\(s) vs \(bytes)")
+            #expect(want == (s == String(decoding: bytes, as: UTF8.self)))
+        }
     }
 }
