@@ -27,9 +27,10 @@
 /// - Rows are packed (`PackedMessage`, `PackedDelivery`): their text is copied
 ///   from the line's bytes into the batch's `RowText`, so a `from=` or `to=`
 ///   line makes no String for its row; a held message's row is its record's
-///   text copied. A transaction keeps its `from=` line's sender, client, proto
-///   and local user as bytes (`FromText`, one allocation), made into Strings
-///   only when a clone copies them or the state is saved (the JSON of before).
+///   text copied. A transaction keeps its `from=` line's sender, client, proto,
+///   local user and Message-ID as bytes (`FromText`, one allocation), made into
+///   Strings only when a clone copies them or the state is saved (the JSON of
+///   before); the Message-ID's key is hashed from its bytes.
 /// - Lines arrive as `SendmailLine`s (spans of the line's bytes): Strings are
 ///   made only for other stored values, repeated ones (session clients, relays,
 ///   ciphers, a `ruleset=` refusal's stage and codes) through a
@@ -75,9 +76,6 @@ public struct SendmailCorrelator: Codable, Sendable {
     var tlsInfos = SendmailMemo<TLSBox>(bits: 6, maxKey: 128)
     /// The same by the number the parser's tail memo gave the bytes (`tlsTailID`); not saved.
     var tlsByID = SendmailIDMemo<TLSBox>(bits: 6)
-    /// Message-IDs and their keys when the lines do not share the parser's cache (`withLine`),
-    /// made on first use; not saved.
-    var messageIDs: MessageKey.Cache? = nil
 
     enum CodingKeys: String, CodingKey {
         case host, config, transactions, sessions, outboundTLS, held, now, lastSweep
@@ -124,7 +122,12 @@ public struct SendmailCorrelator: Codable, Sendable {
         var queueID: String
         var receivedAt: Timestamp
         var lastSeen: Timestamp
-        var messageID: String?
+        /// The Message-ID: from `fromText` when the `from=` line gave one (its bytes, no String
+        /// made), else the value set (a clone's, a decoded one's, an earlier line's).
+        var messageID: String? {
+            get { fromText?.string(FromText.messageID) ?? _messageID }
+            set { materialize(); _messageID = newValue }
+        }
         /// The sender, client, proto and local user: from `fromText` when the `from=` line gave
         /// them (its bytes, no String made), else the values set (a made message's, a decoded one's).
         var sender: String? {
@@ -143,11 +146,12 @@ public struct SendmailCorrelator: Codable, Sendable {
             get { fromText?.string(FromText.localUser) ?? _localUser }
             set { materialize(); _localUser = newValue }
         }
+        var _messageID: String?
         var _sender: String?
         var _client = Peer()
         var _proto: String?
         var _localUser: String?
-        /// The `from=` line's sender, client, proto and local user as bytes (one allocation).
+        /// The `from=` line's sender, client, proto, local user and Message-ID as bytes (one allocation).
         var fromText: FromText?
         var size: Int64?
         var nrcpt: Int?
@@ -174,6 +178,7 @@ public struct SendmailCorrelator: Codable, Sendable {
             _client = Peer(name: t.string(FromText.clientName), ip: t.string(FromText.clientIP))
             _proto = t.string(FromText.proto)
             if let u = t.string(FromText.localUser) { _localUser = u }
+            if let m = t.string(FromText.messageID) { _messageID = m }
             fromText = nil
         }
 
@@ -190,7 +195,7 @@ public struct SendmailCorrelator: Codable, Sendable {
             queueID = try c.decode(String.self, forKey: .queueID)
             receivedAt = try c.decode(Timestamp.self, forKey: .receivedAt)
             lastSeen = try c.decode(Timestamp.self, forKey: .lastSeen)
-            messageID = try c.decodeIfPresent(String.self, forKey: .messageID)
+            _messageID = try c.decodeIfPresent(String.self, forKey: .messageID)
             _sender = try c.decodeIfPresent(String.self, forKey: .sender)
             _client = try c.decodeIfPresent(Peer.self, forKey: .client) ?? Peer()
             size = try c.decodeIfPresent(Int64.self, forKey: .size)
@@ -235,32 +240,32 @@ public struct SendmailCorrelator: Codable, Sendable {
         }
     }
 
-    /// A `from=` line's sender, client name and address, proto and local user: their bytes back
+    /// A `from=` line's sender, client name and address, proto, local user and Message-ID: their bytes back
     /// to back after their lengths in one `ManagedBuffer` (one allocation per transaction, where a
     /// String each cost a lookup in the shared cache or an allocation). A value's String is made only when asked (a clone
     /// copying its origin, a saved state): `String(decoding:as:)` of the bytes, the String the
-    /// cache would have given. Absent values have length `absent`; a value over 65,534 bytes
-    /// is not held (`make` returns nil and the caller keeps Strings).
+    /// cache would have given. Absent values have length `absent`; values of 65,535 bytes or more
+    /// in all are not held (`make` returns nil and the caller keeps Strings).
     struct FromText: @unchecked Sendable {
-        static let sender = 0, clientName = 1, clientIP = 2, proto = 3, localUser = 4
+        static let sender = 0, clientName = 1, clientIP = 2, proto = 3, localUser = 4, messageID = 5
         static let absent = UInt16.max
-        typealias Lengths = (UInt16, UInt16, UInt16, UInt16, UInt16)
+        typealias Lengths = (UInt16, UInt16, UInt16, UInt16, UInt16, UInt16)
         /// The lengths in the header, the bytes after it: one allocation, immutable once made.
         let storage: ManagedBuffer<Lengths, UInt8>
         var lengths: Lengths { storage.header }
 
-        /// The five values (nil: absent); nil when one is too long to hold.
+        /// The six values (nil: absent); nil when they are too long to hold.
         @inline(__always)
         static func make(_ b: LineBytes, sender: Span, name: Span, ip: Span, ipText: String?, proto: Span,
-                         user: Span) -> FromText? {
+                         user: Span, messageID: Span) -> FromText? {
             @inline(__always) func len(_ s: Span) -> Int { s.isPresent ? max(0, s.count) : 0 }
             @inline(__always) func l(_ s: Span) -> UInt16 { s.isPresent ? UInt16(truncatingIfNeeded: max(0, s.count)) : absent }
             let ipLen = ipText.map { $0.utf8.count } ?? len(ip)
-            let n = len(sender) + len(name) + ipLen + len(proto) + len(user)
+            let n = len(sender) + len(name) + ipLen + len(proto) + len(user) + len(messageID)
             guard n < Int(absent) else { return nil }
             let ipL: UInt16 = ipText != nil ? UInt16(truncatingIfNeeded: ipLen) : l(ip)
             // The sender is never absent: `SharedStringCache.string` gives "" for a missing span.
-            let lengths = (UInt16(truncatingIfNeeded: len(sender)), l(name), ipL, l(proto), l(user))
+            let lengths = (UInt16(truncatingIfNeeded: len(sender)), l(name), ipL, l(proto), l(user), l(messageID))
             let storage = ManagedBuffer<Lengths, UInt8>.create(minimumCapacity: n) { _ in lengths }
             storage.withUnsafeMutablePointerToElements { p in
                 var o = 0
@@ -274,7 +279,7 @@ public struct SendmailCorrelator: Codable, Sendable {
                 } else {
                     copy(ip)
                 }
-                copy(proto); copy(user)
+                copy(proto); copy(user); copy(messageID)
             }
             return FromText(storage: storage)
         }
@@ -286,7 +291,8 @@ public struct SendmailCorrelator: Codable, Sendable {
             case 1: return lengths.1
             case 2: return lengths.2
             case 3: return lengths.3
-            default: return lengths.4
+            case 4: return lengths.4
+            default: return lengths.5
             }
         }
 
@@ -573,10 +579,9 @@ public struct SendmailCorrelator: Codable, Sendable {
             return
         }
         do {
-            // Optionals that the transaction below takes (`take()`: moved, not copied; a value the
-            // closure only read was retained into the transaction and released here).
-            var msgKey: Int64 = 0
-            var messageID = messageIDAndKey(line, key: &msgKey)   // the next hop logs both again
+            // The Message-ID's key from its bytes (its String only when the state is saved or a clone copies it).
+            let lineHasID = line.f.messageID.isPresent
+            let msgKey = lineHasID ? MessageKey.forMessageID(bytes: b.buffer(line.f.messageID)) : 0
             // The process's STARTTLS=server / AUTH=server facts, read in place (no copy of the session).
             let session = sessions.index(of: ProcessKey(program: ctx.program, pid: ctx.pid))
             let r = line.f.relay
@@ -584,6 +589,8 @@ public struct SendmailCorrelator: Codable, Sendable {
             let relayHasIP = r.rewritten ? ipText != nil : r.ip.isPresent
             let userSpan = relayHasIP ? Span.absent : r.user
             let size = line.f.size
+            // Optionals that the transaction below takes (`take()`: moved, not copied; a value the
+            // closure only read was retained into the transaction and released here).
             var useTLS = false, useSASL = false
             var tls: TLSBox?, saslMethod: String?, saslUsername: String?
             if line.f.proto.isPresent, let si = session,
@@ -603,9 +610,9 @@ public struct SendmailCorrelator: Codable, Sendable {
                     saslMethod = sessions.values[si].saslMethod; saslUsername = sessions.values[si].saslUsername
                 }
             }
-            // The sender, client, proto and local user as the line's bytes (no String made).
+            // The sender, client, proto, local user and Message-ID as the line's bytes (no String made).
             let text = FromText.make(b, sender: line.f.sender, name: r.name, ip: r.ip, ipText: r.rewritten ? ipText : nil,
-                                     proto: line.f.proto, user: userSpan)
+                                     proto: line.f.proto, user: userSpan, messageID: line.f.messageID)
             // One visit: the line's facts, then the row (`emit(at:)`'s steps), its text from the
             // line's bytes where the line has the value (the transaction's Strings are those bytes).
             let host = self.host
@@ -614,12 +621,15 @@ public struct SendmailCorrelator: Codable, Sendable {
                 tx.sawFrom = true
                 tx.size = size
                 tx.nrcpt = nrcpts
-                let lineHasID = messageID != nil
-                if lineHasID { tx.messageID = messageID.take(); tx.msgKey = msgKey }
+                if lineHasID { tx.msgKey = msgKey }
                 if let text {
+                    // Earlier bytes become Strings first, so a line without a Message-ID keeps the
+                    // earlier one (a guard: today a transaction with `fromText` is emitted, and an
+                    // emitted one's later `from=` lines change only its times).
+                    if tx.fromText != nil { tx.materialize() }
                     tx.fromText = text
                 } else {
-                    Self.setFromStrings(&tx, b, line, userSpan)   // a value too long for `FromText`
+                    Self.setFromStrings(&tx, b, line, userSpan)   // values too long for `FromText`
                 }
                 if useTLS { tx.tls = tls.take() }
                 if useSASL { tx.saslMethod = saslMethod.take(); tx.saslUsername = saslUsername.take() }
@@ -644,24 +654,6 @@ public struct SendmailCorrelator: Codable, Sendable {
             }
             if let qid = heldID { held.removeAll { $0 == qid } }
         }
-    }
-
-    /// The line's Message-ID and its key (`MessageKey.forMessageID`) through the parser's shared
-    /// `MessageKey.Cache` (the correlator's own for `withLine` lines); nil when the line has none.
-    @inline(__always)
-    private mutating func messageIDAndKey(_ line: SendmailLine, key: inout Int64) -> String? {
-        guard line.f.messageID.isPresent else { return nil }
-        let bytes = line.bytes.buffer(line.f.messageID)
-        let v: (String, Int64)
-        if line.f.sharesStrings {
-            if line.f.messageIDs == nil { line.f.messageIDs = MessageKey.Cache() }
-            v = line.f.messageIDs!.value(bytes)
-        } else {
-            if messageIDs == nil { messageIDs = MessageKey.Cache() }
-            v = messageIDs!.value(bytes)
-        }
-        key = v.1
-        return v.0
     }
 
     private mutating func to(_ ctx: LineContext, _ line: SendmailLine, into out: inout CorrelatorOutput) {
@@ -736,7 +728,7 @@ public struct SendmailCorrelator: Codable, Sendable {
         if done, let j = index { transactions.table.remove(at: j) }   // every recipient is done
     }
 
-    /// The `from=` values as Strings, for a line `FromText` cannot hold (a value over 65,534 bytes).
+    /// The `from=` values as Strings, for a line `FromText` cannot hold (65,535 bytes or more in all).
     @inline(never)
     private static func setFromStrings(_ tx: inout Transaction, _ b: LineBytes, _ line: SendmailLine, _ user: Span) {
         let r = line.f.relay
@@ -744,6 +736,7 @@ public struct SendmailCorrelator: Codable, Sendable {
         tx.proto = b.optionalString(line.f.proto)
         tx.client = Peer(name: b.optionalString(r.name), ip: r.rewritten ? line.f.ipText : b.optionalString(r.ip))
         if user.isPresent { tx.localUser = b.string(user) }
+        if line.f.messageID.isPresent { tx.messageID = b.string(line.f.messageID) }
     }
 
     /// Whether a session's client address is the relay's address as `peer(_:_:ipText:)` makes it.

@@ -36,6 +36,37 @@ public enum MessageKey {
         return Int64(bitPattern: h)
     }
 
+    /// `forMessageID` of the String `String(decoding: bytes, as: UTF8.self)` makes (the one
+    /// `LineBytes.string` gives), hashed from the bytes when they are that String's UTF-8 (valid
+    /// UTF-8: no String made); other bytes go through the String, whose repair changes them.
+    public static func forMessageID(bytes: UnsafeBufferPointer<UInt8>) -> Int64 {
+        guard let p = bytes.baseAddress else { return Int64(bitPattern: offsetBasis) }
+        let n = bytes.count
+        var h = offsetBasis
+        var high: UInt8 = 0          // every byte OR-ed: ASCII when its top bit stays clear
+        var i = 0
+        // Four bytes a step: FNV-1a is one serial chain of multiplications, so only the loop's
+        // own counting and branching can be saved.
+        while i &+ 4 <= n {
+            let a = p[i], b = p[i &+ 1], c = p[i &+ 2], d = p[i &+ 3]
+            high |= a | b | c | d
+            h = (h ^ UInt64(a)) &* prime
+            h = (h ^ UInt64(b)) &* prime
+            h = (h ^ UInt64(c)) &* prime
+            h = (h ^ UInt64(d)) &* prime
+            i &+= 4
+        }
+        while i < n {
+            high |= p[i]
+            h = (h ^ UInt64(p[i])) &* prime
+            i &+= 1
+        }
+        if high >= 0x80 && !RowText.validSlow(bytes) {
+            return forMessageID(String(decoding: bytes, as: UTF8.self))
+        }
+        return Int64(bitPattern: h)
+    }
+
     /// Message-IDs seen lately with their keys: a message's ID is logged again by every host it
     /// passes, and the next hop's correlator then gets the same String (no new one) and its key
     /// (no second hash). `value(_:)` returns exactly `String(decoding: bytes, as: UTF8.self)`

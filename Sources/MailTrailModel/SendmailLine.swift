@@ -231,9 +231,6 @@ public struct SendmailLine: @unchecked Sendable {
         /// Recent rewritten relay addresses' texts (IPv6) by their bytes (the parser's), owned by
         /// the buffer; kept across lines.
         public var ipTextMemo = SendmailIPTextMemo()
-        /// Message-IDs and their keys, shared like `strings` (made by the first `from=` line that
-        /// needs it; kept across lines): the next hop's host logs the same ID seconds later.
-        public var messageIDs: MessageKey.Cache? = nil
 
         @inlinable public init(bytes: LineBytes) { self.bytes = bytes }
     }

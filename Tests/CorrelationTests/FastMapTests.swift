@@ -33,7 +33,7 @@ private struct CollidingKey: FastKey, Hashable {
                 map.filter { $0 >= cut }
                 model = model.filter { $0.value >= cut }
             default:
-                _ = map.withValue(CollidingKey(n: k), make: { -1 }) { v, _ in v += 1 }
+                map.withValue(CollidingKey(n: k), make: { -1 }) { v, _ in v += 1 }
                 model[k, default: -1] += 1
             }
             if map.count != model.count { mismatches.append("step \(step): count \(map.count) vs \(model.count)") }

@@ -1,5 +1,5 @@
-// SendmailFromTextTests: a Sendmail transaction keeps its `from=` line's sender, client, proto and
-// local user as bytes (`FromText`), and its rows are packed from the line's bytes.
+// SendmailFromTextTests: a Sendmail transaction keeps its `from=` line's sender, client, proto,
+// local user and Message-ID as bytes (`FromText`), and its rows are packed from the line's bytes.
 // Contract tested: the values read back as the Strings the line stands for; the state saves
 // exactly what the Strings saved (so states written before and after read in either), and a
 // resumed state gives clones the same values; setting one value keeps the others; a value too
@@ -39,10 +39,12 @@ import MailTrailModel
         #expect(tx.client == Peer(name: "c.example", ip: "192.0.2.5"))
         #expect(tx.proto == "ESMTP")
         #expect(tx.localUser == nil)
+        #expect(tx.messageID == "m1@example.org" && tx._messageID == nil)
+        #expect(tx.msgKey == MessageKey.forMessageID("m1@example.org"))
         // The same transaction with the values set as Strings saves the same JSON.
         var plain = tx
         plain.materialize()
-        #expect(plain.fromText == nil && plain._sender == "alice@example.org")
+        #expect(plain.fromText == nil && plain._sender == "alice@example.org" && plain._messageID == "m1@example.org")
         #expect(try Self.json(tx) == Self.json(plain))
         let back = try JSONDecoder().decode(SendmailCorrelator.Transaction.self, from: Data(try Self.json(tx).utf8))
         #expect(try Self.json(back) == Self.json(tx))
@@ -50,6 +52,10 @@ import MailTrailModel
         var changed = tx
         changed.proto = "SMTP"
         #expect(changed.sender == "alice@example.org" && changed.client == tx.client && changed.proto == "SMTP")
+        #expect(changed.messageID == "m1@example.org")
+        var otherID = tx
+        otherID.messageID = "m2@example.org"
+        #expect(otherID.messageID == "m2@example.org" && otherID.sender == "alice@example.org")
         // Rows: packed, none a record.
         #expect(out.messages.records.isEmpty && out.messages.packed.count == 1)
         #expect(out.messages.map(\.sender) == ["alice@example.org"])
@@ -72,7 +78,14 @@ import MailTrailModel
         #expect(clone.localUser == "alice")
         #expect(clone.proto == nil)
         #expect(clone.originQueueID == "5058C1xA012345")
+        #expect(clone.messageID == "m1@example.org")
+        #expect(clone.msgKey == MessageKey.forMessageID("m1@example.org"))
         #expect(out.messages.map(\.localUser) == ["alice"])
+        // A clone of the live (not resumed) transaction copies the same values from its bytes.
+        var o3 = CorrelatorOutput()
+        h.receive(Self.ctx(1), .clone(queueID: "5058C1xA012345", newQueueID: "5058C1xB012345", owner: nil), into: &o3)
+        h.flushHeld(into: &o3)
+        #expect(o3.messages == o2.messages)
     }
 
     @Test func aValueTooLongForFromTextKeepsStrings() {
@@ -84,6 +97,7 @@ import MailTrailModel
         let tx = m.transactions["5058C1xA012345"]
         #expect(tx?.fromText == nil)
         #expect(tx?.sender == long)
+        #expect(tx?.messageID == "m1@example.org")
         #expect(tx?.client == Peer(name: "c.example", ip: "192.0.2.5"))
         #expect(out.messages.map(\.sender) == [long])
         #expect(out.messages.map(\.proto) == ["ESMTP"])

@@ -1,18 +1,18 @@
-// SendmailMessageKeyCacheTests: a `from=` line's Message-ID and its message key come from a
-// `MessageKey.Cache` (the parser's line buffer's, shared by every host's correlator; the
-// correlator's own for `withLine` lines) instead of the String cache and `forMessageID` at the
-// row: every message row must carry exactly `String(decoding:)` of the ID's bytes and
+// SendmailMessageKeyTests: a `from=` line's Message-ID is kept as its bytes (`FromText`) and its
+// message key hashed from them (`MessageKey.forMessageID(bytes:)`), no String made: every
+// message row must carry exactly `String(decoding:)` of the ID's bytes and
 // `MessageKey.forMessageID` of that String, on seeded transcripts over three hosts whose IDs
 // repeat across hosts (short and long, ASCII, other UTF-8 and invalid UTF-8, whose repaired
-// String never hits); the rows of lines that share the buffer's cache equal those of lines that
-// do not; and the buffer keeps its cache from line to line.
+// String differs from the bytes); lines that share the parser's String cache give the rows of
+// lines that do not; and the key from bytes equals the key of the String for every length and
+// for bytes that are not valid UTF-8.
 // Limits: generated transcripts (seeded, deterministic), not a fuzzer.
 
 import Testing
 import MailTrailModel
 @testable import Correlation
 
-@Suite struct SendmailMessageKeyCacheTests {
+@Suite struct SendmailMessageKeyTests {
     static let hosts = ["mx1", "mx2", "mbox3"]
     /// Message-ID contents as bytes: short, long (over 32 bytes), non-ASCII, invalid UTF-8.
     static let ids: [[UInt8]] = [
@@ -62,7 +62,7 @@ import MailTrailModel
         }
     }
 
-    static func run(seed: UInt64, shares: Bool) -> (CorrelatorOutput, SendmailLineBuffer) {
+    static func run(seed: UInt64, shares: Bool) -> CorrelatorOutput {
         var rng = SplitMix64(seed: seed)
         var cs = hosts.map { SendmailCorrelator(host: $0) }
         let buffer = SendmailLineBuffer(sharedStrings: shares)
@@ -76,12 +76,12 @@ import MailTrailModel
                                   program: "sm-mta", pid: Int32(200 + k))
             feed(&cs[h], buffer, line, ctx, shares: shares, into: &out)
         }
-        return (out, buffer)
+        return out
     }
 
     @Test func rowsCarryTheIDsStringAndItsKey() {
         for seed in UInt64(1)...10 {
-            let (out, buffer) = Self.run(seed: seed, shares: true)
+            let out = Self.run(seed: seed, shares: true)
             #expect(out.messages.count == 500)
             let valid = Set(Self.ids.map { String(decoding: $0, as: UTF8.self) })
             for m in out.messages {
@@ -89,17 +89,34 @@ import MailTrailModel
                 #expect(valid.contains(id))
                 #expect(m.msgKey == MessageKey.forMessageID(id), "\(id)")
             }
-            // The buffer keeps the cache it made (shared by all hosts' correlators).
-            #expect(buffer.line.f.messageIDs != nil)
         }
     }
 
-    @Test func sharedCacheGivesTheRowsOfOwnCaches() {
+    @Test func sharedLinesGiveTheRowsOfOwnLines() {
         for seed in UInt64(11)...20 {
-            let shared = Self.run(seed: seed, shares: true).0
-            let own = Self.run(seed: seed, shares: false).0
+            let shared = Self.run(seed: seed, shares: true)
+            let own = Self.run(seed: seed, shares: false)
             #expect(shared.messages == own.messages)
             #expect(shared.messages.count == 500)
         }
+    }
+
+    /// The key from the bytes is `forMessageID` of their String: every length from 0 to 40 (the
+    /// four-byte steps and the tail), other UTF-8, invalid UTF-8 at the start, middle and end
+    /// (then the repaired String's key, not the bytes').
+    @Test func keyFromBytesIsTheKeyOfTheString() {
+        var cases: [[UInt8]] = (0...40).map { n in (0..<n).map { UInt8(ascii: "a") + UInt8($0 % 26) } }
+        cases += Self.ids
+        cases += [[0xFF], [0xC3], Array("caf\u{E9}".utf8), [0xE2, 0x82] + Array("abcdefgh".utf8),
+                  Array("abcdefgh".utf8) + [0xF0, 0x9F, 0x98], Array("cafe\u{301}@x".utf8)]
+        for bytes in cases {
+            let fromBytes = bytes.withUnsafeBufferPointer { MessageKey.forMessageID(bytes: $0) }
+            #expect(fromBytes == MessageKey.forMessageID(String(decoding: bytes, as: UTF8.self)), "\(bytes)")
+        }
+        // Valid UTF-8 hashes as its bytes (FNV-1a 64, the SQL function's rule); invalid does not.
+        #expect(Array("a@b".utf8).withUnsafeBufferPointer { MessageKey.forMessageID(bytes: $0) }
+                == MessageKey.hash(bytes: Array("a@b".utf8)))
+        #expect([0x61, 0xFF].withUnsafeBufferPointer { MessageKey.forMessageID(bytes: $0) }
+                != MessageKey.hash(bytes: [0x61, 0xFF] as [UInt8]))
     }
 }
