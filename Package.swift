@@ -51,7 +51,7 @@ let package = Package(
         .testTarget(name: "SyslogFramingTests", dependencies: ["SyslogFraming", "LogReading", "MailTrailModel"]),
         .testTarget(name: "MTAParsingTests", dependencies: ["MTAParsing", "SyslogFraming", "MailTrailModel"],
                     resources: [.copy("Fixtures")]),
-        .testTarget(name: "CorrelationTests", dependencies: ["Correlation", "MailTrailModel"]),
+        .testTarget(name: "CorrelationTests", dependencies: ["Correlation", "MTAParsing", "MailTrailModel"]),
         .testTarget(name: "PostgresLoadingTests", dependencies: ["PostgresLoading", "MailTrailModel", "MailTrailTestSupport"]),
         .testTarget(name: "IntegrationTests", dependencies: [
             "Ingest", "Query", "PostgresLoading", "MailTrailModel", "MailTrailTestSupport",

@@ -53,7 +53,11 @@
 ///   16 `X=` values and `CV=` codes, by their bytes); transactions are keyed by the message ID inline
 ///   (`QueueID`); a new message's arrival makes its row straight from the line
 ///   (`arriveDirect`: the row and state of `fillArrival` then `emit`, tested
-///   against them). The String API (`receive(_:_: EximEvent, into:)`) feeds the
+///   against them); a delivery line's row is packed (`PackedDelivery`): its
+///   recipient, original, router, transport, relay, dsn and reply copied from
+///   the line's bytes into the batch's `RowText`, no String made (an escaped
+///   reply unescaped first; EximPackedDeliveryTests against the String API's
+///   record). The String API (`receive(_:_: EximEvent, into:)`) feeds the
 ///   same state machine (an arrival's facts are stored into its transaction
 ///   in place by `fillArrival`, a delivery's straight into its record).
 ///   Saved states keep their JSON layout.
@@ -700,27 +704,29 @@ public struct EximCorrelator: Codable, Sendable {
         let status = Self.status(line.flag)
         var next = line.nextQueueID.isAbsent ? nil : Self.queueID(line, line.nextQueueID, &cs)
         if next == nil, instance == EximCorrelator.smtpdInstance, status == .sent { next = nextByOrigin[id]?.id }
-        let logged = EximStrings.fresh(in: b, line.recipient)
-        let other = EximStrings.optionalFresh(in: b, line.origRecipient)
         // `=> alice <alice@example.com>`: LocalRecipient's rule, read on the bytes.
         let local = line.origRecipient.isPresent && !b.buffer(line.recipient).contains(0x40)
             && b.buffer(line.origRecipient).contains(0x40)
-        let (recipient, original) = local ? (other!, logged) : (logged, other)
-        let router = cs.optional(line.router, b)
-        let transport = cs.optional(line.transport, b)
-        let relay = cs.peer(line.relay, b)
         let tls = cs.tlsInfo(line)
-        let response: String? = line.response.isAbsent ? nil
-            : line.responseQuoted && !line.responseEscapeFree ? EximLine.unescaped(b, line.response)
-            : EximStrings.fresh(in: b, line.response)
-        let dsn = cs.optional(line.dsn, b)
         if shared { Self.returnShared(line, &cs) }
         putBack(consume cs)
-        out.deliveries.append(DeliveryRecord(
-            at: ctx.time, msgKey: mk, host: host, instance: instance, queueID: id, receivedAt: receivedAt,
-            recipient: recipient, origRecipient: original, status: status, dsn: dsn,
-            transport: transport, relay: relay, delay: line.queueTime ?? line.deliveryTime, tls: tls,
-            response: response, nextQueueID: next, router: router))
+        // The row packed from the line's bytes (no String made for it): the recipient and
+        // original (swapped for a local part), router, transport, relay, dsn and a plain or
+        // escape-free reply as they stand; an escaped reply unescaped first.
+        out.deliveries.text.claim()
+        let qid = out.deliveries.text.put(id)
+        let recipient = local ? out.deliveries.text.put(b, line.origRecipient) : out.deliveries.text.putOrEmpty(b, line.recipient)
+        let original = local ? out.deliveries.text.putOrEmpty(b, line.recipient) : out.deliveries.text.put(b, line.origRecipient)
+        let router = out.deliveries.text.put(b, line.router), transport = out.deliveries.text.put(b, line.transport)
+        let relayName = out.deliveries.text.put(b, line.relay.name), relayIP = out.deliveries.text.put(b, line.relay.ip)
+        let response = line.response.isPresent && line.responseQuoted && !line.responseEscapeFree
+            ? out.deliveries.text.put(EximLine.unescaped(b, line.response)) : out.deliveries.text.put(b, line.response)
+        let dsn = out.deliveries.text.put(b, line.dsn), nextRef = out.deliveries.text.put(next)
+        out.deliveries.appendPacked(PackedDelivery(
+            at: ctx.time, msgKey: mk, host: host, instance: instance, queueID: qid, receivedAt: receivedAt,
+            recipient: recipient, origRecipient: original, status: status, dsn: dsn, transport: transport,
+            relayName: relayName, relayIP: relayIP, relayPort: line.relay.port, delay: line.queueTime ?? line.deliveryTime,
+            tls: tls, response: response, nextQueueID: nextRef, router: router))
     }
 
     /// A refusal line (`receive`).
