@@ -116,11 +116,6 @@ public struct EximCorrelator: Codable, Sendable {
             return strings.cached(s, in: b)
         }
 
-        /// `line.peer(p, cache: &strings)` through `optional`.
-        @inline(__always)
-        mutating func peer(_ p: PeerSpans, _ b: LineBytes) -> Peer {
-            Peer(name: optional(p.name, b), ip: optional(p.ip, b), port: p.port)
-        }
         /// Queue IDs that the line's `EximIDMemo` does not take (`queueID(_:_:_:)`: one-off
         /// lines, IDs of another length): the parser's cache shared by the correlators of all
         /// hosts (swapped in for an arrival or delivery line, `EximLine.Fields.strings`), else

@@ -1,6 +1,6 @@
-// EximCachesTests: the Exim correlator's own String helpers (`EximCorrelator.Caches.optional` and
-// `peer`, written in the correlator so that they are inlined) against the model's forms they
-// stand for (`EximStrings.optionalString`, `EximLine.peer(_:cache:)`) and against
+// EximCachesTests: the Exim correlator's own String helper (`EximCorrelator.Caches.optional`,
+// written in the correlator so that it is inlined) against the model's form it stands for
+// (`EximStrings.optionalString`) and against
 // `String(decoding:as:)`, value for value, on seeded random spans: absent, empty, every length
 // from 1 to 40 around the 15-byte small form and the cache's 32 bytes, ASCII and not, values
 // repeated so that cache hits are compared too.
@@ -40,10 +40,6 @@ import MailTrailModel
                     #expect(got == expected)
                     #expect(got == model.optionalString(s, in: b))
                 }
-                let p = PeerSpans(name: spans[0], ip: spans[1], port: rng.next() % 2 == 0 ? nil : 25)
-                let buffer = EximLineBuffer(sharedStrings: false)
-                buffer.line.reset(bytes: b)
-                #expect(fast.peer(p, b) == buffer.line.peer(p, cache: &model))
             }
         }
     }
