@@ -146,11 +146,59 @@ public struct SendmailCorrelator: Codable, Sendable {
             get { fromText?.string(FromText.localUser) ?? _localUser }
             set { materialize(); _localUser = newValue }
         }
-        var _messageID: String?
-        var _sender: String?
-        var _client = Peer()
-        var _proto: String?
-        var _localUser: String?
+        var _messageID: String? {
+            get { rare?.messageID }
+            set { if newValue != nil || rare != nil { withRare { $0.messageID = newValue } } }
+        }
+        var _sender: String? {
+            get { rare?.sender }
+            set { if newValue != nil || rare != nil { withRare { $0.sender = newValue } } }
+        }
+        var _client: Peer {
+            get { rare?.client ?? Peer() }
+            set { if newValue != Peer() || rare != nil { withRare { $0.client = newValue } } }
+        }
+        var _proto: String? {
+            get { rare?.proto }
+            set { if newValue != nil || rare != nil { withRare { $0.proto = newValue } } }
+        }
+        var _localUser: String? {
+            get { rare?.localUser }
+            set { if newValue != nil || rare != nil { withRare { $0.localUser = newValue } } }
+        }
+        var originQueueID: String? {
+            get { rare?.originQueueID }
+            set { if newValue != nil || rare != nil { withRare { $0.originQueueID = newValue } } }
+        }
+        /// The values held as Strings: a message made on the host (its origin, a clone's copied
+        /// values), a decoded state, a `from=` line too long for `fromText`. One reference, nil
+        /// for a transaction of a `from=` line (why: each String field cost a release when the
+        /// transaction was dropped, and its bytes a move each time the table moved it).
+        var rare: Rare?
+
+        final class Rare: @unchecked Sendable {
+            var messageID: String?
+            var sender: String?
+            var client = Peer()
+            var proto: String?
+            var localUser: String?
+            var originQueueID: String?
+
+            init() {}
+
+            func copy() -> Rare {
+                let r = Rare()
+                r.messageID = messageID; r.sender = sender; r.client = client; r.proto = proto
+                r.localUser = localUser; r.originQueueID = originQueueID
+                return r
+            }
+        }
+
+        /// Changes `rare`, made or copied first so that no other transaction sees the change.
+        mutating func withRare(_ body: (Rare) -> Void) {
+            if rare == nil { rare = Rare() } else if !isKnownUniquelyReferenced(&rare!) { rare = rare!.copy() }
+            body(rare!)
+        }
         /// The `from=` line's sender, client, proto, local user and Message-ID as bytes (one allocation).
         var fromText: FromText?
         var size: Int64?
@@ -158,7 +206,6 @@ public struct SendmailCorrelator: Codable, Sendable {
         var tls: TLSBox?
         var saslMethod: String?
         var saslUsername: String?
-        var originQueueID: String?
         var originKind: OriginKind?
         var sawFrom = false
         var emitted = false
@@ -240,19 +287,26 @@ public struct SendmailCorrelator: Codable, Sendable {
         }
     }
 
-    /// A `from=` line's sender, client name and address, proto, local user and Message-ID: their bytes back
-    /// to back after their lengths in one `ManagedBuffer` (one allocation per transaction, where a
-    /// String each cost a lookup in the shared cache or an allocation). A value's String is made only when asked (a clone
-    /// copying its origin, a saved state): `String(decoding:as:)` of the bytes, the String the
-    /// cache would have given. Absent values have length `absent`; values of 65,535 bytes or more
-    /// in all are not held (`make` returns nil and the caller keeps Strings).
+    /// A `from=` line's sender, client name and address, proto, local user and Message-ID as bytes
+    /// in one `ManagedBuffer` (one allocation per transaction, where a String each cost a lookup
+    /// in the shared cache or an allocation): the line's bytes from the first of them to the last,
+    /// copied at once (why: one copy of ~150 bytes costs less than six of a few bytes each), with
+    /// each value's offset and length in the header; a rewritten (IPv6) address is not in the
+    /// line, so then the values are copied back to back. A value's String is made only when asked
+    /// (a clone copying its origin, a saved state): `String(decoding:as:)` of the bytes, the
+    /// String the cache would have given. Absent values have length `absent`; a span of 65,535
+    /// bytes or more is not held (`make` returns nil and the caller keeps Strings).
     struct FromText: @unchecked Sendable {
         static let sender = 0, clientName = 1, clientIP = 2, proto = 3, localUser = 4, messageID = 5
         static let absent = UInt16.max
         typealias Lengths = (UInt16, UInt16, UInt16, UInt16, UInt16, UInt16)
-        /// The lengths in the header, the bytes after it: one allocation, immutable once made.
-        let storage: ManagedBuffer<Lengths, UInt8>
-        var lengths: Lengths { storage.header }
+        struct Header {
+            var lengths: Lengths
+            var offsets: Lengths
+        }
+        /// The lengths and offsets in the header, the bytes after it: immutable once made.
+        let storage: ManagedBuffer<Header, UInt8>
+        var lengths: Lengths { storage.header.lengths }
 
         /// The six values (nil: absent); nil when they are too long to hold.
         @inline(__always)
@@ -260,52 +314,81 @@ public struct SendmailCorrelator: Codable, Sendable {
                          user: Span, messageID: Span) -> FromText? {
             @inline(__always) func len(_ s: Span) -> Int { s.isPresent ? max(0, s.count) : 0 }
             @inline(__always) func l(_ s: Span) -> UInt16 { s.isPresent ? UInt16(truncatingIfNeeded: max(0, s.count)) : absent }
-            let ipLen = ipText.map { $0.utf8.count } ?? len(ip)
+            if ipText != nil { return packed(b, sender: sender, name: name, ipText: ipText!, proto: proto, user: user, messageID: messageID) }
+            // The sender is never absent: `SharedStringCache.string` gives "" for a missing span.
+            var lo = Int32.max, hi = Int32.min
+            @inline(__always) func cover(_ s: Span) {
+                if s.isPresent && s.hi > s.lo { lo = min(lo, s.lo); hi = max(hi, s.hi) }
+            }
+            cover(sender); cover(name); cover(ip); cover(proto); cover(user); cover(messageID)
+            if lo > hi { lo = 0; hi = 0 }
+            let n = Int(hi) - Int(lo)
+            guard n < Int(absent) else { return nil }
+            @inline(__always) func o(_ s: Span) -> UInt16 { s.isPresent && s.hi > s.lo ? UInt16(truncatingIfNeeded: s.lo &- lo) : 0 }
+            let header = Header(lengths: (UInt16(truncatingIfNeeded: len(sender)), l(name), l(ip), l(proto), l(user), l(messageID)),
+                                offsets: (o(sender), o(name), o(ip), o(proto), o(user), o(messageID)))
+            let storage = ManagedBuffer<Header, UInt8>.create(minimumCapacity: n) { _ in header }
+            if n > 0 { storage.withUnsafeMutablePointerToElements { p in RowText.copy(p, b.base + Int(lo), n) } }
+            return FromText(storage: storage)
+        }
+
+        /// `make` with a rewritten address: the values back to back.
+        static func packed(_ b: LineBytes, sender: Span, name: Span, ipText: String, proto: Span,
+                           user: Span, messageID: Span) -> FromText? {
+            @inline(__always) func len(_ s: Span) -> Int { s.isPresent ? max(0, s.count) : 0 }
+            @inline(__always) func l(_ s: Span) -> UInt16 { s.isPresent ? UInt16(truncatingIfNeeded: max(0, s.count)) : absent }
+            let ipLen = ipText.utf8.count
             let n = len(sender) + len(name) + ipLen + len(proto) + len(user) + len(messageID)
             guard n < Int(absent) else { return nil }
-            let ipL: UInt16 = ipText != nil ? UInt16(truncatingIfNeeded: ipLen) : l(ip)
-            // The sender is never absent: `SharedStringCache.string` gives "" for a missing span.
-            let lengths = (UInt16(truncatingIfNeeded: len(sender)), l(name), ipL, l(proto), l(user), l(messageID))
-            let storage = ManagedBuffer<Lengths, UInt8>.create(minimumCapacity: n) { _ in lengths }
+            let lengths = (UInt16(truncatingIfNeeded: len(sender)), l(name), UInt16(truncatingIfNeeded: ipLen), l(proto), l(user), l(messageID))
+            var offsets: Lengths = (0, 0, 0, 0, 0, 0)
+            let storage = ManagedBuffer<Header, UInt8>.create(minimumCapacity: n) { _ in Header(lengths: lengths, offsets: offsets) }
             storage.withUnsafeMutablePointerToElements { p in
                 var o = 0
-                @inline(__always) func copy(_ s: Span) {
-                    guard s.isPresent, s.count > 0 else { return }
+                @inline(__always) func copy(_ s: Span) -> UInt16 {
+                    let at = UInt16(truncatingIfNeeded: o)
+                    guard s.isPresent, s.count > 0 else { return at }
                     RowText.copy(p + o, b.base + Int(s.lo), s.count); o &+= s.count
+                    return at
                 }
-                copy(sender); copy(name)
-                if var t = ipText {
-                    t.withUTF8 { u in if let q = u.baseAddress, u.count > 0 { RowText.copy(p + o, q, u.count); o &+= u.count } }
-                } else {
-                    copy(ip)
-                }
-                copy(proto); copy(user); copy(messageID)
+                offsets.0 = copy(sender); offsets.1 = copy(name)
+                offsets.2 = UInt16(truncatingIfNeeded: o)
+                var t = ipText
+                t.withUTF8 { u in if let q = u.baseAddress, u.count > 0 { RowText.copy(p + o, q, u.count); o &+= u.count } }
+                offsets.3 = copy(proto); offsets.4 = copy(user); offsets.5 = copy(messageID)
             }
+            storage.header.offsets = offsets
             return FromText(storage: storage)
         }
 
         @inline(__always)
-        func length(_ k: Int) -> UInt16 {
+        static func pick(_ t: Lengths, _ k: Int) -> UInt16 {
             switch k {
-            case 0: return lengths.0
-            case 1: return lengths.1
-            case 2: return lengths.2
-            case 3: return lengths.3
-            case 4: return lengths.4
-            default: return lengths.5
+            case 0: return t.0
+            case 1: return t.1
+            case 2: return t.2
+            case 3: return t.3
+            case 4: return t.4
+            default: return t.5
             }
         }
+
+        @inline(__always)
+        func length(_ k: Int) -> UInt16 { Self.pick(storage.header.lengths, k) }
 
         /// Value `k`'s String (nil: absent).
         func string(_ k: Int) -> String? {
             let n = length(k)
             guard n != Self.absent else { return nil }
-            var o = 0
-            for j in 0..<k where length(j) != Self.absent { o += Int(length(j)) }
+            let o = Int(Self.pick(storage.header.offsets, k))
             return storage.withUnsafeMutablePointerToElements { String(decoding: UnsafeBufferPointer(start: $0 + o, count: Int(n)), as: UTF8.self) }
         }
     }
 
+    /// An inbound connection's facts (`STARTTLS=server`, `AUTH=server`). Its client is kept
+    /// as its address alone: only the address is compared (with a later `from=` or `AUTH=`
+    /// line's relay), and the name, a String per line (the cache's lookup, often a miss: client
+    /// names vary), was never read; a state saved before keeps reading (the name is ignored).
     struct Session: Codable, Sendable {
         var client: Peer
         var started: Timestamp
@@ -434,10 +517,17 @@ public struct SendmailCorrelator: Codable, Sendable {
         return Peer(name: name, ip: strings.optionalString(r.ip, in: b), port: nil)
     }
 
+    /// A session's client: the relay's address alone (see `Session`).
+    @inline(__always)
+    private mutating func sessionClient(_ r: RelaySpans, _ b: LineBytes, ipText: String?) -> Peer {
+        Peer(name: nil, ip: r.rewritten ? ipText : strings.optionalString(r.ip, in: b), port: nil)
+    }
+
     private mutating func tls(_ ctx: LineContext, _ line: SendmailLine) {
         let b = line.bytes
         // Optionals so that the one entry made below takes them (`take()`: moved, not copied).
-        var peer: Peer? = peer(line.f.relay, b, ipText: line.f.ipText)
+        var peer: Peer? = line.f.direction == .inbound ? sessionClient(line.f.relay, b, ipText: line.f.ipText)
+                                                       : peer(line.f.relay, b, ipText: line.f.ipText)
         // By the parser's number for the tail bytes when it gave one (one compare), else by the bytes.
         let id = line.f.tlsTailID
         var info: TLSBox?
@@ -485,7 +575,7 @@ public struct SendmailCorrelator: Codable, Sendable {
             sessions.withValue(at: i) { s in s.saslMethod = mech; s.saslUsername = authid }
             return
         }
-        let peer = peer(r, b, ipText: line.f.ipText)
+        let peer = sessionClient(r, b, ipText: line.f.ipText)
         let mech = SendmailWords.literal(line.f.mechanism, b) ?? strings.string(line.f.mechanism, in: b)
         let authid = strings.string(line.f.authid, in: b)
         if let i = found {
@@ -689,7 +779,10 @@ public struct SendmailCorrelator: Codable, Sendable {
         let pkey = ProcessKey(program: ctx.program, pid: ctx.pid)
         if let oi = outboundTLS.index(of: pkey) {
             // Read in place: a copy of the entry would retain and release each of its strings.
-            if Self.entryIsRelay(outboundTLS.values[oi].peer, r, b, ipText: line.f.ipText) {
+            // Through the buffer: `values[oi].peer` as an argument copied the Peer (a retain and
+            // release of each String).
+            let ipText = line.f.ipText
+            if outboundTLS.values.withUnsafeBufferPointer({ Self.entryIsRelay($0[oi].peer, r, b, ipText: ipText) }) {
                 tlsBox = outboundTLS.values[oi].info
             } else {
                 outboundTLS.remove(at: oi)

@@ -95,7 +95,8 @@ public struct RowText: @unchecked Sendable {
             dst.storeBytes(of: src.loadUnaligned(as: UInt32.self), as: UInt32.self)
             dst.storeBytes(of: src.loadUnaligned(fromByteOffset: n &- 4, as: UInt32.self), toByteOffset: n &- 4, as: UInt32.self)
         } else if n > 64 {
-            to.update(from: from, count: n)
+            // `memcpy` (`update(from:count:)` is an element loop).
+            UnsafeMutableRawPointer(to).copyMemory(from: from, byteCount: n)
         } else {
             var i = 0
             while i < n { to[i] = from[i]; i &+= 1 }
