@@ -30,10 +30,15 @@
 ///   text copied. A transaction keeps its `from=` line's sender, client, proto,
 ///   local user and Message-ID as bytes (`FromText`, one allocation), made into
 ///   Strings only when a clone copies them or the state is saved (the JSON of
-///   before); the Message-ID's key is hashed from its bytes.
+///   before); the Message-ID's key is hashed from its bytes. Values a
+///   transaction holds as Strings (a made message's origin and copied values,
+///   a decoded state) sit in one copy-on-write box (`Transaction.Rare`), so a
+///   `from=` line's transaction holds no String but its instance and queue ID.
 /// - Lines arrive as `SendmailLine`s (spans of the line's bytes): Strings are
-///   made only for other stored values, repeated ones (session clients, relays,
-///   ciphers, a `ruleset=` refusal's stage and codes) through a
+///   made only for other stored values, repeated ones (session client
+///   addresses — an inbound session keeps no name, only its address is ever
+///   compared —, STARTTLS=client relays, ciphers, a `ruleset=` refusal's stage
+///   and codes) through a
 ///   `SharedStringCache` (the parser's line buffer's, shared by all hosts' correlators; the commonest dsn, mailer, proto and mechanism words as
 ///   literals, `SendmailWords`), a `STARTTLS=` line's `TLSInfo` through a `SendmailMemo` of
 ///   recent ones (by the number the parser's tail memo gave the tail's bytes when it gave one,
