@@ -313,13 +313,16 @@ public struct SendmailCorrelator: Codable, Sendable {
         let storage: ManagedBuffer<Header, UInt8>
         var lengths: Lengths { storage.header.lengths }
 
+        /// A span's byte count (0: absent).
+        @inline(__always) static func len(_ s: Span) -> Int { s.isPresent ? max(0, s.count) : 0 }
+        /// A span's length as the header keeps it (`absent`: absent).
+        @inline(__always) static func l(_ s: Span) -> UInt16 { s.isPresent ? UInt16(truncatingIfNeeded: max(0, s.count)) : absent }
+
         /// The six values (nil: absent); nil when they are too long to hold.
         @inline(__always)
         static func make(_ b: LineBytes, sender: Span, name: Span, ip: Span, ipText: String?, proto: Span,
                          user: Span, messageID: Span) -> FromText? {
-            @inline(__always) func len(_ s: Span) -> Int { s.isPresent ? max(0, s.count) : 0 }
-            @inline(__always) func l(_ s: Span) -> UInt16 { s.isPresent ? UInt16(truncatingIfNeeded: max(0, s.count)) : absent }
-            if ipText != nil { return packed(b, sender: sender, name: name, ipText: ipText!, proto: proto, user: user, messageID: messageID) }
+            if let ipText { return packed(b, sender: sender, name: name, ipText: ipText, proto: proto, user: user, messageID: messageID) }
             // The sender is never absent: `SharedStringCache.string` gives "" for a missing span.
             var lo = Int32.max, hi = Int32.min
             @inline(__always) func cover(_ s: Span) {
@@ -340,8 +343,6 @@ public struct SendmailCorrelator: Codable, Sendable {
         /// `make` with a rewritten address: the values back to back.
         static func packed(_ b: LineBytes, sender: Span, name: Span, ipText: String, proto: Span,
                            user: Span, messageID: Span) -> FromText? {
-            @inline(__always) func len(_ s: Span) -> Int { s.isPresent ? max(0, s.count) : 0 }
-            @inline(__always) func l(_ s: Span) -> UInt16 { s.isPresent ? UInt16(truncatingIfNeeded: max(0, s.count)) : absent }
             let ipLen = ipText.utf8.count
             let n = len(sender) + len(name) + ipLen + len(proto) + len(user) + len(messageID)
             guard n < Int(absent) else { return nil }
@@ -393,7 +394,8 @@ public struct SendmailCorrelator: Codable, Sendable {
     /// An inbound connection's facts (`STARTTLS=server`, `AUTH=server`). Its client is kept
     /// as its address alone: only the address is compared (with a later `from=` or `AUTH=`
     /// line's relay), and the name, a String per line (the cache's lookup, often a miss: client
-    /// names vary), was never read; a state saved before keeps reading (the name is ignored).
+    /// names vary), was never read; a state saved with names reads as before (a decoded name
+    /// is kept, and still never read).
     struct Session: Codable, Sendable {
         var client: Peer
         var started: Timestamp
