@@ -367,17 +367,14 @@ extension ByteScanner {
     /// form goes through `scanAddress`.
     @inline(__always)
     func smAngle(at i: Int) -> (content: Range<Int>, next: Int)? {
-        // The first `>` and no `"` before it (two memchr calls: fewer instructions than one
-        // word-at-a-time search for either byte over an address).
-        if i + 1 < end, let g = memchr(base + i + 1, Int32(Byte.gt), end - i - 1) {
-            let j = UnsafeRawPointer(g) - UnsafeRawPointer(base)
-            if memchr(base + i + 1, Int32(Byte.quote), j - i - 1) == nil {
-                let k = j + 1
-                if k == end { return ((i + 1)..<j, k) }
-                let t = base[k]
-                if t == Byte.comma || t == Byte.space || t == Byte.colon || t == Byte.semicolon || t == Byte.rparen {
-                    return ((i + 1)..<j, k)
-                }
+        // The first `>` and no `"` before it: one search for either byte (`firstOf`).
+        let j = firstOf(Byte.gt, Byte.quote, Byte.quote, from: i &+ 1, to: end)
+        if j < end, base[j] == Byte.gt {
+            let k = j + 1
+            if k == end { return ((i + 1)..<j, k) }
+            let t = base[k]
+            if t == Byte.comma || t == Byte.space || t == Byte.colon || t == Byte.semicolon || t == Byte.rparen {
+                return ((i + 1)..<j, k)
             }
         }
         return scanAddress(at: i)
@@ -807,16 +804,9 @@ extension ByteScanner {
     /// Index after a queue ID starting at `i` (the first byte that is not a letter or digit).
     @inline(__always)
     func smIDEnd(from i: Int) -> Int {
-        var j = i
-        // Eight bytes at a time (`alnumBytes`): the first byte outside the class ends the ID.
-        while j + 8 <= end {
-            let w = UInt64(littleEndian: UnsafeRawPointer(base + j).loadUnaligned(as: UInt64.self))
-            let other = ~ByteScanner.alnumBytes(w) & ByteScanner.highs
-            if other != 0 { return j + other.trailingZeroBitCount &>> 3 }
-            j += 8
-        }
-        while j < end && Byte.isAlnum(base[j]) { j += 1 }
-        return j
+        // Sixteen bytes at a time (`alnumEnd`): the first byte outside the class ends the ID.
+        guard i < end else { return i }
+        return alnumEnd(from: i)
     }
 
     /// The high bit of every byte of `w` that is a letter or digit (`A`-`Z`, `a`-`z`, `0`-`9`),
