@@ -808,16 +808,4 @@ extension ByteScanner {
         guard i < end else { return i }
         return alnumEnd(from: i)
     }
-
-    /// The high bit of every byte of `w` that is a letter or digit (`A`-`Z`, `a`-`z`, `0`-`9`),
-    /// exactly: as `smKeyBytes`, the range tests add to the bytes with their high bit cleared
-    /// (no carry crosses a byte) and bytes of 0x80 and above are masked out at the end.
-    @inline(__always)
-    static func alnumBytes(_ w: UInt64) -> UInt64 {
-        let x = w & lows
-        let lower = (x &+ 0x1F1F_1F1F_1F1F_1F1F) & ~(x &+ 0x0505_0505_0505_0505)      // >= 'a', < '{'
-        let upper = (x &+ 0x3F3F_3F3F_3F3F_3F3F) & ~(x &+ 0x2525_2525_2525_2525)      // >= 'A', < '['
-        let digit = (x &+ 0x5050_5050_5050_5050) & ~(x &+ 0x4646_4646_4646_4646)      // >= '0', < ':'
-        return (lower | upper | digit) & ~w & highs
-    }
 }

@@ -53,6 +53,10 @@ public struct SendmailParser: Sendable {
         let line = buffer.line
         line.reset(bytes: LineBytes(body))
         let s = ByteScanner(body)
+        // `STARTTLS=` and `AUTH=` lines (a third of a log) straight to their readers: neither word is
+        // a queue ID (`=` follows its letters), so `parseRecord` would send them there by `noQueue`.
+        if s.smHas(0, SMWord.starttls, 8), s.smHas(8, 0x3D, 1) { return SendmailParser.tls(s, at: 0, line) }
+        if s.smHas(0, SMWord.auth, 5) { return SendmailParser.auth(s, at: 0, line) }
         // `QID[n]: part` — a record split by sm_syslog.
         let idEnd = s.smIDEnd(from: 0)
         if idEnd < s.end, s[idEnd] == Byte.lbracket, s.smIsQueueID(alnum: 0..<idEnd) {
