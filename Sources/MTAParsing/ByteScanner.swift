@@ -3,7 +3,8 @@
 // Contract: a read-only view of one line body (`UnsafeBufferPointer<UInt8>`)
 // addressed by integer indices; prefix tests, forward/backward searches and
 // number parsing work directly on the bytes (eight bytes at a time with the
-// exact zero-byte test, memcmp for literals), never through
+// exact zero-byte test, sixteen at a time with SIMD16 compares for searches
+// that usually end in the first blocks, memcmp for literals), never through
 // `String`, `Regex` or Foundation. Strings are built only by `string(_:)`,
 // for fields that are stored. Literals are `StaticString`s (UTF-8, no copy).
 // Known limits: valid only while the underlying buffer lives (one parse call).
@@ -270,6 +271,69 @@ struct ByteScanner {
             guard let e = endp, e - tmp.baseAddress! == r.count, v.isFinite else { return nil }
             return v
         }
+    }
+}
+
+// MARK: 16 bytes at a time
+
+extension ByteScanner {
+    /// The first lane set in a 16-lane mask given as its two words (lanes 0-7, 8-15; at least one
+    /// set, each lane a byte of all ones or zeros).
+    @inline(__always)
+    static func firstLane(_ w0: UInt64, _ w1: UInt64) -> Int {
+        w0 != 0 ? w0.trailingZeroBitCount &>> 3 : 8 &+ w1.trailingZeroBitCount &>> 3
+    }
+
+    /// The lanes of `m` as two words (lanes 0-7, 8-15).
+    @inline(__always)
+    static func words(_ m: SIMDMask<SIMD16<Int8>>) -> (UInt64, UInt64) {
+        let w = unsafeBitCast(m, to: SIMD2<UInt64>.self)
+        return (w[0], w[1])
+    }
+
+    /// Index of the first byte in `[from, to)` equal to `a`, `b` or `c` (repeat one for fewer
+    /// values), or `to`: sixteen bytes at a time in place (SSE2 on x86-64: a compare per value and
+    /// one mask move per block), no call, one pass for all three values; for a search that usually
+    /// ends within the first blocks (a memchr call's set-up costs about as much as such a scan).
+    /// The last 1...15 bytes before `to` go byte by byte.
+    @inline(__always)
+    func firstOf(_ a: UInt8, _ b: UInt8, _ c: UInt8, from: Int, to: Int) -> Int {
+        let raw = UnsafeRawPointer(base)
+        let va = SIMD16<UInt8>(repeating: a), vb = SIMD16<UInt8>(repeating: b), vc = SIMD16<UInt8>(repeating: c)
+        var i = from
+        while i &+ 16 <= to {
+            let v = raw.loadUnaligned(fromByteOffset: i, as: SIMD16<UInt8>.self)
+            // The mask's two words, not `any(_:)`: the optimizer does not always turn that into one
+            // mask move, and then it calls a generic reduction.
+            let w = ByteScanner.words((v .== va) .| (v .== vb) .| (v .== vc))
+            if w.0 | w.1 != 0 { return i &+ ByteScanner.firstLane(w.0, w.1) }
+            i &+= 16
+        }
+        while i < to {
+            let x = base[i]
+            if x == a || x == b || x == c { return i }
+            i &+= 1
+        }
+        return to
+    }
+
+    /// Index of the first byte at or after `from` that is not a letter or digit (or `end`):
+    /// sixteen bytes at a time as `firstOf` (a letter's byte with 0x20 set is `a`-`z`; each range
+    /// tested as `byte - low <= width - 1`, unsigned), the last 1...15 bytes byte by byte.
+    @inline(__always)
+    func alnumEnd(from: Int) -> Int {
+        let raw = UnsafeRawPointer(base)
+        var i = from
+        while i &+ 16 <= end {
+            let v = raw.loadUnaligned(fromByteOffset: i, as: SIMD16<UInt8>.self)
+            let letter = (v | SIMD16<UInt8>(repeating: 0x20)) &- SIMD16<UInt8>(repeating: 0x61)
+            let digit = v &- SIMD16<UInt8>(repeating: Byte.zero)
+            let w = ByteScanner.words(.!((letter .<= SIMD16<UInt8>(repeating: 25)) .| (digit .<= SIMD16<UInt8>(repeating: 9))))
+            if w.0 | w.1 != 0 { return i &+ ByteScanner.firstLane(w.0, w.1) }
+            i &+= 16
+        }
+        while i < end && Byte.isAlnum(base[i]) { i &+= 1 }
+        return i
     }
 }
 

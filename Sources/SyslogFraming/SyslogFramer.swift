@@ -23,7 +23,9 @@
 //   `withContext` lends it; `lastTagIndex`/`lastHostIndex` let callers cache
 //   per-tag and per-host decisions. The last plain 16-byte classic stamp is
 //   reused for the next line with the same bytes (the year inference cannot
-//   have moved in between: any other classic stamp clears it). A line that
+//   have moved in between: any other classic stamp clears it), and the last
+//   one read in full gives its minute's other seconds (`Mmm dd hh:mm:` equal,
+//   when the zone has one offset for that hour). A line that
 //   repeats the last line's whole envelope (stamp to `: `) takes the last
 //   result after a compare of its words (see EnvelopeMemo).
 // * Never throws: a line that does not fit is `.unframed(reason:)`; an
@@ -92,6 +94,11 @@ public struct SyslogFramer: Sendable {
     private var stampWords: (UInt64, UInt64) = (0, 0)
     private var stampMicros: Int64 = 0
     private var hasStamp = false
+    /// The minute (`Mmm dd hh:mm:`, bytes 0-12 as two words, the second masked) of the last classic
+    /// stamp read in full, when it was the plain 16-byte form, and the instant of its second 0.
+    private var minuteWords: (UInt64, UInt64) = (0, 0)
+    private var minuteMicros: Int64 = 0
+    private var hasMinute = false
     /// The last syslog envelope framed, for a line that repeats it (see EnvelopeMemo).
     private var envelope = EnvelopeMemo()
 
@@ -430,18 +437,58 @@ public struct SyslogFramer: Sendable {
                 return stampMicros
             }
         }
-        // Any other classic stamp may move the year inference on: the cache then holds only the
+        // A stamp of the minute of the last stamp read in full (`Mmm dd hh:mm:` equal, then
+        // `ss ` with ss < 60) is that minute's instant plus its seconds: the year inference gives
+        // the same year for the same month and stays where it is (the last full read left it
+        // there, and a stamp of the same month moves it nowhere), and the zone's offset is the
+        // same for every second of a minute the cache was filled from (see `minuteWords`).
+        if hasMinute, n >= 16 {
+            let raw = UnsafeRawPointer(p)
+            let w1 = raw.loadUnaligned(fromByteOffset: 8, as: UInt64.self)
+            if raw.loadUnaligned(as: UInt64.self) == minuteWords.0, w1 & SyslogFramer.minuteMask == minuteWords.1 {
+                // Bytes 13-15 (`ss `) after an xor: the two digits 0...9 (only digits give that; the
+                // `< 10` test adds 0x76 to each byte's low seven bits, so no carry crosses a byte,
+                // and rejects high bits) and the space 0.
+                let x = (w1 >> 40) ^ 0x20_3030
+                if (((x & 0x7F7F) &+ 0x7676) | x) & 0x8080 == 0, x >> 16 == 0 {
+                    let sec = Int64(truncatingIfNeeded: x & 0xFF) &* 10 &+ Int64(truncatingIfNeeded: (x >> 8) & 0xFF)
+                    if sec < 60 {
+                        let micros = minuteMicros &+ sec &* 1_000_000
+                        stampWords = (minuteWords.0, w1)
+                        stampMicros = micros
+                        hasStamp = true
+                        next = 16
+                        return micros
+                    }
+                }
+            }
+        }
+        // Any other classic stamp may move the year inference on: the caches then hold only the
         // last stamp read, and only in its 16-byte form.
         hasStamp = false
+        hasMinute = false
         guard let micros = parseClassicStamp(p, n, &next, &failure) else { return nil }
         if next == 16 {
             let raw = UnsafeRawPointer(p)
-            stampWords = (raw.loadUnaligned(as: UInt64.self), raw.loadUnaligned(fromByteOffset: 8, as: UInt64.self))
+            let w1 = raw.loadUnaligned(fromByteOffset: 8, as: UInt64.self)
+            stampWords = (raw.loadUnaligned(as: UInt64.self), w1)
             stampMicros = micros
             hasStamp = true
+            // The minute's instant, kept when the zone gave the stamp's hour one offset (then
+            // every second of the minute has it); bytes 13-14 are the seconds' digits. Not from a
+            // leap second: it reads as the next minute's :00, whose hour may have another offset.
+            let sec = Int64(p[13] &- ASCII.zero) &* 10 &+ Int64(p[14] &- ASCII.zero)
+            if sec < 60, zone.lastHourUniform {
+                minuteWords = (stampWords.0, w1 & SyslogFramer.minuteMask)
+                minuteMicros = micros &- sec &* 1_000_000
+                hasMinute = true
+            }
         }
         return micros
     }
+
+    /// Bytes 8-12 of a 16-byte classic stamp (`dd hh:mm:` ends there): the minute's last word, masked.
+    static let minuteMask: UInt64 = 0x0000_00FF_FFFF_FFFF
 
     private mutating func parseClassicStamp(_ p: UnsafePointer<UInt8>, _ n: Int, _ next: inout Int,
                                             _ failure: inout StaticString) -> Int64? {

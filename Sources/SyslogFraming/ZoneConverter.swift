@@ -10,7 +10,8 @@
 //   which is 03:30 CEST).
 // * Offsets come from Foundation's `TimeZone` only when a new local hour is
 //   seen; the result is cached per local hour (when the whole hour behaves
-//   the same), so the hot path does a compare or a dictionary lookup.
+//   the same), so the hot path does a compare or a dictionary lookup;
+//   `lastHourUniform` tells whether the last answer's hour had one offset.
 // Known limits: assumes at most one offset change within ±1 day of a time
 // (true for every real zone since 1900 except a few wartime edits).
 
@@ -24,6 +25,9 @@ struct ZoneConverter {
     private var lastOffset: Int64 = 0
     private var cache: [Int64: Int64] = [:]
 
+    /// Whether the last `utcSeconds` answer used one offset for its whole local hour (a fixed
+    /// offset, or an hour without a change in it): then every time of that hour has that offset.
+    private(set) var lastHourUniform = true
     /// Whether the configured zone could be resolved.
     var isValid: Bool { fixed != nil || zone != nil }
 
@@ -39,12 +43,13 @@ struct ZoneConverter {
     mutating func utcSeconds(localNaive l: Int64) -> Int64? {
         if let o = fixed { return l - o }
         let hour = l >= 0 ? l / 3600 : (l - 3599) / 3600
-        if hour == lastHour { return l - lastOffset }
+        if hour == lastHour { lastHourUniform = true; return l - lastOffset }
         return slowPath(l, hour: hour)
     }
 
     private mutating func slowPath(_ l: Int64, hour: Int64) -> Int64? {
         guard let tz = zone else { return nil }
+        lastHourUniform = true
         if let o = cache[hour] {
             lastHour = hour; lastOffset = o
             return l - o
@@ -59,6 +64,7 @@ struct ZoneConverter {
             return l - o1
         }
         // The hour contains a change at a non-hour boundary: decide per second.
+        lastHourUniform = false
         return l - ZoneConverter.offset(forLocal: l, tz)
     }
 

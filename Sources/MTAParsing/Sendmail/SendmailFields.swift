@@ -367,17 +367,14 @@ extension ByteScanner {
     /// form goes through `scanAddress`.
     @inline(__always)
     func smAngle(at i: Int) -> (content: Range<Int>, next: Int)? {
-        // The first `>` and no `"` before it (two memchr calls: fewer instructions than one
-        // word-at-a-time search for either byte over an address).
-        if i + 1 < end, let g = memchr(base + i + 1, Int32(Byte.gt), end - i - 1) {
-            let j = UnsafeRawPointer(g) - UnsafeRawPointer(base)
-            if memchr(base + i + 1, Int32(Byte.quote), j - i - 1) == nil {
-                let k = j + 1
-                if k == end { return ((i + 1)..<j, k) }
-                let t = base[k]
-                if t == Byte.comma || t == Byte.space || t == Byte.colon || t == Byte.semicolon || t == Byte.rparen {
-                    return ((i + 1)..<j, k)
-                }
+        // The first `>` and no `"` before it: one search for either byte (`firstOf`).
+        let j = firstOf(Byte.gt, Byte.quote, Byte.quote, from: i &+ 1, to: end)
+        if j < end, base[j] == Byte.gt {
+            let k = j + 1
+            if k == end { return ((i + 1)..<j, k) }
+            let t = base[k]
+            if t == Byte.comma || t == Byte.space || t == Byte.colon || t == Byte.semicolon || t == Byte.rparen {
+                return ((i + 1)..<j, k)
             }
         }
         return scanAddress(at: i)
@@ -807,27 +804,8 @@ extension ByteScanner {
     /// Index after a queue ID starting at `i` (the first byte that is not a letter or digit).
     @inline(__always)
     func smIDEnd(from i: Int) -> Int {
-        var j = i
-        // Eight bytes at a time (`alnumBytes`): the first byte outside the class ends the ID.
-        while j + 8 <= end {
-            let w = UInt64(littleEndian: UnsafeRawPointer(base + j).loadUnaligned(as: UInt64.self))
-            let other = ~ByteScanner.alnumBytes(w) & ByteScanner.highs
-            if other != 0 { return j + other.trailingZeroBitCount &>> 3 }
-            j += 8
-        }
-        while j < end && Byte.isAlnum(base[j]) { j += 1 }
-        return j
-    }
-
-    /// The high bit of every byte of `w` that is a letter or digit (`A`-`Z`, `a`-`z`, `0`-`9`),
-    /// exactly: as `smKeyBytes`, the range tests add to the bytes with their high bit cleared
-    /// (no carry crosses a byte) and bytes of 0x80 and above are masked out at the end.
-    @inline(__always)
-    static func alnumBytes(_ w: UInt64) -> UInt64 {
-        let x = w & lows
-        let lower = (x &+ 0x1F1F_1F1F_1F1F_1F1F) & ~(x &+ 0x0505_0505_0505_0505)      // >= 'a', < '{'
-        let upper = (x &+ 0x3F3F_3F3F_3F3F_3F3F) & ~(x &+ 0x2525_2525_2525_2525)      // >= 'A', < '['
-        let digit = (x &+ 0x5050_5050_5050_5050) & ~(x &+ 0x4646_4646_4646_4646)      // >= '0', < ':'
-        return (lower | upper | digit) & ~w & highs
+        // Sixteen bytes at a time (`alnumEnd`): the first byte outside the class ends the ID.
+        guard i < end else { return i }
+        return alnumEnd(from: i)
     }
 }

@@ -53,6 +53,10 @@ public struct SendmailParser: Sendable {
         let line = buffer.line
         line.reset(bytes: LineBytes(body))
         let s = ByteScanner(body)
+        // `STARTTLS=` and `AUTH=` lines (a third of a log) straight to their readers: neither word is
+        // a queue ID (`=` follows its letters), so `parseRecord` would send them there by `noQueue`.
+        if s.smHas(0, SMWord.starttls, 8), s.smHas(8, 0x3D, 1) { return SendmailParser.tls(s, at: 0, line) }
+        if s.smHas(0, SMWord.auth, 5) { return SendmailParser.auth(s, at: 0, line) }
         // `QID[n]: part` — a record split by sm_syslog.
         let idEnd = s.smIDEnd(from: 0)
         if idEnd < s.end, s[idEnd] == Byte.lbracket, s.smIsQueueID(alnum: 0..<idEnd) {
@@ -378,10 +382,27 @@ public struct SendmailParser: Sendable {
     @inline(__always)
     static func toFast(_ s: ByteScanner, at i: Int, _ line: SendmailLine) -> Range<Int>? {
         var v = i + 3
-        guard var e = s.smCommaSpace(from: v) else { return nil }
+        var e: Int
+        var single: Range<Int>?
+        // The usual `<addr>, `: one search from after the `<` for `>`, `"` or `,` (`firstOf`). A `>`
+        // found first with `, ` right after it ends the value there (no comma before it: what
+        // `smCommaSpace` finds) and is where `smAngle` ends the address (no `"` before it), so the
+        // value is that one address; any other form by those two.
+        if v < s.end, s[v] == Byte.lt, case let j = s.firstOf(Byte.gt, Byte.quote, Byte.comma, from: v + 1, to: s.end),
+           j + 2 < s.end, s[j] == Byte.gt, s[j + 1] == Byte.comma, s[j + 2] == Byte.space {
+            e = j + 1
+            single = (v + 1)..<j
+        } else {
+            guard let c = s.smCommaSpace(from: v) else { return nil }
+            e = c
+        }
         let hasCtl = s.smIsNextKey(e, SMKey.ctladdr, 7)
         guard hasCtl || s.smIsNextKey(e, SMKey.delay, 5) else { return nil }
-        if s[v] == Byte.lt, let a = s.smAngle(at: v), a.next == e {
+        if let single {
+            // The usual single `<addr>` (found above): what `toList` appends for it.
+            line.f.recipients.removeAll()
+            line.f.recipients.append(Span(single))
+        } else if s[v] == Byte.lt, let a = s.smAngle(at: v), a.next == e {
             // The usual single `<addr>` (no ` [more]` after it): what `toList` appends for it.
             line.f.recipients.removeAll()
             line.f.recipients.append(Span(a.content))
