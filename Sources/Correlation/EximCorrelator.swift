@@ -46,14 +46,17 @@
 ///   a lookup in a cache shared by all hosts reads a cold entry and retains a
 ///   String stored elsewhere, which cost more CPU time than making the String
 ///   (docs/performance.md, round 12), although the next hop logs the same
-///   values again; an arrival's client name through
+///   values again; on the general path, an arrival's client name through
 ///   the host's own cache, as relay names (a host's relays repeat: the
 ///   submission host's name on every mailbox host); responses, refused
 ///   senders and refused clients' names made afresh; a line's TLS facts from a memo of the last
 ///   16 `X=` values and `CV=` codes, by their bytes); transactions are keyed by the message ID inline
-///   (`QueueID`); a new message's arrival makes its row straight from the line
-///   (`arriveDirect`: the row and state of `fillArrival` then `emit`, tested
-///   against them); a delivery line's row is packed (`PackedDelivery`): its
+///   (`QueueID`); a new message's arrival packs its row straight from the
+///   line's bytes (`arriveDirect`, `PackedMessage`: only the values later lines
+///   and the saved state read become Strings; the row and state of
+///   `fillArrival` then `emit`, tested against them, EximDirectArrivalTests),
+///   and `emit` packs a held message's record, so a batch holds one kind of
+///   row; a delivery line's row is packed (`PackedDelivery`): its
 ///   recipient, original, router, transport, relay, dsn and reply copied from
 ///   the line's bytes into the batch's `RowText`, no String made (an escaped
 ///   reply unescaped first; EximPackedDeliveryTests against the String API's
@@ -668,8 +671,9 @@ public struct EximCorrelator: Codable, Sendable {
             : (-1, false)
         if created {
             let host = self.host
+            let wantIP = sessionNotes != nil
             let clientIP = transactions.withValue(at: i) { tx in
-                Self.arriveDirect(&tx, ctx, line, connection, host: host, &cs, into: &out)
+                Self.arriveDirect(&tx, ctx, line, connection, host: host, wantIP: wantIP, &cs, into: &out)
             }
             if sessionNotes != nil { sessionArrived(ctx, instance: instance, id, clientIP: clientIP, into: &out) }
         } else {
@@ -1038,32 +1042,22 @@ public struct EximCorrelator: Codable, Sendable {
     }
 
     /// The arrival of a new message (`tx` just made, nothing else stored in it) on the hot path:
-    /// its row made straight from the line, and `tx` left as `emit` leaves it: the values, row and
-    /// state of `arrive` with `fillArrival` then `emit`, without storing the row's facts in `tx`
-    /// only to move them out again. Returns the client IP.
+    /// its row packed straight from the line's bytes, and `tx` left as `emit` leaves it: the
+    /// values, row and state of `arrive` with `fillArrival` then `emit`, without a String for a
+    /// value only the row reads (client, HELO, proto, SASL, subject, local user, DKIM, origin) and
+    /// without a record to destroy. Returns the client IP when `wantIP` (session notes).
     @inline(__always)
     private static func arriveDirect(_ tx: inout Transaction, _ ctx: LineContext, _ e: EximLine, _ connection: Link?,
-                                     host: String, _ cs: inout Caches, into out: inout CorrelatorOutput) -> String? {
+                                     host: String, wantIP: Bool, _ cs: inout Caches,
+                                     into out: inout CorrelatorOutput) -> String? {
         let b = e.bytes
         tx.arrived = true
         tx.emitted = true
-        // `fillArrival`'s values, in its order (the caches see the same requests).
         let tls = cs.tlsInfo(e)
-        let sender = EximStrings.fresh(in: b, e.sender)
-        let bounce = sender.isEmpty
-        tx.sender = sender
-        let c = e.client
-        var client = Peer(name: cs.optional(c.name, b), ip: cs.optional(c.ip, b),
-                          port: c.port)
-        let helo = cs.optional(e.helo, b)
+        // The values the transaction keeps (saved state, UTM stages, the next hop's Message-ID).
+        tx.sender = EximStrings.fresh(in: b, e.sender)
         tx.size = e.size
         tx.nrcpt = e.recipientCount == 0 ? nil : e.recipientCount
-        let proto = cs.optional(e.proto, b)
-        let saslMethod = cs.optional(e.authenticator, b)
-        let saslUsername = cs.optional(e.authID, b)
-        let localUser = cs.optional(e.localUser, b)
-        let subject = e.subject.isAbsent ? nil
-            : e.subjectEscapeFree ? EximStrings.fresh(in: b, e.subject) : EximLine.unescaped(b, e.subject)
         if e.messageIDHeader.isPresent {
             if cs.keys != nil {
                 // The shared cache's String and key (the next hop's arrival finds both).
@@ -1074,27 +1068,31 @@ public struct EximCorrelator: Codable, Sendable {
                 tx.messageID = EximStrings.fresh(in: b, e.messageIDHeader)
             }
         }
-        var dkimResult: String?, dkimDomain: String?
-        if e.dkimDomain.isPresent { dkimResult = "pass"; dkimDomain = cs.strings.string(e.dkimDomain, in: b) }
-        var originQueueID: String?
-        if e.reference.isPresent {
-            originQueueID = Self.queueID(e, e.reference, &cs)
-            tx.originKind = bounce ? .bounce : .reinjection
-        }
-        // `arrive`: the waiting listener line's client name.
-        if let l = connection, ctx.time.micros - l.at.micros <= Self.noteWindowMicros, client.name == nil, !l.id.isEmpty {
-            client.name = l.id
-        }
-        let clientIP = client.ip
-        // `emit`.
+        if e.reference.isPresent { tx.originKind = tx.sender!.isEmpty ? .bounce : .reinjection }
+        let c = e.client
+        // `arrive`: the waiting listener line's client name, for a line without one.
+        let listenerName = c.name.isAbsent ? connection.flatMap { l in
+            ctx.time.micros - l.at.micros <= Self.noteWindowMicros && !l.id.isEmpty ? l.id : nil
+        } : nil
         let mk = Self.messageKey(&tx, host: host)
-        out.messages.append(MessageRecord(
+        // `emit`, packed: each value's bytes as the line has them (what the String path's
+        // `String(decoding:)` of the same span reads as), a subject with escapes unescaped first.
+        out.messages.text.claim()
+        let row = PackedMessage(
             receivedAt: tx.receivedAt, msgKey: mk, host: host, mta: "exim", instance: tx.instance,
-            queueID: tx.queueID, messageID: tx.messageID, sender: tx.sender, client: client, size: tx.size,
-            nrcpt: tx.nrcpt, proto: proto, helo: helo, tls: tls, saslMethod: saslMethod, saslUsername: saslUsername,
-            originQueueID: originQueueID, originKind: tx.originKind, subject: subject, localUser: localUser,
-            dkimResult: dkimResult, dkimDomain: dkimDomain, spamVerdict: nil, spamScore: nil))
-        return clientIP
+            queueID: out.messages.text.put(b, e.messageID), messageID: out.messages.text.put(b, e.messageIDHeader),
+            sender: out.messages.text.putOrEmpty(b, e.sender),
+            clientName: listenerName.map { out.messages.text.put($0) } ?? out.messages.text.put(b, c.name),
+            clientIP: out.messages.text.put(b, c.ip), clientPort: c.port, size: tx.size, nrcpt: tx.nrcpt,
+            proto: out.messages.text.put(b, e.proto), helo: out.messages.text.put(b, e.helo), tls: tls,
+            saslMethod: out.messages.text.put(b, e.authenticator), saslUsername: out.messages.text.put(b, e.authID),
+            originQueueID: out.messages.text.put(b, e.reference), originKind: tx.originKind,
+            subject: e.subject.isAbsent || e.subjectEscapeFree ? out.messages.text.put(b, e.subject)
+                : out.messages.text.put(EximLine.unescaped(b, e.subject)),
+            localUser: out.messages.text.put(b, e.localUser),
+            dkimResult: e.dkimDomain.isPresent ? out.messages.text.put("pass") : .none, dkimDomain: out.messages.text.put(b, e.dkimDomain))
+        out.messages.appendPacked(row)
+        return wantIP ? cs.optional(c.ip, b) : nil
     }
 
     /// Marks `tx` arrived at `ctx.time`, stores the line's facts (`fill`) and the waiting listener
@@ -1255,14 +1253,15 @@ public struct EximCorrelator: Codable, Sendable {
             // Facts no later line reads move into the record (no retain now, no release when the
             // transaction ends); the IDs, sender and size stay (deliveries, UTM stages read them).
             let f = take(&tx.facts) ?? Transaction.Facts()
-            out.messages.append(MessageRecord(
+            // Packed like a direct arrival's row (one kind per batch: no order to keep); rare.
+            out.messages.appendPacked(PackedMessage(MessageRecord(
                 receivedAt: tx.receivedAt, msgKey: mk, host: host, mta: "exim", instance: tx.instance,
                 queueID: tx.queueID, messageID: tx.messageID, sender: tx.sender, client: f.client, size: tx.size,
                 nrcpt: tx.nrcpt, proto: f.proto, helo: f.helo, tls: f.tls,
                 saslMethod: f.saslMethod, saslUsername: f.saslUsername,
                 originQueueID: f.originQueueID, originKind: tx.originKind, subject: f.subject,
                 localUser: f.localUser, dkimResult: f.dkimResult, dkimDomain: f.dkimDomain,
-                spamVerdict: f.spamVerdict, spamScore: tx.spamScore))
+                spamVerdict: f.spamVerdict, spamScore: tx.spamScore), text: &out.messages.text))
             return wasHeld
         }
         if wasHeld {

@@ -27,7 +27,17 @@ import MailTrailModel
             bytes.append(0x20)
             return Span(lo..<(lo + s.utf8.count))
         }
+        /// Raw bytes (non-ASCII, invalid UTF-8): what the packed row and the Strings must read alike.
+        mutating func add(bytes b: [UInt8]) -> Span {
+            let lo = bytes.count
+            bytes += b
+            bytes.append(0x20)
+            return Span(lo..<(lo + b.count))
+        }
     }
+
+    /// Non-ASCII text with invalid UTF-8 in it (a lone continuation byte, a cut sequence).
+    static let oddBytes: [UInt8] = Array("j\u{F6}rg".utf8) + [0x80, 0x41, 0xC3] + Array("@ex\u{E4}mple.org".utf8)
 
     static func ctx(_ s: Int64, _ pid: Int32) -> LineContext {
         LineContext(time: Timestamp(seconds: 1_760_000_000 + s), host: "h", instance: "", program: "exim", pid: pid)
@@ -89,19 +99,22 @@ import MailTrailModel
         var t = Text()
         let idSpan = t.add(id)
         let sender = pick(["", "a@b.c", "a.rather.long.sender@example.com", "bounce+x=y@lists.example.org"])
-        let senderSpan = sender.isEmpty ? Span(t.bytes.count..<t.bytes.count) : t.add(sender)
+        let senderSpan = rng.next() % 6 == 0 ? t.add(bytes: oddBytes)
+            : sender.isEmpty ? Span(t.bytes.count..<t.bytes.count) : t.add(sender)
         let name = pick([nil, "mx", "mail-lf2-f90.google.com"]).map { t.add($0) } ?? .absent
         let ip = pick([nil, "192.0.2.7", "10.1.9.15", "2001:db8::1"]).map { t.add($0) } ?? .absent
         let port: Int? = pick([nil, 25, 46054])
-        let helo = pick([nil, "DESKTOP-1", "a.long.helo.name.example.net"]).map { t.add($0) } ?? .absent
+        let helo = rng.next() % 6 == 0 ? t.add(bytes: oddBytes)
+            : pick([nil, "DESKTOP-1", "a.long.helo.name.example.net"]).map { t.add($0) } ?? .absent
         let proto = pick([nil, "esmtps", "esmtpsa", "local"]).map { t.add($0) } ?? .absent
         let auth = pick([nil, "dovecot_plain"]).map { t.add($0) } ?? .absent
         let authID = pick([nil, "user", "brandon.garcia@example.com"]).map { t.add($0) } ?? .absent
         let localUser = pick([nil, "root"]).map { t.add($0) } ?? .absent
         let subjects: [(String, Bool)?] = [nil, ("Hi", true), ("Re: quarterly report for the board", true),
-                                           ("say \\\"hi\\\" \\\\ now", false), ("", true)]
-        let subject = pick(subjects)
-        let subjectSpan = subject.map { t.add($0.0) } ?? .absent
+                                           ("say \\\"hi\\\" \\\\ now", false), ("", true), ("Gr\u{FC}\u{DF}e \u{1F600}", true)]
+        var subject = pick(subjects)
+        var subjectSpan = subject.map { t.add($0.0) } ?? .absent
+        if rng.next() % 6 == 0 { subject = ("", rng.next() % 2 == 0); subjectSpan = t.add(bytes: oddBytes) }
         let mid = pick([nil, "abc@x", "000001c294c6011e$2a567ce4$854f86db$@example.com"]).map { t.add($0) } ?? .absent
         let dkim = pick([nil, "example.com"]).map { t.add($0) } ?? .absent
         let reference = pick([nil, "1rfqKL-00059H-U4"]).map { t.add($0) } ?? .absent

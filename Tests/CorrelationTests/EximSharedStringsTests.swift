@@ -142,6 +142,12 @@ import MailTrailModel
 
     /// Feeds `lines` to one correlator per host through `buffer(host)`'s line.
     static func run(_ lines: [Line], buffer: (Int) -> EximLineBuffer) -> [CorrelatorOutput] {
+        runKeeping(lines, buffer: buffer).outputs
+    }
+
+    /// `run`, also giving back the correlators (their transactions after the last line).
+    static func runKeeping(_ lines: [Line], buffer: (Int) -> EximLineBuffer)
+        -> (outputs: [CorrelatorOutput], machines: [EximCorrelator]) {
         var machines = hosts.map { EximCorrelator(host: $0) }
         var outs = hosts.map { _ in CorrelatorOutput() }
         for (k, l) in lines.enumerated() {
@@ -158,7 +164,7 @@ import MailTrailModel
             }
         }
         for h in hosts.indices { machines[h].flushHeld(into: &outs[h]) }
-        return outs
+        return (outs, machines)
     }
 
     @Test func sharedCacheGivesTheRowsOfOwnCaches() {
@@ -182,9 +188,9 @@ import MailTrailModel
     }
 
     /// The shared caches hand out the very String a host made when the next hop logs the same
-    /// Message-ID; the sender and the subject are equal Strings made afresh, and a delivery's next
-    /// queue ID an equal String read from its packed row.
-    @Test func nextHopGetsTheSameStrings() {
+    /// Message-ID (the transactions keep it); the sender is an equal String made afresh. The rows
+    /// are packed from the lines' bytes (arrivals and deliveries), so they read back as equal Strings.
+    @Test func nextHopGetsTheSameStrings() throws {
         let q1 = "1rfqKL-00059H-U4", q2 = "1rfqKM-0003Wv-GQ"
         let sender = "brandon.garcia@example.com", mid = Self.messageIDs[1], subject = Self.subjects[4]
         let lines = [
@@ -193,18 +199,22 @@ import MailTrailModel
             Self.delivery(0, id: q1, flag: .delivered, recipient: "x@example.org", local: false, next: q2),
         ]
         let shared = EximLineBuffer()
-        let out = Self.run(lines) { _ in shared }
+        let (out, machines) = Self.runKeeping(lines) { _ in shared }
         let m0 = out[0].messages[0], m2 = out[2].messages[0], d0 = out[0].deliveries[0]
         #expect(m0.sender == sender && m2.sender == sender && m2.messageID == mid && d0.nextQueueID == q2)
+        #expect(m0.subject == subject && m2.subject == subject)
         func identical(_ a: String?, _ b: String?) -> Bool {
             guard let a, let b else { return false }
             return unsafeBitCast(a, to: (UInt64, UInt64).self) == unsafeBitCast(b, to: (UInt64, UInt64).self)
         }
-        #expect(!identical(m0.sender, m2.sender))
-        #expect(identical(m0.messageID, m2.messageID))
-        #expect(m0.subject == subject && m2.subject == subject)
-        #expect(!identical(m0.subject, m2.subject))
-        // The delivery row is packed (its text copied as bytes), so it reads back as an equal String.
-        #expect(m2.queueID == d0.nextQueueID && out[0].deliveries.records.isEmpty)
+        func tx(_ h: Int, _ id: String) -> EximCorrelator.Transaction? {
+            machines[h].transactions[EximCorrelator.TxKey(instance: "exim", queueID: id)]
+        }
+        let t0 = try #require(tx(0, q1)), t2 = try #require(tx(2, q2))
+        #expect(t0.messageID == mid && identical(t0.messageID, t2.messageID))
+        #expect(t0.sender == sender && t2.sender == sender && !identical(t0.sender, t2.sender))
+        // Every row is packed: no record to make or destroy.
+        #expect(out[0].messages.records.isEmpty && out[2].messages.records.isEmpty && out[0].deliveries.records.isEmpty)
+        #expect(m2.queueID == d0.nextQueueID)
     }
 }
