@@ -1250,10 +1250,10 @@ public struct EximCorrelator: Codable, Sendable {
             tx.emitted = true
             let wasHeld = tx.heldSince != nil
             tx.heldSince = nil
-            // Facts no later line reads move into the record (no retain now, no release when the
-            // transaction ends); the IDs, sender and size stay (deliveries, UTM stages read them).
+            // Facts no later line reads leave the transaction (taken, not copied) for the record,
+            // whose bytes are packed like a direct arrival's row (one kind per batch: no order to
+            // keep; this path is rare); the IDs, sender and size stay (deliveries, UTM stages).
             let f = take(&tx.facts) ?? Transaction.Facts()
-            // Packed like a direct arrival's row (one kind per batch: no order to keep); rare.
             out.messages.appendPacked(PackedMessage(MessageRecord(
                 receivedAt: tx.receivedAt, msgKey: mk, host: host, mta: "exim", instance: tx.instance,
                 queueID: tx.queueID, messageID: tx.messageID, sender: tx.sender, client: f.client, size: tx.size,
