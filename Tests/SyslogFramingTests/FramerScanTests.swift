@@ -1,6 +1,6 @@
 // The interner's word-at-a-time key compare (its last partial word read as
 // the eight bytes ending at the key's end) on keys of every length, and the
-// tag's pid at every distance from the line's end.
+// tag's pid at every distance from the line's end, and its digits read a word at a time.
 import Testing
 import MailTrailModel
 @testable import SyslogFraming
@@ -23,6 +23,41 @@ import MailTrailModel
                 }
             }
         }
+    }
+
+    /// The word-at-a-time digit reader against a byte loop: runs of 0 to 12 digits (leading zeros
+    /// included) followed by every byte value, ending at every distance from the buffer's end.
+    @Test func decimalDigitsMatchAByteLoop() {
+        func reference(_ b: [UInt8], _ k: Int) -> (Int64, Int)? {
+            var j = k, v: Int64 = 0
+            while j < b.count, b[j] >= 0x30, b[j] <= 0x39 {
+                v = v * 10 + Int64(b[j] - 0x30)
+                if v > Int64(Int32.max) { return nil }
+                j += 1
+            }
+            return (v, j)
+        }
+        var rng = SplitMix64(seed: 42)
+        var checked = 0
+        for length in 0...12 {
+            for next in 0...255 {
+                for pad in 0...9 {
+                    var b: [UInt8] = [0x5B]
+                    for d in 0..<length { b.append(d == 0 && next % 3 == 0 ? 0x30 : 0x30 + UInt8(rng.next() % 10)) }
+                    b.append(UInt8(next))
+                    for _ in 0..<pad { b.append(UInt8(truncatingIfNeeded: rng.next())) }
+                    // The run also ends at the buffer's end (no byte after it).
+                    for cut in [b.count, 1 + length] {
+                        let buf = Array(b[0..<cut])
+                        let got = buf.withUnsafeBufferPointer { SyslogFramer.decimal($0.baseAddress!, 1, cut) }
+                        let want = reference(buf, 1)
+                        #expect(got?.0 == want?.0 && got?.1 == want?.1, "\(buf)")
+                        checked += 1
+                    }
+                }
+            }
+        }
+        #expect(checked == 13 * 256 * 10 * 2)
     }
 
     @Test func internerKeysOfEveryLengthCompareExactly() {
