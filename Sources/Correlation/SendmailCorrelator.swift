@@ -28,7 +28,7 @@
 ///   from the line's bytes into the batch's `RowText`, so a `from=` or `to=`
 ///   line makes no String for its row; a held message's row is its record's
 ///   text copied. A transaction keeps its `from=` line's sender, client, proto,
-///   local user and Message-ID as bytes (`FromText`, one allocation), made into
+///   local user and Message-ID as bytes (`FromText`, in slabs shared by transactions), made into
 ///   Strings only when a clone copies them or the state is saved (the JSON of
 ///   before); the Message-ID's key is hashed from its bytes. Values a
 ///   transaction holds as Strings (a made message's origin and copied values,
@@ -81,6 +81,8 @@ public struct SendmailCorrelator: Codable, Sendable {
     var tlsInfos = SendmailMemo<TLSBox>(bits: 6, maxKey: 128)
     /// The same by the number the parser's tail memo gave the bytes (`tlsTailID`); not saved.
     var tlsByID = SendmailIDMemo<TLSBox>(bits: 6)
+    /// The slab the next `from=` line's `FromText` goes into; not saved.
+    var fromSlab = FromText.CurrentSlab()
 
     enum CodingKeys: String, CodingKey {
         case host, config, transactions, sessions, outboundTLS, held, now, lastSweep
@@ -204,7 +206,7 @@ public struct SendmailCorrelator: Codable, Sendable {
             if rare == nil { rare = Rare() } else if !isKnownUniquelyReferenced(&rare!) { rare = rare!.copy() }
             body(rare!)
         }
-        /// The `from=` line's sender, client, proto, local user and Message-ID as bytes (one allocation).
+        /// The `from=` line's sender, client, proto, local user and Message-ID as bytes (in a slab).
         var fromText: FromText?
         var size: Int64?
         var nrcpt: Int?
@@ -293,14 +295,23 @@ public struct SendmailCorrelator: Codable, Sendable {
     }
 
     /// A `from=` line's sender, client name and address, proto, local user and Message-ID as bytes
-    /// in one `ManagedBuffer` (one allocation per transaction, where a String each cost a lookup
-    /// in the shared cache or an allocation): the line's bytes from the first of them to the last,
-    /// copied at once (why: one copy of ~150 bytes costs less than six of a few bytes each), with
-    /// each value's offset and length in the header; a rewritten (IPv6) address is not in the
-    /// line, so then the values are copied back to back. A value's String is made only when asked
-    /// (a clone copying its origin, a saved state): `String(decoding:as:)` of the bytes, the
-    /// String the cache would have given. Absent values have length `absent`; a span of 65,535
-    /// bytes or more is not held (`make` returns nil and the caller keeps Strings).
+    /// in a slab shared with other transactions (a String each cost a lookup in the shared cache
+    /// or an allocation): the line's bytes from the first of them to the last, copied at once
+    /// (why: one copy of ~150 bytes costs less than six of a few bytes each), after a header with
+    /// each value's offset and length; a rewritten (IPv6) address is not in the line, so then the
+    /// values are copied back to back. A value's String is made only when asked (a clone copying
+    /// its origin, a saved state): `String(decoding:as:)` of the bytes, the String the cache would
+    /// have given. Absent values have length `absent`; a span of 65,535 bytes or more is not held
+    /// (`make` returns nil and the caller keeps Strings).
+    ///
+    /// Slabs: the correlator appends each `from=` line's header and bytes to its current slab of
+    /// `slabCapacity` bytes and starts a new one when it is full (why: a buffer per transaction
+    /// cost an allocation and a free, ~250 instructions a message, where a slab's are shared by
+    /// ~16). Bytes once written never change (a copied correlator appends after them: the count
+    /// of bytes used is the slab's own), and a slab is freed with the last transaction holding
+    /// bytes in it. Limit: a long-lived transaction keeps its whole slab, so memory is at worst
+    /// `slabCapacity` bytes per open transaction; values over a quarter of a slab get a slab of
+    /// their own.
     struct FromText: @unchecked Sendable {
         static let sender = 0, clientName = 1, clientIP = 2, proto = 3, localUser = 4, messageID = 5
         static let absent = UInt16.max
@@ -309,20 +320,50 @@ public struct SendmailCorrelator: Codable, Sendable {
             var lengths: Lengths
             var offsets: Lengths
         }
-        /// The lengths and offsets in the header, the bytes after it: immutable once made.
-        let storage: ManagedBuffer<Header, UInt8>
-        var lengths: Lengths { storage.header.lengths }
+        /// Bytes (each entry: a `Header`, then its values), the count used in the header.
+        typealias Slab = ManagedBuffer<Int, UInt8>
+        static let slabCapacity = 4096
+        static let headerSize = MemoryLayout<Header>.size
+        /// A correlator's current slab (Sendable as `FromText` is: its written bytes never change).
+        struct CurrentSlab: @unchecked Sendable { var slab: Slab? }
+        /// The slab holding this entry, and the entry's offset in it (a multiple of 8).
+        let slab: Slab
+        let at: Int32
 
         /// A span's byte count (0: absent).
         @inline(__always) static func len(_ s: Span) -> Int { s.isPresent ? max(0, s.count) : 0 }
         /// A span's length as the header keeps it (`absent`: absent).
         @inline(__always) static func l(_ s: Span) -> UInt16 { s.isPresent ? UInt16(truncatingIfNeeded: max(0, s.count)) : absent }
 
-        /// The six values (nil: absent); nil when they are too long to hold.
+        /// Room for a header and `n` bytes: a slab of its own for an entry over a quarter of a slab,
+        /// else in `current` when they fit, else in a new slab, which becomes current. Returns the
+        /// slab and the offset.
+        @inline(__always)
+        static func reserve(_ n: Int, in current: inout Slab?) -> (Slab, Int) {
+            let need = (headerSize &+ n &+ 7) & ~7
+            if need > slabCapacity / 4 { return (Slab.create(minimumCapacity: need) { _ in need }, 0) }
+            if let c = current {
+                // Through the header's pointer: `header`'s accessor checks exclusivity at run time.
+                let at = c.withUnsafeMutablePointerToHeader { h -> Int in
+                    let used = h.pointee
+                    guard used &+ need <= slabCapacity else { return -1 }
+                    h.pointee = used &+ need
+                    return used
+                }
+                if at >= 0 { return (c, at) }
+            }
+            let c = Slab.create(minimumCapacity: slabCapacity) { _ in need }
+            current = c
+            return (c, 0)
+        }
+
+        /// The six values (nil: absent), in `slab` or a new slab; nil when they are too long to hold.
         @inline(__always)
         static func make(_ b: LineBytes, sender: Span, name: Span, ip: Span, ipText: String?, proto: Span,
-                         user: Span, messageID: Span) -> FromText? {
-            if let ipText { return packed(b, sender: sender, name: name, ipText: ipText, proto: proto, user: user, messageID: messageID) }
+                         user: Span, messageID: Span, slab: inout Slab?) -> FromText? {
+            if let ipText {
+                return packed(b, sender: sender, name: name, ipText: ipText, proto: proto, user: user, messageID: messageID, slab: &slab)
+            }
             // The sender is never absent: `SharedStringCache.string` gives "" for a missing span.
             var lo = Int32.max, hi = Int32.min
             @inline(__always) func cover(_ s: Span) {
@@ -335,21 +376,25 @@ public struct SendmailCorrelator: Codable, Sendable {
             @inline(__always) func o(_ s: Span) -> UInt16 { s.isPresent && s.hi > s.lo ? UInt16(truncatingIfNeeded: s.lo &- lo) : 0 }
             let header = Header(lengths: (UInt16(truncatingIfNeeded: len(sender)), l(name), l(ip), l(proto), l(user), l(messageID)),
                                 offsets: (o(sender), o(name), o(ip), o(proto), o(user), o(messageID)))
-            let storage = ManagedBuffer<Header, UInt8>.create(minimumCapacity: n) { _ in header }
-            if n > 0 { storage.withUnsafeMutablePointerToElements { p in RowText.copy(p, b.base + Int(lo), n) } }
-            return FromText(storage: storage)
+            let (s, at) = reserve(n, in: &slab)
+            s.withUnsafeMutablePointerToElements { p in
+                UnsafeMutableRawPointer(p + at).storeBytes(of: header, as: Header.self)
+                if n > 0 { RowText.copy(p + at + headerSize, b.base + Int(lo), n) }
+            }
+            return FromText(slab: s, at: Int32(truncatingIfNeeded: at))
         }
 
         /// `make` with a rewritten address: the values back to back.
         static func packed(_ b: LineBytes, sender: Span, name: Span, ipText: String, proto: Span,
-                           user: Span, messageID: Span) -> FromText? {
+                           user: Span, messageID: Span, slab: inout Slab?) -> FromText? {
             let ipLen = ipText.utf8.count
             let n = len(sender) + len(name) + ipLen + len(proto) + len(user) + len(messageID)
             guard n < Int(absent) else { return nil }
             let lengths = (UInt16(truncatingIfNeeded: len(sender)), l(name), UInt16(truncatingIfNeeded: ipLen), l(proto), l(user), l(messageID))
             var offsets: Lengths = (0, 0, 0, 0, 0, 0)
-            let storage = ManagedBuffer<Header, UInt8>.create(minimumCapacity: n) { _ in Header(lengths: lengths, offsets: offsets) }
-            storage.withUnsafeMutablePointerToElements { p in
+            let (s, at) = reserve(n, in: &slab)
+            s.withUnsafeMutablePointerToElements { base in
+                let p = base + at + headerSize
                 var o = 0
                 @inline(__always) func copy(_ s: Span) -> UInt16 {
                     let at = UInt16(truncatingIfNeeded: o)
@@ -362,9 +407,9 @@ public struct SendmailCorrelator: Codable, Sendable {
                 var t = ipText
                 t.withUTF8 { u in if let q = u.baseAddress, u.count > 0 { RowText.copy(p + o, q, u.count); o &+= u.count } }
                 offsets.3 = copy(proto); offsets.4 = copy(user); offsets.5 = copy(messageID)
+                UnsafeMutableRawPointer(base + at).storeBytes(of: Header(lengths: lengths, offsets: offsets), as: Header.self)
             }
-            storage.header.offsets = offsets
-            return FromText(storage: storage)
+            return FromText(slab: s, at: Int32(truncatingIfNeeded: at))
         }
 
         @inline(__always)
@@ -379,15 +424,15 @@ public struct SendmailCorrelator: Codable, Sendable {
             }
         }
 
-        @inline(__always)
-        func length(_ k: Int) -> UInt16 { Self.pick(storage.header.lengths, k) }
-
         /// Value `k`'s String (nil: absent).
         func string(_ k: Int) -> String? {
-            let n = length(k)
-            guard n != Self.absent else { return nil }
-            let o = Int(Self.pick(storage.header.offsets, k))
-            return storage.withUnsafeMutablePointerToElements { String(decoding: UnsafeBufferPointer(start: $0 + o, count: Int(n)), as: UTF8.self) }
+            slab.withUnsafeMutablePointerToElements { p in
+                let h = UnsafeRawPointer(p + Int(at)).load(as: Header.self)
+                let n = Self.pick(h.lengths, k)
+                guard n != Self.absent else { return nil }
+                let o = Int(Self.pick(h.offsets, k))
+                return String(decoding: UnsafeBufferPointer(start: p + Int(at) + Self.headerSize + o, count: Int(n)), as: UTF8.self)
+            }
         }
     }
 
@@ -709,7 +754,7 @@ public struct SendmailCorrelator: Codable, Sendable {
             }
             // The sender, client, proto, local user and Message-ID as the line's bytes (no String made).
             let text = FromText.make(b, sender: line.f.sender, name: r.name, ip: r.ip, ipText: r.rewritten ? ipText : nil,
-                                     proto: line.f.proto, user: userSpan, messageID: line.f.messageID)
+                                     proto: line.f.proto, user: userSpan, messageID: line.f.messageID, slab: &fromSlab.slab)
             // One visit: the line's facts, then the row (`emit(at:)`'s steps), its text from the
             // line's bytes where the line has the value (the transaction's Strings are those bytes).
             let host = self.host

@@ -1,9 +1,11 @@
 // SendmailFromTextTests: a Sendmail transaction keeps its `from=` line's sender, client, proto,
-// local user and Message-ID as bytes (`FromText`), and its rows are packed from the line's bytes.
+// local user and Message-ID as bytes (`FromText`, in slabs shared by transactions), and its rows
+// are packed from the line's bytes.
 // Contract tested: the values read back as the Strings the line stands for; the state saves
 // exactly what the Strings saved (so states written before and after read in either), and a
 // resumed state gives clones the same values; setting one value keeps the others; a value too
-// long for `FromText` falls back to Strings with the same rows; the rows are packed, none a record.
+// long for `FromText` falls back to Strings with the same rows; the rows are packed, none a record;
+// slabs are shared, a large entry gets its own, and no line overwrites another's bytes.
 import Foundation
 import Testing
 import MailTrailModel
@@ -86,6 +88,54 @@ import MailTrailModel
         h.receive(Self.ctx(1), .clone(queueID: "5058C1xA012345", newQueueID: "5058C1xB012345", owner: nil), into: &o3)
         h.flushHeld(into: &o3)
         #expect(o3.messages == o2.messages)
+    }
+
+    /// `FromText`s share slabs: entries follow each other in a slab until it is full, a large one
+    /// gets a slab of its own (the current one goes on), every value reads back after later lines
+    /// and after other transactions left, and a copied correlator appends after the bytes its
+    /// transactions share with the original (neither overwrites the other's).
+    @Test func transactionsShareSlabsAndKeepTheirBytes() throws {
+        var m = SendmailCorrelator(host: "mx2")
+        var out = CorrelatorOutput()
+        func sender(_ k: Int) -> String { k == 7 ? String(repeating: "l", count: 2_000) + "@example.org" : "user\(k)@example.org" }
+        func qid(_ k: Int) -> String { "5058C1xA" + String(100_000 + k) }
+        for k in 0..<60 {
+            m.receive(Self.ctx(Int64(k), pid: Int32(100 + k)),
+                      .from(queueID: qid(k), Self.from(sender(k), relay: Peer(name: "c\(k).example", ip: "192.0.2.\(k)"))),
+                      into: &out)
+        }
+        var slabs: [ObjectIdentifier: [Int]] = [:]
+        for k in 0..<60 {
+            let tx = try #require(m.transactions[qid(k)])
+            let t = try #require(tx.fromText)
+            #expect(tx.sender == sender(k) && tx.client == Peer(name: "c\(k).example", ip: "192.0.2.\(k)"))
+            #expect(tx.messageID == "m1@example.org" && tx.proto == "ESMTP")
+            #expect(Int(t.at) % 8 == 0 && Int(t.at) + SendmailCorrelator.FromText.headerSize + sender(k).utf8.count <= (k == 7 ? 2_100 : 4_096))
+            slabs[ObjectIdentifier(t.slab), default: []].append(k)
+        }
+        // The large sender alone in its slab, at 0; the others in order, several to a slab.
+        let large = try #require(m.transactions[qid(7)]?.fromText)
+        #expect(large.at == 0 && slabs[ObjectIdentifier(large.slab)] == [7])
+        let shared = slabs.values.filter { $0 != [7] }
+        #expect(shared.count >= 2 && shared.count < 20 && shared.allSatisfy { $0.count > 1 && $0 == $0.sorted() })
+        #expect(shared.flatMap { $0 }.sorted() == (0..<60).filter { $0 != 7 })
+        // A copy appends after the shared bytes: both keep their values.
+        var copy = m
+        m.receive(Self.ctx(100), .from(queueID: qid(100), Self.from("first@example.org", relay: Peer(ip: "192.0.2.200"))), into: &out)
+        copy.receive(Self.ctx(100), .from(queueID: qid(100), Self.from("second@example.org", relay: Peer(ip: "192.0.2.201"))), into: &out)
+        #expect(m.transactions[qid(100)]?.sender == "first@example.org")
+        #expect(copy.transactions[qid(100)]?.sender == "second@example.org")
+        #expect(copy.transactions[qid(100)]?.client == Peer(ip: "192.0.2.201"))
+        for k in 0..<60 { #expect(copy.transactions[qid(k)]?.sender == sender(k) && m.transactions[qid(k)]?.sender == sender(k)) }
+        // Transactions leave (all recipients delivered); the others still read their bytes.
+        for k in stride(from: 0, to: 60, by: 2) {
+            m.receive(Self.ctx(200, pid: 999), .to(queueID: qid(k), SendmailTo(
+                recipients: ["b@example.net", "c@example.net"], delay: 1, xdelay: 1, mailer: "esmtp", priority: 1,
+                relay: Peer(name: "mx.example.net", ip: "198.51.100.25"), dsn: "2.0.0", stat: "Sent (ok)", status: .sent,
+                response: "ok", nextQueueID: nil)), into: &out)
+        }
+        #expect(m.openTransactions == 31)
+        for k in stride(from: 1, to: 60, by: 2) { #expect(m.transactions[qid(k)]?.sender == sender(k)) }
     }
 
     @Test func aValueTooLongForFromTextKeepsStrings() {
