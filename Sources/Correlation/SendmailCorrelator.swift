@@ -311,7 +311,8 @@ public struct SendmailCorrelator: Codable, Sendable {
     /// of bytes used is the slab's own), and a slab is freed with the last transaction holding
     /// bytes in it. Limit: a long-lived transaction keeps its whole slab, so memory is at worst
     /// `slabCapacity` bytes per open transaction; values over a quarter of a slab get a slab of
-    /// their own.
+    /// their own. Two copies of one correlator may be read (a saved state) anywhere, but must not
+    /// both take lines at the same time on different threads (they append to one slab).
     struct FromText: @unchecked Sendable {
         static let sender = 0, clientName = 1, clientIP = 2, proto = 3, localUser = 4, messageID = 5
         static let absent = UInt16.max
