@@ -286,15 +286,12 @@ public struct SyslogFramer: Sendable {
         return k..<n
     }
 
-    /// Reads `[digits] ` at `k`; returns the pid and the index after the space.
+    /// Reads `[digits] ` at `k` (1 to 10 digits, at most `Int32.max`); returns the pid and the
+    /// index after the space.
     @inline(__always)
     static func bracketPID(_ base: UnsafePointer<UInt8>, _ n: Int, _ k: Int) -> (Int32, Int)? {
-        guard k < n, base[k] == ASCII.openBracket else { return nil }
-        var j = k + 1
-        var v: Int64 = 0
-        while j < n && ASCII.isDigit(base[j]) && j - k <= 10 { v = v * 10 + Int64(ASCII.digit(base[j])); j += 1 }
-        guard j > k + 1, j + 1 < n, base[j] == ASCII.closeBracket, base[j + 1] == ASCII.space,
-              v <= Int64(Int32.max) else { return nil }
+        guard k < n, base[k] == ASCII.openBracket, let (v, j) = decimal(base, k + 1, n),
+              j > k + 1, j - k <= 11, j + 1 < n, base[j] == ASCII.closeBracket, base[j + 1] == ASCII.space else { return nil }
         return (Int32(v), j + 2)
     }
 

@@ -60,6 +60,33 @@ import MailTrailModel
         #expect(checked == 13 * 256 * 10 * 2)
     }
 
+    /// An Exim mainlog's `[pid] ` (read with `decimal`) against its definition: 1 to 10 digits,
+    /// at most `Int32.max`, then `] `; 11 digits fail even with leading zeros.
+    @Test func bracketPIDsMatchTheirDefinition() {
+        func reference(_ b: [UInt8]) -> (Int32, Int)? {
+            guard b.first == 0x5B else { return nil }
+            var j = 1
+            while j < b.count, b[j] >= 0x30, b[j] <= 0x39 { j += 1 }
+            guard j > 1, j - 1 <= 10, j + 1 < b.count, b[j] == 0x5D, b[j + 1] == 0x20,
+                  let v = Int64(String(decoding: b[1..<j], as: UTF8.self)), v <= Int64(Int32.max) else { return nil }
+            return (Int32(v), j + 2)
+        }
+        let runs = ["", "0", "7", "42", "1234567", "12345678", "0000000001", "00000000001", "2147483647",
+                    "2147483648", "99999999999"]
+        var checked = 0
+        for digits in runs {
+            for tail in ["", "]", "] ", "] x", "]x", "x] ", " ] "] {
+                let b = Array("[\(digits)\(tail)".utf8)
+                let got = b.withUnsafeBufferPointer { SyslogFramer.bracketPID($0.baseAddress!, b.count, 0) }
+                let want = reference(b)
+                #expect(got?.0 == want?.0 && got?.1 == want?.1, "\(digits)\(tail)")
+                checked += want == nil ? 0 : 1
+            }
+        }
+        // Accepted: each run of 1 to 10 digits within Int32 with `] ` or `] x` after it.
+        #expect(checked == 7 * 2)
+    }
+
     @Test func internerKeysOfEveryLengthCompareExactly() {
         var rng = SplitMix64(seed: 0xC0FFEE)
         var interner = Interner<Int>(capacity: 4096)
