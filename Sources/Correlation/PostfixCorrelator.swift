@@ -525,10 +525,15 @@ public struct PostfixCorrelator: Codable, Sendable {
             tx.lastSeen = ctx.time
             let mk = Self.messageKey(&tx, host: host)
             for k in tx.recipients.indices where !Self.isFinal(tx.recipients[k].status) {
-                out.deliveries.append(DeliveryRecord(
-                    at: ctx.time, msgKey: mk, host: host, instance: ctx.instance, queueID: tx.queueID,
-                    receivedAt: tx.receivedAt, recipient: tx.recipients[k].address, status: .expired,
-                    transport: ctx.program, relay: Peer(name: "none"), response: response))
+                // Packed as `delivery`'s rows, so a batch holds one kind of row (no order kept).
+                out.deliveries.text.claim()
+                let qref = out.deliveries.text.put(tx.queueID), recipient = out.deliveries.text.put(tx.recipients[k].address)
+                let transport = out.deliveries.text.put(ctx.program), relayName = out.deliveries.text.put("none")
+                let reply = out.deliveries.text.put(response)
+                out.deliveries.appendPacked(PackedDelivery(
+                    at: ctx.time, msgKey: mk, host: host, instance: ctx.instance, queueID: qref,
+                    receivedAt: tx.receivedAt, recipient: recipient, status: .expired, transport: transport,
+                    relayName: relayName, response: reply))
                 tx.recipients[k].status = .expired
             }
         }
@@ -613,7 +618,7 @@ public struct PostfixCorrelator: Codable, Sendable {
         // cache (recipients repeat across messages), made before the closure, which holds the table.
         let rkey = TextKey(rspan, in: b)
         let made = strings.string(rspan, in: b)
-        let step: (Int64, Timestamp, String, Bool, String)? = update(key, ctx, line) { tx, created in
+        let step: (Int64, Timestamp, String, Bool)? = update(key, ctx, line) { tx, created in
             // A repeated line (a log pipeline's duplicate, or a damaged copy of the line that
             // follows it) would otherwise count one attempt twice. The cheap fields first.
             // Fields read in place (a copy of an entry would retain its String): the key test
@@ -628,41 +633,48 @@ public struct PostfixCorrelator: Codable, Sendable {
                 if other.hash != rkey.hash && other.isASCII && rkey.isASCII { continue }
                 if b.sameText(rspan, rkey, tx.recipients[k].address, other) { found = k; break }
             }
-            let recipient = made
             let k: Int
             if let f = found {
                 k = f
                 tx.recipients[k].status = status
             } else {
                 k = tx.recipients.count
-                tx.recipients.append(RecipientStatus(address: recipient, key: rkey, status: status))
+                tx.recipients.append(RecipientStatus(address: made, key: rkey, status: status))
             }
             tx.lastDelivery = LastDelivery(recipient: k, status: status, at: at, pid: pid)
-            return (Self.messageKey(&tx, host: host), tx.receivedAt, tx.queueID, !created, recipient)
+            return (Self.messageKey(&tx, host: host), tx.receivedAt, tx.queueID, !created)
         }
-        guard let (mk, receivedAt, qid, known, recipient) = step else { return }     // the repeat
+        guard let (mk, receivedAt, qid, known) = step else { return }     // the repeat
 
-        // A `let` handed to the record as its last use: moved in, not copied and destroyed.
         let tls = outboundTLS(ctx, line, queueID: qid)
-        let relay = Peer(name: strings.optionalString(line.peer.name, in: b),
-                         ip: strings.optionalString(line.peer.ip, in: b), port: line.peer.port)
-        // Short responses repeat ("delivered to maildir", "delivered via dovecot service"): from the cache.
-        let response = strings.optionalString(line.response, in: b)
-        let next = b.optionalString(line.nextQueueID)
-        out.deliveries.append(DeliveryRecord(
-            at: ctx.time, msgKey: mk, host: host, instance: ctx.instance, queueID: qid,
-            receivedAt: known ? receivedAt : nil, recipient: recipient, origRecipient: b.optionalString(line.origRecipient),
-            status: status, dsn: strings.optionalString(line.dsn, in: b), transport: ctx.program, relay: relay,
-            delay: line.delay, delays: line.delaysValue, connUse: line.connUse,
-            tlsFeature: strings.optionalString(line.tlsFeature, in: b), tls: tls, response: response, nextQueueID: next))
+        // The row packed from the line's bytes (no String made for it, none released when the
+        // batch is emptied): recipient, original recipient, dsn, relay, TLS feature, reply and
+        // next queue ID as they stand. The queue ID too: the key found the transaction, and a key
+        // of up to 32 bytes is those bytes (longer ones only hashed: the transaction's String).
+        // The transport from the tag's bytes.
+        let hasNext = line.nextQueueID.isPresent
+        out.deliveries.text.claim()
+        let qref = line.queueID.count <= 32 ? out.deliveries.text.put(b, line.queueID) : out.deliveries.text.put(qid)
+        let recipient = out.deliveries.text.putOrEmpty(b, rspan)
+        let original = out.deliveries.text.put(b, line.origRecipient), dsn = out.deliveries.text.put(b, line.dsn)
+        let transport = out.deliveries.text.put(ctx.tag.programUTF8)
+        let relayName = out.deliveries.text.put(b, line.peer.name), relayIP = out.deliveries.text.put(b, line.peer.ip)
+        let feature = out.deliveries.text.put(b, line.tlsFeature), response = out.deliveries.text.put(b, line.response)
+        let next = out.deliveries.text.put(b, line.nextQueueID)
+        out.deliveries.appendPacked(PackedDelivery(
+            at: ctx.time, msgKey: mk, host: host, instance: ctx.instance, queueID: qref,
+            receivedAt: known ? receivedAt : nil, recipient: recipient, origRecipient: original, status: status,
+            dsn: dsn, transport: transport, relayName: relayName, relayIP: relayIP, relayPort: line.peer.port,
+            delay: line.delay, delays: line.delaysValue, connUse: line.connUse, tlsFeature: feature, tls: tls,
+            response: response, nextQueueID: next))
 
         // Same-host links: a filter's re-injection (loopback relay) or local(8) forwarding.
-        if next != nil, status == .sent {
-            // The byte test first: only an ASCII "forwarded as " can make String.hasPrefix true
-            // (its length and first byte inline: most responses are not, and need no call).
+        if hasNext, status == .sent {
+            // The byte test first; then the reply as a String, whose `hasPrefix` compares
+            // characters (a combining mark after the space is no match). Few replies pass.
             let r = line.response
-            if r.count >= 13, b[Int(r.lo)] == 0x66, b.hasPrefix(r, "forwarded as "), let response,
-               response.hasPrefix("forwarded as ") {
+            if r.count >= 13, b[Int(r.lo)] == 0x66, b.hasPrefix(r, "forwarded as "),
+               b.string(r).hasPrefix("forwarded as ") {
                 link(instance: ctx.instance, origin: qid, newQueueID: line.nextQueueID, in: b, kind: .forward,
                      at: ctx.time, into: &out)
             } else if isLoopback(line.peer.ip, in: b) {

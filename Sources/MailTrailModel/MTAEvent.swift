@@ -12,9 +12,13 @@ public final class LineTag: Hashable, Sendable {
     public let instance: String
     public let service: String
     public let program: String
+    /// `program`'s UTF-8, for rows packed from bytes (a delivery's transport): copying it from
+    /// here costs a few instructions, from the String a call that copies a small String out first.
+    public let programUTF8: [UInt8]
 
     public init(instance: String, service: String = "", program: String) {
         self.instance = instance; self.service = service; self.program = program
+        programUTF8 = Array(program.utf8)
     }
 
     /// The empty tag (no instance, service or program).

@@ -10,9 +10,10 @@
 /// (a packed row's Strings made then).
 /// An element made from a packed row equals the record made of the same bytes with
 /// `LineBytes.string`'s rule (invalid UTF-8 becomes U+FFFD).
-/// - Why two kinds: a correlator whose rows are made from the line's bytes (Sendmail) stops
-///   paying for Strings it never needed, while the others keep their records untouched; copying
-///   their Strings' bytes into packed rows cost 8-11 % more instructions (round 12).
+/// - Why two kinds: rows made from the line's bytes (Sendmail's, Exim's, Postfix's deliveries)
+///   stop paying for Strings they never needed, while rows whose values a transaction gathered
+///   as Strings over several lines (Postfix's messages) stay records: copying Strings' bytes
+///   into packed rows cost 8-11 % more instructions (round 12).
 /// - The order of the two kinds is kept (`order`, made only when both are present: a log mixing
 ///   MTAs), so the JSON output and the loaded rows stay in log order.
 /// Limits: a batch's packed text is at most 4 GiB (`RowText`).

@@ -144,6 +144,14 @@ public struct RowText: @unchecked Sendable {
         return putString(s)
     }
 
+    /// `put` of bytes held in an array.
+    @inlinable @inline(__always)
+    public mutating func put(_ a: [UInt8]) -> TextRef {
+        a.withUnsafeBufferPointer { u in
+            u.baseAddress.map { put($0, u.count) } ?? TextRef(offset: UInt32(truncatingIfNeeded: _count), count: 0)
+        }
+    }
+
     @usableFromInline @inline(never)
     mutating func putString(_ s: String) -> TextRef {
         var s = s

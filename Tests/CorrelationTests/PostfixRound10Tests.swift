@@ -194,7 +194,8 @@ import Testing
     @Test func forwardedAsIsTheStringPrefix() {
         let responses = ["forwarded as B2B2B2", "forwarded as ", "forwarded as", "forwarded a B2B2B2", "Forwarded as B2B2B2",
                          "f", "", "fo", "forwarded  as B2B2B2", "forwarded as\u{0}", "delivered to maildir",
-                         "250 2.0.0 Ok: queued as B2B2B2", "forwarded as é", "ﬀorwarded as B2B2B2", "f\u{301}orwarded as B2B2B2"]
+                         "250 2.0.0 Ok: queued as B2B2B2", "forwarded as é", "ﬀorwarded as B2B2B2", "f\u{301}orwarded as B2B2B2",
+                         "forwarded as \u{301}B2B2B2"]
         for (k, response) in responses.enumerated() {
             var m = PostfixCorrelator(host: "mx1")
             var out = CorrelatorOutput()
