@@ -198,7 +198,7 @@ public final class BatchLoader: @unchecked Sendable {
                 }
                 let table = "mailtrail." + part.table.partitionName(day: CivilDate(daysSinceEpoch: part.day))
                 let sql = "COPY \(table) (\(part.table.columns.joined(separator: ", "))) FROM STDIN (FORMAT binary)"
-                let loaded = try connection.copyIn(sql, chunkSize: chunkSize) { try $0.send(encoded: part.data.bytes) }
+                let loaded = try connection.copyIn(sql, chunkSize: chunkSize) { try $0.send(encoded: part.data) }
                 if loaded != part.rows {
                     throw PostgresError(code: .copy, message: "COPY into \(table) loaded \(loaded) rows, expected \(part.rows)",
                                         operation: sql)

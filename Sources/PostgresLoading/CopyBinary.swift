@@ -30,6 +30,11 @@
 ///   fields (ports, counts, key bits) outside the 32-bit range.
 /// * `real` fields get the nearest 4-byte float of the Double; infinities and
 ///   NaN pass as such.
+/// * The buffer is the encoder's own (copy-on-write, like `RowText`): fields
+///   are written with unaligned big-endian stores, and a text field is copied
+///   in words that are tested for a zero byte as they pass; `[UInt8]` appends
+///   cost about 125 instructions a field (round 18, docs/performance.md).
+///   `bytes` is a copy; `withBytes` lends the bytes without one.
 /// Limits: the caller must write each row's fields in the order and types of
 /// the COPY column list. Not thread-safe (a value type).
 import MailTrailModel
@@ -41,9 +46,24 @@ import Musl
 import Darwin
 #endif
 
-public struct CopyBinary: Sendable {
-    /// The encoded data so far.
-    public private(set) var bytes: [UInt8]
+public struct CopyBinary: @unchecked Sendable {
+    /// Owns the buffer; replaced (not changed) when the buffer grows or is shared.
+    @usableFromInline final class Storage {
+        @usableFromInline let base: UnsafeMutablePointer<UInt8>
+        @usableFromInline let capacity: Int
+        @usableFromInline init(capacity: Int) {
+            self.capacity = capacity
+            base = .allocate(capacity: capacity)
+        }
+        deinit { base.deallocate() }
+    }
+
+    @usableFromInline var storage: Storage
+    /// `storage.base` and `.capacity`, held here: reading them through the class costs a load each.
+    @usableFromInline var base: UnsafeMutablePointer<UInt8>
+    @usableFromInline var capacity: Int
+    /// Bytes encoded so far.
+    public private(set) var count: Int = 0
 
     /// The 19-byte header every binary COPY stream starts with (signature, flags, extension length).
     public static let header: [UInt8] = Array("PGCOPY\n".utf8) + [0xFF, 0x0D, 0x0A, 0x00] + [0, 0, 0, 0] + [0, 0, 0, 0]
@@ -53,106 +73,241 @@ public struct CopyBinary: Sendable {
     static let postgresEpochMicros: Int64 = 946_684_800_000_000
 
     public init(capacity: Int = 0) {
-        bytes = []
-        bytes.reserveCapacity(capacity)
+        storage = Storage(capacity: max(capacity, 256))
+        base = storage.base
+        self.capacity = storage.capacity
     }
 
-    /// Empties the buffer, keeping its capacity.
+    /// The encoded data so far (a copy; `withBytes` lends them without one).
+    public var bytes: [UInt8] { Array(UnsafeBufferPointer(start: base, count: count)) }
+
+    /// Whether nothing is encoded.
+    public var isEmpty: Bool { count == 0 }
+
+    /// Calls `body` with the encoded bytes (valid during the call only).
+    public func withBytes<R>(_ body: (UnsafeBufferPointer<UInt8>) throws -> R) rethrows -> R {
+        try withExtendedLifetime(storage) { try body(UnsafeBufferPointer(start: base, count: count)) }
+    }
+
+    /// Empties the buffer, keeping its capacity (a fresh one when a copy shares it).
     public mutating func removeAll() {
-        bytes.removeAll(keepingCapacity: true)
+        if !isKnownUniquelyReferenced(&storage) { replace(minimumCapacity: capacity, keeping: 0) }
+        count = 0
     }
 
     /// Appends bytes as they are (the header, the trailer, pre-encoded rows).
     public mutating func appendRaw<C: Collection>(_ raw: C) where C.Element == UInt8 {
-        bytes.append(contentsOf: raw)
+        claim()
+        room(raw.count)
+        let done = raw.withContiguousStorageIfAvailable { b -> Bool in
+            if let p = b.baseAddress { (base + count).update(from: p, count: b.count) }
+            return true
+        }
+        if done == nil {
+            var i = count
+            for x in raw { base[i] = x; i &+= 1 }
+        }
+        count &+= raw.count
+    }
+
+    // MARK: Buffer
+
+    @usableFromInline @inline(never)
+    mutating func replace(minimumCapacity: Int, keeping: Int) {
+        var c = max(capacity, 256)
+        while c < minimumCapacity { c *= 2 }
+        let s = Storage(capacity: c)
+        if keeping > 0 { s.base.update(from: base, count: keeping) }
+        storage = s; base = s.base; capacity = c
+    }
+
+    /// Makes the buffer this value's alone (a copy made since keeps its bytes). Every public
+    /// writer calls it once (a row encoder once per row: the check is a runtime call); the
+    /// `w`-prefixed writers below do not.
+    @inline(__always) mutating func claim() {
+        if _slowPath(!isKnownUniquelyReferenced(&storage)) { replace(minimumCapacity: capacity, keeping: count) }
+    }
+
+    /// Room for `n` more bytes.
+    @inline(__always) mutating func room(_ n: Int) {
+        if _slowPath(count &+ n > capacity) { replace(minimumCapacity: count &+ n, keeping: count) }
+    }
+
+    @inline(__always) mutating func put16(_ v: UInt16) {
+        room(2)
+        UnsafeMutableRawPointer(base + count).storeBytes(of: v.bigEndian, as: UInt16.self)
+        count &+= 2
+    }
+
+    @inline(__always) mutating func put32(_ v: UInt32) {
+        room(4)
+        UnsafeMutableRawPointer(base + count).storeBytes(of: v.bigEndian, as: UInt32.self)
+        count &+= 4
+    }
+
+    @inline(__always) mutating func put64(_ v: UInt64) {
+        room(8)
+        UnsafeMutableRawPointer(base + count).storeBytes(of: v.bigEndian, as: UInt64.self)
+        count &+= 8
     }
 
     // MARK: Fields
 
     /// Starts a row of `fields` fields.
-    @inline(__always) public mutating func beginRow(_ fields: Int) {
-        bytes.append(UInt8(truncatingIfNeeded: fields >> 8)); bytes.append(UInt8(truncatingIfNeeded: fields))
-    }
-
-    @inline(__always) private mutating func be32(_ v: Int32) {
-        let u = UInt32(bitPattern: v)
-        bytes.append(UInt8(truncatingIfNeeded: u >> 24)); bytes.append(UInt8(truncatingIfNeeded: u >> 16))
-        bytes.append(UInt8(truncatingIfNeeded: u >> 8)); bytes.append(UInt8(truncatingIfNeeded: u))
-    }
-
-    @inline(__always) private mutating func be64(_ v: Int64) {
-        let u = UInt64(bitPattern: v)
-        be32(Int32(bitPattern: UInt32(truncatingIfNeeded: u >> 32)))
-        be32(Int32(bitPattern: UInt32(truncatingIfNeeded: u)))
-    }
-
+    @inline(__always) public mutating func beginRow(_ fields: Int) { claim(); wBeginRow(fields) }
     /// SQL NULL.
-    @inline(__always) public mutating func null() { be32(-1) }
-
+    @inline(__always) public mutating func null() { claim(); wNull() }
     /// A `text` field (nil = NULL); NUL becomes U+FFFD.
-    public mutating func text(_ value: String?) {
-        guard var s = value else { return null() }
-        s.withUTF8 { appendText($0) }
-    }
-
-    /// A `text` field from UTF-8 bytes; NUL becomes U+FFFD.
-    private mutating func appendText(_ buf: UnsafeBufferPointer<UInt8>) {
-        guard let base = buf.baseAddress, memchr(base, 0, buf.count) != nil else {
-            be32(Int32(truncatingIfNeeded: buf.count))
-            bytes.append(contentsOf: buf)
-            return
-        }
-        var nuls = 0
-        for b in buf where b == 0 { nuls += 1 }
-        be32(Int32(truncatingIfNeeded: buf.count + 2 * nuls))
-        for b in buf {
-            if b == 0 { bytes.append(0xEF); bytes.append(0xBF); bytes.append(0xBD) } else { bytes.append(b) }
-        }
-    }
-
+    public mutating func text(_ value: String?) { claim(); wText(value) }
     /// A `bigint` field (nil = NULL).
-    public mutating func int8(_ value: Int64?) {
-        guard let v = value else { return null() }
-        be32(8); be64(v)
-    }
-
+    public mutating func int8(_ value: Int64?) { claim(); wInt8(value) }
     /// An `integer` field (nil = NULL); a value outside the 32-bit range is NULL too.
-    public mutating func int4(_ value: Int?) {
-        guard let v = value, let i = Int32(exactly: v) else { return null() }
-        be32(4); be32(i)
-    }
-
+    public mutating func int4(_ value: Int?) { claim(); wInt4(value) }
     /// A `real` field (nil = NULL): the nearest 4-byte float.
-    public mutating func float4(_ value: Double?) {
-        guard let v = value else { return null() }
-        be32(4); be32(Int32(bitPattern: Float(v).bitPattern))
-    }
-
+    public mutating func float4(_ value: Double?) { claim(); wFloat4(value) }
     /// A `timestamptz` field (nil = NULL), microseconds exact.
-    public mutating func timestamptz(_ value: Timestamp?) {
-        guard let t = value else { return null() }
-        be32(8); be64(t.micros &- CopyBinary.postgresEpochMicros)
-    }
-
+    public mutating func timestamptz(_ value: Timestamp?) { claim(); wTimestamptz(value) }
     /// A `bytea` field (nil = NULL): the bytes exactly.
-    public mutating func bytea(_ value: [UInt8]?) {
-        guard let b = value else { return null() }
-        be32(Int32(truncatingIfNeeded: b.count))
-        bytes.append(contentsOf: b)
-    }
-
+    public mutating func bytea(_ value: [UInt8]?) { claim(); wBytea(value) }
     /// An `inet` field: the address when `inet_pton` accepts it (an `IPv6:` prefix is dropped),
     /// else NULL.
-    public mutating func inet(_ value: String?) {
-        guard var v = value else { return null() }
+    public mutating func inet(_ value: String?) { claim(); wInet(value) }
+    /// A `text` field from a packed row's bytes (`.none` = NULL), by the rule of the String
+    /// `RowText.string` makes of them: valid UTF-8 as it is (NUL becomes U+FFFD), anything else
+    /// through that String.
+    public mutating func text(_ ref: TextRef, in t: RowText) { claim(); wText(ref, in: t) }
+    /// An `inet` field from a packed row's bytes (`inet(_: String?)`'s rule: a byte that is not
+    /// ASCII is not an address either way).
+    public mutating func inet(_ ref: TextRef, in t: RowText) { claim(); wInet(ref, in: t) }
+
+    // The writers without `claim()` (see `claim`).
+
+    @inline(__always) mutating func wBeginRow(_ fields: Int) { put16(UInt16(truncatingIfNeeded: fields)) }
+
+    @inline(__always) mutating func wNull() { put32(UInt32.max) }
+
+    @inline(__always) mutating func wText(_ value: String?) {
+        guard var s = value else { return wNull() }
+        s.withUTF8 { wText($0) }
+    }
+
+    @inline(__always) mutating func wText(_ buf: UnsafeBufferPointer<UInt8>) {
+        guard let p = buf.baseAddress else { return put32(0) }
+        wText(p, buf.count)
+    }
+
+    /// A `text` field of `n` bytes at `p`: length and bytes copied in one pass that also looks
+    /// for NUL (a field with one is written again by `wTextWithNULs`).
+    @inline(__always) mutating func wText(_ p: UnsafePointer<UInt8>, _ n: Int) {
+        room(4 &+ n)
+        let start = count
+        UnsafeMutableRawPointer(base + start).storeBytes(of: UInt32(truncatingIfNeeded: n).bigEndian, as: UInt32.self)
+        if _slowPath(CopyBinary.copyFindingNUL(base + (start &+ 4), p, n)) { return wTextWithNULs(p, n) }
+        count = start &+ 4 &+ n
+    }
+
+    /// Copies `n` bytes from `src` to `dst`; whether one of them is NUL. Fields are mostly
+    /// short: whole unaligned words (the last one overlapping) tested for a zero byte as they
+    /// pass, where `memcpy` and `memchr` calls cost more than the work; long ones by those calls.
+    @inline(__always)
+    static func copyFindingNUL(_ to: UnsafeMutablePointer<UInt8>, _ from: UnsafePointer<UInt8>, _ n: Int) -> Bool {
+        let dst = UnsafeMutableRawPointer(to), src = UnsafeRawPointer(from)
+        let ones: UInt64 = 0x0101_0101_0101_0101, highs: UInt64 = 0x8080_8080_8080_8080
+        if n >= 8 && n <= 256 {
+            var zero: UInt64 = 0
+            var i = 0
+            while i &+ 8 < n {
+                let w = src.loadUnaligned(fromByteOffset: i, as: UInt64.self)
+                zero |= (w &- ones) & ~w & highs
+                dst.storeBytes(of: w, toByteOffset: i, as: UInt64.self)
+                i &+= 8
+            }
+            let w = src.loadUnaligned(fromByteOffset: n &- 8, as: UInt64.self)
+            zero |= (w &- ones) & ~w & highs
+            dst.storeBytes(of: w, toByteOffset: n &- 8, as: UInt64.self)
+            return zero != 0
+        }
+        if n > 256 {
+            dst.copyMemory(from: src, byteCount: n)
+            return memchr(src, 0, n) != nil
+        }
+        var i = 0, nul = false
+        while i < n { let b = from[i]; nul = nul || b == 0; to[i] = b; i &+= 1 }
+        return nul
+    }
+
+    /// `wText` of bytes holding NUL: each NUL becomes U+FFFD (EF BF BD).
+    @inline(never) mutating func wTextWithNULs(_ p: UnsafePointer<UInt8>, _ n: Int) {
+        var nuls = 0
+        for i in 0..<n where p[i] == 0 { nuls += 1 }
+        put32(UInt32(truncatingIfNeeded: n + 2 * nuls))
+        room(n + 2 * nuls)
+        var o = count
+        for i in 0..<n {
+            if p[i] == 0 { base[o] = 0xEF; base[o &+ 1] = 0xBF; base[o &+ 2] = 0xBD; o &+= 3 } else { base[o] = p[i]; o &+= 1 }
+        }
+        count = o
+    }
+
+    @inline(__always) mutating func wInt8(_ value: Int64?) {
+        guard let v = value else { return wNull() }
+        put32(8); put64(UInt64(bitPattern: v))
+    }
+
+    @inline(__always) mutating func wInt4(_ value: Int?) {
+        guard let v = value, let i = Int32(exactly: v) else { return wNull() }
+        put64(4 << 32 | UInt64(UInt32(bitPattern: i)))
+    }
+
+    @inline(__always) mutating func wFloat4(_ value: Double?) {
+        guard let v = value else { return wNull() }
+        put64(4 << 32 | UInt64(Float(v).bitPattern))
+    }
+
+    @inline(__always) mutating func wTimestamptz(_ value: Timestamp?) {
+        guard let t = value else { return wNull() }
+        put32(8); put64(UInt64(bitPattern: t.micros &- CopyBinary.postgresEpochMicros))
+    }
+
+    mutating func wBytea(_ value: [UInt8]?) {
+        guard let b = value else { return wNull() }
+        put32(UInt32(truncatingIfNeeded: b.count))
+        room(b.count)
+        b.withUnsafeBufferPointer { u in if let p = u.baseAddress { (base + count).update(from: p, count: u.count) } }
+        count &+= b.count
+    }
+
+    mutating func wInet(_ value: String?) {
+        guard var v = value else { return wNull() }
         var address = (UInt64(0), UInt64(0))
         let parsed = v.withUTF8 { CopyBinary.parseIP($0, into: &address)?.v6 }
-        guard let v6 = parsed else { return null() }
+        guard let v6 = parsed else { return wNull() }
+        wInetValue(v6, address)
+    }
+
+    @inline(__always) mutating func wText(_ ref: TextRef, in t: RowText) {
+        guard ref.isPresent else { return wNull() }
+        let b = t.bytes(ref)
+        if RowText.isValidUTF8(b) { wText(b) } else { wText(t.string(ref)) }
+    }
+
+    mutating func wInet(_ ref: TextRef, in t: RowText) {
+        guard ref.isPresent else { return wNull() }
+        var address = (UInt64(0), UInt64(0))
+        guard let v6 = CopyBinary.parseIP(t.bytes(ref), into: &address)?.v6 else { return wNull() }
+        wInetValue(v6, address)
+    }
+
+    /// An inet value: PGSQL_AF_INET is AF_INET (2), PGSQL_AF_INET6 is AF_INET + 1; a host
+    /// address (all bits), not cidr; `address` in network order.
+    @inline(__always) mutating func wInetValue(_ v6: Bool, _ address: (UInt64, UInt64)) {
         let n = v6 ? 16 : 4
-        be32(Int32(4 + n))
-        // PGSQL_AF_INET is AF_INET (2), PGSQL_AF_INET6 is AF_INET + 1; host address: all bits, not cidr.
-        bytes.append(v6 ? 3 : 2); bytes.append(v6 ? 128 : 32); bytes.append(0); bytes.append(UInt8(n))
-        withUnsafeBytes(of: &address) { bytes.append(contentsOf: UnsafeRawBufferPointer(rebasing: $0[0..<n])) }
+        put32(UInt32(4 + n))
+        put32(v6 ? 0x0380_0010 : 0x0220_0004)
+        room(n)
+        var a = address
+        withUnsafeBytes(of: &a) { (base + count).update(from: $0.bindMemory(to: UInt8.self).baseAddress!, count: n) }
+        count &+= n
     }
 
     /// The address in the form PostgreSQL's inet accepts, or nil.
@@ -222,98 +377,76 @@ extension CopyBinary {
 
     /// One `messages` row.
     public mutating func append(_ m: MessageRecord) {
-        beginRow(29)
-        timestamptz(m.receivedAt); int8(m.msgKey); text(m.host); text(m.mta); text(m.instance)
-        text(m.queueID); text(m.messageID); text(m.sender)
-        text(m.client.name); inet(m.client.ip); int4(m.client.port)
-        int8(m.size); int4(m.nrcpt); text(m.proto); text(m.helo)
-        text(m.tls?.proto); text(m.tls?.cipher); int4(m.tls?.bits); text(m.tls?.trust)
-        text(m.saslMethod); text(m.saslUsername)
-        text(m.originQueueID); text(m.originKind?.rawValue)
-        text(m.subject); text(m.localUser); text(m.dkimResult); text(m.dkimDomain)
-        text(m.spamVerdict); float4(m.spamScore)
+        claim(); wBeginRow(29)
+        wTimestamptz(m.receivedAt); wInt8(m.msgKey); wText(m.host); wText(m.mta); wText(m.instance)
+        wText(m.queueID); wText(m.messageID); wText(m.sender)
+        wText(m.client.name); wInet(m.client.ip); wInt4(m.client.port)
+        wInt8(m.size); wInt4(m.nrcpt); wText(m.proto); wText(m.helo)
+        wText(m.tls?.proto); wText(m.tls?.cipher); wInt4(m.tls?.bits); wText(m.tls?.trust)
+        wText(m.saslMethod); wText(m.saslUsername)
+        wText(m.originQueueID); wText(m.originKind?.rawValue)
+        wText(m.subject); wText(m.localUser); wText(m.dkimResult); wText(m.dkimDomain)
+        wText(m.spamVerdict); wFloat4(m.spamScore)
     }
 
     /// One `deliveries` row; `delays` fills the four delay parts in order (no `delays`: four NULLs).
     public mutating func append(_ d: DeliveryRecord) {
-        beginRow(28)
-        timestamptz(d.at); int8(d.msgKey); text(d.host); text(d.instance); text(d.queueID)
-        timestamptz(d.receivedAt); text(d.recipient); text(d.origRecipient)
-        text(d.status.rawValue); text(d.dsn); text(d.transport)
-        text(d.relay.name); inet(d.relay.ip); int4(d.relay.port)
-        float4(d.delay)
-        for k in 0..<4 { float4(d.delays?[k]) }
-        int4(d.connUse); text(d.tlsFeature)
-        text(d.tls?.proto); text(d.tls?.cipher); int4(d.tls?.bits)
-        text(d.response); text(d.nextQueueID)
-        text(d.router); text(d.tls?.trust)
-    }
-
-    /// A `text` field from a packed row's bytes (`.none` = NULL), by the rule of the String
-    /// `RowText.string` makes of them: valid UTF-8 as it is (NUL becomes U+FFFD), anything else
-    /// through that String.
-    @inline(__always)
-    public mutating func text(_ ref: TextRef, in t: RowText) {
-        guard ref.isPresent else { return null() }
-        let b = t.bytes(ref)
-        if RowText.isValidUTF8(b) { appendText(b) } else { text(t.string(ref)) }
-    }
-
-    /// An `inet` field from a packed row's bytes (`inet(_: String?)`'s rule: a byte that is not
-    /// ASCII is not an address either way).
-    public mutating func inet(_ ref: TextRef, in t: RowText) {
-        guard ref.isPresent else { return null() }
-        var address = (UInt64(0), UInt64(0))
-        guard let v6 = CopyBinary.parseIP(t.bytes(ref), into: &address)?.v6 else { return null() }
-        let n = v6 ? 16 : 4
-        be32(Int32(4 + n))
-        bytes.append(v6 ? 3 : 2); bytes.append(v6 ? 128 : 32); bytes.append(0); bytes.append(UInt8(n))
-        withUnsafeBytes(of: &address) { bytes.append(contentsOf: UnsafeRawBufferPointer(rebasing: $0[0..<n])) }
+        claim(); wBeginRow(28)
+        wTimestamptz(d.at); wInt8(d.msgKey); wText(d.host); wText(d.instance); wText(d.queueID)
+        wTimestamptz(d.receivedAt); wText(d.recipient); wText(d.origRecipient)
+        wText(d.status.rawValue); wText(d.dsn); wText(d.transport)
+        wText(d.relay.name); wInet(d.relay.ip); wInt4(d.relay.port)
+        wFloat4(d.delay)
+        for k in 0..<4 { wFloat4(d.delays?[k]) }
+        wInt4(d.connUse); wText(d.tlsFeature)
+        wText(d.tls?.proto); wText(d.tls?.cipher); wInt4(d.tls?.bits)
+        wText(d.response); wText(d.nextQueueID)
+        wText(d.router); wText(d.tls?.trust)
     }
 
     /// One `messages` row from a packed row and its batch's text (the columns of `append(_: MessageRecord)`).
     public mutating func append(_ m: PackedMessage, text t: RowText) {
-        beginRow(29)
-        timestamptz(m.receivedAt); int8(m.msgKey); text(m.host); text(m.mta); text(m.instance)
-        text(m.queueID, in: t); text(m.messageID, in: t); text(m.sender, in: t)
-        text(m.clientName, in: t); inet(m.clientIP, in: t); int4(m.clientPort)
-        int8(m.size); int4(m.nrcpt); text(m.proto, in: t); text(m.helo, in: t)
-        text(m.tls?.proto); text(m.tls?.cipher); int4(m.tls?.bits); text(m.tls?.trust)
-        text(m.saslMethod, in: t); text(m.saslUsername, in: t)
-        text(m.originQueueID, in: t); text(m.originKind?.rawValue)
-        text(m.subject, in: t); text(m.localUser, in: t); text(m.dkimResult, in: t); text(m.dkimDomain, in: t)
-        text(m.spamVerdict, in: t); float4(m.spamScore)
+        claim(); wBeginRow(29)
+        wTimestamptz(m.receivedAt); wInt8(m.msgKey); wText(m.host); wText(m.mta); wText(m.instance)
+        wText(m.queueID, in: t); wText(m.messageID, in: t); wText(m.sender, in: t)
+        wText(m.clientName, in: t); wInet(m.clientIP, in: t); wInt4(m.clientPort)
+        wInt8(m.size); wInt4(m.nrcpt); wText(m.proto, in: t); wText(m.helo, in: t)
+        wText(m.tls?.proto); wText(m.tls?.cipher); wInt4(m.tls?.bits); wText(m.tls?.trust)
+        wText(m.saslMethod, in: t); wText(m.saslUsername, in: t)
+        wText(m.originQueueID, in: t); wText(m.originKind?.rawValue)
+        wText(m.subject, in: t); wText(m.localUser, in: t); wText(m.dkimResult, in: t); wText(m.dkimDomain, in: t)
+        wText(m.spamVerdict, in: t); wFloat4(m.spamScore)
     }
 
     /// One `deliveries` row from a packed row and its batch's text (the columns of `append(_: DeliveryRecord)`).
     public mutating func append(_ d: PackedDelivery, text t: RowText) {
-        beginRow(28)
-        timestamptz(d.at); int8(d.msgKey); text(d.host); text(d.instance); text(d.queueID, in: t)
-        timestamptz(d.receivedAt); text(d.recipient, in: t); text(d.origRecipient, in: t)
-        text(d.status.rawValue); text(d.dsn, in: t); text(d.transport, in: t)
-        text(d.relayName, in: t); inet(d.relayIP, in: t); int4(d.relayPort)
-        float4(d.delay)
-        for k in 0..<4 { float4(d.delays?[k]) }
-        int4(d.connUse); text(d.tlsFeature, in: t)
-        text(d.tls?.proto); text(d.tls?.cipher); int4(d.tls?.bits)
-        text(d.response, in: t); text(d.nextQueueID, in: t)
-        text(d.router, in: t); text(d.tls?.trust)
+        claim(); wBeginRow(28)
+        wTimestamptz(d.at); wInt8(d.msgKey); wText(d.host); wText(d.instance); wText(d.queueID, in: t)
+        wTimestamptz(d.receivedAt); wText(d.recipient, in: t); wText(d.origRecipient, in: t)
+        wText(d.status.rawValue); wText(d.dsn, in: t); wText(d.transport, in: t)
+        wText(d.relayName, in: t); wInet(d.relayIP, in: t); wInt4(d.relayPort)
+        wFloat4(d.delay)
+        for k in 0..<4 { wFloat4(d.delays?[k]) }
+        wInt4(d.connUse); wText(d.tlsFeature, in: t)
+        wText(d.tls?.proto); wText(d.tls?.cipher); wInt4(d.tls?.bits)
+        wText(d.response, in: t); wText(d.nextQueueID, in: t)
+        wText(d.router, in: t); wText(d.tls?.trust)
     }
 
     /// One `rejections` row.
     public mutating func append(_ r: RejectionRecord) {
-        beginRow(18)
-        timestamptz(r.at); int8(r.msgKey); text(r.host); text(r.instance); text(r.queueID)
-        text(r.program); text(r.action); text(r.stage)
-        text(r.client.name); inet(r.client.ip); int4(r.client.port)
-        text(r.helo); text(r.sender); text(r.recipient); text(r.proto)
-        text(r.code); text(r.dsn); text(r.reason)
+        claim(); wBeginRow(18)
+        wTimestamptz(r.at); wInt8(r.msgKey); wText(r.host); wText(r.instance); wText(r.queueID)
+        wText(r.program); wText(r.action); wText(r.stage)
+        wText(r.client.name); wInet(r.client.ip); wInt4(r.client.port)
+        wText(r.helo); wText(r.sender); wText(r.recipient); wText(r.proto)
+        wText(r.code); wText(r.dsn); wText(r.reason)
     }
 
     /// One `unparsed_lines` row of source `sourceID` (raw bytes exact).
     public mutating func append(_ u: UnparsedLine, sourceID: Int64) {
-        beginRow(7)
-        timestamptz(u.at); int8(sourceID); text(u.host); int8(u.lineNumber); int8(u.offset); text(u.reason); bytea(u.raw)
+        claim(); wBeginRow(7)
+        wTimestamptz(u.at); wInt8(sourceID); wText(u.host); wInt8(u.lineNumber); wInt8(u.offset); wText(u.reason); wBytea(u.raw)
     }
 }
 
@@ -340,14 +473,14 @@ public struct CopySink {
 
     /// Sends the buffer when it holds at least `chunkSize` bytes.
     public mutating func flushIfNeeded() throws {
-        if encoder.bytes.count >= chunkSize { try flush() }
+        if encoder.count >= chunkSize { try flush() }
     }
 
     /// Sends whatever is buffered. The corresponding libpq function is `PQputCopyData`.
     public mutating func flush() throws {
-        guard !encoder.bytes.isEmpty else { return }
-        try encoder.bytes.withUnsafeBufferPointer { try send($0) }
-        bytesSent += Int64(encoder.bytes.count)
+        guard !encoder.isEmpty else { return }
+        try encoder.withBytes { try send($0) }
+        bytesSent += Int64(encoder.count)
         encoder.removeAll()
     }
 
@@ -360,11 +493,20 @@ public struct CopySink {
     /// Sends COPY data encoded beforehand straight from `raw`, in slices of `chunkSize` bytes,
     /// after whatever the buffer holds; no copy is made.
     public mutating func send(encoded raw: [UInt8]) throws {
+        try raw.withUnsafeBufferPointer { try send(encoded: $0) }
+    }
+
+    /// `send(encoded:)` of data a `CopyBinary` holds.
+    public mutating func send(encoded data: CopyBinary) throws {
+        try data.withBytes { try send(encoded: $0) }
+    }
+
+    private mutating func send(encoded raw: UnsafeBufferPointer<UInt8>) throws {
         try flush()
         var start = 0
         while start < raw.count {
             let end = min(start + chunkSize, raw.count)
-            try raw.withUnsafeBufferPointer { try send(UnsafeBufferPointer(rebasing: $0[start..<end])) }
+            try send(UnsafeBufferPointer(rebasing: raw[start..<end]))
             bytesSent += Int64(end - start)
             start = end
         }
