@@ -13,15 +13,7 @@
 /// Limits: one buffer holds at most 4 GiB (`UInt32` offsets; a batch is 50,000 lines).
 public struct RowText: @unchecked Sendable {
     /// Owns the buffer; replaced (not changed) when the buffer grows or is shared.
-    @usableFromInline final class Storage {
-        @usableFromInline let base: UnsafeMutablePointer<UInt8>
-        @usableFromInline let capacity: Int
-        @usableFromInline init(capacity: Int) {
-            self.capacity = capacity
-            base = .allocate(capacity: capacity)
-        }
-        deinit { base.deallocate() }
-    }
+    @usableFromInline typealias Storage = ByteStorage
 
     @usableFromInline var storage: Storage
     /// `storage.base` and `.capacity`, held here: reading them through the class costs a load each.
@@ -222,4 +214,17 @@ public struct TextRef: Hashable, Sendable {
     @inlinable public func shifted(_ by: Int) -> TextRef {
         isPresent ? TextRef(offset: offset &+ UInt32(truncatingIfNeeded: by), count: count) : self
     }
+}
+
+/// A byte buffer's memory, owned by a copy-on-write value (`RowText`, the loader's `CopyBinary`):
+/// allocated with its capacity, freed with the last reference; a value replaces it (never
+/// changes it) when it must grow or is shared.
+public final class ByteStorage {
+    public let base: UnsafeMutablePointer<UInt8>
+    public let capacity: Int
+    public init(capacity: Int) {
+        self.capacity = capacity
+        base = .allocate(capacity: capacity)
+    }
+    deinit { base.deallocate() }
 }

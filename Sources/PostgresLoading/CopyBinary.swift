@@ -48,17 +48,7 @@ import Darwin
 
 public struct CopyBinary: @unchecked Sendable {
     /// Owns the buffer; replaced (not changed) when the buffer grows or is shared.
-    @usableFromInline final class Storage {
-        @usableFromInline let base: UnsafeMutablePointer<UInt8>
-        @usableFromInline let capacity: Int
-        @usableFromInline init(capacity: Int) {
-            self.capacity = capacity
-            base = .allocate(capacity: capacity)
-        }
-        deinit { base.deallocate() }
-    }
-
-    @usableFromInline var storage: Storage
+    @usableFromInline var storage: ByteStorage
     /// `storage.base` and `.capacity`, held here: reading them through the class costs a load each.
     @usableFromInline var base: UnsafeMutablePointer<UInt8>
     @usableFromInline var capacity: Int
@@ -73,7 +63,7 @@ public struct CopyBinary: @unchecked Sendable {
     static let postgresEpochMicros: Int64 = 946_684_800_000_000
 
     public init(capacity: Int = 0) {
-        storage = Storage(capacity: max(capacity, 256))
+        storage = ByteStorage(capacity: max(capacity, 256))
         base = storage.base
         self.capacity = storage.capacity
     }
@@ -116,7 +106,7 @@ public struct CopyBinary: @unchecked Sendable {
     mutating func replace(minimumCapacity: Int, keeping: Int) {
         var c = max(capacity, 256)
         while c < minimumCapacity { c *= 2 }
-        let s = Storage(capacity: c)
+        let s = ByteStorage(capacity: c)
         if keeping > 0 { s.base.update(from: base, count: keeping) }
         storage = s; base = s.base; capacity = c
     }
