@@ -37,11 +37,8 @@ public struct RowText: @unchecked Sendable {
 
     @usableFromInline @inline(never)
     mutating func replace(minimumCapacity: Int, keeping: Int) {
-        var c = max(capacity, 16)
-        while c < minimumCapacity { c *= 2 }
-        let s = Storage(capacity: c)
-        if keeping > 0 { s.base.update(from: base, count: keeping) }
-        storage = s; base = s.base; capacity = c
+        storage = ByteStorage(replacing: base, capacity: max(capacity, 16), minimum: minimumCapacity, keeping: keeping)
+        base = storage.base; capacity = storage.capacity
     }
 
     /// Makes the buffer this value's alone (a copy made since keeps its bytes): call it before
@@ -226,5 +223,15 @@ public final class ByteStorage {
         self.capacity = capacity
         base = .allocate(capacity: capacity)
     }
+
+    /// The memory that replaces `old` (`capacity` bytes) when it must grow or is shared: the
+    /// capacity doubled until it holds `minimum` bytes, the first `keeping` bytes copied.
+    public convenience init(replacing old: UnsafePointer<UInt8>, capacity: Int, minimum: Int, keeping: Int) {
+        var c = max(capacity, 1)
+        while c < minimum { c *= 2 }
+        self.init(capacity: c)
+        if keeping > 0 { base.update(from: old, count: keeping) }
+    }
+
     deinit { base.deallocate() }
 }

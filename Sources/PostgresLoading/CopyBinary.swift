@@ -104,11 +104,8 @@ public struct CopyBinary: @unchecked Sendable {
 
     @usableFromInline @inline(never)
     mutating func replace(minimumCapacity: Int, keeping: Int) {
-        var c = max(capacity, 256)
-        while c < minimumCapacity { c *= 2 }
-        let s = ByteStorage(capacity: c)
-        if keeping > 0 { s.base.update(from: base, count: keeping) }
-        storage = s; base = s.base; capacity = c
+        storage = ByteStorage(replacing: base, capacity: max(capacity, 256), minimum: minimumCapacity, keeping: keeping)
+        base = storage.base; capacity = storage.capacity
     }
 
     /// Makes the buffer this value's alone (a copy made since keeps its bytes). Every public
