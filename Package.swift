@@ -41,7 +41,7 @@ let package = Package(
         .target(name: "Query", dependencies: ["MailTrailModel", "PostgresLoading"]),
         // The binary allocates through mimalloc (Debian's libmimalloc-dev; linked before libc, so it
         // replaces malloc/free for the whole process): 2-4 % less parse time than glibc's
-        // allocator (docs/performance.md, round 10).
+        // allocator (docs/performance-history.md, round 10).
         .executableTarget(name: "mailtrail", dependencies: [
             "MailTrailModel", "Ingest", "Agent", "Query", "PostgresLoading",
             .product(name: "ArgumentParser", package: "swift-argument-parser"),

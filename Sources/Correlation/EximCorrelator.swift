@@ -45,7 +45,7 @@
 ///   `MessageKey.Cache`; senders, recipients and quoted subjects made afresh:
 ///   a lookup in a cache shared by all hosts reads a cold entry and retains a
 ///   String stored elsewhere, which cost more CPU time than making the String
-///   (docs/performance.md, round 12), although the next hop logs the same
+///   (docs/performance-history.md, round 12), although the next hop logs the same
 ///   values again; on the general path, an arrival's client name through
 ///   the host's own cache, as relay names (a host's relays repeat: the
 ///   submission host's name on every mailbox host); responses, refused

@@ -64,7 +64,7 @@ func format3(_ x: Double) -> String {
 public enum ParseRunner {
     /// Bytes read per chunk. The records of a chunk are drained (encoded or counted, then
     /// released) before the next is read, so they are still in the cache: with 1 MiB chunks
-    /// and 10,000-record batches the parse took 10-18 % more CPU (docs/performance.md, round 7).
+    /// and 10,000-record batches the parse took 10-18 % more CPU (docs/performance-history.md, round 7).
     public static let chunkSize = 128 * 1024
 
     /// Parses `paths` and writes JSON lines through `write` (only counts records when

@@ -9,7 +9,7 @@
 /// `LineBytes.string` do), and `isValidUTF8` tells an encoder when the bytes are that String's.
 /// Why: a row field made as a String costs a cache lookup (a cold table entry and a retain of a
 /// cold String) or an allocation, and a release when the batch is emptied; copying the same
-/// bytes from the line just read touches nothing cold (docs/performance.md, round 12).
+/// bytes from the line just read touches nothing cold (docs/performance-history.md, round 12).
 /// Limits: one buffer holds at most 4 GiB (`UInt32` offsets; a batch is 50,000 lines).
 public struct RowText: @unchecked Sendable {
     /// Owns the buffer; replaced (not changed) when the buffer grows or is shared.

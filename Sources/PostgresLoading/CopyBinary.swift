@@ -33,7 +33,7 @@
 /// * The buffer is the encoder's own (copy-on-write, like `RowText`): fields
 ///   are written with unaligned big-endian stores, and a text field is copied
 ///   in words that are tested for a zero byte as they pass; `[UInt8]` appends
-///   cost about 125 instructions a field (round 18, docs/performance.md).
+///   cost about 125 instructions a field (round 18, docs/performance-history.md).
 ///   `bytes` is a copy; `withBytes` lends the bytes without one.
 /// Limits: the caller must write each row's fields in the order and types of
 /// the COPY column list. Not thread-safe (a value type).

@@ -2,7 +2,7 @@
 // its lines reach uses (swapped with its own, `EximCorrelator.borrowShared`): queue IDs through
 // its `EximIDMemo` (or its Strings cache for other lengths), Message-IDs with their keys through
 // its `MessageKey.Cache`; senders, recipients and subjects are made afresh (round 12 of
-// docs/performance.md: the shared lookup cost more CPU time than the String). The rows must be exactly those of
+// docs/performance-history.md: the shared lookup cost more CPU time than the String). The rows must be exactly those of
 // correlators fed the same lines from buffers that share nothing (each correlator then uses its
 // own cache), on seeded relay transcripts over three hosts whose values repeat across hosts
 // (a message's sender, Message-ID and recipient logged again by the next hop, its queue ID in the

@@ -1,6 +1,6 @@
 #!/bin/bash
 # bounds.sh: upper bounds of what a redesign could save, measured as CPU time of
-# `mailtrail parse --output none` (docs/performance.md, round 12).
+# `mailtrail parse --output none` (docs/performance-history.md, round 12).
 #
 # What: builds HEAD and HEAD with each PATCH applied (release, in one scratch worktree under
 # $TMPDIR, so the incremental build only recompiles what a patch touches), then runs
@@ -8,7 +8,7 @@
 # The patches in scripts/bench.d/bounds/ are measuring devices, not candidate code: they make
 # the parse skip a kind of work and produce wrong text (every String over 15 bytes becomes one
 # literal), with the same row counts as HEAD on the seed-42 samples (except Postfix under the
-# two lookup patches: +0.3 % deliveries, see docs/performance.md round 12). So the difference
+# two lookup patches: +0.3 % deliveries, see docs/performance-history.md round 12). So the difference
 # from HEAD is what that work costs at most:
 #   no-strings.patch        no String over 15 bytes is made or looked up (caches and fresh ones)
 #   no-cache-lookups.patch  the caches' lookups skipped (a literal instead); fresh Strings made

@@ -1,7 +1,7 @@
 #!/usr/bin/env python3
 """ingest-cpu.py: `mailtrail ingest` against `psql \\copy` of the same rows,
 repeated and interleaved, with the CPU time of the PostgreSQL backend and of
-the client next to the wall time (docs/performance.md, "Ingest").
+the client next to the wall time (docs/performance.md, "Ingest"; the measurements behind the design: docs/performance-history.md).
 
 What: a warm-up ingest (not timed) finds the log's days and exports the
 rows it loaded; then for each round, (1) a fresh database (migrated, the

@@ -1,6 +1,6 @@
 #!/bin/bash
 # parse-ab.sh: CPU time of `mailtrail parse --output none` for two or more builds, runs interleaved
-# (docs/performance.md, rounds 10-11).
+# (docs/performance-history.md, rounds 10-11).
 #
 # What: N rounds; in each, every binary parses FILE once under `perf stat -e task-clock`
 # (CPU milliseconds, not wall time, so that waiting for the other core's work does not count);

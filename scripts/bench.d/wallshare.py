@@ -1,6 +1,6 @@
 #!/usr/bin/env python3
 """wallshare.py: where a parse's wall time goes next to where its instructions go,
-by category (docs/performance.md, round 11).
+by category (docs/performance-history.md, round 11).
 
 What: reads a `perf record` profile (software clock samples: wall time, which
 this machine kind can sample without hardware counters) and a callgrind
