@@ -16,8 +16,8 @@ struct MailTrailCommand: ParsableCommand {
         commandName: "mailtrail",
         abstract: "Archive mail-server logs in PostgreSQL and trace e-mails across relays.",
         discussion: """
-            Typical use: `mailtrail db migrate`, then `mailtrail ingest /var/log/mail.log*`,
-            then `mailtrail trace '<message-id>'`, `mailtrail search`, `mailtrail report NAME`. The database comes from libpq's conventions
+            Typical use: `mailtrail db migrate`, then `mailtrail ingest /var/log/mail.log*`, \
+            then `mailtrail trace '<message-id>'`, `mailtrail search`, `mailtrail report NAME`. The database comes from libpq's conventions \
             (PG* variables, ~/.pgpass, service files) or --db.
             """,
         version: "0.1.0",

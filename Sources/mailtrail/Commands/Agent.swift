@@ -8,9 +8,9 @@ extension MailTrailCommand {
             commandName: "agent",
             abstract: "Follow log files (like tail -F) and load them into PostgreSQL, exactly once.",
             discussion: """
-                Reads the TOML configuration (see docs/agent.md for every key and its default), follows
-                each [[source]] through rotation, copytruncate and gzip, and commits rows with each
-                file's checkpoint in one transaction. SIGTERM commits and exits 0; SIGHUP reloads the
+                Reads the TOML configuration (see docs/agent.md for every key and its default), follows \
+                each [[source]] through rotation, copytruncate and gzip, and commits rows with each \
+                file's checkpoint in one transaction. SIGTERM commits and exits 0; SIGHUP reloads the \
                 configuration. --check validates the file and prints the effective configuration.
                 """)
 

@@ -15,13 +15,13 @@ extension MailTrailCommand {
                 commandName: "migrate",
                 abstract: "Create or upgrade the mailtrail schema.",
                 discussion: """
-                    Applies the numbered migrations of sql/migrations that the database lacks (each in
-                    its own transaction), records the version in mailtrail.schema_version, and
-                    re-applies every function of sql/functions. Running it again changes nothing. It
-                    refuses to touch a database whose schema is newer than this mailtrail.
-                    Last it creates (when missing) the NOLOGIN group roles PREFIX_owner,
-                    PREFIX_maintenance, PREFIX_ingest and PREFIX_reader, gives the schema to the owner
-                    and grants by rule (see docs/security.md). Roles are cluster-wide: give each
+                    Applies the numbered migrations of sql/migrations that the database lacks (each in \
+                    its own transaction), records the version in mailtrail.schema_version, and \
+                    re-applies every function of sql/functions. Running it again changes nothing. It \
+                    refuses to touch a database whose schema is newer than this mailtrail. \
+                    Last it creates (when missing) the NOLOGIN group roles PREFIX_owner, \
+                    PREFIX_maintenance, PREFIX_ingest and PREFIX_reader, gives the schema to the owner \
+                    and grants by rule (see docs/security.md). Roles are cluster-wide: give each \
                     archive database of a cluster its own --roles-prefix on its first migrate.
                     """)
 

@@ -57,10 +57,10 @@ extension MailTrailCommand.DB {
             commandName: "grant-agent",
             abstract: "Let an ingest login role write rows for the given hosts (and nothing else).",
             discussion: """
-                The role must exist and be an ordinary login role (CREATE ROLE relay1 LOGIN, password
-                in its ~/.pgpass or a client certificate). It becomes a member of PREFIX_ingest and may
-                then load rows whose host matches one of its patterns: an exact name, or a glob with *
-                (any characters) and ? (one character). The database refuses anything else. Prints the
+                The role must exist and be an ordinary login role (CREATE ROLE relay1 LOGIN, password \
+                in its ~/.pgpass or a client certificate). It becomes a member of PREFIX_ingest and may \
+                then load rows whose host matches one of its patterns: an exact name, or a glob with * \
+                (any characters) and ? (one character). The database refuses anything else. Prints the \
                 role's patterns afterwards.
                 """)
 
@@ -91,7 +91,7 @@ extension MailTrailCommand.DB {
             commandName: "revoke-agent",
             abstract: "Take hosts (or, without --hosts, all of them) away from an ingest login role.",
             discussion: """
-                Removes the given patterns exactly as granted. When the role has no pattern left in this
+                Removes the given patterns exactly as granted. When the role has no pattern left in this \
                 database it also leaves PREFIX_ingest. Prints the patterns that remain.
                 """)
 

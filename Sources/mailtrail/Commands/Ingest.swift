@@ -8,10 +8,10 @@ extension MailTrailCommand {
             commandName: "ingest",
             abstract: "Load log files into PostgreSQL.",
             discussion: """
-                Files may be plain or gzip'd; '-' reads standard input. Give rotated files oldest
-                first (mail.log.2.gz mail.log.1 mail.log). Each file's progress is checkpointed with
-                its rows in one transaction, so ingesting a file again adds nothing and an
-                interrupted run resumes where it stopped. Lines that cannot be parsed are counted
+                Files may be plain or gzip'd; '-' reads standard input. Give rotated files oldest \
+                first (mail.log.2.gz mail.log.1 mail.log). Each file's progress is checkpointed with \
+                its rows in one transaction, so ingesting a file again adds nothing and an \
+                interrupted run resumes where it stopped. Lines that cannot be parsed are counted \
                 and stored in mailtrail.unparsed_lines; they never abort a batch.
                 """)
 

@@ -8,9 +8,9 @@ extension MailTrailCommand {
             commandName: "maintain",
             abstract: "Create partitions ahead and drop whole day partitions past the retention window.",
             discussion: """
-                The same as SELECT * FROM mailtrail.run_maintenance(retention, premake) in psql or
-                pg_cron. Old days are detached and dropped as whole partitions, never DELETEd.
-                Without flags the database's settings apply (mailtrail.settings: retention_days,
+                The same as SELECT * FROM mailtrail.run_maintenance(retention, premake) in psql or \
+                pg_cron. Old days are detached and dropped as whole partitions, never DELETEd. \
+                Without flags the database's settings apply (mailtrail.settings: retention_days, \
                 premake_days; defaults 90 and 7).
                 """)
 

@@ -8,7 +8,7 @@ extension MailTrailCommand {
             commandName: "parse",
             abstract: "Parse and correlate log files without a database; print JSON lines.",
             discussion: """
-                One JSON object per record (kind: message, delivery, rejection) and one
+                One JSON object per record (kind: message, delivery, rejection) and one \
                 {"kind": "unparsed", "file": ..., "line": N, "reason": ...} per line not understood.
                 A summary (lines, parsed, ignored, unparsed) goes to stderr.
                 """)

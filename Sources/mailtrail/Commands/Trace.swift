@@ -9,7 +9,7 @@ extension MailTrailCommand {
             commandName: "trace",
             abstract: "Show the path of a message across hosts.",
             discussion: """
-                Give a Message-ID (with or without angle brackets), or --queue-id (and --host) to
+                Give a Message-ID (with or without angle brackets), or --queue-id (and --host) to \
                 start from one transaction. Exit status 1 when nothing is found.
                 """)
 
