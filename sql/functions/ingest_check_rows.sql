@@ -25,7 +25,7 @@
 --   backend's memory (spilling to a temporary file beyond work_mem). It is
 --   installed on partitions, not on the partitioned parents: on a parent, a
 --   transition table makes COPY insert row by row instead of in batches
---   (measured about 10 % more backend CPU; docs/performance.md), and a
+--   (measured about 10 % more backend CPU; docs/performance-history.md, "Ingest"), and a
 --   plain `\copy` into the parent would pay for it too.
 
 CREATE OR REPLACE FUNCTION mailtrail.ingest_check_rows()
