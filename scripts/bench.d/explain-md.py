@@ -56,7 +56,7 @@ def plans(body):
                 cur[1].append(line[len("Query Text:"):].strip())
                 continue
             # The plan starts at the first line that is not indented SQL: a node name at column 0.
-            if re.match(r"^[A-Z][A-Za-z ]+ +\(cost=", line) or re.match(r"^[A-Z][A-Za-z ]+$", line) and "cost=" in line:
+            if re.match(r"^[A-Z][A-Za-z ]+ +\(cost=", line):
                 cur[3] = "plan"
                 cur[2].append(line)
             else:
