@@ -3427,6 +3427,50 @@ BEGIN
 
         -- Nothing to expand and no group to pull in: the step adds nothing.
         EXIT WHEN cardinality(v_todo) = 0 AND v_g_lo = 'infinity';
+/*
+ * No lookup needs a table (every range above is empty, and (b) has no
+ * seed candidate): then only (a) among the seeds can add rows, and this
+ * statement over the arrays gives what the full one below would, from a
+ * plan made once per session. Planning the full one (a dozen subqueries)
+ * for each step was a quarter of a warm trace of the usual kind: a
+ * message-id whose every hop is a seed.
+ */
+        IF NOT (v_need_a OR v_need_b OR v_maybe_b OR v_g_lo <> 'infinity') THEN
+            v_new := ARRAY(
+                SELECT ROW(x.*)::mailtrail.trace_edge
+                FROM (
+                    SELECT w.c_host, w.c_instance, w.c_queue_id, w.c_received_at,
+                           m.host, m.instance, m.queue_id, m.received_at, m.message_id,
+                           CASE WHEN m.host = w.c_host THEN 'reinjection' ELSE 'queued-as' END
+                    FROM unnest(v_todo) w
+                    CROSS JOIN LATERAL (
+                        SELECT c.at, c.next_queue_id
+                        FROM unnest(v_dhop, v_drow) AS c (hop_received_at)
+                        WHERE c.host = w.c_host AND c.instance = w.c_instance AND c.queue_id = w.c_queue_id
+                          AND c.hop_received_at = w.c_received_at
+                          AND c.next_queue_id IS NOT NULL
+                          AND c.at <= v_to) d
+                    CROSS JOIN LATERAL (
+                        SELECT DISTINCT ON (s.host, s.instance)
+                               s.host, s.instance, s.queue_id, s.received_at, s.message_id, s.origin_kind
+                        FROM unnest(v_seed) s
+                        WHERE s.queue_id = d.next_queue_id
+                          AND s.received_at >= d.at - v_skew
+                          AND s.received_at <= d.at + v_skew
+                        ORDER BY s.host, s.instance, abs(extract(epoch FROM s.received_at - d.at)), s.received_at
+                    ) m
+                    WHERE m.host <> w.c_host
+                       OR (m.origin_kind IS NULL
+                           AND (m.instance, m.queue_id, m.received_at)
+                               IS DISTINCT FROM (w.c_instance, w.c_queue_id, w.c_received_at))
+                    EXCEPT
+                    SELECT * FROM unnest(v_walk)
+                ) x);
+            EXIT WHEN cardinality(v_new) = 0;
+            v_walk := v_walk || v_new;
+            v_front := v_new;
+            CONTINUE;
+        END IF;
         PERFORM set_config('plan_cache_mode', 'force_custom_plan', true);
         v_new := ARRAY(
             SELECT ROW(x.*)::mailtrail.trace_edge
@@ -3879,14 +3923,19 @@ CREATE OR REPLACE FUNCTION mailtrail.trace_json_core(
     , p_until              timestamptz
     , p_skew               interval)
     RETURNS jsonb
-    LANGUAGE sql
+    LANGUAGE plpgsql
     STABLE
 AS $$
 /*
  * trace_core() returns each hop with its messages row and its delivery
  * rows (those of trace_hop_deliveries), so the document is built without
- * reading a table again.
+ * reading a table again. PL/pgSQL rather than SQL: the body cannot be
+ * inlined (it has a FROM), and a SQL function's body is parsed and planned
+ * again at every call, a quarter of a warm trace; PL/pgSQL keeps the plan
+ * for the session.
  */
+BEGIN
+    RETURN (
     SELECT CASE WHEN count(*) = 0 THEN NULL
                 ELSE jsonb_build_object('msgid', p_msgid, 'hops', jsonb_agg(h.doc ORDER BY h.hop)) END
     FROM (
@@ -3941,7 +3990,8 @@ AS $$
                                  FROM unnest(t.deliveries) d)) AS doc
         FROM mailtrail.trace_core(p_msgid, p_start_host, p_start_instance, p_start_queue_id,
                                   p_start_received_at, p_since, p_until, p_skew) t
-    ) h;
+    ) h);
+END
 $$;
 
 COMMENT ON FUNCTION mailtrail.trace_json_core(text, text, text, text, timestamptz, timestamptz, timestamptz, interval) IS
@@ -4677,7 +4727,11 @@ ROLLBACK;
 --   table lookup, not the seeds), and a bounce with a message-id of its own
 --   (origin link and message-id group rule); checks hops, parents, links,
 --   every hop's delivery rows against trace_hop_deliveries(), and
---   trace_json's deliveries.
+--   trace_json's deliveries. Then a chain whose every next hop is a row of
+--   the traced message-id and whose every delivery was sent, so that each
+--   step's lookups have empty ranges (the statement over the arrays only):
+--   queued-as to another host, a same-host re-injection, a queue ID reused
+--   within the skew (the closer row wins), and the JSON document.
 -- Contract: runs inside BEGIN ... ROLLBACK; raises an exception naming what
 --   differed. Fixed dates in April 2025 (partitions made inside the
 --   transaction).
@@ -4794,6 +4848,67 @@ BEGIN
     END IF;
     IF jsonb_array_length(v_doc->'hops') <> 4 OR v_doc->'hops'->2->>'link' <> 'bounce' THEN
         RAISE EXCEPTION 'trace_json(r1): %', v_doc;
+    END IF;
+END
+$test$;
+
+-- A chain traced through the seeds only (msgid f1 on every row, every
+-- delivery sent): relay1 F1 -> relay2 F2 (queued as F2; relay2 took a
+-- second F1 copy as F2 again at 08:04, within the skew, which the 08:00:05
+-- delivery must not link to) -> relay2 F3 (content filter re-injection,
+-- same host) -> mbox1 F4 (queued as F4).
+INSERT INTO mailtrail.messages
+    (received_at, msg_key, host, mta, instance, queue_id, message_id, sender, client_name, client_ip,
+     origin_queue_id, origin_kind)
+VALUES
+    ('2025-04-10 08:00:00+00', 11, 'relay1', 'postfix', 'postfix', 'F1', 'f1@test', 'a@example.org', 'app', '192.0.2.9', NULL, NULL),
+    ('2025-04-10 08:00:05+00', 12, 'relay2', 'postfix', 'postfix', 'F2', 'f1@test', 'a@example.org', 'relay1', '192.0.2.1', NULL, NULL),
+    ('2025-04-10 08:04:00+00', 13, 'relay2', 'postfix', 'postfix', 'F2', 'f1@test', 'a@example.org', 'relay9', '192.0.2.99', NULL, NULL),
+    ('2025-04-10 08:00:07+00', 14, 'relay2', 'postfix', 'postfix', 'F3', 'f1@test', 'a@example.org', 'localhost', '127.0.0.1', NULL, NULL),
+    ('2025-04-10 08:00:08+00', 15, 'mbox1', 'postfix', 'postfix', 'F4', 'f1@test', 'a@example.org', 'relay2', '192.0.2.2', NULL, NULL);
+
+INSERT INTO mailtrail.deliveries
+    (at, msg_key, host, instance, queue_id, received_at, recipient, status, relay_name, relay_ip, response, next_queue_id)
+VALUES
+    ('2025-04-10 08:00:04+00', 11, 'relay1', 'postfix', 'F1', '2025-04-10 08:00:00+00', 'b@example.net', 'sent',
+     'relay2', '192.0.2.2', '250 2.0.0 Ok: queued as F2', 'F2'),
+    ('2025-04-10 08:00:06+00', 12, 'relay2', 'postfix', 'F2', '2025-04-10 08:00:05+00', 'b@example.net', 'sent',
+     'localhost', '127.0.0.1', '250 2.0.0 Ok: queued as F3', 'F3'),
+    ('2025-04-10 08:04:01+00', 13, 'relay2', 'postfix', 'F2', '2025-04-10 08:04:00+00', 'b@example.net', 'sent',
+     'relay7', '192.0.2.77', '250 2.0.0 Ok', NULL),
+    ('2025-04-10 08:00:08+00', 14, 'relay2', 'postfix', 'F3', '2025-04-10 08:00:07+00', 'b@example.net', 'sent',
+     'mbox1', '192.0.2.3', '250 2.0.0 Ok: queued as F4', 'F4'),
+    ('2025-04-10 08:00:09+00', 15, 'mbox1', 'postfix', 'F4', '2025-04-10 08:00:08+00', 'b@example.net', 'sent',
+     'local', NULL, 'delivered to mailbox', NULL);
+
+DO $test$
+DECLARE
+    v_got  text;
+    v_doc  jsonb;
+BEGIN
+    SELECT string_agg(format('%s %s/%s@%s %s %s %s', t.hop, (t.msg).host, (t.msg).queue_id,
+                             to_char((t.msg).received_at AT TIME ZONE 'UTC', 'HH24:MI:SS'),
+                             array_to_string(t.parents, ','), coalesce(t.link, '-'),
+                             (SELECT string_agg(d.recipient || ':' || d.status, ',' ORDER BY d.at)
+                              FROM unnest(t.deliveries) d)), E'\n' ORDER BY t.hop)
+      INTO v_got
+      FROM mailtrail.trace_core('f1@test', NULL, NULL, NULL, NULL, '2025-04-09', '2025-04-11', '10 minutes') t;
+    IF v_got IS DISTINCT FROM concat_ws(E'\n',
+            '1 relay1/F1@08:00:00  - b@example.net:sent',
+            '2 relay2/F2@08:00:05 1 queued-as b@example.net:sent',
+            '3 relay2/F3@08:00:07 2 reinjection b@example.net:sent',
+            '4 mbox1/F4@08:00:08 3 queued-as b@example.net:sent',
+            -- the copy taken at 08:04 is no queued-as child of F1 (not the
+            -- closest F2); it gets F1 as parent by its client address
+            '5 relay2/F2@08:04:00 1 msgid+address b@example.net:sent') THEN
+        RAISE EXCEPTION 'trace_core(f1): got%', E'\n' || v_got;
+    END IF;
+
+    v_doc := mailtrail.trace_json('f1@test', '2025-04-09', '2025-04-11');
+    SELECT string_agg(format('%s:%s:%s', h->>'hop', h->>'queue_id', h->>'link'), ',') INTO v_got
+      FROM jsonb_array_elements(v_doc->'hops') h;
+    IF v_got IS DISTINCT FROM '1:F1:,2:F2:queued-as,3:F3:reinjection,4:F4:queued-as,5:F2:msgid+address' THEN
+        RAISE EXCEPTION 'trace_json(f1): got %', v_got;
     END IF;
 END
 $test$;

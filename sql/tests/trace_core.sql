@@ -8,7 +8,11 @@
 --   table lookup, not the seeds), and a bounce with a message-id of its own
 --   (origin link and message-id group rule); checks hops, parents, links,
 --   every hop's delivery rows against trace_hop_deliveries(), and
---   trace_json's deliveries.
+--   trace_json's deliveries. Then a chain whose every next hop is a row of
+--   the traced message-id and whose every delivery was sent, so that each
+--   step's lookups have empty ranges (the statement over the arrays only):
+--   queued-as to another host, a same-host re-injection, a queue ID reused
+--   within the skew (the closer row wins), and the JSON document.
 -- Contract: runs inside BEGIN ... ROLLBACK; raises an exception naming what
 --   differed. Fixed dates in April 2025 (partitions made inside the
 --   transaction).
@@ -125,6 +129,67 @@ BEGIN
     END IF;
     IF jsonb_array_length(v_doc->'hops') <> 4 OR v_doc->'hops'->2->>'link' <> 'bounce' THEN
         RAISE EXCEPTION 'trace_json(r1): %', v_doc;
+    END IF;
+END
+$test$;
+
+-- A chain traced through the seeds only (msgid f1 on every row, every
+-- delivery sent): relay1 F1 -> relay2 F2 (queued as F2; relay2 took a
+-- second F1 copy as F2 again at 08:04, within the skew, which the 08:00:05
+-- delivery must not link to) -> relay2 F3 (content filter re-injection,
+-- same host) -> mbox1 F4 (queued as F4).
+INSERT INTO mailtrail.messages
+    (received_at, msg_key, host, mta, instance, queue_id, message_id, sender, client_name, client_ip,
+     origin_queue_id, origin_kind)
+VALUES
+    ('2025-04-10 08:00:00+00', 11, 'relay1', 'postfix', 'postfix', 'F1', 'f1@test', 'a@example.org', 'app', '192.0.2.9', NULL, NULL),
+    ('2025-04-10 08:00:05+00', 12, 'relay2', 'postfix', 'postfix', 'F2', 'f1@test', 'a@example.org', 'relay1', '192.0.2.1', NULL, NULL),
+    ('2025-04-10 08:04:00+00', 13, 'relay2', 'postfix', 'postfix', 'F2', 'f1@test', 'a@example.org', 'relay9', '192.0.2.99', NULL, NULL),
+    ('2025-04-10 08:00:07+00', 14, 'relay2', 'postfix', 'postfix', 'F3', 'f1@test', 'a@example.org', 'localhost', '127.0.0.1', NULL, NULL),
+    ('2025-04-10 08:00:08+00', 15, 'mbox1', 'postfix', 'postfix', 'F4', 'f1@test', 'a@example.org', 'relay2', '192.0.2.2', NULL, NULL);
+
+INSERT INTO mailtrail.deliveries
+    (at, msg_key, host, instance, queue_id, received_at, recipient, status, relay_name, relay_ip, response, next_queue_id)
+VALUES
+    ('2025-04-10 08:00:04+00', 11, 'relay1', 'postfix', 'F1', '2025-04-10 08:00:00+00', 'b@example.net', 'sent',
+     'relay2', '192.0.2.2', '250 2.0.0 Ok: queued as F2', 'F2'),
+    ('2025-04-10 08:00:06+00', 12, 'relay2', 'postfix', 'F2', '2025-04-10 08:00:05+00', 'b@example.net', 'sent',
+     'localhost', '127.0.0.1', '250 2.0.0 Ok: queued as F3', 'F3'),
+    ('2025-04-10 08:04:01+00', 13, 'relay2', 'postfix', 'F2', '2025-04-10 08:04:00+00', 'b@example.net', 'sent',
+     'relay7', '192.0.2.77', '250 2.0.0 Ok', NULL),
+    ('2025-04-10 08:00:08+00', 14, 'relay2', 'postfix', 'F3', '2025-04-10 08:00:07+00', 'b@example.net', 'sent',
+     'mbox1', '192.0.2.3', '250 2.0.0 Ok: queued as F4', 'F4'),
+    ('2025-04-10 08:00:09+00', 15, 'mbox1', 'postfix', 'F4', '2025-04-10 08:00:08+00', 'b@example.net', 'sent',
+     'local', NULL, 'delivered to mailbox', NULL);
+
+DO $test$
+DECLARE
+    v_got  text;
+    v_doc  jsonb;
+BEGIN
+    SELECT string_agg(format('%s %s/%s@%s %s %s %s', t.hop, (t.msg).host, (t.msg).queue_id,
+                             to_char((t.msg).received_at AT TIME ZONE 'UTC', 'HH24:MI:SS'),
+                             array_to_string(t.parents, ','), coalesce(t.link, '-'),
+                             (SELECT string_agg(d.recipient || ':' || d.status, ',' ORDER BY d.at)
+                              FROM unnest(t.deliveries) d)), E'\n' ORDER BY t.hop)
+      INTO v_got
+      FROM mailtrail.trace_core('f1@test', NULL, NULL, NULL, NULL, '2025-04-09', '2025-04-11', '10 minutes') t;
+    IF v_got IS DISTINCT FROM concat_ws(E'\n',
+            '1 relay1/F1@08:00:00  - b@example.net:sent',
+            '2 relay2/F2@08:00:05 1 queued-as b@example.net:sent',
+            '3 relay2/F3@08:00:07 2 reinjection b@example.net:sent',
+            '4 mbox1/F4@08:00:08 3 queued-as b@example.net:sent',
+            -- the copy taken at 08:04 is no queued-as child of F1 (not the
+            -- closest F2); it gets F1 as parent by its client address
+            '5 relay2/F2@08:04:00 1 msgid+address b@example.net:sent') THEN
+        RAISE EXCEPTION 'trace_core(f1): got%', E'\n' || v_got;
+    END IF;
+
+    v_doc := mailtrail.trace_json('f1@test', '2025-04-09', '2025-04-11');
+    SELECT string_agg(format('%s:%s:%s', h->>'hop', h->>'queue_id', h->>'link'), ',') INTO v_got
+      FROM jsonb_array_elements(v_doc->'hops') h;
+    IF v_got IS DISTINCT FROM '1:F1:,2:F2:queued-as,3:F3:reinjection,4:F4:queued-as,5:F2:msgid+address' THEN
+        RAISE EXCEPTION 'trace_json(f1): got %', v_got;
     END IF;
 END
 $test$;
