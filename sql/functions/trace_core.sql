@@ -278,7 +278,8 @@ BEGIN
  * statement over the arrays gives what the full one below would, from a
  * plan made once per session. Planning the full one (a dozen subqueries)
  * for each step was a quarter of a warm trace of the usual kind: a
- * message-id whose every hop is a seed.
+ * message-id whose every hop is a seed. It repeats the seed branch of (a)
+ * below: a change to (a) goes into both.
  */
         IF NOT (v_need_a OR v_need_b OR v_maybe_b OR v_g_lo <> 'infinity') THEN
             v_new := ARRAY(
