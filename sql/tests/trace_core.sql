@@ -180,7 +180,7 @@ BEGIN
             '3 relay2/F3@08:00:07 2 reinjection b@example.net:sent',
             '4 mbox1/F4@08:00:08 3 queued-as b@example.net:sent',
             -- the copy taken at 08:04 is no queued-as child of F1 (not the
-            -- closest F2); it gets F1 as parent by its client address
+            -- closest F2); F1's sent delivery names its host (relay2)
             '5 relay2/F2@08:04:00 1 msgid+address b@example.net:sent') THEN
         RAISE EXCEPTION 'trace_core(f1): got%', E'\n' || v_got;
     END IF;
