@@ -1013,8 +1013,13 @@ public struct SendmailCorrelator: Codable, Sendable {
     private mutating func sweep(into out: inout CorrelatorOutput) {
         lastSweep = now
         let stale = now.micros - config.staleAfterSeconds * 1_000_000
-        let staleIDs = transactions.table.values.lazy.filter { $0.lastSeen.micros < stale }.map(\.queueID)
-        for qid in Array(staleIDs) { finish(qid, into: &out) }
+        // Collected first, without holding the array: a lazy view kept `values` shared, so the
+        // first removal below copied every open transaction (and released the old buffer after).
+        var staleIDs: [String] = []
+        for i in transactions.table.values.indices where transactions.table.values[i].lastSeen.micros < stale {
+            staleIDs.append(transactions.table.values[i].queueID)
+        }
+        for qid in staleIDs { finish(qid, into: &out) }
         let hourAgo = now.micros - 3_600_000_000
         sessions.filter { $0.started.micros >= hourAgo }
         outboundTLS.filter { $0.at.micros >= hourAgo }
