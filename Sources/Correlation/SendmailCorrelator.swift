@@ -988,11 +988,6 @@ public struct SendmailCorrelator: Codable, Sendable {
     }
 
     /// Ends a transaction: emits it if it is still held, forgets it.
-    private mutating func finish(_ qid: String, into out: inout CorrelatorOutput) {
-        guard let i = transactions.table.index(of: TxKey(qid)) else { return }
-        finish(at: i, into: &out)
-    }
-
     private mutating func finish(at i: Int, into out: inout CorrelatorOutput) {
         let qid = transactions.table.values[i].queueID
         if transactions.table.values[i].heldSince != nil { emit(at: i, into: &out) }
@@ -1015,11 +1010,14 @@ public struct SendmailCorrelator: Codable, Sendable {
         let stale = now.micros - config.staleAfterSeconds * 1_000_000
         // Collected first, without holding the array: a lazy view kept `values` shared, so the
         // first removal below copied every open transaction (and released the old buffer after).
-        var staleIDs: [String] = []
+        // Their keys, as Exim's sweep does (no key made again from a queue ID String).
+        var staleKeys: [TxKey] = []
         for i in transactions.table.values.indices where transactions.table.values[i].lastSeen.micros < stale {
-            staleIDs.append(transactions.table.values[i].queueID)
+            staleKeys.append(transactions.table.keys[i])
         }
-        for qid in staleIDs { finish(qid, into: &out) }
+        for key in staleKeys {
+            if let i = transactions.table.index(of: key) { finish(at: i, into: &out) }
+        }
         let hourAgo = now.micros - 3_600_000_000
         sessions.filter { $0.started.micros >= hourAgo }
         outboundTLS.filter { $0.at.micros >= hourAgo }
