@@ -46,7 +46,9 @@
 ///   relay's bytes are the session client's (the same number from the parser's relay memo,
 ///   `Session.relayID`, or compared) (an `AUTH=` line with the session's
 ///   address makes no Peer, a `to=` line takes its relay's name from the process's
-///   STARTTLS=client entry when the bytes match); transactions are keyed by the queue ID's bytes held inline
+///   STARTTLS=client entry when the bytes match); an `AUTH=` line's login name as its bytes
+///   (`SlabString`, in the correlator's `authSlab`; a `from=` line's transaction copies them into
+///   its own slab); transactions are keyed by the queue ID's bytes held inline
 ///   (`QueueID`). `receive(_:_: SendmailEvent:into:)` feeds the same machine
 ///   (the frequent kinds through `SendmailLine.withLine`; a `.reject` event,
 ///   whichever line made it, through `other`, which makes the row a `ruleset`
@@ -83,6 +85,9 @@ public struct SendmailCorrelator: Codable, Sendable {
     var tlsByID = SendmailIDMemo<TLSBox>(bits: 6)
     /// The slab the next `from=` line's `FromText` goes into; not saved.
     var fromSlab = FromText.CurrentSlab()
+    /// The slab the next `AUTH=` line's login name goes into (`SlabString`; apart from `fromSlab`
+    /// because sessions outlive transactions); not saved.
+    var authSlab = FromText.CurrentSlab()
 
     enum CodingKeys: String, CodingKey {
         case host, config, transactions, sessions, outboundTLS, held, now, lastSweep
@@ -212,7 +217,12 @@ public struct SendmailCorrelator: Codable, Sendable {
         var nrcpt: Int?
         var tls: TLSBox?
         var saslMethod: String?
-        var saslUsername: String?
+        /// The SASL login name as bytes (a copy of its session's `saslUser`, in the `from=` line's slab).
+        var saslUser: SlabString?
+        var saslUsername: String? {
+            get { saslUser?.string }
+            set { saslUser = newValue.map(SlabString.init) }
+        }
         var originKind: OriginKind?
         var sawFrom = false
         var emitted = false
@@ -340,8 +350,12 @@ public struct SendmailCorrelator: Codable, Sendable {
         /// else in `current` when they fit, else in a new slab, which becomes current. Returns the
         /// slab and the offset.
         @inline(__always)
-        static func reserve(_ n: Int, in current: inout Slab?) -> (Slab, Int) {
-            let need = (headerSize &+ n &+ 7) & ~7
+        static func reserve(_ n: Int, in current: inout Slab?) -> (Slab, Int) { reserve(bytes: headerSize &+ n, in: &current) }
+
+        /// `reserve` of `bytes` without a header (`SlabString`).
+        @inline(__always)
+        static func reserve(bytes: Int, in current: inout Slab?) -> (Slab, Int) {
+            let need = (bytes &+ 7) & ~7
             if need > slabCapacity / 4 { return (Slab.create(minimumCapacity: need) { _ in need }, 0) }
             if let c = current {
                 // Through the header's pointer: `header`'s accessor checks exclusivity at run time.
@@ -442,16 +456,25 @@ public struct SendmailCorrelator: Codable, Sendable {
     /// line's relay), and the name, a String per line (the cache's lookup, often a miss: client
     /// names vary), was never read; a state saved with names reads as before (a decoded name
     /// is kept, and still never read).
+    /// The SASL login name is held as bytes (`saslUser`, in the correlator's `authSlab`): made
+    /// into a String only when the state is saved or a held row needs it (why: the shared cache's
+    /// lookup for it, one of thousands of names, missed the core's cache on most `AUTH=` lines).
     struct Session: Codable, Sendable {
         var client: Peer
         var started: Timestamp
         var tls: TLSBox?
         var saslMethod: String?
-        var saslUsername: String?
+        var saslUser: SlabString?
         /// The parser's number for the relay bytes `client` was made of (`RelaySpans.id`; 0: none
         /// or not known, as after a restore); not saved.
         var relayID: UInt64 = 0
 
+        var saslUsername: String? {
+            get { saslUser?.string }
+            set { saslUser = newValue.map(SlabString.init) }
+        }
+
+        // Saved as before `saslUser` (the keys and values of the synthesized coding of Strings).
         enum CodingKeys: String, CodingKey { case client, started, tls, saslMethod, saslUsername }
     }
 
@@ -624,22 +647,22 @@ public struct SendmailCorrelator: Codable, Sendable {
             // The session's client has the relay's address (made of the same relay bytes, by the
             // parser's number, or compared): only the SASL facts change (no Peer made).
             let mech = SendmailWords.literal(line.f.mechanism, b) ?? strings.string(line.f.mechanism, in: b)
-            let authid = strings.string(line.f.authid, in: b)
-            sessions.withValue(at: i) { s in s.saslMethod = mech; s.saslUsername = authid }
+            let authid = SlabString(b, line.f.authid, slab: &authSlab.slab)
+            sessions.withValue(at: i) { s in s.saslMethod = mech; s.saslUser = authid }
             return
         }
         let peer = sessionClient(r, b, ipText: line.f.ipText)
         let mech = SendmailWords.literal(line.f.mechanism, b) ?? strings.string(line.f.mechanism, in: b)
-        let authid = strings.string(line.f.authid, in: b)
+        let authid = SlabString(b, line.f.authid, slab: &authSlab.slab)
         if let i = found {
             let time = ctx.time
             sessions.withValue(at: i) { s in
-                if s.client.ip == peer.ip { s.saslMethod = mech; s.saslUsername = authid }
-                else { s = Session(client: peer, started: time, tls: nil, saslMethod: mech, saslUsername: authid, relayID: r.id) }
+                if s.client.ip == peer.ip { s.saslMethod = mech; s.saslUser = authid }
+                else { s = Session(client: peer, started: time, tls: nil, saslMethod: mech, saslUser: authid, relayID: r.id) }
             }
         } else {
             sessions.withValue(key, make: {
-                Session(client: peer, started: ctx.time, tls: nil, saslMethod: mech, saslUsername: authid, relayID: r.id)
+                Session(client: peer, started: ctx.time, tls: nil, saslMethod: mech, saslUser: authid, relayID: r.id)
             }) { _, _ in }
         }
     }
@@ -735,7 +758,7 @@ public struct SendmailCorrelator: Codable, Sendable {
             // Optionals that the transaction below takes (`take()`: moved, not copied; a value the
             // closure only read was retained into the transaction and released here).
             var useTLS = false, useSASL = false
-            var tls: TLSBox?, saslMethod: String?, saslUsername: String?
+            var tls: TLSBox?, saslMethod: String?, saslUser: SlabString?
             if line.f.proto.isPresent, let si = session,
                (r.id != 0 && sessions.values[si].relayID == r.id) || Self.sameIP(sessions.values[si].client.ip, r, b, ipText: ipText) {
                 // The session's client has the relay's address (the same relay bytes by the parser's
@@ -750,9 +773,11 @@ public struct SendmailCorrelator: Codable, Sendable {
                 }
                 if last == UInt8(ascii: "A") {
                     useSASL = true
-                    saslMethod = sessions.values[si].saslMethod; saslUsername = sessions.values[si].saslUsername
+                    saslMethod = sessions.values[si].saslMethod; saslUser = sessions.values[si].saslUser
                 }
             }
+            // The session's login name copied beside them (a transaction keeps no session's slab).
+            if useSASL { saslUser = saslUser?.copy(into: &fromSlab.slab) }
             // The sender, client, proto, local user and Message-ID as the line's bytes (no String made).
             let text = FromText.make(b, sender: line.f.sender, name: r.name, ip: r.ip, ipText: r.rewritten ? ipText : nil,
                                      proto: line.f.proto, user: userSpan, messageID: line.f.messageID, slab: &fromSlab.slab)
@@ -775,7 +800,7 @@ public struct SendmailCorrelator: Codable, Sendable {
                     Self.setFromStrings(&tx, b, line, userSpan)   // values too long for `FromText`
                 }
                 if useTLS { tx.tls = tls.take() }
-                if useSASL { tx.saslMethod = saslMethod.take(); tx.saslUsername = saslUsername.take() }
+                if useSASL { tx.saslMethod = saslMethod.take(); tx.saslUser = saslUser.take() }
                 let mk = Self.messageKey(&tx, host: host)
                 tx.emitted = true
                 let wasHeld = tx.heldSince != nil
@@ -789,7 +814,7 @@ public struct SendmailCorrelator: Codable, Sendable {
                     clientName: out.messages.text.put(b, r.name),
                     clientIP: r.rewritten ? out.messages.text.put(ipText) : out.messages.text.put(b, r.ip),
                     size: size, nrcpt: nrcpts, proto: out.messages.text.put(b, line.f.proto), tls: tx.tls?.info,
-                    saslMethod: out.messages.text.put(tx.saslMethod), saslUsername: out.messages.text.put(tx.saslUsername),
+                    saslMethod: out.messages.text.put(tx.saslMethod), saslUsername: tx.saslUser?.put(into: &out.messages.text) ?? .none,
                     originQueueID: out.messages.text.put(tx.originQueueID), originKind: tx.originKind,
                     localUser: userSpan.isPresent ? out.messages.text.put(b, userSpan) : out.messages.text.put(tx._localUser))
                 out.messages.appendPacked(row)
@@ -941,7 +966,7 @@ public struct SendmailCorrelator: Codable, Sendable {
             tx.instance = o.instance
             if copy {
                 tx.messageID = o.messageID; tx.size = o.size; tx.client = o.client; tx.proto = o.proto
-                tx.tls = o.tls; tx.saslMethod = o.saslMethod; tx.saslUsername = o.saslUsername
+                tx.tls = o.tls; tx.saslMethod = o.saslMethod; tx.saslUser = o.saslUser
                 tx.localUser = o.localUser
                 if tx.sender == nil { tx.sender = o.sender }
             }
@@ -1102,5 +1127,31 @@ extension SendmailCorrelator.TxMap: Codable {
         var d: [String: SendmailCorrelator.Transaction] = [:]
         for v in table.values { d[v.queueID] = v }
         try d.encode(to: encoder)
+    }
+}
+
+// Apart from the type: an initializer in its body would take away the memberwise one, through
+// which the steps make sessions in place (with these, a new session was copied once more).
+extension SendmailCorrelator.Session {
+    init(client: Peer, started: Timestamp, tls: SendmailCorrelator.TLSBox?, saslMethod: String?, saslUsername: String?) {
+        self.init(client: client, started: started, tls: tls, saslMethod: saslMethod,
+                  saslUser: saslUsername.map(SendmailCorrelator.SlabString.init))
+    }
+
+    init(from decoder: Decoder) throws {
+        let c = try decoder.container(keyedBy: CodingKeys.self)
+        self.init(client: try c.decode(Peer.self, forKey: .client), started: try c.decode(Timestamp.self, forKey: .started),
+                  tls: try c.decodeIfPresent(SendmailCorrelator.TLSBox.self, forKey: .tls),
+                  saslMethod: try c.decodeIfPresent(String.self, forKey: .saslMethod),
+                  saslUser: try c.decodeIfPresent(String.self, forKey: .saslUsername).map(SendmailCorrelator.SlabString.init))
+    }
+
+    func encode(to encoder: Encoder) throws {
+        var c = encoder.container(keyedBy: CodingKeys.self)
+        try c.encode(client, forKey: .client)
+        try c.encode(started, forKey: .started)
+        try c.encodeIfPresent(tls, forKey: .tls)
+        try c.encodeIfPresent(saslMethod, forKey: .saslMethod)
+        try c.encodeIfPresent(saslUsername, forKey: .saslUsername)
     }
 }
