@@ -24,17 +24,15 @@ extension SendmailCorrelator {
         @inline(__always)
         init(_ b: LineBytes, _ span: Span, slab current: inout FromText.Slab?) {
             let n = span.isPresent ? max(0, span.count) : 0
-            let (s, o) = FromText.reserve(bytes: n, in: &current)
-            if n > 0 {
-                s.withUnsafeMutablePointerToElements { p in RowText.copy(p + o, b.base + Int(span.lo), n) }
-            }
-            slab = s; at = Int32(truncatingIfNeeded: o); count = Int32(truncatingIfNeeded: n)
+            self.init(b.base + Int(span.isPresent ? span.lo : 0), n, slab: &current)
         }
 
         /// The same bytes appended to `current` (or a new slab), so that this value's slab is not
         /// kept alive by the copy.
         @inline(__always)
         func copy(into current: inout FromText.Slab?) -> SlabString {
+            // The slab reserved first, then the bytes copied: through `init(_:_:slab:)` inside the
+            // source's closure the step was not inlined (+80 instructions a SASL message).
             let n = Int(count)
             let (s, o) = FromText.reserve(bytes: n, in: &current)
             if n > 0 {
@@ -47,6 +45,14 @@ extension SendmailCorrelator {
 
         private init(slab: FromText.Slab, at: Int32, count: Int32) {
             self.slab = slab; self.at = at; self.count = count
+        }
+
+        /// `n` bytes from `p` appended to `current` (or a new slab).
+        @inline(__always)
+        private init(_ p: UnsafePointer<UInt8>, _ n: Int, slab current: inout FromText.Slab?) {
+            let (s, o) = FromText.reserve(bytes: n, in: &current)
+            if n > 0 { s.withUnsafeMutablePointerToElements { RowText.copy($0 + o, p, n) } }
+            slab = s; at = Int32(truncatingIfNeeded: o); count = Int32(truncatingIfNeeded: n)
         }
 
         /// The UTF-8 of `s`, in a slab of its own.
